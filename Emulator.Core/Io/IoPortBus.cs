@@ -1,0 +1,98 @@
+using Emulator.Core.Devices;
+
+namespace Emulator.Core.Io;
+
+/// <summary>
+/// The x86 port I/O space (0x0000-0xFFFF). Devices claim port ranges; an access to an unclaimed port
+/// reads all ones and drops writes, as an ISA bus with no responder does.
+/// </summary>
+public sealed class IoPortBus
+{
+    private const int PortCount = 0x10000;
+    private readonly PortClaim?[] _ports = new PortClaim?[PortCount];
+    private readonly Lock _deviceLock;
+
+    /// <summary>Creates an empty bus whose dispatch is serialized by <paramref name="deviceLock"/>.</summary>
+    public IoPortBus(Lock deviceLock) => _deviceLock = deviceLock;
+
+    /// <summary>Number of accesses to unclaimed ports (for diagnostics).</summary>
+    public long UnclaimedAccesses { get; private set; }
+
+    /// <summary>Gives ports [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) to <paramref name="device"/>.</summary>
+    public void Register(ushort first, int count, IBusDevice device)
+    {
+        if (count <= 0 || first + count > PortCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), $"ports {first:x}+{count} do not fit in the I/O space");
+        }
+
+        for (int p = first; p < first + count; p++)
+        {
+            if (_ports[p] is { } other)
+            {
+                throw new InvalidOperationException($"port 0x{p:x} of {device.Name} is already claimed by {other.Device.Name}");
+            }
+        }
+
+        var claim = new PortClaim(device, first);
+        for (int p = first; p < first + count; p++)
+        {
+            _ports[p] = claim;
+        }
+    }
+
+    /// <summary>The device that claims <paramref name="port"/>, or null.</summary>
+    public IBusDevice? DeviceAt(ushort port) => _ports[port]?.Device;
+
+    /// <summary>An IN of <c>data.Length</c> (1, 2 or 4) bytes.</summary>
+    public void Read(ushort port, Span<byte> data)
+    {
+        PortClaim? claim = _ports[port];
+        if (claim is null)
+        {
+            UnclaimedAccesses++;
+            data.Fill(0xff);
+            return;
+        }
+
+        lock (_deviceLock)
+        {
+            BusAccess.Read(claim.Device, (ulong)(port - claim.First), data);
+        }
+    }
+
+    /// <summary>An OUT of <c>data.Length</c> (1, 2 or 4) bytes.</summary>
+    public void Write(ushort port, ReadOnlySpan<byte> data)
+    {
+        PortClaim? claim = _ports[port];
+        if (claim is null)
+        {
+            UnclaimedAccesses++;
+            return;
+        }
+
+        lock (_deviceLock)
+        {
+            BusAccess.Write(claim.Device, (ulong)(port - claim.First), data);
+        }
+    }
+
+    /// <summary>An IN returning the value zero-extended.</summary>
+    public uint Read(ushort port, int size)
+    {
+        Span<byte> b = stackalloc byte[4];
+        b.Clear();
+        Read(port, b[..size]);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(b);
+    }
+
+    /// <summary>An OUT of the low <paramref name="size"/> bytes of <paramref name="value"/>.</summary>
+    public void Write(ushort port, int size, uint value)
+    {
+        Span<byte> b = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(b, value);
+        Write(port, b[..size]);
+    }
+
+    private sealed record PortClaim(IBusDevice Device, ushort First);
+}

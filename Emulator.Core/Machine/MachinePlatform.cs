@@ -1,0 +1,39 @@
+using Emulator.Core.Io;
+using Emulator.Core.Memory;
+using Emulator.Core.Time;
+
+namespace Emulator.Core.Machine;
+
+/// <summary>What a backend needs of a machine: its memory, its buses, its time and its power/reset control.</summary>
+public sealed class MachinePlatform : IDisposable
+{
+    /// <summary>Creates the empty buses of a machine; <paramref name="deterministicTime"/> selects the test clock.</summary>
+    public MachinePlatform(bool deterministicTime = false)
+    {
+        Memory = new AddressSpace(DeviceLock);
+        Io = new IoPortBus(DeviceLock);
+        Timers = deterministicTime ? TimerService.Deterministic(DeviceLock) : TimerService.ForHostTime(DeviceLock);
+    }
+
+    /// <summary>Serializes every device access (bus dispatch and timer callbacks).</summary>
+    public Lock DeviceLock { get; } = new();
+
+    /// <summary>The guest physical address space.</summary>
+    public AddressSpace Memory { get; }
+
+    /// <summary>The port I/O space.</summary>
+    public IoPortBus Io { get; }
+
+    /// <summary>Virtual time and device timers.</summary>
+    public TimerService Timers { get; }
+
+    /// <summary>Power-off, reset and exit requests from devices.</summary>
+    public MachineControl Control { get; } = new();
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        Timers.Dispose();
+        Control.Dispose();
+    }
+}

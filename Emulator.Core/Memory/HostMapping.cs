@@ -1,0 +1,100 @@
+using System.Runtime.InteropServices;
+
+namespace Emulator.Core.Memory;
+
+/// <summary>
+/// Page-aligned anonymous host memory obtained from mmap. Guest RAM and ROM live here so that
+/// KVM can map the very same pages (KVM_SET_USER_MEMORY_REGION) and the software CPU can reach
+/// them through plain host pointers.
+/// </summary>
+public sealed unsafe class HostMapping : IDisposable
+{
+    /// <summary>Host page size assumed for alignment (x86-64 Linux).</summary>
+    public const ulong PageSize = 4096;
+
+    private const int ProtRead = 1, ProtWrite = 2;
+    private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000;
+
+    private byte* _pointer;
+
+    /// <summary>Maps <paramref name="size"/> bytes (rounded up to a page) of zeroed memory.</summary>
+    /// <exception cref="InsufficientMemoryException">The host refused the mapping.</exception>
+    public HostMapping(ulong size)
+    {
+        if (size == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), "a mapping needs at least one byte");
+        }
+
+        Size = (size + PageSize - 1) & ~(PageSize - 1);
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+        {
+            // MAP_NORESERVE: a 2 GiB guest costs host memory only for the pages it touches.
+            int flags = MapPrivate | MapAnonymous | (OperatingSystem.IsLinux() ? MapNoReserve : 0);
+            if (OperatingSystem.IsMacOS())
+            {
+                flags = 0x0002 | 0x1000; // MAP_PRIVATE | MAP_ANON on Darwin
+            }
+
+            nint p = Mmap(0, (nuint)Size, ProtRead | ProtWrite, flags, -1, 0);
+            if (p == -1 || p == 0)
+            {
+                throw new InsufficientMemoryException($"the host refused to map {Size} bytes of guest memory (mmap errno {Marshal.GetLastPInvokeError()})");
+            }
+
+            _pointer = (byte*)p;
+            IsMmap = true;
+        }
+        else
+        {
+            _pointer = (byte*)NativeMemory.AlignedAlloc((nuint)Size, (nuint)PageSize);
+            NativeMemory.Clear(_pointer, (nuint)Size);
+        }
+    }
+
+    /// <summary>Size in bytes, a multiple of <see cref="PageSize"/>.</summary>
+    public ulong Size { get; }
+
+    /// <summary>True when the pages came from mmap (and so can be handed to KVM).</summary>
+    public bool IsMmap { get; }
+
+    /// <summary>The first byte of the mapping.</summary>
+    public byte* Pointer => _pointer != null ? _pointer : throw new ObjectDisposedException(nameof(HostMapping));
+
+    /// <summary>The whole mapping as a span (sizes above 2 GiB must use <see cref="Pointer"/>).</summary>
+    public Span<byte> AsSpan(ulong offset, int length)
+    {
+        if (offset > Size || (ulong)length > Size - offset)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"[{offset:x}, +{length:x}) lies outside a mapping of {Size:x} bytes");
+        }
+
+        return new Span<byte>(Pointer + offset, length);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_pointer == null)
+        {
+            return;
+        }
+
+        if (IsMmap)
+        {
+            _ = Munmap((nint)_pointer, (nuint)Size);
+        }
+        else
+        {
+            NativeMemory.AlignedFree(_pointer);
+        }
+
+        _pointer = null;
+    }
+
+    [DllImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static extern nint Mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
+
+    [DllImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static extern int Munmap(nint addr, nuint length);
+}

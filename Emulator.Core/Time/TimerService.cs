@@ -1,0 +1,176 @@
+namespace Emulator.Core.Time;
+
+/// <summary>
+/// Runs device timers against a virtual clock. In host mode a background thread fires them as the
+/// host clock passes their deadlines; in deterministic mode they fire only inside
+/// <see cref="AdvanceTo"/>, in deadline order, with the clock set to each deadline as it fires.
+/// Callbacks run under the machine's device lock, like bus accesses.
+/// </summary>
+public sealed class TimerService : IDisposable
+{
+    private readonly Lock _deviceLock;
+    private readonly Lock _queueLock = new();
+    private readonly PriorityQueue<VirtualTimer, long> _queue = new();
+    private readonly ManualClock? _manual;
+    private readonly AutoResetEvent _wake = new(false);
+    private Thread? _thread;
+    private volatile bool _stopping;
+
+    private TimerService(IClock clock, ManualClock? manual, Lock deviceLock)
+    {
+        Clock = clock;
+        _manual = manual;
+        _deviceLock = deviceLock;
+    }
+
+    /// <summary>The clock the timers follow.</summary>
+    public IClock Clock { get; }
+
+    /// <summary>True when time moves only through <see cref="AdvanceTo"/>.</summary>
+    public bool IsDeterministic => _manual is not null;
+
+    /// <summary>A service following host time; call <see cref="Start"/> to let timers fire.</summary>
+    public static TimerService ForHostTime(Lock deviceLock) => new(new HostClock(), null, deviceLock);
+
+    /// <summary>A service whose time moves only through <see cref="AdvanceTo"/>.</summary>
+    public static TimerService Deterministic(Lock deviceLock)
+    {
+        var clock = new ManualClock();
+        return new TimerService(clock, clock, deviceLock);
+    }
+
+    /// <summary>Creates a disarmed timer.</summary>
+    public VirtualTimer CreateTimer(string name, Action callback) => new(this, name, callback);
+
+    /// <summary>The earliest armed deadline, or null.</summary>
+    public long? NextDeadline
+    {
+        get
+        {
+            lock (_queueLock)
+            {
+                DropStale();
+                return _queue.TryPeek(out _, out long d) ? d : null;
+            }
+        }
+    }
+
+    /// <summary>Starts the background thread of host-time mode.</summary>
+    public void Start()
+    {
+        if (IsDeterministic)
+        {
+            throw new InvalidOperationException("a deterministic timer service is driven by AdvanceTo, not a thread");
+        }
+
+        _thread ??= new Thread(HostLoop) { IsBackground = true, Name = "emu-timers" };
+        _thread.Start();
+    }
+
+    /// <summary>Deterministic mode: moves time to <paramref name="nanoseconds"/>, firing every timer due on the way in order.</summary>
+    public void AdvanceTo(long nanoseconds)
+    {
+        if (_manual is null)
+        {
+            throw new InvalidOperationException("only a deterministic timer service can be advanced by hand");
+        }
+
+        while (TakeDue(nanoseconds) is { } due)
+        {
+            _manual.Set(Math.Max(due.Deadline, _manual.NowNanoseconds));
+            Fire(due.Timer);
+        }
+
+        _manual.Set(nanoseconds);
+    }
+
+    /// <summary>Fires every timer whose deadline has passed on the clock (used by a vCPU loop that polls).</summary>
+    public void RunDue()
+    {
+        long now = Clock.NowNanoseconds;
+        while (TakeDue(now) is { } due)
+        {
+            Fire(due.Timer);
+        }
+    }
+
+    internal void Arm(VirtualTimer timer, long deadline)
+    {
+        lock (_queueLock)
+        {
+            timer.Deadline = deadline;
+            _queue.Enqueue(timer, deadline);
+        }
+
+        _wake.Set();
+    }
+
+    internal void Cancel(VirtualTimer timer)
+    {
+        lock (_queueLock)
+        {
+            timer.Deadline = null;
+        }
+    }
+
+    private (VirtualTimer Timer, long Deadline)? TakeDue(long now)
+    {
+        lock (_queueLock)
+        {
+            DropStale();
+            if (_queue.TryPeek(out VirtualTimer? timer, out long deadline) && deadline <= now)
+            {
+                _queue.Dequeue();
+                timer.Deadline = null;
+                return (timer, deadline);
+            }
+
+            return null;
+        }
+    }
+
+    // A re-armed or cancelled timer leaves its old queue entry behind; an entry is live only
+    // while it matches the timer's current deadline.
+    private void DropStale()
+    {
+        while (_queue.TryPeek(out VirtualTimer? timer, out long deadline) && timer.Deadline != deadline)
+        {
+            _queue.Dequeue();
+        }
+    }
+
+    private void Fire(VirtualTimer timer)
+    {
+        lock (_deviceLock)
+        {
+            timer.Callback();
+        }
+    }
+
+    private void HostLoop()
+    {
+        while (!_stopping)
+        {
+            RunDue();
+            long? next = NextDeadline;
+            int waitMs = next is null ? 100 : (int)Math.Clamp((next.Value - Clock.NowNanoseconds) / 1_000_000, 0, 100);
+            if (waitMs > 0)
+            {
+                _wake.WaitOne(waitMs);
+            }
+            else if (next is not null && next.Value > Clock.NowNanoseconds)
+            {
+                Thread.Yield();
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _stopping = true;
+        _wake.Set();
+        _thread?.Join();
+        _wake.Dispose();
+    }
+}

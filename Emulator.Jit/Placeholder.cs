@@ -1,0 +1,1 @@
+namespace Emulator.Jit; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace Emulator.Kvm; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace Emulator.Machines; internal static class Placeholder { }

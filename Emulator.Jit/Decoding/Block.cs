@@ -1,0 +1,47 @@
+using Emulator.Jit.Execution;
+using Iced.Intel;
+
+namespace Emulator.Jit.Decoding;
+
+/// <summary>
+/// A run of decoded guest instructions ending at a control transfer or a page boundary, cached by
+/// the physical address of its first byte. Each instruction carries its handler from <see cref="HandlerTable"/>.
+/// </summary>
+internal sealed unsafe class Block
+{
+    public Block(ulong physical, ulong rip, ulong csBase, int bitness, Instruction[] instructions, ulong firstPage, ulong lastPage)
+    {
+        Physical = physical;
+        Rip = rip;
+        CsBase = csBase;
+        Bitness = bitness;
+        Instructions = instructions;
+        FirstPage = firstPage;
+        LastPage = lastPage;
+        Handlers = new delegate*<State.CpuCore, ref Instruction, void>[instructions.Length];
+        for (int i = 0; i < instructions.Length; i++)
+        {
+            Handlers[i] = HandlerTable.For(instructions[i].Code);
+        }
+    }
+
+    public ulong Physical { get; }
+
+    public ulong Rip { get; }
+
+    public ulong CsBase { get; }
+
+    public int Bitness { get; }
+
+    public Instruction[] Instructions { get; }
+
+    public delegate*<State.CpuCore, ref Instruction, void>[] Handlers { get; }
+
+    /// <summary>Physical page numbers the block's bytes span (equal unless an instruction crosses a page).</summary>
+    public ulong FirstPage { get; }
+
+    public ulong LastPage { get; }
+
+    /// <summary>True when this block was decoded for the same code segment, offset and mode.</summary>
+    public bool Matches(ulong rip, ulong csBase, int bitness) => Rip == rip && CsBase == csBase && Bitness == bitness;
+}

@@ -1,0 +1,90 @@
+using Emulator.Jit.Decoding;
+using Emulator.Jit.Execution;
+using Emulator.Jit.Memory;
+using Iced.Intel;
+
+namespace Emulator.Jit.State;
+
+/// <summary>Finds or decodes the block that starts at CS:RIP.</summary>
+internal sealed partial class CpuCore
+{
+    private const int MaxBlockInstructions = 64;
+
+    public Block FetchBlock()
+    {
+        ulong csBase = Seg[(int)Core.Cpu.Seg.Cs].Base;
+        ulong linear = Bitness == 64 ? Rip : (csBase + Rip) & 0xffff_ffff;
+        ulong physical = Translate(linear);
+        Block? block = Code.Lookup(physical);
+        if (block is not null && block.Matches(Rip, csBase, Bitness))
+        {
+            return block;
+        }
+
+        block = Decode(linear, physical, csBase);
+        Code.Add(block);
+        return block;
+    }
+
+    private Block Decode(ulong linear, ulong physical, ulong csBase)
+    {
+        var reader = new GuestCodeReader(this, linear);
+        var decoder = Decoder.Create(Bitness, reader, Rip, DecoderOptions.None);
+        var list = new List<Instruction>(8);
+        ulong lastPhysicalPage = physical >> SoftTlb.PageShift;
+        while (list.Count < MaxBlockInstructions)
+        {
+            int before = reader.Consumed;
+            Instruction ins;
+            try
+            {
+                decoder.Decode(out ins);
+            }
+            catch (GuestFault) when (list.Count > 0)
+            {
+                // The next instruction's bytes are not fetchable yet: end the block before it, so the
+                // fault is raised when (and if) execution reaches it.
+                break;
+            }
+
+            if (reader.Consumed - before != ins.Length && !ins.IsInvalid)
+            {
+                break;
+            }
+
+            if (ins.IsInvalid && list.Count > 0)
+            {
+                break;
+            }
+
+            list.Add(ins);
+            ulong endLinear = linear + (ulong)reader.Consumed - 1;
+            ulong endPage = Translate(endLinear) >> SoftTlb.PageShift;
+            if (endPage != lastPhysicalPage)
+            {
+                lastPhysicalPage = endPage;
+                break;
+            }
+
+            if (ins.FlowControl != FlowControl.Next || ins.IsInvalid || ((endLinear + 1) & SoftTlb.PageMask) == 0)
+            {
+                break;
+            }
+        }
+
+        return new Block(physical, Rip, csBase, Bitness, [.. list], physical >> SoftTlb.PageShift, lastPhysicalPage);
+    }
+
+    /// <summary>Feeds Iced with guest bytes fetched through the CPU's own memory path.</summary>
+    private sealed class GuestCodeReader(CpuCore cpu, ulong start) : CodeReader
+    {
+        public int Consumed { get; private set; }
+
+        public override int ReadByte()
+        {
+            byte b = cpu.Read8(cpu.Bitness == 64 ? start + (ulong)Consumed : (start + (ulong)Consumed) & 0xffff_ffff);
+            Consumed++;
+            return b;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using System.Runtime.CompilerServices;
+using Emulator.Jit.Execution;
+using Iced.Intel;
+using SegIndex = Emulator.Core.Cpu.Seg;
+
+namespace Emulator.Jit.State;
+
+/// <summary>Operand access shared by every instruction handler: registers, effective addresses, segmentation, immediates.</summary>
+internal sealed partial class CpuCore
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong ReadReg(Register reg)
+    {
+        int i = RegisterMap.Index[(int)reg];
+        ulong v = R[i];
+        return RegisterMap.Size[(int)reg] switch
+        {
+            1 => RegisterMap.HighByte[(int)reg] ? (byte)(v >> 8) : (byte)v,
+            2 => (ushort)v,
+            4 => (uint)v,
+            _ => v,
+        };
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteReg(Register reg, ulong value)
+    {
+        int i = RegisterMap.Index[(int)reg];
+        switch (RegisterMap.Size[(int)reg])
+        {
+            case 1:
+                R[i] = RegisterMap.HighByte[(int)reg]
+                    ? (R[i] & ~0xff00UL) | ((value & 0xff) << 8)
+                    : (R[i] & ~0xffUL) | (value & 0xff);
+                break;
+            case 2:
+                R[i] = (R[i] & ~0xffffUL) | (value & 0xffff);
+                break;
+            case 4:
+                // Intel SDM Vol. 1 3.4.1.1: a 32-bit destination zero-extends into the full register.
+                R[i] = (uint)value;
+                break;
+            default:
+                R[i] = value;
+                break;
+        }
+    }
+
+    /// <summary>Size in bytes of operand <paramref name="n"/>.</summary>
+    public static int OpSize(in Instruction ins, int n)
+    {
+        OpKind kind = ins.GetOpKind(n);
+        if (kind == OpKind.Register)
+        {
+            return RegisterMap.Size[(int)ins.GetOpRegister(n)];
+        }
+
+        return kind switch
+        {
+            OpKind.Memory => ins.MemorySize.GetSize(),
+            OpKind.Immediate8 or OpKind.Immediate8_2nd => 1,
+            OpKind.Immediate16 or OpKind.Immediate8to16 => 2,
+            OpKind.Immediate32 or OpKind.Immediate8to32 => 4,
+            _ => 8,
+        };
+    }
+
+    /// <summary>The effective address (segment offset) of the memory operand, wrapped to the address size.</summary>
+    public ulong EffectiveAddress(in Instruction ins)
+    {
+        ulong ea = ins.MemoryDisplacement64;
+        Register baseReg = ins.MemoryBase;
+        Register index = ins.MemoryIndex;
+        int addressSize;
+        if (baseReg == Register.RIP || baseReg == Register.EIP)
+        {
+            // Iced resolves RIP-relative operands to the absolute target at decode time.
+            return baseReg == Register.EIP ? (uint)ea : ea;
+        }
+
+        if (baseReg != Register.None)
+        {
+            ea += R[RegisterMap.Index[(int)baseReg]];
+            addressSize = RegisterMap.Size[(int)baseReg];
+        }
+        else if (index != Register.None)
+        {
+            addressSize = RegisterMap.Size[(int)index];
+        }
+        else
+        {
+            addressSize = Math.Max((int)ins.MemoryDisplSize, Bitness == 64 ? 8 : 2);
+        }
+
+        if (index != Register.None)
+        {
+            ea += R[RegisterMap.Index[(int)index]] * (uint)ins.MemoryIndexScale;
+        }
+
+        return addressSize switch
+        {
+            2 => ea & 0xffff,
+            4 => ea & 0xffff_ffff,
+            _ => ea,
+        };
+    }
+
+    /// <summary>
+    /// Applies segmentation to an offset: adds the base and checks the limit outside 64-bit mode
+    /// (a data access past the limit is #GP(0), or #SS(0) through SS; Intel SDM Vol. 3A 5.3).
+    /// </summary>
+    public ulong Linear(int seg, ulong offset, int size)
+    {
+        ref Core.Cpu.SegmentRegister s = ref Seg[seg];
+        if (Bitness == 64)
+        {
+            return seg >= (int)SegIndex.Fs ? s.Base + offset : offset;
+        }
+
+        if (offset > s.Limit || s.Limit - offset < (ulong)(size - 1))
+        {
+            throw new GuestFault(seg == (int)SegIndex.Ss ? Vectors.SS : Vectors.GP, 0);
+        }
+
+        return (s.Base + offset) & 0xffff_ffff;
+    }
+
+    public static int SegmentIndex(Register segment) => segment - Register.ES;
+
+    public ulong MemoryLinear(in Instruction ins, int size) =>
+        Linear(SegmentIndex(ins.MemorySegment), EffectiveAddress(ins), size);
+
+    public ulong ReadOp(in Instruction ins, int n, int size)
+    {
+        switch (ins.GetOpKind(n))
+        {
+            case OpKind.Register:
+                return ReadReg(ins.GetOpRegister(n));
+            case OpKind.Memory:
+                return ReadSized(MemoryLinear(ins, size), size);
+            default:
+                ulong imm = ins.GetImmediate(n);
+                return size == 8 ? imm : imm & ((1UL << (size * 8)) - 1);
+        }
+    }
+
+    public void WriteOp(in Instruction ins, int n, int size, ulong value)
+    {
+        if (ins.GetOpKind(n) == OpKind.Register)
+        {
+            WriteReg(ins.GetOpRegister(n), value);
+        }
+        else
+        {
+            WriteSized(MemoryLinear(ins, size), size, value);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using Emulator.Jit.Decoding;
+using Emulator.Jit.Execution;
+using Iced.Intel;
+
+namespace Emulator.Jit.State;
+
+/// <summary>The interpreter: executes one cached block, turning guest faults into exception delivery.</summary>
+internal sealed unsafe partial class CpuCore
+{
+    /// <summary>Guest instructions completed so far.</summary>
+    public long InstructionsRetired;
+
+    /// <summary>Set when exception delivery itself failed past #DF: the machine must shut down.</summary>
+    public bool TripleFault;
+
+    public ulong IpMask => Bitness switch { 16 => 0xffff, 32 => 0xffff_ffff, _ => ulong.MaxValue };
+
+    /// <summary>Runs the block at CS:RIP. Returns after the block ends, an instruction ends it early, or a fault is delivered.</summary>
+    public void ExecuteBlock()
+    {
+        int done = 0;
+        try
+        {
+            InstructionStart = Rip;
+            Block block = FetchBlock();
+            Instruction[] instructions = block.Instructions;
+            delegate*<CpuCore, ref Instruction, void>[] handlers = block.Handlers;
+            ulong mask = IpMask;
+            for (int i = 0; i < instructions.Length; i++)
+            {
+                ref Instruction ins = ref instructions[i];
+                InstructionStart = Rip;
+                Rip = (Rip + (ulong)ins.Length) & mask;
+                handlers[i](this, ref ins);
+                done++;
+                if (EndBlock)
+                {
+                    EndBlock = false;
+                    break;
+                }
+            }
+        }
+        catch (GuestFault fault)
+        {
+            Rip = InstructionStart;
+            EndBlock = false;
+            if (InternalError is null)
+            {
+                RaiseException(fault.Vector, fault.ErrorCode);
+            }
+        }
+
+        InstructionsRetired += done;
+    }
+}

@@ -1,0 +1,83 @@
+using Emulator.Jit.Instructions;
+using Emulator.Jit.State;
+using Iced.Intel;
+
+namespace Emulator.Jit.Execution;
+
+/// <summary>
+/// The dispatch table: for every Iced <see cref="Code"/>, the handler that executes it. Families
+/// register handlers by mnemonic (one handler serves every encoding and operand size of an
+/// instruction) and may override single encodings by code.
+/// </summary>
+internal static unsafe class HandlerTable
+{
+    // Declared before ByCode: static initializers run in text order and Build fills this set.
+    private static readonly HashSet<Code> Implemented = [];
+    private static readonly delegate*<CpuCore, ref Instruction, void>[] ByCode = Build();
+
+    public static delegate*<CpuCore, ref Instruction, void> For(Code code) => ByCode[(int)code];
+
+    /// <summary>True when <paramref name="code"/> has a real handler (not the unimplemented stub).</summary>
+    public static bool IsImplemented(Code code)
+    {
+        _ = ByCode;
+        return Implemented.Contains(code);
+    }
+
+    private static delegate*<CpuCore, ref Instruction, void>[] Build()
+    {
+        var registry = new Registry();
+        Alu.Register(registry);
+        Logic.Register(registry);
+        MulDiv.Register(registry);
+        Shifts.Register(registry);
+        BitOps.Register(registry);
+        DataMove.Register(registry);
+        Stack.Register(registry);
+        ControlFlow.Register(registry);
+        FlagOps.Register(registry);
+        Strings.Register(registry);
+        InOut.Register(registry);
+        Interrupts.Register(registry);
+        SystemOps.Register(registry);
+        Bcd.Register(registry);
+
+        Code[] codes = Enum.GetValues<Code>();
+        var table = new delegate*<CpuCore, ref Instruction, void>[codes.Length];
+        foreach (Code code in codes)
+        {
+            if (registry.ByCode.TryGetValue(code, out nint h) || registry.ByMnemonic.TryGetValue(code.Mnemonic(), out h))
+            {
+                table[(int)code] = (delegate*<CpuCore, ref Instruction, void>)h;
+                Implemented.Add(code);
+            }
+            else
+            {
+                table[(int)code] = &Unimplemented;
+            }
+        }
+
+        table[(int)Code.INVALID] = &Invalid;
+        return table;
+    }
+
+    private static void Unimplemented(CpuCore cpu, ref Instruction ins)
+    {
+        cpu.InternalError = $"instruction not implemented in the software CPU: {ins} ({ins.Code})";
+        throw new GuestFault(Vectors.UD);
+    }
+
+    private static void Invalid(CpuCore cpu, ref Instruction ins) => throw new GuestFault(Vectors.UD);
+
+    /// <summary>Collects handlers from the instruction families.</summary>
+    internal sealed class Registry
+    {
+        public Dictionary<Mnemonic, nint> ByMnemonic { get; } = [];
+
+        public Dictionary<Code, nint> ByCode { get; } = [];
+
+        public void Add(Mnemonic mnemonic, delegate*<CpuCore, ref Instruction, void> handler) => ByMnemonic.Add(mnemonic, (nint)handler);
+
+        public void Add(Code code, delegate*<CpuCore, ref Instruction, void> handler) => ByCode.Add(code, (nint)handler);
+    }
+}

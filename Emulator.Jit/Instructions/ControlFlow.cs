@@ -1,0 +1,222 @@
+using Emulator.Jit.Execution;
+using Emulator.Jit.State;
+using Iced.Intel;
+using SegIndex = Emulator.Core.Cpu.Seg;
+
+namespace Emulator.Jit.Instructions;
+
+/// <summary>Control transfers: JMP, Jcc, CALL, RET, RETF, LOOP/LOOPcc, JCXZ family.</summary>
+internal static unsafe class ControlFlow
+{
+    // Size in bytes of the counter register used by LOOP and JCXZ encodings, from the Iced code name.
+    private static readonly byte[] CounterSize = BuildCounterSizes();
+
+    public static void Register(HandlerTable.Registry r)
+    {
+        r.Add(Mnemonic.Jmp, &Jmp);
+        r.Add(Mnemonic.Call, &Call);
+        r.Add(Mnemonic.Ret, &Ret);
+        r.Add(Mnemonic.Retf, &Retf);
+        r.Add(Mnemonic.Loop, &Loop);
+        r.Add(Mnemonic.Loope, &Loop);
+        r.Add(Mnemonic.Loopne, &Loop);
+        r.Add(Mnemonic.Jcxz, &Jcxz);
+        r.Add(Mnemonic.Jecxz, &Jcxz);
+        r.Add(Mnemonic.Jrcxz, &Jcxz);
+        foreach (Mnemonic m in new[] { Mnemonic.Jo, Mnemonic.Jno, Mnemonic.Jb, Mnemonic.Jae, Mnemonic.Je, Mnemonic.Jne, Mnemonic.Jbe, Mnemonic.Ja, Mnemonic.Js, Mnemonic.Jns, Mnemonic.Jp, Mnemonic.Jnp, Mnemonic.Jl, Mnemonic.Jge, Mnemonic.Jle, Mnemonic.Jg })
+        {
+            r.Add(m, &Jcc);
+        }
+    }
+
+    private static byte[] BuildCounterSizes()
+    {
+        Code[] codes = Enum.GetValues<Code>();
+        byte[] sizes = new byte[codes.Length];
+        foreach (Code c in codes)
+        {
+            string name = c.ToString();
+            sizes[(int)c] = name.EndsWith("_RCX", StringComparison.Ordinal) || name.StartsWith("Jrcxz", StringComparison.Ordinal) ? (byte)8
+                : name.EndsWith("_ECX", StringComparison.Ordinal) || name.StartsWith("Jecxz", StringComparison.Ordinal) ? (byte)4
+                : (byte)2;
+        }
+
+        return sizes;
+    }
+
+    /// <summary>The near branch target, truncated to the operand size (Intel SDM Vol. 2A JMP).</summary>
+    private static ulong NearTarget(in Instruction ins) => ins.Op0Kind switch
+    {
+        OpKind.NearBranch16 => ins.NearBranch16,
+        OpKind.NearBranch32 => ins.NearBranch32,
+        _ => ins.NearBranch64,
+    };
+
+    private static void Jmp(CpuCore cpu, ref Instruction ins)
+    {
+        switch (ins.Op0Kind)
+        {
+            case OpKind.NearBranch16:
+            case OpKind.NearBranch32:
+            case OpKind.NearBranch64:
+                cpu.Rip = NearTarget(ins);
+                return;
+            case OpKind.FarBranch16:
+            case OpKind.FarBranch32:
+                cpu.LoadCodeSegment(ins.FarBranchSelector, ins.Op0Kind == OpKind.FarBranch16 ? ins.FarBranch16 : ins.FarBranch32);
+                return;
+            default:
+                if (ins.IsJmpFarIndirect)
+                {
+                    (ushort selector, ulong offset) = ReadFarPointer(cpu, ins);
+                    cpu.LoadCodeSegment(selector, offset);
+                    return;
+                }
+
+                int size = CpuCore.OpSize(ins, 0);
+                cpu.Rip = cpu.ReadOp(ins, 0, size);
+                return;
+        }
+    }
+
+    private static (ushort Selector, ulong Offset) ReadFarPointer(CpuCore cpu, in Instruction ins)
+    {
+        int size = ins.MemorySize switch { MemorySize.SegPtr16 => 2, MemorySize.SegPtr32 => 4, _ => 8 };
+        ulong ea = cpu.EffectiveAddress(ins);
+        int seg = CpuCore.SegmentIndex(ins.MemorySegment);
+        ulong offset = cpu.ReadSized(cpu.Linear(seg, ea, size), size);
+        ushort selector = cpu.Read16(cpu.Linear(seg, ea + (ulong)size, 2));
+        return (selector, offset);
+    }
+
+    private static void Jcc(CpuCore cpu, ref Instruction ins)
+    {
+        if (cpu.Condition(ins.ConditionCode))
+        {
+            cpu.Rip = NearTarget(ins);
+        }
+    }
+
+    private static void Call(CpuCore cpu, ref Instruction ins)
+    {
+        switch (ins.Op0Kind)
+        {
+            case OpKind.NearBranch16:
+            case OpKind.NearBranch32:
+            case OpKind.NearBranch64:
+                cpu.Push(cpu.Rip, -ins.StackPointerIncrement);
+                cpu.Rip = NearTarget(ins);
+                return;
+            case OpKind.FarBranch16:
+            case OpKind.FarBranch32:
+                FarCall(cpu, ins.FarBranchSelector, ins.Op0Kind == OpKind.FarBranch16 ? ins.FarBranch16 : ins.FarBranch32, ins.Op0Kind == OpKind.FarBranch16 ? 2 : 4);
+                return;
+            default:
+                if (ins.IsCallFarIndirect)
+                {
+                    (ushort selector, ulong offset) = ReadFarPointer(cpu, ins);
+                    FarCall(cpu, selector, offset, ins.MemorySize == MemorySize.SegPtr16 ? 2 : ins.MemorySize == MemorySize.SegPtr32 ? 4 : 8);
+                    return;
+                }
+
+                int size = CpuCore.OpSize(ins, 0);
+                ulong target = cpu.ReadOp(ins, 0, size);
+                cpu.Push(cpu.Rip, size);
+                cpu.Rip = target;
+                return;
+        }
+    }
+
+    private static void FarCall(CpuCore cpu, ushort selector, ulong offset, int size)
+    {
+        ushort oldCs = cpu.Seg[(int)SegIndex.Cs].Selector;
+        ulong oldRip = cpu.Rip;
+        ulong oldSp = cpu.R[4];
+        try
+        {
+            cpu.Push(oldCs, size);
+            cpu.Push(oldRip, size);
+        }
+        catch (GuestFault)
+        {
+            cpu.R[4] = oldSp;
+            throw;
+        }
+
+        Core.Cpu.SegmentRegister savedCs = cpu.Seg[(int)SegIndex.Cs];
+        try
+        {
+            cpu.LoadCodeSegment(selector, offset);
+        }
+        catch (GuestFault)
+        {
+            cpu.Seg[(int)SegIndex.Cs] = savedCs;
+            cpu.R[4] = oldSp;
+            cpu.UpdateMode();
+            throw;
+        }
+    }
+
+    private static void Ret(CpuCore cpu, ref Instruction ins)
+    {
+        int size = ins.Code switch
+        {
+            Code.Retnw or Code.Retnw_imm16 => 2,
+            Code.Retnd or Code.Retnd_imm16 => 4,
+            _ => 8,
+        };
+        ulong target = cpu.Pop(size);
+        if (ins.OpCount > 0)
+        {
+            cpu.StackPointer += ins.Immediate16;
+        }
+
+        cpu.Rip = target;
+    }
+
+    private static void Retf(CpuCore cpu, ref Instruction ins)
+    {
+        int size = ins.Code switch
+        {
+            Code.Retfw or Code.Retfw_imm16 => 2,
+            Code.Retfd or Code.Retfd_imm16 => 4,
+            _ => 8,
+        };
+        ulong offset = cpu.PeekStack(0, size);
+        ushort selector = (ushort)cpu.PeekStack(size, size);
+        if (cpu.ProtectedMode && !cpu.V86Mode && (selector & 3) > cpu.Cpl)
+        {
+            cpu.InternalError = "RETF to an outer privilege level is not implemented in the software CPU yet";
+            throw new GuestFault(Vectors.GP, 0);
+        }
+
+        cpu.LoadCodeSegment(selector, offset);
+        cpu.StackPointer += (ulong)(2 * size) + (ins.OpCount > 0 ? ins.Immediate16 : 0UL);
+    }
+
+    private static void Loop(CpuCore cpu, ref Instruction ins)
+    {
+        int counterSize = CounterSize[(int)ins.Code];
+        ulong mask = Alu.Mask(counterSize);
+        ulong count = (cpu.R[1] - 1) & mask;
+        cpu.R[1] = counterSize == 4 ? count : (cpu.R[1] & ~mask) | count;
+        bool take = count != 0 && ins.Mnemonic switch
+        {
+            Mnemonic.Loope => cpu.Flags.Zero,
+            Mnemonic.Loopne => !cpu.Flags.Zero,
+            _ => true,
+        };
+        if (take)
+        {
+            cpu.Rip = NearTarget(ins);
+        }
+    }
+
+    private static void Jcxz(CpuCore cpu, ref Instruction ins)
+    {
+        if ((cpu.R[1] & Alu.Mask(CounterSize[(int)ins.Code])) == 0)
+        {
+            cpu.Rip = NearTarget(ins);
+        }
+    }
+}

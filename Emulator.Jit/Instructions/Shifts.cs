@@ -1,0 +1,215 @@
+using Emulator.Jit.Execution;
+using Emulator.Jit.State;
+using Iced.Intel;
+
+namespace Emulator.Jit.Instructions;
+
+/// <summary>Shifts and rotates: SHL/SAL, SHR, SAR, ROL, ROR, RCL, RCR, SHLD, SHRD (Intel SDM Vol. 2B SAL/SAR/SHL/SHR).</summary>
+internal static unsafe class Shifts
+{
+    public static void Register(HandlerTable.Registry r)
+    {
+        r.Add(Mnemonic.Shl, &Shl);
+        r.Add(Mnemonic.Sal, &Shl);
+        r.Add(Mnemonic.Shr, &Shr);
+        r.Add(Mnemonic.Sar, &Sar);
+        r.Add(Mnemonic.Rol, &Rol);
+        r.Add(Mnemonic.Ror, &Ror);
+        r.Add(Mnemonic.Rcl, &Rcl);
+        r.Add(Mnemonic.Rcr, &Rcr);
+        r.Add(Mnemonic.Shld, &Shld);
+        r.Add(Mnemonic.Shrd, &Shrd);
+    }
+
+    // The count is masked to 5 bits (6 with a 64-bit operand) before use; a zero count changes nothing.
+    private static int Count(CpuCore cpu, in Instruction ins, int size, int countOperand)
+    {
+        int raw = ins.OpCount > countOperand ? (int)cpu.ReadOp(ins, countOperand, 1) : 1;
+        return raw & (size == 8 ? 0x3f : 0x1f);
+    }
+
+    private static ulong Msb(ulong v, int size) => (v >> ((size * 8) - 1)) & 1;
+
+    private static void Shl(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        int n = Count(cpu, ins, size, 1);
+        if (n == 0)
+        {
+            return;
+        }
+
+        ulong a = cpu.ReadOp(ins, 0, size);
+        int bits = size * 8;
+        ulong r = n >= 64 ? 0 : (a << n) & Alu.Mask(size);
+        ulong cf = n > bits ? 0 : (a >> (bits - n)) & 1;
+        ulong of = Msb(r, size) ^ cf;
+        cpu.WriteOp(ins, 0, size, r);
+        cpu.Flags.Set(FlagOp.Shl, size, r, a, cf | (of << 11));
+    }
+
+    private static void Shr(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        int n = Count(cpu, ins, size, 1);
+        if (n == 0)
+        {
+            return;
+        }
+
+        ulong a = cpu.ReadOp(ins, 0, size);
+        ulong r = n >= 64 ? 0 : a >> n;
+        ulong cf = n > size * 8 ? 0 : (a >> (n - 1)) & 1;
+        ulong of = Msb(a, size);
+        cpu.WriteOp(ins, 0, size, r);
+        cpu.Flags.Set(FlagOp.Shr, size, r, a, cf | (of << 11));
+    }
+
+    private static void Sar(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        int n = Count(cpu, ins, size, 1);
+        if (n == 0)
+        {
+            return;
+        }
+
+        ulong a = cpu.ReadOp(ins, 0, size);
+        int bits = size * 8;
+        long signed = (long)(a << (64 - bits)) >> (64 - bits);
+        int effective = Math.Min(n, bits);
+        ulong r = (ulong)(signed >> Math.Min(effective, 63)) & Alu.Mask(size);
+        ulong cf = (ulong)(signed >> Math.Min(effective - 1, 63)) & 1;
+        cpu.WriteOp(ins, 0, size, r);
+        cpu.Flags.Set(FlagOp.Sar, size, r, a, cf);
+    }
+
+    private static void SetCarryOverflow(CpuCore cpu, bool cf, bool of)
+    {
+        uint f = cpu.Flags.Get() & ~(LazyFlags.CF | LazyFlags.OF);
+        f |= (cf ? LazyFlags.CF : 0) | (of ? LazyFlags.OF : 0);
+        cpu.Flags.SetAll(f);
+    }
+
+    private static void Rol(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        int bits = size * 8;
+        int masked = Count(cpu, ins, size, 1);
+        if (masked == 0)
+        {
+            return;
+        }
+
+        int n = masked % bits;
+        ulong a = cpu.ReadOp(ins, 0, size);
+        ulong r = n == 0 ? a : ((a << n) | (a >> (bits - n))) & Alu.Mask(size);
+        cpu.WriteOp(ins, 0, size, r);
+        bool cf = (r & 1) != 0;
+        SetCarryOverflow(cpu, cf, (Msb(r, size) != 0) ^ cf);
+    }
+
+    private static void Ror(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        int bits = size * 8;
+        int masked = Count(cpu, ins, size, 1);
+        if (masked == 0)
+        {
+            return;
+        }
+
+        int n = masked % bits;
+        ulong a = cpu.ReadOp(ins, 0, size);
+        ulong r = n == 0 ? a : ((a >> n) | (a << (bits - n))) & Alu.Mask(size);
+        cpu.WriteOp(ins, 0, size, r);
+        bool msb = Msb(r, size) != 0;
+        bool next = ((r >> (bits - 2)) & 1) != 0;
+        SetCarryOverflow(cpu, msb, msb ^ next);
+    }
+
+    private static void Rcl(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        int bits = size * 8;
+        int n = Count(cpu, ins, size, 1) % (bits + 1);
+        if (n == 0)
+        {
+            return;
+        }
+
+        ulong a = cpu.ReadOp(ins, 0, size);
+        bool cf = cpu.Flags.Carry;
+        for (int i = 0; i < n; i++)
+        {
+            bool outBit = Msb(a, size) != 0;
+            a = ((a << 1) | (cf ? 1UL : 0)) & Alu.Mask(size);
+            cf = outBit;
+        }
+
+        cpu.WriteOp(ins, 0, size, a);
+        SetCarryOverflow(cpu, cf, (Msb(a, size) != 0) ^ cf);
+    }
+
+    private static void Rcr(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        int bits = size * 8;
+        int n = Count(cpu, ins, size, 1) % (bits + 1);
+        if (n == 0)
+        {
+            return;
+        }
+
+        ulong a = cpu.ReadOp(ins, 0, size);
+        bool cf = cpu.Flags.Carry;
+        bool of = (Msb(a, size) != 0) ^ cf;
+        for (int i = 0; i < n; i++)
+        {
+            bool outBit = (a & 1) != 0;
+            a = (a >> 1) | ((cf ? 1UL : 0) << (bits - 1));
+            cf = outBit;
+        }
+
+        cpu.WriteOp(ins, 0, size, a);
+        SetCarryOverflow(cpu, cf, of);
+    }
+
+    private static void Shld(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        int bits = size * 8;
+        int n = Count(cpu, ins, size, 2);
+        if (n == 0)
+        {
+            return;
+        }
+
+        ulong a = cpu.ReadOp(ins, 0, size), b = cpu.ReadOp(ins, 1, size);
+        UInt128 combined = ((UInt128)a << bits) | b;
+        ulong r = (ulong)((combined << n) >> bits) & Alu.Mask(size);
+        ulong cf = (ulong)(combined >> ((2 * bits) - n)) & 1;
+        ulong of = Msb(r, size) ^ Msb(a, size);
+        cpu.WriteOp(ins, 0, size, r);
+        cpu.Flags.Set(FlagOp.Shl, size, r, a, cf | (of << 11));
+    }
+
+    private static void Shrd(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        int bits = size * 8;
+        int n = Count(cpu, ins, size, 2);
+        if (n == 0)
+        {
+            return;
+        }
+
+        ulong a = cpu.ReadOp(ins, 0, size), b = cpu.ReadOp(ins, 1, size);
+        UInt128 combined = ((UInt128)b << bits) | a;
+        ulong r = (ulong)(combined >> n) & Alu.Mask(size);
+        ulong cf = (ulong)(combined >> (n - 1)) & 1;
+        ulong of = Msb(r, size) ^ Msb(a, size);
+        cpu.WriteOp(ins, 0, size, r);
+        cpu.Flags.Set(FlagOp.Shr, size, r, a, cf | (of << 11));
+    }
+}

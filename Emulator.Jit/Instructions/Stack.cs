@@ -1,0 +1,142 @@
+using Emulator.Jit.Execution;
+using Emulator.Jit.State;
+using Iced.Intel;
+using SegIndex = Emulator.Core.Cpu.Seg;
+
+namespace Emulator.Jit.Instructions;
+
+/// <summary>Stack instructions: PUSH, POP, PUSHA, POPA, PUSHF, POPF, ENTER, LEAVE.</summary>
+internal static unsafe class Stack
+{
+    public static void Register(HandlerTable.Registry r)
+    {
+        r.Add(Mnemonic.Push, &Push);
+        r.Add(Mnemonic.Pop, &Pop);
+        r.Add(Mnemonic.Pusha, &Pusha);
+        r.Add(Mnemonic.Pushad, &Pusha);
+        r.Add(Mnemonic.Popa, &Popa);
+        r.Add(Mnemonic.Popad, &Popa);
+        r.Add(Mnemonic.Pushf, &Pushf);
+        r.Add(Mnemonic.Pushfd, &Pushf);
+        r.Add(Mnemonic.Pushfq, &Pushf);
+        r.Add(Mnemonic.Popf, &Popf);
+        r.Add(Mnemonic.Popfd, &Popf);
+        r.Add(Mnemonic.Popfq, &Popf);
+        r.Add(Mnemonic.Enter, &Enter);
+        r.Add(Mnemonic.Leave, &Leave);
+    }
+
+    private static int StackOperandSize(in Instruction ins) => -ins.StackPointerIncrement is 2 or 4 or 8 ? -ins.StackPointerIncrement : ins.StackPointerIncrement;
+
+    private static void Push(CpuCore cpu, ref Instruction ins)
+    {
+        int size = StackOperandSize(ins);
+        ulong value = ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister()
+            ? cpu.Seg[CpuCore.SegmentIndex(ins.Op0Register)].Selector
+            : cpu.ReadOp(ins, 0, size);
+        cpu.Push(value, size);
+    }
+
+    private static void Pop(CpuCore cpu, ref Instruction ins)
+    {
+        int size = StackOperandSize(ins);
+        if (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister())
+        {
+            int seg = CpuCore.SegmentIndex(ins.Op0Register);
+            ushort selector = (ushort)cpu.PeekStack(0, size);
+            cpu.LoadSegment(seg, selector);
+            cpu.StackPointer += (ulong)size;
+            if (seg == (int)SegIndex.Ss)
+            {
+                cpu.InterruptShadow = true;
+                cpu.EndBlock = true;
+            }
+
+            return;
+        }
+
+        ulong value = cpu.Pop(size);
+        cpu.WriteOp(ins, 0, size, value);
+    }
+
+    private static void Pusha(CpuCore cpu, ref Instruction ins)
+    {
+        int size = ins.Mnemonic == Mnemonic.Pushad ? 4 : 2;
+        ulong sp = cpu.R[4];
+        for (int i = 0; i < 8; i++)
+        {
+            cpu.Push(i == 4 ? sp : cpu.R[i], size);
+        }
+    }
+
+    private static void Popa(CpuCore cpu, ref Instruction ins)
+    {
+        int size = ins.Mnemonic == Mnemonic.Popad ? 4 : 2;
+        Iced.Intel.Register first = size == 4 ? Iced.Intel.Register.EAX : Iced.Intel.Register.AX;
+        for (int i = 7; i >= 0; i--)
+        {
+            ulong v = cpu.Pop(size);
+            if (i != 4)
+            {
+                cpu.WriteReg(first + i, v);
+            }
+        }
+    }
+
+    private static void Pushf(CpuCore cpu, ref Instruction ins)
+    {
+        int size = StackOperandSize(ins);
+        if (cpu.V86Mode && ((cpu.FlagsRest & CpuCore.IOPL) >> 12) < 3)
+        {
+            throw new GuestFault(Vectors.GP, 0);
+        }
+
+        // The image on the stack never shows VM or RF (Intel SDM Vol. 2B PUSHF).
+        cpu.Push(cpu.Rflags & ~(ulong)(CpuCore.VM | CpuCore.RF), size);
+    }
+
+    private static void Popf(CpuCore cpu, ref Instruction ins)
+    {
+        int size = StackOperandSize(ins);
+        if (cpu.V86Mode && ((cpu.FlagsRest & CpuCore.IOPL) >> 12) < 3)
+        {
+            throw new GuestFault(Vectors.GP, 0);
+        }
+
+        ulong value = cpu.Pop(size);
+        cpu.SetFlagsFromPop(value, size);
+    }
+
+    private static void Enter(CpuCore cpu, ref Instruction ins)
+    {
+        int size = ins.Code switch { Code.Enterw_imm16_imm8 => 2, Code.Enterd_imm16_imm8 => 4, _ => 8 };
+        ulong frameSize = ins.Immediate16;
+        int level = ins.Immediate8_2nd & 0x1f;
+        Iced.Intel.Register bp = size switch { 2 => Iced.Intel.Register.BP, 4 => Iced.Intel.Register.EBP, _ => Iced.Intel.Register.RBP };
+        cpu.Push(cpu.ReadReg(bp), size);
+        ulong frameTemp = cpu.StackPointer;
+        if (level > 0)
+        {
+            ulong bpValue = cpu.ReadReg(bp);
+            for (int i = 1; i < level; i++)
+            {
+                bpValue -= (ulong)size;
+                ulong mask = cpu.StackAddressSize switch { 2 => 0xffffUL, 4 => 0xffff_ffffUL, _ => ulong.MaxValue };
+                cpu.Push(cpu.ReadSized(cpu.Linear((int)SegIndex.Ss, bpValue & mask, size), size), size);
+            }
+
+            cpu.Push(frameTemp, size);
+        }
+
+        cpu.WriteReg(bp, frameTemp);
+        cpu.StackPointer -= frameSize;
+    }
+
+    private static void Leave(CpuCore cpu, ref Instruction ins)
+    {
+        int size = ins.Code switch { Code.Leavew => 2, Code.Leaved => 4, _ => 8 };
+        Iced.Intel.Register bp = size switch { 2 => Iced.Intel.Register.BP, 4 => Iced.Intel.Register.EBP, _ => Iced.Intel.Register.RBP };
+        cpu.StackPointer = cpu.R[5];
+        cpu.WriteReg(bp, cpu.Pop(size));
+    }
+}

@@ -1,0 +1,344 @@
+using System.Diagnostics;
+using Emulator.Jit.Execution;
+using Emulator.Jit.State;
+using Iced.Intel;
+
+namespace Emulator.Jit.Instructions;
+
+/// <summary>System instructions: HLT, descriptor-table loads and stores, control registers, CPUID, RDTSC, MSRs, cache control.</summary>
+internal static unsafe class SystemOps
+{
+    private const uint MsrTsc = 0x10, MsrEfer = 0xc000_0080;
+
+    public static void Register(HandlerTable.Registry r)
+    {
+        r.Add(Mnemonic.Hlt, &Hlt);
+        r.Add(Mnemonic.Lgdt, &Lgdt);
+        r.Add(Mnemonic.Lidt, &Lidt);
+        r.Add(Mnemonic.Sgdt, &Sgdt);
+        r.Add(Mnemonic.Sidt, &Sidt);
+        r.Add(Mnemonic.Lldt, &Lldt);
+        r.Add(Mnemonic.Ltr, &Ltr);
+        r.Add(Mnemonic.Sldt, &Sldt);
+        r.Add(Mnemonic.Str, &Str);
+        r.Add(Mnemonic.Lmsw, &Lmsw);
+        r.Add(Mnemonic.Smsw, &Smsw);
+        r.Add(Mnemonic.Clts, &Clts);
+        r.Add(Mnemonic.Cpuid, &Cpuid);
+        r.Add(Mnemonic.Rdtsc, &Rdtsc);
+        r.Add(Mnemonic.Rdmsr, &Rdmsr);
+        r.Add(Mnemonic.Wrmsr, &Wrmsr);
+        r.Add(Mnemonic.Invd, &CacheControl);
+        r.Add(Mnemonic.Wbinvd, &CacheControl);
+        r.Add(Mnemonic.Invlpg, &Invlpg);
+        r.Add(Mnemonic.Wait, &CacheControl);
+        r.Add(Mnemonic.Ud2, &Ud);
+        r.Add(Code.Mov_r32_cr, &MovFromCr);
+        r.Add(Code.Mov_r64_cr, &MovFromCr);
+        r.Add(Code.Mov_cr_r32, &MovToCr);
+        r.Add(Code.Mov_cr_r64, &MovToCr);
+        r.Add(Code.Mov_r32_dr, &MovFromDr);
+        r.Add(Code.Mov_r64_dr, &MovFromDr);
+        r.Add(Code.Mov_dr_r32, &MovToDr);
+        r.Add(Code.Mov_dr_r64, &MovToDr);
+    }
+
+    private static void RequireCpl0(CpuCore cpu)
+    {
+        if (cpu.ProtectedMode && cpu.Cpl != 0)
+        {
+            throw new GuestFault(Vectors.GP, 0);
+        }
+    }
+
+    private static void Hlt(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0(cpu);
+        cpu.Halted = true;
+        cpu.EndBlock = true;
+    }
+
+    private static (ulong Linear, int OperandSize) TableOperand(CpuCore cpu, in Instruction ins) =>
+        (cpu.MemoryLinear(ins, 2), cpu.Bitness == 64 ? 8 : ins.MemorySize == MemorySize.Fword6 ? 4 : 4);
+
+    private static void Lgdt(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0(cpu);
+        (ushort limit, ulong baseAddress) = ReadTable(cpu, ins);
+        cpu.Gdtr.Limit = limit;
+        cpu.Gdtr.Base = baseAddress;
+    }
+
+    private static void Lidt(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0(cpu);
+        (ushort limit, ulong baseAddress) = ReadTable(cpu, ins);
+        cpu.Idtr.Limit = limit;
+        cpu.Idtr.Base = baseAddress;
+    }
+
+    // With a 16-bit operand size only 24 bits of the base are loaded (Intel SDM Vol. 2A LGDT).
+    private static (ushort Limit, ulong Base) ReadTable(CpuCore cpu, in Instruction ins)
+    {
+        ulong ea = cpu.EffectiveAddress(ins);
+        int seg = CpuCore.SegmentIndex(ins.MemorySegment);
+        int baseSize = cpu.Bitness == 64 ? 8 : 4;
+        ushort limit = cpu.Read16(cpu.Linear(seg, ea, 2));
+        ulong baseAddress = cpu.ReadSized(cpu.Linear(seg, ea + 2, baseSize), baseSize);
+        bool operand16 = ins.CodeSize != CodeSize.Code64 && (ins.Code is Code.Lgdt_m1632_16 or Code.Lidt_m1632_16);
+        return (limit, operand16 ? baseAddress & 0xff_ffff : baseAddress);
+    }
+
+    private static void StoreTable(CpuCore cpu, in Instruction ins, Core.Cpu.TableRegister table)
+    {
+        ulong ea = cpu.EffectiveAddress(ins);
+        int seg = CpuCore.SegmentIndex(ins.MemorySegment);
+        int baseSize = cpu.Bitness == 64 ? 8 : 4;
+        cpu.Write16(cpu.Linear(seg, ea, 2), table.Limit);
+        cpu.WriteSized(cpu.Linear(seg, ea + 2, baseSize), baseSize, table.Base);
+    }
+
+    private static void Sgdt(CpuCore cpu, ref Instruction ins) => StoreTable(cpu, ins, cpu.Gdtr);
+
+    private static void Sidt(CpuCore cpu, ref Instruction ins) => StoreTable(cpu, ins, cpu.Idtr);
+
+    private static void RequireProtected(CpuCore cpu)
+    {
+        if (!cpu.ProtectedMode || cpu.V86Mode)
+        {
+            throw new GuestFault(Vectors.UD);
+        }
+    }
+
+    private static void Lldt(CpuCore cpu, ref Instruction ins)
+    {
+        RequireProtected(cpu);
+        RequireCpl0(cpu);
+        ushort selector = (ushort)cpu.ReadOp(ins, 0, 2);
+        if ((selector & ~3) == 0)
+        {
+            cpu.Ldtr = new Core.Cpu.SegmentRegister { Selector = selector, Attributes = 0x10000 };
+            return;
+        }
+
+        Core.Cpu.SegmentRegister ldt = CpuCore.FromDescriptor(selector, cpu.ReadDescriptor(selector));
+        if ((ldt.Attributes & 0x10) != 0 || ldt.Type != 2)
+        {
+            throw new GuestFault(Vectors.GP, selector & ~3);
+        }
+
+        if (!ldt.Present)
+        {
+            throw new GuestFault(Vectors.NP, selector & ~3);
+        }
+
+        cpu.Ldtr = ldt;
+    }
+
+    private static void Ltr(CpuCore cpu, ref Instruction ins)
+    {
+        RequireProtected(cpu);
+        RequireCpl0(cpu);
+        ushort selector = (ushort)cpu.ReadOp(ins, 0, 2);
+        if ((selector & ~3) == 0 || (selector & 4) != 0)
+        {
+            throw new GuestFault(Vectors.GP, selector & ~3);
+        }
+
+        ulong d = cpu.ReadDescriptor(selector);
+        Core.Cpu.SegmentRegister tss = CpuCore.FromDescriptor(selector, d);
+        if ((tss.Attributes & 0x10) != 0 || (tss.Type != 1 && tss.Type != 9))
+        {
+            throw new GuestFault(Vectors.GP, selector & ~3);
+        }
+
+        if (!tss.Present)
+        {
+            throw new GuestFault(Vectors.NP, selector & ~3);
+        }
+
+        // LTR marks the TSS busy (type 3 or 11) in the GDT (Intel SDM Vol. 3A 7.2.4).
+        ulong at = cpu.Gdtr.Base + (uint)(selector & ~7) + 5;
+        cpu.Write8(at, (byte)(cpu.Read8(at) | 2));
+        tss.Attributes |= 2;
+        cpu.Tr = tss;
+    }
+
+    private static void Sldt(CpuCore cpu, ref Instruction ins)
+    {
+        RequireProtected(cpu);
+        cpu.WriteOp(ins, 0, ins.Op0Kind == OpKind.Memory ? 2 : CpuCore.OpSize(ins, 0), cpu.Ldtr.Selector);
+    }
+
+    private static void Str(CpuCore cpu, ref Instruction ins)
+    {
+        RequireProtected(cpu);
+        cpu.WriteOp(ins, 0, ins.Op0Kind == OpKind.Memory ? 2 : CpuCore.OpSize(ins, 0), cpu.Tr.Selector);
+    }
+
+    // LMSW changes only PE, MP, EM, TS and cannot clear PE (Intel SDM Vol. 2A LMSW).
+    private static void Lmsw(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0(cpu);
+        ulong msw = cpu.ReadOp(ins, 0, 2) & 0xf;
+        ulong cr0 = (cpu.Cr0 & ~0xeUL) | msw | (cpu.Cr0 & 1);
+        WriteCr0(cpu, cr0);
+    }
+
+    private static void Smsw(CpuCore cpu, ref Instruction ins)
+    {
+        int size = ins.Op0Kind == OpKind.Memory ? 2 : CpuCore.OpSize(ins, 0);
+        cpu.WriteOp(ins, 0, size, cpu.Cr0 & Alu.Mask(size));
+    }
+
+    private static void Clts(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0(cpu);
+        cpu.Cr0 &= ~8UL;
+    }
+
+    private static void WriteCr0(CpuCore cpu, ulong value)
+    {
+        // ET (bit 4) is hardwired to 1 on processors after the 386 (Intel SDM Vol. 3A 2.5).
+        value |= 0x10;
+        if ((value & CpuCore.Cr0PG) != 0 && (value & CpuCore.Cr0PE) == 0)
+        {
+            throw new GuestFault(Vectors.GP, 0);
+        }
+
+        cpu.Cr0 = value;
+        cpu.Tlb.Flush();
+        cpu.UpdateMode();
+    }
+
+    private static void MovToCr(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0(cpu);
+        ulong value = cpu.ReadOp(ins, 1, CpuCore.OpSize(ins, 1));
+        switch (ins.Op0Register)
+        {
+            case Iced.Intel.Register.CR0: WriteCr0(cpu, value); break;
+            case Iced.Intel.Register.CR2: cpu.Cr2 = value; break;
+            case Iced.Intel.Register.CR3: cpu.Cr3 = value; cpu.Tlb.Flush(); break;
+            case Iced.Intel.Register.CR4: cpu.Cr4 = value; cpu.Tlb.Flush(); cpu.EndBlock = true; break;
+            case Iced.Intel.Register.CR8: cpu.Cr8 = value & 0xf; break;
+            default: throw new GuestFault(Vectors.UD);
+        }
+    }
+
+    private static void MovFromCr(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0(cpu);
+        ulong value = ins.Op1Register switch
+        {
+            Iced.Intel.Register.CR0 => cpu.Cr0,
+            Iced.Intel.Register.CR2 => cpu.Cr2,
+            Iced.Intel.Register.CR3 => cpu.Cr3,
+            Iced.Intel.Register.CR4 => cpu.Cr4,
+            Iced.Intel.Register.CR8 => cpu.Cr8,
+            _ => throw new GuestFault(Vectors.UD),
+        };
+        cpu.WriteOp(ins, 0, CpuCore.OpSize(ins, 0), value);
+    }
+
+    private static ref ulong DebugRegister(CpuCore cpu, Iced.Intel.Register reg)
+    {
+        switch (reg)
+        {
+            case Iced.Intel.Register.DR0: return ref cpu.Dr0;
+            case Iced.Intel.Register.DR1: return ref cpu.Dr1;
+            case Iced.Intel.Register.DR2: return ref cpu.Dr2;
+            case Iced.Intel.Register.DR3: return ref cpu.Dr3;
+            case Iced.Intel.Register.DR6: return ref cpu.Dr6;
+            case Iced.Intel.Register.DR7: return ref cpu.Dr7;
+            default: throw new GuestFault(Vectors.UD);
+        }
+    }
+
+    private static void MovToDr(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0(cpu);
+        DebugRegister(cpu, ins.Op0Register) = cpu.ReadOp(ins, 1, CpuCore.OpSize(ins, 1));
+    }
+
+    private static void MovFromDr(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0(cpu);
+        cpu.WriteOp(ins, 0, CpuCore.OpSize(ins, 0), DebugRegister(cpu, ins.Op1Register));
+    }
+
+    private static void Cpuid(CpuCore cpu, ref Instruction ins)
+    {
+        (uint a, uint b, uint c, uint d) = CpuModel.Query((uint)cpu.R[0], (uint)cpu.R[1], cpu.Index);
+        cpu.R[0] = a;
+        cpu.R[3] = b;
+        cpu.R[1] = c;
+        cpu.R[2] = d;
+    }
+
+    /// <summary>The time-stamp counter: 1 GHz over host monotonic time plus the guest-written offset.</summary>
+    public static ulong ReadTsc(CpuCore cpu) =>
+        (ulong)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency)) + cpu.Msrs.GetValueOrDefault(MsrTsc);
+
+    private static void Rdtsc(CpuCore cpu, ref Instruction ins)
+    {
+        if ((cpu.Cr4 & 4) != 0 && cpu.Cpl != 0)
+        {
+            throw new GuestFault(Vectors.GP, 0);
+        }
+
+        ulong tsc = ReadTsc(cpu);
+        cpu.R[0] = (uint)tsc;
+        cpu.R[2] = tsc >> 32;
+    }
+
+    private static void Rdmsr(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0(cpu);
+        uint index = (uint)cpu.R[1];
+        ulong value = index switch
+        {
+            MsrEfer => cpu.Efer,
+            MsrTsc => ReadTsc(cpu),
+            _ => cpu.Msrs.TryGetValue(index, out ulong v) ? v : throw new GuestFault(Vectors.GP, 0),
+        };
+        cpu.R[0] = (uint)value;
+        cpu.R[2] = value >> 32;
+    }
+
+    private static void Wrmsr(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0(cpu);
+        uint index = (uint)cpu.R[1];
+        ulong value = ((cpu.R[2] & 0xffff_ffff) << 32) | (cpu.R[0] & 0xffff_ffff);
+        switch (index)
+        {
+            case MsrEfer:
+                cpu.Efer = value & (CpuCore.EferLME | 1);
+                cpu.UpdateMode();
+                break;
+            case MsrTsc:
+                cpu.Msrs[MsrTsc] = value - ReadTsc(cpu) + cpu.Msrs.GetValueOrDefault(MsrTsc);
+                break;
+            default:
+                // Only MSRs this CPU model knows may be written; others are #GP (Intel SDM Vol. 2B WRMSR).
+                throw new GuestFault(Vectors.GP, 0);
+        }
+    }
+
+    private static void CacheControl(CpuCore cpu, ref Instruction ins)
+    {
+        if (ins.Mnemonic != Mnemonic.Wait)
+        {
+            RequireCpl0(cpu);
+        }
+    }
+
+    private static void Invlpg(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0(cpu);
+        cpu.Tlb.Flush();
+    }
+
+    private static void Ud(CpuCore cpu, ref Instruction ins) => throw new GuestFault(Vectors.UD);
+}

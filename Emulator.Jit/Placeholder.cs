@@ -1,1 +1,0 @@
-namespace Emulator.Jit; internal static class Placeholder { }

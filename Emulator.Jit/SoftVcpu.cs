@@ -1,0 +1,125 @@
+using Emulator.Core.Cpu;
+using Emulator.Core.Machine;
+using Emulator.Jit.Decoding;
+using Emulator.Jit.State;
+
+namespace Emulator.Jit;
+
+/// <summary>
+/// A vCPU of the software CPU. Between blocks it checks, in order: an exit request, an NMI, an
+/// external interrupt (when IF is set and no STI/MOV SS shadow is active), and HLT.
+/// </summary>
+public sealed class SoftVcpu : IVcpu
+{
+    private readonly CpuCore _core;
+    private readonly AutoResetEvent _wake = new(false);
+    private volatile bool _exitRequested;
+    private volatile bool _nmiPending;
+
+    internal SoftVcpu(int index, MachinePlatform platform, BlockCache code)
+    {
+        Index = index;
+        _core = new CpuCore(index, platform.Memory, platform.Io, code);
+        code.AttachTlb(_core.Tlb);
+        _core.LoadState(CpuState.AtReset());
+    }
+
+    /// <inheritdoc/>
+    public int Index { get; }
+
+    /// <inheritdoc/>
+    public IInterruptSource? InterruptSource { get; set; }
+
+    /// <summary>Guest instructions this vCPU has completed.</summary>
+    public long InstructionsRetired => _core.InstructionsRetired;
+
+    /// <inheritdoc/>
+    public VcpuExit Run()
+    {
+        CpuCore core = _core;
+        while (!_exitRequested)
+        {
+            if (core.InterruptShadow)
+            {
+                core.InterruptShadow = false;
+            }
+            else if (_nmiPending && !core.NmiBlocked)
+            {
+                _nmiPending = false;
+                core.NmiBlocked = true;
+                core.RaiseInterrupt(Execution.Vectors.NMI);
+            }
+            else if (core.InterruptsEnabled && InterruptSource is { HasInterrupt: true } source)
+            {
+                core.RaiseInterrupt(source.Acknowledge());
+            }
+
+            if (core.TripleFault)
+            {
+                core.TripleFault = false;
+                return new VcpuExit(VcpuExitReason.Shutdown, "triple fault");
+            }
+
+            if (core.Halted)
+            {
+                if (!core.InterruptsEnabled && !_nmiPending && InterruptSource is null)
+                {
+                    // Nothing can wake this CPU but an NMI or the machine; wait for either.
+                    _wake.WaitOne(50);
+                    continue;
+                }
+
+                if (!_nmiPending && !(core.InterruptsEnabled && InterruptSource is { HasInterrupt: true }))
+                {
+                    _wake.WaitOne(10);
+                }
+
+                continue;
+            }
+
+            core.ExecuteBlock();
+            if (core.InternalError is { } error)
+            {
+                core.InternalError = null;
+                return new VcpuExit(VcpuExitReason.InternalError, $"{error} at {core.Seg[(int)Seg.Cs].Selector:x4}:{core.Rip:x}");
+            }
+
+            if (core.TripleFault)
+            {
+                core.TripleFault = false;
+                return new VcpuExit(VcpuExitReason.Shutdown, "triple fault");
+            }
+        }
+
+        return new VcpuExit(VcpuExitReason.ExitRequested);
+    }
+
+    /// <inheritdoc/>
+    public CpuState GetState() => _core.SaveState();
+
+    /// <inheritdoc/>
+    public void SetState(CpuState state) => _core.LoadState(state);
+
+    /// <inheritdoc/>
+    public void RequestExit()
+    {
+        _exitRequested = true;
+        _wake.Set();
+    }
+
+    /// <inheritdoc/>
+    public void ClearExitRequest() => _exitRequested = false;
+
+    /// <inheritdoc/>
+    public void NotifyInterrupt() => _wake.Set();
+
+    /// <inheritdoc/>
+    public void RaiseNmi()
+    {
+        _nmiPending = true;
+        _wake.Set();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _wake.Dispose();
+}

@@ -1,0 +1,137 @@
+using Emulator.Core.Cpu;
+using Emulator.Core.Io;
+using Emulator.Core.Memory;
+using Emulator.Jit.Decoding;
+using Emulator.Jit.Memory;
+
+namespace Emulator.Jit.State;
+
+/// <summary>
+/// The software CPU's live architectural state and its access paths to the machine. Instruction
+/// handlers (Instructions/*.cs) read and write it; <see cref="CpuState"/> is its exchange format.
+/// </summary>
+internal sealed partial class CpuCore
+{
+    // RFLAGS bits other than the six arithmetic flags (Intel SDM Vol. 1 3.4.3).
+    public const uint TF = 1 << 8, IF = 1 << 9, DF = 1 << 10, IOPL = 3 << 12, NT = 1 << 14, RF = 1 << 16, VM = 1 << 17, AC = 1 << 18, ID = 1 << 21;
+    public const ulong Cr0PE = 1, Cr0PG = 1UL << 31, EferLME = 1 << 8, EferLMA = 1 << 10;
+
+    public readonly ulong[] R = new ulong[16];
+    public ulong Rip;
+    public LazyFlags Flags;
+    /// <summary>RFLAGS without the arithmetic flags; bit 1 always set.</summary>
+    public uint FlagsRest = 2;
+    public readonly SegmentRegister[] Seg = new SegmentRegister[6];
+    public SegmentRegister Ldtr, Tr;
+    public TableRegister Gdtr, Idtr;
+    public ulong Cr0, Cr2, Cr3, Cr4, Cr8, Efer;
+    public ulong Dr0, Dr1, Dr2, Dr3, Dr6, Dr7;
+    public Dictionary<uint, ulong> Msrs = [];
+    public byte[] FxState = new byte[512];
+    public bool Halted, InterruptShadow, NmiBlocked;
+
+    /// <summary>RIP of the instruction being executed (RIP itself already points past it).</summary>
+    public ulong InstructionStart;
+    /// <summary>Set by an instruction that changes how the following code must be decoded or checked (mode switch, STI, code write).</summary>
+    public bool EndBlock;
+    /// <summary>Set by HLT; the run loop waits for an interrupt.</summary>
+    public bool HaltRequested;
+    /// <summary>Set when an instruction cannot be executed by this CPU yet; the run loop stops with an internal error.</summary>
+    public string? InternalError;
+
+    /// <summary>16, 32 or 64: the default operand size of the current code segment.</summary>
+    public int Bitness = 16;
+
+    public CpuCore(int index, AddressSpace memory, IoPortBus io, BlockCache code)
+    {
+        Index = index;
+        Memory = memory;
+        Io = io;
+        Code = code;
+        Tlb = new SoftTlb();
+    }
+
+    public int Index { get; }
+
+    public AddressSpace Memory { get; }
+
+    public IoPortBus Io { get; }
+
+    public BlockCache Code { get; }
+
+    public SoftTlb Tlb { get; }
+
+    public bool ProtectedMode => (Cr0 & Cr0PE) != 0;
+
+    public bool V86Mode => (FlagsRest & VM) != 0;
+
+    public int Cpl => ProtectedMode && !V86Mode ? Seg[(int)Core.Cpu.Seg.Cs].Selector & 3 : (V86Mode ? 3 : 0);
+
+    public ulong Rflags
+    {
+        get => FlagsRest | Flags.Get();
+        set
+        {
+            Flags.SetAll((uint)value);
+            FlagsRest = ((uint)value & ~LazyFlags.ArithMask) | 2;
+        }
+    }
+
+    public bool InterruptsEnabled => (FlagsRest & IF) != 0;
+
+    /// <summary>Recomputes <see cref="Bitness"/> after CS, CR0 or EFER changed.</summary>
+    public void UpdateMode()
+    {
+        SegmentRegister cs = Seg[(int)Core.Cpu.Seg.Cs];
+        Bitness = !ProtectedMode || V86Mode ? 16
+            : (Efer & EferLMA) != 0 && cs.Long ? 64
+            : cs.DefaultBig ? 32 : 16;
+        EndBlock = true;
+    }
+
+    public void LoadState(CpuState s)
+    {
+        Array.Copy(s.Gpr, R, 16);
+        Rip = s.Rip;
+        Rflags = s.Rflags;
+        Array.Copy(s.Segments, Seg, 6);
+        Ldtr = s.Ldtr;
+        Tr = s.Tr;
+        Gdtr = s.Gdtr;
+        Idtr = s.Idtr;
+        (Cr0, Cr2, Cr3, Cr4, Cr8, Efer) = (s.Cr0, s.Cr2, s.Cr3, s.Cr4, s.Cr8, s.Efer);
+        (Dr0, Dr1, Dr2, Dr3, Dr6, Dr7) = (s.Dr0, s.Dr1, s.Dr2, s.Dr3, s.Dr6, s.Dr7);
+        Msrs = new Dictionary<uint, ulong>(s.Msrs);
+        FxState = (byte[])s.FxState.Clone();
+        Halted = s.Halted;
+        InterruptShadow = s.InterruptShadow;
+        NmiBlocked = s.NmiBlocked;
+        Tlb.Flush();
+        UpdateMode();
+    }
+
+    public CpuState SaveState()
+    {
+        var s = new CpuState();
+        Array.Copy(R, s.Gpr, 16);
+        s.Rip = Rip;
+        s.Rflags = Rflags;
+        Array.Copy(Seg, s.Segments, 6);
+        s.Ldtr = Ldtr;
+        s.Tr = Tr;
+        s.Gdtr = Gdtr;
+        s.Idtr = Idtr;
+        (s.Cr0, s.Cr2, s.Cr3, s.Cr4, s.Cr8, s.Efer) = (Cr0, Cr2, Cr3, Cr4, Cr8, Efer);
+        (s.Dr0, s.Dr1, s.Dr2, s.Dr3, s.Dr6, s.Dr7) = (Dr0, Dr1, Dr2, Dr3, Dr6, Dr7);
+        foreach ((uint k, ulong v) in Msrs)
+        {
+            s.Msrs[k] = v;
+        }
+
+        FxState.CopyTo(s.FxState, 0);
+        s.Halted = Halted;
+        s.InterruptShadow = InterruptShadow;
+        s.NmiBlocked = NmiBlocked;
+        return s;
+    }
+}

@@ -1,0 +1,42 @@
+using System.Text;
+
+namespace Emulator.Jit.State;
+
+/// <summary>
+/// The one CPU model the software CPU presents through CPUID. It advertises only what is
+/// implemented; features join the lists as their instructions land.
+/// </summary>
+internal static class CpuModel
+{
+    public const string Vendor = "GenuineIntel";
+    public const string Brand = "emu software CPU";
+
+    // Leaf 1 EDX (Intel SDM Vol. 2A Table 3-11): TSC (4), MSR (5), CMOV (15).
+    private const uint Leaf1Edx = (1u << 4) | (1u << 5) | (1u << 15);
+
+    // Family 6, model 0x0f, stepping 1 (a generic P6-family signature).
+    private const uint Signature = 0x0000_06f1;
+
+    public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf, int apicId)
+    {
+        _ = subleaf;
+        return leaf switch
+        {
+            0 => (1, Word(Vendor, 0), Word(Vendor, 8), Word(Vendor, 4)),
+            1 => (Signature, (uint)apicId << 24 | (1u << 16), 0, Leaf1Edx),
+            0x8000_0000 => (0x8000_0004, 0, 0, 0),
+            >= 0x8000_0002 and <= 0x8000_0004 => BrandPart(leaf - 0x8000_0002),
+            _ => (0, 0, 0, 0),
+        };
+    }
+
+    private static uint Word(string s, int offset) => BitConverter.ToUInt32(Encoding.ASCII.GetBytes(s), offset);
+
+    private static (uint, uint, uint, uint) BrandPart(uint part)
+    {
+        byte[] brand = new byte[48];
+        Encoding.ASCII.GetBytes(Brand).CopyTo(brand, 0);
+        int o = (int)part * 16;
+        return (BitConverter.ToUInt32(brand, o), BitConverter.ToUInt32(brand, o + 4), BitConverter.ToUInt32(brand, o + 8), BitConverter.ToUInt32(brand, o + 12));
+    }
+}

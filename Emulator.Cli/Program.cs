@@ -1,1 +1,40 @@
-namespace Emulator.Cli; internal static class Program { private static int Main() => 0; }
+using CommandLine;
+using Emulator.Cli.Commands;
+using Emulator.Machines;
+
+namespace Emulator.Cli;
+
+/// <summary>The `emu` command: verbs run and info.</summary>
+internal static class Program
+{
+    /// <summary>Exit status for a bad command line or bad input file.</summary>
+    public const int UsageStatus = 2;
+
+    private static int Main(string[] args)
+    {
+        var parser = new Parser(s =>
+        {
+            s.HelpWriter = null;
+            s.CaseSensitive = true;
+            s.AutoHelp = true;
+            s.AutoVersion = true;
+        });
+        ParserResult<object> result = parser.ParseArguments<RunOptions, InfoOptions>(args);
+        try
+        {
+            return result.MapResult(
+                (RunOptions o) => RunCommand.Execute(o),
+                (InfoOptions _) => InfoCommand.Execute(),
+                errors => CommandLineErrors.Report(result, errors));
+        }
+        catch (UsageException e)
+        {
+            return CommandLineErrors.Fail(e.Message, result);
+        }
+        catch (MachineConfigException e)
+        {
+            Console.Error.WriteLine($"emu: {e.Message}");
+            return UsageStatus;
+        }
+    }
+}

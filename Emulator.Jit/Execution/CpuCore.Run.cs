@@ -7,6 +7,10 @@ namespace Emulator.Jit.State;
 /// <summary>The interpreter: executes one cached block, turning guest faults into exception delivery.</summary>
 internal sealed unsafe partial class CpuCore
 {
+    // EMU_TRACE=exec prints CS:RIP of every block executed to stderr (like QEMU's -d exec); the
+    // JIT folds the check away when it is off.
+    private static readonly bool TraceExec = Environment.GetEnvironmentVariable("EMU_TRACE") == "exec";
+
     /// <summary>Guest instructions completed so far.</summary>
     public long InstructionsRetired;
 
@@ -23,6 +27,11 @@ internal sealed unsafe partial class CpuCore
         {
             InstructionStart = Rip;
             Block block = FetchBlock();
+            if (TraceExec)
+            {
+                Console.Error.WriteLine($"exec {Seg[(int)Core.Cpu.Seg.Cs].Selector:x4}:{Rip:x8} ({block.Instructions.Length} instructions) {block.Instructions[0]}");
+            }
+
             Instruction[] instructions = block.Instructions;
             delegate*<CpuCore, ref Instruction, void>[] handlers = block.Handlers;
             ulong mask = IpMask;

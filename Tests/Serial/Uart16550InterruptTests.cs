@@ -2,7 +2,7 @@ using Xunit;
 
 namespace Emulator.Tests.Serial;
 
-/// <summary>Interrupt identification, priorities and the IRQ wire (PC16550D, IIR and Table III).</summary>
+/// <summary>Interrupt identification, priorities and the IRQ wire (PC16550D, Interrupt Identification Register and Interrupt Control Functions table).</summary>
 public sealed class Uart16550InterruptTests
 {
     private const byte Out2 = 0x08, Loop = 0x10;

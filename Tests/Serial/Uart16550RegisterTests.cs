@@ -8,7 +8,7 @@ public sealed class Uart16550RegisterTests
     private readonly Com1 _com = new();
 
     [Fact]
-    public void ResetValuesFollowTableIV()
+    public void ResetValuesFollowTheResetConfigurationTable()
     {
         Assert.Equal(0x00, _com.In(Com1.Ier));
         Assert.Equal(0x01, _com.In(Com1.Iir)); // bit 0 high: no interrupt pending

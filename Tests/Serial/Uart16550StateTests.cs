@@ -70,6 +70,15 @@ public sealed class Uart16550StateTests
         Assert.Throws<InvalidDataException>(() => com.Uart.Restore(state with { Version = state.Version + 1 }));
     }
 
+    [Fact]
+    public void RestoreRejectsTruncatedState()
+    {
+        var com = new Com1();
+        DeviceState state = com.Uart.Save();
+
+        Assert.Throws<InvalidDataException>(() => com.Uart.Restore(state with { Data = state.Data[..5] }));
+    }
+
     [Theory]
     [InlineData(0x00)]
     [InlineData(0x01)]

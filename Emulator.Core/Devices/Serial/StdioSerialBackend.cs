@@ -24,6 +24,7 @@ public sealed partial class StdioSerialBackend : ISerialBackend
     private bool _escapePending;
     private bool _outputBroken;
     private Thread? _thread;
+    private PosixSignalRegistration? _sigterm;
     private volatile bool _stopping;
 
     /// <summary>Creates the backend; nothing changes on the terminal until <see cref="Start"/>.</summary>
@@ -93,6 +94,7 @@ public sealed partial class StdioSerialBackend : ISerialBackend
         AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         AppDomain.CurrentDomain.UnhandledException -= OnUnhandledException;
         Console.CancelKeyPress -= OnCancelKeyPress;
+        _sigterm?.Dispose();
         // The reader polls with a timeout, but may be held up by a guest that is not reading.
         _thread?.Join(TimeSpan.FromSeconds(1));
     }
@@ -193,6 +195,8 @@ public sealed partial class StdioSerialBackend : ISerialBackend
             AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
             AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
             Console.CancelKeyPress += OnCancelKeyPress;
+            // A plain kill (SIGTERM) ends the process without raising ProcessExit unless someone listens.
+            _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => RestoreTerminal());
             _rawMode = Termios.TrySet(StdinFd, Termios.MakeRaw(_originalSettings));
         }
     }
@@ -218,7 +222,7 @@ public sealed partial class StdioSerialBackend : ISerialBackend
     private static void WriteHelp()
     {
         byte[] help = Encoding.ASCII.GetBytes(
-            "\r\nC-a x    quit the emulator\r\nC-a C-a  send C-a to the guest\r\nC-a h    print this help\r\n");
+            "\nC-a x    quit the emulator\nC-a C-a  send C-a to the guest\nC-a h    print this help\n");
         WriteFd(StderrFd, ref help[0], (nuint)help.Length);
     }
 

@@ -15,13 +15,13 @@ public sealed class Uart16550 : IBusDevice
     private const int StateVersion = 1;
     private const int FifoDepth = 16;
 
-    // Register offsets (PC16550D, Table I).
+    // Register offsets, selected by A2-A0 and LCR bit 7 (PC16550D, Registers).
     private const int RbrThrDll = 0, IerDlm = 1, IirFcr = 2, LcrOffset = 3, McrOffset = 4, LsrOffset = 5, MsrOffset = 6, ScrOffset = 7;
 
     // IER bits.
     private const byte Erbfi = 0x01, Etbei = 0x02, Elsi = 0x04, Edssi = 0x08;
 
-    // IIR identification codes, in priority order (Table III), and the FIFO-mode bits 6-7.
+    // IIR identification codes, in priority order (PC16550D, Interrupt Control Functions table), and the FIFO-mode bits 6-7.
     private const byte IirNoInterrupt = 0x01, IirLineStatus = 0x06, IirDataAvailable = 0x04,
         IirCharacterTimeout = 0x0C, IirThrEmpty = 0x02, IirModemStatus = 0x00, IirFifosEnabled = 0xC0;
 
@@ -182,8 +182,9 @@ public sealed class Uart16550 : IBusDevice
     {
         lock (_deviceLock)
         {
-            // PC16550D Table IV: MR clears IER, FCR, LCR, MCR, the FIFOs and LSR (except THRE, TEMT) and
-            // MSR bits 0-3. The divisor latch and SCR are not reset there; 12 selects 9600 baud.
+            // PC16550D, UART Reset Configuration table: MR clears IER, FCR, LCR, MCR, the FIFOs, LSR
+            // (but for THRE and TEMT) and MSR bits 0-3. It leaves the divisor latch and SCR undefined;
+            // they start at 9600 baud (divisor 12) and zero here.
             _ier = _fcr = _lcr = _mcr = _scr = 0;
             _dll = 12;
             _dlm = 0;
@@ -234,28 +235,44 @@ public sealed class Uart16550 : IBusDevice
 
         lock (_deviceLock)
         {
-            using var r = new BinaryReader(new MemoryStream(state.Data));
-            (_dll, _dlm, _ier, _fcr, _lcr, _mcr, _scr, _msr, _lineErrors, _rbr) =
-                (r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte());
-            _thrInterruptPending = r.ReadBoolean();
-            _rxHead = 0;
-            _rxCount = r.ReadByte();
-            if (_rxCount > RxCapacity)
+            try
             {
-                throw new InvalidDataException($"{Name}: saved receiver holds {_rxCount} bytes, more than its {RxCapacity}");
+                RestoreFrom(state.Data);
             }
-
-            r.ReadBytes(_rxCount).CopyTo(_rxFifo, 0);
-            _hostInput.Clear();
-            int pending = r.ReadInt32();
-            for (int i = 0; i < pending; i++)
+            catch (EndOfStreamException e)
             {
-                _hostInput.Enqueue(r.ReadByte());
+                throw new InvalidDataException($"{Name}: saved state is truncated", e);
             }
 
             // Drive the wire whatever its last level: the controller on the other end was restored too.
             _irqLevel = InterruptLevel();
             _irq.Set(_irqLevel);
+        }
+    }
+
+    private void RestoreFrom(byte[] data)
+    {
+        using var r = new BinaryReader(new MemoryStream(data));
+        (_dll, _dlm, _ier, _fcr, _lcr, _mcr, _scr, _msr, _lineErrors, _rbr) =
+            (r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte());
+        _thrInterruptPending = r.ReadBoolean();
+        _rxHead = 0;
+        _rxCount = r.ReadByte();
+        if (_rxCount > RxCapacity)
+        {
+            throw new InvalidDataException($"{Name}: saved receiver holds {_rxCount} bytes, more than its {RxCapacity}");
+        }
+
+        for (int i = 0; i < _rxCount; i++)
+        {
+            _rxFifo[i] = r.ReadByte();
+        }
+
+        _hostInput.Clear();
+        int pending = r.ReadInt32();
+        for (int i = 0; i < pending; i++)
+        {
+            _hostInput.Enqueue(r.ReadByte());
         }
     }
 
@@ -334,8 +351,8 @@ public sealed class Uart16550 : IBusDevice
         }
         else if ((old & Etbei) == 0)
         {
-            // THR is always empty, so enabling ETBEI raises the THRE interrupt at once (a real 16550
-            // does this too; Linux's UART_BUG_THRE probe relies on it).
+            // THR is always empty, so enabling ETBEI raises the THRE interrupt at once, as a real
+            // 16550 does (Linux's 8250 driver probes for this and flags UARTs without it UART_BUG_THRE).
             _thrInterruptPending = true;
         }
 

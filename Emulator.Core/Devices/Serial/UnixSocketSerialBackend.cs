@@ -6,7 +6,8 @@ namespace Emulator.Core.Devices.Serial;
 /// <summary>
 /// A serial line served on a Unix domain socket: one client at a time is connected to the guest
 /// (for example <c>socat - UNIX-CONNECT:PATH</c>). Output while no client is connected is dropped;
-/// the next client is accepted when the current one hangs up.
+/// the next client is accepted when the current one hangs up. A client that stops reading holds up
+/// the guest's output, as a line with flow control would.
 /// </summary>
 public sealed partial class UnixSocketSerialBackend : ISerialBackend
 {
@@ -111,9 +112,9 @@ public sealed partial class UnixSocketSerialBackend : ISerialBackend
         {
             File.Delete(Path);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Someone else's file now, or already gone.
+            // Someone else's file now: leave it.
         }
     }
 

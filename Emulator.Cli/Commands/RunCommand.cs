@@ -1,0 +1,174 @@
+using System.Runtime.InteropServices;
+using Emulator.Core.Devices.Serial;
+using Emulator.Core.Machine;
+using Emulator.Kvm;
+using Emulator.Machines;
+using Emulator.Machines.Loaders;
+using Emulator.Machines.Pc;
+
+namespace Emulator.Cli.Commands;
+
+/// <summary>`emu run`: turns options into a <see cref="PcConfig"/>, builds the machine and runs it.</summary>
+internal static class RunCommand
+{
+    public static int Execute(RunOptions o)
+    {
+        RejectUnimplemented(o);
+        ulong memory = ValueParsers.ParseMemorySize("--memory", o.Memory);
+        if (o.Smp is < 1 or > 255)
+        {
+            throw new UsageException($"--smp {o.Smp}: must be between 1 and 255");
+        }
+
+        ushort debugExit = ValueParsers.ParsePort("--debug-exit", o.DebugExit);
+        AcceleratorKind accel = ChooseAccelerator(o.Accel);
+        byte[]? firmware = o.Bios is null ? null : FirmwareImage.Load(o.Bios);
+
+        var sinks = new List<Stream>();
+        MachineControl? control = null;
+        ISerialBackend serial = SerialBackendSpec.Parse(o.Serial, () => control?.Raise(MachineRequest.Quit));
+        try
+        {
+            var debugConsoles = o.DebugCon.Select(spec => ParseDebugCon(spec, sinks)).ToList();
+            Action<byte>? post = ParsePostCodes(o.PostCodes, sinks);
+            var config = new PcConfig
+            {
+                MemoryBytes = memory,
+                Cpus = o.Smp,
+                Accelerator = accel,
+                Firmware = firmware,
+                FirmwareName = o.Bios ?? "built-in demo ROM",
+                DebugExitPort = debugExit,
+                DebugConsoles = debugConsoles,
+                PostCodeSink = post,
+                NoReboot = o.NoReboot,
+            };
+            using var machine = new PcMachine(config, serial);
+            control = machine.Platform.Control;
+            using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Quit);
+            using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Quit);
+            MachineOutcome outcome = machine.Run();
+            if (outcome.Status == PcMachine.InternalErrorStatus)
+            {
+                Console.Error.WriteLine($"emu: {outcome.Reason}");
+            }
+
+            return outcome.Status;
+
+            void Quit(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                control.Raise(MachineRequest.Quit);
+            }
+        }
+        finally
+        {
+            serial.Dispose();
+            foreach (Stream s in sinks)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
+    private static void RejectUnimplemented(RunOptions o)
+    {
+        if (o.Kernel is not null)
+        {
+            throw new UsageException($"--kernel {o.Kernel}: booting a kernel is not implemented yet (multiboot and Linux bzImage loaders are planned); use --bios or no option for the demo guest");
+        }
+
+        if (o.Initrd.Any())
+        {
+            throw new UsageException("--initrd: not implemented yet (it needs --kernel)");
+        }
+
+        if (o.Append is not null)
+        {
+            throw new UsageException("--append: not implemented yet (it needs --kernel)");
+        }
+
+        if (o.Drive.Any())
+        {
+            throw new UsageException("--drive: disks (virtio-blk) are not implemented yet");
+        }
+    }
+
+    private static AcceleratorKind ChooseAccelerator(string accel)
+    {
+        switch (accel)
+        {
+            case "jit":
+                return AcceleratorKind.Jit;
+            case "kvm":
+                KvmProbeResult probe = KvmProbe.Run();
+                throw new UsageException(probe.Usable
+                    ? "--accel kvm: the KVM backend is not implemented yet; use --accel jit"
+                    : $"--accel kvm: {probe.Reason}");
+            case "auto":
+                KvmProbeResult auto = KvmProbe.Run();
+                string why = auto.Usable && auto.Fast
+                    ? "KVM is usable but the KVM backend is not implemented yet"
+                    : auto.Reason;
+                Console.Error.WriteLine($"emu: using the software CPU (jit): {why}");
+                return AcceleratorKind.Jit;
+            default:
+                throw new UsageException($"--accel {accel}: unknown accelerator (expected auto, jit or kvm)");
+        }
+    }
+
+    private static (ushort Port, Stream Sink) ParseDebugCon(string spec, List<Stream> opened)
+    {
+        string[] parts = spec.Split(',');
+        ushort port = 0xe9;
+        foreach (string extra in parts.Skip(1))
+        {
+            port = extra.StartsWith("port=", StringComparison.Ordinal)
+                ? ValueParsers.ParsePort("--debugcon port", extra[5..])
+                : throw new UsageException($"--debugcon {spec}: unknown setting '{extra}' (expected port=N)");
+        }
+
+        return (port, OpenSink("--debugcon", parts[0], spec, opened));
+    }
+
+    private static Action<byte>? ParsePostCodes(string? spec, List<Stream> opened)
+    {
+        if (spec is null)
+        {
+            return null;
+        }
+
+        Stream sink = spec == "stderr" ? Console.OpenStandardError() : OpenSink("--post-codes", spec, spec, opened);
+        return code =>
+        {
+            byte[] line = System.Text.Encoding.ASCII.GetBytes($"POST {code:x2}\n");
+            sink.Write(line);
+            sink.Flush();
+        };
+    }
+
+    private static Stream OpenSink(string option, string target, string spec, List<Stream> opened)
+    {
+        if (target == "stdio")
+        {
+            return Console.OpenStandardOutput();
+        }
+
+        if (!target.StartsWith("file:", StringComparison.Ordinal) || target.Length == 5)
+        {
+            throw new UsageException($"{option} {spec}: expected stdio or file:PATH");
+        }
+
+        string path = target[5..];
+        try
+        {
+            var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read);
+            opened.Add(stream);
+            return stream;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MachineConfigException($"{option} {path}: cannot create the file: {e.Message}");
+        }
+    }
+}

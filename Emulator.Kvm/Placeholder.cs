@@ -1,1 +1,0 @@
-namespace Emulator.Kvm; internal static class Placeholder { }

@@ -1,0 +1,44 @@
+namespace Emulator.Machines.Pc;
+
+/// <summary>Which CPU backend runs the guest.</summary>
+public enum AcceleratorKind
+{
+    /// <summary>The software CPU.</summary>
+    Jit,
+    /// <summary>Linux KVM.</summary>
+    Kvm,
+}
+
+/// <summary>Everything the user chose for one PC machine.</summary>
+public sealed record PcConfig
+{
+    /// <summary>Guest RAM in bytes.</summary>
+    public ulong MemoryBytes { get; init; } = 128UL << 20;
+
+    /// <summary>Number of vCPUs.</summary>
+    public int Cpus { get; init; } = 1;
+
+    /// <summary>The backend.</summary>
+    public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Jit;
+
+    /// <summary>Firmware image mapped below 4 GiB; null selects the built-in demo ROM.</summary>
+    public byte[]? Firmware { get; init; }
+
+    /// <summary>Where the firmware came from, for messages.</summary>
+    public string FirmwareName { get; init; } = "built-in demo ROM";
+
+    /// <summary>Port of the debug-exit device.</summary>
+    public ushort DebugExitPort { get; init; } = 0xf4;
+
+    /// <summary>Debug console ports and their sinks.</summary>
+    public IReadOnlyList<(ushort Port, Stream Sink)> DebugConsoles { get; init; } = [];
+
+    /// <summary>Where POST codes go, or null.</summary>
+    public Action<byte>? PostCodeSink { get; init; }
+
+    /// <summary>Exit instead of resetting when the guest reboots or triple-faults.</summary>
+    public bool NoReboot { get; init; }
+
+    /// <summary>Deterministic virtual time (tests).</summary>
+    public bool DeterministicTime { get; init; }
+}

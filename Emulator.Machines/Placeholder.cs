@@ -1,1 +1,0 @@
-namespace Emulator.Machines; internal static class Placeholder { }

@@ -21,12 +21,21 @@ internal static class RunCommand
         }
 
         ushort debugExit = ValueParsers.ParsePort("--debug-exit", o.DebugExit);
-        AcceleratorKind accel = ChooseAccelerator(o.Accel);
+        (AcceleratorKind accel, string? choice) = ChooseAccelerator(o.Accel);
         byte[]? firmware = o.Bios is null ? null : FirmwareImage.Load(o.Bios);
 
         var sinks = new List<Stream>();
         MachineControl? control = null;
-        ISerialBackend serial = SerialBackendSpec.Parse(o.Serial, () => control?.Raise(MachineRequest.Quit));
+        ISerialBackend serial;
+        try
+        {
+            serial = SerialBackendSpec.Parse(o.Serial, () => control?.Raise(MachineRequest.Quit));
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+
         try
         {
             var debugConsoles = o.DebugCon.Select(spec => ParseDebugCon(spec, sinks)).ToList();
@@ -47,6 +56,11 @@ internal static class RunCommand
             control = machine.Platform.Control;
             using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Quit);
             using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Quit);
+            if (choice is not null)
+            {
+                Console.Error.WriteLine(choice);
+            }
+
             MachineOutcome outcome = machine.Run();
             if (outcome.Status == PcMachine.InternalErrorStatus)
             {
@@ -94,12 +108,12 @@ internal static class RunCommand
         }
     }
 
-    private static AcceleratorKind ChooseAccelerator(string accel)
+    private static (AcceleratorKind Kind, string? Message) ChooseAccelerator(string accel)
     {
         switch (accel)
         {
             case "jit":
-                return AcceleratorKind.Jit;
+                return (AcceleratorKind.Jit, null);
             case "kvm":
                 KvmProbeResult probe = KvmProbe.Run();
                 throw new UsageException(probe.Usable
@@ -110,8 +124,7 @@ internal static class RunCommand
                 string why = auto.Usable && auto.Fast
                     ? "KVM is usable but the KVM backend is not implemented yet"
                     : auto.Reason;
-                Console.Error.WriteLine($"emu: using the software CPU (jit): {why}");
-                return AcceleratorKind.Jit;
+                return (AcceleratorKind.Jit, $"emu: using the software CPU (jit): {why}");
             default:
                 throw new UsageException($"--accel {accel}: unknown accelerator (expected auto, jit or kvm)");
         }

@@ -129,7 +129,8 @@ internal static unsafe class DataMove
 
     private static void Xlat(CpuCore cpu, ref Instruction ins)
     {
-        ulong ea = (cpu.EffectiveAddress(ins) + (byte)cpu.R[0]) & (ins.MemoryBase == Iced.Intel.Register.BX ? 0xffffUL : ins.MemoryBase == Iced.Intel.Register.EBX ? 0xffff_ffffUL : ulong.MaxValue);
+        // Iced names AL as the index register; only AL (not all of RAX) is added to the base.
+        ulong ea = (cpu.ReadReg(ins.MemoryBase) + (byte)cpu.R[0]) & Alu.Mask(RegisterMap.Size[(int)ins.MemoryBase]);
         byte v = cpu.Read8(cpu.Linear(CpuCore.SegmentIndex(ins.MemorySegment), ea, 1));
         cpu.WriteReg(Iced.Intel.Register.AL, v);
     }

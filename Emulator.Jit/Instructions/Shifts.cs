@@ -30,12 +30,23 @@ internal static unsafe class Shifts
 
     private static ulong Msb(ulong v, int size) => (v >> ((size * 8) - 1)) & 1;
 
+    // A zero count leaves the destination and flags alone, but a memory destination is still
+    // accessed, so its segment-limit and page checks still fault (Intel SDM Vol. 2B SAL/SAR/SHL/SHR, Exceptions).
+    private static void ReadZeroCountDestination(CpuCore cpu, in Instruction ins, int size)
+    {
+        if (ins.Op0Kind == OpKind.Memory)
+        {
+            _ = cpu.ReadOp(ins, 0, size);
+        }
+    }
+
     private static void Shl(CpuCore cpu, ref Instruction ins)
     {
         int size = CpuCore.OpSize(ins, 0);
         int n = Count(cpu, ins, size, 1);
         if (n == 0)
         {
+            ReadZeroCountDestination(cpu, ins, size);
             return;
         }
 
@@ -54,13 +65,16 @@ internal static unsafe class Shifts
         int n = Count(cpu, ins, size, 1);
         if (n == 0)
         {
+            ReadZeroCountDestination(cpu, ins, size);
             return;
         }
 
         ulong a = cpu.ReadOp(ins, 0, size);
         ulong r = n >= 64 ? 0 : a >> n;
         ulong cf = n > size * 8 ? 0 : (a >> (n - 1)) & 1;
-        ulong of = Msb(a, size);
+        // OF is defined for 1-bit shifts only; for longer ones this gives what the last 1-bit step
+        // gives (its operand's MSB is already 0), as the 80286 does.
+        ulong of = n == 1 ? Msb(a, size) : 0;
         cpu.WriteOp(ins, 0, size, r);
         cpu.Flags.Set(FlagOp.Shr, size, r, a, cf | (of << 11));
     }
@@ -71,6 +85,7 @@ internal static unsafe class Shifts
         int n = Count(cpu, ins, size, 1);
         if (n == 0)
         {
+            ReadZeroCountDestination(cpu, ins, size);
             return;
         }
 
@@ -98,6 +113,7 @@ internal static unsafe class Shifts
         int masked = Count(cpu, ins, size, 1);
         if (masked == 0)
         {
+            ReadZeroCountDestination(cpu, ins, size);
             return;
         }
 
@@ -116,6 +132,7 @@ internal static unsafe class Shifts
         int masked = Count(cpu, ins, size, 1);
         if (masked == 0)
         {
+            ReadZeroCountDestination(cpu, ins, size);
             return;
         }
 
@@ -132,12 +149,16 @@ internal static unsafe class Shifts
     {
         int size = CpuCore.OpSize(ins, 0);
         int bits = size * 8;
-        int n = Count(cpu, ins, size, 1) % (bits + 1);
-        if (n == 0)
+        int masked = Count(cpu, ins, size, 1);
+        if (masked == 0)
         {
+            ReadZeroCountDestination(cpu, ins, size);
             return;
         }
 
+        // The rotation is through CF, so it repeats every bits + 1 steps; a nonzero masked count
+        // still updates OF even when no step remains (Intel SDM Vol. 2B RCL/RCR/ROL/ROR).
+        int n = masked % (bits + 1);
         ulong a = cpu.ReadOp(ins, 0, size);
         bool cf = cpu.Flags.Carry;
         for (int i = 0; i < n; i++)
@@ -155,15 +176,16 @@ internal static unsafe class Shifts
     {
         int size = CpuCore.OpSize(ins, 0);
         int bits = size * 8;
-        int n = Count(cpu, ins, size, 1) % (bits + 1);
-        if (n == 0)
+        int masked = Count(cpu, ins, size, 1);
+        if (masked == 0)
         {
+            ReadZeroCountDestination(cpu, ins, size);
             return;
         }
 
+        int n = masked % (bits + 1);
         ulong a = cpu.ReadOp(ins, 0, size);
         bool cf = cpu.Flags.Carry;
-        bool of = (Msb(a, size) != 0) ^ cf;
         for (int i = 0; i < n; i++)
         {
             bool outBit = (a & 1) != 0;
@@ -171,8 +193,10 @@ internal static unsafe class Shifts
             cf = outBit;
         }
 
+        // For a 1-bit rotate this equals the manual's MSB(DEST) XOR CF taken before the step; OF
+        // is undefined for other counts and the two top result bits are what the 80286 leaves.
         cpu.WriteOp(ins, 0, size, a);
-        SetCarryOverflow(cpu, cf, of);
+        SetCarryOverflow(cpu, cf, (Msb(a, size) ^ ((a >> (bits - 2)) & 1)) != 0);
     }
 
     private static void Shld(CpuCore cpu, ref Instruction ins)
@@ -182,6 +206,7 @@ internal static unsafe class Shifts
         int n = Count(cpu, ins, size, 2);
         if (n == 0)
         {
+            ReadZeroCountDestination(cpu, ins, size);
             return;
         }
 
@@ -201,6 +226,7 @@ internal static unsafe class Shifts
         int n = Count(cpu, ins, size, 2);
         if (n == 0)
         {
+            ReadZeroCountDestination(cpu, ins, size);
             return;
         }
 

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using Emulator.Core.Cpu;
+using Emulator.Core.Machine;
+using Emulator.Core.Memory;
+using Emulator.Jit;
+using Xunit;
+
+namespace Emulator.Tests.Cpu;
+
+/// <summary>The vCPU run/pause/resume/stop state machine, driven from another thread against a guest that never stops on its own.</summary>
+public sealed class VcpuThreadTests : IDisposable
+{
+    private readonly MachinePlatform _platform = new(deterministicTime: true);
+    private readonly HostMapping _ram = new(1 << 20);
+    private readonly SoftAccelerator _accelerator;
+    private readonly IVcpu _vcpu;
+
+    public VcpuThreadTests()
+    {
+        _platform.Memory.AddRam("ram", new GuestPhysicalAddress(0), 1 << 20, _ram);
+        // 0000:7C00: inc ax ; jmp short back to the inc (real mode, an endless loop)
+        _platform.Memory.Write(new GuestPhysicalAddress(0x7c00), [0x40, 0xeb, 0xfd]);
+        _accelerator = new SoftAccelerator(_platform);
+        _vcpu = _accelerator.CreateVcpu(0);
+        CpuState s = CpuState.AtReset();
+        s.Segments[(int)Seg.Cs] = SegmentRegister.RealMode(0, type: 0xb);
+        s.Rip = 0x7c00;
+        _vcpu.SetState(s);
+    }
+
+    [Fact]
+    public void PauseParksTheGuestSoItsStateCanBeReadAndResumeContinuesIt()
+    {
+        var exits = new List<VcpuExit>();
+        var thread = new VcpuThread(_vcpu, (_, e) => exits.Add(e));
+        thread.Start();
+        Thread.Sleep(50);
+
+        thread.Pause();
+        Assert.Equal(VcpuRunState.Paused, thread.State);
+        CpuState first = _vcpu.GetState();
+        Assert.InRange(first.Rip, 0x7c00UL, 0x7c02UL);
+        ulong ax1 = first.Gpr[(int)Gpr.Rax] & 0xffff;
+        Thread.Sleep(20);
+        Assert.Equal(ax1, _vcpu.GetState().Gpr[(int)Gpr.Rax] & 0xffff);
+
+        thread.Resume();
+        Thread.Sleep(50);
+        thread.Pause();
+        ulong ax2 = _vcpu.GetState().Gpr[(int)Gpr.Rax] & 0xffff;
+        Assert.NotEqual(ax1, ax2);
+
+        var watch = Stopwatch.StartNew();
+        thread.Stop();
+        Assert.Equal(VcpuRunState.Stopped, thread.State);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"stop took {watch.Elapsed}");
+        Assert.Empty(exits);
+    }
+
+    [Fact]
+    public void StopWhileRunningEndsTheThreadPromptly()
+    {
+        var thread = new VcpuThread(_vcpu, (_, _) => { });
+        thread.Start();
+        Thread.Sleep(30);
+        var watch = Stopwatch.StartNew();
+        thread.Stop();
+        Assert.Equal(VcpuRunState.Stopped, thread.State);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"stop took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public void MachineRequestKicksTheVcpu()
+    {
+        _platform.Control.AddKicker(_vcpu.RequestExit);
+        var thread = new VcpuThread(_vcpu, (_, _) => { });
+        thread.Start();
+        Thread.Sleep(30);
+        _platform.Control.Raise(MachineRequest.PowerOff);
+        Assert.True(_platform.Control.Raised.WaitOne(1000));
+        thread.Stop();
+        Assert.Equal(MachineRequest.PowerOff, _platform.Control.Request);
+    }
+
+    public void Dispose()
+    {
+        _vcpu.Dispose();
+        _accelerator.Dispose();
+        _platform.Dispose();
+        _ram.Dispose();
+    }
+}

@@ -13,6 +13,7 @@ internal static unsafe class HandlerTable
 {
     // Declared before ByCode: static initializers run in text order and Build fills this set.
     private static readonly HashSet<Code> Implemented = [];
+    private const ulong Cr4OsXsave = 1UL << 18;
     private static readonly delegate*<CpuCore, ref Instruction, void>[] ByCode = Build();
 
     public static delegate*<CpuCore, ref Instruction, void> For(Code code) => ByCode[(int)code];
@@ -41,6 +42,7 @@ internal static unsafe class HandlerTable
         Interrupts.Register(registry);
         SystemOps.Register(registry);
         Bcd.Register(registry);
+        X87.Register(registry);
 
         Code[] codes = Enum.GetValues<Code>();
         var table = new delegate*<CpuCore, ref Instruction, void>[codes.Length];
@@ -63,11 +65,27 @@ internal static unsafe class HandlerTable
 
     private static void Unimplemented(CpuCore cpu, ref Instruction ins)
     {
+        if (IsUndefinedEncoding(cpu, ins))
+        {
+            throw new GuestFault(Vectors.UD);
+        }
+
         cpu.InternalError = $"instruction not implemented in the software CPU: {ins} ({ins.Code})";
         throw new GuestFault(Vectors.UD);
     }
 
     private static void Invalid(CpuCore cpu, ref Instruction ins) => throw new GuestFault(Vectors.UD);
+
+    // VEX and EVEX instructions are #UD in real and virtual-8086 mode and while CR4.OSXSAVE is
+    // clear (Intel SDM Vol. 2A 2.4, exception conditions of VEX-encoded instructions); there C4, C5
+    // and 62 with a register ModRM are undefined forms of LES, LDS and BOUND, which Iced reads as
+    // prefixes. XOP and 3DNow! do not exist on the Intel processor this CPU presents (CpuModel).
+    private static bool IsUndefinedEncoding(CpuCore cpu, in Instruction ins) => ins.Encoding switch
+    {
+        EncodingKind.Legacy => false,
+        EncodingKind.XOP or EncodingKind.D3NOW => true,
+        _ => !cpu.ProtectedMode || cpu.V86Mode || (cpu.Cr4 & Cr4OsXsave) == 0,
+    };
 
     /// <summary>Collects handlers from the instruction families.</summary>
     internal sealed class Registry

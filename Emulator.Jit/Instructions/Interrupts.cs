@@ -5,7 +5,7 @@ using SegIndex = Emulator.Core.Cpu.Seg;
 
 namespace Emulator.Jit.Instructions;
 
-/// <summary>Software interrupts and return: INT n, INT3, INT1, INTO, IRET.</summary>
+/// <summary>Software interrupts and return: INT n, INT3, INT1, INTO, BOUND, IRET.</summary>
 internal static unsafe class Interrupts
 {
     public static void Register(HandlerTable.Registry r)
@@ -14,6 +14,7 @@ internal static unsafe class Interrupts
         r.Add(Mnemonic.Int3, &Int3);
         r.Add(Mnemonic.Int1, &Int1);
         r.Add(Mnemonic.Into, &Into);
+        r.Add(Mnemonic.Bound, &Bound);
         r.Add(Mnemonic.Iret, &Iret);
         r.Add(Mnemonic.Iretd, &Iret);
         r.Add(Mnemonic.Iretq, &Iret);
@@ -50,6 +51,23 @@ internal static unsafe class Interrupts
             cpu.EndBlock = true;
         }
     }
+
+    // The bounds are signed and inclusive; #BR is a fault, so it returns to the BOUND itself (Intel SDM Vol. 2A BOUND).
+    private static void Bound(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        int bits = size * 8;
+        ulong linear = cpu.MemoryLinear(ins, 2 * size);
+        long index = SignExtend(cpu.ReadReg(ins.Op0Register), bits);
+        long lower = SignExtend(cpu.ReadSized(linear, size), bits);
+        long upper = SignExtend(cpu.ReadSized(linear + (ulong)size, size), bits);
+        if (index < lower || index > upper)
+        {
+            throw new GuestFault(Vectors.BR);
+        }
+    }
+
+    private static long SignExtend(ulong v, int bits) => (long)(v << (64 - bits)) >> (64 - bits);
 
     private static void Iret(CpuCore cpu, ref Instruction ins)
     {

@@ -136,7 +136,10 @@ internal static unsafe class Stack
     {
         int size = ins.Code switch { Code.Leavew => 2, Code.Leaved => 4, _ => 8 };
         Iced.Intel.Register bp = size switch { 2 => Iced.Intel.Register.BP, 4 => Iced.Intel.Register.EBP, _ => Iced.Intel.Register.RBP };
-        cpu.StackPointer = cpu.R[5];
-        cpu.WriteReg(bp, cpu.Pop(size));
+        // The old frame pointer is read before SP changes: a faulting read must leave SP as it was (Intel SDM Vol. 3A 6.5).
+        ulong frame = cpu.R[5] & Alu.Mask(cpu.StackAddressSize);
+        ulong value = cpu.ReadSized(cpu.Linear((int)SegIndex.Ss, frame, size), size);
+        cpu.StackPointer = frame + (ulong)size;
+        cpu.WriteReg(bp, value);
     }
 }

@@ -22,8 +22,10 @@ internal static unsafe class X87
                 continue;
             }
 
+            // Register forms carry their ModRM byte in the opcode ("D8 C0+i").
             OpCodeInfo op = code.ToOpCode();
-            if (op.Encoding == EncodingKind.Legacy && op.Table == OpCodeTableKind.Normal && op.OpCode is >= 0xd8 and <= 0xdf)
+            uint first = op.OpCodeLength == 2 ? op.OpCode >> 8 : op.OpCode;
+            if (op.Encoding == EncodingKind.Legacy && op.Table == OpCodeTableKind.Normal && first is >= 0xd8 and <= 0xdf)
             {
                 r.Add(code, &Escape);
             }

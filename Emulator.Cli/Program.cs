@@ -18,6 +18,7 @@ internal static class Program
             s.CaseSensitive = true;
             s.AutoHelp = true;
             s.AutoVersion = true;
+            s.AllowMultiInstance = true;
         });
         ParserResult<object> result = parser.ParseArguments<RunOptions, InfoOptions>(args);
         try

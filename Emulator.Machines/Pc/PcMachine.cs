@@ -254,6 +254,14 @@ public sealed class PcMachine : IDisposable
     public void Dispose()
     {
         StopAll();
+
+        // Timer callbacks and host input still reach the devices until the platform stops; none may
+        // wake a vCPU that is gone.
+        lock (Platform.DeviceLock)
+        {
+            Pic.IntrRaised -= Vcpus[0].NotifyInterrupt;
+        }
+
         foreach (IVcpu v in Vcpus)
         {
             v.Dispose();

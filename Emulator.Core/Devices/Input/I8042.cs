@@ -225,8 +225,10 @@ public sealed class I8042 : IBusDevice
         }
 
         _a20.Set((_outputPort & OutputPortA20) != 0);
-        _irq1Level = !_irq1Level;
-        _irq12Level = !_irq12Level;
+
+        // Drive both wires whatever their last level: the interrupt controller was restored too.
+        _irq1Level = !Irq1Wanted;
+        _irq12Level = !Irq12Wanted;
         UpdateIrqs();
     }
 
@@ -399,10 +401,14 @@ public sealed class I8042 : IBusDevice
         _outputAux = aux;
     }
 
+    private bool Irq1Wanted => _outputFull && !_outputAux && (_ram[0] & CommandKeyboardInterrupt) != 0;
+
+    private bool Irq12Wanted => _outputFull && _outputAux && (_ram[0] & CommandAuxInterrupt) != 0;
+
     private void UpdateIrqs()
     {
-        bool irq1 = _outputFull && !_outputAux && (_ram[0] & CommandKeyboardInterrupt) != 0;
-        bool irq12 = _outputFull && _outputAux && (_ram[0] & CommandAuxInterrupt) != 0;
+        bool irq1 = Irq1Wanted;
+        bool irq12 = Irq12Wanted;
         if (irq1 != _irq1Level)
         {
             _irq1Level = irq1;

@@ -75,8 +75,9 @@ public sealed class Mc146818 : IBusDevice
     private bool _irqLevel;
 
     /// <summary>
-    /// Powers the chip on: registers A and B as PC firmware programs them (32.768 kHz time base, no
-    /// periodic rate; BCD, 24-hour), the time and date of <paramref name="powerOnTime"/>, RAM zero.
+    /// Powers the chip on: registers A and B as PC firmware programs them (0x26: 32.768 kHz time base,
+    /// 1024 Hz periodic rate; 0x02: BCD, 24-hour, no interrupts), the time and date of
+    /// <paramref name="powerOnTime"/>, RAM zero.
     /// </summary>
     public Mc146818(TimerService timers, IInterruptLine irq, DateTime powerOnTime)
     {
@@ -85,7 +86,7 @@ public sealed class Mc146818 : IBusDevice
         _updateTimer = timers.CreateTimer("mc146818-update", OnTimer);
         _periodicTimer = timers.CreateTimer("mc146818-periodic", OnTimer);
         long now = _clock.NowNanoseconds;
-        _ram[RegisterA] = DividerRunning32k;
+        _ram[RegisterA] = DividerRunning32k | 0x06;
         _ram[RegisterB] = Hours24;
         _ram[RegisterD] = Vrt;
         var start = new DateTime(powerOnTime.Ticks - (powerOnTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Unspecified);

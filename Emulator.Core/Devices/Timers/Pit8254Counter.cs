@@ -438,6 +438,7 @@ internal sealed class Pit8254Counter
 
     private int Encode(int value) => Bcd ? ToBcd(value) : value & 0xFFFF;
 
+    // A nibble above 9 is not a BCD digit; the datasheet does not say what the chip counts then, so it is taken as 9.
     private static int FromBcd(int register)
     {
         int value = 0;

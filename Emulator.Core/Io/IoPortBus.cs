@@ -18,8 +18,12 @@ public sealed class IoPortBus
     /// <summary>Number of accesses to unclaimed ports (for diagnostics).</summary>
     public long UnclaimedAccesses { get; private set; }
 
-    /// <summary>Gives ports [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) to <paramref name="device"/>.</summary>
-    public void Register(ushort first, int count, IBusDevice device)
+    /// <summary>
+    /// Gives ports [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) to
+    /// <paramref name="device"/>, which sees them at offsets starting from <paramref name="deviceOffset"/>.
+    /// A device on scattered ports (the i8042 at 0x60 and 0x64) registers each range with its own offset.
+    /// </summary>
+    public void Register(ushort first, int count, IBusDevice device, ulong deviceOffset = 0)
     {
         if (count <= 0 || first + count > PortCount)
         {
@@ -34,7 +38,7 @@ public sealed class IoPortBus
             }
         }
 
-        var claim = new PortClaim(device, first);
+        var claim = new PortClaim(device, first, deviceOffset);
         for (int p = first; p < first + count; p++)
         {
             _ports[p] = claim;
@@ -57,7 +61,7 @@ public sealed class IoPortBus
 
         lock (_deviceLock)
         {
-            BusAccess.Read(claim.Device, (ulong)(port - claim.First), data);
+            BusAccess.Read(claim.Device, claim.Offset + (ulong)(port - claim.First), data);
         }
     }
 
@@ -73,7 +77,7 @@ public sealed class IoPortBus
 
         lock (_deviceLock)
         {
-            BusAccess.Write(claim.Device, (ulong)(port - claim.First), data);
+            BusAccess.Write(claim.Device, claim.Offset + (ulong)(port - claim.First), data);
         }
     }
 
@@ -94,5 +98,5 @@ public sealed class IoPortBus
         Write(port, b[..size]);
     }
 
-    private sealed record PortClaim(IBusDevice Device, ushort First);
+    private sealed record PortClaim(IBusDevice Device, ushort First, ulong Offset);
 }

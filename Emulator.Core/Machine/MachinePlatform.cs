@@ -27,6 +27,12 @@ public sealed class MachinePlatform : IDisposable
     /// <summary>Virtual time and device timers.</summary>
     public TimerService Timers { get; }
 
+    /// <summary>
+    /// The A20 gate driven by the i8042 and port 0x92. The software CPU does not mask address line 20
+    /// yet: guests see it always enabled whatever the gate says.
+    /// </summary>
+    public A20Gate A20 { get; } = new();
+
     /// <summary>Power-off, reset and exit requests from devices.</summary>
     public MachineControl Control { get; } = new();
 

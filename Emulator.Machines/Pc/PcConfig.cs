@@ -39,6 +39,9 @@ public sealed record PcConfig
     /// <summary>Exit instead of resetting when the guest reboots or triple-faults.</summary>
     public bool NoReboot { get; init; }
 
+    /// <summary>The RTC's date and time at power-on; null takes the host's UTC time.</summary>
+    public DateTime? RtcStart { get; init; }
+
     /// <summary>Deterministic virtual time (tests).</summary>
     public bool DeterministicTime { get; init; }
 }

@@ -1,6 +1,10 @@
 using Emulator.Core.Cpu;
 using Emulator.Core.Devices;
+using Emulator.Core.Devices.Chipset;
+using Emulator.Core.Devices.Input;
+using Emulator.Core.Devices.Interrupts;
 using Emulator.Core.Devices.Serial;
+using Emulator.Core.Devices.Timers;
 using Emulator.Core.Machine;
 using Emulator.Core.Memory;
 using Emulator.Jit;
@@ -69,7 +73,24 @@ public sealed class PcMachine : IDisposable
         ulong legacy = Math.Min(size, FirmwareImage.LegacyWindow);
         Platform.Memory.AddRom("firmware-legacy", new GuestPhysicalAddress(0x10_0000 - legacy), legacy, _firmware, size - legacy);
 
-        AddPort(Com1Port, 8, Uart = new Uart16550("uart16550@0x3f8", Platform.DeviceLock, UnconnectedLine.Instance, serial));
+        Pic = new CascadedPic8259(Platform.DeviceLock);
+        AddPort(CascadedPic8259.MasterPort, 2, Pic.Master);
+        AddPort(CascadedPic8259.SlavePort, 2, Pic.Slave);
+        AddPort(Elcr.Port, 2, new Elcr(Pic));
+
+        AddPort(Pit8254.Port, Pit8254.PortCount, Pit = new Pit8254(Platform.Timers, Pic.Irq(0)));
+        AddPort(SystemControlPortB.Port, 1, new SystemControlPortB(Pit, Platform.Timers.Clock));
+        AddPort(Mc146818.Port, 2, Rtc = new Mc146818(Platform.Timers, Pic.Irq(8), config.RtcStart ?? DateTime.UtcNow));
+        PcCmos.Initialize(Rtc, config.MemoryBytes, config.Cpus);
+
+        Keyboard = new Ps2Keyboard(Platform.DeviceLock);
+        _devices.Add(Keyboard);
+        KeyboardController = new I8042(Keyboard, Pic.Irq(1), Pic.Irq(12), Platform.Control, Platform.A20.CreateInput("i8042"));
+        AddPort(I8042.DataPort, 1, KeyboardController);
+        Platform.Io.Register(I8042.CommandPort, 1, KeyboardController, I8042.CommandOffset);
+        AddPort(SystemControlPortA.Port, 1, new SystemControlPortA(Platform.Control, Platform.A20.CreateInput("port92")));
+
+        AddPort(Com1Port, 8, Uart = new Uart16550("uart16550@0x3f8", Platform.DeviceLock, Pic.Irq(4), serial));
         AddPort(config.DebugExitPort, 1, new DebugExit(Platform.Control, config.DebugExitPort));
         AddPort(PostCodePort.DefaultPort, 1, PostCodes = new PostCodePort(config.PostCodeSink));
         foreach ((ushort port, Stream sink) in config.DebugConsoles)
@@ -96,6 +117,12 @@ public sealed class PcMachine : IDisposable
             _threads.Add(thread);
             Platform.Control.AddKicker(vcpu.RequestExit);
         }
+
+        // ExtINT: the PIC's INTR goes to the bootstrap processor only (the local APIC's LINT0 in
+        // virtual-wire mode, once local APICs exist).
+        IVcpu bsp = Vcpus[0];
+        bsp.InterruptSource = Pic;
+        Pic.IntrRaised += bsp.NotifyInterrupt;
     }
 
     /// <summary>Memory, buses, time and control of this machine.</summary>
@@ -106,6 +133,21 @@ public sealed class PcMachine : IDisposable
 
     /// <summary>COM1.</summary>
     public Uart16550 Uart { get; }
+
+    /// <summary>The 8259A pair: the bootstrap processor's INTR.</summary>
+    public CascadedPic8259 Pic { get; }
+
+    /// <summary>The 8254 timer.</summary>
+    public Pit8254 Pit { get; }
+
+    /// <summary>The RTC and CMOS RAM.</summary>
+    public Mc146818 Rtc { get; }
+
+    /// <summary>The keyboard controller.</summary>
+    public I8042 KeyboardController { get; }
+
+    /// <summary>The PS/2 keyboard; host key presses enter through it.</summary>
+    public Ps2Keyboard Keyboard { get; }
 
     /// <summary>Port 0x80.</summary>
     public PostCodePort PostCodes { get; }
@@ -212,6 +254,14 @@ public sealed class PcMachine : IDisposable
     public void Dispose()
     {
         StopAll();
+
+        // Timer callbacks and host input still reach the devices until the platform stops; none may
+        // wake a vCPU that is gone.
+        lock (Platform.DeviceLock)
+        {
+            Pic.IntrRaised -= Vcpus[0].NotifyInterrupt;
+        }
+
         foreach (IVcpu v in Vcpus)
         {
             v.Dispose();

@@ -17,7 +17,7 @@ public sealed record MachineOutcome(int Status, string Reason);
 /// The PC: RAM, firmware, the legacy devices on their usual ports and the vCPUs, assembled in
 /// one place. Devices are shared by both backends; only the accelerator differs.
 /// </summary>
-public sealed class PcMachine : IDisposable
+public sealed partial class PcMachine : IDisposable
 {
     /// <summary>COM1's base port.</summary>
     public const ushort Com1Port = 0x3f8;
@@ -96,6 +96,8 @@ public sealed class PcMachine : IDisposable
             _threads.Add(thread);
             Platform.Control.AddKicker(vcpu.RequestExit);
         }
+
+        AddApics();
     }
 
     /// <summary>Memory, buses, time and control of this machine.</summary>
@@ -126,9 +128,8 @@ public sealed class PcMachine : IDisposable
 
         _serial.Start(Uart.Receive);
 
-        // Application processors wait for INIT/SIPI from the bootstrap processor's local APIC,
-        // which arrives with the platform devices; until then only vCPU 0 runs.
-        _threads[0].Start();
+        // Application processors wait, parked, for INIT/SIPI from the bootstrap processor's local APIC.
+        StartVcpuThreads();
         while (true)
         {
             Platform.Control.Raised.WaitOne();
@@ -169,6 +170,7 @@ public sealed class PcMachine : IDisposable
 
     private void ResetMachine()
     {
+        SettleApicProcessors();
         foreach (VcpuThread t in _threads)
         {
             if (t.State != VcpuRunState.Created)

@@ -20,7 +20,7 @@ namespace Emulator.Core.Devices.Apic;
 /// reset in ExtINT mode, unmasked (virtual wire mode, MP specification 3.6.2.2), which PC firmware
 /// programs before any OS runs and emu's firmware does not.
 /// </remarks>
-public sealed class LocalApic : IBusDevice, IInterruptSource
+public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
 {
     /// <summary>The architectural default base of the register page.</summary>
     public const ulong DefaultBase = 0xFEE0_0000;
@@ -250,6 +250,33 @@ public sealed class LocalApic : IBusDevice, IInterruptSource
             ulong ticks = deadline > tscNow ? deadline - tscNow : 0;
             long delay = (long)Math.Min((double)ticks * 1e9 / tscHz, long.MaxValue / 4);
             _timer.ArmIn(delay);
+        }
+    }
+
+    /// <inheritdoc/>
+    public bool TryReadMsr(uint index, ulong tsc, out ulong value)
+    {
+        value = index switch
+        {
+            ApicBaseMsr => ReadApicBase(),
+            TscDeadlineMsr => ReadTscDeadline(),
+            _ => 0,
+        };
+        return index is ApicBaseMsr or TscDeadlineMsr;
+    }
+
+    /// <inheritdoc/>
+    public MsrWriteResult WriteMsr(uint index, ulong value, ulong tsc)
+    {
+        switch (index)
+        {
+            case ApicBaseMsr:
+                return WriteApicBase(value) ? MsrWriteResult.Done : MsrWriteResult.Fault;
+            case TscDeadlineMsr:
+                WriteTscDeadline(value, tsc);
+                return MsrWriteResult.Done;
+            default:
+                return MsrWriteResult.NotClaimed;
         }
     }
 

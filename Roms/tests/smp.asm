@@ -1,6 +1,8 @@
 ; emu SMP test firmware: the bootstrap processor wakes CPU 1 with INIT-SIPI-SIPI through its local
 ; APIC's ICR (Intel SDM Vol. 3A 9.4.4.1), both processors report over COM1, and the BSP leaves
 ; through the debug-exit port: 0 (emu exits 1) when every check passed, 1 (emu exits 3) otherwise.
+; On the way the AP sends the BSP a fixed IPI, the BSP takes three periodic APIC timer interrupts,
+; and it restarts the AP with a second INIT and SIPI.
 ; Run with: emu run --bios smp.bin --smp 2
 ;
 ; Build: nasm -f bin -o smp.bin smp.asm   (Roms/build.sh does this and checks the result)
@@ -26,6 +28,10 @@ APIC_DCR       equ 0x3E0
 IA32_APIC_BASE equ 0x1B
 AP_BASE     equ 0x8000              ; 4 KiB-aligned page below 1 MiB: SIPI vector 0x08
 AP_FLAG     equ 0x7F00              ; the AP stores 0x100 | its APIC ID here when its checks pass
+IPI_COUNT   equ 0x7F04              ; fixed IPIs (vector 0x40) the BSP took
+TIMER_COUNT equ 0x7F08              ; APIC timer interrupts (vector 0x41) the BSP took
+IDT_BASE    equ 0xA000              ; 256 interrupt gates
+APIC_EOI    equ 0x0B0
 
             bits 16
             org 0
@@ -103,6 +109,24 @@ pm_entry:
             ; Software-enable the APIC, spurious vector 0xFF.
             mov dword [LAPIC + APIC_SVR], 0x1FF
 
+            ; IDT: interrupt gates for the IPI (0x40), the timer (0x41) and the spurious vector (0xFF).
+            mov edi, IDT_BASE
+            mov ecx, 512
+            xor eax, eax
+            rep stosd
+            mov eax, ROMBASE + ipi_handler
+            mov edi, IDT_BASE + 0x40 * 8
+            call set_gate
+            mov eax, ROMBASE + timer_handler
+            mov edi, IDT_BASE + 0x41 * 8
+            call set_gate
+            mov eax, ROMBASE + spurious_handler
+            mov edi, IDT_BASE + 0xFF * 8
+            call set_gate
+            lidt [ROMBASE + idt_descriptor]
+            mov dword [IPI_COUNT], 0
+            mov dword [TIMER_COUNT], 0
+
             ; The AP's startup code goes to AP_BASE.
             mov esi, ROMBASE + ap_start
             mov edi, AP_BASE
@@ -138,6 +162,49 @@ pm_entry:
             jne fail
             mov esi, ROMBASE + msg_bsp_done
             call puts32
+
+            ; The AP sent a fixed IPI, vector 0x40, which waits in IRR until interrupts are enabled.
+            sti
+            mov ecx, 0x4000000
+.ipi:       cmp dword [IPI_COUNT], 0
+            jne .ipi_done
+            dec ecx
+            jnz .ipi
+            jmp fail
+.ipi_done:  mov esi, ROMBASE + msg_ipi
+            call puts32
+
+            ; Periodic APIC timer, vector 0x41, divide by 1, 1,000,000 counts (1 ms at 1 GHz).
+            mov dword [LAPIC + APIC_DCR], 0xB
+            mov dword [LAPIC + APIC_LVT_TIMER], 0x20041
+            mov dword [LAPIC + APIC_INITIAL], 1000000
+            mov ecx, 0x10000000
+.tick:      cmp dword [TIMER_COUNT], 3
+            jae .ticked
+            dec ecx
+            jnz .tick
+            jmp fail
+.ticked:    mov dword [LAPIC + APIC_LVT_TIMER], 0x10041     ; masked
+            mov dword [LAPIC + APIC_INITIAL], 0
+            cli
+            mov esi, ROMBASE + msg_timer
+            call puts32
+
+            ; INIT puts the running (halted) AP back into wait-for-SIPI; a SIPI starts it again.
+            mov dword [AP_FLAG], 0
+            mov dword [LAPIC + APIC_ICR_LO], 0x0000C500
+            call delay
+            mov dword [LAPIC + APIC_ICR_LO], 0x00008500
+            call delay
+            mov dword [LAPIC + APIC_ICR_LO], 0x00004600 | (AP_BASE >> 12)
+            mov ecx, 0x10000000
+.again:     cmp dword [AP_FLAG], 0x101
+            je .restarted
+            dec ecx
+            jnz .again
+            jmp fail
+.restarted: mov esi, ROMBASE + msg_restart
+            call puts32
             mov dword [LAPIC + APIC_ESR], 0     ; latch the error status
             cmp dword [LAPIC + APIC_ESR], 0
             jne fail
@@ -154,6 +221,32 @@ fail:
             mov al, 1
             out DEBUG_EXIT, al
             jmp pm_entry.stop
+
+; set_gate: a 32-bit interrupt gate at EDI for the handler at EAX, code selector 0x08
+set_gate:
+            mov [edi], ax
+            mov word [edi + 2], 0x08
+            mov word [edi + 4], 0x8E00
+            shr eax, 16
+            mov [edi + 6], ax
+            ret
+
+ipi_handler:
+            inc dword [IPI_COUNT]
+            mov dword [LAPIC + APIC_EOI], 0
+            iretd
+
+timer_handler:
+            inc dword [TIMER_COUNT]
+            mov dword [LAPIC + APIC_EOI], 0
+            iretd
+
+spurious_handler:                               ; no EOI for the spurious vector (Intel SDM Vol. 3A 11.9)
+            iretd
+
+idt_descriptor:
+            dw 256 * 8 - 1
+            dd IDT_BASE
 
 delay:
             mov ecx, 100000
@@ -205,6 +298,9 @@ puthex8:
 msg_bsp:      db "BSP: running, local APIC ID ", 0
 msg_ap:       db "AP: started by SIPI, local APIC ID ", 0
 msg_bsp_done: db "BSP: the AP reported in", 13, 10, 0
+msg_ipi:      db "BSP: fixed IPI from the AP taken", 13, 10, 0
+msg_timer:    db "BSP: three periodic APIC timer interrupts taken", 13, 10, 0
+msg_restart:  db "BSP: the AP restarted after INIT and SIPI", 13, 10, 0
 msg_pass:     db "SMP PASS", 13, 10, 0
 msg_fail:     db "SMP FAIL", 13, 10, 0
 msg_timeout:  db "BSP: no word from the AP", 13, 10, 0
@@ -263,6 +359,10 @@ ap_pm:
             rdmsr
             cmp eax, 0xFEE00800
             jne .bad
+            ; Enable this APIC and send the BSP (APIC ID 0) a fixed IPI, vector 0x40.
+            mov dword [LAPIC + APIC_SVR], 0x1FF
+            mov dword [LAPIC + APIC_ICR_HI], 0
+            mov dword [LAPIC + APIC_ICR_LO], 0x00004040
             mov eax, [LAPIC + APIC_ID]
             shr eax, 24
             or eax, 0x100

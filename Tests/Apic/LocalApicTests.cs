@@ -95,6 +95,15 @@ public sealed class LocalApicTests : IDisposable
     }
 
     [Fact]
+    public void IcrTriggerModeDoesNotMakeAFixedIpiLevelTriggered()
+    {
+        _rig.EnableAll();
+        Ipi(A0, 1, (1u << 15) | (1u << 14) | 0x42);
+        Assert.True(A1.IsRequested(0x42));
+        Assert.Equal(0u, R(A1, Tmr + 0x20));
+    }
+
+    [Fact]
     public void DestinationShorthandsSelectSelfAllAndAllButSelf()
     {
         _rig.EnableAll();

@@ -439,7 +439,7 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
                 // Timer: the count's starting point and the armed deadline, both relative to now.
                 long now = _timers.Clock.NowNanoseconds;
                 w.Write(now - _timerStart);
-                w.Write(_timer.Deadline is { } d ? d - now : -1);
+                w.Write(_timer.Deadline is { } d ? Math.Max(d - now, 0) : -1);
                 w.Write(_lint[0].Level);
                 w.Write(_lint[1].Level);
             }
@@ -831,7 +831,8 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
             mode,
             Logical: (_icrLow & (1u << 11)) != 0,
             Destination: (byte)(_icrHigh >> 24),
-            LevelTriggered: (_icrLow & (1u << 15)) != 0,
+            // The ICR trigger mode only matters for INIT level de-assert (11.6.1): IPIs are edges.
+            LevelTriggered: mode == ApicDeliveryMode.Init && (_icrLow & (1u << 15)) != 0,
             Assert: (_icrLow & (1u << 14)) != 0,
             Shorthand: (ApicShorthand)((_icrLow >> 18) & 3),
             Source: Index);

@@ -30,6 +30,13 @@ public sealed class SoftVcpu : IVcpu
     /// <inheritdoc/>
     public IInterruptSource? InterruptSource { get; set; }
 
+    /// <summary>MSRs owned by devices of this processor (its local APIC), seen by RDMSR and WRMSR.</summary>
+    public IMsrDevice? PlatformMsrs
+    {
+        get => _core.PlatformMsrs;
+        set => _core.PlatformMsrs = value;
+    }
+
     /// <summary>Guest instructions this vCPU has completed.</summary>
     public long InstructionsRetired => _core.InstructionsRetired;
 

@@ -52,6 +52,20 @@ public sealed class VcpuThread
     /// <summary>Starts running guest code.</summary>
     public void Start() => _thread.Start();
 
+    /// <summary>
+    /// Starts the thread parked, as an application processor waiting for a startup IPI
+    /// (Intel SDM Vol. 3A 9.4.2); <see cref="Resume"/> lets it run.
+    /// </summary>
+    public void StartPaused()
+    {
+        lock (_lock)
+        {
+            _desired = VcpuRunState.Paused;
+        }
+
+        _thread.Start();
+    }
+
     /// <summary>Kicks the vCPU out of guest code and waits until it is parked.</summary>
     public void Pause() => MoveTo(VcpuRunState.Paused);
 
@@ -118,6 +132,7 @@ public sealed class VcpuThread
 
     private void Loop()
     {
+        using VcpuContext.Scope context = VcpuContext.Enter(Vcpu.Index);
         while (true)
         {
             lock (_lock)

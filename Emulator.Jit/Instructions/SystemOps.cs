@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Emulator.Core.Cpu;
 using Emulator.Jit.Execution;
 using Emulator.Jit.State;
 using Iced.Intel;
@@ -300,7 +301,7 @@ internal static unsafe class SystemOps
         {
             MsrEfer => cpu.Efer,
             MsrTsc => ReadTsc(cpu),
-            _ => cpu.Msrs.TryGetValue(index, out ulong v) ? v : throw new GuestFault(Vectors.GP, 0),
+            _ => ReadOtherMsr(cpu, index),
         };
         cpu.R[0] = (uint)value;
         cpu.R[2] = value >> 32;
@@ -322,8 +323,24 @@ internal static unsafe class SystemOps
                 break;
             default:
                 // Only MSRs this CPU model knows may be written; others are #GP (Intel SDM Vol. 2B WRMSR).
+                if (cpu.PlatformMsrs?.WriteMsr(index, value, ReadTsc(cpu)) is MsrWriteResult.Done)
+                {
+                    break;
+                }
+
                 throw new GuestFault(Vectors.GP, 0);
         }
+    }
+
+    // MSRs of devices beside the core (IA32_APIC_BASE, IA32_TSC_DEADLINE), then those of the core.
+    private static ulong ReadOtherMsr(CpuCore cpu, uint index)
+    {
+        if (cpu.PlatformMsrs is { } platform && platform.TryReadMsr(index, ReadTsc(cpu), out ulong value))
+        {
+            return value;
+        }
+
+        return cpu.Msrs.TryGetValue(index, out ulong v) ? v : throw new GuestFault(Vectors.GP, 0);
     }
 
     private static void CacheControl(CpuCore cpu, ref Instruction ins)

@@ -27,6 +27,10 @@ internal sealed partial class CpuCore
     public ulong Cr0, Cr2, Cr3, Cr4, Cr8, Efer;
     public ulong Dr0, Dr1, Dr2, Dr3, Dr6, Dr7;
     public Dictionary<uint, ulong> Msrs = [];
+
+    /// <summary>MSRs of devices beside the core (the local APIC's), consulted before <see cref="Msrs"/>.</summary>
+    public IMsrDevice? PlatformMsrs;
+
     public byte[] FxState = new byte[512];
     public bool Halted, InterruptShadow, NmiBlocked;
 

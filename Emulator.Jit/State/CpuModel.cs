@@ -11,8 +11,9 @@ internal static class CpuModel
     public const string Vendor = "GenuineIntel";
     public const string Brand = "emu software CPU";
 
-    // Leaf 1 EDX (Intel SDM Vol. 2A Table 3-11): TSC (4), MSR (5), CMOV (15).
-    private const uint Leaf1Edx = (1u << 4) | (1u << 5) | (1u << 15);
+    // Leaf 1 EDX (Intel SDM Vol. 2A Table 3-11): TSC (4), MSR (5), APIC (9: the PC machine gives
+    // every vCPU a local APIC, whose IA32_APIC_BASE RDMSR/WRMSR reach), CMOV (15).
+    private const uint Leaf1Edx = (1u << 4) | (1u << 5) | (1u << 9) | (1u << 15);
 
     // Family 6, model 0x0f, stepping 1 (a generic P6-family signature).
     private const uint Signature = 0x0000_06f1;

@@ -21,7 +21,7 @@ public sealed record MachineOutcome(int Status, string Reason);
 /// The PC: RAM, firmware, the legacy devices on their usual ports and the vCPUs, assembled in
 /// one place. Devices are shared by both backends; only the accelerator differs.
 /// </summary>
-public sealed class PcMachine : IDisposable
+public sealed partial class PcMachine : IDisposable
 {
     /// <summary>COM1's base port.</summary>
     public const ushort Com1Port = 0x3f8;
@@ -36,6 +36,7 @@ public sealed class PcMachine : IDisposable
     private readonly List<VcpuThread> _threads = [];
     private readonly IAccelerator _accelerator;
     private readonly ISerialBackend _serial;
+    private readonly List<IsaIrqLine> _isaLines = [];
     private string? _failure;
 
     /// <summary>Builds the machine; throws <see cref="MachineConfigException"/> for what the user got wrong.</summary>
@@ -78,19 +79,19 @@ public sealed class PcMachine : IDisposable
         AddPort(CascadedPic8259.SlavePort, 2, Pic.Slave);
         AddPort(Elcr.Port, 2, new Elcr(Pic));
 
-        AddPort(Pit8254.Port, Pit8254.PortCount, Pit = new Pit8254(Platform.Timers, Pic.Irq(0)));
+        AddPort(Pit8254.Port, Pit8254.PortCount, Pit = new Pit8254(Platform.Timers, IsaIrq(0)));
         AddPort(SystemControlPortB.Port, 1, new SystemControlPortB(Pit, Platform.Timers.Clock));
-        AddPort(Mc146818.Port, 2, Rtc = new Mc146818(Platform.Timers, Pic.Irq(8), config.RtcStart ?? DateTime.UtcNow));
+        AddPort(Mc146818.Port, 2, Rtc = new Mc146818(Platform.Timers, IsaIrq(8), config.RtcStart ?? DateTime.UtcNow));
         PcCmos.Initialize(Rtc, config.MemoryBytes, config.Cpus);
 
         Keyboard = new Ps2Keyboard(Platform.DeviceLock);
         _devices.Add(Keyboard);
-        KeyboardController = new I8042(Keyboard, Pic.Irq(1), Pic.Irq(12), Platform.Control, Platform.A20.CreateInput("i8042"));
+        KeyboardController = new I8042(Keyboard, IsaIrq(1), IsaIrq(12), Platform.Control, Platform.A20.CreateInput("i8042"));
         AddPort(I8042.DataPort, 1, KeyboardController);
         Platform.Io.Register(I8042.CommandPort, 1, KeyboardController, I8042.CommandOffset);
         AddPort(SystemControlPortA.Port, 1, new SystemControlPortA(Platform.Control, Platform.A20.CreateInput("port92")));
 
-        AddPort(Com1Port, 8, Uart = new Uart16550("uart16550@0x3f8", Platform.DeviceLock, Pic.Irq(4), serial));
+        AddPort(Com1Port, 8, Uart = new Uart16550("uart16550@0x3f8", Platform.DeviceLock, IsaIrq(4), serial));
         AddPort(config.DebugExitPort, 1, new DebugExit(Platform.Control, config.DebugExitPort));
         AddPort(PostCodePort.DefaultPort, 1, PostCodes = new PostCodePort(config.PostCodeSink));
         foreach ((ushort port, Stream sink) in config.DebugConsoles)
@@ -118,11 +119,16 @@ public sealed class PcMachine : IDisposable
             Platform.Control.AddKicker(vcpu.RequestExit);
         }
 
-        // ExtINT: the PIC's INTR goes to the bootstrap processor only (the local APIC's LINT0 in
-        // virtual-wire mode, once local APICs exist).
-        IVcpu bsp = Vcpus[0];
-        bsp.InterruptSource = Pic;
-        Pic.IntrRaised += bsp.NotifyInterrupt;
+        AddApics();
+
+        // ExtINT: the PIC's INTR reaches the bootstrap processor through its local APIC's LINT0
+        // (virtual-wire mode); every ISA IRQ also drives the IOAPIC input of its GSI.
+        ExtIntSource = Pic;
+        Pic.IntrRaised += Vcpus[0].NotifyInterrupt;
+        foreach (IsaIrqLine line in _isaLines)
+        {
+            line.ConnectIoApic(IoApic);
+        }
     }
 
     /// <summary>Memory, buses, time and control of this machine.</summary>
@@ -168,9 +174,8 @@ public sealed class PcMachine : IDisposable
 
         _serial.Start(Uart.Receive);
 
-        // Application processors wait for INIT/SIPI from the bootstrap processor's local APIC,
-        // which arrives with the platform devices; until then only vCPU 0 runs.
-        _threads[0].Start();
+        // Application processors wait, parked, for INIT/SIPI from the bootstrap processor's local APIC.
+        StartVcpuThreads();
         while (true)
         {
             Platform.Control.Raised.WaitOne();
@@ -211,6 +216,7 @@ public sealed class PcMachine : IDisposable
 
     private void ResetMachine()
     {
+        SettleApicProcessors();
         foreach (VcpuThread t in _threads)
         {
             if (t.State != VcpuRunState.Created)
@@ -242,6 +248,13 @@ public sealed class PcMachine : IDisposable
         {
             t.Stop();
         }
+    }
+
+    private IInterruptLine IsaIrq(int irq)
+    {
+        var line = new IsaIrqLine(Pic, irq);
+        _isaLines.Add(line);
+        return line;
     }
 
     private void AddPort(ushort port, int count, IBusDevice device)

@@ -33,8 +33,18 @@ public sealed class PcMachineWiringTests : IDisposable
     }
 
     [Fact]
-    public void ThePicPairIsTheBootstrapProcessorsInterruptSource() =>
-        Assert.Same(_pc.Pic, _pc.Vcpus[0].InterruptSource);
+    public void ThePicPairReachesTheBootstrapProcessorThroughLint0()
+    {
+        // Virtual-wire mode (Intel SDM Vol. 3A 10.5.1, MP spec 3.6.2.2): the BSP's local APIC is the
+        // vCPU's interrupt source and passes the 8259A's ExtINT through LINT0.
+        Assert.Same(_pc.LocalApics[0], _pc.Vcpus[0].InterruptSource);
+        Assert.Same(_pc.Pic, _pc.ExtIntSource);
+        InitializePics();
+        Out(PcMachine.Com1Port + 4, 0x08);
+        Out(PcMachine.Com1Port + 1, 0x02);
+        Assert.True(_pc.Vcpus[0].InterruptSource!.HasInterrupt);
+        Assert.Equal(MasterBase + 4, _pc.Vcpus[0].InterruptSource!.Acknowledge());
+    }
 
     [Fact]
     public void Com1InterruptsOnIrq4()

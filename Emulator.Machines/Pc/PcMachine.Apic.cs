@@ -1,0 +1,76 @@
+using Emulator.Core.Cpu;
+using Emulator.Core.Devices.Apic;
+using Emulator.Core.Memory;
+using Emulator.Jit;
+
+namespace Emulator.Machines.Pc;
+
+/// <summary>
+/// The PC's APIC wiring: a local APIC per vCPU (its INTR source and owner of its APIC MSRs), one
+/// MMIO page at 0xFEE00000 that reaches the accessing vCPU's APIC, the IOAPIC at 0xFEC00000, and
+/// the application processors parked until the bootstrap processor's INIT-SIPI-SIPI starts them.
+/// </summary>
+public sealed partial class PcMachine
+{
+    private readonly List<VcpuApicProcessor> _apicProcessors = [];
+
+    /// <summary>The APIC bus joining the local APICs and the IOAPIC.</summary>
+    public ApicBus ApicBus { get; } = new();
+
+    /// <summary>The local APICs, index = vCPU = initial APIC ID.</summary>
+    public IReadOnlyList<LocalApic> LocalApics => ApicBus.LocalApics;
+
+    /// <summary>The IOAPIC; its <see cref="IoApic.Lines"/> are the interrupt inputs GSI 0-23.</summary>
+    public IoApic IoApic { get; private set; } = null!;
+
+    /// <summary>
+    /// The 8259A pair as the bootstrap processor's LINT0 sees it (ExtINT): set this to the PIC to
+    /// route its INTR through the BSP's local APIC, which is every vCPU's interrupt source.
+    /// </summary>
+    public IInterruptSource? ExtIntSource
+    {
+        get => LocalApics[0].ExtIntSource;
+        set => LocalApics[0].ExtIntSource = value;
+    }
+
+    private void AddApics()
+    {
+        for (int i = 0; i < Vcpus.Count; i++)
+        {
+            var processor = new VcpuApicProcessor(Vcpus[i], _threads[i]);
+            _apicProcessors.Add(processor);
+            var apic = new LocalApic(Platform.DeviceLock, Platform.Timers, ApicBus, processor, bootstrap: i == 0);
+            Vcpus[i].InterruptSource = apic;
+            if (Vcpus[i] is SoftVcpu soft)
+            {
+                soft.PlatformMsrs = apic;
+            }
+
+            _devices.Add(apic);
+        }
+
+        Platform.Memory.AddMmio("lapic", new GuestPhysicalAddress(LocalApic.DefaultBase), LocalApic.PageSize, new LocalApicMmio(ApicBus));
+        IoApic = new IoApic("ioapic", Platform.DeviceLock, ApicBus);
+        Platform.Memory.AddMmio("ioapic", new GuestPhysicalAddress(IoApic.DefaultBase), IoApic.WindowSize, IoApic);
+        _devices.Add(IoApic);
+    }
+
+    /// <summary>Starts every vCPU thread: the BSP running, the APs parked in wait-for-SIPI (Intel SDM Vol. 3A 9.4.2).</summary>
+    private void StartVcpuThreads()
+    {
+        _threads[0].Start();
+        for (int i = 1; i < _threads.Count; i++)
+        {
+            _threads[i].StartPaused();
+        }
+    }
+
+    /// <summary>Lets INIT/SIPI work still in flight finish before the machine resets the vCPUs.</summary>
+    private void SettleApicProcessors()
+    {
+        foreach (VcpuApicProcessor p in _apicProcessors)
+        {
+            p.Settle();
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using Emulator.Core.Cpu;
+using Emulator.Core.Devices.Apic;
+
+namespace Emulator.Machines.Pc;
+
+/// <summary>
+/// A local APIC's processor core, carried out on a vCPU and its thread. INTR and NMI go straight to
+/// the vCPU. INIT and SIPI change the vCPU's architectural state, which may only be done while its
+/// thread is parked; the APIC signals them with the device lock held, possibly from the vCPU's own
+/// thread (an INIT to self), so they run later on a pool thread, in order, one CPU at a time:
+/// park the thread, load the new state, and let it run unless it now waits for a SIPI
+/// (Intel SDM Vol. 3A 9.4.4 MP initialization, 11.6.1 INIT and startup IPIs).
+/// </summary>
+internal sealed class VcpuApicProcessor(IVcpu vcpu, VcpuThread thread) : IApicProcessor
+{
+    private readonly Lock _order = new();
+    private Task _pending = Task.CompletedTask;
+
+    /// <inheritdoc/>
+    public void InterruptPending() => vcpu.NotifyInterrupt();
+
+    /// <inheritdoc/>
+    public void Nmi() => vcpu.RaiseNmi();
+
+    /// <inheritdoc/>
+    public void Init(bool waitForStartup) => Then(() =>
+    {
+        thread.Pause();
+        // INIT loads the reset state into the core (Intel SDM Vol. 3A Table 9-1, INIT column; the
+        // x87/SSE state and some MSRs survive INIT on hardware, which no guest relies on here).
+        vcpu.SetState(CpuState.AtReset());
+        if (!waitForStartup)
+        {
+            thread.Resume();
+        }
+    });
+
+    /// <inheritdoc/>
+    public void Startup(byte vector) => Then(() =>
+    {
+        thread.Pause();
+        vcpu.SetState(StartupState(vector));
+        thread.Resume();
+    });
+
+    /// <summary>Waits until every INIT and SIPI signalled so far has been carried out (tests, reset).</summary>
+    public void Settle()
+    {
+        Task pending;
+        lock (_order)
+        {
+            pending = _pending;
+        }
+
+        pending.Wait();
+    }
+
+    /// <summary>The state a SIPI starts a processor in: real mode at CS = VV00 (base VV000), IP = 0 (Intel SDM Vol. 3A 9.4.4.1).</summary>
+    public static CpuState StartupState(byte vector)
+    {
+        CpuState s = CpuState.AtReset();
+        s.Segments[(int)Seg.Cs] = SegmentRegister.RealMode((ushort)(vector << 8), type: 0xb);
+        s.Rip = 0;
+        return s;
+    }
+
+    private void Then(Action action)
+    {
+        lock (_order)
+        {
+            _pending = _pending.ContinueWith(_ => action(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+    }
+}

@@ -17,7 +17,7 @@ public sealed record MachineOutcome(int Status, string Reason);
 /// The PC: RAM, firmware, the legacy devices on their usual ports and the vCPUs, assembled in
 /// one place. Devices are shared by both backends; only the accelerator differs.
 /// </summary>
-public sealed class PcMachine : IDisposable
+public sealed partial class PcMachine : IDisposable
 {
     /// <summary>COM1's base port.</summary>
     public const ushort Com1Port = 0x3f8;
@@ -81,6 +81,7 @@ public sealed class PcMachine : IDisposable
         AddPort(AcpiPmPorts.Pm1aEvtBlk, AcpiPmPorts.Pm1EvtLen, pmEvent);
         AddPort(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, new AcpiPmControl(Platform.Control));
         AddPort(AcpiPmPorts.PmTmrBlk, AcpiPmPorts.PmTmrLen, new AcpiPmTimer(Platform.Timers, pmEvent));
+        AddPort(ResetControl.Port, 1, new ResetControl(Platform.Control));
 
         _accelerator = config.Accelerator switch
         {
@@ -96,6 +97,8 @@ public sealed class PcMachine : IDisposable
             _threads.Add(thread);
             Platform.Control.AddKicker(vcpu.RequestExit);
         }
+
+        BootKernel();
     }
 
     /// <summary>Memory, buses, time and control of this machine.</summary>
@@ -189,6 +192,8 @@ public sealed class PcMachine : IDisposable
         {
             v.SetState(CpuState.AtReset());
         }
+
+        BootKernel();
 
         Platform.Control.Clear();
         _threads[0].Resume();

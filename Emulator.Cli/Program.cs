@@ -18,7 +18,7 @@ internal static class Program
             s.CaseSensitive = true;
             s.AutoHelp = true;
             s.AutoVersion = true;
-            s.AllowMultiInstance = true;
+            s.AllowMultiInstance = true; // --initrd, --debugcon and --drive may be repeated
         });
         ParserResult<object> result = parser.ParseArguments<RunOptions, InfoOptions>(args);
         try

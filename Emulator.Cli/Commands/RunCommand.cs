@@ -46,6 +46,7 @@ internal static class RunCommand
                 Cpus = o.Smp,
                 Accelerator = accel,
                 Firmware = firmware,
+                Kernel = KernelBoot(o),
                 FirmwareName = o.Bios ?? "built-in demo ROM",
                 DebugExitPort = debugExit,
                 DebugConsoles = debugConsoles,
@@ -87,19 +88,19 @@ internal static class RunCommand
 
     private static void RejectUnimplemented(RunOptions o)
     {
-        if (o.Kernel is not null)
+        if (o.Kernel is null && o.Initrd.Any())
         {
-            throw new UsageException($"--kernel {o.Kernel}: booting a kernel is not implemented yet (multiboot and Linux bzImage loaders are planned); use --bios or no option for the demo guest");
+            throw new UsageException("--initrd: needs --kernel");
         }
 
-        if (o.Initrd.Any())
+        if (o.Kernel is null && o.Append is not null)
         {
-            throw new UsageException("--initrd: not implemented yet (it needs --kernel)");
+            throw new UsageException("--append: needs --kernel");
         }
 
-        if (o.Append is not null)
+        if (o.Kernel is not null && o.Bios is not null)
         {
-            throw new UsageException("--append: not implemented yet (it needs --kernel)");
+            throw new UsageException("--kernel and --bios: choose one (--kernel boots the kernel directly, without firmware)");
         }
 
         if (o.Drive.Any())
@@ -107,6 +108,15 @@ internal static class RunCommand
             throw new UsageException("--drive: disks (virtio-blk) are not implemented yet");
         }
     }
+
+    private static KernelBootConfig? KernelBoot(RunOptions o) => o.Kernel is null
+        ? null
+        : new KernelBootConfig
+        {
+            KernelPath = o.Kernel,
+            InitrdPaths = [.. o.Initrd],
+            CommandLine = o.Append ?? string.Empty,
+        };
 
     private static (AcceleratorKind Kind, string? Message) ChooseAccelerator(string accel)
     {

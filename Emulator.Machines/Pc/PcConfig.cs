@@ -1,3 +1,5 @@
+using Emulator.Machines.Loaders;
+
 namespace Emulator.Machines.Pc;
 
 /// <summary>Which CPU backend runs the guest.</summary>
@@ -23,6 +25,9 @@ public sealed record PcConfig
 
     /// <summary>Firmware image mapped below 4 GiB; null selects the built-in demo ROM.</summary>
     public byte[]? Firmware { get; init; }
+
+    /// <summary>A kernel to boot directly (--kernel, --initrd, --append), or null to start the firmware at the reset vector.</summary>
+    public KernelBootConfig? Kernel { get; init; }
 
     /// <summary>Where the firmware came from, for messages.</summary>
     public string FirmwareName { get; init; } = "built-in demo ROM";

@@ -103,6 +103,7 @@ public sealed partial class PcMachine : IDisposable
         AddPort(AcpiPmPorts.Pm1aEvtBlk, AcpiPmPorts.Pm1EvtLen, pmEvent);
         AddPort(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, new AcpiPmControl(Platform.Control));
         AddPort(AcpiPmPorts.PmTmrBlk, AcpiPmPorts.PmTmrLen, new AcpiPmTimer(Platform.Timers, pmEvent));
+        AddPort(ResetControl.Port, 1, new ResetControl(Platform.Control));
 
         _accelerator = config.Accelerator switch
         {
@@ -129,6 +130,8 @@ public sealed partial class PcMachine : IDisposable
         {
             line.ConnectIoApic(IoApic);
         }
+
+        BootKernel();
     }
 
     /// <summary>Memory, buses, time and control of this machine.</summary>
@@ -237,6 +240,8 @@ public sealed partial class PcMachine : IDisposable
         {
             v.SetState(CpuState.AtReset());
         }
+
+        BootKernel();
 
         Platform.Control.Clear();
         _threads[0].Resume();

@@ -13,7 +13,6 @@ public sealed class CommandLineTests
     [InlineData("--memory 0", "--memory 0")]
     [InlineData("-m lots", "--memory lots")]
     [InlineData("--memory 2048G", "--memory 2048G")]
-    [InlineData("--kernel /nonexistent", "--kernel /nonexistent")]
     [InlineData("--smp 0", "--smp 0")]
     [InlineData("--smp x", "'--smp'")]
     [InlineData("--accel tcg", "--accel tcg")]

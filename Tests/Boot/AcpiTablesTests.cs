@@ -1,0 +1,260 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Text;
+using Emulator.Core.Devices;
+using Emulator.Machines.Acpi;
+using Emulator.Machines.Pc;
+using Xunit;
+
+namespace Emulator.Tests.Boot;
+
+/// <summary>The ACPI tables checked against the field layouts of ACPI 6.5 chapter 5, and by iasl when installed.</summary>
+public sealed class AcpiTablesTests : IDisposable
+{
+    private readonly GuestMemory _m = new();
+
+    public void Dispose() => _m.Dispose();
+
+    private static byte Sum(ReadOnlySpan<byte> b)
+    {
+        byte s = 0;
+        foreach (byte x in b)
+        {
+            s += x;
+        }
+
+        return s;
+    }
+
+    private (byte[] Rsdp, Dictionary<string, (ulong Address, byte[] Bytes)> Tables) Written(int cpus = 2)
+    {
+        AcpiTables.Build(_m.Map, cpus).Write(_m.Space);
+
+        // Find the RSDP as an OS does: the EBDA segment from the BIOS data area, then the first KiB (ACPI 6.5 5.2.5.1).
+        ulong ebda = (ulong)_m.Space.ReadUInt(new(0x40e), 2) << 4;
+        ulong rsdpAt = ulong.MaxValue;
+        for (ulong a = ebda; a < ebda + 1024; a += 16)
+        {
+            if (Encoding.ASCII.GetString(_m.Read(a, 8)) == "RSD PTR ")
+            {
+                rsdpAt = a;
+                break;
+            }
+        }
+
+        Assert.NotEqual(ulong.MaxValue, rsdpAt);
+        byte[] rsdp = _m.Read(rsdpAt, Rsdp.Size);
+        var tables = new Dictionary<string, (ulong, byte[])>();
+        ulong xsdt = BinaryPrimitives.ReadUInt64LittleEndian(rsdp.AsSpan(Rsdp.XsdtAddressOffset));
+        byte[] x = Table(xsdt);
+        tables["XSDT"] = (xsdt, x);
+        for (int o = SdtHeader.Size; o < x.Length; o += 8)
+        {
+            ulong a = BinaryPrimitives.ReadUInt64LittleEndian(x.AsSpan(o));
+            byte[] t = Table(a);
+            tables[Encoding.ASCII.GetString(t, 0, 4)] = (a, t);
+        }
+
+        ulong dsdt = BinaryPrimitives.ReadUInt64LittleEndian(tables["FACP"].Item2.AsSpan(Fadt.XDsdtOffset));
+        tables["DSDT"] = (dsdt, Table(dsdt));
+        return (rsdp, tables);
+    }
+
+    private byte[] Table(ulong address) => _m.Read(address, (int)_m.U32(address + 4));
+
+    [Fact]
+    public void RsdpHasBothChecksumsAndPointsAtTheXsdt()
+    {
+        (byte[] rsdp, var tables) = Written();
+
+        Assert.Equal(0, Sum(rsdp.AsSpan(0, 20)));
+        Assert.Equal(0, Sum(rsdp));
+        Assert.Equal(2, rsdp[Rsdp.RevisionOffset]);
+        Assert.Equal(36u, BinaryPrimitives.ReadUInt32LittleEndian(rsdp.AsSpan(Rsdp.LengthOffset)));
+        Assert.Equal("XSDT", Encoding.ASCII.GetString(tables["XSDT"].Bytes, 0, 4));
+    }
+
+    [Fact]
+    public void EveryTableSumsToZeroAndLiesInTheAcpiRange()
+    {
+        (_, var tables) = Written();
+
+        Assert.Equal(["APIC", "DSDT", "FACP", "XSDT"], tables.Keys.Order());
+        E820Entry acpi = _m.Map.Entries.Single(e => e.Type == E820Type.Acpi);
+        foreach ((string name, (ulong address, byte[] t)) in tables)
+        {
+            Assert.True(Sum(t) == 0, $"{name} checksum");
+            Assert.True(address >= acpi.Address && address + (ulong)t.Length <= acpi.End, $"{name} outside the ACPI range");
+            Assert.Equal("EMU   ", Encoding.ASCII.GetString(t, 10, 6));
+        }
+
+        Assert.True(_m.Map.Entries.Any(e => e.Type == E820Type.Reserved && e.Address <= AcpiTables.RsdpAddress && AcpiTables.RsdpAddress + 36 <= e.End), "the RSDP is in reserved memory");
+    }
+
+    [Fact]
+    public void FadtPublishesThePmBlocksSciResetRegisterAndDsdt()
+    {
+        (_, var tables) = Written();
+        byte[] f = tables["FACP"].Bytes;
+        uint U32(int o) => BinaryPrimitives.ReadUInt32LittleEndian(f.AsSpan(o));
+
+        Assert.Equal(276, f.Length);
+        Assert.Equal(6, f[8]);
+        Assert.Equal(5, f[Fadt.MinorVersionOffset]);
+        Assert.Equal(tables["DSDT"].Address, U32(Fadt.DsdtOffset));
+        Assert.Equal(9, BinaryPrimitives.ReadUInt16LittleEndian(f.AsSpan(Fadt.SciIntOffset)));
+        Assert.Equal(0u, U32(Fadt.SmiCmdOffset));
+        Assert.Equal(0x600u, U32(Fadt.Pm1aEvtBlkOffset));
+        Assert.Equal(0x604u, U32(Fadt.Pm1aCntBlkOffset));
+        Assert.Equal(0x608u, U32(Fadt.PmTmrBlkOffset));
+        Assert.Equal(new byte[] { 4, 2, 0, 4 }, f.AsSpan(88, 4).ToArray()); // PM1_EVT_LEN, PM1_CNT_LEN, PM2_CNT_LEN, PM_TMR_LEN
+
+        uint flags = U32(Fadt.FlagsOffset);
+        Assert.NotEqual(0u, flags & Fadt.ResetRegSup);
+        Assert.Equal(0u, flags & Fadt.HwReducedAcpi);
+        Assert.Equal(0u, flags & (1 << 8)); // TMR_VAL_EXT: the timer is 24 bits
+
+        // RESET_REG: System I/O, 8 bits, byte access, port 0xCF9; RESET_VALUE 6.
+        Assert.Equal(new byte[] { 1, 8, 0, 1, 0xf9, 0x0c, 0, 0, 0, 0, 0, 0 }, f.AsSpan(Fadt.ResetRegOffset, 12).ToArray());
+        Assert.Equal(6, f[Fadt.ResetValueOffset]);
+
+        // X_PM1a_CNT_BLK: System I/O, 16 bits, port 0x604.
+        Assert.Equal(new byte[] { 1, 16, 0, 2, 0x04, 0x06, 0, 0, 0, 0, 0, 0 }, f.AsSpan(Fadt.XPm1aCntBlkOffset, 12).ToArray());
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(255)]
+    public void MadtListsEachCpuTheIoApicAndTheIsaOverrides(int cpus)
+    {
+        (_, var tables) = Written(cpus);
+        byte[] t = tables["APIC"].Bytes;
+
+        Assert.Equal(0xfee0_0000u, BinaryPrimitives.ReadUInt32LittleEndian(t.AsSpan(36)));
+        Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(t.AsSpan(40)) & 1);
+        var apicIds = new List<int>();
+        var overrides = new Dictionary<int, (uint Gsi, ushort Flags)>();
+        int ioApics = 0, nmis = 0;
+        for (int o = 44; o < t.Length; o += t[o + 1])
+        {
+            Assert.True(t[o + 1] >= 2 && o + t[o + 1] <= t.Length, $"structure at {o}");
+            switch (t[o])
+            {
+                case 0:
+                    Assert.Equal(8, t[o + 1]);
+                    Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(t.AsSpan(o + 4)));
+                    apicIds.Add(t[o + 3]);
+                    break;
+                case 1:
+                    Assert.Equal(12, t[o + 1]);
+                    Assert.Equal(0xfec0_0000u, BinaryPrimitives.ReadUInt32LittleEndian(t.AsSpan(o + 4)));
+                    Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(t.AsSpan(o + 8)));
+                    ioApics++;
+                    break;
+                case 2:
+                    Assert.Equal(10, t[o + 1]);
+                    Assert.Equal(0, t[o + 2]);
+                    overrides[t[o + 3]] = (BinaryPrimitives.ReadUInt32LittleEndian(t.AsSpan(o + 4)), BinaryPrimitives.ReadUInt16LittleEndian(t.AsSpan(o + 8)));
+                    break;
+                case 4:
+                    Assert.Equal(1, t[o + 5]); // LINT1
+                    nmis++;
+                    break;
+                default:
+                    Assert.Fail($"unexpected MADT structure type {t[o]}");
+                    break;
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, cpus), apicIds);
+        Assert.Equal(1, ioApics);
+        Assert.Equal(1, nmis);
+        Assert.Equal((2u, (ushort)0), overrides[0]);
+        Assert.Equal((9u, (ushort)0b1101), overrides[9]); // level-triggered, active high
+    }
+
+    [Fact]
+    public void DsdtAmlIsTheS5PackageWithTheSleepTypeThePowerOffRegisterExpects()
+    {
+        (_, var tables) = Written();
+        byte[] aml = tables["DSDT"].Bytes[SdtHeader.Size..];
+
+        // A tiny decoder for the grammar used (ACPI 6.5 20.2.5.2 DefName, 20.2.5.4 DefPackage,
+        // 20.2.4 PkgLength, 20.2.3 ComputationalData).
+        int p = 0;
+        Assert.Equal(0x08, aml[p++]); // NameOp
+        Assert.Equal("_S5_", Encoding.ASCII.GetString(aml, p, 4));
+        p += 4;
+        Assert.Equal(0x12, aml[p++]); // PackageOp
+        int lead = aml[p];
+        Assert.Equal(0, lead >> 6); // one-byte PkgLength
+        int end = p + (lead & 0x3f);
+        p++;
+        int count = aml[p++];
+        var values = new List<ulong>();
+        while (p < end)
+        {
+            byte op = aml[p++];
+            values.Add(op switch
+            {
+                0x00 => 0,
+                0x01 => 1,
+                0x0a => aml[p++],
+                _ => throw new InvalidDataException($"unexpected data opcode 0x{op:x2}"),
+            });
+        }
+
+        Assert.Equal(aml.Length, end);
+        Assert.Equal(4, count);
+        Assert.Equal(new ulong[] { AcpiPmControl.SlpTypS5, AcpiPmControl.SlpTypS5, 0, 0 }, values);
+    }
+
+    [SkippableFact]
+    public void IaslDisassemblesEveryTableWithoutErrors()
+    {
+        Skip.If(!File.Exists("/usr/bin/iasl"), "iasl is not installed (apt-get install acpica-tools; .ci/run installs it)");
+        // iasl 20200925 refuses a lone RSDP file ("does not contain a valid ACPI table"): the RSDP is
+        // checked by RsdpHasBothChecksumsAndPointsAtTheXsdt.
+        (_, var tables) = Written(2);
+        string dir = Directory.CreateTempSubdirectory("emu-acpi").FullName;
+        try
+        {
+            var files = new Dictionary<string, byte[]>();
+            foreach ((string name, (_, byte[] bytes)) in tables)
+            {
+                files[name.ToLowerInvariant()] = bytes;
+            }
+
+            var text = new Dictionary<string, string>();
+            foreach ((string name, byte[] bytes) in files)
+            {
+                string bin = Path.Combine(dir, name + ".dat");
+                File.WriteAllBytes(bin, bytes);
+                var psi = new ProcessStartInfo("iasl", ["-d", bin]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                using var p = Process.Start(psi)!;
+                string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+                p.WaitForExit();
+                Assert.True(p.ExitCode == 0, $"iasl -d {name}: {output}");
+                text[name] = File.ReadAllText(Path.Combine(dir, name + ".dsl"));
+                Assert.DoesNotContain("Invalid", text[name], StringComparison.OrdinalIgnoreCase);
+                Assert.DoesNotContain("Incorrect", text[name], StringComparison.OrdinalIgnoreCase);
+            }
+
+            Assert.Contains("Name (_S5, Package (0x04)", text["dsdt"], StringComparison.Ordinal);
+            Assert.Contains("    0x05, \n        0x05, \n        Zero, \n        Zero", text["dsdt"].Replace("\r", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+            Assert.Matches(@"PM1A Control Block Address : 00000604", text["facp"]);
+            Assert.Matches(@"Address : 0000000000000CF9", text["facp"]);
+            Assert.Matches(@"Reset Register Supported \(V2\) : 1", text["facp"]);
+            Assert.Matches(@"Value to cause reset : 06", text["facp"]);
+            Assert.Matches(@"SCI Interrupt : 0009", text["facp"]);
+            Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(text["apic"], @"Subtable Type : 00 \[Processor Local APIC\]"));
+            Assert.Contains("Subtable Type : 01 [I/O APIC]", text["apic"], StringComparison.Ordinal);
+            Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(text["apic"], @"Subtable Type : 02 \[Interrupt Source Override\]"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Builds the Linux guest used to test emu: Debian 12's stock kernel (linux-image-amd64) and an
+# initramfs with busybox-static, the modules for virtio disks and ext4, and a small /init.
+# Everything is downloaded from the Debian archive with `apt-get download` (no root needed) into a
+# cache outside the repository; nothing here is committed.
+#
+#   scripts/guest-images.sh            build (or reuse) the images, print their paths
+#   scripts/guest-images.sh --qemu     then boot them once under qemu-system-x86_64 -accel tcg as a check
+#
+# Output, in ${EMU_GUEST_CACHE:-~/.cache/emu/guest}:
+#   vmlinuz          the bzImage
+#   initramfs.gz     newc cpio, gzip; /init prints "emu-guest: init reached" then starts a shell on the console
+#   kernel-version   the kernel's release string (what `uname -r` prints in the guest)
+set -euo pipefail
+
+cache="${EMU_GUEST_CACHE:-$HOME/.cache/emu/guest}"
+mkdir -p "$cache/debs"
+
+die() { echo "guest-images.sh: $*" >&2; exit 1; }
+for tool in apt-get apt-cache dpkg-deb gzip find; do
+  command -v "$tool" >/dev/null || die "$tool is needed (this script expects a Debian-like host)"
+done
+
+# linux-image-amd64 is a metapackage; the kernel itself is the linux-image-<abi>-amd64 it depends on.
+kpkg="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')"
+[ -n "$kpkg" ] || die "cannot resolve linux-image-amd64 to a kernel package (run apt-get update?)"
+
+fetch() {
+  local pkg="$1"
+  if ! ls "$cache/debs/${pkg}_"*.deb >/dev/null 2>&1; then
+    echo "== downloading $pkg" >&2
+    (cd "$cache/debs" && apt-get download -q "$pkg" >/dev/null) || die "apt-get download $pkg failed"
+  fi
+  ls "$cache/debs/${pkg}_"*.deb | head -n 1
+}
+
+kdeb="$(fetch "$kpkg")"
+bdeb="$(fetch busybox-static)"
+
+kroot="$cache/kernel-root"
+broot="$cache/busybox-root"
+if [ ! -d "$kroot/boot" ]; then
+  rm -rf "$kroot" && mkdir -p "$kroot"
+  dpkg-deb -x "$kdeb" "$kroot"
+fi
+if [ ! -x "$broot/bin/busybox" ]; then
+  rm -rf "$broot" && mkdir -p "$broot"
+  dpkg-deb -x "$bdeb" "$broot"
+fi
+
+vmlinuz="$(ls "$kroot"/boot/vmlinuz-* | head -n 1)"
+kver="${vmlinuz##*/vmlinuz-}"
+cp "$vmlinuz" "$cache/vmlinuz"
+echo "$kver" > "$cache/kernel-version"
+
+# The modules for a virtio disk and ext4, with their dependencies first. The package ships no
+# modules.dep (depmod makes it at install time), so dependencies come from each module's own
+# .modinfo section ("depends=a,b"); names there use '_' where file names may use '-'.
+moddir="$kroot/lib/modules/$kver"
+wanted=(virtio_pci virtio_blk crc32c_generic ext4)
+declare -A modpath=()
+while IFS= read -r f; do
+  base="${f##*/}"; base="${base%%.ko*}"
+  modpath["${base//-/_}"]="${f#"$moddir"/}"
+done < <(find "$moddir/kernel" -name '*.ko*')
+declare -A seen=()
+order=()
+add_module() {
+  local name="${1//-/_}" path deps dep
+  path="${modpath[$name]:-}"
+  [ -n "$path" ] || return 0   # built into the kernel
+  [ -z "${seen[$name]:-}" ] || return 0
+  seen[$name]=1
+  deps="$(tr '\0' '\n' < "$moddir/$path" | sed -n 's/^depends=//p' | head -n 1)"
+  for dep in ${deps//,/ }; do add_module "$dep"; done
+  order+=("$path")
+}
+for m in "${wanted[@]}"; do add_module "$m"; done
+
+stage="$cache/initramfs-root"
+rm -rf "$stage"
+mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,root,etc,mnt,lib/modules}
+cp "$broot/bin/busybox" "$stage/bin/busybox"
+for applet in sh mount umount mkdir cat echo insmod uname ls poweroff reboot sync sha256sum gzip taskset setsid cttyhack dmesg head; do
+  ln -s busybox "$stage/bin/$applet"
+done
+: > "$stage/etc/modules-order"
+for m in "${order[@]}"; do
+  mkdir -p "$stage/lib/modules/$(dirname "$m")"
+  cp "$moddir/$m" "$stage/lib/modules/$m"
+  echo "/lib/modules/$m" >> "$stage/etc/modules-order"
+done
+
+cat > "$stage/init" <<'EOF'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+while read -r m; do insmod "$m" || echo "emu-guest: insmod $m failed"; done < /etc/modules-order
+echo "emu-guest: init reached ($(uname -r))"
+exec setsid cttyhack sh
+EOF
+chmod +x "$stage/init"
+
+# newc cpio: the host's cpio when installed, otherwise busybox's own.
+if command -v cpio >/dev/null; then
+  archiver=(cpio -o -H newc --quiet)
+else
+  archiver=("$broot/bin/busybox" cpio -o -H newc)
+fi
+(cd "$stage" && find . -print | LC_ALL=C sort | "${archiver[@]}" 2>/dev/null) | gzip -9 > "$cache/initramfs.gz.tmp"
+mv "$cache/initramfs.gz.tmp" "$cache/initramfs.gz"
+
+echo "kernel:    $cache/vmlinuz ($kver)"
+echo "initramfs: $cache/initramfs.gz (${#order[@]} modules)"
+
+if [ "${1:-}" = "--qemu" ]; then
+  command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is not installed"
+  log="$cache/qemu-check.log"
+  echo "== booting under qemu-system-x86_64 -accel tcg (up to 120 s)" >&2
+  # The shell gets `uname -r` then `poweroff -f` on its console; qemu exits when the guest powers off.
+  (sleep 60; printf 'uname -r\npoweroff -f\n') | timeout 120 qemu-system-x86_64 -accel tcg -m 512 -no-reboot \
+    -kernel "$cache/vmlinuz" -initrd "$cache/initramfs.gz" -append "console=ttyS0 panic=-1" \
+    -nographic -serial mon:stdio > "$log" 2>&1 || true
+  if grep -q "emu-guest: init reached" "$log"; then
+    echo "qemu check: /init reached, see $log"
+  else
+    die "qemu check: the guest did not reach /init; see $log"
+  fi
+fi

@@ -71,6 +71,9 @@ internal sealed class VirtioDriver
             throw new InvalidOperationException("device refused the features");
         }
 
+        // A driver sets up fresh rings: nothing available, nothing used.
+        _pc.Memory.Write(new GuestPhysicalAddress(AvailableRing), new byte[6 + (2 * QueueSize)]);
+        _pc.Memory.Write(new GuestPhysicalAddress(UsedRing), new byte[6 + (8 * QueueSize)]);
         Write(0x16, 2, 0);
         Write(0x18, 2, QueueSize);
         Write(0x20, 4, (uint)descriptors);

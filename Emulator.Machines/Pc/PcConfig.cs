@@ -39,6 +39,9 @@ public sealed record PcConfig
     /// <summary>Exit instead of resetting when the guest reboots or triple-faults.</summary>
     public bool NoReboot { get; init; }
 
+    /// <summary>Disk images, each on its own virtio-blk device (consecutive PCI slots from 03.0).</summary>
+    public IReadOnlyList<DriveConfig> Drives { get; init; } = [];
+
     /// <summary>Deterministic virtual time (tests).</summary>
     public bool DeterministicTime { get; init; }
 }

@@ -49,6 +49,9 @@ public sealed class PcMachine : IDisposable
             throw new MachineConfigException($"--memory: {config.MemoryBytes} bytes is less than the 1 MiB a PC needs");
         }
 
+        // Disk images are opened before anything is built, so that a bad --drive fails first and cheaply.
+        List<(FileStream Image, bool ReadOnly)> images = OpenDrives(config.Drives);
+
         Platform = new MachinePlatform(config.DeterministicTime);
         try
         {
@@ -82,6 +85,12 @@ public sealed class PcMachine : IDisposable
         AddPort(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, new AcpiPmControl(Platform.Control));
         AddPort(AcpiPmPorts.PmTmrBlk, AcpiPmPorts.PmTmrLen, new AcpiPmTimer(Platform.Timers, pmEvent));
 
+        // PCI bus and virtio devices (issue 4). The ISA IRQ inputs are not connected until the
+        // PIC/IOAPIC land; whoever adds them passes their IRQ lines here instead.
+        IInterruptLine[] isaIrqs = [.. Enumerable.Repeat<IInterruptLine>(UnconnectedLine.Instance, 16)];
+        Pci = new PcPci(Platform, isaIrqs, images, () => Platform.Control.Raise(MachineRequest.Reset));
+        _devices.AddRange(Pci.Devices);
+
         _accelerator = config.Accelerator switch
         {
             AcceleratorKind.Jit => new SoftAccelerator(Platform),
@@ -103,6 +112,9 @@ public sealed class PcMachine : IDisposable
 
     /// <summary>The vCPUs, index 0 is the bootstrap processor.</summary>
     public List<IVcpu> Vcpus { get; } = [];
+
+    /// <summary>The PCI bus with the virtio devices.</summary>
+    public PcPci Pci { get; }
 
     /// <summary>COM1.</summary>
     public Uart16550 Uart { get; }
@@ -183,6 +195,8 @@ public sealed class PcMachine : IDisposable
             {
                 d.Reset();
             }
+
+            Pci.ProgramAsFirmware();
         }
 
         foreach (IVcpu v in Vcpus)
@@ -202,6 +216,29 @@ public sealed class PcMachine : IDisposable
         }
     }
 
+    private static List<(FileStream Image, bool ReadOnly)> OpenDrives(IReadOnlyList<DriveConfig> drives)
+    {
+        var images = new List<(FileStream Image, bool ReadOnly)>();
+        try
+        {
+            foreach (DriveConfig d in drives)
+            {
+                images.Add((d.Open(), d.ReadOnly));
+            }
+        }
+        catch (MachineConfigException)
+        {
+            foreach ((FileStream image, _) in images)
+            {
+                image.Dispose();
+            }
+
+            throw;
+        }
+
+        return images;
+    }
+
     private void AddPort(ushort port, int count, IBusDevice device)
     {
         Platform.Io.Register(port, count, device);
@@ -218,6 +255,7 @@ public sealed class PcMachine : IDisposable
         }
 
         _accelerator.Dispose();
+        Pci.Dispose();
         Platform.Dispose();
         _firmware.Dispose();
         _ram.Dispose();

@@ -64,6 +64,18 @@ public sealed class PciHostBridgeTests : IDisposable
         Assert.Equal(0x8000_0000u, _pc.Io.Read(0xcf8, 4));
     }
 
+    [Theory]
+    [InlineData(0xcfe)]
+    [InlineData(0xcfd)]
+    [InlineData(0xcfa)]
+    public void AccessesRunningPastTheDataPortsAreHarmless(ushort port)
+    {
+        _pc.Io.Write(0xcf8, 4, 0x8000_00fc); // last dword of 00.0's configuration space
+        Assert.Equal(0xffff_ffffu, _pc.Io.Read(port, 4));
+        _pc.Io.Write(port, 4, 0x1234_5678);
+        Assert.Equal(0x1237_8086u, _pc.ConfigRead(0, 0, 0x00, 4));
+    }
+
     [Fact]
     public void ReadOnlyRegistersIgnoreWrites()
     {

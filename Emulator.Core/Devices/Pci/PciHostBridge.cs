@@ -58,7 +58,8 @@ public sealed class PciHostBridge : IBusDevice
             return;
         }
 
-        if (offset < 4 || (_address & EnableBit) == 0)
+        // Outside CONFIG_DATA (an access straddling 0xCFB/0xCFC or running past 0xCFF) nothing answers.
+        if (offset < 4 || offset + (ulong)data.Length > PortCount || (_address & EnableBit) == 0)
         {
             data.Fill(0xff);
             return;
@@ -101,7 +102,7 @@ public sealed class PciHostBridge : IBusDevice
             return;
         }
 
-        if (offset < 4 || (_address & EnableBit) == 0 || ((_address >> 16) & 0xff) != 0)
+        if (offset < 4 || offset + (ulong)data.Length > PortCount || (_address & EnableBit) == 0 || ((_address >> 16) & 0xff) != 0)
         {
             return;
         }

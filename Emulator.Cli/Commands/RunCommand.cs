@@ -21,6 +21,7 @@ internal static class RunCommand
         }
 
         ushort debugExit = ValueParsers.ParsePort("--debug-exit", o.DebugExit);
+        List<DriveConfig> drives = [.. o.Drive.Select(ParseDrive)];
         (AcceleratorKind accel, string? choice) = ChooseAccelerator(o.Accel);
         byte[]? firmware = o.Bios is null ? null : FirmwareImage.Load(o.Bios);
 
@@ -52,6 +53,7 @@ internal static class RunCommand
                 DebugConsoles = debugConsoles,
                 PostCodeSink = post,
                 NoReboot = o.NoReboot,
+                Drives = drives,
             };
             using var machine = new PcMachine(config, serial);
             control = machine.Platform.Control;
@@ -102,11 +104,38 @@ internal static class RunCommand
         {
             throw new UsageException("--kernel and --bios: choose one (--kernel boots the kernel directly, without firmware)");
         }
+    }
 
-        if (o.Drive.Any())
+    /// <summary>Parses <c>file=PATH[,readonly=on|off][,format=raw]</c>; the file itself is checked when the machine opens it.</summary>
+    private static DriveConfig ParseDrive(string spec)
+    {
+        string? file = null;
+        bool readOnly = false;
+        foreach (string part in spec.Split(','))
         {
-            throw new UsageException("--drive: disks (virtio-blk) are not implemented yet");
+            int eq = part.IndexOf('=', StringComparison.Ordinal);
+            string key = eq < 0 ? part : part[..eq];
+            string value = eq < 0 ? string.Empty : part[(eq + 1)..];
+            switch (key)
+            {
+                case "file" when value.Length > 0:
+                    file = value;
+                    break;
+                case "readonly" when value is "on" or "off":
+                    readOnly = value == "on";
+                    break;
+                case "format" when value == "raw":
+                    break;
+                case "format":
+                    throw new UsageException($"--drive {spec}: format={value} is not supported (only raw images)");
+                default:
+                    throw new UsageException($"--drive {spec}: bad setting '{part}' (expected file=PATH, readonly=on|off, format=raw)");
+            }
         }
+
+        return file is null
+            ? throw new UsageException($"--drive {spec}: missing file=PATH")
+            : new DriveConfig(file, readOnly);
     }
 
     private static KernelBootConfig? KernelBoot(RunOptions o) => o.Kernel is null

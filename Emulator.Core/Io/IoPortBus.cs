@@ -45,6 +45,25 @@ public sealed class IoPortBus
         }
     }
 
+    /// <summary>Releases ports [<paramref name="first"/>, +<paramref name="count"/>) claimed by <paramref name="device"/> (a PCI I/O BAR moved or was disabled).</summary>
+    public void Unregister(ushort first, int count, IBusDevice device)
+    {
+        if (count <= 0 || first + count > PortCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), $"ports {first:x}+{count} do not fit in the I/O space");
+        }
+
+        for (int p = first; p < first + count; p++)
+        {
+            if (_ports[p]?.Device != device)
+            {
+                throw new InvalidOperationException($"port 0x{p:x} is not claimed by {device.Name}");
+            }
+        }
+
+        Array.Fill(_ports, null, first, count);
+    }
+
     /// <summary>The device that claims <paramref name="port"/>, or null.</summary>
     public IBusDevice? DeviceAt(ushort port) => _ports[port]?.Device;
 

@@ -53,13 +53,13 @@ public sealed class MachineControl : IDisposable
         }
     }
 
-    /// <summary>Raises a request; the first one wins until cleared.</summary>
+    /// <summary>Raises a request; the first one wins until cleared, except that any request that ends the machine replaces a pending reset.</summary>
     public void Raise(MachineRequest request, int exitStatus = 0)
     {
         Action[] kickers;
         lock (_lock)
         {
-            if (_request != MachineRequest.None)
+            if (_request != MachineRequest.None && !(_request == MachineRequest.Reset && request != MachineRequest.Reset))
             {
                 return;
             }
@@ -73,6 +73,19 @@ public sealed class MachineControl : IDisposable
         foreach (Action kick in kickers)
         {
             kick();
+        }
+    }
+
+    /// <summary>Forgets a reset request once the reset is done; a request that arrived meanwhile (quit, power off) stays.</summary>
+    public void CompleteReset()
+    {
+        lock (_lock)
+        {
+            if (_request == MachineRequest.Reset)
+            {
+                _request = MachineRequest.None;
+                _raised.Reset();
+            }
         }
     }
 

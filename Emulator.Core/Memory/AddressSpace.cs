@@ -35,6 +35,47 @@ public sealed class AddressSpace
     public MemoryRegion AddMmio(string name, GuestPhysicalAddress start, ulong size, IBusDevice device) =>
         Add(new MemoryRegion(name, start, size, RegionKind.Mmio, null, 0, device));
 
+    /// <summary>
+    /// Unmaps <paramref name="region"/> (a PCI BAR moved or its decoding was disabled). Throws if the
+    /// region is not mapped. RAM and ROM regions may be removed too; their host mapping is untouched.
+    /// </summary>
+    public void RemoveRegion(MemoryRegion region)
+    {
+        if (Array.IndexOf(_regions, region) < 0)
+        {
+            throw new InvalidOperationException($"region {region} is not mapped");
+        }
+
+        // A new array is published in one store, as in Add, so that a vCPU looking up a region
+        // concurrently sees either the old or the new map, never a half-updated one.
+        _regions = [.. _regions.Where(r => r != region)];
+    }
+
+    /// <summary>True when every byte of [<paramref name="address"/>, +<paramref name="length"/>) is RAM (for checking guest-supplied DMA ranges).</summary>
+    public bool IsRam(GuestPhysicalAddress address, ulong length)
+    {
+        ulong a = address.Value;
+        if (a + length < a)
+        {
+            return false;
+        }
+
+        while (length > 0)
+        {
+            MemoryRegion? r = Find(a);
+            if (r is null || r.Kind != RegionKind.Ram)
+            {
+                return false;
+            }
+
+            ulong n = Math.Min(length, r.End - a);
+            a += n;
+            length -= n;
+        }
+
+        return true;
+    }
+
     /// <summary>Registers a callback told of every write made through <see cref="Write"/> to RAM (DMA, loaders), so that caches of guest code can be invalidated.</summary>
     public void ObserveRamWrites(Action<ulong, int> observer) => _writeObservers.Add(observer);
 

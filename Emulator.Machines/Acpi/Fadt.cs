@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Emulator.Core.Devices;
+using Emulator.Core.Devices.Pci;
 
 namespace Emulator.Machines.Acpi;
 
@@ -20,7 +21,7 @@ public static class Fadt
     public const ushort SciInterrupt = 9;
 
     /// <summary>The value written to the reset register.</summary>
-    public const byte ResetValue = ResetControl.FullReset;
+    public const byte ResetValue = PciHostBridge.ResetControlFullReset;
 
     /// <summary>Field offsets (Table 5.9).</summary>
     public const int FirmwareCtrlOffset = 36, DsdtOffset = 40, PreferredPmProfileOffset = 45, SciIntOffset = 46, SmiCmdOffset = 48,
@@ -62,7 +63,7 @@ public static class Fadt
 
         // TMR_VAL_EXT stays clear: the PM timer is 24 bits wide (AcpiPmTimer).
         BinaryPrimitives.WriteUInt32LittleEndian(s[FlagsOffset..], Wbinvd | ProcC1 | PwrButton | SlpButton | ResetRegSup);
-        GenericAddress.WriteIo(s[ResetRegOffset..], ResetControl.Port, 8, GenericAddress.ByteAccess);
+        GenericAddress.WriteIo(s[ResetRegOffset..], PciHostBridge.ResetControlPort, 8, GenericAddress.ByteAccess);
         s[ResetValueOffset] = ResetValue;
         s[MinorVersionOffset] = MinorVersion;
         BinaryPrimitives.WriteUInt64LittleEndian(s[XDsdtOffset..], dsdt);

@@ -47,6 +47,9 @@ public sealed record PcConfig
     /// <summary>The RTC's date and time at power-on; null takes the host's UTC time.</summary>
     public DateTime? RtcStart { get; init; }
 
+    /// <summary>Disk images, each on its own virtio-blk device (consecutive PCI slots from 03.0).</summary>
+    public IReadOnlyList<DriveConfig> Drives { get; init; } = [];
+
     /// <summary>Deterministic virtual time (tests).</summary>
     public bool DeterministicTime { get; init; }
 }

@@ -54,6 +54,9 @@ public sealed partial class PcMachine : IDisposable
             throw new MachineConfigException($"--memory: {config.MemoryBytes} bytes is less than the 1 MiB a PC needs");
         }
 
+        // Disk images are opened before anything is built, so that a bad --drive fails first and cheaply.
+        List<(FileStream Image, bool ReadOnly)> images = OpenDrives(config.Drives);
+
         Platform = new MachinePlatform(config.DeterministicTime);
         try
         {
@@ -103,7 +106,12 @@ public sealed partial class PcMachine : IDisposable
         AddPort(AcpiPmPorts.Pm1aEvtBlk, AcpiPmPorts.Pm1EvtLen, pmEvent);
         AddPort(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, new AcpiPmControl(Platform.Control));
         AddPort(AcpiPmPorts.PmTmrBlk, AcpiPmPorts.PmTmrLen, new AcpiPmTimer(Platform.Timers, pmEvent));
-        AddPort(ResetControl.Port, 1, new ResetControl(Platform.Control));
+
+        // PCI bus and virtio devices: PIIX3 steers PIRQA-D to ISA IRQs (the PIC and the IOAPIC).
+        // IRQ 2 is the cascade input: nothing may be steered there.
+        IInterruptLine[] isaIrqs = [.. Enumerable.Range(0, 16).Select(irq => irq == 2 ? UnconnectedLine.Instance : IsaIrq(irq))];
+        Pci = new PcPci(Platform, isaIrqs, images, () => Platform.Control.Raise(MachineRequest.Reset));
+        _devices.AddRange(Pci.Devices);
 
         _accelerator = config.Accelerator switch
         {
@@ -139,6 +147,9 @@ public sealed partial class PcMachine : IDisposable
 
     /// <summary>The vCPUs, index 0 is the bootstrap processor.</summary>
     public List<IVcpu> Vcpus { get; } = [];
+
+    /// <summary>The PCI bus with the virtio devices.</summary>
+    public PcPci Pci { get; }
 
     /// <summary>COM1.</summary>
     public Uart16550 Uart { get; }
@@ -234,6 +245,8 @@ public sealed partial class PcMachine : IDisposable
             {
                 d.Reset();
             }
+
+            Pci.ProgramAsFirmware();
         }
 
         foreach (IVcpu v in Vcpus)
@@ -243,7 +256,7 @@ public sealed partial class PcMachine : IDisposable
 
         BootKernel();
 
-        Platform.Control.Clear();
+        Platform.Control.CompleteReset();
         _threads[0].Resume();
     }
 
@@ -260,6 +273,29 @@ public sealed partial class PcMachine : IDisposable
         var line = new IsaIrqLine(Pic, irq);
         _isaLines.Add(line);
         return line;
+    }
+
+    private static List<(FileStream Image, bool ReadOnly)> OpenDrives(IReadOnlyList<DriveConfig> drives)
+    {
+        var images = new List<(FileStream Image, bool ReadOnly)>();
+        try
+        {
+            foreach (DriveConfig d in drives)
+            {
+                images.Add((d.Open(), d.ReadOnly));
+            }
+        }
+        catch (MachineConfigException)
+        {
+            foreach ((FileStream image, _) in images)
+            {
+                image.Dispose();
+            }
+
+            throw;
+        }
+
+        return images;
     }
 
     private void AddPort(ushort port, int count, IBusDevice device)
@@ -286,6 +322,7 @@ public sealed partial class PcMachine : IDisposable
         }
 
         _accelerator.Dispose();
+        Pci.Dispose();
         Platform.Dispose();
         _firmware.Dispose();
         _ram.Dispose();

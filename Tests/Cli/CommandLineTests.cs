@@ -20,7 +20,9 @@ public sealed class CommandLineTests
     [InlineData("--debug-exit 0x10000", "--debug-exit 0x10000")]
     [InlineData("--debugcon nowhere", "--debugcon nowhere")]
     [InlineData("--bogus", "'--bogus'")]
-    [InlineData("--drive file=disk.img", "--drive")]
+    [InlineData("--drive readonly=on", "--drive readonly=on")]
+    [InlineData("--drive file=disk.img,format=qcow2", "format=qcow2")]
+    [InlineData("--drive file=disk.img,readonly=maybe", "readonly=maybe")]
     public void BadRunArgumentsGiveOneLineAndStatus2(string args, string named)
     {
         EmuProcess.Result r = EmuProcess.Run(Timeout, ["run", .. args.Split(' ')]);

@@ -163,4 +163,33 @@ public sealed class AddressSpaceTests : IDisposable
 
         Assert.Equal([(0x1100UL, 4), (0x1ffeUL, 2)], seen);
     }
+    [Fact]
+    public void RemovedMmioRegionNoLongerDecodesAndItsRangeCanBeReused()
+    {
+        var device = new RecordingDevice("bar");
+        MemoryRegion region = _space.AddMmio("bar", At(0x8000), 0x1000, device);
+
+        _space.RemoveRegion(region);
+
+        Assert.Equal(0xffffffffUL, _space.ReadUInt(At(0x8000), 4));
+        Assert.Empty(device.Accesses);
+        Assert.Throws<InvalidOperationException>(() => _space.RemoveRegion(region));
+        _space.AddMmio("bar-again", At(0x8000), 0x1000, device);
+        _space.ReadUInt(At(0x8004), 4);
+        Assert.Single(device.Accesses);
+    }
+
+    [Fact]
+    public void IsRamCoversWholeRangesAcrossAdjacentRegionsOnly()
+    {
+        _space.AddRam("a", At(0x1000), 0x1000, _backing);
+        _space.AddRam("b", At(0x2000), 0x1000, _backing, Page);
+        _space.AddMmio("m", At(0x3000), 0x1000, new RecordingDevice("m"));
+
+        Assert.True(_space.IsRam(At(0x1800), 0x1000));
+        Assert.False(_space.IsRam(At(0x2800), 0x1000));
+        Assert.False(_space.IsRam(At(0x0800), 0x1000));
+        Assert.False(_space.IsRam(At(0x1000), ulong.MaxValue));
+        Assert.True(_space.IsRam(At(0x1000), 0));
+    }
 }

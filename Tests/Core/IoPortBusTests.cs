@@ -85,4 +85,18 @@ public sealed class IoPortBusTests
 
         Assert.Same(device, _bus.DeviceAt(0xffff));
     }
+    [Fact]
+    public void UnregisteredPortsAreFreeAgainAndOnlyTheOwnerMayRelease()
+    {
+        var device = new RecordingDevice("bar");
+        var other = new RecordingDevice("other");
+        _bus.Register(0xc000, 0x20, device);
+
+        Assert.Throws<InvalidOperationException>(() => _bus.Unregister(0xc000, 0x20, other));
+        _bus.Unregister(0xc000, 0x20, device);
+
+        Assert.Null(_bus.DeviceAt(0xc000));
+        Assert.Equal(0xffu, _bus.Read(0xc010, 1));
+        _bus.Register(0xc000, 0x20, other);
+    }
 }

@@ -1,0 +1,68 @@
+namespace Emulator.Machines.Pc;
+
+/// <summary>A disk the user attached with <c>--drive file=PATH[,readonly=on]</c>: a raw image on a virtio-blk device.</summary>
+/// <param name="Path">The image file.</param>
+/// <param name="ReadOnly">True to refuse guest writes (VIRTIO_BLK_F_RO) and open the file read-only.</param>
+public sealed record DriveConfig(string Path, bool ReadOnly)
+{
+    private const int SectorSize = 512;
+
+    /// <summary>
+    /// Opens the image for the device. Every problem is a <see cref="MachineConfigException"/> with one
+    /// line naming the file; the file is never created, truncated or written here.
+    /// </summary>
+    public FileStream Open()
+    {
+        string name = $"--drive {Path}";
+        if (Directory.Exists(Path))
+        {
+            throw new MachineConfigException($"{name}: is a directory, not a disk image");
+        }
+
+        if (!File.Exists(Path))
+        {
+            throw new MachineConfigException($"{name}: no such file");
+        }
+
+        FileStream stream;
+        try
+        {
+            // bufferSize 0: the device reads and writes with RandomAccess, nothing is held back in emu.
+            stream = new FileStream(Path, FileMode.Open, ReadOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.Read, 0, FileOptions.RandomAccess);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new MachineConfigException(ReadOnly || !CanRead()
+                ? $"{name}: no read permission"
+                : $"{name}: no write permission (add readonly=on to attach it read-only)");
+        }
+        catch (IOException e)
+        {
+            throw new MachineConfigException($"{name}: cannot open: {e.Message}", e);
+        }
+
+        long length = stream.Length;
+        if (length == 0 || length % SectorSize != 0)
+        {
+            stream.Dispose();
+            throw new MachineConfigException(length == 0
+                ? $"{name}: is empty (a raw disk image holds whole 512-byte sectors)"
+                : $"{name}: size {length} bytes is not a multiple of {SectorSize} (a raw disk image holds whole sectors)");
+        }
+
+        return stream;
+    }
+
+    private bool CanRead()
+    {
+        try
+        {
+            File.OpenHandle(Path, FileMode.Open, FileAccess.Read).Dispose();
+            return true;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using Emulator.Core.Devices;
+using Emulator.Core.Devices.Pci;
+using Emulator.Core.Devices.Virtio;
+using Emulator.Core.Machine;
+
+namespace Emulator.Machines.Pc;
+
+/// <summary>
+/// The PC's PCI side: the host bridge on ports 0xCF8-0xCFF, bus 0 with the i440FX at 00.0, the
+/// PIIX3 at 01.0, virtio-rng at 02.0 and one virtio-blk per <c>--drive</c> from 03.0 on. Because emu
+/// boots without a BIOS it also does the firmware's part: BARs in the 32-bit hole from
+/// <see cref="MemoryWindowStart"/>, decoding and bus mastering on, PIRQ A-D steered to IRQ 10/10/11/11.
+/// </summary>
+public sealed class PcPci : IDisposable
+{
+    /// <summary>Slot of the always-present virtio-rng.</summary>
+    public const int RngSlot = 2;
+
+    /// <summary>Slot of the first virtio-blk; further drives take the next slots.</summary>
+    public const int FirstDriveSlot = 3;
+
+    /// <summary>Where the firmware role places memory BARs (the start of the PCI hole).</summary>
+    public const ulong MemoryWindowStart = PcMemoryMap.PciHoleStart;
+
+    /// <summary>Last address of the memory window: below the IOAPIC at 0xFEC00000.</summary>
+    public const ulong MemoryWindowEnd = 0xfebf_ffff;
+
+    /// <summary>The I/O window for I/O BARs (as SeaBIOS uses).</summary>
+    public const ushort IoWindowStart = 0xc000;
+
+    private readonly List<VirtioPci> _virtio = [];
+
+    /// <summary>Builds the bus; the drives' images are already open and are owned from here on.</summary>
+    /// <param name="platform">Memory, ports and the device lock.</param>
+    /// <param name="isaIrqs">The 16 ISA IRQ inputs (PIC and IOAPIC) that PCI interrupts are steered to.</param>
+    /// <param name="drives">Opened images with their read-only choice.</param>
+    /// <param name="resetRequest">Called on a reset through port 0xCF9.</param>
+    public PcPci(MachinePlatform platform, IReadOnlyList<IInterruptLine> isaIrqs, IReadOnlyList<(FileStream Image, bool ReadOnly)> drives, Action resetRequest)
+    {
+        if (FirstDriveSlot + drives.Count > 32)
+        {
+            throw new MachineConfigException($"--drive: at most {32 - FirstDriveSlot} disks fit on the PCI bus");
+        }
+
+        Bus = new PciBus(platform.Memory, platform.Io);
+        Piix3 = new Piix3(isaIrqs);
+        Bus.IntxRouter = Piix3.IntxLine;
+        HostBridge = new PciHostBridge(Bus, resetRequest);
+        platform.Io.Register(PciHostBridge.AddressPort, PciHostBridge.PortCount, HostBridge);
+        Bus.Attach(0, 0, new I440fx());
+        Bus.Attach(1, 0, Piix3);
+
+        var rng = new VirtioPci("virtio-rng@02.0", new VirtioRng(), platform.Memory);
+        _virtio.Add(rng);
+        Bus.Attach(RngSlot, 0, rng);
+        for (int i = 0; i < drives.Count; i++)
+        {
+            int slot = FirstDriveSlot + i;
+            var blk = new VirtioPci($"virtio-blk@{slot:x2}.0", new VirtioBlk(drives[i].Image, drives[i].ReadOnly), platform.Memory);
+            _virtio.Add(blk);
+            Bus.Attach(slot, 0, blk);
+        }
+
+        ProgramAsFirmware();
+    }
+
+    /// <summary>PCI bus 0.</summary>
+    public PciBus Bus { get; }
+
+    /// <summary>Configuration mechanism #1.</summary>
+    public PciHostBridge HostBridge { get; }
+
+    /// <summary>The ISA bridge with the PIRQ router.</summary>
+    public Piix3 Piix3 { get; }
+
+    /// <summary>The host bridge and every function, for machine reset and saved state.</summary>
+    public IEnumerable<IDevice> Devices => Bus.Functions.Cast<IDevice>().Prepend(HostBridge);
+
+    /// <summary>
+    /// After a machine reset the functions are back at their power-on state; emu, having no BIOS,
+    /// programs them again.
+    /// </summary>
+    public void ProgramAsFirmware()
+    {
+        Bus.AssignResources(MemoryWindowStart, MemoryWindowEnd, IoWindowStart, 0xffff);
+        Piix3.ProgramDefaultRouting();
+    }
+
+    /// <summary>Flushes every disk to stable storage and closes it: nothing the guest wrote is lost.</summary>
+    public void Dispose()
+    {
+        foreach (VirtioPci v in _virtio)
+        {
+            v.Dispose();
+        }
+
+        _virtio.Clear();
+    }
+}

@@ -1,0 +1,50 @@
+using Emulator.Core.Machine;
+using Xunit;
+
+namespace Emulator.Tests.Core;
+
+public sealed class MachineControlTests
+{
+    [Fact]
+    public void FirstRequestWinsButAQuitReplacesAPendingReset()
+    {
+        using var control = new MachineControl();
+        control.Raise(MachineRequest.PowerOff);
+        control.Raise(MachineRequest.Reset);
+        Assert.Equal(MachineRequest.PowerOff, control.Request);
+
+        using var resetting = new MachineControl();
+        resetting.Raise(MachineRequest.Reset);
+        resetting.Raise(MachineRequest.Quit);
+        Assert.Equal(MachineRequest.Quit, resetting.Request);
+    }
+
+    [Fact]
+    public void CompletingAResetKeepsAQuitThatArrivedDuringIt()
+    {
+        using var control = new MachineControl();
+        control.Raise(MachineRequest.Reset);
+        control.Raise(MachineRequest.Quit);
+        control.CompleteReset();
+        Assert.Equal(MachineRequest.Quit, control.Request);
+        Assert.True(control.Raised.WaitOne(0));
+
+        using var plain = new MachineControl();
+        plain.Raise(MachineRequest.Reset);
+        plain.CompleteReset();
+        Assert.Equal(MachineRequest.None, plain.Request);
+        Assert.False(plain.Raised.WaitOne(0));
+    }
+
+    [Fact]
+    public void RaisingKicksEveryRegisteredVcpu()
+    {
+        using var control = new MachineControl();
+        int kicks = 0;
+        control.AddKicker(() => kicks++);
+        control.AddKicker(() => kicks++);
+        control.Raise(MachineRequest.Exit, 3);
+        Assert.Equal(2, kicks);
+        Assert.Equal(3, control.ExitStatus);
+    }
+}

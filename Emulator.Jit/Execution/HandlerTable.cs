@@ -43,6 +43,9 @@ internal static unsafe class HandlerTable
         SystemOps.Register(registry);
         Bcd.Register(registry);
         X87.Register(registry);
+        SseInteger.Register(registry);
+        SseMove.Register(registry);
+        SseState.Register(registry);
 
         Code[] codes = Enum.GetValues<Code>();
         var table = new delegate*<CpuCore, ref Instruction, void>[codes.Length];

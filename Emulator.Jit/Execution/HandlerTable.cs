@@ -46,6 +46,9 @@ internal static unsafe class HandlerTable
         SseInteger.Register(registry);
         SseMove.Register(registry);
         SseState.Register(registry);
+        SseFloat.Register(registry);
+        SseConvert.Register(registry);
+        SseShuffle.Register(registry);
 
         Code[] codes = Enum.GetValues<Code>();
         var table = new delegate*<CpuCore, ref Instruction, void>[codes.Length];

@@ -78,6 +78,18 @@ internal static class MxcsrArithmetic
         return v;
     }
 
+    /// <summary>
+    /// The denormal-operand flag is reported only when the operation raises neither invalid nor
+    /// divide-by-zero (measured on the host: a denormal divided by zero sets ZE alone, the square
+    /// root of a negative denormal IE alone), and never with a NaN operand.
+    /// </summary>
+    public static uint Merge(uint result, uint denormal) => result | ((result & (IE | ZE)) == 0 ? denormal : 0);
+
+    /// <summary>DAZ without the denormal flag: the conversions to integer and ROUNDxx do not report denormal operands (Intel SDM Vol. 2A CVTSD2SI, ROUNDPD exception lists).</summary>
+    public static double DenormalsAreZero(double v, uint mxcsr) => (mxcsr & Daz) != 0 && double.IsSubnormal(v) ? double.CopySign(0, v) : v;
+
+    public static float DenormalsAreZero(float v, uint mxcsr) => (mxcsr & Daz) != 0 && float.IsSubnormal(v) ? float.CopySign(0, v) : v;
+
     /// <summary>A double-precision operation; for <see cref="FloatOp.Sqrt"/> and <see cref="FloatOp.Narrow"/> only <paramref name="b"/> / <paramref name="a"/> counts.</summary>
     public static double Double(FloatOp op, double a, double b, uint mxcsr, ref uint flags)
     {
@@ -98,13 +110,16 @@ internal static class MxcsrArithmetic
             return Quiet(double.IsNaN(a) ? a : b);
         }
 
-        a = Operand(a, mxcsr, ref flags);
+        uint denormal = 0, result = 0;
+        a = Operand(a, mxcsr, ref denormal);
         if (!unary)
         {
-            b = Operand(b, mxcsr, ref flags);
+            b = Operand(b, mxcsr, ref denormal);
         }
 
-        return Finite(op, a, b, single: false, mxcsr, ref flags);
+        double r = Finite(op, a, b, single: false, mxcsr, ref result);
+        flags |= Merge(result, denormal);
+        return r;
     }
 
     /// <summary>A single-precision operation (arguments and result are floats held in doubles).</summary>
@@ -126,13 +141,16 @@ internal static class MxcsrArithmetic
             return Quiet(float.IsNaN(a) ? a : b);
         }
 
-        a = Operand(a, mxcsr, ref flags);
+        uint denormal = 0, result = 0;
+        a = Operand(a, mxcsr, ref denormal);
         if (!unary)
         {
-            b = Operand(b, mxcsr, ref flags);
+            b = Operand(b, mxcsr, ref denormal);
         }
 
-        return (float)Finite(op, a, b, single: true, mxcsr, ref flags);
+        float r = (float)Finite(op, a, b, single: true, mxcsr, ref result);
+        flags |= Merge(result, denormal);
+        return r;
     }
 
     /// <summary>CVTSD2SS: double to single with rounding, NaN made quiet (its significand truncated).</summary>

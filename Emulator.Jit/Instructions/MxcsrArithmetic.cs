@@ -239,16 +239,19 @@ internal static class MxcsrArithmetic
         double max = single ? float.MaxValue : double.MaxValue;
         if (double.IsInfinity(r))
         {
-            // Overflow (Intel SDM Vol. 1 4.9.1.4, Table 4-10): the result depends on the rounding direction.
-            flags |= OE | PE;
+            // Round to nearest overflowed. Overflow (Intel SDM Vol. 1 4.9.1.4, Table 4-10) is the result
+            // rounded with an unbounded exponent exceeding the largest finite number: when rounding toward
+            // zero, that is only when the exact result reaches 2^(emax+1).
             bool negative = r < 0;
-            return mode switch
+            bool towardZero = mode == RoundZero || (mode == RoundDown && !negative) || (mode == RoundUp && negative);
+            if (towardZero)
             {
-                RoundZero => negative ? -max : max,
-                RoundDown => negative ? r : max,
-                RoundUp => negative ? -max : r,
-                _ => r,
-            };
+                flags |= ReachesOverflowThreshold(op, a, b, d, single) ? OE | PE : PE;
+                return negative ? -max : max;
+            }
+
+            flags |= OE | PE;
+            return r;
         }
 
         int magnitudeDirection = MagnitudeDirection(op, a, b, d, r);
@@ -313,6 +316,42 @@ internal static class MxcsrArithmetic
         return r;
     }
 
+    /// <summary>True when |exact result| >= 2^128 (single) or 2^1024 (double); called only when the nearest result overflowed.</summary>
+    private static bool ReachesOverflowThreshold(FloatOp op, double a, double b, double d, bool single)
+    {
+        int threshold = single ? 128 : 1024;
+        switch (op)
+        {
+            case FloatOp.Mul:
+            {
+                (ulong ma, int ea) = Decompose(a);
+                (ulong mb, int eb) = Decompose(b);
+                return CompareScaled((UInt128)ma * mb, ea + eb, 1, threshold) >= 0;
+            }
+
+            case FloatOp.Div:
+            {
+                (ulong ma, int ea) = Decompose(a);
+                (ulong mb, int eb) = Decompose(b);
+                return CompareScaled(ma, ea, mb, eb + threshold) >= 0;
+            }
+
+            case FloatOp.Add:
+            {
+                // Halving is exact for operands this large; TwoSum of the halves gives the exact half sum.
+                double ha = a * 0.5, hb = b * 0.5;
+                double h = ha + hb;
+                double bb = h - ha;
+                double err = (ha - (h - bb)) + (hb - bb);
+                double half = Math.ScaleB(1, threshold - 1);
+                return Math.Abs(h) > half || (Math.Abs(h) == half && (err == 0 || (err > 0) == (h > 0)));
+            }
+
+            default:
+                return Math.Abs(single ? d : a) >= Math.ScaleB(1, threshold);
+        }
+    }
+
     /// <summary>Sign of |exact| - |r|, where exact is the infinitely precise result of the operation.</summary>
     private static int MagnitudeDirection(FloatOp op, double a, double b, double d, double r)
     {
@@ -320,9 +359,10 @@ internal static class MxcsrArithmetic
         {
             case FloatOp.Add:
             {
-                // TwoSum (Knuth): d + err == a + b exactly.
-                double bb = d - a;
-                double err = (a - (d - bb)) + (b - bb);
+                // Fast2Sum (Dekker) with the larger operand first: d + err == a + b exactly, and unlike
+                // TwoSum no intermediate can overflow when d is finite.
+                (double big, double small) = Math.Abs(a) >= Math.Abs(b) ? (a, b) : (b, a);
+                double err = small - (d - big);
                 if (r != d)
                 {
                     return Math.Abs(d) > Math.Abs(r) ? 1 : -1;

@@ -25,7 +25,7 @@ internal sealed unsafe class HostSimd : IDisposable
     private const int PageSize = 4096;
     private const int ProtRead = 1, ProtWrite = 2, ProtExec = 4, MapPrivate = 0x02, MapAnonymous = 0x20;
 
-    // Block layout: 0 MXCSR in/out, 4 saved MXCSR, 16 XMM0, 32 XMM1, 48 RAX, 56 RFLAGS.
+    // Block layout: 0 MXCSR in/out, 4 saved MXCSR, 16 XMM0, 32 XMM1, 48 RAX, 56 RFLAGS in/out.
     private readonly byte* _block = (byte*)NativeMemory.AlignedAlloc(64, 16);
     private readonly nint _code;
 
@@ -43,6 +43,8 @@ internal sealed unsafe class HostSimd : IDisposable
         a.movups(xmm0, __xmmword_ptr[rdi + 16]);
         a.movups(xmm1, __xmmword_ptr[rdi + 32]);
         a.mov(rax, __qword_ptr[rdi + 48]);
+        a.push(__qword_ptr[rdi + 56]);
+        a.popfq();
         instruction(a);
         a.pushfq();
         a.pop(rcx);
@@ -64,6 +66,7 @@ internal sealed unsafe class HostSimd : IDisposable
         *(Vector128<byte>*)(_block + 16) = input.Xmm0;
         *(Vector128<byte>*)(_block + 32) = input.Xmm1;
         *(ulong*)(_block + 48) = input.Rax;
+        *(ulong*)(_block + 56) = input.Flags;
         ((delegate* unmanaged<byte*, void>)_code)(_block);
         return new SimdCase
         {

@@ -43,6 +43,7 @@ internal static unsafe class HandlerTable
         SystemOps.Register(registry);
         Bcd.Register(registry);
         X87.Register(registry);
+        X87Arithmetic.Register(registry);
         SseInteger.Register(registry);
         SseMove.Register(registry);
         SseState.Register(registry);

@@ -63,6 +63,8 @@ internal static unsafe class SseFloat
         r.Add(Mnemonic.Rcpss, &Approximate);
         r.Add(Mnemonic.Rsqrtps, &Approximate);
         r.Add(Mnemonic.Rsqrtss, &Approximate);
+        r.Add(Mnemonic.Dpps, &Dpps);
+        r.Add(Mnemonic.Dppd, &Dppd);
         r.Add(Mnemonic.Roundps, &PackedSingle<RoundOp>);
         r.Add(Mnemonic.Roundpd, &PackedDouble<RoundOp>);
         r.Add(Mnemonic.Roundss, &ScalarSingle<RoundOp>);
@@ -366,6 +368,55 @@ internal static unsafe class SseFloat
         Vector128<double> r = Vector128.Create(MxcsrArithmetic.Double(op, a[0], a[1], m, ref flags), MxcsrArithmetic.Double(op, b[0], b[1], m, ref flags));
         SimdForms.Commit(cpu, flags);
         d = r.AsByte();
+    }
+
+    /// <summary>
+    /// DPPS (SSE4.1): products of the elements selected by imm8[7:4] (others +0), summed as
+    /// (p0 + p1) + (p2 + p3) with a rounding at each step, written to the elements selected by imm8[3:0].
+    /// </summary>
+    private static void Dpps(CpuCore cpu, ref Instruction ins)
+    {
+        cpu.CheckSse();
+        Vector128<float> b = cpu.ReadXmmOp(ins, 1).AsSingle();
+        ref Vector128<byte> d = ref cpu.XmmReg(ins.Op0Register);
+        Vector128<float> a = d.AsSingle();
+        byte imm = ins.Immediate8;
+        uint flags = 0, m = cpu.Mxcsr;
+        Span<float> p = stackalloc float[4];
+        for (int i = 0; i < 4; i++)
+        {
+            p[i] = (imm & (0x10 << i)) != 0 ? MxcsrArithmetic.Single(FloatOp.Mul, a[i], b[i], m, ref flags) : 0f;
+        }
+
+        float low = MxcsrArithmetic.Single(FloatOp.Add, p[0], p[1], m, ref flags);
+        float high = MxcsrArithmetic.Single(FloatOp.Add, p[2], p[3], m, ref flags);
+        float sum = MxcsrArithmetic.Single(FloatOp.Add, low, high, m, ref flags);
+        SimdForms.Commit(cpu, flags);
+        Vector128<float> r = Vector128<float>.Zero;
+        for (int i = 0; i < 4; i++)
+        {
+            if ((imm & (1 << i)) != 0)
+            {
+                r = r.WithElement(i, sum);
+            }
+        }
+
+        d = r.AsByte();
+    }
+
+    private static void Dppd(CpuCore cpu, ref Instruction ins)
+    {
+        cpu.CheckSse();
+        Vector128<double> b = cpu.ReadXmmOp(ins, 1).AsDouble();
+        ref Vector128<byte> d = ref cpu.XmmReg(ins.Op0Register);
+        Vector128<double> a = d.AsDouble();
+        byte imm = ins.Immediate8;
+        uint flags = 0, m = cpu.Mxcsr;
+        double p0 = (imm & 0x10) != 0 ? MxcsrArithmetic.Double(FloatOp.Mul, a[0], b[0], m, ref flags) : 0;
+        double p1 = (imm & 0x20) != 0 ? MxcsrArithmetic.Double(FloatOp.Mul, a[1], b[1], m, ref flags) : 0;
+        double sum = MxcsrArithmetic.Double(FloatOp.Add, p0, p1, m, ref flags);
+        SimdForms.Commit(cpu, flags);
+        d = Vector128.Create((imm & 1) != 0 ? sum : 0, (imm & 2) != 0 ? sum : 0).AsByte();
     }
 
     /// <summary>

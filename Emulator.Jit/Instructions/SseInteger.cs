@@ -82,6 +82,14 @@ internal static unsafe class SseInteger
         r.Add(Mnemonic.Orpd, &Packed<Or>);
         r.Add(Mnemonic.Xorps, &Packed<Xor>);
         r.Add(Mnemonic.Xorpd, &Packed<Xor>);
+        r.Add(Mnemonic.Phaddw, &Packed<Phaddw>);
+        r.Add(Mnemonic.Phaddd, &Packed<Phaddd>);
+        r.Add(Mnemonic.Phaddsw, &Packed<Phaddsw>);
+        r.Add(Mnemonic.Phsubw, &Packed<Phsubw>);
+        r.Add(Mnemonic.Phsubd, &Packed<Phsubd>);
+        r.Add(Mnemonic.Phsubsw, &Packed<Phsubsw>);
+        r.Add(Mnemonic.Phminposuw, &Packed<Phminposuw>);
+        r.Add(Mnemonic.Mpsadbw, &PackedImm<Mpsadbw>);
         r.Add(Mnemonic.Psllw, &Shift<Psllw>);
         r.Add(Mnemonic.Pslld, &Shift<Pslld>);
         r.Add(Mnemonic.Psllq, &Shift<Psllq>);
@@ -245,6 +253,88 @@ internal static unsafe class SseInteger
         {
             ulong n = b.AsUInt64().ToScalar();
             return n > 15 ? Vector128<byte>.Zero : FromUInt128(ToUInt128(a) >> (int)(n * 8));
+        }
+    }
+
+    // The horizontal operations pair adjacent elements of the destination (low results) and of the
+    // source (high results); the MMX forms pair within 64 bits, which is the 128-bit operation on one
+    // register holding destination and source.
+    private readonly struct Phaddw : IVectorOp
+    {
+        public static bool Lifts => false;
+
+        public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b) => Ssse3.HorizontalAdd(a.AsInt16(), b.AsInt16()).AsByte();
+
+        public static ulong ApplyMmx(ulong a, ulong b) => SimdForms.Low(Apply(Vector128.Create(a, b).AsByte(), Vector128<byte>.Zero));
+    }
+
+    private readonly struct Phaddd : IVectorOp
+    {
+        public static bool Lifts => false;
+
+        public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b) => Ssse3.HorizontalAdd(a.AsInt32(), b.AsInt32()).AsByte();
+
+        public static ulong ApplyMmx(ulong a, ulong b) => SimdForms.Low(Apply(Vector128.Create(a, b).AsByte(), Vector128<byte>.Zero));
+    }
+
+    private readonly struct Phaddsw : IVectorOp
+    {
+        public static bool Lifts => false;
+
+        public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b) => Ssse3.HorizontalAddSaturate(a.AsInt16(), b.AsInt16()).AsByte();
+
+        public static ulong ApplyMmx(ulong a, ulong b) => SimdForms.Low(Apply(Vector128.Create(a, b).AsByte(), Vector128<byte>.Zero));
+    }
+
+    private readonly struct Phsubw : IVectorOp
+    {
+        public static bool Lifts => false;
+
+        public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b) => Ssse3.HorizontalSubtract(a.AsInt16(), b.AsInt16()).AsByte();
+
+        public static ulong ApplyMmx(ulong a, ulong b) => SimdForms.Low(Apply(Vector128.Create(a, b).AsByte(), Vector128<byte>.Zero));
+    }
+
+    private readonly struct Phsubd : IVectorOp
+    {
+        public static bool Lifts => false;
+
+        public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b) => Ssse3.HorizontalSubtract(a.AsInt32(), b.AsInt32()).AsByte();
+
+        public static ulong ApplyMmx(ulong a, ulong b) => SimdForms.Low(Apply(Vector128.Create(a, b).AsByte(), Vector128<byte>.Zero));
+    }
+
+    private readonly struct Phsubsw : IVectorOp
+    {
+        public static bool Lifts => false;
+
+        public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b) => Ssse3.HorizontalSubtractSaturate(a.AsInt16(), b.AsInt16()).AsByte();
+
+        public static ulong ApplyMmx(ulong a, ulong b) => SimdForms.Low(Apply(Vector128.Create(a, b).AsByte(), Vector128<byte>.Zero));
+    }
+
+    /// <summary>PHMINPOSUW (SSE4.1): the minimum unsigned word of the source and its index; the rest cleared.</summary>
+    private readonly struct Phminposuw : IVectorOp { public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b) => Sse41.MinHorizontal(b.AsUInt16()).AsByte(); }
+
+    /// <summary>MPSADBW (SSE4.1): eight sums of absolute differences of sliding 4-byte groups selected by imm8[2:0].</summary>
+    private readonly struct Mpsadbw : IVectorImmOp
+    {
+        public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b, byte imm)
+        {
+            int aOffset = ((imm >> 2) & 1) * 4, bOffset = (imm & 3) * 4;
+            Vector128<ushort> r = Vector128<ushort>.Zero;
+            for (int i = 0; i < 8; i++)
+            {
+                int sum = 0;
+                for (int j = 0; j < 4; j++)
+                {
+                    sum += Math.Abs(a[aOffset + i + j] - b[bOffset + j]);
+                }
+
+                r = r.WithElement(i, (ushort)sum);
+            }
+
+            return r.AsByte();
         }
     }
 

@@ -50,6 +50,7 @@ internal static unsafe class HandlerTable
         SseFloat.Register(registry);
         SseConvert.Register(registry);
         SseShuffle.Register(registry);
+        Sse42.Register(registry);
 
         Code[] codes = Enum.GetValues<Code>();
         var table = new delegate*<CpuCore, ref Instruction, void>[codes.Length];

@@ -65,6 +65,9 @@ public sealed class SseShuffleTests
         ["phminposuw"] = a => a.phminposuw(xmm0, xmm1),
         ["pmaddubsw"] = a => a.pmaddubsw(xmm0, xmm1),
         ["pmulhrsw"] = a => a.pmulhrsw(xmm0, xmm1),
+        ["crc32_r32_r8"] = a => Crc(a, () => a.crc32(eax, cl)),
+        ["crc32_r64_r64"] = a => Crc(a, () => a.crc32(rax, rcx)),
+        ["crc32_r32_r16"] = a => Crc(a, () => a.crc32(eax, cx)),
         ["mmx_punpckhbw"] = a => Mmx(a, () => a.punpckhbw(mm0, mm1)),
         ["mmx_packsswb"] = a => Mmx(a, () => a.packsswb(mm0, mm1)),
         ["mmx_pshufw"] = a => Mmx(a, () => a.pshufw(mm0, mm1, 0x1e)),
@@ -86,6 +89,13 @@ public sealed class SseShuffleTests
         op();
         a.movq2dq(xmm0, mm0);
         a.emms();
+    }
+
+    // The source in RCX, taken from XMM1 (the oracle stub loads only RAX and XMM0/XMM1).
+    private static void Crc(Assembler a, Action op)
+    {
+        a.movq(rcx, xmm1);
+        op();
     }
 
     [Theory]

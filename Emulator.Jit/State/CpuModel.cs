@@ -15,9 +15,8 @@ internal static class CpuModel
     // FXSR (24), SSE (25), SSE2 (26).
     private const uint Leaf1Edx = 1u | (1u << 4) | (1u << 5) | (1u << 15) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
 
-    // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): SSE3 (0), SSSE3 (9), SSE4.1 (19). SSE4.2 stays clear
-    // until PCMPESTRI/PCMPESTRM/PCMPISTRI/PCMPISTRM and CRC32 exist.
-    private const uint Leaf1Ecx = 1u | (1u << 9) | (1u << 19);
+    // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): SSE3 (0), SSSE3 (9), SSE4.1 (19), SSE4.2 (20).
+    private const uint Leaf1Ecx = 1u | (1u << 9) | (1u << 19) | (1u << 20);
 
     // Family 6, model 0x0f, stepping 1 (a generic P6-family signature).
     private const uint Signature = 0x0000_06f1;

@@ -148,7 +148,7 @@ public sealed unsafe class FxsaveTests
     {
         (_, _, uint ecx, uint edx) = CpuModel.Query(1, 0, 0);
         Assert.Equal(0x0780_0001u, edx & 0x0780_0001u); // FPU, MMX, FXSR, SSE, SSE2
-        Assert.Equal(0x0008_0201u, ecx & 0x0008_0201u); // SSE3, SSSE3, SSE4.1
-        Assert.Equal(0u, ecx & (1u << 20)); // SSE4.2 not yet
+        Assert.Equal(0x0018_0201u, ecx & 0x0018_0201u); // SSE3, SSSE3, SSE4.1, SSE4.2
+        Assert.Equal(0u, ecx & ((1u << 26) | (1u << 28))); // no XSAVE, no AVX
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Iced.Intel;
 using Xunit;
 using static Iced.Intel.AssemblerRegisters;
@@ -68,6 +69,17 @@ public sealed class SseShuffleTests
         ["crc32_r32_r8"] = a => Crc(a, () => a.crc32(eax, cl)),
         ["crc32_r64_r64"] = a => Crc(a, () => a.crc32(rax, rcx)),
         ["crc32_r32_r16"] = a => Crc(a, () => a.crc32(eax, cx)),
+        ["pcmpistri_0c"] = a => Index(a, () => a.pcmpistri(xmm0, xmm1, 0x0c)),
+        ["pcmpistri_00"] = a => Index(a, () => a.pcmpistri(xmm0, xmm1, 0x00)),
+        ["pcmpistri_44"] = a => Index(a, () => a.pcmpistri(xmm0, xmm1, 0x44)),
+        ["pcmpistri_18"] = a => Index(a, () => a.pcmpistri(xmm0, xmm1, 0x18)),
+        ["pcmpistrm_3a"] = a => a.pcmpistrm(xmm0, xmm1, 0x3a),
+        ["pcmpistrm_45"] = a => a.pcmpistrm(xmm0, xmm1, 0x45),
+        ["pcmpestri_0d"] = a => Lengths(a, () => a.pcmpestri(xmm0, xmm1, 0x0d)),
+        ["pcmpestri_32"] = a => Lengths(a, () => a.pcmpestri(xmm0, xmm1, 0x32)),
+        ["pcmpestrm_48"] = a => Lengths(a, () => a.pcmpestrm(xmm0, xmm1, 0x48), index: false),
+        ["pcmpestrm_2f"] = a => Lengths(a, () => a.pcmpestrm(xmm0, xmm1, 0x2f), index: false),
+        ["pcmpestri64_1c"] = a => Lengths(a, () => a.pcmpestri64(xmm0, xmm1, 0x1c)),
         ["mmx_punpckhbw"] = a => Mmx(a, () => a.punpckhbw(mm0, mm1)),
         ["mmx_packsswb"] = a => Mmx(a, () => a.packsswb(mm0, mm1)),
         ["mmx_pshufw"] = a => Mmx(a, () => a.pshufw(mm0, mm1, 0x1e)),
@@ -91,11 +103,44 @@ public sealed class SseShuffleTests
         a.emms();
     }
 
+    private static void Index(Assembler a, Action op)
+    {
+        op();
+        a.mov(rax, rcx);
+    }
+
+    // PCMPxSTRI writes ECX: move it to RAX for the comparison; explicit lengths in EAX and EDX from RAX.
+    private static void Lengths(Assembler a, Action op, bool index = true)
+    {
+        a.mov(rdx, rax);
+        a.sar(rdx, 32);
+        a.movsxd(rax, eax);
+        a.sar(rax, 27);
+        a.sar(rdx, 27);
+        op();
+        if (index)
+        {
+            a.mov(rax, rcx);
+        }
+    }
+
     // The source in RCX, taken from XMM1 (the oracle stub loads only RAX and XMM0/XMM1).
     private static void Crc(Assembler a, Action op)
     {
         a.movq(rcx, xmm1);
         op();
+    }
+
+    private static Vector128<byte> SmallAlphabet(Vector128<byte> v)
+    {
+        Span<byte> b = stackalloc byte[16];
+        v.CopyTo(b);
+        for (int i = 0; i < 16; i++)
+        {
+            b[i] = b[i] % 17 == 0 ? (byte)0 : (byte)(0x61 + (b[i] % 4));
+        }
+
+        return Vector128.Create((ReadOnlySpan<byte>)b);
     }
 
     [Theory]
@@ -116,6 +161,13 @@ public sealed class SseShuffleTests
                 Rax = (ulong)random.NextInt64(),
                 Flags = 0x202 | ((ulong)random.Next(0x100) & 0x8d5),
             };
+            if (name.StartsWith("pcmp", StringComparison.Ordinal))
+            {
+                // Short strings over a small alphabet, so that matches, ranges and terminators occur.
+                input.Xmm0 = SmallAlphabet(input.Xmm0);
+                input.Xmm1 = SmallAlphabet(input.Xmm1);
+            }
+
             if (name == "ptest" && random.Next(3) == 0)
             {
                 input.Xmm1 = input.Xmm0 & input.Xmm1;

@@ -31,6 +31,70 @@ internal static unsafe class SseConvert
         r.Add(Mnemonic.Cvttps2dq, &SingleToInt32);
         r.Add(Mnemonic.Cvtpd2dq, &DoubleToInt32);
         r.Add(Mnemonic.Cvttpd2dq, &DoubleToInt32);
+        r.Add(Mnemonic.Cvtpi2ps, &Cvtpi2ps);
+        r.Add(Mnemonic.Cvtpi2pd, &Cvtpi2pd);
+        r.Add(Mnemonic.Cvtps2pi, &ToMmxInt32);
+        r.Add(Mnemonic.Cvttps2pi, &ToMmxInt32);
+        r.Add(Mnemonic.Cvtpd2pi, &ToMmxInt32);
+        r.Add(Mnemonic.Cvttpd2pi, &ToMmxInt32);
+    }
+
+    /// <summary>SSE checks, and the x87-to-MMX transition when an MMX register is an operand (Intel SDM Vol. 2A CVTPI2PD).</summary>
+    private static void BeginMmxConversion(CpuCore cpu, in Instruction ins)
+    {
+        cpu.CheckSse();
+        if (CpuCore.IsMmx(ins.Op0Register) || (ins.GetOpKind(1) == OpKind.Register && CpuCore.IsMmx(ins.Op1Register)))
+        {
+            cpu.EnterMmx();
+        }
+    }
+
+    /// <summary>CVTPI2PS xmm, mm/m64: two int32 to singles in the low quadword (rounded per MXCSR); the high quadword is kept.</summary>
+    private static void Cvtpi2ps(CpuCore cpu, ref Instruction ins)
+    {
+        BeginMmxConversion(cpu, ins);
+        ulong raw = cpu.ReadXmmLow(ins, 1, 8);
+        uint flags = 0;
+        int mode = RoundingMode(cpu.Mxcsr);
+        float lo = (float)FromInteger((int)raw, true, mode, ref flags), hi = (float)FromInteger((int)(raw >> 32), true, mode, ref flags);
+        SimdForms.Commit(cpu, flags);
+        ref Vector128<byte> d = ref cpu.XmmReg(ins.Op0Register);
+        d = d.AsSingle().WithElement(0, lo).WithElement(1, hi).AsByte();
+    }
+
+    /// <summary>CVTPI2PD xmm, mm/m64: two int32 to doubles, exact.</summary>
+    private static void Cvtpi2pd(CpuCore cpu, ref Instruction ins)
+    {
+        BeginMmxConversion(cpu, ins);
+        ulong raw = cpu.ReadXmmLow(ins, 1, 8);
+        cpu.XmmReg(ins.Op0Register) = Vector128.Create((double)(int)raw, (int)(raw >> 32)).AsByte();
+    }
+
+    /// <summary>CVT(T)PS2PI mm, xmm/m64 and CVT(T)PD2PI mm, xmm/m128: two int32 into an MMX register.</summary>
+    private static void ToMmxInt32(CpuCore cpu, ref Instruction ins)
+    {
+        BeginMmxConversion(cpu, ins);
+        Mnemonic m = ins.Mnemonic;
+        bool truncate = m is Mnemonic.Cvttps2pi or Mnemonic.Cvttpd2pi;
+        int mode = truncate ? RoundZero : RoundingMode(cpu.Mxcsr);
+        uint flags = 0, mxcsr = cpu.Mxcsr;
+        double a, b;
+        if (m is Mnemonic.Cvtps2pi or Mnemonic.Cvttps2pi)
+        {
+            ulong raw = cpu.ReadXmmLow(ins, 1, 8);
+            a = DenormalsAreZero(BitConverter.UInt32BitsToSingle((uint)raw), mxcsr);
+            b = DenormalsAreZero(BitConverter.UInt32BitsToSingle((uint)(raw >> 32)), mxcsr);
+        }
+        else
+        {
+            Vector128<double> v = cpu.ReadXmmOp(ins, 1).AsDouble();
+            a = DenormalsAreZero(v[0], mxcsr);
+            b = DenormalsAreZero(v[1], mxcsr);
+        }
+
+        uint lo = (uint)ToInteger(a, 32, mode, ref flags), hi = (uint)ToInteger(b, 32, mode, ref flags);
+        SimdForms.Commit(cpu, flags);
+        cpu.WriteMm(ins.Op0Register, lo | ((ulong)hi << 32));
     }
 
     /// <summary>CVTSI2SD / CVTSI2SS xmm, r/m32 or r/m64: the low element; the rest of the destination is kept.</summary>

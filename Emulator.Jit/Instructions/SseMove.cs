@@ -45,6 +45,8 @@ internal static unsafe class SseMove
         r.Add(Mnemonic.Movmskpd, &Movmskpd);
         r.Add(Mnemonic.Pmovmskb, &Pmovmskb);
         r.Add(Mnemonic.Movnti, &Movnti);
+        r.Add(Mnemonic.Maskmovq, &MaskedStore);
+        r.Add(Mnemonic.Maskmovdqu, &MaskedStore);
         r.Add(Mnemonic.Pextrw, &Extract);
         r.Add(Mnemonic.Pextrb, &Extract);
         r.Add(Mnemonic.Pextrd, &Extract);
@@ -222,6 +224,42 @@ internal static unsafe class SseMove
 
         cpu.CheckSse();
         cpu.WriteReg(ins.Op0Register, cpu.XmmReg(src).ExtractMostSignificantBits());
+    }
+
+    /// <summary>
+    /// MASKMOVQ mm1, mm2 / MASKMOVDQU xmm1, xmm2: the bytes of the first register whose mask byte (second
+    /// register) has its top bit set are stored at DS:rDI (segment overridable); the others are not written.
+    /// </summary>
+    private static void MaskedStore(CpuCore cpu, ref Instruction ins)
+    {
+        Register data = ins.Op1Register, mask = ins.Op2Register;
+        UInt128 d, k;
+        int count;
+        if (CpuCore.IsMmx(data))
+        {
+            cpu.EnterMmx();
+            (d, k, count) = (cpu.ReadMm(data), cpu.ReadMm(mask), 8);
+        }
+        else
+        {
+            cpu.CheckSse();
+            (d, k, count) = (SseInteger.ToUInt128(cpu.XmmReg(data)), SseInteger.ToUInt128(cpu.XmmReg(mask)), 16);
+        }
+
+        ulong offset = ins.Op0Kind switch
+        {
+            OpKind.MemorySegDI => (ushort)cpu.R[7],
+            OpKind.MemorySegEDI => (uint)cpu.R[7],
+            _ => cpu.R[7],
+        };
+        ulong linear = cpu.Linear(CpuCore.SegmentIndex(ins.MemorySegment), offset, count);
+        for (int i = 0; i < count; i++)
+        {
+            if (((k >> ((8 * i) + 7)) & 1) != 0)
+            {
+                cpu.WriteSized(linear + (ulong)i, 1, (byte)(d >> (8 * i)));
+            }
+        }
     }
 
     private static void Movnti(CpuCore cpu, ref Instruction ins)

@@ -78,6 +78,24 @@ public sealed class SseFloatTests
         ["cvtsi2ss64"] = a => a.cvtsi2ss(xmm0, rax),
         ["cvtsi2ss32"] = a => a.cvtsi2ss(xmm0, eax),
         ["roundps"] = a => a.roundps(xmm0, xmm1, 4),
+        ["cvtpi2ps"] = a =>
+        {
+            a.movq(mm1, rax);
+            a.cvtpi2ps(xmm0, mm1);
+            a.emms();
+        },
+        ["cvtps2pi"] = a =>
+        {
+            a.cvtps2pi(mm0, xmm1);
+            a.movq(rax, mm0);
+            a.emms();
+        },
+        ["cvttpd2pi"] = a =>
+        {
+            a.cvttpd2pi(mm0, xmm1);
+            a.movq(rax, mm0);
+            a.emms();
+        },
         ["roundsd1"] = a => a.roundsd(xmm0, xmm1, 1),
         ["roundss11"] = a => a.roundss(xmm0, xmm1, 11),
     };

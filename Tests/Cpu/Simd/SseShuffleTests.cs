@@ -186,4 +186,17 @@ public sealed class SseShuffleTests
             Assert.True((expected.Flags & 0x8d5) == (m.Core.Rflags & 0x8d5), $"{where}: flags {m.Core.Rflags:x}, host {expected.Flags:x}");
         }
     }
+
+    [Fact]
+    public void MaskedStoresWriteOnlySelectedBytes()
+    {
+        using var m = new LongModeMachine();
+        m.Write(LongModeMachine.DataAddress, Enumerable.Repeat((byte)0xee, 16).ToArray());
+        m.Core.R[7] = LongModeMachine.DataAddress;
+        m.Core.Xmm[1] = Vector128.Create((byte)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        m.Core.Xmm[2] = Vector128.Create((byte)0x80, 0, 0xff, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x81);
+        m.Run(a => a.maskmovdqu(xmm1, xmm2));
+        byte[] expected = [0, 0xee, 2, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 15];
+        Assert.Equal(expected, m.Read(LongModeMachine.DataAddress, 16));
+    }
 }

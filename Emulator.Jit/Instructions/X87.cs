@@ -54,6 +54,8 @@ internal static unsafe class X87
         r.Add(Mnemonic.Fistp, &Fst);
         r.Add(Mnemonic.Fisttp, &Fst);
         r.Add(Mnemonic.Fxch, &Fxch);
+        r.Add(Mnemonic.Fbld, &Fbld);
+        r.Add(Mnemonic.Fbstp, &Fbstp);
         foreach (Mnemonic m in new[] { Mnemonic.Fcmovb, Mnemonic.Fcmove, Mnemonic.Fcmovbe, Mnemonic.Fcmovu, Mnemonic.Fcmovnb, Mnemonic.Fcmovne, Mnemonic.Fcmovnbe, Mnemonic.Fcmovnu })
         {
             r.Add(m, &Fcmov);
@@ -385,6 +387,71 @@ internal static unsafe class X87
         {
             Pop(cpu);
         }
+    }
+
+    /// <summary>FBLD m80bcd: 18 packed BCD digits and a sign byte (Intel SDM Vol. 1 4.7), converted exactly; invalid digits give an undefined value (here, their binary weight).</summary>
+    private static void Fbld(CpuCore cpu, ref Instruction ins)
+    {
+        Begin(cpu, ins);
+        ulong linear = cpu.MemoryLinear(ins, 10);
+        ulong low = cpu.ReadSized(linear, 8);
+        ushort high = (ushort)cpu.ReadSized(linear + 8, 2);
+        long value = 0;
+        for (int i = 8; i >= 0; i--)
+        {
+            int b = i == 8 ? high & 0xff : (int)(low >> (8 * i)) & 0xff;
+            value = (value * 100) + ((b >> 4) * 10) + (b & 0xf);
+        }
+
+        Float80 v = Float80.FromInteger(value);
+        if ((high & 0x8000) != 0)
+        {
+            v = v.Negate();
+        }
+
+        cpu.Fsw &= unchecked((ushort)~C1);
+        Push(cpu, v);
+    }
+
+    /// <summary>FBSTP m80bcd: ST(0) rounded per FCW.RC to 18 BCD digits and popped; NaN, infinity or |value| >= 10^18 store the packed BCD indefinite and raise IE.</summary>
+    private static void Fbstp(CpuCore cpu, ref Instruction ins)
+    {
+        Begin(cpu, ins);
+        uint flags = 0;
+        Float80 v = Operand(cpu, 0, ref flags);
+        ulong linear = cpu.MemoryLinear(ins, 10);
+        long value = v.IsZero ? 0 : v.ToInteger(64, RoundingMode(cpu), ref flags);
+        ulong low;
+        ushort high;
+        if ((flags & MxcsrArithmetic.IE) != 0 || Math.Abs(value) >= 1_000_000_000_000_000_000L || value == long.MinValue)
+        {
+            flags = (flags & ~MxcsrArithmetic.PE) | MxcsrArithmetic.IE;
+            low = 0xc000_0000_0000_0000;
+            high = 0xffff;
+        }
+        else
+        {
+            ulong magnitude = (ulong)Math.Abs(value);
+            low = 0;
+            for (int i = 0; i < 8; i++)
+            {
+                ulong pair = magnitude % 100;
+                magnitude /= 100;
+                low |= ((pair / 10 << 4) | (pair % 10)) << (8 * i);
+            }
+
+            high = (ushort)(((magnitude / 10) << 4) | (magnitude % 10) | (v.Negative ? 0x8000u : 0));
+        }
+
+        cpu.Fsw &= unchecked((ushort)~C1);
+        if (!Commit(cpu, flags))
+        {
+            return;
+        }
+
+        cpu.WriteSized(linear + 8, 2, high);
+        cpu.WriteSized(linear, 8, low);
+        Pop(cpu);
     }
 
     private static void Fxch(CpuCore cpu, ref Instruction ins)

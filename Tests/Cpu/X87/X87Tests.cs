@@ -54,6 +54,13 @@ public sealed unsafe class X87Tests
         ["fisttp_m64"] = a => Store(a, () => a.fisttp(__qword_ptr[rax + 16])),
         ["fstp_m32"] = a => Store(a, () => a.fstp(__dword_ptr[rax + 16])),
         ["fstp_m80"] = a => Store(a, () => a.fstp(__tword_ptr[rax + 16])),
+        ["fbstp"] = a => Store(a, () => a.fbstp(__tword_ptr[rax + 16])),
+        ["fbld_fbstp"] = a => Store(a, () =>
+        {
+            a.fbstp(__tword_ptr[rax + 16]);
+            a.fbld(__tword_ptr[rax + 16]);
+            a.fstp(__qword_ptr[rax + 16]);
+        }),
         ["fcomip"] = a => Compare(a, () => a.fcomip(st0, st1)),
         ["fucomip"] = a => Compare(a, () => a.fucomip(st0, st1)),
         ["fcompp"] = a => Compare(a, () =>
@@ -140,7 +147,7 @@ public sealed unsafe class X87Tests
             {
                 var data = new byte[48];
                 BitConverter.TryWriteBytes(data.AsSpan(0), Operand(random, name));
-                BitConverter.TryWriteBytes(data.AsSpan(8), name.StartsWith("fist", StringComparison.Ordinal) ? ScaleFactor(random) : Operand(random, name));
+                BitConverter.TryWriteBytes(data.AsSpan(8), name.StartsWith("fist", StringComparison.Ordinal) || name.StartsWith("fb", StringComparison.Ordinal) ? ScaleFactor(random) : Operand(random, name));
                 ushort fcw = (ushort)(0x027f | (random.Next(4) << 10));
                 BitConverter.TryWriteBytes(data.AsSpan(34), fcw);
                 data.CopyTo(new Span<byte>(buffer, 48));

@@ -43,6 +43,14 @@ internal static unsafe class HandlerTable
         SystemOps.Register(registry);
         Bcd.Register(registry);
         X87.Register(registry);
+        X87Arithmetic.Register(registry);
+        SseInteger.Register(registry);
+        SseMove.Register(registry);
+        SseState.Register(registry);
+        SseFloat.Register(registry);
+        SseConvert.Register(registry);
+        SseShuffle.Register(registry);
+        Sse42.Register(registry);
 
         Code[] codes = Enum.GetValues<Code>();
         var table = new delegate*<CpuCore, ref Instruction, void>[codes.Length];

@@ -30,8 +30,6 @@ internal sealed partial class CpuCore
 
     /// <summary>MSRs of devices beside the core (the local APIC's), consulted before <see cref="Msrs"/>.</summary>
     public IMsrDevice? PlatformMsrs;
-
-    public byte[] FxState = new byte[512];
     public bool Halted, InterruptShadow, NmiBlocked;
 
     /// <summary>RIP of the instruction being executed (RIP itself already points past it).</summary>
@@ -106,7 +104,7 @@ internal sealed partial class CpuCore
         (Cr0, Cr2, Cr3, Cr4, Cr8, Efer) = (s.Cr0, s.Cr2, s.Cr3, s.Cr4, s.Cr8, s.Efer);
         (Dr0, Dr1, Dr2, Dr3, Dr6, Dr7) = (s.Dr0, s.Dr1, s.Dr2, s.Dr3, s.Dr6, s.Dr7);
         Msrs = new Dictionary<uint, ulong>(s.Msrs);
-        FxState = (byte[])s.FxState.Clone();
+        LoadFxImage(s.FxState);
         Halted = s.Halted;
         InterruptShadow = s.InterruptShadow;
         NmiBlocked = s.NmiBlocked;
@@ -132,7 +130,7 @@ internal sealed partial class CpuCore
             s.Msrs[k] = v;
         }
 
-        FxState.CopyTo(s.FxState, 0);
+        StoreFxImage(s.FxState);
         s.Halted = Halted;
         s.InterruptShadow = InterruptShadow;
         s.NmiBlocked = NmiBlocked;

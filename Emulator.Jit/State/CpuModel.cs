@@ -11,9 +11,13 @@ internal static class CpuModel
     public const string Vendor = "GenuineIntel";
     public const string Brand = "emu software CPU";
 
-    // Leaf 1 EDX (Intel SDM Vol. 2A Table 3-11): TSC (4), MSR (5), APIC (9: the PC machine gives
-    // every vCPU a local APIC, whose IA32_APIC_BASE RDMSR/WRMSR reach), CMOV (15).
-    private const uint Leaf1Edx = (1u << 4) | (1u << 5) | (1u << 9) | (1u << 15);
+    // Leaf 1 EDX (Intel SDM Vol. 2A Table 3-11): FPU (0), TSC (4), MSR (5), APIC (9: the PC machine
+    // gives every vCPU a local APIC, whose IA32_APIC_BASE RDMSR/WRMSR reach), CMOV (15), MMX (23),
+    // FXSR (24), SSE (25), SSE2 (26).
+    private const uint Leaf1Edx = 1u | (1u << 4) | (1u << 5) | (1u << 9) | (1u << 15) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
+
+    // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): SSE3 (0), SSSE3 (9), SSE4.1 (19), SSE4.2 (20).
+    private const uint Leaf1Ecx = 1u | (1u << 9) | (1u << 19) | (1u << 20);
 
     // Family 6, model 0x0f, stepping 1 (a generic P6-family signature).
     private const uint Signature = 0x0000_06f1;
@@ -24,7 +28,7 @@ internal static class CpuModel
         return leaf switch
         {
             0 => (1, Word(Vendor, 0), Word(Vendor, 8), Word(Vendor, 4)),
-            1 => (Signature, (uint)apicId << 24 | (1u << 16), 0, Leaf1Edx),
+            1 => (Signature, (uint)apicId << 24 | (1u << 16), Leaf1Ecx, Leaf1Edx),
             0x8000_0000 => (0x8000_0004, 0, 0, 0),
             >= 0x8000_0002 and <= 0x8000_0004 => BrandPart(leaf - 0x8000_0002),
             _ => (0, 0, 0, 0),

@@ -10,13 +10,38 @@ internal sealed partial class CpuCore
 {
     private const int MaxBlockInstructions = 64;
 
+    /// <summary>
+    /// The block at CS:RIP. Blocks are cached by the physical address of their first byte, so a
+    /// lookup first translates CS:RIP with execute rights (the fetch TLB; a miss walks the page
+    /// tables and may raise #PF). A block whose last instruction runs onto the next linear page
+    /// also depends on that page's mapping, which can change without any write to the block's
+    /// bytes (a new PTE, a CR3 load); such a block re-translates its second page on every lookup
+    /// and is decoded again when it maps elsewhere. Blocks within one page need no check: their
+    /// bytes are reached only through the translation just made.
+    /// </summary>
     public Block FetchBlock()
     {
         ulong csBase = Seg[(int)Core.Cpu.Seg.Cs].Base;
-        ulong linear = Bitness == 64 ? Rip : (csBase + Rip) & 0xffff_ffff;
-        ulong physical = Translate(linear);
+        ulong linear;
+        if (Bitness == 64)
+        {
+            linear = Rip;
+            if (!IsCanonical(linear))
+            {
+                // A branch to a non-canonical address faults when the target is fetched here, with
+                // RIP at the target (Intel reports it on the branch itself; see ARCHITECTURE.md).
+                throw new GuestFault(Vectors.GP, 0);
+            }
+        }
+        else
+        {
+            linear = (csBase + Rip) & 0xffff_ffff;
+        }
+
+        ulong physical = TranslateFetch(linear);
         Block? block = Code.Lookup(physical);
-        if (block is not null && block.Matches(Rip, csBase, Bitness))
+        if (block is not null && block.Matches(Rip, csBase, Bitness)
+            && (block.FirstPage == block.LastPage || TranslateFetch(WrapLinear((linear | SoftTlb.PageMask) + 1)) >> SoftTlb.PageShift == block.LastPage))
         {
             return block;
         }
@@ -59,7 +84,7 @@ internal sealed partial class CpuCore
 
             list.Add(ins);
             ulong endLinear = linear + (ulong)reader.Consumed - 1;
-            ulong endPage = Translate(endLinear) >> SoftTlb.PageShift;
+            ulong endPage = TranslateFetch(WrapLinear(endLinear)) >> SoftTlb.PageShift;
             if (endPage != lastPhysicalPage)
             {
                 lastPhysicalPage = endPage;
@@ -82,7 +107,7 @@ internal sealed partial class CpuCore
 
         public override int ReadByte()
         {
-            byte b = cpu.Read8(cpu.Bitness == 64 ? start + (ulong)Consumed : (start + (ulong)Consumed) & 0xffff_ffff);
+            byte b = cpu.FetchByte(cpu.Bitness == 64 ? start + (ulong)Consumed : (start + (ulong)Consumed) & 0xffff_ffff);
             Consumed++;
             return b;
         }

@@ -12,7 +12,18 @@ internal static class CpuModel
     public const string Brand = "emu software CPU";
 
     // Leaf 1 EDX (Intel SDM Vol. 2A Table 3-11): TSC (4), MSR (5), CMOV (15).
-    private const uint Leaf1Edx = (1u << 4) | (1u << 5) | (1u << 15);
+    private const uint Leaf1Edx = (1u << 4) | (1u << 5) | (1u << 15) | Leaf1EdxPaging;
+
+    // Paging and system-call features: PSE (3), PAE (6), SEP (11), PGE (13), PSE-36 (17).
+    private const uint Leaf1EdxPaging = (1u << 3) | (1u << 6) | (1u << 11) | (1u << 13) | (1u << 17);
+
+    // Leaf 80000001h EDX (Intel SDM Vol. 2A Table 3-8): SYSCALL/SYSRET (11), execute-disable (20),
+    // 1-GByte pages (26), Intel 64 architecture (29).
+    private const uint Extended1Edx = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 29);
+
+    // Leaf 80000008h EAX: physical address bits (7:0) and linear address bits (15:8).
+    private const uint AddressSizes = PhysicalAddressBits | (48 << 8);
+    private const uint PhysicalAddressBits = CpuCore.PhysicalAddressBits;
 
     // Family 6, model 0x0f, stepping 1 (a generic P6-family signature).
     private const uint Signature = 0x0000_06f1;
@@ -24,8 +35,10 @@ internal static class CpuModel
         {
             0 => (1, Word(Vendor, 0), Word(Vendor, 8), Word(Vendor, 4)),
             1 => (Signature, (uint)apicId << 24 | (1u << 16), 0, Leaf1Edx),
-            0x8000_0000 => (0x8000_0004, 0, 0, 0),
+            0x8000_0000 => (0x8000_0008, 0, 0, 0),
+            0x8000_0001 => (0, 0, 0, Extended1Edx),
             >= 0x8000_0002 and <= 0x8000_0004 => BrandPart(leaf - 0x8000_0002),
+            0x8000_0008 => (AddressSizes, 0, 0, 0),
             _ => (0, 0, 0, 0),
         };
     }

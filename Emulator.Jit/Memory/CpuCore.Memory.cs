@@ -179,9 +179,9 @@ internal sealed unsafe partial class CpuCore
         {
             // Crosses a page: both pages must be writable before any byte is stored, so a fault
             // on the second page leaves memory unchanged and the instruction can be restarted.
-            ulong last = WrapLinear(linear + (ulong)size - 1);
+            // CR2 names the first byte of the page that faults (Intel SDM Vol. 3A 4.7).
             Translate(linear, Access.Write, tlb.User, out _);
-            Translate(last, Access.Write, tlb.User, out _);
+            Translate(WrapLinear((linear | SoftTlb.PageMask) + 1), Access.Write, tlb.User, out _);
             for (int b = 0; b < size; b++)
             {
                 WriteSlow(tlb, WrapLinear(linear + (ulong)b), 1, (byte)(value >> (8 * b)));

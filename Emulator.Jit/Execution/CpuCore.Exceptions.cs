@@ -63,6 +63,12 @@ internal sealed partial class CpuCore
                     return;
                 }
 
+                // CR2 is loaded when a page fault is detected, also one that turns into #DF.
+                if (second.Vector == Vectors.PF)
+                {
+                    Cr2 = second.Address;
+                }
+
                 bool doubleFault = (IsContributory(vector) && IsContributory(second.Vector))
                     || (vector == Vectors.PF && (IsContributory(second.Vector) || second.Vector == Vectors.PF));
                 (vector, errorCode, faultAddress) = doubleFault ? (Vectors.DF, 0, 0UL) : (second.Vector, second.ErrorCode, second.Address);

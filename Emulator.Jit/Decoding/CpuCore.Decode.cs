@@ -9,6 +9,12 @@ namespace Emulator.Jit.State;
 internal sealed partial class CpuCore
 {
     private const int MaxBlockInstructions = 64;
+    private const int RecentBlockSlots = 1024;
+
+    // A direct-mapped table of the blocks this vCPU ran last, by physical address, in front of the
+    // shared cache: a hit costs no lock and no dictionary lookup. Blocks dropped from the shared
+    // cache (overwritten code) are marked and ignored here.
+    private readonly Block?[] _recentBlocks = new Block?[RecentBlockSlots];
 
     /// <summary>
     /// The block at CS:RIP. Blocks are cached by the physical address of their first byte, so a
@@ -39,15 +45,27 @@ internal sealed partial class CpuCore
         }
 
         ulong physical = TranslateFetch(linear);
-        Block? block = Code.Lookup(physical);
-        if (block is not null && block.Matches(Rip, csBase, Bitness)
-            && (block.FirstPage == block.LastPage || TranslateFetch(WrapLinear((linear | SoftTlb.PageMask) + 1)) >> SoftTlb.PageShift == block.LastPage))
+        int slot = (int)(physical ^ (physical >> 12)) & (RecentBlockSlots - 1);
+        Block? block = _recentBlocks[slot];
+        if (block is null || block.Physical != physical || block.Dropped || !block.Matches(Rip, csBase, Bitness))
         {
-            return block;
+            block = Code.Lookup(physical);
+            if (block is null || !block.Matches(Rip, csBase, Bitness))
+            {
+                block = Decode(linear, physical, csBase);
+                Code.Add(block);
+            }
+
+            _recentBlocks[slot] = block;
         }
 
-        block = Decode(linear, physical, csBase);
-        Code.Add(block);
+        if (block.FirstPage != block.LastPage && TranslateFetch(WrapLinear((linear | SoftTlb.PageMask) + 1)) >> SoftTlb.PageShift != block.LastPage)
+        {
+            block = Decode(linear, physical, csBase);
+            Code.Add(block);
+            _recentBlocks[slot] = block;
+        }
+
         return block;
     }
 

@@ -371,7 +371,8 @@ internal sealed partial class CpuCore
     {
         int cpl = Cpl;
         int gateDpl = (int)(d >> 45) & 3;
-        if (gateDpl < cpl || gateDpl < (selector & 3))
+        // IA-32e mode has only 64-bit call gates (type 0xc); a 16-bit one is #GP (Intel SDM Vol. 3A 5.8.3.1).
+        if (gateDpl < cpl || gateDpl < (selector & 3) || (LongMode && SystemType(d) != 0xc))
         {
             throw new GuestFault(Vectors.GP, selector & ~3);
         }
@@ -447,7 +448,8 @@ internal sealed partial class CpuCore
 
         if (LongMode)
         {
-            ulong rsp = ReadTss64(4 + (newCpl * 8), 0) & ~0xfUL;
+            // Unlike interrupt delivery, a call gate does not align the new RSP (Intel SDM Vol. 3A 5.8.5.1).
+            ulong rsp = ReadTss64(4 + (newCpl * 8), 0);
             Span<ulong> frame = [Seg[(int)SegIndex.Ss].Selector, R[4], oldCs, Rip];
             rsp = PushFrame64(rsp, frame, newCpl, 0);
             CommitCode(target, offset);

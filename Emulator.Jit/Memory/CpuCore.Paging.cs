@@ -42,9 +42,6 @@ internal sealed unsafe partial class CpuCore
 
     public bool PagingEnabled => (Cr0 & Cr0PG) != 0;
 
-    /// <summary>Translates a data access of the current privilege (for instructions that need the physical address itself).</summary>
-    public ulong Translate(ulong linear) => Translate(linear, Access.Read, Cpl == 3, out _);
-
     /// <summary>
     /// Translates <paramref name="linear"/> for an access of kind <paramref name="access"/> made in
     /// user mode or not, or raises #PF. <paramref name="info"/> describes the mapping for the TLB.

@@ -18,6 +18,13 @@ IST2_TOP    equ STACKS + 0x2000
 IST3_TOP    equ STACKS + 0x3000
 USER_STACK  equ STACKS + 0x4000
 USER_DATA   equ 0x201000                ; a user data page (identity, inside the first 2 MiB page)
+far_ptr     equ scratch + 0x00          ; m16:64 for the far call through the gate
+gate_frame  equ scratch + 0x10
+gate_rip    equ scratch + 0x18
+gate_rsp    equ scratch + 0x20
+gate_old_ss equ scratch + 0x28
+gate_cs     equ scratch + 0x30
+gate_ss     equ scratch + 0x38
 
             section pm
             bits 32
@@ -201,6 +208,19 @@ long_entry:
             CHECK64 "#DF: frame on the IST3 stack", [fault_frame_sp], IST3_TOP - 40
             mov byte [IDT_BASE + 13 * 16 + 5], 0x8e
 
+            ; A 64-bit call gate (16 bytes, Intel SDM Vol. 3A 5.8.3.1) at 0x48, DPL 3, to gate64_target.
+            mov rax, gate64_target
+            mov [GDT_BASE + SEL_SPARE], ax
+            mov word [GDT_BASE + SEL_SPARE + 2], SEL_CODE64
+            mov word [GDT_BASE + SEL_SPARE + 4], 0xec00
+            shr rax, 16
+            mov [GDT_BASE + SEL_SPARE + 6], ax
+            shr rax, 16
+            mov [GDT_BASE + SEL_SPARE + 8], eax
+            mov dword [GDT_BASE + SEL_SPARE + 12], 0
+            mov qword [far_ptr], 0
+            mov word [far_ptr + 8], SEL_SPARE | 3
+
             ; Ring 3 through IRETQ, back through a DPL-3 gate.
             push SEL_UDATA | 3
             push USER_STACK
@@ -262,4 +282,31 @@ user64:
             mov rax, [rdi]
 .u2:        CHECK64 "ring 3 read of a supervisor page: error code P|U", [fault_err], 5
             CHECK64 "ring 3 #PF goes to the IST2 stack", [fault_frame_sp], IST2_TOP - 40
+            ; Far CALL through the 64-bit call gate to ring 0, RETF (REX.W) back.
+            mov rbp, rsp
+            call far qword [far_ptr]
+.aftergate: CHECK64 "64-bit call gate: target ran in ring 0", [gate_cs], SEL_CODE64
+            CHECK64 "64-bit call gate: SS in ring 0 is a null selector", [gate_ss], 0
+            CHECK64 "64-bit call gate: frame at RSP0 (RIP, CS, RSP, SS)", [gate_frame], STACK_TOP - 32
+            CHECK64 "64-bit call gate: saved RIP", [gate_rip], .aftergate
+            CHECK64 "64-bit call gate: saved RSP", [gate_rsp], rbp
+            CHECK64 "64-bit call gate: saved SS", [gate_old_ss], SEL_UDATA | 3
+            mov eax, cs
+            CHECK64 "RETF to ring 3 in 64-bit mode", rax, SEL_UCODE64 | 3
+            mov rax, rsp
+            CHECK64 "RETF to ring 3 restores RSP", rax, rbp
             int 0x43
+
+gate64_target:
+            mov [gate_frame], rsp
+            mov rax, [rsp]
+            mov [gate_rip], rax
+            mov rax, [rsp + 16]
+            mov [gate_rsp], rax
+            mov rax, [rsp + 24]
+            mov [gate_old_ss], rax
+            mov eax, cs
+            mov [gate_cs], rax
+            mov eax, ss
+            mov [gate_ss], rax
+            o64 retf

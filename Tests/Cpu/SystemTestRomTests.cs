@@ -16,11 +16,12 @@ public sealed class SystemTestRomTests
 
     [Theory]
     [InlineData("paging", 45)]
-    [InlineData("longmode", 45)]
+    [InlineData("longmode", 53)]
     [InlineData("syscall", 20)]
     [InlineData("rings32", 36)]
     [InlineData("tasks", 25)]
     [InlineData("doublefault", 16)]
+    [InlineData("v86", 22)]
     public void EveryCheckPasses(string rom, int checks)
     {
         EmuProcess.Result r = Run(rom);

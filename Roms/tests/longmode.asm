@@ -12,6 +12,7 @@ PT_LOW      equ PAGE_TABLES + 0x3000    ; 4 KiB pages for 0-2 MiB (from pg64_ide
 PDPT_HI     equ PAGE_TABLES + 0x4000    ; for FFFF8000'00000000
 PD_HI       equ PAGE_TABLES + 0x5000
 PT_HI       equ PAGE_TABLES + 0x6000
+PDPT_1G     equ PAGE_TABLES + 0x7000
 HIGH        equ 0xffff800000000000
 IST1_TOP    equ STACKS + 0x1000
 IST2_TOP    equ STACKS + 0x2000
@@ -40,6 +41,25 @@ main:
             mov dword [PDPT_HI], PD_HI | 3
             mov dword [PD_HI], PT_HI | 3
             mov dword [PT_HI], 0x200000 | 3
+            ; FFFF8000'00002000: execute-disable (bit 63). FFFF8000'00003000: bit MAXPHYADDR set
+            ; (reserved in 4-level paging when MAXPHYADDR < 52, Intel SDM Vol. 3A Table 4-19).
+            mov dword [PT_HI + 2 * 8], 0x202000 | 3
+            mov dword [PT_HI + 2 * 8 + 4], 0x80000000
+            mov eax, 0x80000008
+            cpuid
+            movzx ecx, al
+            mov [scratch + 0x40], ecx
+            mov dword [PT_HI + 3 * 8], 0x203000 | 3
+            cmp ecx, 52
+            jae .no_reserved_bit
+            sub ecx, 32
+            mov eax, 1
+            shl eax, cl
+            mov [PT_HI + 3 * 8 + 4], eax
+.no_reserved_bit:
+            ; 512 GiB (PML4 entry 1) through a 1 GiB page to physical 0.
+            mov dword [PML4 + 8], PDPT_1G | 3
+            mov dword [PDPT_1G], 0 | 0x83
             ; The first 2 MiB page (0x200000-0x3fffff) as 4 KiB pages is not needed: it is a large
             ; user page, so ring 3 can read USER_DATA.
 
@@ -130,6 +150,25 @@ long_entry:
             CHECK64 "#PF: frame on the IST2 stack", [fault_frame_sp], IST2_TOP - 40
             CHECK64 "#PF: saved CS", [fault_cs], SEL_CODE64
             CHECK64 "#PF: saved SS (pushed at the same privilege)", [fault_ss], SEL_DATA
+
+            ; 4-level paging: a 1 GiB page, execute-disable, a reserved address bit.
+            mov rax, 0x8000000000 + 0x200000
+            mov eax, [rax]
+            CHECK64 "1 GiB page: 512 GiB + 2 MiB reads physical 2 MiB", rax, 0x11111111
+            mov rax, HIGH + 0x2000
+            EXPECT_FAULT64 .r1b
+            call rax
+.r1b:       add rsp, 8
+            CHECK64 "NX fetch in 64-bit mode: error code P|I/D", [fault_err], 0x11
+            mov rbx, HIGH + 0x2000
+            CHECK64 "NX fetch in 64-bit mode: CR2", [fault_cr2], rbx
+            cmp dword [scratch + 0x40], 52
+            jae .skip_rsvd
+            mov rdi, HIGH + 0x3000
+            EXPECT_FAULT64 .r1c
+            mov rax, [rdi]
+.r1c:       CHECK64 "address bit at MAXPHYADDR set: error code P|RSVD", [fault_err], 9
+.skip_rsvd:
 
             ; INT n on IST1 from a misaligned stack; SS:RSP are pushed and restored by IRETQ.
             mov rbp, rsp

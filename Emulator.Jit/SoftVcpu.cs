@@ -20,7 +20,6 @@ public sealed class SoftVcpu : IVcpu
     {
         Index = index;
         _core = new CpuCore(index, platform.Memory, platform.Io, code);
-        code.AttachTlb(_core.Tlb);
         _core.LoadState(CpuState.AtReset());
     }
 

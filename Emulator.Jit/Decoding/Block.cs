@@ -42,6 +42,12 @@ internal sealed unsafe class Block
 
     public ulong LastPage { get; }
 
+    /// <summary>
+    /// Set (under the cache lock) when the block leaves the <see cref="BlockCache"/> because its
+    /// bytes were overwritten or a newer block replaced it; a vCPU's recent-block table checks it.
+    /// </summary>
+    public volatile bool Dropped;
+
     /// <summary>True when this block was decoded for the same code segment, offset and mode.</summary>
     public bool Matches(ulong rip, ulong csBase, int bitness) => Rip == rip && CsBase == csBase && Bitness == bitness;
 }

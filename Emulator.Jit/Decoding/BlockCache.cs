@@ -47,6 +47,7 @@ internal sealed class BlockCache
         {
             if (_byPhysical.Remove(block.Physical, out Block? old))
             {
+                old.Dropped = true;
                 Unlink(old);
             }
 
@@ -88,6 +89,8 @@ internal sealed class BlockCache
                             Invalidations++;
                         }
 
+                        b.Dropped = true;
+
                         Unlink(b, except: page);
                     }
                 }
@@ -99,6 +102,11 @@ internal sealed class BlockCache
     {
         lock (_lock)
         {
+            foreach (Block b in _byPhysical.Values)
+            {
+                b.Dropped = true;
+            }
+
             _byPhysical.Clear();
             _byPage.Clear();
         }

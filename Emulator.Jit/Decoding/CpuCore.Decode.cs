@@ -9,20 +9,63 @@ namespace Emulator.Jit.State;
 internal sealed partial class CpuCore
 {
     private const int MaxBlockInstructions = 64;
+    private const int RecentBlockSlots = 1024;
 
+    // A direct-mapped table of the blocks this vCPU ran last, by physical address, in front of the
+    // shared cache: a hit costs no lock and no dictionary lookup. Blocks dropped from the shared
+    // cache (overwritten code) are marked and ignored here.
+    private readonly Block?[] _recentBlocks = new Block?[RecentBlockSlots];
+
+    /// <summary>
+    /// The block at CS:RIP. Blocks are cached by the physical address of their first byte, so a
+    /// lookup first translates CS:RIP with execute rights (the fetch TLB; a miss walks the page
+    /// tables and may raise #PF). A block whose last instruction runs onto the next linear page
+    /// also depends on that page's mapping, which can change without any write to the block's
+    /// bytes (a new PTE, a CR3 load); such a block re-translates its second page on every lookup
+    /// and is decoded again when it maps elsewhere. Blocks within one page need no check: their
+    /// bytes are reached only through the translation just made.
+    /// </summary>
     public Block FetchBlock()
     {
         ulong csBase = Seg[(int)Core.Cpu.Seg.Cs].Base;
-        ulong linear = Bitness == 64 ? Rip : (csBase + Rip) & 0xffff_ffff;
-        ulong physical = Translate(linear);
-        Block? block = Code.Lookup(physical);
-        if (block is not null && block.Matches(Rip, csBase, Bitness))
+        ulong linear;
+        if (Bitness == 64)
         {
-            return block;
+            linear = Rip;
+            if (!IsCanonical(linear))
+            {
+                // A branch to a non-canonical address faults when the target is fetched here, with
+                // RIP at the target (Intel reports it on the branch itself; see ARCHITECTURE.md).
+                throw new GuestFault(Vectors.GP, 0);
+            }
+        }
+        else
+        {
+            linear = (csBase + Rip) & 0xffff_ffff;
         }
 
-        block = Decode(linear, physical, csBase);
-        Code.Add(block);
+        ulong physical = TranslateFetch(linear);
+        int slot = (int)(physical ^ (physical >> 12)) & (RecentBlockSlots - 1);
+        Block? block = _recentBlocks[slot];
+        if (block is null || block.Physical != physical || block.Dropped || !block.Matches(Rip, csBase, Bitness))
+        {
+            block = Code.Lookup(physical);
+            if (block is null || !block.Matches(Rip, csBase, Bitness))
+            {
+                block = Decode(linear, physical, csBase);
+                Code.Add(block);
+            }
+
+            _recentBlocks[slot] = block;
+        }
+
+        if (block.FirstPage != block.LastPage && TranslateFetch(WrapLinear((linear | SoftTlb.PageMask) + 1)) >> SoftTlb.PageShift != block.LastPage)
+        {
+            block = Decode(linear, physical, csBase);
+            Code.Add(block);
+            _recentBlocks[slot] = block;
+        }
+
         return block;
     }
 
@@ -59,7 +102,7 @@ internal sealed partial class CpuCore
 
             list.Add(ins);
             ulong endLinear = linear + (ulong)reader.Consumed - 1;
-            ulong endPage = Translate(endLinear) >> SoftTlb.PageShift;
+            ulong endPage = TranslateFetch(WrapLinear(endLinear)) >> SoftTlb.PageShift;
             if (endPage != lastPhysicalPage)
             {
                 lastPhysicalPage = endPage;
@@ -82,7 +125,7 @@ internal sealed partial class CpuCore
 
         public override int ReadByte()
         {
-            byte b = cpu.Read8(cpu.Bitness == 64 ? start + (ulong)Consumed : (start + (ulong)Consumed) & 0xffff_ffff);
+            byte b = cpu.FetchByte(cpu.Bitness == 64 ? start + (ulong)Consumed : (start + (ulong)Consumed) & 0xffff_ffff);
             Consumed++;
             return b;
         }

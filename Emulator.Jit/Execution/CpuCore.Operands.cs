@@ -114,7 +114,15 @@ internal sealed partial class CpuCore
         ref Core.Cpu.SegmentRegister s = ref Seg[seg];
         if (Bitness == 64)
         {
-            return seg >= (int)SegIndex.Fs ? s.Base + offset : offset;
+            // No limits in 64-bit mode, but every byte must be canonical: #SS(0) through SS,
+            // #GP(0) otherwise (Intel SDM Vol. 3A 3.3.7.1, 5.3.1).
+            ulong linear = seg >= (int)SegIndex.Fs ? s.Base + offset : offset;
+            if (linear + 0x8000_0000_0000UL > 0xffff_ffff_ffffUL - (ulong)(size - 1))
+            {
+                throw new GuestFault(seg == (int)SegIndex.Ss ? Vectors.SS : Vectors.GP, 0);
+            }
+
+            return linear;
         }
 
         if (offset > s.Limit || s.Limit - offset < (ulong)(size - 1))

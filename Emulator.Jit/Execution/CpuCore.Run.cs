@@ -55,7 +55,7 @@ internal sealed unsafe partial class CpuCore
             EndBlock = false;
             if (InternalError is null)
             {
-                RaiseException(fault.Vector, fault.ErrorCode);
+                RaiseException(fault.Vector, fault.ErrorCode, fault.Address);
             }
         }
 

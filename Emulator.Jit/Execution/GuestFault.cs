@@ -14,6 +14,13 @@ internal sealed class GuestFault : Exception
         ErrorCode = errorCode;
     }
 
+    /// <summary>A page fault: <paramref name="address"/> is the linear address that goes to CR2 when the fault is delivered.</summary>
+    public GuestFault(int vector, int errorCode, ulong address)
+        : this(vector, errorCode)
+    {
+        Address = address;
+    }
+
     public GuestFault()
         : this(Vectors.UD)
     {
@@ -32,6 +39,9 @@ internal sealed class GuestFault : Exception
     public int Vector { get; }
 
     public int? ErrorCode { get; }
+
+    /// <summary>For #PF, the faulting linear address (CR2 is written only when the fault is delivered).</summary>
+    public ulong Address { get; }
 }
 
 /// <summary>Exception vector numbers (Intel SDM Vol. 3A 6.3.1, Table 6-1).</summary>

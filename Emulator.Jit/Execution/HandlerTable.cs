@@ -41,6 +41,7 @@ internal static unsafe class HandlerTable
         InOut.Register(registry);
         Interrupts.Register(registry);
         SystemOps.Register(registry);
+        SystemCalls.Register(registry);
         Bcd.Register(registry);
         X87.Register(registry);
         X87Arithmetic.Register(registry);

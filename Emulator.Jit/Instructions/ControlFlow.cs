@@ -1,7 +1,6 @@
 using Emulator.Jit.Execution;
 using Emulator.Jit.State;
 using Iced.Intel;
-using SegIndex = Emulator.Core.Cpu.Seg;
 
 namespace Emulator.Jit.Instructions;
 
@@ -63,13 +62,13 @@ internal static unsafe class ControlFlow
                 return;
             case OpKind.FarBranch16:
             case OpKind.FarBranch32:
-                cpu.LoadCodeSegment(ins.FarBranchSelector, ins.Op0Kind == OpKind.FarBranch16 ? ins.FarBranch16 : ins.FarBranch32);
+                cpu.FarJump(ins.FarBranchSelector, ins.Op0Kind == OpKind.FarBranch16 ? ins.FarBranch16 : ins.FarBranch32);
                 return;
             default:
                 if (ins.IsJmpFarIndirect)
                 {
                     (ushort selector, ulong offset) = ReadFarPointer(cpu, ins);
-                    cpu.LoadCodeSegment(selector, offset);
+                    cpu.FarJump(selector, offset);
                     return;
                 }
 
@@ -127,35 +126,7 @@ internal static unsafe class ControlFlow
         }
     }
 
-    private static void FarCall(CpuCore cpu, ushort selector, ulong offset, int size)
-    {
-        ushort oldCs = cpu.Seg[(int)SegIndex.Cs].Selector;
-        ulong oldRip = cpu.Rip;
-        ulong oldSp = cpu.R[4];
-        try
-        {
-            cpu.Push(oldCs, size);
-            cpu.Push(oldRip, size);
-        }
-        catch (GuestFault)
-        {
-            cpu.R[4] = oldSp;
-            throw;
-        }
-
-        Core.Cpu.SegmentRegister savedCs = cpu.Seg[(int)SegIndex.Cs];
-        try
-        {
-            cpu.LoadCodeSegment(selector, offset);
-        }
-        catch (GuestFault)
-        {
-            cpu.Seg[(int)SegIndex.Cs] = savedCs;
-            cpu.R[4] = oldSp;
-            cpu.UpdateMode();
-            throw;
-        }
-    }
+    private static void FarCall(CpuCore cpu, ushort selector, ulong offset, int size) => cpu.FarCall(selector, offset, size);
 
     private static void Ret(CpuCore cpu, ref Instruction ins)
     {
@@ -182,16 +153,7 @@ internal static unsafe class ControlFlow
             Code.Retfd or Code.Retfd_imm16 => 4,
             _ => 8,
         };
-        ulong offset = cpu.PeekStack(0, size);
-        ushort selector = (ushort)cpu.PeekStack(size, size);
-        if (cpu.ProtectedMode && !cpu.V86Mode && (selector & 3) > cpu.Cpl)
-        {
-            cpu.InternalError = "RETF to an outer privilege level is not implemented in the software CPU yet";
-            throw new GuestFault(Vectors.GP, 0);
-        }
-
-        cpu.LoadCodeSegment(selector, offset);
-        cpu.StackPointer += (ulong)(2 * size) + (ins.OpCount > 0 ? ins.Immediate16 : 0UL);
+        cpu.FarReturn(size, ins.OpCount > 0 ? ins.Immediate16 : 0UL);
     }
 
     private static void Loop(CpuCore cpu, ref Instruction ins)

@@ -36,14 +36,15 @@ internal static unsafe class InOut
             throw new GuestFault(Vectors.GP, 0);
         }
 
-        uint mapBase = cpu.Read16(cpu.Tr.Base + 0x66);
+        // The TSS is read with supervisor rights whatever the CPL (Intel SDM Vol. 3A 4.6).
+        uint mapBase = (uint)cpu.SystemRead(cpu.Tr.Base + 0x66, 2);
         uint byteOffset = mapBase + (uint)(port >> 3);
         if (byteOffset + 1 > cpu.Tr.Limit)
         {
             throw new GuestFault(Vectors.GP, 0);
         }
 
-        uint bits = cpu.Read16(cpu.Tr.Base + byteOffset);
+        uint bits = (uint)cpu.SystemRead(cpu.Tr.Base + byteOffset, 2);
         uint mask = ((1u << size) - 1) << (port & 7);
         if ((bits & mask) != 0)
         {

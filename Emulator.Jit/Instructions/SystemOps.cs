@@ -9,7 +9,12 @@ namespace Emulator.Jit.Instructions;
 /// <summary>System instructions: HLT, descriptor-table loads and stores, control registers, CPUID, RDTSC, MSRs, cache control.</summary>
 internal static unsafe class SystemOps
 {
-    private const uint MsrTsc = 0x10, MsrEfer = 0xc000_0080;
+    private const ulong Cr0NW = 1UL << 29, Cr0CD = 1UL << 30;
+
+    // CR4 bits this CPU model accepts: TSD, DE, PSE, PAE, MCE, PGE, PCE, OSFXSR, OSXMMEXCPT and
+    // OSXSAVE; the others (VME, PVI, UMIP, PCIDE, SMEP, SMAP...) are reserved because CPUID does not
+    // advertise them, so setting one is #GP(0) (Intel SDM Vol. 3A 2.5, 2.6.2.1).
+    private const ulong Cr4Known = 0x7fc | (1UL << 18);
 
     public static void Register(HandlerTable.Registry r)
     {
@@ -122,7 +127,12 @@ internal static unsafe class SystemOps
             return;
         }
 
-        Core.Cpu.SegmentRegister ldt = CpuCore.FromDescriptor(selector, cpu.ReadDescriptor(selector));
+        if ((selector & 4) != 0)
+        {
+            throw new GuestFault(Vectors.GP, selector & ~3);
+        }
+
+        Core.Cpu.SegmentRegister ldt = cpu.ReadSystemSegment(selector);
         if ((ldt.Attributes & 0x10) != 0 || ldt.Type != 2)
         {
             throw new GuestFault(Vectors.GP, selector & ~3);
@@ -146,9 +156,10 @@ internal static unsafe class SystemOps
             throw new GuestFault(Vectors.GP, selector & ~3);
         }
 
-        ulong d = cpu.ReadDescriptor(selector);
-        Core.Cpu.SegmentRegister tss = CpuCore.FromDescriptor(selector, d);
-        if ((tss.Attributes & 0x10) != 0 || (tss.Type != 1 && tss.Type != 9))
+        Core.Cpu.SegmentRegister tss = cpu.ReadSystemSegment(selector);
+        // In IA-32e mode only the 64-bit TSS (type 9) exists (Intel SDM Vol. 3A 8.7, Table 3-2).
+        bool available = cpu.LongMode ? tss.Type == 9 : tss.Type is 1 or 9;
+        if ((tss.Attributes & 0x10) != 0 || !available)
         {
             throw new GuestFault(Vectors.GP, selector & ~3);
         }
@@ -158,9 +169,8 @@ internal static unsafe class SystemOps
             throw new GuestFault(Vectors.NP, selector & ~3);
         }
 
-        // LTR marks the TSS busy (type 3 or 11) in the GDT (Intel SDM Vol. 3A 7.2.4).
-        ulong at = cpu.Gdtr.Base + (uint)(selector & ~7) + 5;
-        cpu.Write8(at, (byte)(cpu.Read8(at) | 2));
+        // LTR marks the TSS busy (type 3 or 11) in the GDT (Intel SDM Vol. 3A 8.2.4).
+        cpu.SetTssBusy(selector, true);
         tss.Attributes |= 2;
         cpu.Tr = tss;
     }
@@ -198,18 +208,121 @@ internal static unsafe class SystemOps
         cpu.Cr0 &= ~8UL;
     }
 
+    /// <summary>
+    /// MOV to CR0 (and LMSW): the paging and long-mode transitions of Intel SDM Vol. 3A 10.8.5
+    /// (IA-32e mode is activated by setting PG with EFER.LME set, and left by clearing PG from
+    /// compatibility mode) and the #GP(0) conditions of Vol. 2B MOV (Control Registers).
+    /// </summary>
     private static void WriteCr0(CpuCore cpu, ulong value)
     {
         // ET (bit 4) is hardwired to 1 on processors after the 386 (Intel SDM Vol. 3A 2.5).
         value |= 0x10;
-        if ((value & CpuCore.Cr0PG) != 0 && (value & CpuCore.Cr0PE) == 0)
+        ulong old = cpu.Cr0;
+        if ((value >> 32) != 0 || ((value & CpuCore.Cr0PG) != 0 && (value & CpuCore.Cr0PE) == 0) || ((value & Cr0NW) != 0 && (value & Cr0CD) == 0))
         {
             throw new GuestFault(Vectors.GP, 0);
         }
 
+        bool enablePaging = (value & CpuCore.Cr0PG) != 0 && (old & CpuCore.Cr0PG) == 0;
+        bool disablePaging = (value & CpuCore.Cr0PG) == 0 && (old & CpuCore.Cr0PG) != 0;
+        ulong efer = cpu.Efer;
+        if (enablePaging && (efer & CpuCore.EferLME) != 0)
+        {
+            if ((cpu.Cr4 & CpuCore.Cr4Pae) == 0 || cpu.Seg[(int)Core.Cpu.Seg.Cs].Long)
+            {
+                throw new GuestFault(Vectors.GP, 0);
+            }
+
+            efer |= CpuCore.EferLMA;
+        }
+        else if (disablePaging && (efer & CpuCore.EferLMA) != 0)
+        {
+            if (cpu.Bitness == 64)
+            {
+                throw new GuestFault(Vectors.GP, 0);
+            }
+
+            efer &= ~CpuCore.EferLMA;
+        }
+
+        if (enablePaging && (efer & CpuCore.EferLMA) == 0 && (cpu.Cr4 & CpuCore.Cr4Pae) != 0)
+        {
+            cpu.LoadPdptes(check: true);
+        }
+
         cpu.Cr0 = value;
-        cpu.Tlb.Flush();
+        cpu.Efer = efer;
+        if (((old ^ value) & (CpuCore.Cr0PG | CpuCore.Cr0WP | CpuCore.Cr0PE)) != 0)
+        {
+            cpu.FlushTlb();
+        }
+
         cpu.UpdateMode();
+    }
+
+    private static void WriteCr3(CpuCore cpu, ulong value)
+    {
+        if (cpu.LongMode)
+        {
+            // Bits 63:MAXPHYADDR are reserved (bit 63 only means something with CR4.PCIDE).
+            if ((value >> CpuCore.PhysicalAddressBits) != 0)
+            {
+                throw new GuestFault(Vectors.GP, 0);
+            }
+        }
+        else
+        {
+            value = (uint)value;
+        }
+
+        ulong old = cpu.Cr3;
+        cpu.Cr3 = value;
+        if (cpu.PaePaging)
+        {
+            try
+            {
+                cpu.LoadPdptes(check: true);
+            }
+            catch (GuestFault)
+            {
+                cpu.Cr3 = old;
+                throw;
+            }
+        }
+
+        cpu.FlushTlbNonGlobal();
+        cpu.EndBlock = true;
+    }
+
+    private static void WriteCr4(CpuCore cpu, ulong value)
+    {
+        ulong old = cpu.Cr4;
+        if ((value & ~Cr4Known) != 0 || (cpu.LongMode && (value & CpuCore.Cr4Pae) == 0))
+        {
+            throw new GuestFault(Vectors.GP, 0);
+        }
+
+        const ulong pagingBits = CpuCore.Cr4Pse | CpuCore.Cr4Pae | CpuCore.Cr4Pge;
+        cpu.Cr4 = value;
+        if (((old ^ value) & pagingBits) != 0)
+        {
+            if (cpu.PaePaging)
+            {
+                try
+                {
+                    cpu.LoadPdptes(check: true);
+                }
+                catch (GuestFault)
+                {
+                    cpu.Cr4 = old;
+                    throw;
+                }
+            }
+
+            cpu.FlushTlb();
+        }
+
+        cpu.EndBlock = true;
     }
 
     private static void MovToCr(CpuCore cpu, ref Instruction ins)
@@ -220,8 +333,8 @@ internal static unsafe class SystemOps
         {
             case Iced.Intel.Register.CR0: WriteCr0(cpu, value); break;
             case Iced.Intel.Register.CR2: cpu.Cr2 = value; break;
-            case Iced.Intel.Register.CR3: cpu.Cr3 = value; cpu.Tlb.Flush(); break;
-            case Iced.Intel.Register.CR4: cpu.Cr4 = value; cpu.Tlb.Flush(); cpu.EndBlock = true; break;
+            case Iced.Intel.Register.CR3: WriteCr3(cpu, value); break;
+            case Iced.Intel.Register.CR4: WriteCr4(cpu, value); break;
             case Iced.Intel.Register.CR8: cpu.Cr8 = value & 0xf; break;
             default: throw new GuestFault(Vectors.UD);
         }
@@ -279,7 +392,7 @@ internal static unsafe class SystemOps
 
     /// <summary>The time-stamp counter: 1 GHz over host monotonic time plus the guest-written offset.</summary>
     public static ulong ReadTsc(CpuCore cpu) =>
-        (ulong)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency)) + cpu.Msrs.GetValueOrDefault(MsrTsc);
+        (ulong)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency)) + cpu.Msrs.GetValueOrDefault(Msr.Tsc);
 
     private static void Rdtsc(CpuCore cpu, ref Instruction ins)
     {
@@ -299,8 +412,18 @@ internal static unsafe class SystemOps
         uint index = (uint)cpu.R[1];
         ulong value = index switch
         {
-            MsrEfer => cpu.Efer,
-            MsrTsc => ReadTsc(cpu),
+            Msr.Efer => cpu.Efer,
+            Msr.Tsc => ReadTsc(cpu),
+            Msr.Star => cpu.Star,
+            Msr.Lstar => cpu.Lstar,
+            Msr.Cstar => cpu.Cstar,
+            Msr.Sfmask => cpu.Sfmask,
+            Msr.FsBase => cpu.Seg[(int)Core.Cpu.Seg.Fs].Base,
+            Msr.GsBase => cpu.Seg[(int)Core.Cpu.Seg.Gs].Base,
+            Msr.KernelGsBase => cpu.KernelGsBase,
+            Msr.SysenterCs => cpu.SysenterCs,
+            Msr.SysenterEsp => cpu.SysenterEsp,
+            Msr.SysenterEip => cpu.SysenterEip,
             _ => ReadOtherMsr(cpu, index),
         };
         cpu.R[0] = (uint)value;
@@ -314,13 +437,22 @@ internal static unsafe class SystemOps
         ulong value = ((cpu.R[2] & 0xffff_ffff) << 32) | (cpu.R[0] & 0xffff_ffff);
         switch (index)
         {
-            case MsrEfer:
-                cpu.Efer = value & (CpuCore.EferLME | 1);
-                cpu.UpdateMode();
+            case Msr.Efer:
+                WriteEfer(cpu, value);
                 break;
-            case MsrTsc:
-                cpu.Msrs[MsrTsc] = value - ReadTsc(cpu) + cpu.Msrs.GetValueOrDefault(MsrTsc);
+            case Msr.Tsc:
+                cpu.Msrs[Msr.Tsc] = value - ReadTsc(cpu) + cpu.Msrs.GetValueOrDefault(Msr.Tsc);
                 break;
+            case Msr.Star: cpu.Star = value; break;
+            case Msr.Lstar: cpu.Lstar = Canonical(value); break;
+            case Msr.Cstar: cpu.Cstar = Canonical(value); break;
+            case Msr.Sfmask: cpu.Sfmask = value >> 32 == 0 ? value : throw new GuestFault(Vectors.GP, 0); break;
+            case Msr.FsBase: cpu.Seg[(int)Core.Cpu.Seg.Fs].Base = Canonical(value); break;
+            case Msr.GsBase: cpu.Seg[(int)Core.Cpu.Seg.Gs].Base = Canonical(value); break;
+            case Msr.KernelGsBase: cpu.KernelGsBase = Canonical(value); break;
+            case Msr.SysenterCs: cpu.SysenterCs = value & 0xffff_ffff; break;
+            case Msr.SysenterEsp: cpu.SysenterEsp = Canonical(value); break;
+            case Msr.SysenterEip: cpu.SysenterEip = Canonical(value); break;
             default:
                 // Only MSRs this CPU model knows may be written; others are #GP (Intel SDM Vol. 2B WRMSR).
                 if (cpu.PlatformMsrs?.WriteMsr(index, value, ReadTsc(cpu)) is MsrWriteResult.Done)
@@ -343,6 +475,29 @@ internal static unsafe class SystemOps
         return cpu.Msrs.TryGetValue(index, out ulong v) ? v : throw new GuestFault(Vectors.GP, 0);
     }
 
+    // Address-holding MSRs take only canonical values; others are #GP(0) (Intel SDM Vol. 2B WRMSR).
+    private static ulong Canonical(ulong value) => CpuCore.IsCanonical(value) ? value : throw new GuestFault(Vectors.GP, 0);
+
+    // EFER: SCE, LME, NXE are writable, LMA is read-only, the rest reserved; LME cannot change
+    // while paging is on (Intel SDM Vol. 3A 10.8.5, Vol. 4 IA32_EFER).
+    private static void WriteEfer(CpuCore cpu, ulong value)
+    {
+        const ulong writable = CpuCore.EferSCE | CpuCore.EferLME | CpuCore.EferLMA | CpuCore.EferNXE;
+        if ((value & ~writable) != 0 || (cpu.PagingEnabled && ((value ^ cpu.Efer) & CpuCore.EferLME) != 0))
+        {
+            throw new GuestFault(Vectors.GP, 0);
+        }
+
+        ulong efer = (value & ~CpuCore.EferLMA) | (cpu.Efer & CpuCore.EferLMA);
+        if (((efer ^ cpu.Efer) & CpuCore.EferNXE) != 0)
+        {
+            cpu.FlushTlb();
+        }
+
+        cpu.Efer = efer;
+        cpu.UpdateMode();
+    }
+
     private static void CacheControl(CpuCore cpu, ref Instruction ins)
     {
         if (ins.Mnemonic != Mnemonic.Wait)
@@ -351,10 +506,18 @@ internal static unsafe class SystemOps
         }
     }
 
+    // INVLPG takes the linear address of its operand without limit checks or a memory access
+    // (Intel SDM Vol. 2A INVLPG); the code being executed may be the page it remaps.
     private static void Invlpg(CpuCore cpu, ref Instruction ins)
     {
         RequireCpl0(cpu);
-        cpu.Tlb.Flush();
+        ulong ea = cpu.EffectiveAddress(ins);
+        int seg = CpuCore.SegmentIndex(ins.MemorySegment);
+        ulong linear = cpu.Bitness == 64
+            ? (seg >= (int)Core.Cpu.Seg.Fs ? cpu.Seg[seg].Base + ea : ea)
+            : (cpu.Seg[seg].Base + ea) & 0xffff_ffff;
+        cpu.FlushTlbPage(linear);
+        cpu.EndBlock = true;
     }
 
     private static void Ud(CpuCore cpu, ref Instruction ins) => throw new GuestFault(Vectors.UD);

@@ -1,55 +1,79 @@
 using System.Runtime.CompilerServices;
 using Emulator.Core.Memory;
-using Emulator.Jit.Execution;
 using Emulator.Jit.Memory;
 
 namespace Emulator.Jit.State;
 
-/// <summary>Linear and physical memory access: the TLB fast path and the region-walking slow path.</summary>
+/// <summary>
+/// Linear and physical memory access: the TLB fast path and the translating slow path. Ordinary
+/// accesses go through <see cref="Tlb"/>, the table of the current privilege; the System* methods
+/// are the implicit supervisor-mode accesses (descriptor tables, IDT, TSS) that the processor makes
+/// with supervisor rights whatever the CPL (Intel SDM Vol. 3A 4.6).
+/// </summary>
 internal sealed unsafe partial class CpuCore
 {
     public byte Read8(ulong linear)
     {
+        SoftTlb tlb = Tlb;
         int i = SoftTlb.Slot(linear);
-        if (Tlb.ReadTag[i] == SoftTlb.Tag(linear))
+        if (tlb.ReadTag[i] == SoftTlb.Tag(linear))
         {
-            return *(byte*)(Tlb.ReadHost[i] + (nint)(linear & SoftTlb.PageMask));
+            return *(byte*)(tlb.ReadHost[i] + (nint)(linear & SoftTlb.PageMask));
         }
 
-        return (byte)ReadSlow(linear, 1);
+        return (byte)ReadSlow(tlb, linear, 1);
     }
 
-    public ushort Read16(ulong linear) => (ushort)ReadSized(linear, 2);
+    public ushort Read16(ulong linear) => (ushort)ReadIn(Tlb, linear, 2);
 
-    public uint Read32(ulong linear) => (uint)ReadSized(linear, 4);
+    public uint Read32(ulong linear) => (uint)ReadIn(Tlb, linear, 4);
 
-    public ulong Read64(ulong linear) => ReadSized(linear, 8);
+    public ulong Read64(ulong linear) => ReadIn(Tlb, linear, 8);
 
     public void Write8(ulong linear, byte value)
     {
+        SoftTlb tlb = Tlb;
         int i = SoftTlb.Slot(linear);
-        if (Tlb.WriteTag[i] == SoftTlb.Tag(linear))
+        if (tlb.WriteTag[i] == SoftTlb.Tag(linear))
         {
-            *(byte*)(Tlb.WriteHost[i] + (nint)(linear & SoftTlb.PageMask)) = value;
+            *(byte*)(tlb.WriteHost[i] + (nint)(linear & SoftTlb.PageMask)) = value;
             return;
         }
 
-        WriteSlow(linear, 1, value);
+        WriteSlow(tlb, linear, 1, value);
     }
 
-    public void Write16(ulong linear, ushort value) => WriteSized(linear, 2, value);
+    public void Write16(ulong linear, ushort value) => WriteIn(Tlb, linear, 2, value);
 
-    public void Write32(ulong linear, uint value) => WriteSized(linear, 4, value);
+    public void Write32(ulong linear, uint value) => WriteIn(Tlb, linear, 4, value);
 
-    public void Write64(ulong linear, ulong value) => WriteSized(linear, 8, value);
+    public void Write64(ulong linear, ulong value) => WriteIn(Tlb, linear, 8, value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong ReadSized(ulong linear, int size)
+    public ulong ReadSized(ulong linear, int size) => ReadIn(Tlb, linear, size);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteSized(ulong linear, int size, ulong value) => WriteIn(Tlb, linear, size, value);
+
+    /// <summary>An implicit supervisor-mode read (GDT, LDT, IDT, TSS).</summary>
+    public ulong SystemRead(ulong linear, int size) => ReadIn(SupervisorTlb, linear, size);
+
+    /// <summary>An implicit supervisor-mode write (descriptor accessed and busy bits, the TSS).</summary>
+    public void SystemWrite(ulong linear, int size, ulong value) => WriteIn(SupervisorTlb, linear, size, value);
+
+    /// <summary>A read with the rights of privilege level <paramref name="cpl"/> (stack accesses of a privilege change).</summary>
+    public ulong ReadAt(int cpl, ulong linear, int size) => ReadIn(cpl == 3 ? UserTlb : SupervisorTlb, linear, size);
+
+    /// <summary>A write with the rights of privilege level <paramref name="cpl"/> (the new stack of an interrupt or call).</summary>
+    public void WriteAt(int cpl, ulong linear, int size, ulong value) => WriteIn(cpl == 3 ? UserTlb : SupervisorTlb, linear, size, value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ReadIn(SoftTlb tlb, ulong linear, int size)
     {
         int i = SoftTlb.Slot(linear);
-        if (Tlb.ReadTag[i] == SoftTlb.Tag(linear) && (linear & SoftTlb.PageMask) <= SoftTlb.PageMask + 1 - (ulong)size)
+        if (tlb.ReadTag[i] == SoftTlb.Tag(linear) && (linear & SoftTlb.PageMask) <= SoftTlb.PageMask + 1 - (ulong)size)
         {
-            byte* p = (byte*)(Tlb.ReadHost[i] + (nint)(linear & SoftTlb.PageMask));
+            byte* p = (byte*)(tlb.ReadHost[i] + (nint)(linear & SoftTlb.PageMask));
             return size switch
             {
                 1 => *p,
@@ -59,16 +83,16 @@ internal sealed unsafe partial class CpuCore
             };
         }
 
-        return ReadSlow(linear, size);
+        return ReadSlow(tlb, linear, size);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void WriteSized(ulong linear, int size, ulong value)
+    private void WriteIn(SoftTlb tlb, ulong linear, int size, ulong value)
     {
         int i = SoftTlb.Slot(linear);
-        if (Tlb.WriteTag[i] == SoftTlb.Tag(linear) && (linear & SoftTlb.PageMask) <= SoftTlb.PageMask + 1 - (ulong)size)
+        if (tlb.WriteTag[i] == SoftTlb.Tag(linear) && (linear & SoftTlb.PageMask) <= SoftTlb.PageMask + 1 - (ulong)size)
         {
-            byte* p = (byte*)(Tlb.WriteHost[i] + (nint)(linear & SoftTlb.PageMask));
+            byte* p = (byte*)(tlb.WriteHost[i] + (nint)(linear & SoftTlb.PageMask));
             switch (size)
             {
                 case 1: *p = (byte)value; break;
@@ -80,22 +104,52 @@ internal sealed unsafe partial class CpuCore
             return;
         }
 
-        WriteSlow(linear, size, value);
+        WriteSlow(tlb, linear, size, value);
     }
 
-    /// <summary>Linear to physical translation. Paging is not implemented yet: the CPU stops with an internal error instead of guessing.</summary>
-    public ulong Translate(ulong linear)
+    /// <summary>
+    /// The physical address of the instruction byte at <paramref name="linear"/>, through the
+    /// fetch entries of the current privilege (execute rights: U/S, NX).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong TranslateFetch(ulong linear)
     {
-        if ((Cr0 & Cr0PG) != 0)
+        if ((Cr0 & Cr0PG) == 0)
         {
-            InternalError = "paging (CR0.PG) is not implemented in the software CPU yet";
-            throw new GuestFault(Vectors.MC);
+            return linear;
         }
 
-        return linear;
+        SoftTlb tlb = Tlb;
+        int i = SoftTlb.Slot(linear);
+        if (tlb.FetchTag[i] == SoftTlb.Tag(linear))
+        {
+            return tlb.FetchPhysical[i] | (linear & SoftTlb.PageMask);
+        }
+
+        return FetchSlow(tlb, linear);
     }
 
-    private ulong ReadSlow(ulong linear, int size)
+    /// <summary>Reads one instruction byte: translated with execute rights, then read from physical memory.</summary>
+    public byte FetchByte(ulong linear)
+    {
+        ulong physical = TranslateFetch(linear);
+        MemoryRegion? region = FindRegion(physical);
+        if (region is { Kind: RegionKind.Ram or RegionKind.Rom })
+        {
+            return *region.HostPointer(physical);
+        }
+
+        return (byte)Memory.ReadUInt(new GuestPhysicalAddress(physical), 1);
+    }
+
+    private ulong FetchSlow(SoftTlb tlb, ulong linear)
+    {
+        ulong physical = Translate(linear, Access.Fetch, tlb.User, out uint info);
+        tlb.SetFetch(linear, physical & ~SoftTlb.PageMask, info);
+        return physical;
+    }
+
+    private ulong ReadSlow(SoftTlb tlb, ulong linear, int size)
     {
         if ((linear & SoftTlb.PageMask) > SoftTlb.PageMask + 1 - (ulong)size)
         {
@@ -103,51 +157,75 @@ internal sealed unsafe partial class CpuCore
             ulong v = 0;
             for (int b = 0; b < size; b++)
             {
-                v |= (ulong)ReadSlow(linear + (ulong)b, 1) << (8 * b);
+                v |= ReadSlow(tlb, WrapLinear(linear + (ulong)b), 1) << (8 * b);
             }
 
             return v;
         }
 
-        ulong physical = Translate(linear);
-        MemoryRegion? region = Memory.Find(physical);
+        ulong physical = Translate(linear, Access.Read, tlb.User, out uint info);
+        MemoryRegion? region = FindRegion(physical);
         if (region is { Kind: RegionKind.Ram or RegionKind.Rom } && region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask))
         {
-            int i = SoftTlb.Slot(linear);
-            Tlb.ReadHost[i] = (nint)region.HostPointer(physical & ~SoftTlb.PageMask);
-            Tlb.ReadTag[i] = SoftTlb.Tag(linear);
+            tlb.SetRead(linear, (nint)region.HostPointer(physical & ~SoftTlb.PageMask), info);
         }
 
         return Memory.ReadUInt(new GuestPhysicalAddress(physical), size);
     }
 
-    private void WriteSlow(ulong linear, int size, ulong value)
+    private void WriteSlow(SoftTlb tlb, ulong linear, int size, ulong value)
     {
         if ((linear & SoftTlb.PageMask) > SoftTlb.PageMask + 1 - (ulong)size)
         {
+            // Crosses a page: both pages must be writable before any byte is stored, so a fault
+            // on the second page leaves memory unchanged and the instruction can be restarted.
+            // CR2 names the first byte of the page that faults (Intel SDM Vol. 3A 4.7).
+            Translate(linear, Access.Write, tlb.User, out _);
+            Translate(WrapLinear((linear | SoftTlb.PageMask) + 1), Access.Write, tlb.User, out _);
             for (int b = 0; b < size; b++)
             {
-                WriteSlow(linear + (ulong)b, 1, (byte)(value >> (8 * b)));
+                WriteSlow(tlb, WrapLinear(linear + (ulong)b), 1, (byte)(value >> (8 * b)));
             }
 
             return;
         }
 
-        ulong physical = Translate(linear);
-        if (Code.IsCodePage(physical))
+        ulong physical = Translate(linear, Access.Write, tlb.User, out uint info);
+        bool codePage = Code.IsCodePage(physical);
+        if (codePage)
         {
             // Self-modifying code: the write invalidates decoded blocks (through the RAM write
             // observer) and the rest of the current block must not run stale.
             EndBlock = true;
         }
 
-        MemoryRegion? region = Memory.Find(physical);
+        MemoryRegion? region = FindRegion(physical);
         Memory.WriteUInt(new GuestPhysicalAddress(physical), size, value);
-        if (region is { Kind: RegionKind.Ram } && region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask) && !Code.IsCodePage(physical))
+        if (region is { Kind: RegionKind.Ram } && !codePage && region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask))
         {
-            int i = SoftTlb.Slot(linear);
-            Tlb.WriteHost[i] = (nint)region.HostPointer(physical & ~SoftTlb.PageMask);
-            Tlb.WriteTag[i] = SoftTlb.Tag(linear);
+            tlb.SetWrite(linear, (nint)region.HostPointer(physical & ~SoftTlb.PageMask), info);
         }
+    }
+
+    // Linear addresses wrap at 4 GiB outside long mode.
+    private ulong WrapLinear(ulong linear) => (Efer & EferLMA) != 0 ? linear : linear & 0xffff_ffff;
+
+    // The region of a physical address; the last RAM region found is tried first, because page
+    // walks and slow-path accesses nearly always land in the same one.
+    private MemoryRegion? FindRegion(ulong physical)
+    {
+        MemoryRegion? last = _lastRegion;
+        if (last is not null && last.Contains(physical))
+        {
+            return last;
+        }
+
+        MemoryRegion? found = Memory.Find(physical);
+        if (found is { Kind: RegionKind.Ram })
+        {
+            _lastRegion = found;
+        }
+
+        return found;
     }
 }

@@ -1,10 +1,17 @@
 namespace Emulator.Jit.Memory;
 
 /// <summary>
-/// Per-vCPU software TLB: a direct-mapped table from linear page to the host address of the page's
-/// first byte, with separate read and write entries. A hit is an index, a compare and an add.
-/// Write entries are never made for ROM, MMIO or pages holding decoded code, so those writes take
-/// the slow path, where ROM drops them and code pages are invalidated.
+/// Per-vCPU software TLB for one privilege class: a direct-mapped table from linear page to the
+/// host address of the page's first byte, with separate read, write and fetch entries. A hit is an
+/// index, a compare and an add, so no permission test is made on a hit: an entry only exists when
+/// the access it serves was allowed. Each vCPU has two of these, one for supervisor-mode accesses
+/// (CPL 0-2 and the implicit supervisor accesses to descriptor tables and the TSS) and one for
+/// user-mode accesses (CPL 3); the CPU switches between them when CPL changes (Intel SDM Vol. 3A
+/// 4.6, access rights depend on the mode of the access). Write entries exist only when the page
+/// table allows the write for this privilege (R/W, CR0.WP) and the dirty bit is already set; they
+/// are never made for ROM, MMIO or pages holding decoded code, so those writes take the slow path,
+/// where ROM drops them and code pages are invalidated. Fetch entries give the physical page
+/// (decoded blocks are keyed by physical address) and exist only for executable pages (NX).
 /// </summary>
 internal sealed class SoftTlb
 {
@@ -12,21 +19,139 @@ internal sealed class SoftTlb
     public const int PageShift = 12;
     public const ulong PageMask = 0xfff;
 
+    // Entry information: bit 0 global (survives CR3 loads), bits 8+ the pages-per-mapping mask
+    // of a large page (0x1ff for 2 MiB, 0x3ff for 4 MiB, 0x3ffff for 1 GiB) so INVLPG can find
+    // every 4 KiB entry made from it.
+    public const uint GlobalEntry = 1;
+
     // Tags hold linear page number + 1, so the zeroed table matches nothing.
     public readonly ulong[] ReadTag = new ulong[Entries];
     public readonly nint[] ReadHost = new nint[Entries];
     public readonly ulong[] WriteTag = new ulong[Entries];
     public readonly nint[] WriteHost = new nint[Entries];
+    public readonly ulong[] FetchTag = new ulong[Entries];
+    public readonly ulong[] FetchPhysical = new ulong[Entries];
+
+    private readonly uint[] _readInfo = new uint[Entries];
+    private readonly uint[] _writeInfo = new uint[Entries];
+    private readonly uint[] _fetchInfo = new uint[Entries];
+    private bool _hasLargePages;
+    private bool _hasGlobal;
+
+    public SoftTlb(bool user) => User = user;
+
+    /// <summary>True for the table that serves CPL 3 accesses.</summary>
+    public bool User { get; }
 
     public static int Slot(ulong linear) => (int)(linear >> PageShift) & (Entries - 1);
 
     public static ulong Tag(ulong linear) => (linear >> PageShift) + 1;
 
+    public static uint Info(bool global, ulong largePageMask) => (global ? GlobalEntry : 0) | (uint)(largePageMask << 8);
+
+    public void SetRead(ulong linear, nint host, uint info)
+    {
+        int i = Slot(linear);
+        ReadHost[i] = host;
+        ReadTag[i] = Tag(linear);
+        _readInfo[i] = info;
+        Note(info);
+    }
+
+    public void SetWrite(ulong linear, nint host, uint info)
+    {
+        int i = Slot(linear);
+        WriteHost[i] = host;
+        WriteTag[i] = Tag(linear);
+        _writeInfo[i] = info;
+        Note(info);
+    }
+
+    public void SetFetch(ulong linear, ulong physicalPage, uint info)
+    {
+        int i = Slot(linear);
+        FetchPhysical[i] = physicalPage;
+        FetchTag[i] = Tag(linear);
+        _fetchInfo[i] = info;
+        Note(info);
+    }
+
+    /// <summary>Drops every entry, global ones included (CR0/CR4 paging-mode changes, state loads).</summary>
     public void Flush()
     {
         Array.Clear(ReadTag);
         Array.Clear(WriteTag);
+        Array.Clear(FetchTag);
+        _hasLargePages = false;
+        _hasGlobal = false;
+    }
+
+    /// <summary>A CR3 load: drops every entry not made from a global page (Intel SDM Vol. 3A 4.10.4.1).</summary>
+    public void FlushNonGlobal()
+    {
+        if (!_hasGlobal)
+        {
+            Flush();
+            return;
+        }
+
+        Drop(ReadTag, _readInfo, static (info, _) => (info & GlobalEntry) == 0, 0);
+        Drop(WriteTag, _writeInfo, static (info, _) => (info & GlobalEntry) == 0, 0);
+        Drop(FetchTag, _fetchInfo, static (info, _) => (info & GlobalEntry) == 0, 0);
+    }
+
+    /// <summary>
+    /// INVLPG: drops the entries for the page holding <paramref name="linear"/>, global or not,
+    /// and, when that page was part of a large page, every entry made from the large page
+    /// (Intel SDM Vol. 2A INVLPG, Vol. 3A 4.10.4.1).
+    /// </summary>
+    public void FlushPage(ulong linear)
+    {
+        int i = Slot(linear);
+        ulong tag = Tag(linear);
+        if (!_hasLargePages)
+        {
+            if (ReadTag[i] == tag)
+            {
+                ReadTag[i] = 0;
+            }
+
+            if (WriteTag[i] == tag)
+            {
+                WriteTag[i] = 0;
+            }
+
+            if (FetchTag[i] == tag)
+            {
+                FetchTag[i] = 0;
+            }
+
+            return;
+        }
+
+        ulong page = linear >> PageShift;
+        Drop(ReadTag, _readInfo, static (info, d) => (d & ~(ulong)(info >> 8)) == 0, page);
+        Drop(WriteTag, _writeInfo, static (info, d) => (d & ~(ulong)(info >> 8)) == 0, page);
+        Drop(FetchTag, _fetchInfo, static (info, d) => (d & ~(ulong)(info >> 8)) == 0, page);
     }
 
     public void FlushWrites() => Array.Clear(WriteTag);
+
+    private void Note(uint info)
+    {
+        _hasLargePages |= info >> 8 != 0;
+        _hasGlobal |= (info & GlobalEntry) != 0;
+    }
+
+    // Drops the valid entries for which drop(info, entryPage ^ page) holds.
+    private static void Drop(ulong[] tags, uint[] info, Func<uint, ulong, bool> drop, ulong page)
+    {
+        for (int i = 0; i < tags.Length; i++)
+        {
+            if (tags[i] != 0 && drop(info[i], (tags[i] - 1) ^ page))
+            {
+                tags[i] = 0;
+            }
+        }
+    }
 }

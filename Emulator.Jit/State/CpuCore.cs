@@ -26,10 +26,13 @@ internal sealed partial class CpuCore
     public TableRegister Gdtr, Idtr;
     public ulong Cr0, Cr2, Cr3, Cr4, Cr8, Efer;
     public ulong Dr0, Dr1, Dr2, Dr3, Dr6, Dr7;
+    /// <summary>MSRs without a field of their own (the TSC offset), by index.</summary>
     public Dictionary<uint, ulong> Msrs = [];
 
     /// <summary>MSRs of devices beside the core (the local APIC's), consulted before <see cref="Msrs"/>.</summary>
     public IMsrDevice? PlatformMsrs;
+    /// <summary>SYSCALL/SYSRET and SYSENTER/SYSEXIT MSRs, and the SWAPGS shadow of GS.base (Intel SDM Vol. 4 Table 2-2).</summary>
+    public ulong Star, Lstar, Cstar, Sfmask, KernelGsBase, SysenterCs, SysenterEsp, SysenterEip;
     public bool Halted, InterruptShadow, NmiBlocked;
 
     /// <summary>RIP of the instruction being executed (RIP itself already points past it).</summary>
@@ -50,7 +53,11 @@ internal sealed partial class CpuCore
         Memory = memory;
         Io = io;
         Code = code;
-        Tlb = new SoftTlb();
+        SupervisorTlb = new SoftTlb(user: false);
+        UserTlb = new SoftTlb(user: true);
+        Tlb = SupervisorTlb;
+        code.AttachTlb(SupervisorTlb);
+        code.AttachTlb(UserTlb);
     }
 
     public int Index { get; }
@@ -61,7 +68,12 @@ internal sealed partial class CpuCore
 
     public BlockCache Code { get; }
 
-    public SoftTlb Tlb { get; }
+    /// <summary>The TLB of the current privilege: <see cref="UserTlb"/> at CPL 3, else <see cref="SupervisorTlb"/>.</summary>
+    public SoftTlb Tlb;
+
+    public SoftTlb SupervisorTlb { get; }
+
+    public SoftTlb UserTlb { get; }
 
     public bool ProtectedMode => (Cr0 & Cr0PE) != 0;
 
@@ -81,13 +93,16 @@ internal sealed partial class CpuCore
 
     public bool InterruptsEnabled => (FlagsRest & IF) != 0;
 
-    /// <summary>Recomputes <see cref="Bitness"/> after CS, CR0 or EFER changed.</summary>
+    public bool LongMode => (Efer & EferLMA) != 0;
+
+    /// <summary>Recomputes <see cref="Bitness"/> and the TLB of the current privilege after CS, CR0, EFER or RFLAGS.VM changed.</summary>
     public void UpdateMode()
     {
         SegmentRegister cs = Seg[(int)Core.Cpu.Seg.Cs];
         Bitness = !ProtectedMode || V86Mode ? 16
             : (Efer & EferLMA) != 0 && cs.Long ? 64
             : cs.DefaultBig ? 32 : 16;
+        Tlb = Cpl == 3 ? UserTlb : SupervisorTlb;
         EndBlock = true;
     }
 
@@ -104,13 +119,28 @@ internal sealed partial class CpuCore
         (Cr0, Cr2, Cr3, Cr4, Cr8, Efer) = (s.Cr0, s.Cr2, s.Cr3, s.Cr4, s.Cr8, s.Efer);
         (Dr0, Dr1, Dr2, Dr3, Dr6, Dr7) = (s.Dr0, s.Dr1, s.Dr2, s.Dr3, s.Dr6, s.Dr7);
         Msrs = new Dictionary<uint, ulong>(s.Msrs);
+        Star = TakeMsr(Msr.Star);
+        Lstar = TakeMsr(Msr.Lstar);
+        Cstar = TakeMsr(Msr.Cstar);
+        Sfmask = TakeMsr(Msr.Sfmask);
+        KernelGsBase = TakeMsr(Msr.KernelGsBase);
+        SysenterCs = TakeMsr(Msr.SysenterCs);
+        SysenterEsp = TakeMsr(Msr.SysenterEsp);
+        SysenterEip = TakeMsr(Msr.SysenterEip);
         LoadFxImage(s.FxState);
         Halted = s.Halted;
         InterruptShadow = s.InterruptShadow;
         NmiBlocked = s.NmiBlocked;
-        Tlb.Flush();
+        FlushTlb();
+        if (PaePaging)
+        {
+            LoadPdptes(check: false);
+        }
+
         UpdateMode();
     }
+
+    private ulong TakeMsr(uint index) => Msrs.Remove(index, out ulong v) ? v : 0;
 
     public CpuState SaveState()
     {
@@ -129,6 +159,9 @@ internal sealed partial class CpuCore
         {
             s.Msrs[k] = v;
         }
+
+        (s.Msrs[Msr.Star], s.Msrs[Msr.Lstar], s.Msrs[Msr.Cstar], s.Msrs[Msr.Sfmask]) = (Star, Lstar, Cstar, Sfmask);
+        (s.Msrs[Msr.KernelGsBase], s.Msrs[Msr.SysenterCs], s.Msrs[Msr.SysenterEsp], s.Msrs[Msr.SysenterEip]) = (KernelGsBase, SysenterCs, SysenterEsp, SysenterEip);
 
         StoreFxImage(s.FxState);
         s.Halted = Halted;

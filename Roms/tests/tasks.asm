@@ -1,0 +1,143 @@
+; Hardware task-switch test ROM (Intel SDM Vol. 3A 8.3, Table 8-2): CALL through a task gate,
+; IRET back through the back link (NT), JMP to a TSS and back; busy bits, NT, the back link, the
+; state saved in and loaded from the 32-bit TSS (registers, EIP, EFLAGS, CR3, segments) and
+; #GP on a CALL to a busy task.
+;
+; Build: Roms/build.sh. Run: emu run --bios Roms/tests/tasks.bin (exit status 1 = all passed).
+
+%include "lib.inc"
+
+PD_A        equ PAGE_TABLES             ; main task: linear 4 MiB -> physical 4 MiB
+PD_B        equ PAGE_TABLES + 0x2000    ; task B: linear 4 MiB -> physical 8 MiB
+SEL_TSS_B   equ SEL_SPARE               ; 0x48
+SEL_GATE_B  equ SEL_SPARE + 8           ; 0x50: task gate to task B
+B_STACK     equ STACKS + 0x1000
+
+            section pm
+            bits 32
+main:
+            mov eax, STACK_TOP
+            call tss32_install
+
+            ; Two address spaces: 0-4 MiB identity in both, 4 MiB through a 4 MiB page to 4 or 8 MiB.
+            mov dword [0x400000], 0xaaaaaaaa
+            mov dword [0x800000], 0xbbbbbbbb
+            mov edi, PD_A
+            mov edx, 3
+            call pg32_identity
+            mov dword [PD_A + 4], 0x400000 | 0x83
+            mov edi, PD_B
+            mov edx, 3
+            call pg32_identity
+            mov dword [PD_B + 4], 0x800000 | 0x83
+            mov eax, cr4
+            or eax, 0x10
+            mov cr4, eax
+            mov eax, PD_A
+            mov cr3, eax
+            ; A task switch loads CR3 from the new TSS but never saves it (Intel SDM Vol. 3A 8.3,
+            ; step 8), so the main task's TSS must hold its page directory for the way back.
+            mov [TSS_BASE + 28], eax
+            mov eax, cr0
+            or eax, 0x80000000
+            mov cr0, eax
+
+            ; Task B's TSS.
+            mov edi, TSS2_BASE
+            xor eax, eax
+            mov ecx, 0x100 / 4
+            rep stosd
+            mov dword [TSS2_BASE + 28], PD_B                        ; CR3
+            mov dword [TSS2_BASE + 32], task_b                      ; EIP
+            mov dword [TSS2_BASE + 36], 2                           ; EFLAGS
+            mov dword [TSS2_BASE + 40], 0x12345678                  ; EAX
+            mov dword [TSS2_BASE + 56], B_STACK                     ; ESP
+            mov dword [TSS2_BASE + 72], SEL_DATA                    ; ES
+            mov dword [TSS2_BASE + 76], SEL_CODE32                  ; CS
+            mov dword [TSS2_BASE + 80], SEL_DATA                    ; SS
+            mov dword [TSS2_BASE + 84], SEL_DATA                    ; DS
+            mov word [TSS2_BASE + 0x66], 0x68
+            mov eax, TSS2_BASE
+            mov edx, 0x67
+            mov ebx, SEL_TSS_B
+            mov ecx, 0x89
+            call set_descriptor
+            mov dword [GDT_BASE + SEL_GATE_B], SEL_TSS_B << 16      ; task gate, DPL 0
+            mov dword [GDT_BASE + SEL_GATE_B + 4], 0x8500
+
+            ; CALL through the task gate; task B returns with IRET.
+            mov ebx, 0x0b0b0b0b
+            mov esi, 0x51515151
+            call SEL_GATE_B:0
+.back1:     mov [scratch + 8], ebx              ; before CHECK uses EBX and ESI
+            mov [scratch + 12], esi
+            CHECK "IRET from the nested task: back in the main task", [scratch], 1
+            str ax
+            movzx eax, ax
+            CHECK "IRET: TR is the main TSS again", eax, SEL_TSS
+            CHECK "main task's EBX restored from its TSS", [scratch + 8], 0x0b0b0b0b
+            CHECK "main task's ESI restored from its TSS", [scratch + 12], 0x51515151
+            mov eax, cr3
+            CHECK "main task's CR3 restored", eax, PD_A
+            CHECK "main task's address space", [0x400000], 0xaaaaaaaa
+            pushfd
+            pop eax
+            and eax, 0x4000
+            CHECK "main task's NT clear", eax, 0
+            movzx eax, byte [GDT_BASE + SEL_TSS_B + 5]
+            and eax, 0x0f
+            CHECK "IRET marks the nested task not busy", eax, 0x9
+            mov eax, [TSS2_BASE + 36]
+            and eax, 0x4000
+            CHECK "IRET clears NT in the EFLAGS saved for the nested task", eax, 0
+
+            ; CALL to a busy TSS (the current one) is #GP(selector).
+            EXPECT_FAULT .r2
+            call SEL_TSS:0
+.r2:        CHECK "CALL to a busy task: #GP", [fault_vec], 13
+            CHECK "CALL to a busy task: error code is the selector", [fault_err], SEL_TSS
+
+            ; JMP to task B's TSS: it resumes after its IRET; it jumps back.
+            mov dword [scratch], 0
+            jmp SEL_TSS_B:0
+.back2:     CHECK "JMP back from task B: main task resumes after its JMP", [scratch], 2
+            movzx eax, byte [GDT_BASE + SEL_TSS_B + 5]
+            and eax, 0x0f
+            CHECK "JMP away from task B cleared its busy bit", eax, 0x9
+            jmp finish32
+
+task_b:
+            CHECK "CALL through a task gate: EAX loaded from the new TSS", eax, 0x12345678
+            str ax
+            movzx eax, ax
+            CHECK "CALL through a task gate: TR is the new TSS", eax, SEL_TSS_B
+            mov eax, cr3
+            CHECK "new task's CR3 loaded", eax, PD_B
+            CHECK "new task's address space", [0x400000], 0xbbbbbbbb
+            mov eax, esp
+            CHECK "new task's ESP loaded", eax, B_STACK
+            pushfd
+            pop eax
+            and eax, 0x4000
+            CHECK "CALL sets NT in the new task", eax, 0x4000
+            movzx eax, word [TSS2_BASE]
+            CHECK "CALL writes the back link", eax, SEL_TSS
+            movzx eax, byte [GDT_BASE + SEL_TSS + 5]
+            and eax, 0x0f
+            CHECK "CALL keeps the calling task busy", eax, 0xb
+            mov eax, [TSS_BASE + 32]
+            CHECK "the calling task's EIP saved: the instruction after the CALL", eax, main.back1
+            mov eax, [TSS_BASE + 52]
+            CHECK "the calling task's EBX saved", eax, 0x0b0b0b0b
+            mov dword [scratch], 1
+            iretd
+            ; Entered again by the JMP from the main task.
+            pushfd
+            pop eax
+            and eax, 0x4000
+            CHECK "JMP to a task does not set NT", eax, 0
+            movzx eax, byte [GDT_BASE + SEL_TSS + 5]
+            and eax, 0x0f
+            CHECK "JMP clears the busy bit of the task it leaves", eax, 0x9
+            mov dword [scratch], 2
+            jmp SEL_TSS:0

@@ -1,0 +1,57 @@
+using Emulator.Tests.EndToEnd;
+using Xunit;
+
+namespace Emulator.Tests.Cpu;
+
+/// <summary>
+/// The system-level test ROMs of Roms/tests, booted with `emu run --bios`: each prints one
+/// "PASS: ..." or "FAIL: ..." line per check over COM1 and a "DONE: n checks, m failed" line, then
+/// writes 0 (all passed) or 1 to the debug-exit port, so emu exits with status 1 or 3. The values
+/// the ROMs expect come from the Intel SDM; see each ROM's header.
+/// </summary>
+public sealed class SystemTestRomTests
+{
+    private const int AllPassed = 1;
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    [Theory]
+    [InlineData("paging", 45)]
+    [InlineData("longmode", 57)]
+    [InlineData("syscall", 20)]
+    [InlineData("rings32", 36)]
+    [InlineData("tasks", 25)]
+    [InlineData("doublefault", 16)]
+    [InlineData("v86", 22)]
+    public void EveryCheckPasses(string rom, int checks)
+    {
+        EmuProcess.Result r = Run(rom);
+
+        string[] lines = Lines(r.Stdout);
+        string[] failed = [.. lines.Where(l => l.StartsWith("FAIL", StringComparison.Ordinal))];
+        Assert.True(failed.Length == 0, $"{rom}: {string.Join("; ", failed)}\nstderr: {r.Stderr}");
+        Assert.Equal(checks, lines.Count(l => l.StartsWith("PASS: ", StringComparison.Ordinal)));
+        Assert.Equal($"DONE: {checks} checks, 0 failed", lines[^1]);
+        Assert.True(r.ExitCode == AllPassed, $"{rom}: exit {r.ExitCode}; stderr: {r.Stderr}");
+    }
+
+    [Fact]
+    public void TripleFaultWithNoRebootExitsInsteadOfResetting()
+    {
+        EmuProcess.Result r = Run("doublefault", "--no-reboot");
+
+        string[] lines = Lines(r.Stdout);
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}; stderr: {r.Stderr}");
+        Assert.DoesNotContain(lines, l => l.StartsWith("FAIL", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("triple fault reset the machine", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.StartsWith("DONE", StringComparison.Ordinal));
+    }
+
+    private static EmuProcess.Result Run(string rom, params string[] extra)
+    {
+        string path = Path.Combine(DemoGuestTests.RepositoryRoot(), "Roms", "tests", rom + ".bin");
+        return EmuProcess.Run(Timeout, ["run", "--accel", "jit", "--serial", "stdio", "--bios", path, .. extra]);
+    }
+
+    private static string[] Lines(string stdout) =>
+        stdout.Replace("\r", string.Empty, StringComparison.Ordinal).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+}

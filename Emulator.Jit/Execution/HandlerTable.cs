@@ -43,6 +43,10 @@ internal static unsafe class HandlerTable
         SystemOps.Register(registry);
         Bcd.Register(registry);
         X87.Register(registry);
+        CompareExchange.Register(registry);
+        BitCount.Register(registry);
+        ByteOrder.Register(registry);
+        Adx.Register(registry);
 
         Code[] codes = Enum.GetValues<Code>();
         var table = new delegate*<CpuCore, ref Instruction, void>[codes.Length];

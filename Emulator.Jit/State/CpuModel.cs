@@ -11,20 +11,30 @@ internal static class CpuModel
     public const string Vendor = "GenuineIntel";
     public const string Brand = "emu software CPU";
 
-    // Leaf 1 EDX (Intel SDM Vol. 2A Table 3-11): TSC (4), MSR (5), CMOV (15).
-    private const uint Leaf1Edx = (1u << 4) | (1u << 5) | (1u << 15);
+    // Leaf 1 EDX (Intel SDM Vol. 2A Table 3-11): TSC (4), MSR (5), CX8 (8), CMOV (15).
+    private const uint Leaf1Edx = (1u << 4) | (1u << 5) | (1u << 8) | (1u << 15);
+
+    // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): CMPXCHG16B (13), MOVBE (22), POPCNT (23).
+    private const uint Leaf1Ecx = (1u << 13) | (1u << 22) | (1u << 23);
+
+    // Leaf 7 subleaf 0 EBX (Intel SDM Vol. 2A Table 3-8, structured extended features): ADX (19).
+    private const uint Leaf7Ebx = 1u << 19;
+
+    // Leaf 80000001H ECX (Intel SDM Vol. 2A Table 3-8): LAHF/SAHF in 64-bit mode (0), LZCNT (5).
+    private const uint ExtendedLeaf1Ecx = (1u << 0) | (1u << 5);
 
     // Family 6, model 0x0f, stepping 1 (a generic P6-family signature).
     private const uint Signature = 0x0000_06f1;
 
     public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf, int apicId)
     {
-        _ = subleaf;
         return leaf switch
         {
-            0 => (1, Word(Vendor, 0), Word(Vendor, 8), Word(Vendor, 4)),
-            1 => (Signature, (uint)apicId << 24 | (1u << 16), 0, Leaf1Edx),
+            0 => (7, Word(Vendor, 0), Word(Vendor, 8), Word(Vendor, 4)),
+            1 => (Signature, (uint)apicId << 24 | (1u << 16), Leaf1Ecx, Leaf1Edx),
+            7 => subleaf == 0 ? (0u, Leaf7Ebx, 0u, 0u) : (0u, 0u, 0u, 0u),
             0x8000_0000 => (0x8000_0004, 0, 0, 0),
+            0x8000_0001 => (0, 0, ExtendedLeaf1Ecx, 0),
             >= 0x8000_0002 and <= 0x8000_0004 => BrandPart(leaf - 0x8000_0002),
             _ => (0, 0, 0, 0),
         };

@@ -561,6 +561,11 @@ internal sealed class CaseGenerator
 
         Int128 dividendSigned = (Int128)(((UInt128)high << bits) | low) << (128 - (2 * bits)) >> (128 - (2 * bits));
         Int128 divisorSigned = (long)(divisor << (64 - bits)) >> (64 - bits);
+        if (dividendSigned == Int128.MinValue && divisorSigned == -1)
+        {
+            return true;
+        }
+
         Int128 quotient = dividendSigned / divisorSigned;
         Int128 max = (Int128)(RegisterModel.Mask(size) >> 1);
         return quotient > max || quotient < -max - 1;

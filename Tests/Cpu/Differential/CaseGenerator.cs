@@ -12,6 +12,9 @@ internal sealed class DiffCase
     public required ulong[] Gpr { get; init; }
 
     public required ulong Rflags { get; init; }
+
+    /// <summary>The case may fault natively, so it runs in a forked child (<see cref="NativeCpu.RunInChild"/>).</summary>
+    public bool MayFault { get; init; }
 }
 
 /// <summary>
@@ -24,7 +27,9 @@ internal sealed class DiffCase
 /// operands inside the buffer (the addressing registers are solved for a chosen effective address;
 /// BT's bit offsets and string counts are bounded), aligns CMPXCHG16B and locked operands (so no
 /// locked access splits a cache line), and repairs DIV/IDIV operands until the division cannot
-/// fault; cases that cannot be repaired are drawn again.
+/// fault; cases that cannot be repaired are drawn again. One case in <see cref="FaultingShare"/>
+/// of DIV, IDIV and CMPXCHG16B is instead made likely to fault (a zero divisor, a quotient too
+/// large, an operand aligned to 8 but not 16 bytes) and marked <see cref="DiffCase.MayFault"/>.
 /// </para>
 /// </summary>
 internal sealed class CaseGenerator
@@ -36,6 +41,9 @@ internal sealed class CaseGenerator
     // boundary; BT bit offsets and string runs reach at most 4 KiB further either way.
     private const int TargetLow = 6144, TargetHigh = 10240, PageBoundary = 8192;
     private const int Attempts = 1000, RepairAttempts = 64;
+
+    /// <summary>One case in this many of the forms that can fault is made to fault, most of the time.</summary>
+    public const int FaultingShare = 16;
 
     private static readonly Register[] Sizes1 =
     [
@@ -58,6 +66,7 @@ internal sealed class CaseGenerator
     private ulong _flags;
     private int _base, _index;
     private long _target;
+    private bool _mayFault;
 
     public CaseGenerator(DiffForm form, int seed, byte[] memory, ulong bufferAddress)
     {
@@ -95,6 +104,7 @@ internal sealed class CaseGenerator
             _flags = ((ulong)_rng.Next(0x1000) & ArithmeticFlags) | 2 | (_rng.Next(IsString ? 2 : 4) == 0 ? DirectionFlag : 0);
             _base = _index = -1;
             _target = -1;
+            _mayFault = false;
 
             Instruction ins;
             if (IsString)
@@ -121,7 +131,7 @@ internal sealed class CaseGenerator
                 continue;
             }
 
-            return new DiffCase { Instruction = ins, Bytes = bytes, Gpr = _gpr, Rflags = _flags };
+            return new DiffCase { Instruction = ins, Bytes = bytes, Gpr = _gpr, Rflags = _flags, MayFault = _mayFault };
         }
 
         return null;
@@ -169,6 +179,13 @@ internal sealed class CaseGenerator
             locked = _info.CanUseLockPrefix && _rng.Next(2) == 0;
             bool implicitlyLocked = Mnemonic == Mnemonic.Xchg;
             int alignment = Mnemonic == Mnemonic.Cmpxchg16b ? 16 : locked || implicitlyLocked ? Math.Max(size, 1) : 1;
+            if (Mnemonic == Mnemonic.Cmpxchg16b && _rng.Next(FaultingShare) == 0)
+            {
+                // Intel SDM Vol. 2A CMPXCHG16B: #GP(0) unless the operand is 16-byte aligned.
+                alignment = 8;
+                _mayFault = true;
+            }
+
             bool addr32 = _rng.Next(4) == 0;
             HashSet<int> avoid = IsBitTest ? [.. regs.Where(r => r != Register.None).Select(RegisterModel.Index)] : [];
             if (_shapes[memoryOperand].Role == OperandRole.MemoryOffset)
@@ -481,7 +498,12 @@ internal sealed class CaseGenerator
             SetRegister(RegisterModel.OfSize(2, half), ReadMemory(_target + half, half));
         }
 
-        if (Mnemonic is Mnemonic.Div or Mnemonic.Idiv && !RepairDivision(ins))
+        if (Mnemonic is Mnemonic.Div or Mnemonic.Idiv && _rng.Next(FaultingShare) == 0)
+        {
+            MakeDivisionFault(ins);
+            _mayFault = true;
+        }
+        else if (Mnemonic is Mnemonic.Div or Mnemonic.Idiv && !RepairDivision(ins))
         {
             reason = "no non-faulting operands found (every draw divides by zero or overflows)";
             return false;
@@ -543,6 +565,44 @@ internal sealed class CaseGenerator
         }
 
         return false;
+    }
+
+    // A zero divisor, a dividend whose high half is too large, the most negative dividend over
+    // -1 (IDIV), or the operands as drawn.
+    private void MakeDivisionFault(in Instruction ins)
+    {
+        int size = _form.Memory ? _info.MemorySize.GetSize() : ins.Op0Register.GetSize();
+        Register low = size == 1 ? Register.AL : RegisterModel.OfSize(0, size);
+        Register high = size == 1 ? Register.AH : RegisterModel.OfSize(2, size);
+        Register divisor = ins.Op0Register;
+        void SetDivisor(ulong d)
+        {
+            if (_form.Memory)
+            {
+                WriteMemory(_target, size, d);
+            }
+            else
+            {
+                SetRegister(divisor, d);
+            }
+        }
+
+        switch (_rng.Next(4))
+        {
+            case 0:
+                SetDivisor(0);
+                break;
+            case 1:
+                SetRegister(high, RegisterModel.Mask(size) - (ulong)_rng.Next(4));
+                break;
+            case 2:
+                SetRegister(high, 1UL << ((size * 8) - 1));
+                SetRegister(low, 0);
+                SetDivisor(RegisterModel.Mask(size));
+                break;
+            default:
+                break;
+        }
     }
 
     private static bool DivisionFaults(ulong high, ulong low, ulong divisor, int size, bool signed)

@@ -12,6 +12,9 @@ internal sealed class FormResult(DiffForm form)
 
     public int Failed { get; set; }
 
+    /// <summary>Cases that faulted natively (in a forked child) and raised the same exception on the software CPU.</summary>
+    public int Faulted { get; set; }
+
     /// <summary>Why cases could not be generated, when some could not.</summary>
     public string? Unrunnable { get; set; }
 
@@ -72,10 +75,11 @@ internal sealed unsafe class DifferentialRunner : IDisposable
                 break;
             }
 
-            string? failure = RunCase(c);
+            string? failure = RunCase(c, out bool faulted);
             if (failure is null)
             {
                 result.Passed++;
+                result.Faulted += faulted ? 1 : 0;
                 continue;
             }
 
@@ -96,7 +100,7 @@ internal sealed unsafe class DifferentialRunner : IDisposable
         _emulated.Dispose();
     }
 
-    private string? RunCase(DiffCase c)
+    private string? RunCase(DiffCase c, out bool faulted)
     {
         RegisterImage initial = default;
         for (int i = 0; i < 16; i++)
@@ -109,7 +113,21 @@ internal sealed unsafe class DifferentialRunner : IDisposable
         _initial.CopyTo(_emulated.DataBuffer);
 
         RegisterImage native = initial;
-        _native.Run(c.Bytes, ref native);
+        faulted = false;
+        if (c.MayFault)
+        {
+            int signal = _native.RunInChild(c.Bytes, ref native);
+            if (signal != 0)
+            {
+                faulted = true;
+                return CompareFault(c, initial, signal);
+            }
+        }
+        else
+        {
+            _native.Run(c.Bytes, ref native);
+        }
+
         EmulatedOutcome outcome = _emulated.Run(c.Bytes, initial, out RegisterImage emulated);
 
         var diff = new StringBuilder();
@@ -156,6 +174,49 @@ internal sealed unsafe class DifferentialRunner : IDisposable
             }
 
             diff.Append(CultureInfo.InvariantCulture, $" memory differs at buffer+{first:x}..+{last:x}: native {Hex(nativeData[first..Math.Min(last + 1, first + 16)])} emulated {Hex(emulatedData[first..Math.Min(last + 1, first + 16)])};");
+        }
+
+        return diff.Length == 0 ? null : $"{c.Instruction} [{Hex(c.Bytes)}]:{diff}\n    from {Describe(c)}";
+    }
+
+    // The signal Linux sends for each exception an unprivileged instruction can raise here.
+    private static int? VectorOfSignal(int signal) => signal switch
+    {
+        8 => 0,   // SIGFPE: #DE
+        4 => 6,   // SIGILL: #UD
+        11 => 13, // SIGSEGV: #GP (the buffer is mapped, so never #PF)
+        7 => 17,  // SIGBUS: #AC
+        _ => null,
+    };
+
+    // A natively faulting case must raise the same exception on the software CPU, and leave the
+    // registers, flags and memory as they were (Intel SDM Vol. 3A 6.5: faults are reported with
+    // the state before the instruction).
+    private string? CompareFault(DiffCase c, in RegisterImage initial, int signal)
+    {
+        int? vector = _emulated.RunToFault(c.Bytes, initial, out RegisterImage emulated);
+        var diff = new StringBuilder();
+        if (vector != VectorOfSignal(signal))
+        {
+            diff.Append(CultureInfo.InvariantCulture, $" native fault signal {signal} (vector {VectorOfSignal(signal)}), emulated {(vector is { } v ? $"vector {v}" : "no fault")};");
+        }
+
+        for (int i = 0; i < 16; i++)
+        {
+            if (initial.Gpr[i] != emulated.Gpr[i])
+            {
+                diff.Append(CultureInfo.InvariantCulture, $" {RegisterModel.Name(i)} changed to {emulated.Gpr[i]:x} by a faulting instruction;");
+            }
+        }
+
+        if (((initial.Rflags ^ emulated.Rflags) & (CaseGenerator.ArithmeticFlags | CaseGenerator.DirectionFlag)) != 0)
+        {
+            diff.Append(CultureInfo.InvariantCulture, $" flags changed to {FlagNames((uint)emulated.Rflags)} by a faulting instruction;");
+        }
+
+        if (!_initial.AsSpan().SequenceEqual(_emulated.DataBuffer))
+        {
+            diff.Append(" memory changed by a faulting instruction;");
         }
 
         return diff.Length == 0 ? null : $"{c.Instruction} [{Hex(c.Bytes)}]:{diff}\n    from {Describe(c)}";

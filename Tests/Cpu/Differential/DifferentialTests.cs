@@ -43,7 +43,8 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         foreach (DiffForm form in FormCatalog.Forms.Where(f => f.Mnemonic == m))
         {
             FormResult r = runner.Run(form, cases);
-            output.WriteLine($"{form.Name}: {r.Passed} passed, {r.Failed} failed{(r.Unrunnable is { } u ? $", stopped: {u}" : "")}");
+            string faults = r.Faulted > 0 ? $" ({r.Faulted} of them faulting, in a child process)" : "";
+            output.WriteLine($"{form.Name}: {r.Passed} passed{faults}, {r.Failed} failed{(r.Unrunnable is { } u ? $", stopped: {u}" : "")}");
             if (r.Failed > 0 || r.Passed < cases)
             {
                 failures.Add($"{form.Name}: {r.Failed} of {r.Passed + r.Failed} failed{(r.Unrunnable is { } why ? $"; only {r.Passed + r.Failed} of {cases} cases generated: {why}" : "")}\n  {string.Join("\n  ", r.Failures)}");

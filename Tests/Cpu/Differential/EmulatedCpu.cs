@@ -2,6 +2,7 @@ using Emulator.Core.Cpu;
 using Emulator.Core.Machine;
 using Emulator.Core.Memory;
 using Emulator.Jit.Decoding;
+using Emulator.Jit.Execution;
 using Emulator.Jit.State;
 
 namespace Emulator.Tests.Cpu.Differential;
@@ -77,6 +78,44 @@ internal sealed class EmulatedCpu : IDisposable
 
         final.Rflags = _core.Rflags;
         return new EmulatedOutcome(_core.Halted, _core.Rip, _core.InternalError, _core.TripleFault);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="instruction"/>, which faults natively, through its handler alone and
+    /// returns the exception vector it raised (null if none). Exception delivery is left out: this
+    /// checks which exception the instruction raises and that it changed nothing before raising it.
+    /// </summary>
+    public unsafe int? RunToFault(ReadOnlySpan<byte> instruction, in RegisterImage initial, out RegisterImage final)
+    {
+        var decoder = Iced.Intel.Decoder.Create(64, new Iced.Intel.ByteArrayCodeReader(instruction.ToArray()), CodeAddress);
+        decoder.Decode(out Iced.Intel.Instruction ins);
+        for (int i = 0; i < 16; i++)
+        {
+            _core.R[i] = initial.Gpr[i];
+        }
+
+        _core.Rflags = initial.Rflags;
+        _core.InstructionStart = CodeAddress;
+        _core.Rip = CodeAddress + (ulong)ins.Length;
+        _core.InternalError = null;
+        int? vector = null;
+        try
+        {
+            HandlerTable.For(ins.Code)(_core, ref ins);
+        }
+        catch (GuestFault fault)
+        {
+            vector = fault.Vector;
+        }
+
+        final = default;
+        for (int i = 0; i < 16; i++)
+        {
+            final.Gpr[i] = _core.R[i];
+        }
+
+        final.Rflags = _core.Rflags;
+        return vector;
     }
 
     public void Dispose()

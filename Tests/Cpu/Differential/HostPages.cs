@@ -5,12 +5,14 @@ namespace Emulator.Tests.Cpu.Differential;
 /// <summary>
 /// Anonymous host pages for the native side of the differential harness: an executable page for
 /// the stub that runs the instruction under test, and data pages below 2 GiB (MAP_32BIT) so that
-/// memory operands with a 32-bit address size (67h prefix) can reach them too.
+/// memory operands with a 32-bit address size (67h prefix) can reach them too. Data pages are
+/// shared (MAP_SHARED), so a forked child that runs a possibly faulting case writes its results
+/// where the parent sees them.
 /// </summary>
 internal sealed unsafe partial class HostPages : IDisposable
 {
     private const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;
-    private const int MapPrivate = 0x02, MapAnonymous = 0x20, Map32Bit = 0x40;
+    private const int MapShared = 0x01, MapPrivate = 0x02, MapAnonymous = 0x20, Map32Bit = 0x40;
 
     private HostPages(byte* pointer, int size)
     {
@@ -29,8 +31,8 @@ internal sealed unsafe partial class HostPages : IDisposable
     /// <summary>Read-write-execute pages: the stub is patched with each case's instruction and then called.</summary>
     public static HostPages Executable(int size) => Map(size, ProtRead | ProtWrite | ProtExec, MapPrivate | MapAnonymous);
 
-    /// <summary>Read-write pages whose addresses fit in 31 bits.</summary>
-    public static HostPages Low(int size) => Map(size, ProtRead | ProtWrite, MapPrivate | MapAnonymous | Map32Bit);
+    /// <summary>Shared read-write pages whose addresses fit in 31 bits.</summary>
+    public static HostPages Low(int size) => Map(size, ProtRead | ProtWrite, MapShared | MapAnonymous | Map32Bit);
 
     public void Dispose()
     {

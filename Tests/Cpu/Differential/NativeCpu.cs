@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -11,36 +12,114 @@ namespace Emulator.Tests.Cpu.Differential;
 /// (PUSHFQ) back, clears DF as the ABI requires, restores and returns.
 /// <para>
 /// RSP is never an operand of a case: the stub runs on the host stack, so the instruction under
-/// test must neither read RSP as a value nor move it. Cases must not fault either (division by
-/// zero, a quotient overflow, an unmapped or misaligned CMPXCHG16B operand, a locked access split
-/// across cache lines): the generator guarantees it, since a fault here would end the test process.
+/// test must neither read RSP as a value nor move it. <see cref="Run"/> executes in the test
+/// process, so its cases must not fault (the generator guarantees it: no division by zero or
+/// quotient overflow, memory operands inside the buffer, aligned CMPXCHG16B, no locked access
+/// split across cache lines). Cases that may fault go to <see cref="RunInChild"/>: a second stub
+/// forks with the raw fork system call; the child, which runs nothing but this native code,
+/// restores the default action of the fault signals, runs the first stub and exits with
+/// exit_group, or dies of the signal its fault raised. The parent waits for it and reports which.
 /// </para>
 /// </summary>
-internal sealed unsafe class NativeCpu : IDisposable
+internal sealed unsafe partial class NativeCpu : IDisposable
 {
     public const int SlotSize = 15;
     private const byte Nop = 0x90;
+    private const int SysRtSigaction = 13, SysFork = 57, SysExitGroup = 231;
+    private const int DefaultActionOffset = 4096 - 64;
+
+    // SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV: the signals an instruction's fault raises.
+    private static readonly int[] FaultSignals = [4, 5, 7, 8, 11];
 
     private static readonly AssemblerRegister64[] Gpr64 =
         [rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15];
 
     private readonly HostPages _page = HostPages.Executable(4096);
-    private readonly RegisterImage* _image = (RegisterImage*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(RegisterImage));
+    private readonly HostPages _shared = HostPages.Low(4096);
     private readonly int _slot;
+    private readonly int _forkEntry;
 
     public NativeCpu()
     {
-        byte[] prologue = Assemble(EmitPrologue);
-        byte[] epilogue = Assemble(EmitEpilogue);
+        byte[] prologue = Assemble(EmitPrologue, 0);
+        byte[] epilogue = Assemble(EmitEpilogue, 0);
         Span<byte> code = _page.Span;
+        code.Clear();
         prologue.CopyTo(code);
         _slot = prologue.Length;
         code.Slice(_slot, SlotSize).Fill(Nop);
         epilogue.CopyTo(code[(_slot + SlotSize)..]);
+        _forkEntry = (_slot + SlotSize + epilogue.Length + 15) & ~15;
+        byte[] fork = Assemble(EmitForkAndRun, _page.Address + (ulong)_forkEntry);
+        fork.CopyTo(code[_forkEntry..]);
+        if (_forkEntry + fork.Length > DefaultActionOffset)
+        {
+            throw new InvalidOperationException("the native stubs outgrew their page");
+        }
     }
+
+    private RegisterImage* Image => (RegisterImage*)_shared.Pointer;
 
     /// <summary>Executes <paramref name="instruction"/> natively from <paramref name="registers"/>, which receives the final state.</summary>
     public void Run(ReadOnlySpan<byte> instruction, ref RegisterImage registers)
+    {
+        Place(instruction);
+        *Image = registers;
+
+        // SAFETY: the page holds the stub built above; it follows the System V calling convention,
+        // preserves every callee-saved register and RSP, leaves DF clear and touches only the image
+        // and the instruction's own operands, which the case generator keeps inside the data buffer
+        // and free of faults.
+        ((delegate* unmanaged[SuppressGCTransition]<RegisterImage*, void>)_page.Pointer)(Image);
+        registers = *Image;
+    }
+
+    /// <summary>
+    /// Executes <paramref name="instruction"/> in a forked child. Returns 0 when it completed
+    /// (<paramref name="registers"/> then holds the final state, and the shared data buffer its
+    /// memory), else the number of the signal its fault raised.
+    /// </summary>
+    public int RunInChild(ReadOnlySpan<byte> instruction, ref RegisterImage registers)
+    {
+        Place(instruction);
+        *Image = registers;
+
+        // SAFETY: the fork stub returns the child's pid (or -errno) in the parent like a plain
+        // function; the child never returns into managed code: it runs only the stubs and raw
+        // system calls, then exits or is killed by the default action of its fault signal.
+        long pid = ((delegate* unmanaged[SuppressGCTransition]<RegisterImage*, long>)(_page.Pointer + _forkEntry))(Image);
+        if (pid <= 0)
+        {
+            throw new InvalidOperationException($"fork failed: {-pid}");
+        }
+
+        int status;
+        while (WaitPid((int)pid, out status, 0) < 0)
+        {
+            if (Marshal.GetLastPInvokeError() != 4)
+            {
+                throw new InvalidOperationException($"waitpid failed, errno {Marshal.GetLastPInvokeError()}");
+            }
+        }
+
+        int signal = status & 0x7f;
+        if (signal == 0)
+        {
+            registers = *Image;
+            int exit = (status >> 8) & 0xff;
+            return exit == 0 ? 0 : throw new InvalidOperationException($"the native child exited with {exit}");
+        }
+
+        return signal;
+    }
+
+    public void Dispose()
+    {
+        _page.Dispose();
+        _shared.Dispose();
+    }
+
+    private void Place(ReadOnlySpan<byte> instruction)
     {
         if (instruction.Length > SlotSize)
         {
@@ -50,27 +129,14 @@ internal sealed unsafe class NativeCpu : IDisposable
         Span<byte> slot = _page.Span.Slice(_slot, SlotSize);
         instruction.CopyTo(slot);
         slot[instruction.Length..].Fill(Nop);
-        *_image = registers;
-
-        // SAFETY: the page holds the stub built above; it follows the System V calling convention,
-        // preserves every callee-saved register and RSP, leaves DF clear and touches only the image
-        // and the instruction's own operands, which the case generator keeps inside the data buffer.
-        ((delegate* unmanaged[SuppressGCTransition]<RegisterImage*, void>)_page.Pointer)(_image);
-        registers = *_image;
     }
 
-    public void Dispose()
-    {
-        _page.Dispose();
-        System.Runtime.InteropServices.NativeMemory.Free(_image);
-    }
-
-    private static byte[] Assemble(Action<Assembler> emit)
+    private static byte[] Assemble(Action<Assembler> emit, ulong rip)
     {
         var a = new Assembler(64);
         emit(a);
         using var stream = new MemoryStream();
-        a.Assemble(new StreamCodeWriter(stream), 0);
+        a.Assemble(new StreamCodeWriter(stream), rip);
         return stream.ToArray();
     }
 
@@ -122,4 +188,40 @@ internal sealed unsafe class NativeCpu : IDisposable
         a.pop(rbx);
         a.ret();
     }
+
+    // fork(); the parent returns the pid. The child sets SIGILL, SIGTRAP, SIGBUS, SIGFPE and
+    // SIGSEGV back to their default action (the runtime's handlers must not run in it), runs the
+    // stub at the start of the page and calls exit_group(0).
+    private void EmitForkAndRun(Assembler a)
+    {
+        Label parent = a.CreateLabel();
+        a.push(rbx);
+        a.mov(rbx, rdi);
+        a.mov(eax, SysFork);
+        a.syscall();
+        a.test(rax, rax);
+        a.jnz(parent);
+        foreach (int signal in FaultSignals)
+        {
+            a.mov(eax, SysRtSigaction);
+            a.mov(edi, signal);
+            a.mov(rsi, _page.Address + DefaultActionOffset);
+            a.xor(edx, edx);
+            a.mov(r10d, 8);
+            a.syscall();
+        }
+
+        a.mov(rdi, rbx);
+        a.call(_page.Address);
+        a.mov(eax, SysExitGroup);
+        a.xor(edi, edi);
+        a.syscall();
+        a.ud2();
+        a.Label(ref parent);
+        a.pop(rbx);
+        a.ret();
+    }
+
+    [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
+    private static partial int WaitPid(int pid, out int status, int options);
 }

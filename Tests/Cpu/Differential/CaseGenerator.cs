@@ -58,6 +58,7 @@ internal sealed class CaseGenerator
     private readonly Random _rng;
     private readonly byte[] _memory;
     private readonly ulong _buffer;
+    private readonly ulong _codeAddress;
     private readonly ByteSink _sink = new();
     private readonly Encoder _encoder;
     private readonly InstructionInfoFactory _infoFactory = new();
@@ -68,8 +69,9 @@ internal sealed class CaseGenerator
     private long _target;
     private bool _mayFault;
 
-    public CaseGenerator(DiffForm form, int seed, byte[] memory, ulong bufferAddress)
+    public CaseGenerator(DiffForm form, int seed, byte[] memory, ulong bufferAddress, ulong codeAddress)
     {
+        _codeAddress = codeAddress;
         _form = form;
         _info = form.Code.ToOpCode();
         _shapes = [.. Enumerable.Range(0, _info.OpCount).Select(i => FormCatalog.Shape(_info.GetOpKind(i)))];
@@ -195,7 +197,8 @@ internal sealed class CaseGenerator
             }
             else if (Mnemonic == Mnemonic.Lea)
             {
-                memory = AddressOf(EdgeValues.Next(_rng), addr32, avoid, requireBase: true);
+                ulong ea = _rng.Next(4) == 0 ? _codeAddress + (ulong)(long)_rng.Next(-0x1000_0000, 0x1000_0000) : EdgeValues.Next(_rng);
+                memory = AddressOf(ea, addr32, avoid, requireBase: true);
             }
             else
             {
@@ -299,12 +302,22 @@ internal sealed class CaseGenerator
     {
         ulong mask = addr32 ? 0xffff_ffffUL : ulong.MaxValue;
         bool eaFitsDisp32 = (ea & mask) < 0x8000_0000UL;
-        int shape = _rng.Next(8);
+        long fromRip = (long)((ea - _codeAddress) & mask);
+        bool ripReaches = addr32 ? true : fromRip is > int.MinValue / 2 and < int.MaxValue / 2;
+        int shape = _rng.Next(9);
+        if (shape == 8 && ripReaches)
+        {
+            // RIP-relative (EIP-relative with a 32-bit address size): Iced takes the target and
+            // encodes its distance from the next instruction.
+            return new MemoryOperand(addr32 ? Register.EIP : Register.RIP, (long)(ea & mask));
+        }
+
         if (requireBase || !eaFitsDisp32)
         {
             shape = Math.Max(shape, 2);
         }
 
+        shape = Math.Min(shape, 7);
         int scale = 1 << _rng.Next(4);
         if (shape == 0)
         {
@@ -356,7 +369,7 @@ internal sealed class CaseGenerator
     private bool Encode(in Instruction ins, out byte[] bytes, out string? reason)
     {
         _sink.Clear();
-        if (!_encoder.TryEncode(ins, EmulatedCpu.CodeAddress, out _, out string? error))
+        if (!_encoder.TryEncode(ins, _codeAddress, out _, out string? error))
         {
             bytes = [];
             reason = $"cannot encode {ins}: {error}";
@@ -370,7 +383,7 @@ internal sealed class CaseGenerator
 
     private bool DecodesBack(byte[] bytes, out string? reason)
     {
-        var decoder = Decoder.Create(64, new ByteArrayCodeReader(bytes), EmulatedCpu.CodeAddress);
+        var decoder = Decoder.Create(64, new ByteArrayCodeReader(bytes), _codeAddress);
         decoder.Decode(out Instruction decoded);
         reason = decoded.Code == _form.Code && decoded.Length == bytes.Length ? null : $"encoding decodes as {decoded.Code}";
         return reason is null;

@@ -40,7 +40,8 @@ internal sealed unsafe class DifferentialRunner : IDisposable
     private readonly EmulatedCpu _emulated;
     private readonly byte[] _initial = new byte[CaseGenerator.BufferSize];
 
-    public DifferentialRunner() => _emulated = new EmulatedCpu(_nativeData.Address, CaseGenerator.BufferSize);
+    public DifferentialRunner() =>
+        _emulated = new EmulatedCpu(_native.Page, _native.SlotAddress, _nativeData.Address, CaseGenerator.BufferSize);
 
     public static int CasesPerForm =>
         int.TryParse(Environment.GetEnvironmentVariable("EMU_DIFF_CASES"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : DefaultCases;
@@ -65,7 +66,7 @@ internal sealed unsafe class DifferentialRunner : IDisposable
     {
         var result = new FormResult(form);
         int seed = SeedOf(form);
-        var generator = new CaseGenerator(form, seed, _initial, _nativeData.Address);
+        var generator = new CaseGenerator(form, seed, _initial, _nativeData.Address, _native.SlotAddress);
         for (int n = 0; n < cases; n++)
         {
             DiffCase? c = generator.Next(out string? reason);
@@ -143,9 +144,9 @@ internal sealed unsafe class DifferentialRunner : IDisposable
         {
             diff.Append(" software CPU did not reach the HLT;");
         }
-        else if (outcome.Rip != EmulatedCpu.CodeAddress + (ulong)c.Bytes.Length + 1)
+        else if (outcome.Rip != _emulated.CodeAddress + (ulong)c.Bytes.Length + 1)
         {
-            diff.Append(CultureInfo.InvariantCulture, $" rip advanced by {outcome.Rip - EmulatedCpu.CodeAddress - 1}, not {c.Bytes.Length};");
+            diff.Append(CultureInfo.InvariantCulture, $" rip advanced by {outcome.Rip - _emulated.CodeAddress - 1}, not {c.Bytes.Length};");
         }
 
         for (int i = 0; i < 16; i++)

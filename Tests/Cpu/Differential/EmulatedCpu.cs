@@ -13,14 +13,14 @@ internal readonly record struct EmulatedOutcome(bool Halted, ulong Rip, string? 
 /// <summary>
 /// Runs one instruction on the software CPU (<see cref="CpuCore"/>), put directly in 64-bit mode
 /// without paging: CR0.PE, EFER.LME and EFER.LMA set, a CS with the L bit, flat data segments. The
-/// instruction is written at <see cref="CodeAddress"/> followed by HLT and run until the CPU halts.
-/// The data buffer is guest RAM at the guest-physical address equal to the native buffer's host
-/// address, so that with paging off the same register values give the same effective addresses on
-/// both CPUs.
+/// guest's RAM mirrors the native side's addresses: the data buffer sits at the guest-physical
+/// address equal to the native buffer's host address, and the code page at the native stub
+/// page's, so that with paging off the same register values give the same effective addresses,
+/// RIP-relative ones included. The instruction is written at <see cref="CodeAddress"/> (the
+/// native slot's address) followed by HLT and run until the CPU halts.
 /// </summary>
 internal sealed class EmulatedCpu : IDisposable
 {
-    public const ulong CodeAddress = 0x1000;
     private const byte Hlt = 0xf4;
     private const int MaxBlocks = 64;
 
@@ -31,18 +31,22 @@ internal sealed class EmulatedCpu : IDisposable
     private readonly byte[] _code = new byte[NativeCpu.SlotSize + 1];
     private readonly int _dataSize;
 
-    public EmulatedCpu(ulong dataAddress, int dataSize)
+    public EmulatedCpu(ulong codePage, ulong codeAddress, ulong dataAddress, int dataSize)
     {
+        CodeAddress = codeAddress;
         _dataRam = new HostMapping((ulong)dataSize);
         _dataSize = dataSize;
-        _platform.Memory.AddRam("code", new GuestPhysicalAddress(CodeAddress), 4096, _codeRam);
+        _platform.Memory.AddRam("code", new GuestPhysicalAddress(codePage), 4096, _codeRam);
         _platform.Memory.AddRam("data", new GuestPhysicalAddress(dataAddress), (ulong)dataSize, _dataRam);
         var blocks = new BlockCache();
         _platform.Memory.ObserveRamWrites(blocks.OnWrite);
         _core = new CpuCore(0, _platform.Memory, _platform.Io, blocks);
         blocks.AttachTlb(_core.Tlb);
-        _core.LoadState(LongModeWithoutPaging());
+        _core.LoadState(LongModeWithoutPaging(codeAddress));
     }
+
+    /// <summary>Where the instruction under test is placed.</summary>
+    public ulong CodeAddress { get; }
 
     /// <summary>The guest's view of the data buffer.</summary>
     public Span<byte> DataBuffer => _dataRam.AsSpan(0, _dataSize);
@@ -125,11 +129,11 @@ internal sealed class EmulatedCpu : IDisposable
         _dataRam.Dispose();
     }
 
-    private static CpuState LongModeWithoutPaging()
+    private static CpuState LongModeWithoutPaging(ulong codeAddress)
     {
         const ulong Cr0PeEt = 0x11, Cr4Pae = 0x20, EferLmeLma = 0x500;
         const uint Code64 = 0x209b, FlatData = 0xc093;
-        var s = new CpuState { Cr0 = Cr0PeEt, Cr4 = Cr4Pae, Efer = EferLmeLma, Rip = CodeAddress };
+        var s = new CpuState { Cr0 = Cr0PeEt, Cr4 = Cr4Pae, Efer = EferLmeLma, Rip = codeAddress };
         for (int i = 0; i < 6; i++)
         {
             s.Segments[i] = new SegmentRegister { Selector = 0x10, Base = 0, Limit = 0xffff_ffff, Attributes = FlatData };

@@ -28,8 +28,11 @@ internal sealed unsafe partial class HostPages : IDisposable
 
     public Span<byte> Span => new(Pointer, Size);
 
-    /// <summary>Read-write-execute pages: the stub is patched with each case's instruction and then called.</summary>
-    public static HostPages Executable(int size) => Map(size, ProtRead | ProtWrite | ProtExec, MapPrivate | MapAnonymous);
+    /// <summary>
+    /// Read-write-execute pages below 2 GiB: the stub is patched with each case's instruction and
+    /// then called; being near the data buffer, RIP-relative operands (disp32) can reach it.
+    /// </summary>
+    public static HostPages Executable(int size) => Map(size, ProtRead | ProtWrite | ProtExec, MapPrivate | MapAnonymous | Map32Bit);
 
     /// <summary>Shared read-write pages whose addresses fit in 31 bits.</summary>
     public static HostPages Low(int size) => Map(size, ProtRead | ProtWrite, MapShared | MapAnonymous | Map32Bit);

@@ -60,6 +60,12 @@ internal sealed unsafe partial class NativeCpu : IDisposable
 
     private RegisterImage* Image => (RegisterImage*)_shared.Pointer;
 
+    /// <summary>The page holding the stubs.</summary>
+    public ulong Page => _page.Address;
+
+    /// <summary>Where the instruction under test runs: its RIP, which RIP-relative operands are relative to.</summary>
+    public ulong SlotAddress => _page.Address + (ulong)_slot;
+
     /// <summary>Executes <paramref name="instruction"/> natively from <paramref name="registers"/>, which receives the final state.</summary>
     public void Run(ReadOnlySpan<byte> instruction, ref RegisterImage registers)
     {

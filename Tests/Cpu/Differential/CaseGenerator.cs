@@ -13,6 +13,9 @@ internal sealed class DiffCase
 
     public required ulong Rflags { get; init; }
 
+    /// <summary>XMM0-XMM15, two quadwords each, low first.</summary>
+    public required ulong[] Xmm { get; init; }
+
     /// <summary>The case may fault natively, so it runs in a forked child (<see cref="NativeCpu.RunInChild"/>).</summary>
     public bool MayFault { get; init; }
 }
@@ -133,7 +136,13 @@ internal sealed class CaseGenerator
                 continue;
             }
 
-            return new DiffCase { Instruction = ins, Bytes = bytes, Gpr = _gpr, Rflags = _flags, MayFault = _mayFault };
+            ulong[] xmm = new ulong[32];
+            for (int i = 0; i < xmm.Length; i++)
+            {
+                xmm[i] = EdgeValues.Next(_rng);
+            }
+
+            return new DiffCase { Instruction = ins, Bytes = bytes, Gpr = _gpr, Rflags = _flags, Xmm = xmm, MayFault = _mayFault };
         }
 
         return null;

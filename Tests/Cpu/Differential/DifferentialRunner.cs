@@ -25,7 +25,7 @@ internal sealed class FormResult(DiffForm form)
 /// <summary>
 /// Runs generated cases of a form on the host CPU (<see cref="NativeCpu"/>) and on the software
 /// CPU (<see cref="EmulatedCpu"/>) from the same registers, flags and buffer contents, and compares
-/// every general-purpose register, RIP (the emulated one must have advanced past the instruction
+/// every general-purpose register, XMM0-XMM15, RIP (the emulated one must have advanced past the instruction
 /// and the HLT after it), the arithmetic flags and DF (masking only <see cref="UndefinedFlags"/>)
 /// and the whole data buffer.
 /// </summary>
@@ -110,6 +110,11 @@ internal sealed unsafe class DifferentialRunner : IDisposable
         }
 
         initial.Rflags = c.Rflags;
+        for (int i = 0; i < 32; i++)
+        {
+            initial.Xmm[i] = c.Xmm[i];
+        }
+
         _initial.CopyTo(_nativeData.Span);
         _initial.CopyTo(_emulated.DataBuffer);
 
@@ -154,6 +159,14 @@ internal sealed unsafe class DifferentialRunner : IDisposable
             if (native.Gpr[i] != emulated.Gpr[i])
             {
                 diff.Append(CultureInfo.InvariantCulture, $" {RegisterModel.Name(i)} native {native.Gpr[i]:x} emulated {emulated.Gpr[i]:x};");
+            }
+        }
+
+        for (int i = 0; i < 16; i++)
+        {
+            if (native.Xmm[2 * i] != emulated.Xmm[2 * i] || native.Xmm[(2 * i) + 1] != emulated.Xmm[(2 * i) + 1])
+            {
+                diff.Append(CultureInfo.InvariantCulture, $" xmm{i} native {native.Xmm[(2 * i) + 1]:x16}{native.Xmm[2 * i]:x16} emulated {emulated.Xmm[(2 * i) + 1]:x16}{emulated.Xmm[2 * i]:x16};");
             }
         }
 

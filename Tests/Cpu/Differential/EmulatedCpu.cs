@@ -23,6 +23,7 @@ internal sealed class EmulatedCpu : IDisposable
 {
     private const byte Hlt = 0xf4;
     private const int MaxBlocks = 64;
+    private const int FxsaveXmm0 = 160;
 
     private readonly MachinePlatform _platform = new(deterministicTime: true);
     private readonly HostMapping _codeRam = new(4096);
@@ -66,6 +67,7 @@ internal sealed class EmulatedCpu : IDisposable
 
         _core.Rip = CodeAddress;
         _core.Rflags = initial.Rflags;
+        LoadXmm(initial);
         _core.Halted = false;
         _core.InternalError = null;
         _core.TripleFault = false;
@@ -81,6 +83,7 @@ internal sealed class EmulatedCpu : IDisposable
         }
 
         final.Rflags = _core.Rflags;
+        StoreXmm(ref final);
         return new EmulatedOutcome(_core.Halted, _core.Rip, _core.InternalError, _core.TripleFault);
     }
 
@@ -120,6 +123,23 @@ internal sealed class EmulatedCpu : IDisposable
 
         final.Rflags = _core.Rflags;
         return vector;
+    }
+
+    // XMM0-XMM15 live in the FXSAVE image, 16 bytes each from byte 160 (Intel SDM Vol. 1 10.5.1, Table 10-2).
+    private unsafe void LoadXmm(in RegisterImage image)
+    {
+        for (int i = 0; i < 32; i++)
+        {
+            BitConverter.TryWriteBytes(_core.FxState.AsSpan(FxsaveXmm0 + (8 * i), 8), image.Xmm[i]);
+        }
+    }
+
+    private unsafe void StoreXmm(ref RegisterImage image)
+    {
+        for (int i = 0; i < 32; i++)
+        {
+            image.Xmm[i] = BitConverter.ToUInt64(_core.FxState, FxsaveXmm0 + (8 * i));
+        }
     }
 
     public void Dispose()

@@ -6,10 +6,10 @@ namespace Emulator.Tests.Cpu.Differential;
 
 /// <summary>
 /// Runs one instruction on the host CPU. A stub emitted once with Iced's <see cref="Assembler"/>
-/// into an executable page saves the callee-saved registers, loads RFLAGS and every general
-/// register except RSP from a <see cref="RegisterImage"/> (pointer in RDI, System V ABI), executes
-/// the instruction placed in a 15-byte slot (padded with NOPs), stores the registers and RFLAGS
-/// (PUSHFQ) back, clears DF as the ABI requires, restores and returns.
+/// into an executable page saves the callee-saved registers, loads RFLAGS, XMM0-XMM15 and every
+/// general register except RSP from a <see cref="RegisterImage"/> (pointer in RDI, System V ABI),
+/// executes the instruction placed in a 15-byte slot (padded with NOPs), stores the registers and
+/// RFLAGS (PUSHFQ) back, clears DF as the ABI requires, restores and returns.
 /// <para>
 /// RSP is never an operand of a case: the stub runs on the host stack, so the instruction under
 /// test must neither read RSP as a value nor move it. <see cref="Run"/> executes in the test
@@ -33,6 +33,11 @@ internal sealed unsafe partial class NativeCpu : IDisposable
 
     private static readonly AssemblerRegister64[] Gpr64 =
         [rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15];
+
+    // XMM registers are caller-saved in the System V ABI, so the stub may load them freely; MXCSR's
+    // control bits are callee-saved and are left alone.
+    private static readonly AssemblerRegisterXMM[] Xmm =
+        [xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15];
 
     private readonly HostPages _page = HostPages.Executable(4096);
     private readonly HostPages _shared = HostPages.Low(4096);
@@ -159,6 +164,11 @@ internal sealed unsafe partial class NativeCpu : IDisposable
         a.popfq();
         for (int i = 0; i < 16; i++)
         {
+            a.movdqu(Xmm[i], __xmmword_ptr[rdi + RegisterImage.XmmOffset + (i * 16)]);
+        }
+
+        for (int i = 0; i < 16; i++)
+        {
             if (i is not (4 or 7))
             {
                 a.mov(Gpr64[i], __qword_ptr[rdi + (i * 8)]);
@@ -180,6 +190,11 @@ internal sealed unsafe partial class NativeCpu : IDisposable
             {
                 a.mov(__qword_ptr[rdi + (i * 8)], Gpr64[i]);
             }
+        }
+
+        for (int i = 0; i < 16; i++)
+        {
+            a.movdqu(__xmmword_ptr[rdi + RegisterImage.XmmOffset + (i * 16)], Xmm[i]);
         }
 
         a.pop(__qword_ptr[rdi + (7 * 8)]);

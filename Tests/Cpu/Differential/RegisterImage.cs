@@ -4,14 +4,17 @@ namespace Emulator.Tests.Cpu.Differential;
 
 /// <summary>
 /// The state both CPUs start from and end in: the 16 general-purpose registers in encoding order
-/// (RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8-R15) and RFLAGS. The native stub reads and writes
-/// it at fixed offsets, so the layout is part of the stub's contract.
+/// (RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8-R15), RFLAGS and XMM0-XMM15 (two quadwords each,
+/// low first). The native stub reads and writes it at fixed offsets, so the layout is part of the
+/// stub's contract.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct RegisterImage
 {
     public const int RflagsOffset = 16 * 8;
+    public const int XmmOffset = RflagsOffset + 8;
 
     public fixed ulong Gpr[16];
     public ulong Rflags;
+    public fixed ulong Xmm[32];
 }

@@ -16,6 +16,9 @@ internal sealed class DiffCase
     /// <summary>XMM0-XMM15, two quadwords each, low first.</summary>
     public required ulong[] Xmm { get; init; }
 
+    /// <summary>The GS base, which GS-prefixed operands add to their effective address.</summary>
+    public ulong GsBase { get; init; }
+
     /// <summary>The case may fault natively, so it runs in a forked child (<see cref="NativeCpu.RunInChild"/>).</summary>
     public bool MayFault { get; init; }
 }
@@ -62,6 +65,7 @@ internal sealed class CaseGenerator
     private readonly byte[] _memory;
     private readonly ulong _buffer;
     private readonly ulong _codeAddress;
+    private readonly bool _gsPrefixes;
     private readonly ByteSink _sink = new();
     private readonly Encoder _encoder;
     private readonly InstructionInfoFactory _infoFactory = new();
@@ -71,10 +75,12 @@ internal sealed class CaseGenerator
     private int _base, _index;
     private long _target;
     private bool _mayFault;
+    private ulong _gsBase;
 
-    public CaseGenerator(DiffForm form, int seed, byte[] memory, ulong bufferAddress, ulong codeAddress)
+    public CaseGenerator(DiffForm form, int seed, byte[] memory, ulong bufferAddress, ulong codeAddress, bool gsPrefixes)
     {
         _codeAddress = codeAddress;
+        _gsPrefixes = gsPrefixes;
         _form = form;
         _info = form.Code.ToOpCode();
         _shapes = [.. Enumerable.Range(0, _info.OpCount).Select(i => FormCatalog.Shape(_info.GetOpKind(i)))];
@@ -110,6 +116,7 @@ internal sealed class CaseGenerator
             _base = _index = -1;
             _target = -1;
             _mayFault = false;
+            _gsBase = 0;
 
             Instruction ins;
             if (IsString)
@@ -142,7 +149,7 @@ internal sealed class CaseGenerator
                 xmm[i] = EdgeValues.Next(_rng);
             }
 
-            return new DiffCase { Instruction = ins, Bytes = bytes, Gpr = _gpr, Rflags = _flags, Xmm = xmm, MayFault = _mayFault };
+            return new DiffCase { Instruction = ins, Bytes = bytes, Gpr = _gpr, Rflags = _flags, Xmm = xmm, GsBase = _gsBase, MayFault = _mayFault };
         }
 
         return null;
@@ -184,6 +191,7 @@ internal sealed class CaseGenerator
 
         MemoryOperand memory = default;
         bool locked = false;
+        bool gs = false;
         if (memoryOperand >= 0)
         {
             int size = _info.MemorySize.GetSize();
@@ -198,22 +206,25 @@ internal sealed class CaseGenerator
             }
 
             bool addr32 = _rng.Next(4) == 0;
+            gs = _gsPrefixes && _rng.Next(8) == 0;
             HashSet<int> avoid = IsBitTest ? [.. regs.Where(r => r != Register.None).Select(RegisterModel.Index)] : [];
             if (_shapes[memoryOperand].Role == OperandRole.MemoryOffset)
             {
                 _target = ChooseTarget(size, alignment);
-                memory = new MemoryOperand(Register.None, (long)(_buffer + (ulong)_target), addr32 ? 4 : 8);
+                memory = new MemoryOperand(Register.None, (long)OffsetInSegment(_buffer + (ulong)_target, gs, addr32), addr32 ? 4 : 8);
             }
             else if (Mnemonic == Mnemonic.Lea)
             {
+                // LEA computes the offset alone: a segment prefix changes nothing.
                 ulong ea = _rng.Next(4) == 0 ? _codeAddress + (ulong)(long)_rng.Next(-0x1000_0000, 0x1000_0000) : EdgeValues.Next(_rng);
                 memory = AddressOf(ea, addr32, avoid, requireBase: true);
+                _gsBase = gs ? CanonicalRandom() : 0;
             }
             else
             {
                 _target = ChooseTarget(size, alignment);
                 FillAround(_target, 256);
-                memory = AddressOf(_buffer + (ulong)_target, addr32, avoid, requireBase: false);
+                memory = AddressOf(OffsetInSegment(_buffer + (ulong)_target, gs, addr32), addr32, avoid, requireBase: false);
             }
         }
 
@@ -232,8 +243,39 @@ internal sealed class CaseGenerator
             ins.HasLockPrefix = true;
         }
 
+        if (gs)
+        {
+            ins.SegmentPrefix = Register.GS;
+        }
+
         return true;
     }
+
+    /// <summary>
+    /// The effective address that reaches <paramref name="linear"/>: itself, or with a GS prefix
+    /// the distance from a random GS base. With a 32-bit address size the offset is 32 bits and
+    /// is added to the 64-bit base without wrapping, so the base is chosen below the target.
+    /// </summary>
+    private ulong OffsetInSegment(ulong linear, bool gs, bool addr32)
+    {
+        if (!gs)
+        {
+            return linear;
+        }
+
+        if (addr32)
+        {
+            ulong offset = (ulong)_rng.NextInt64(0x1_0000, 0xffff_0000);
+            _gsBase = linear - offset;
+            return offset;
+        }
+
+        _gsBase = CanonicalRandom();
+        return linear - _gsBase;
+    }
+
+    // WRGSBASE takes only canonical addresses: bits 63:47 all equal.
+    private ulong CanonicalRandom() => (ulong)((long)(EdgeValues.Random64(_rng) << 16) >> 16);
 
     private Instruction Create(Register[] regs, ulong[] imms, in MemoryOperand m, int memoryOperand)
     {
@@ -663,20 +705,23 @@ internal sealed class CaseGenerator
             ? (RepPrefixKind)_rng.Next(3)
             : _rng.Next(3) == 0 ? RepPrefixKind.None : RepPrefixKind.Repe;
         int element = _info.MemorySize.GetSize();
+
+        // The source (DS:RSI) may be overridden to GS; the destination ES:RDI cannot be.
+        Register source = _gsPrefixes && _rng.Next(8) == 0 ? Register.GS : Register.None;
         Instruction ins = Mnemonic switch
         {
-            Mnemonic.Movsb => Instruction.CreateMovsb(addressSize, Register.None, rep),
-            Mnemonic.Movsw => Instruction.CreateMovsw(addressSize, Register.None, rep),
-            Mnemonic.Movsd => Instruction.CreateMovsd(addressSize, Register.None, rep),
-            Mnemonic.Movsq => Instruction.CreateMovsq(addressSize, Register.None, rep),
-            Mnemonic.Cmpsb => Instruction.CreateCmpsb(addressSize, Register.None, rep),
-            Mnemonic.Cmpsw => Instruction.CreateCmpsw(addressSize, Register.None, rep),
-            Mnemonic.Cmpsd => Instruction.CreateCmpsd(addressSize, Register.None, rep),
-            Mnemonic.Cmpsq => Instruction.CreateCmpsq(addressSize, Register.None, rep),
-            Mnemonic.Lodsb => Instruction.CreateLodsb(addressSize, Register.None, rep),
-            Mnemonic.Lodsw => Instruction.CreateLodsw(addressSize, Register.None, rep),
-            Mnemonic.Lodsd => Instruction.CreateLodsd(addressSize, Register.None, rep),
-            Mnemonic.Lodsq => Instruction.CreateLodsq(addressSize, Register.None, rep),
+            Mnemonic.Movsb => Instruction.CreateMovsb(addressSize, source, rep),
+            Mnemonic.Movsw => Instruction.CreateMovsw(addressSize, source, rep),
+            Mnemonic.Movsd => Instruction.CreateMovsd(addressSize, source, rep),
+            Mnemonic.Movsq => Instruction.CreateMovsq(addressSize, source, rep),
+            Mnemonic.Cmpsb => Instruction.CreateCmpsb(addressSize, source, rep),
+            Mnemonic.Cmpsw => Instruction.CreateCmpsw(addressSize, source, rep),
+            Mnemonic.Cmpsd => Instruction.CreateCmpsd(addressSize, source, rep),
+            Mnemonic.Cmpsq => Instruction.CreateCmpsq(addressSize, source, rep),
+            Mnemonic.Lodsb => Instruction.CreateLodsb(addressSize, source, rep),
+            Mnemonic.Lodsw => Instruction.CreateLodsw(addressSize, source, rep),
+            Mnemonic.Lodsd => Instruction.CreateLodsd(addressSize, source, rep),
+            Mnemonic.Lodsq => Instruction.CreateLodsq(addressSize, source, rep),
             Mnemonic.Stosb => Instruction.CreateStosb(addressSize, rep),
             Mnemonic.Stosw => Instruction.CreateStosw(addressSize, rep),
             Mnemonic.Stosd => Instruction.CreateStosd(addressSize, rep),
@@ -690,8 +735,9 @@ internal sealed class CaseGenerator
         // RSI and RDI point into the middle of the buffer and RCX counts at most 12 elements, so
         // a run in either direction stays inside it.
         ulong Upper() => addr32 ? EdgeValues.Random64(_rng) & ~0xffff_ffffUL : 0;
-        long source = _rng.Next(4096, 12288), destination = _rng.Next(4096, 12288);
-        _gpr[6] = (_buffer + (ulong)source) | Upper();
+        long from = _rng.Next(4096, 12288), destination = _rng.Next(4096, 12288);
+        ulong sourceOffset = OffsetInSegment(_buffer + (ulong)from, source == Register.GS, addr32);
+        _gpr[6] = addr32 ? (sourceOffset & 0xffff_ffff) | Upper() : sourceOffset;
         _gpr[7] = (_buffer + (ulong)destination) | Upper();
         if (rep != RepPrefixKind.None)
         {
@@ -699,11 +745,11 @@ internal sealed class CaseGenerator
             _gpr[1] = count | Upper();
         }
 
-        FillAround(source, 160);
+        FillAround(from, 160);
         FillAround(destination, 160);
         if (compares)
         {
-            SetUpMatches(source, destination, element);
+            SetUpMatches(from, destination, element);
         }
 
         return ins;

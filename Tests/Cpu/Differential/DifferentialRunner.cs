@@ -66,7 +66,7 @@ internal sealed unsafe class DifferentialRunner : IDisposable
     {
         var result = new FormResult(form);
         int seed = SeedOf(form);
-        var generator = new CaseGenerator(form, seed, _initial, _nativeData.Address, _native.SlotAddress);
+        var generator = new CaseGenerator(form, seed, _initial, _nativeData.Address, _native.SlotAddress, NativeCpu.CanSetGsBase);
         for (int n = 0; n < cases; n++)
         {
             DiffCase? c = generator.Next(out string? reason);
@@ -114,6 +114,8 @@ internal sealed unsafe class DifferentialRunner : IDisposable
         {
             initial.Xmm[i] = c.Xmm[i];
         }
+
+        initial.GsBase = c.GsBase;
 
         _initial.CopyTo(_nativeData.Span);
         _initial.CopyTo(_emulated.DataBuffer);
@@ -247,7 +249,7 @@ internal sealed unsafe class DifferentialRunner : IDisposable
             }
         }
 
-        s.Append(CultureInfo.InvariantCulture, $"flags={FlagNames((uint)c.Rflags & (CaseGenerator.ArithmeticFlags | CaseGenerator.DirectionFlag))} buffer={_nativeData.Address:x}");
+        s.Append(CultureInfo.InvariantCulture, $"flags={FlagNames((uint)c.Rflags & (CaseGenerator.ArithmeticFlags | CaseGenerator.DirectionFlag))} gsbase={c.GsBase:x} buffer={_nativeData.Address:x}");
         return s.ToString();
     }
 

@@ -67,6 +67,7 @@ internal sealed class EmulatedCpu : IDisposable
 
         _core.Rip = CodeAddress;
         _core.Rflags = initial.Rflags;
+        _core.Seg[(int)Seg.Gs].Base = initial.GsBase;
         LoadXmm(initial);
         _core.Halted = false;
         _core.InternalError = null;
@@ -102,6 +103,7 @@ internal sealed class EmulatedCpu : IDisposable
         }
 
         _core.Rflags = initial.Rflags;
+        _core.Seg[(int)Seg.Gs].Base = initial.GsBase;
         _core.InstructionStart = CodeAddress;
         _core.Rip = CodeAddress + (ulong)ins.Length;
         _core.InternalError = null;

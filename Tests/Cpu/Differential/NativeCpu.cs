@@ -63,6 +63,14 @@ internal sealed unsafe partial class NativeCpu : IDisposable
         }
     }
 
+    /// <summary>
+    /// True when user code may set the GS base (the kernel enabled CR4.FSGSBASE and says so in
+    /// AT_HWCAP2), so GS-prefixed operands can be tested. The stub sets it around the instruction
+    /// and restores it: neither the .NET runtime nor glibc use GS on x86-64 Linux. FS holds the
+    /// thread pointer and is never changed.
+    /// </summary>
+    public static bool CanSetGsBase { get; } = OperatingSystem.IsLinux() && (GetAuxiliaryValue(AtHwcap2) & Hwcap2FsGsBase) != 0;
+
     private RegisterImage* Image => (RegisterImage*)_shared.Pointer;
 
     /// <summary>The page holding the stubs.</summary>
@@ -159,6 +167,14 @@ internal sealed unsafe partial class NativeCpu : IDisposable
         a.push(r13);
         a.push(r14);
         a.push(r15);
+        if (CanSetGsBase)
+        {
+            a.rdgsbase(rax);
+            a.push(rax);
+            a.mov(rax, __qword_ptr[rdi + RegisterImage.GsBaseOffset]);
+            a.wrgsbase(rax);
+        }
+
         a.push(rdi);
         a.push(__qword_ptr[rdi + RegisterImage.RflagsOffset]);
         a.popfq();
@@ -200,6 +216,12 @@ internal sealed unsafe partial class NativeCpu : IDisposable
         a.pop(__qword_ptr[rdi + (7 * 8)]);
         a.pop(__qword_ptr[rdi + RegisterImage.RflagsOffset]);
         a.pop(rdi);
+        if (CanSetGsBase)
+        {
+            a.pop(rax);
+            a.wrgsbase(rax);
+        }
+
         a.cld();
         a.pop(r15);
         a.pop(r14);
@@ -242,6 +264,11 @@ internal sealed unsafe partial class NativeCpu : IDisposable
         a.pop(rbx);
         a.ret();
     }
+
+    private const ulong AtHwcap2 = 26, Hwcap2FsGsBase = 2;
+
+    [LibraryImport("libc", EntryPoint = "getauxval")]
+    private static partial ulong GetAuxiliaryValue(ulong type);
 
     [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
     private static partial int WaitPid(int pid, out int status, int options);

@@ -47,6 +47,7 @@ internal static unsafe class HandlerTable
         BitCount.Register(registry);
         ByteOrder.Register(registry);
         Adx.Register(registry);
+        Bmi.Register(registry);
 
         Code[] codes = Enum.GetValues<Code>();
         var table = new delegate*<CpuCore, ref Instruction, void>[codes.Length];

@@ -17,8 +17,8 @@ internal static class CpuModel
     // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): CMPXCHG16B (13), MOVBE (22), POPCNT (23).
     private const uint Leaf1Ecx = (1u << 13) | (1u << 22) | (1u << 23);
 
-    // Leaf 7 subleaf 0 EBX (Intel SDM Vol. 2A Table 3-8, structured extended features): ADX (19).
-    private const uint Leaf7Ebx = 1u << 19;
+    // Leaf 7 subleaf 0 EBX (Intel SDM Vol. 2A Table 3-8, structured extended features): BMI1 (3), ADX (19).
+    private const uint Leaf7Ebx = (1u << 3) | (1u << 19);
 
     // Leaf 80000001H ECX (Intel SDM Vol. 2A Table 3-8): LAHF/SAHF in 64-bit mode (0), LZCNT (5).
     private const uint ExtendedLeaf1Ecx = (1u << 0) | (1u << 5);

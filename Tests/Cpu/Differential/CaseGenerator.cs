@@ -301,6 +301,8 @@ internal sealed class CaseGenerator
             "RMI" => Instruction.Create(code, regs[0], m, Imm(2)),
             "MRI" => Instruction.Create(code, m, regs[1], Imm(2)),
             "RRR" => Instruction.Create(code, regs[0], regs[1], regs[2]),
+            "RRM" => Instruction.Create(code, regs[0], regs[1], m),
+            "RMR" => Instruction.Create(code, regs[0], m, regs[2]),
             "MRR" => Instruction.Create(code, m, regs[1], regs[2]),
             _ => throw new ArgumentException($"no Instruction.Create for operand pattern {pattern}"),
         };

@@ -73,7 +73,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     private static string? HostLacks(Mnemonic m) => m switch
     {
         Mnemonic.Lzcnt when !Lzcnt.IsSupported => "LZCNT",
-        Mnemonic.Tzcnt when !Bmi1.IsSupported => "BMI1 (TZCNT)",
+        Mnemonic.Tzcnt or Mnemonic.Andn or Mnemonic.Bextr or Mnemonic.Blsi or Mnemonic.Blsmsk or Mnemonic.Blsr when !Bmi1.IsSupported => "BMI1",
         Mnemonic.Popcnt when !Popcnt.IsSupported => "POPCNT",
         Mnemonic.Movbe when !HasCpuid(1, 2, 22) => "MOVBE",
         Mnemonic.Cmpxchg16b when !HasCpuid(1, 2, 13) => "CMPXCHG16B",

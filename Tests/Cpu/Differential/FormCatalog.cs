@@ -45,7 +45,11 @@ internal static class FormCatalog
         Mnemonic.Scasb, Mnemonic.Scasw, Mnemonic.Scasd, Mnemonic.Scasq,
         Mnemonic.Lahf, Mnemonic.Sahf, Mnemonic.Clc, Mnemonic.Stc, Mnemonic.Cmc, Mnemonic.Cld, Mnemonic.Std,
         Mnemonic.Adcx, Mnemonic.Adox,
+        Mnemonic.Andn, Mnemonic.Bextr, Mnemonic.Blsi, Mnemonic.Blsmsk, Mnemonic.Blsr,
     ];
+
+    /// <summary>Mnemonics whose VEX encodings are general-purpose integer instructions (BMI1).</summary>
+    private static readonly HashSet<Mnemonic> VexIntegerMnemonics = [Mnemonic.Andn, Mnemonic.Bextr, Mnemonic.Blsi, Mnemonic.Blsmsk, Mnemonic.Blsr];
 
     private static readonly Lazy<(List<DiffForm> Forms, Dictionary<Code, string> Excluded)> Built = new(Build);
 
@@ -63,8 +67,8 @@ internal static class FormCatalog
         OpCodeOperandKind.r64_or_mem => new(OperandRole.RegisterOrMemory, 8),
         OpCodeOperandKind.r8_reg or OpCodeOperandKind.r8_opcode => new(OperandRole.Register, 1),
         OpCodeOperandKind.r16_reg or OpCodeOperandKind.r16_opcode or OpCodeOperandKind.r16_rm => new(OperandRole.Register, 2),
-        OpCodeOperandKind.r32_reg or OpCodeOperandKind.r32_opcode or OpCodeOperandKind.r32_rm => new(OperandRole.Register, 4),
-        OpCodeOperandKind.r64_reg or OpCodeOperandKind.r64_opcode or OpCodeOperandKind.r64_rm => new(OperandRole.Register, 8),
+        OpCodeOperandKind.r32_reg or OpCodeOperandKind.r32_opcode or OpCodeOperandKind.r32_rm or OpCodeOperandKind.r32_vvvv => new(OperandRole.Register, 4),
+        OpCodeOperandKind.r64_reg or OpCodeOperandKind.r64_opcode or OpCodeOperandKind.r64_rm or OpCodeOperandKind.r64_vvvv => new(OperandRole.Register, 8),
         OpCodeOperandKind.mem => new(OperandRole.Memory, 0),
         OpCodeOperandKind.mem_offs => new(OperandRole.MemoryOffset, 0),
         OpCodeOperandKind.al => new(OperandRole.FixedRegister, 1, Register.AL),
@@ -97,7 +101,7 @@ internal static class FormCatalog
             OpCodeInfo info = code.ToOpCode();
             string? reason = !info.IsInstruction ? "not an instruction"
                 : !info.Mode64 ? "not valid in 64-bit mode"
-                : info.Encoding != EncodingKind.Legacy ? $"{info.Encoding} encoding"
+                : info.Encoding != EncodingKind.Legacy && !(info.Encoding == EncodingKind.VEX && VexIntegerMnemonics.Contains(code.Mnemonic())) ? $"{info.Encoding} encoding"
                 : info.DecoderOption != DecoderOptions.None ? $"decoded only with {info.DecoderOption}"
                 : info.IsPrivileged || info.IsInputOutput ? "privileged or I/O"
                 : null;

@@ -67,6 +67,14 @@ internal static class UndefinedFlags
             case Mnemonic.Lzcnt or Mnemonic.Tzcnt:
                 return OF | SF | PF | AF;
 
+            // ANDN, BLSI, BLSMSK, BLSR: "The AF and PF flags are undefined."
+            case Mnemonic.Andn or Mnemonic.Blsi or Mnemonic.Blsmsk or Mnemonic.Blsr:
+                return AF | PF;
+
+            // BEXTR: "The AF, SF, and PF flags are undefined."
+            case Mnemonic.Bextr:
+                return AF | SF | PF;
+
             default:
                 return 0;
         }

@@ -356,7 +356,7 @@ internal sealed class CaseGenerator
         ulong mask = addr32 ? 0xffff_ffffUL : ulong.MaxValue;
         bool eaFitsDisp32 = (ea & mask) < 0x8000_0000UL;
         long fromRip = (long)((ea - _codeAddress) & mask);
-        bool ripReaches = addr32 ? true : fromRip is > int.MinValue / 2 and < int.MaxValue / 2;
+        bool ripReaches = addr32 || fromRip is > int.MinValue / 2 and < int.MaxValue / 2;
         int shape = _rng.Next(9);
         if (shape == 8 && ripReaches)
         {

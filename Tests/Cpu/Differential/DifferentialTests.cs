@@ -10,9 +10,10 @@ namespace Emulator.Tests.Cpu.Differential;
 /// <summary>
 /// Hardware is the oracle: every general-purpose integer instruction form runs natively and on
 /// the software CPU from the same random state (seeded, edge values weighted in) and must end in
-/// the same state, undefined flags aside. One test per mnemonic; a failure lists the failing
-/// forms with their first cases. EMU_DIFF_CASES sets the cases per form (default 256; the long
-/// mode is e.g. EMU_DIFF_CASES=1000000), EMU_DIFF_SEED explores other seeds.
+/// the same state, undefined flags aside; cases that fault natively (run in a forked child) must
+/// raise the same exception. One test per mnemonic; a failure lists the failing forms with their
+/// first cases. EMU_DIFF_CASES sets the cases per form (default 256; the long mode is e.g.
+/// EMU_DIFF_CASES=1000000), EMU_DIFF_SEED explores other seeds.
 /// </summary>
 public sealed class DifferentialTests(ITestOutputHelper output)
 {

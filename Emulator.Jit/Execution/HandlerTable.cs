@@ -52,6 +52,11 @@ internal static unsafe class HandlerTable
         SseConvert.Register(registry);
         SseShuffle.Register(registry);
         Sse42.Register(registry);
+        CompareExchange.Register(registry);
+        BitCount.Register(registry);
+        ByteOrder.Register(registry);
+        Adx.Register(registry);
+        Bmi.Register(registry);
 
         Code[] codes = Enum.GetValues<Code>();
         var table = new delegate*<CpuCore, ref Instruction, void>[codes.Length];

@@ -96,13 +96,25 @@ internal static unsafe class Alu
         cpu.Flags.Set(FlagOp.Neg, size, r, a, 0);
     }
 
+    // TEMP := SRC + DEST; SRC := DEST; DEST := TEMP (Intel SDM Vol. 2B XADD). A memory destination
+    // is written first, while the source register (which may address it) still holds its old
+    // value; XADD reg, reg writes the source first, so XADD r, r leaves the sum.
     private static void Xadd(CpuCore cpu, ref Instruction ins)
     {
         int size = CpuCore.OpSize(ins, 0);
         ulong a = cpu.ReadOp(ins, 0, size), b = cpu.ReadOp(ins, 1, size);
         ulong r = (a + b) & Mask(size);
-        cpu.WriteOp(ins, 1, size, a);
-        cpu.WriteOp(ins, 0, size, r);
+        if (ins.Op0Kind == OpKind.Memory)
+        {
+            cpu.WriteOp(ins, 0, size, r);
+            cpu.WriteOp(ins, 1, size, a);
+        }
+        else
+        {
+            cpu.WriteOp(ins, 1, size, a);
+            cpu.WriteOp(ins, 0, size, r);
+        }
+
         cpu.Flags.Set(FlagOp.Add, size, r, a, b);
     }
 }

@@ -147,6 +147,13 @@ internal static unsafe class MulDiv
         Int128 dividend = size == 8
             ? (Int128)new UInt128(high, low)
             : SignExtend((high << (size * 8)) | low, size * 2);
+        if (dividend == Int128.MinValue && divisor == -1)
+        {
+            // The quotient 2^127 overflows .NET's Int128 division itself; on x86 it is a #DE like
+            // any quotient too large for the destination (Intel SDM Vol. 2A IDIV).
+            throw new GuestFault(Vectors.DE);
+        }
+
         Int128 quotient = dividend / divisor;
         Int128 remainder = dividend % divisor;
         long max = size == 8 ? long.MaxValue : (long)(Alu.Mask(size) >> 1);

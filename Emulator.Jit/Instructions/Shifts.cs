@@ -30,13 +30,17 @@ internal static unsafe class Shifts
 
     private static ulong Msb(ulong v, int size) => (v >> ((size * 8) - 1)) & 1;
 
-    // A zero count leaves the destination and flags alone, but a memory destination is still
-    // accessed, so its segment-limit and page checks still fault (Intel SDM Vol. 2B SAL/SAR/SHL/SHR, Exceptions).
-    private static void ReadZeroCountDestination(CpuCore cpu, in Instruction ins, int size)
+    // A zero count leaves the destination's value and the flags alone, but the destination is
+    // still an operand: a memory destination is accessed, so its segment-limit and page checks
+    // still fault (Intel SDM Vol. 2B SAL/SAR/SHL/SHR, Exceptions), and a 32-bit register is
+    // written, which clears bits 63:32 in 64-bit mode (Intel SDM Vol. 1 3.4.1.1; the host CPU
+    // does so for every shift and rotate, SHLD and SHRD included).
+    private static void TouchZeroCountDestination(CpuCore cpu, in Instruction ins, int size)
     {
-        if (ins.Op0Kind == OpKind.Memory)
+        ulong value = cpu.ReadOp(ins, 0, size);
+        if (ins.Op0Kind == OpKind.Register && size == 4)
         {
-            _ = cpu.ReadOp(ins, 0, size);
+            cpu.WriteOp(ins, 0, size, value);
         }
     }
 
@@ -46,7 +50,7 @@ internal static unsafe class Shifts
         int n = Count(cpu, ins, size, 1);
         if (n == 0)
         {
-            ReadZeroCountDestination(cpu, ins, size);
+            TouchZeroCountDestination(cpu, ins, size);
             return;
         }
 
@@ -65,7 +69,7 @@ internal static unsafe class Shifts
         int n = Count(cpu, ins, size, 1);
         if (n == 0)
         {
-            ReadZeroCountDestination(cpu, ins, size);
+            TouchZeroCountDestination(cpu, ins, size);
             return;
         }
 
@@ -85,7 +89,7 @@ internal static unsafe class Shifts
         int n = Count(cpu, ins, size, 1);
         if (n == 0)
         {
-            ReadZeroCountDestination(cpu, ins, size);
+            TouchZeroCountDestination(cpu, ins, size);
             return;
         }
 
@@ -113,7 +117,7 @@ internal static unsafe class Shifts
         int masked = Count(cpu, ins, size, 1);
         if (masked == 0)
         {
-            ReadZeroCountDestination(cpu, ins, size);
+            TouchZeroCountDestination(cpu, ins, size);
             return;
         }
 
@@ -132,7 +136,7 @@ internal static unsafe class Shifts
         int masked = Count(cpu, ins, size, 1);
         if (masked == 0)
         {
-            ReadZeroCountDestination(cpu, ins, size);
+            TouchZeroCountDestination(cpu, ins, size);
             return;
         }
 
@@ -152,7 +156,7 @@ internal static unsafe class Shifts
         int masked = Count(cpu, ins, size, 1);
         if (masked == 0)
         {
-            ReadZeroCountDestination(cpu, ins, size);
+            TouchZeroCountDestination(cpu, ins, size);
             return;
         }
 
@@ -179,7 +183,7 @@ internal static unsafe class Shifts
         int masked = Count(cpu, ins, size, 1);
         if (masked == 0)
         {
-            ReadZeroCountDestination(cpu, ins, size);
+            TouchZeroCountDestination(cpu, ins, size);
             return;
         }
 
@@ -206,7 +210,7 @@ internal static unsafe class Shifts
         int n = Count(cpu, ins, size, 2);
         if (n == 0)
         {
-            ReadZeroCountDestination(cpu, ins, size);
+            TouchZeroCountDestination(cpu, ins, size);
             return;
         }
 
@@ -226,7 +230,7 @@ internal static unsafe class Shifts
         int n = Count(cpu, ins, size, 2);
         if (n == 0)
         {
-            ReadZeroCountDestination(cpu, ins, size);
+            TouchZeroCountDestination(cpu, ins, size);
             return;
         }
 

@@ -91,6 +91,12 @@ internal static unsafe class Strings
             return;
         }
 
+        if ((cpu.R[1] & Alu.Mask(addressSize)) == 0)
+        {
+            ClearUpperStringRegisters(cpu, ins, addressSize);
+            return;
+        }
+
         for (int i = 0; i < IterationsPerSlice; i++)
         {
             if ((cpu.R[1] & Alu.Mask(addressSize)) == 0)
@@ -111,6 +117,36 @@ internal static unsafe class Strings
             // More to do: execute this instruction again after pending events are checked.
             cpu.Rip = cpu.InstructionStart;
             cpu.EndBlock = true;
+        }
+    }
+
+    // With a 32-bit address size and a zero count no element is processed, yet the host CPU
+    // (Intel) still writes ECX, clearing bits 63:32 of RCX as every 32-bit register write does in
+    // 64-bit mode (Intel SDM Vol. 1 3.4.1.1); REP MOVS and REP STOS write ESI/EDI back too, while
+    // LODS, CMPS and SCAS leave them. The SDM does not describe this case; the host is the reference.
+    private static void ClearUpperStringRegisters(CpuCore cpu, in Instruction ins, int addressSize)
+    {
+        if (addressSize != 4)
+        {
+            return;
+        }
+
+        cpu.R[1] = (uint)cpu.R[1];
+        bool writesIndexes = ins.Mnemonic is Mnemonic.Movsb or Mnemonic.Movsw or Mnemonic.Movsd or Mnemonic.Movsq
+            or Mnemonic.Stosb or Mnemonic.Stosw or Mnemonic.Stosd or Mnemonic.Stosq;
+        for (int i = 0; i < ins.OpCount && writesIndexes; i++)
+        {
+            switch (ins.GetOpKind(i))
+            {
+                case OpKind.MemorySegESI:
+                    cpu.R[6] = (uint)cpu.R[6];
+                    break;
+                case OpKind.MemoryESEDI or OpKind.MemorySegEDI:
+                    cpu.R[7] = (uint)cpu.R[7];
+                    break;
+                default:
+                    break;
+            }
         }
     }
 

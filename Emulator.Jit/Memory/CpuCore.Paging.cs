@@ -78,7 +78,7 @@ internal sealed unsafe partial class CpuCore
             }
 
             CheckRights(linear, access, user, pde, noExecute: false);
-            SetAccessedDirty(pdeAddress, 4, pde, access == Access.Write);
+            SetAccessedDirty(pdeAddress, pde, access == Access.Write);
             info = SoftTlb.Info(IsGlobal(pde), 0x3ff);
             return (pde & 0xffc0_0000) | (((pde >> 13) & 0xff) << 32) | (linear & 0x3f_ffff);
         }
@@ -92,8 +92,8 @@ internal sealed unsafe partial class CpuCore
 
         // Rights are the most restrictive of the two levels (Intel SDM Vol. 3A 4.6.1).
         CheckRights(linear, access, user, pde & pte, noExecute: false);
-        SetAccessedDirty(pdeAddress, 4, pde, write: false);
-        SetAccessedDirty(pteAddress, 4, pte, access == Access.Write);
+        SetAccessedDirty(pdeAddress, pde, write: false);
+        SetAccessedDirty(pteAddress, pte, access == Access.Write);
         info = SoftTlb.Info(IsGlobal(pte), 0);
         return (pte & 0xffff_f000) | (linear & 0xfff);
     }
@@ -170,7 +170,7 @@ internal sealed unsafe partial class CpuCore
                 CheckRights(linear, access, user, rights, noExecute);
                 for (int l = 0; l < levels; l++)
                 {
-                    SetAccessedDirty(addresses[l], 8, entries[l], access == Access.Write && l == levels - 1);
+                    SetAccessedDirty(addresses[l], entries[l], access == Access.Write && l == levels - 1);
                 }
 
                 info = SoftTlb.Info(IsGlobal(entry), pageMask >> 12);
@@ -237,7 +237,7 @@ internal sealed unsafe partial class CpuCore
     // Sets A (and D for the leaf of a write) in guest memory with an atomic OR, so that another
     // vCPU updating the same entry loses nothing; both bits live in the low doubleword of every
     // entry format (Intel SDM Vol. 3A 4.8).
-    private void SetAccessedDirty(ulong physical, int size, ulong entry, bool write)
+    private void SetAccessedDirty(ulong physical, ulong entry, bool write)
     {
         uint bits = (uint)(EntryAccessed | (write ? EntryDirty : 0));
         if ((entry & bits) == bits)
@@ -245,7 +245,6 @@ internal sealed unsafe partial class CpuCore
             return;
         }
 
-        _ = size;
         MemoryRegion? region = FindRegion(physical);
         if (region is { Kind: RegionKind.Ram })
         {

@@ -13,6 +13,8 @@ public enum MachineRequest
     Exit,
     /// <summary>The user asked to quit (Ctrl-A X, a signal).</summary>
     Quit,
+    /// <summary>The host asked to move the running guest to the other CPU backend (<c>--switch-after</c>).</summary>
+    SwitchAccelerator,
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Emulator.Core.Cpu;
 using Emulator.Jit.Execution;
 using Emulator.Jit.State;
 using Iced.Intel;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Emulator.Core.Cpu;
 using Emulator.Core.Io;
 using Emulator.Core.Memory;
@@ -41,6 +42,12 @@ internal sealed partial class CpuCore
 
     /// <summary>16, 32 or 64: the default operand size of the current code segment.</summary>
     public int Bitness = 16;
+
+    /// <summary>The TSC MSR (Intel SDM Vol. 4 Table 2-2, IA32_TIME_STAMP_COUNTER).</summary>
+    public const uint MsrTsc = 0x10;
+
+    /// <summary>The time-stamp counter before the guest's offset: 1 GHz over host monotonic time.</summary>
+    public static ulong HostTsc() => (ulong)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
 
     public CpuCore(int index, AddressSpace memory, IoPortBus io, BlockCache code)
     {
@@ -102,6 +109,12 @@ internal sealed partial class CpuCore
         (Cr0, Cr2, Cr3, Cr4, Cr8, Efer) = (s.Cr0, s.Cr2, s.Cr3, s.Cr4, s.Cr8, s.Efer);
         (Dr0, Dr1, Dr2, Dr3, Dr6, Dr7) = (s.Dr0, s.Dr1, s.Dr2, s.Dr3, s.Dr6, s.Dr7);
         Msrs = new Dictionary<uint, ulong>(s.Msrs);
+        // CpuState holds the counter's value; this CPU keeps the offset from host time (see HostTsc).
+        if (Msrs.TryGetValue(MsrTsc, out ulong tsc))
+        {
+            Msrs[MsrTsc] = tsc - HostTsc();
+        }
+
         FxState = (byte[])s.FxState.Clone();
         Halted = s.Halted;
         InterruptShadow = s.InterruptShadow;
@@ -127,6 +140,8 @@ internal sealed partial class CpuCore
         {
             s.Msrs[k] = v;
         }
+
+        s.Msrs[MsrTsc] = HostTsc() + Msrs.GetValueOrDefault(MsrTsc);
 
         FxState.CopyTo(s.FxState, 0);
         s.Halted = Halted;

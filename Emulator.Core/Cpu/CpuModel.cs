@@ -1,0 +1,75 @@
+using System.Text;
+
+namespace Emulator.Core.Cpu;
+
+/// <summary>
+/// The one CPU model emu presents through CPUID, whichever backend runs the guest: the software CPU
+/// answers CPUID from <see cref="Query"/>, and KVM is given the same table (<see cref="Leaves"/>),
+/// with the feature bits of <see cref="FeatureBits"/> cleared where the host cannot provide them.
+/// It advertises only what the software CPU implements; features join as their instructions land.
+/// </summary>
+public static class CpuModel
+{
+    /// <summary>CPUID.0:EBX,EDX,ECX.</summary>
+    public const string Vendor = "GenuineIntel";
+
+    /// <summary>CPUID.80000002-80000004 (NUL-padded to 48 bytes).</summary>
+    public const string Brand = "emu software CPU";
+
+    /// <summary>The highest basic leaf (CPUID.0:EAX).</summary>
+    public const uint MaxBasicLeaf = 1;
+
+    /// <summary>The highest extended leaf (CPUID.80000000:EAX).</summary>
+    public const uint MaxExtendedLeaf = 0x8000_0004;
+
+    // Leaf 1 EDX (Intel SDM Vol. 2A Table 3-11): TSC (4), MSR (5), CMOV (15).
+    private const uint Leaf1Edx = (1u << 4) | (1u << 5) | (1u << 15);
+
+    // Family 6, model 0x0f, stepping 1 (a generic P6-family signature).
+    private const uint Signature = 0x0000_06f1;
+
+    /// <summary>Every leaf the model defines (none has subleaves); any other leaf is out of range.</summary>
+    public static IReadOnlyList<uint> Leaves { get; } = [0, 1, 0x8000_0000, 0x8000_0001, 0x8000_0002, 0x8000_0003, 0x8000_0004];
+
+    /// <summary>What CPUID returns for <paramref name="leaf"/> on the vCPU whose initial APIC ID is <paramref name="apicId"/>.</summary>
+    /// <remarks>
+    /// A leaf above the highest basic or extended leaf returns the highest basic leaf, as Intel
+    /// processors do (Intel SDM Vol. 2A, CPUID, "If a value entered for CPUID.EAX is higher than the
+    /// maximum input value ... the data for the highest basic information leaf is returned"); KVM
+    /// applies the same rule to a guest whose vendor is GenuineIntel.
+    /// </remarks>
+    public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf, int apicId)
+    {
+        _ = subleaf;
+        return leaf switch
+        {
+            0 => (MaxBasicLeaf, Word(Vendor, 0), Word(Vendor, 8), Word(Vendor, 4)),
+            1 => (Signature, (uint)apicId << 24 | (1u << 16), 0, Leaf1Edx),
+            0x8000_0000 => (MaxExtendedLeaf, 0, 0, 0),
+            0x8000_0001 => (0, 0, 0, 0),
+            >= 0x8000_0002 and <= MaxExtendedLeaf => BrandPart(leaf - 0x8000_0002),
+            _ => Query(MaxBasicLeaf, 0, apicId),
+        };
+    }
+
+    /// <summary>
+    /// The bits of a leaf that are feature flags: a backend may advertise such a bit only when it
+    /// implements the feature, so it clears those the host lacks. Other bits (vendor, signature,
+    /// brand, leaf counts) are the model's and are reported as they are.
+    /// </summary>
+    public static (uint Eax, uint Ebx, uint Ecx, uint Edx) FeatureBits(uint leaf) => leaf switch
+    {
+        1 or 0x8000_0001 => (0, 0, ~0u, ~0u),
+        _ => (0, 0, 0, 0),
+    };
+
+    private static uint Word(string s, int offset) => BitConverter.ToUInt32(Encoding.ASCII.GetBytes(s), offset);
+
+    private static (uint, uint, uint, uint) BrandPart(uint part)
+    {
+        byte[] brand = new byte[48];
+        Encoding.ASCII.GetBytes(Brand).CopyTo(brand, 0);
+        int o = (int)part * 16;
+        return (BitConverter.ToUInt32(brand, o), BitConverter.ToUInt32(brand, o + 4), BitConverter.ToUInt32(brand, o + 8), BitConverter.ToUInt32(brand, o + 12));
+    }
+}

@@ -28,7 +28,7 @@ public sealed class MachineControl : IDisposable
     private readonly ManualResetEventSlim _raised = new(false);
     private MachineRequest _request;
 
-    /// <summary>The first request raised since the last <see cref="Clear"/>.</summary>
+    /// <summary>The first request raised since the last <see cref="Clear()"/>.</summary>
     public MachineRequest Request
     {
         get
@@ -55,13 +55,18 @@ public sealed class MachineControl : IDisposable
         }
     }
 
-    /// <summary>Raises a request; the first one wins until cleared.</summary>
+    /// <summary>
+    /// Raises a request; the first one wins until cleared, except that anything the guest or the user
+    /// asks for supersedes a pending <see cref="MachineRequest.SwitchAccelerator"/>, which must not
+    /// swallow a power-off that lands while the machine is being moved.
+    /// </summary>
     public void Raise(MachineRequest request, int exitStatus = 0)
     {
         Action[] kickers;
         lock (_lock)
         {
-            if (_request != MachineRequest.None)
+            bool supersedes = _request == MachineRequest.SwitchAccelerator && request != MachineRequest.SwitchAccelerator;
+            if (_request != MachineRequest.None && !supersedes)
             {
                 return;
             }
@@ -75,6 +80,19 @@ public sealed class MachineControl : IDisposable
         foreach (Action kick in kickers)
         {
             kick();
+        }
+    }
+
+    /// <summary>Forgets the request if it is still <paramref name="handled"/> (another may have superseded it).</summary>
+    public void Clear(MachineRequest handled)
+    {
+        lock (_lock)
+        {
+            if (_request == handled)
+            {
+                _request = MachineRequest.None;
+                _raised.Reset();
+            }
         }
     }
 

@@ -61,6 +61,8 @@ public sealed partial class KvmVcpu : IVcpu
 
             SetCpuid(cpuid);
             SetState(CpuState.AtReset());
+            // Read back after the state is set: KVM mirrors IA32_APIC_BASE's enable bit into CPUID.1:EDX.
+            CompareCpuid(cpuid);
         }
         catch
         {
@@ -471,6 +473,38 @@ public sealed partial class KvmVcpu : IVcpu
         }
     }
 
+    /// <summary>
+    /// The CPUID table KVM applies to this vCPU (KVM_GET_CPUID2). It is the model's table unless the
+    /// host's KVM changes it: some hosts force their own feature flags into leaf 1 or add leaves.
+    /// </summary>
+    public IReadOnlyList<CpuidLeaf> EffectiveCpuid { get; private set; } = [];
+
+    /// <summary>Where <see cref="EffectiveCpuid"/> differs from the table emu asked for, one line each (empty on a host that honours KVM_SET_CPUID2).</summary>
+    public IReadOnlyList<string> CpuidDifferences { get; private set; } = [];
+
+    /// <summary><see cref="CpuidDifferences"/> in one short line: the registers changed and the leaves added.</summary>
+    public string CpuidDifferenceSummary
+    {
+        get
+        {
+            string[] changed = [.. CpuidDifferences.Where(d => d.StartsWith("CPUID.", StringComparison.Ordinal)).Select(d => d[..d.IndexOf(' ', StringComparison.Ordinal)])];
+            string[] added = [.. EffectiveCpuid.Where(l => CpuidDifferences.Any(d => d.StartsWith($"KVM added leaf {l.Leaf:X}H.", StringComparison.Ordinal)))
+                .GroupBy(l => l.Leaf).Select(g => $"{g.Key:X}H ({g.Count()} subleaves)")];
+            var parts = new List<string>();
+            if (changed.Length > 0)
+            {
+                parts.Add($"it changes {string.Join(", ", changed)}");
+            }
+
+            if (added.Length > 0)
+            {
+                parts.Add($"adds leaf {string.Join(", ", added)}");
+            }
+
+            return string.Join(" and ", parts);
+        }
+    }
+
     private void SetCpuid(KvmCpuidEntry2[] entries)
     {
         int header = Marshal.SizeOf<KvmCpuid2>(), entry = Marshal.SizeOf<KvmCpuidEntry2>();
@@ -485,6 +519,57 @@ public sealed partial class KvmVcpu : IVcpu
                 Check(LibC.Ioctl(_fd, KvmIoctl.SetCpuid2, (nint)p), "KVM_SET_CPUID2");
             }
         }
+    }
+
+    private void CompareCpuid(KvmCpuidEntry2[] entries)
+    {
+        EffectiveCpuid = ReadCpuid();
+        var differences = new List<string>();
+        foreach (CpuidLeaf got in EffectiveCpuid)
+        {
+            int i = Array.FindIndex(entries, e => e.Function == got.Leaf && e.Index == got.Subleaf);
+            if (i < 0)
+            {
+                differences.Add($"KVM added leaf {got.Leaf:X}H.{got.Subleaf}: {got.Eax:x8} {got.Ebx:x8} {got.Ecx:x8} {got.Edx:x8}");
+                continue;
+            }
+
+            KvmCpuidEntry2 asked = entries[i];
+            Compare(got.Leaf, "EAX", asked.Eax, got.Eax);
+            Compare(got.Leaf, "EBX", asked.Ebx, got.Ebx);
+            Compare(got.Leaf, "ECX", asked.Ecx, got.Ecx);
+            Compare(got.Leaf, "EDX", asked.Edx, got.Edx);
+        }
+
+        CpuidDifferences = differences;
+
+        void Compare(uint leaf, string register, uint asked, uint got)
+        {
+            if (asked != got)
+            {
+                differences.Add($"CPUID.{leaf:X}H:{register} is {got:x8}, not the model's {asked:x8}");
+            }
+        }
+    }
+
+    private CpuidLeaf[] ReadCpuid()
+    {
+        const int count = 256;
+        int header = Marshal.SizeOf<KvmCpuid2>(), entry = Marshal.SizeOf<KvmCpuidEntry2>();
+        byte[] buffer = new byte[header + count * entry];
+        MemoryMarshal.Write(buffer, new KvmCpuid2 { Count = count });
+        unsafe
+        {
+            // SAFETY: the pinned buffer is a kvm_cpuid2 header with room for Count entries.
+            fixed (byte* p = buffer)
+            {
+                Check(LibC.Ioctl(_fd, KvmIoctl.GetCpuid2, (nint)p), "KVM_GET_CPUID2");
+            }
+        }
+
+        int n = (int)MemoryMarshal.Read<KvmCpuid2>(buffer).Count;
+        return [.. MemoryMarshal.Cast<byte, KvmCpuidEntry2>(buffer.AsSpan(header, n * entry)).ToArray()
+            .Select(e => new CpuidLeaf(e.Function, e.Index, e.Eax, e.Ebx, e.Ecx, e.Edx))];
     }
 
     private static void Check(int result, string what)

@@ -39,6 +39,7 @@ internal static class KvmIoctl
     public static readonly nuint GetFpu = Ioc(Read, 0x8c, Unsafe.SizeOf<KvmFpu>());
     public static readonly nuint SetFpu = Ioc(Write, 0x8d, Unsafe.SizeOf<KvmFpu>());
     public static readonly nuint SetCpuid2 = Ioc(Write, 0x90, Unsafe.SizeOf<KvmCpuid2>());
+    public static readonly nuint GetCpuid2 = Ioc(Read | Write, 0x91, Unsafe.SizeOf<KvmCpuid2>());
     public static readonly nuint Nmi = Io(0x9a);
     public static readonly nuint GetVcpuEvents = Ioc(Read, 0x9f, Unsafe.SizeOf<KvmVcpuEvents>());
     public static readonly nuint SetVcpuEvents = Ioc(Write, 0xa0, Unsafe.SizeOf<KvmVcpuEvents>());

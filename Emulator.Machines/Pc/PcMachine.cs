@@ -88,6 +88,7 @@ public sealed class PcMachine : IDisposable
         AcceleratorKind = config.Accelerator;
         _accelerator = CreateAccelerator(config.Accelerator);
         CreateVcpus(null);
+        NoticeCpuidDifferences();
         Platform.Control.AddKicker(KickAll);
         if (config.SwitchAfterPortAccesses is long n)
         {
@@ -195,6 +196,7 @@ public sealed class PcMachine : IDisposable
         }
 
         CreateVcpus(states);
+        NoticeCpuidDifferences();
         for (int i = 0; i < Vcpus.Count; i++)
         {
             Vcpus[i].InterruptSource = sources[i];
@@ -272,6 +274,16 @@ public sealed class PcMachine : IDisposable
             }
 
             _threads.Add(new VcpuThread(vcpu, OnVcpuExit));
+        }
+    }
+
+    // KVM_SET_CPUID2 is the model's table; a host whose KVM changes it is worth one line to the user,
+    // since the guest then sees a different processor than under the software CPU.
+    private void NoticeCpuidDifferences()
+    {
+        if (Vcpus.Count > 0 && Vcpus[0] is KvmVcpu { CpuidDifferences.Count: > 0 } kvm)
+        {
+            _config.Notice?.Invoke($"the host's KVM does not apply emu's CPU model exactly: {kvm.CpuidDifferenceSummary} (KVM_GET_CPUID2 after KVM_SET_CPUID2); the guest sees those values");
         }
     }
 

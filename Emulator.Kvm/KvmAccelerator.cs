@@ -53,6 +53,7 @@ public sealed class KvmAccelerator : IAccelerator
             SupportedCpuid = _system.SupportedCpuid();
             HashSet<uint> known = _system.MsrIndexList();
             TransferredMsrs = [.. KvmMsrState.Candidates.Where(known.Contains)];
+            HasXsave = _system.Check(KvmCap.Xsave) != 0;
             VcpuMmapSize = _system.VcpuMmapSize();
             MaxVcpus = _system.MaxVcpus();
         }
@@ -72,6 +73,9 @@ public sealed class KvmAccelerator : IAccelerator
     /// <summary>Feature bits of the CPU model the host's KVM cannot provide (empty on any usual host).</summary>
     public IReadOnlyList<string> MissingCpuFeatures { get; private set; } = [];
 
+    /// <summary>The MSRs, besides EFER and the APIC base, whose values <see cref="KvmVcpu"/> moves in and out of <c>CpuState.Msrs</c>.</summary>
+    public IReadOnlyList<uint> TransferredMsrIndexes => TransferredMsrs;
+
     internal MachinePlatform Platform => _platform;
 
     internal KvmCpuidEntry2[] SupportedCpuid { get; } = [];
@@ -79,6 +83,8 @@ public sealed class KvmAccelerator : IAccelerator
     internal uint[] TransferredMsrs { get; } = [];
 
     internal int VcpuMmapSize { get; }
+
+    internal bool HasXsave { get; }
 
     internal int MaxVcpus { get; }
 

@@ -8,6 +8,10 @@ namespace Emulator.Kvm;
 public sealed partial class KvmVcpu
 {
     private const ulong RflagsIf = 1 << 9;
+    private const int MxcsrMaskOffset = 28;
+    // Bytes 416-511 of an FXSAVE image are reserved or left to software (Intel SDM Vol. 1 Table 10-2);
+    // Linux keeps its own bookkeeping there. They are not processor state and are not moved.
+    private const int FxStateEnd = 416;
 
     /// <inheritdoc/>
     public CpuState GetState()
@@ -44,7 +48,7 @@ public sealed partial class KvmVcpu
         }
 
         (s.Dr6, s.Dr7) = (dr.Dr6, dr.Dr7);
-        FpuToFxsave(Get<KvmFpu>(KvmIoctl.GetFpu, "KVM_GET_FPU"), s.FxState);
+        ReadFxState(s.FxState);
         foreach ((uint index, ulong value) in GetMsrs())
         {
             s.Msrs[index] = value;
@@ -84,9 +88,7 @@ public sealed partial class KvmVcpu
         };
         Set(KvmIoctl.SetRegs, r, "KVM_SET_REGS");
 
-        var fpu = new KvmFpu();
-        FxsaveToFpu(state.FxState, ref fpu);
-        Set(KvmIoctl.SetFpu, fpu, "KVM_SET_FPU");
+        WriteFxState(state.FxState);
 
         var sr = new KvmSregs
         {
@@ -248,6 +250,56 @@ public sealed partial class KvmVcpu
             G = (byte)((a >> 15) & 1),
             Unusable = (byte)((a >> 16) & 1),
         };
+    }
+
+    // The x87/SSE state goes through KVM_GET/SET_XSAVE, whose first 512 bytes are the FXSAVE image,
+    // where KVM offers it. KVM_SET_FPU is the fallback only: on this project's hosts (Linux 6.18) it
+    // was observed to leave MXCSR unchanged, and what it wrote did not show in KVM_GET_XSAVE, whose
+    // XSTATE_BV still marked x87 and SSE as in their initial state, which is what the guest then gets.
+    private void ReadFxState(byte[] fx)
+    {
+        if (!_vm.HasXsave)
+        {
+            FpuToFxsave(Get<KvmFpu>(KvmIoctl.GetFpu, "KVM_GET_FPU"), fx);
+            return;
+        }
+
+        KvmXsave area = Get<KvmXsave>(KvmIoctl.GetXsave, "KVM_GET_XSAVE");
+        Array.Clear(fx);
+        unsafe
+        {
+            // SAFETY: Region is a 4096-byte fixed array inside the local struct; its first 416 bytes are read.
+            new ReadOnlySpan<byte>(area.Region, FxStateEnd).CopyTo(fx);
+        }
+
+        // MXCSR_MASK says which MXCSR bits this processor supports: a property of the CPU, not state.
+        fx.AsSpan(MxcsrMaskOffset, 4).Clear();
+    }
+
+    private void WriteFxState(byte[] fx)
+    {
+        if (!_vm.HasXsave)
+        {
+            var fpu = new KvmFpu();
+            FxsaveToFpu(fx, ref fpu);
+            Set(KvmIoctl.SetFpu, fpu, "KVM_SET_FPU");
+            return;
+        }
+
+        // Start from KVM's area so that components beyond x87 and SSE keep their state, and MXCSR_MASK its value.
+        KvmXsave area = Get<KvmXsave>(KvmIoctl.GetXsave, "KVM_GET_XSAVE");
+        unsafe
+        {
+            // SAFETY: Region is a 4096-byte fixed array inside the local struct; the legacy region and
+            // XSTATE_BV (bytes 512-519) lie inside it.
+            var region = new Span<byte>(area.Region, 4096);
+            fx.AsSpan(0, MxcsrMaskOffset).CopyTo(region);
+            fx.AsSpan(MxcsrMaskOffset + 4, FxStateEnd - MxcsrMaskOffset - 4).CopyTo(region[(MxcsrMaskOffset + 4)..]);
+            ulong xstateBv = BitConverter.ToUInt64(region[KvmXsave.XstateBvOffset..]) | KvmXsave.LegacyComponents;
+            BitConverter.TryWriteBytes(region[KvmXsave.XstateBvOffset..], xstateBv);
+        }
+
+        Set(KvmIoctl.SetXsave, area, "KVM_SET_XSAVE");
     }
 
     // kvm_fpu is the FXSAVE image (Intel SDM Vol. 1 Table 10-2) split into fields: FCW at 0, FSW at 2,

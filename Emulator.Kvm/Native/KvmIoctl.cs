@@ -45,6 +45,8 @@ internal static class KvmIoctl
     public static readonly nuint SetVcpuEvents = Ioc(Write, 0xa0, Unsafe.SizeOf<KvmVcpuEvents>());
     public static readonly nuint GetDebugRegs = Ioc(Read, 0xa1, Unsafe.SizeOf<KvmDebugRegs>());
     public static readonly nuint SetDebugRegs = Ioc(Write, 0xa2, Unsafe.SizeOf<KvmDebugRegs>());
+    public static readonly nuint GetXsave = Ioc(Read, 0xa4, Unsafe.SizeOf<KvmXsave>());
+    public static readonly nuint SetXsave = Ioc(Write, 0xa5, Unsafe.SizeOf<KvmXsave>());
 
     private static nuint Io(uint nr) => Ioc(0, nr, 0);
 
@@ -64,6 +66,7 @@ internal static class KvmCap
     public const int VcpuEvents = 41;
     public const int DebugRegs = 50;
     public const int MaxVcpus = 66;
+    public const int Xsave = 55;
     public const int ReadonlyMem = 81;
     public const int ImmediateExit = 136;
 }

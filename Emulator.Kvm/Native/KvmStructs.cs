@@ -113,6 +113,22 @@ internal unsafe struct KvmFpu
     private readonly uint _padding2;
 }
 
+/// <summary>
+/// <c>struct kvm_xsave</c>: the guest's XSAVE area in the standard (uncompacted) format. Its first 512
+/// bytes are the FXSAVE image, then the XSAVE header whose first u64 is XSTATE_BV (Intel SDM Vol. 1 13.4).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct KvmXsave
+{
+    public fixed byte Region[4096];
+
+    /// <summary>Offset of XSTATE_BV in the area.</summary>
+    public const int XstateBvOffset = 512;
+
+    /// <summary>XSTATE_BV bits of the x87 and SSE components, which live in the legacy (FXSAVE) region.</summary>
+    public const ulong LegacyComponents = 0x3;
+}
+
 /// <summary><c>struct kvm_vcpu_events</c>: events in flight and interrupt/NMI blocking.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 64)]
 internal struct KvmVcpuEvents

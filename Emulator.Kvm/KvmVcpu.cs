@@ -434,26 +434,36 @@ public sealed partial class KvmVcpu : IVcpu
     // complete (and guest state is consistent) only after userspace has re-entered the kernel with
     // KVM_RUN. The kernel side will first finish incomplete operations and then check for pending
     // signals." With immediate_exit set, that re-entry completes the instruction and returns -EINTR
-    // without running guest code.
+    // without running guest code. A string I/O longer than one data page may exit once more for its
+    // next chunk instead; that exit is serviced and the re-entry repeated.
     private void CompletePendingOperation()
     {
-        if (!_completionPending)
+        while (_completionPending)
         {
-            return;
-        }
+            unsafe
+            {
+                // SAFETY: the kvm_run mapping is live while the vCPU fd is open.
+                Volatile.Write(ref _run->ImmediateExit, 1);
+            }
 
-        unsafe
-        {
-            // SAFETY: the kvm_run mapping is live while the vCPU fd is open.
-            Volatile.Write(ref _run->ImmediateExit, 1);
-        }
+            int result = LibC.Ioctl(_fd, KvmIoctl.Run, 0);
+            int errno = Marshal.GetLastPInvokeError();
+            _completionPending = false;
+            if (result < 0)
+            {
+                if (errno != LibC.EINTR)
+                {
+                    throw KvmException.FromErrno($"completing vCPU {Index}'s last I/O (KVM_RUN with immediate_exit)", errno);
+                }
 
-        int result = LibC.Ioctl(_fd, KvmIoctl.Run, 0);
-        int errno = Marshal.GetLastPInvokeError();
-        _completionPending = false;
-        if (result >= 0 || errno != LibC.EINTR)
-        {
-            throw new KvmException($"completing vCPU {Index}'s last I/O with immediate_exit: KVM_RUN returned {result} (errno {errno}) instead of EINTR");
+                return;
+            }
+
+            Exits++;
+            if (HandleExit() is { } exit)
+            {
+                throw new KvmException($"completing vCPU {Index}'s last I/O ended in {exit.Reason}: {exit.Detail}");
+            }
         }
     }
 

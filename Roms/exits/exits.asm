@@ -1,9 +1,9 @@
 ; emu exits guest: a 64 KiB firmware image that runs in 16-bit real mode and does, once each,
 ; every kind of access that leaves a hardware-assisted CPU for the emulator: CPUID, port I/O of
-; each width, string port I/O in both directions, reads and writes of ROM and of unmapped
-; physical memory. It prints what it saw over COM1 and exits through the debug-exit port with
-; value 0x21 (emu exits with status 0x43). Under the software CPU and under KVM the output must
-; be identical: the tests compare them line for line.
+; each width, string port I/O in both directions (short, and longer than a page), reads and
+; writes of ROM and of unmapped physical memory. It prints what it saw over COM1 and exits
+; through the debug-exit port with value 0x21 (emu exits with status 0x43). Under the software
+; CPU and under KVM the output must be identical: the tests compare them line for line.
 ;
 ; Build: nasm -f bin -o exits.bin exits.asm   (Roms/build.sh does this and checks the result)
 
@@ -102,6 +102,35 @@ start:
             call space_hex8
             inc bx
             loop .insdump
+            call crlf
+
+; ---- long string I/O: 6000 bytes in and out, more than a page each (several exits under KVM)
+            mov si, msg_long
+            call puts
+            xor ax, ax
+            mov es, ax
+            mov di, BUFFER
+            mov dx, UNCLAIMED
+            mov cx, 3000
+            rep insw
+            push ds
+            mov ds, ax
+            mov si, BUFFER
+            mov cx, 3000
+            rep outsw
+            pop ds
+            mov bx, BUFFER
+            mov cx, 3000
+            xor edx, edx
+.longsum:   movzx eax, word [es:bx]
+            add edx, eax
+            add bx, 2
+            loop .longsum
+            mov eax, edx
+            call space_hex32
+            mov ax, di
+            movzx eax, ax
+            call space_hex32
             call crlf
 
 ; ---- port I/O of each width on an unclaimed port: reads are all ones
@@ -254,6 +283,7 @@ msg_cpuid:  db "cpuid ", 0
 msg_rep:    db "rep outsb: one string, one exit", 13, 10
 msg_rep_end:
 msg_ins:    db "rep insb/insw:", 0
+msg_long:   db "rep insw/outsw of 6000 bytes, sum and end:", 0
 msg_ports:  db "unclaimed port in/out:", 0
 msg_rom:    db "rom before/after writes:", 0
 msg_hole:   db "unmapped memory after writes:", 0

@@ -129,6 +129,53 @@ public sealed class KvmVcpuTests
         Assert.Equal(softState.Rip, kvmState.Rip);
     }
 
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AnEventInFlightIsDeliveredFirstByBothBackends(bool exception)
+    {
+        // A state read while KVM was delivering an event carries it (CpuState.PendingInterrupt or
+        // PendingException); whichever backend is given that state delivers it before anything else,
+        // even with interrupts disabled. The handler reports the vector on the probe port.
+        KvmHost.SkipUnlessUsable();
+        byte vector = exception ? (byte)6 : (byte)0x21; // #UD, or an external interrupt
+        List<byte> Deliver(string backend)
+        {
+            using var machine = new SmallMachine(backend);
+            var probe = new RecordingDevice("probe");
+            machine.Platform.Io.Register(ProbePort, 1, probe);
+            machine.Load(MainCode, [0xfa, 0xf4, 0xeb, 0xfd]); // cli; hlt; jmp back
+            machine.Load(IrqHandler, [0xb0, vector, 0xe6, (byte)ProbePort, 0xcf]);
+            machine.Load(vector * 4UL, BitConverter.GetBytes((uint)IrqHandler));
+            CpuState state = RealModeAt(MainCode);
+            state.Rflags = 2; // IF clear: only an event already in flight can reach the handler
+            if (exception)
+            {
+                state.PendingException = vector;
+            }
+            else
+            {
+                state.PendingInterrupt = vector;
+            }
+
+            machine.Vcpu.SetState(state);
+            var thread = new VcpuThread(machine.Vcpu, (_, _) => { });
+            thread.Start();
+            var watch = Stopwatch.StartNew();
+            while (Written(probe, machine.Platform.DeviceLock).Count == 0 && watch.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                Thread.Sleep(10);
+            }
+
+            thread.Stop();
+            return Written(probe, machine.Platform.DeviceLock);
+        }
+
+        List<byte> soft = Deliver("jit");
+        Assert.Equal([(byte)vector], soft);
+        Assert.Equal(soft, Deliver("kvm"));
+    }
+
     // Real mode at 0000:7C00: (cli|sti); hlt; jmp back to the hlt. The NMI handler writes 'N' to the
     // probe port, the interrupt handler its vector; both return with IRET to the loop.
     private static (List<byte> Written, CpuState Final) RunHaltedGuest(string backend, Action<IVcpu> wake, bool interruptsOn, IInterruptSource? source)

@@ -70,9 +70,6 @@ public sealed class KvmAccelerator : IAccelerator
     /// <summary>The memory slots given to KVM, for diagnostics.</summary>
     public IReadOnlyList<(uint Slot, MemoryRegion Region)> Slots { get; private set; } = [];
 
-    /// <summary>Feature bits of the CPU model the host's KVM cannot provide (empty on any usual host).</summary>
-    public IReadOnlyList<string> MissingCpuFeatures { get; private set; } = [];
-
     /// <summary>The MSRs, besides EFER and the APIC base, whose values <see cref="KvmVcpu"/> moves in and out of <c>CpuState.Msrs</c>.</summary>
     public IReadOnlyList<uint> TransferredMsrIndexes => TransferredMsrs;
 
@@ -103,8 +100,7 @@ public sealed class KvmAccelerator : IAccelerator
         }
 
         (KvmCpuidEntry2[] cpuid, IReadOnlyList<string> missing) = KvmCpuidTable.Build(index, SupportedCpuid);
-        MissingCpuFeatures = missing;
-        return new KvmVcpu(this, index, fd, cpuid);
+        return new KvmVcpu(this, index, fd, cpuid, missing);
     }
 
     private void ReserveKvmPages()

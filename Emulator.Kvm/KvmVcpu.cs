@@ -37,7 +37,7 @@ public sealed partial class KvmVcpu : IVcpu
     // An I/O or MMIO exit was serviced; the guest instruction completes on the next KVM_RUN.
     private bool _completionPending;
 
-    internal KvmVcpu(KvmAccelerator vm, int index, int fd, KvmCpuidEntry2[] cpuid)
+    internal KvmVcpu(KvmAccelerator vm, int index, int fd, KvmCpuidEntry2[] cpuid, IReadOnlyList<string> unsupportedFeatures)
     {
         _vm = vm;
         _platform = vm.Platform;
@@ -62,7 +62,7 @@ public sealed partial class KvmVcpu : IVcpu
             SetCpuid(cpuid);
             SetState(CpuState.AtReset());
             // Read back after the state is set: KVM mirrors IA32_APIC_BASE's enable bit into CPUID.1:EDX.
-            CompareCpuid(cpuid);
+            CompareCpuid(cpuid, unsupportedFeatures);
         }
         catch
         {
@@ -489,31 +489,8 @@ public sealed partial class KvmVcpu : IVcpu
     /// </summary>
     public IReadOnlyList<CpuidLeaf> EffectiveCpuid { get; private set; } = [];
 
-    /// <summary>Where <see cref="EffectiveCpuid"/> differs from the table emu asked for, one line each (empty on a host that honours KVM_SET_CPUID2).</summary>
-    public IReadOnlyList<string> CpuidDifferences { get; private set; } = [];
-
-    /// <summary><see cref="CpuidDifferences"/> in one short line: the registers changed and the leaves added.</summary>
-    public string CpuidDifferenceSummary
-    {
-        get
-        {
-            string[] changed = [.. CpuidDifferences.Where(d => d.StartsWith("CPUID.", StringComparison.Ordinal)).Select(d => d[..d.IndexOf(' ', StringComparison.Ordinal)])];
-            string[] added = [.. EffectiveCpuid.Where(l => CpuidDifferences.Any(d => d.StartsWith($"KVM added leaf {l.Leaf:X}H.", StringComparison.Ordinal)))
-                .GroupBy(l => l.Leaf).Select(g => $"{g.Key:X}H ({g.Count()} subleaves)")];
-            var parts = new List<string>();
-            if (changed.Length > 0)
-            {
-                parts.Add($"it changes {string.Join(", ", changed)}");
-            }
-
-            if (added.Length > 0)
-            {
-                parts.Add($"adds leaf {string.Join(", ", added)}");
-            }
-
-            return string.Join(" and ", parts);
-        }
-    }
+    /// <summary>How <see cref="EffectiveCpuid"/> departs from the CPU model (empty on a host whose KVM offers every feature and honours KVM_SET_CPUID2).</summary>
+    public CpuidDeviation CpuidDeviation { get; private set; } = CpuidDeviation.None;
 
     private void SetCpuid(KvmCpuidEntry2[] entries)
     {
@@ -531,35 +508,11 @@ public sealed partial class KvmVcpu : IVcpu
         }
     }
 
-    private void CompareCpuid(KvmCpuidEntry2[] entries)
+    private void CompareCpuid(KvmCpuidEntry2[] entries, IReadOnlyList<string> unsupportedFeatures)
     {
         EffectiveCpuid = ReadCpuid();
-        var differences = new List<string>();
-        foreach (CpuidLeaf got in EffectiveCpuid)
-        {
-            int i = Array.FindIndex(entries, e => e.Function == got.Leaf && e.Index == got.Subleaf);
-            if (i < 0)
-            {
-                differences.Add($"KVM added leaf {got.Leaf:X}H.{got.Subleaf}: {got.Eax:x8} {got.Ebx:x8} {got.Ecx:x8} {got.Edx:x8}");
-                continue;
-            }
-
-            KvmCpuidEntry2 asked = entries[i];
-            Compare(got.Leaf, "EAX", asked.Eax, got.Eax);
-            Compare(got.Leaf, "EBX", asked.Ebx, got.Ebx);
-            Compare(got.Leaf, "ECX", asked.Ecx, got.Ecx);
-            Compare(got.Leaf, "EDX", asked.Edx, got.Edx);
-        }
-
-        CpuidDifferences = differences;
-
-        void Compare(uint leaf, string register, uint asked, uint got)
-        {
-            if (asked != got)
-            {
-                differences.Add($"CPUID.{leaf:X}H:{register} is {got:x8}, not the model's {asked:x8}");
-            }
-        }
+        CpuidDeviation = CpuidDeviation.Between(
+            [.. entries.Select(e => new CpuidLeaf(e.Function, e.Index, e.Eax, e.Ebx, e.Ecx, e.Edx))], EffectiveCpuid, unsupportedFeatures);
     }
 
     private CpuidLeaf[] ReadCpuid()

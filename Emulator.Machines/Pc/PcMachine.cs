@@ -282,9 +282,9 @@ public sealed class PcMachine : IDisposable
     // since the guest then sees a different processor than under the software CPU.
     private void NoticeCpuidDifferences()
     {
-        if (Vcpus.Count > 0 && Vcpus[0] is KvmVcpu { CpuidDifferences.Count: > 0 } kvm)
+        if (Vcpus.Count > 0 && Vcpus[0] is KvmVcpu { CpuidDeviation.IsEmpty: false } kvm)
         {
-            _config.Notice?.Invoke($"the host's KVM does not apply emu's CPU model exactly: {kvm.CpuidDifferenceSummary} (KVM_GET_CPUID2 after KVM_SET_CPUID2); the guest sees those values");
+            _config.Notice?.Invoke($"the host's KVM does not apply emu's CPU model exactly: {kvm.CpuidDeviation} (KVM_GET_CPUID2 after KVM_SET_CPUID2); the guest sees those values");
         }
     }
 

@@ -47,11 +47,16 @@ public sealed record CpuidDeviation(IReadOnlyList<string> UnsupportedFeatures, I
                 continue;
             }
 
-            foreach ((string register, uint a, uint g) in (ReadOnlySpan<(string, uint, uint)>)[("EAX", w.Eax, got.Eax), ("EBX", w.Ebx, got.Ebx), ("ECX", w.Ecx, got.Ecx), ("EDX", w.Edx, got.Edx)])
+            Compare("EAX", w.Eax, got.Eax);
+            Compare("EBX", w.Ebx, got.Ebx);
+            Compare("ECX", w.Ecx, got.Ecx);
+            Compare("EDX", w.Edx, got.Edx);
+
+            void Compare(string register, uint asked, uint applied)
             {
-                if (a != g)
+                if (asked != applied)
                 {
-                    changed.Add(new CpuidChange(got.Leaf, got.Subleaf, register, a, g));
+                    changed.Add(new CpuidChange(got.Leaf, got.Subleaf, register, asked, applied));
                 }
             }
         }

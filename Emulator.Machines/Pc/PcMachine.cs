@@ -160,12 +160,13 @@ public sealed class PcMachine : IDisposable
     }
 
     /// <summary>
-    /// Moves the running guest to another backend (the machine loop does this for
-    /// <see cref="MachineRequest.SwitchAccelerator"/>, raised by --switch-after or by anyone): parks every vCPU at an instruction boundary, reads
-    /// its <see cref="CpuState"/>, replaces the accelerator and its vCPUs, writes the states into the
-    /// new ones and lets them continue. Memory and devices are the machine's own and are shared by
-    /// both backends, so their state carries over untouched; the new accelerator starts with nothing
-    /// cached (the software CPU's decoded blocks could be stale after the guest ran under KVM).
+    /// Moves the running guest to another backend; the machine loop does this for
+    /// <see cref="MachineRequest.SwitchAccelerator"/>, raised by --switch-after or by anyone. Parks
+    /// every vCPU at an instruction boundary, reads its <see cref="CpuState"/>, replaces the
+    /// accelerator and its vCPUs, writes the states into the new ones and lets them continue. Memory
+    /// and devices are the machine's own and are shared by both backends, so their state carries over
+    /// untouched; the new accelerator starts with nothing cached (the software CPU's decoded blocks
+    /// could be stale after the guest ran under KVM).
     /// </summary>
     private void MoveTo(AcceleratorKind kind)
     {

@@ -15,6 +15,9 @@ public sealed class SoftVcpu : IVcpu
     private readonly AutoResetEvent _wake = new(false);
     private volatile bool _exitRequested;
     private volatile bool _nmiPending;
+    // An event another backend had begun delivering when its state was read (CpuState.PendingException,
+    // PendingInterrupt): delivered before the next instruction, as that backend would have.
+    private (int Vector, bool IsException, uint? ErrorCode)? _inFlight;
 
     internal SoftVcpu(int index, MachinePlatform platform, BlockCache code)
     {
@@ -43,6 +46,19 @@ public sealed class SoftVcpu : IVcpu
     public VcpuExit Run()
     {
         CpuCore core = _core;
+        if (_inFlight is { } e && !_exitRequested)
+        {
+            _inFlight = null;
+            if (e.IsException)
+            {
+                core.RaiseException(e.Vector, (int?)e.ErrorCode);
+            }
+            else
+            {
+                core.RaiseInterrupt(e.Vector);
+            }
+        }
+
         while (!_exitRequested)
         {
             if (core.InterruptShadow)
@@ -101,31 +117,69 @@ public sealed class SoftVcpu : IVcpu
     }
 
     /// <inheritdoc/>
-    public CpuState GetState() => _core.SaveState();
+    public CpuState GetState()
+    {
+        CpuState s = _core.SaveState();
+        s.NmiPending = _nmiPending;
+        if (_inFlight is { } e)
+        {
+            if (e.IsException)
+            {
+                s.PendingException = e.Vector;
+                s.PendingExceptionErrorCode = e.ErrorCode;
+            }
+            else
+            {
+                s.PendingInterrupt = e.Vector;
+            }
+        }
+
+        return s;
+    }
 
     /// <inheritdoc/>
-    public void SetState(CpuState state) => _core.LoadState(state);
+    public void SetState(CpuState state)
+    {
+        _core.LoadState(state);
+        _nmiPending = state.NmiPending;
+        _inFlight = state.PendingException >= 0 ? (state.PendingException, true, state.PendingExceptionErrorCode)
+            : state.PendingInterrupt >= 0 ? (state.PendingInterrupt, false, null)
+            : null;
+    }
 
     /// <inheritdoc/>
     public void RequestExit()
     {
         _exitRequested = true;
-        _wake.Set();
+        Wake();
     }
 
     /// <inheritdoc/>
     public void ClearExitRequest() => _exitRequested = false;
 
     /// <inheritdoc/>
-    public void NotifyInterrupt() => _wake.Set();
+    public void NotifyInterrupt() => Wake();
 
     /// <inheritdoc/>
     public void RaiseNmi()
     {
         _nmiPending = true;
-        _wake.Set();
+        Wake();
     }
 
     /// <inheritdoc/>
     public void Dispose() => _wake.Dispose();
+
+    // Devices and timers may still signal a vCPU that a backend move or shutdown has just disposed;
+    // the signal has nobody to wake then.
+    private void Wake()
+    {
+        try
+        {
+            _wake.Set();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
 }

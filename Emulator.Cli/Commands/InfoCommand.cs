@@ -16,7 +16,7 @@ internal static class InfoCommand
             : "  jit: usable");
         KvmProbeResult kvm = KvmProbe.Run();
         Console.WriteLine($"  kvm: {(kvm.Usable ? kvm.Fast ? "usable" : "present but slow" : "unusable")}: {kvm.Reason}");
-        Console.WriteLine("  kvm backend in this build: not implemented yet (--accel kvm is refused)");
+        Console.WriteLine($"  --accel auto picks: {(kvm.Usable && kvm.Fast ? "kvm" : "jit (the software CPU)")}");
         foreach (string line in kvm.FormatReport().Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             Console.WriteLine("    " + line);

@@ -23,6 +23,20 @@ internal static class RunCommand
         ushort debugExit = ValueParsers.ParsePort("--debug-exit", o.DebugExit);
         List<DriveConfig> drives = [.. o.Drive.Select(ParseDrive)];
         (AcceleratorKind accel, string? choice) = ChooseAccelerator(o.Accel);
+        if (o.SwitchAfter is long n)
+        {
+            if (n < 1)
+            {
+                throw new UsageException($"--switch-after {n}: must be at least 1 (a count of port I/O accesses)");
+            }
+
+            KvmProbeResult kvm = KvmProbe.Run();
+            if (!kvm.Usable)
+            {
+                throw new UsageException($"--switch-after moves the guest between the software CPU and KVM, but KVM is unusable here: {kvm.Reason}");
+            }
+        }
+
         byte[]? firmware = o.Bios is null ? null : FirmwareImage.Load(o.Bios);
 
         var sinks = new List<Stream>();
@@ -54,6 +68,8 @@ internal static class RunCommand
                 PostCodeSink = post,
                 NoReboot = o.NoReboot,
                 Drives = drives,
+                SwitchAfterPortAccesses = o.SwitchAfter,
+                Notice = line => Console.Error.WriteLine($"emu: {line}"),
             };
             using var machine = new PcMachine(config, serial);
             control = machine.Platform.Control;
@@ -155,15 +171,14 @@ internal static class RunCommand
                 return (AcceleratorKind.Jit, null);
             case "kvm":
                 KvmProbeResult probe = KvmProbe.Run();
-                throw new UsageException(probe.Usable
-                    ? "--accel kvm: the KVM backend is not implemented yet; use --accel jit"
-                    : $"--accel kvm: {probe.Reason}");
+                return probe.Usable
+                    ? (AcceleratorKind.Kvm, null)
+                    : throw new UsageException($"--accel kvm: {probe.Reason}");
             case "auto":
                 KvmProbeResult auto = KvmProbe.Run();
-                string why = auto.Usable && auto.Fast
-                    ? "KVM is usable but the KVM backend is not implemented yet"
-                    : auto.Reason;
-                return (AcceleratorKind.Jit, $"emu: using the software CPU (jit): {why}");
+                return auto.Usable && auto.Fast
+                    ? (AcceleratorKind.Kvm, $"emu: using KVM (kvm): {auto.Reason}")
+                    : (AcceleratorKind.Jit, $"emu: using the software CPU (jit): {auto.Reason}");
             default:
                 throw new UsageException($"--accel {accel}: unknown accelerator (expected auto, jit or kvm)");
         }

@@ -63,7 +63,10 @@ public sealed class CpuState
     public ulong Efer;
     /// <summary>Debug registers DR0-DR3, DR6, DR7.</summary>
     public ulong Dr0, Dr1, Dr2, Dr3, Dr6 = 0xffff0ff0, Dr7 = 0x400;
-    /// <summary>Model-specific registers other than EFER, by index (TSC, APIC base, SYSCALL and SYSENTER MSRs, PAT, ...).</summary>
+    /// <summary>
+    /// Model-specific registers other than EFER, by index (TSC, APIC base, SYSCALL and SYSENTER MSRs,
+    /// PAT, ...). Values are what RDMSR would return now: the TSC (0x10) is the counter's value, not an offset.
+    /// </summary>
     public Dictionary<uint, ulong> Msrs { get; private set; } = [];
     /// <summary>FXSAVE-format x87/MMX/SSE state (512 bytes, Intel SDM Vol. 1 10.5.1).</summary>
     public byte[] FxState { get; private set; } = new byte[512];
@@ -75,8 +78,16 @@ public sealed class CpuState
     public bool NmiBlocked;
     /// <summary>An NMI is pending delivery.</summary>
     public bool NmiPending;
-    /// <summary>An external interrupt vector waiting for delivery, or -1.</summary>
+    /// <summary>An external interrupt vector acknowledged at the interrupt controller but not yet delivered, or -1.</summary>
     public int PendingInterrupt = -1;
+    /// <summary>
+    /// A hardware exception whose delivery had begun but not finished when the state was read, or -1.
+    /// RIP points at the faulting instruction and CR2/DR6 already hold the fault's payload. Software
+    /// exceptions and INT n are never pending here: their instruction is simply executed again.
+    /// </summary>
+    public int PendingException = -1;
+    /// <summary>The error code pushed with <see cref="PendingException"/>, when that vector has one.</summary>
+    public uint? PendingExceptionErrorCode;
 
     /// <summary>The architectural state at RESET (Intel SDM Vol. 3A 9.1.1, Table 9-1).</summary>
     public static CpuState AtReset()

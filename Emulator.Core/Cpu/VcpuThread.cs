@@ -49,6 +49,9 @@ public sealed class VcpuThread
         }
     }
 
+    /// <summary>True when called on this vCPU's own thread, e.g. from a device access the vCPU is making.</summary>
+    public bool IsCurrentThread => Thread.CurrentThread == _thread;
+
     /// <summary>Starts running guest code.</summary>
     public void Start() => _thread.Start();
 

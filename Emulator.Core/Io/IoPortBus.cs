@@ -11,12 +11,30 @@ public sealed class IoPortBus
     private const int PortCount = 0x10000;
     private readonly PortClaim?[] _ports = new PortClaim?[PortCount];
     private readonly Lock _deviceLock;
+    private long _accesses;
+    private long _watchAt = long.MaxValue;
+    private Action? _watch;
 
     /// <summary>Creates an empty bus whose dispatch is serialized by <paramref name="deviceLock"/>.</summary>
     public IoPortBus(Lock deviceLock) => _deviceLock = deviceLock;
 
     /// <summary>Number of accesses to unclaimed ports (for diagnostics).</summary>
     public long UnclaimedAccesses { get; private set; }
+
+    /// <summary>Port accesses so far (each element of a string I/O counts once).</summary>
+    public long Accesses => Interlocked.Read(ref _accesses);
+
+    /// <summary>
+    /// Calls <paramref name="action"/> once, on the accessing vCPU's thread, right after access number
+    /// <paramref name="count"/> (counting from 1) has been dispatched. Port I/O happens at the same
+    /// points of a guest's execution whichever backend runs it, so this marks a deterministic point.
+    /// </summary>
+    public void WatchAccessCount(long count, Action action)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        _watch = action;
+        Volatile.Write(ref _watchAt, count);
+    }
 
     /// <summary>
     /// Gives ports [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) to
@@ -75,13 +93,16 @@ public sealed class IoPortBus
         {
             UnclaimedAccesses++;
             data.Fill(0xff);
-            return;
+        }
+        else
+        {
+            lock (_deviceLock)
+            {
+                BusAccess.Read(claim.Device, claim.Offset + (ulong)(port - claim.First), data);
+            }
         }
 
-        lock (_deviceLock)
-        {
-            BusAccess.Read(claim.Device, claim.Offset + (ulong)(port - claim.First), data);
-        }
+        Counted();
     }
 
     /// <summary>An OUT of <c>data.Length</c> (1, 2 or 4) bytes.</summary>
@@ -91,13 +112,16 @@ public sealed class IoPortBus
         if (claim is null)
         {
             UnclaimedAccesses++;
-            return;
+        }
+        else
+        {
+            lock (_deviceLock)
+            {
+                BusAccess.Write(claim.Device, claim.Offset + (ulong)(port - claim.First), data);
+            }
         }
 
-        lock (_deviceLock)
-        {
-            BusAccess.Write(claim.Device, claim.Offset + (ulong)(port - claim.First), data);
-        }
+        Counted();
     }
 
     /// <summary>An IN returning the value zero-extended.</summary>
@@ -115,6 +139,14 @@ public sealed class IoPortBus
         Span<byte> b = stackalloc byte[4];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(b, value);
         Write(port, b[..size]);
+    }
+
+    private void Counted()
+    {
+        if (Interlocked.Increment(ref _accesses) == Volatile.Read(ref _watchAt))
+        {
+            _watch!();
+        }
     }
 
     private sealed record PortClaim(IBusDevice Device, ushort First, ulong Offset);

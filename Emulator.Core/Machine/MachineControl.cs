@@ -13,6 +13,8 @@ public enum MachineRequest
     Exit,
     /// <summary>The user asked to quit (Ctrl-A X, a signal).</summary>
     Quit,
+    /// <summary>The host asked to move the running guest to the other CPU backend (<c>--switch-after</c>).</summary>
+    SwitchAccelerator,
 }
 
 /// <summary>
@@ -26,7 +28,7 @@ public sealed class MachineControl : IDisposable
     private readonly ManualResetEventSlim _raised = new(false);
     private MachineRequest _request;
 
-    /// <summary>The first request raised since the last <see cref="Clear"/>.</summary>
+    /// <summary>The first request raised since the last <see cref="Clear()"/>.</summary>
     public MachineRequest Request
     {
         get
@@ -53,13 +55,19 @@ public sealed class MachineControl : IDisposable
         }
     }
 
-    /// <summary>Raises a request; the first one wins until cleared, except that any request that ends the machine replaces a pending reset.</summary>
+    /// <summary>
+    /// Raises a request; the first one wins until cleared, except that a pending reset or move to the
+    /// other backend is superseded by anything else the guest or the user asks for, so a power-off or
+    /// quit that lands while the machine is being reset or moved is never swallowed.
+    /// </summary>
     public void Raise(MachineRequest request, int exitStatus = 0)
     {
         Action[] kickers;
         lock (_lock)
         {
-            if (_request != MachineRequest.None && !(_request == MachineRequest.Reset && request != MachineRequest.Reset))
+            bool pendingIsTransient = _request is MachineRequest.Reset or MachineRequest.SwitchAccelerator;
+            bool supersedes = pendingIsTransient && request != _request && request != MachineRequest.SwitchAccelerator;
+            if (_request != MachineRequest.None && !supersedes)
             {
                 return;
             }
@@ -76,12 +84,12 @@ public sealed class MachineControl : IDisposable
         }
     }
 
-    /// <summary>Forgets a reset request once the reset is done; a request that arrived meanwhile (quit, power off) stays.</summary>
-    public void CompleteReset()
+    /// <summary>Forgets the request if it is still <paramref name="handled"/> (another may have superseded it).</summary>
+    public void Clear(MachineRequest handled)
     {
         lock (_lock)
         {
-            if (_request == MachineRequest.Reset)
+            if (_request == handled)
             {
                 _request = MachineRequest.None;
                 _raised.Reset();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Emulator.Core.Cpu;
 using Emulator.Jit.Execution;
 using Emulator.Jit.State;
@@ -391,8 +390,7 @@ internal static unsafe class SystemOps
     }
 
     /// <summary>The time-stamp counter: 1 GHz over host monotonic time plus the guest-written offset.</summary>
-    public static ulong ReadTsc(CpuCore cpu) =>
-        (ulong)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency)) + cpu.Msrs.GetValueOrDefault(Msr.Tsc);
+    public static ulong ReadTsc(CpuCore cpu) => CpuCore.HostTsc() + cpu.Msrs.GetValueOrDefault(Msr.Tsc);
 
     private static void Rdtsc(CpuCore cpu, ref Instruction ins)
     {

@@ -26,7 +26,7 @@ internal sealed unsafe partial class CpuCore
     public const ulong EferSCE = 1, EferNXE = 1 << 11;
 
     /// <summary>MAXPHYADDR of this CPU model (CPUID 80000008h EAX[7:0]).</summary>
-    public const int PhysicalAddressBits = 40;
+    public const int PhysicalAddressBits = Core.Cpu.CpuModel.PhysicalAddressBits;
 
     // Page-fault error code bits (Intel SDM Vol. 3A 4.7, Figure 4-12).
     public const int PfPresent = 1, PfWrite = 2, PfUser = 4, PfReserved = 8, PfFetch = 16;

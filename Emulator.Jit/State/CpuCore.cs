@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Emulator.Core.Cpu;
 using Emulator.Core.Io;
 using Emulator.Core.Memory;
@@ -46,6 +47,12 @@ internal sealed partial class CpuCore
 
     /// <summary>16, 32 or 64: the default operand size of the current code segment.</summary>
     public int Bitness = 16;
+
+    /// <summary>The TSC MSR (Intel SDM Vol. 4 Table 2-2, IA32_TIME_STAMP_COUNTER).</summary>
+    public const uint MsrTsc = 0x10;
+
+    /// <summary>The time-stamp counter before the guest's offset: 1 GHz over host monotonic time.</summary>
+    public static ulong HostTsc() => (ulong)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
 
     public CpuCore(int index, AddressSpace memory, IoPortBus io, BlockCache code)
     {
@@ -128,6 +135,11 @@ internal sealed partial class CpuCore
         SysenterEsp = TakeMsr(Msr.SysenterEsp);
         SysenterEip = TakeMsr(Msr.SysenterEip);
         LoadFxImage(s.FxState);
+        // CpuState holds the counter's value; this CPU keeps the offset from host time (see HostTsc).
+        if (Msrs.TryGetValue(Msr.Tsc, out ulong tsc))
+        {
+            Msrs[Msr.Tsc] = tsc - HostTsc();
+        }
         Halted = s.Halted;
         InterruptShadow = s.InterruptShadow;
         NmiBlocked = s.NmiBlocked;
@@ -163,6 +175,7 @@ internal sealed partial class CpuCore
         (s.Msrs[Msr.Star], s.Msrs[Msr.Lstar], s.Msrs[Msr.Cstar], s.Msrs[Msr.Sfmask]) = (Star, Lstar, Cstar, Sfmask);
         (s.Msrs[Msr.KernelGsBase], s.Msrs[Msr.SysenterCs], s.Msrs[Msr.SysenterEsp], s.Msrs[Msr.SysenterEip]) = (KernelGsBase, SysenterCs, SysenterEsp, SysenterEip);
 
+        s.Msrs[Msr.Tsc] = HostTsc() + Msrs.GetValueOrDefault(Msr.Tsc);
         StoreFxImage(s.FxState);
         s.Halted = Halted;
         s.InterruptShadow = InterruptShadow;

@@ -50,6 +50,16 @@ public sealed record PcConfig
     /// <summary>Disk images, each on its own virtio-blk device (consecutive PCI slots from 03.0).</summary>
     public IReadOnlyList<DriveConfig> Drives { get; init; } = [];
 
+    /// <summary>
+    /// Move the running guest to the other backend (KVM to the software CPU or back) right after this
+    /// many port I/O accesses, or never when null. Port I/O happens at the same points of the guest's
+    /// execution on both backends, so the move happens at the same place in every run.
+    /// </summary>
+    public long? SwitchAfterPortAccesses { get; init; }
+
+    /// <summary>Where one-line notices for the user go (the CLI prints them on stderr), or null.</summary>
+    public Action<string>? Notice { get; init; }
+
     /// <summary>Deterministic virtual time (tests).</summary>
     public bool DeterministicTime { get; init; }
 }

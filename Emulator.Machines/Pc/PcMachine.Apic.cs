@@ -55,6 +55,22 @@ public sealed partial class PcMachine
         _devices.Add(IoApic);
     }
 
+    /// <summary>Wires new vCPUs (after a move to another backend) to the local APICs and the 8259A.</summary>
+    private void RewireApics()
+    {
+        for (int i = 0; i < Vcpus.Count; i++)
+        {
+            _apicProcessors[i].Rebind(Vcpus[i], _threads[i]);
+            Vcpus[i].InterruptSource = LocalApics[i];
+            if (Vcpus[i] is SoftVcpu soft)
+            {
+                soft.PlatformMsrs = LocalApics[i];
+            }
+        }
+
+        Pic.IntrRaised += Vcpus[0].NotifyInterrupt;
+    }
+
     /// <summary>Starts every vCPU thread: the BSP running, the APs parked in wait-for-SIPI (Intel SDM Vol. 3A 9.4.2).</summary>
     private void StartVcpuThreads()
     {

@@ -8,6 +8,7 @@ using Emulator.Core.Devices.Timers;
 using Emulator.Core.Machine;
 using Emulator.Core.Memory;
 using Emulator.Jit;
+using Emulator.Kvm;
 using Emulator.Machines.Loaders;
 
 namespace Emulator.Machines.Pc;
@@ -34,9 +35,11 @@ public sealed partial class PcMachine : IDisposable
     private readonly HostMapping _firmware;
     private readonly List<IDevice> _devices = [];
     private readonly List<VcpuThread> _threads = [];
-    private readonly IAccelerator _accelerator;
     private readonly ISerialBackend _serial;
     private readonly List<IsaIrqLine> _isaLines = [];
+    // Guards Vcpus against kicks while the machine moves to another backend.
+    private readonly Lock _vcpuLock = new();
+    private IAccelerator _accelerator;
     private string? _failure;
 
     /// <summary>Builds the machine; throws <see cref="MachineConfigException"/> for what the user got wrong.</summary>
@@ -113,19 +116,14 @@ public sealed partial class PcMachine : IDisposable
         Pci = new PcPci(Platform, isaIrqs, images, () => Platform.Control.Raise(MachineRequest.Reset));
         _devices.AddRange(Pci.Devices);
 
-        _accelerator = config.Accelerator switch
+        AcceleratorKind = config.Accelerator;
+        _accelerator = CreateAccelerator(config.Accelerator);
+        CreateVcpus(null);
+        NoticeCpuidDifferences();
+        Platform.Control.AddKicker(KickAll);
+        if (config.SwitchAfterPortAccesses is long n)
         {
-            AcceleratorKind.Jit => new SoftAccelerator(Platform),
-            _ => throw new MachineConfigException("--accel kvm: the KVM backend is not implemented yet; use --accel jit"),
-        };
-
-        for (int i = 0; i < config.Cpus; i++)
-        {
-            IVcpu vcpu = _accelerator.CreateVcpu(i);
-            Vcpus.Add(vcpu);
-            var thread = new VcpuThread(vcpu, OnVcpuExit);
-            _threads.Add(thread);
-            Platform.Control.AddKicker(vcpu.RequestExit);
+            Platform.Io.WatchAccessCount(n, PauseHereAndSwitch);
         }
 
         AddApics();
@@ -175,6 +173,9 @@ public sealed partial class PcMachine : IDisposable
     /// <summary>The backend's name.</summary>
     public string AcceleratorName => _accelerator.Name;
 
+    /// <summary>The backend running the vCPUs now.</summary>
+    public AcceleratorKind AcceleratorKind { get; private set; }
+
     /// <summary>
     /// Runs the machine until the guest powers off, exits through debug-exit, resets with
     /// --no-reboot, stops on an error, or the user quits; returns the exit status and why.
@@ -200,6 +201,13 @@ public sealed partial class PcMachine : IDisposable
                 continue;
             }
 
+            if (request == MachineRequest.SwitchAccelerator)
+            {
+                MoveTo(AcceleratorKind == AcceleratorKind.Kvm ? AcceleratorKind.Jit : AcceleratorKind.Kvm);
+                Platform.Control.Clear(MachineRequest.SwitchAccelerator);
+                continue;
+            }
+
             StopAll();
             return request switch
             {
@@ -209,6 +217,152 @@ public sealed partial class PcMachine : IDisposable
                 MachineRequest.Reset => new MachineOutcome(0, "guest reset the machine (--no-reboot)"),
                 _ => new MachineOutcome(0, "quit"),
             };
+        }
+    }
+
+    /// <summary>
+    /// Moves the running guest to another backend; the machine loop does this for
+    /// <see cref="MachineRequest.SwitchAccelerator"/>, raised by --switch-after or by anyone. Parks
+    /// every vCPU at an instruction boundary, reads its <see cref="CpuState"/>, replaces the
+    /// accelerator and its vCPUs, writes the states into the new ones and lets them continue. Memory
+    /// and devices are the machine's own and are shared by both backends, so their state carries over
+    /// untouched; the new accelerator starts with nothing cached (the software CPU's decoded blocks
+    /// could be stale after the guest ran under KVM).
+    /// </summary>
+    private void MoveTo(AcceleratorKind kind)
+    {
+        bool[] started = [.. _threads.Select(t => t.State != VcpuRunState.Created)];
+        for (int i = 0; i < _threads.Count; i++)
+        {
+            if (started[i])
+            {
+                _threads[i].Pause();
+            }
+        }
+
+        CpuState[] states = [.. Vcpus.Select(v => v.GetState())];
+        IVcpu oldBsp = Vcpus[0];
+        lock (Platform.DeviceLock)
+        {
+            Pic.IntrRaised -= oldBsp.NotifyInterrupt;
+        }
+
+        StopAll();
+        string from = _accelerator.Name;
+        lock (_vcpuLock)
+        {
+            foreach (IVcpu v in Vcpus)
+            {
+                v.Dispose();
+            }
+
+            Vcpus.Clear();
+            _threads.Clear();
+            _accelerator.Dispose();
+            _accelerator = CreateAccelerator(kind);
+            AcceleratorKind = kind;
+        }
+
+        CreateVcpus(states);
+        NoticeCpuidDifferences();
+        lock (Platform.DeviceLock)
+        {
+            RewireApics();
+        }
+
+        _config.Notice?.Invoke($"moved the guest from {from} to {_accelerator.Name} after {Platform.Io.Accesses} port accesses (vCPU 0 at {states[0].Segments[(int)Seg.Cs].Selector:x4}:{states[0].Rip:x})");
+        for (int i = 0; i < _threads.Count; i++)
+        {
+            if (started[i])
+            {
+                _threads[i].Start();
+            }
+        }
+    }
+
+    // Runs on the vCPU thread that made the watched port access. That vCPU parks itself right after
+    // the access's instruction (its Run returns at the next instruction or block boundary and its
+    // thread sees the pause), so the move happens at the same guest instruction in every run; a kick
+    // from the machine thread alone would land wherever the guest had got to by then.
+    private void PauseHereAndSwitch()
+    {
+        foreach (VcpuThread t in _threads)
+        {
+            if (t.IsCurrentThread)
+            {
+                t.Pause();
+            }
+        }
+
+        Platform.Control.Raise(MachineRequest.SwitchAccelerator);
+    }
+
+    private IAccelerator CreateAccelerator(AcceleratorKind kind)
+    {
+        switch (kind)
+        {
+            case AcceleratorKind.Jit:
+                return new SoftAccelerator(Platform);
+            case AcceleratorKind.Kvm:
+                try
+                {
+                    return new KvmAccelerator(Platform);
+                }
+                catch (KvmException e)
+                {
+                    throw new MachineConfigException($"--accel kvm: {e.Message}", e);
+                }
+
+            default:
+                throw new MachineConfigException($"unknown accelerator {kind}");
+        }
+    }
+
+    private void CreateVcpus(CpuState[]? states)
+    {
+        for (int i = 0; i < _config.Cpus; i++)
+        {
+            IVcpu vcpu;
+            try
+            {
+                vcpu = _accelerator.CreateVcpu(i);
+                if (states is not null)
+                {
+                    vcpu.SetState(states[i]);
+                }
+            }
+            catch (KvmException e)
+            {
+                throw new MachineConfigException($"--accel kvm: {e.Message}", e);
+            }
+
+            lock (_vcpuLock)
+            {
+                Vcpus.Add(vcpu);
+            }
+
+            _threads.Add(new VcpuThread(vcpu, OnVcpuExit));
+        }
+    }
+
+    // KVM_SET_CPUID2 is the model's table; a host whose KVM changes it is worth one line to the user,
+    // since the guest then sees a different processor than under the software CPU.
+    private void NoticeCpuidDifferences()
+    {
+        if (Vcpus.Count > 0 && Vcpus[0] is KvmVcpu { CpuidDeviation.IsEmpty: false } kvm)
+        {
+            _config.Notice?.Invoke($"the host's KVM does not apply emu's CPU model exactly: {kvm.CpuidDeviation} (KVM_GET_CPUID2 after KVM_SET_CPUID2); the guest sees those values");
+        }
+    }
+
+    private void KickAll()
+    {
+        lock (_vcpuLock)
+        {
+            foreach (IVcpu v in Vcpus)
+            {
+                v.RequestExit();
+            }
         }
     }
 
@@ -256,7 +410,7 @@ public sealed partial class PcMachine : IDisposable
 
         BootKernel();
 
-        Platform.Control.CompleteReset();
+        Platform.Control.Clear(MachineRequest.Reset);
         _threads[0].Resume();
     }
 

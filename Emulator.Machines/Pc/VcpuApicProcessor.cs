@@ -13,35 +13,45 @@ namespace Emulator.Machines.Pc;
 /// </summary>
 internal sealed class VcpuApicProcessor(IVcpu vcpu, VcpuThread thread) : IApicProcessor
 {
+    private IVcpu _vcpu = vcpu;
+    private VcpuThread _thread = thread;
     private readonly Lock _order = new();
     private Task _pending = Task.CompletedTask;
 
     /// <inheritdoc/>
-    public void InterruptPending() => vcpu.NotifyInterrupt();
+    public void InterruptPending() => _vcpu.NotifyInterrupt();
 
     /// <inheritdoc/>
-    public void Nmi() => vcpu.RaiseNmi();
+    public void Nmi() => _vcpu.RaiseNmi();
 
     /// <inheritdoc/>
     public void Init(bool waitForStartup) => Then(() =>
     {
-        thread.Pause();
+        _thread.Pause();
         // INIT loads the reset state into the core (Intel SDM Vol. 3A Table 9-1, INIT column; the
         // x87/SSE state and some MSRs survive INIT on hardware, which no guest relies on here).
-        vcpu.SetState(CpuState.AtReset());
+        _vcpu.SetState(CpuState.AtReset());
         if (!waitForStartup)
         {
-            thread.Resume();
+            _thread.Resume();
         }
     });
 
     /// <inheritdoc/>
     public void Startup(byte vector) => Then(() =>
     {
-        thread.Pause();
-        vcpu.SetState(StartupState(vector));
-        thread.Resume();
+        _thread.Pause();
+        _vcpu.SetState(StartupState(vector));
+        _thread.Resume();
     });
+
+    /// <summary>Points this core at the vCPU and thread that replaced the old ones (a move to another backend).</summary>
+    public void Rebind(IVcpu newVcpu, VcpuThread newThread)
+    {
+        Settle();
+        _vcpu = newVcpu;
+        _thread = newThread;
+    }
 
     /// <summary>Waits until every INIT and SIPI signalled so far has been carried out (tests, reset).</summary>
     public void Settle()

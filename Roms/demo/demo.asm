@@ -151,10 +151,14 @@ msg_sum:    db "real mode: sum of 1..100 = ", 0
 msg_vendor: db "cpuid: vendor ", 0
 msg_pm:     db "switching to 32-bit protected mode", 13, 10, 0
 
+; The descriptors come with their accessed bit already set, as firmware GDTs in ROM do: loading a
+; segment sets that bit in memory (Intel SDM Vol. 3A 3.4.5.1), a write real flash drops but KVM's
+; instruction emulator cannot complete against a read-only memory slot (it retries the instruction
+; forever). With the bit set there is nothing to write, on every backend.
             align 8
 gdt:        dq 0                                ; null descriptor
-            dq 0x00CF9A000000FFFF               ; 0x08: code, base 0, 4 GiB, 32-bit
-            dq 0x00CF92000000FFFF               ; 0x10: data, base 0, 4 GiB
+            dq 0x00CF9B000000FFFF               ; 0x08: code, base 0, 4 GiB, 32-bit, accessed
+            dq 0x00CF93000000FFFF               ; 0x10: data, base 0, 4 GiB, accessed
 gdt_end:
 gdt_descriptor:
             dw gdt_end - gdt - 1

@@ -99,4 +99,21 @@ public sealed class IoPortBusTests
         Assert.Equal(0xffu, _bus.Read(0xc010, 1));
         _bus.Register(0xc000, 0x20, other);
     }
+
+    [Fact]
+    public void WatchFiresOnceRightAfterTheCountedAccess()
+    {
+        _bus.Register(0x60, 1, new RecordingDevice("kbd"));
+        var seen = new List<long>();
+        _bus.WatchAccessCount(3, () => seen.Add(_bus.Accesses));
+
+        _bus.Write(0x60, 1, 1);
+        _bus.Read(0x1234, 1); // unclaimed ports count too
+        Assert.Empty(seen);
+        _bus.Write(0x60, 1, 2);
+        _bus.Write(0x60, 1, 3);
+
+        Assert.Equal([3L], seen);
+        Assert.Equal(4, _bus.Accesses);
+    }
 }

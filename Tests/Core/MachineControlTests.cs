@@ -25,13 +25,13 @@ public sealed class MachineControlTests
         using var control = new MachineControl();
         control.Raise(MachineRequest.Reset);
         control.Raise(MachineRequest.Quit);
-        control.CompleteReset();
+        control.Clear(MachineRequest.Reset);
         Assert.Equal(MachineRequest.Quit, control.Request);
         Assert.True(control.Raised.WaitOne(0));
 
         using var plain = new MachineControl();
         plain.Raise(MachineRequest.Reset);
-        plain.CompleteReset();
+        plain.Clear(MachineRequest.Reset);
         Assert.Equal(MachineRequest.None, plain.Request);
         Assert.False(plain.Raised.WaitOne(0));
     }
@@ -46,5 +46,33 @@ public sealed class MachineControlTests
         control.Raise(MachineRequest.Exit, 3);
         Assert.Equal(2, kicks);
         Assert.Equal(3, control.ExitStatus);
+    }
+
+    [Fact]
+    public void AGuestRequestSupersedesAPendingMoveAndSurvivesItsClear()
+    {
+        using var control = new MachineControl();
+        int kicks = 0;
+        control.AddKicker(() => kicks++);
+
+        control.Raise(MachineRequest.SwitchAccelerator);
+        control.Raise(MachineRequest.PowerOff);
+        control.Clear(MachineRequest.SwitchAccelerator);
+
+        Assert.Equal(MachineRequest.PowerOff, control.Request);
+        Assert.True(control.Raised.WaitOne(0));
+        Assert.Equal(2, kicks);
+    }
+
+    [Fact]
+    public void TheFirstGuestRequestStillWins()
+    {
+        using var control = new MachineControl();
+
+        control.Raise(MachineRequest.PowerOff);
+        control.Raise(MachineRequest.SwitchAccelerator);
+        control.Raise(MachineRequest.Reset);
+
+        Assert.Equal(MachineRequest.PowerOff, control.Request);
     }
 }

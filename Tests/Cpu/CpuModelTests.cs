@@ -1,5 +1,5 @@
+using Emulator.Core.Cpu;
 using Emulator.Jit.Execution;
-using Emulator.Jit.State;
 using Iced.Intel;
 using Xunit;
 

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Emulator.Core.Cpu;
-using Emulator.Jit.State;
 using Iced.Intel;
 using Xunit;
 using static Iced.Intel.AssemblerRegisters;

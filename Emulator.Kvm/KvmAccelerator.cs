@@ -1,0 +1,206 @@
+using Emulator.Core.Cpu;
+using Emulator.Core.Machine;
+using Emulator.Core.Memory;
+using Emulator.Kvm.Native;
+
+namespace Emulator.Kvm;
+
+/// <summary>
+/// The KVM backend over one machine: a KVM VM whose memory slots are the machine's RAM and ROM
+/// (the very host pages the software CPU uses), and vCPUs that dispatch port I/O and MMIO to the
+/// machine's shared buses.
+/// </summary>
+/// <remarks>
+/// Interrupt controllers are the machine's own (userspace) models: no KVM_CREATE_IRQCHIP, so HLT
+/// exits to userspace and interrupts are injected with KVM_INTERRUPT (api.rst, KVM_INTERRUPT and
+/// "request_interrupt_window"). The in-kernel irqchip and PIT, when added, are created in
+/// <see cref="CreateInterruptControllers"/>, after the TSS and before any memory slot or vCPU,
+/// the order api.rst requires for KVM_CREATE_IRQCHIP.
+/// </remarks>
+public sealed class KvmAccelerator : IAccelerator
+{
+    /// <summary>
+    /// The one page KVM_SET_IDENTITY_MAP_ADDR takes, followed by the three pages of KVM_SET_TSS_ADDR:
+    /// on Intel hosts without unrestricted guest, KVM needs them to run real mode and unpaged
+    /// protected mode (api.rst, KVM_SET_TSS_ADDR). They sit just below the largest firmware window
+    /// (16 MiB under 4 GiB) and above the I/O APIC and local APIC pages, where a PC has nothing.
+    /// </summary>
+    public const ulong IdentityMapAddress = 0xfeff_c000;
+
+    /// <summary>The three-page TSS area of KVM_SET_TSS_ADDR (ends at 0xFF000000).</summary>
+    public const ulong TssAddress = 0xfeff_d000;
+
+    private readonly MachinePlatform _platform;
+    private readonly KvmSystem _system;
+    private int _vmFd = -1;
+
+    /// <summary>Creates the VM over <paramref name="platform"/>'s memory; throws <see cref="KvmException"/> with a clear message when KVM is absent or unusable.</summary>
+    public KvmAccelerator(MachinePlatform platform, string devicePath = KvmProbe.DefaultDevicePath)
+    {
+        _platform = platform;
+        _system = KvmSystem.Open(devicePath);
+        try
+        {
+            _vmFd = LibC.Ioctl(_system.Fd, KvmIoctl.CreateVm, 0);
+            if (_vmFd < 0)
+            {
+                throw KvmException.LastError("KVM_CREATE_VM");
+            }
+
+            ReserveKvmPages();
+            CreateInterruptControllers();
+            MapMemory();
+            SupportedCpuid = _system.SupportedCpuid();
+            HashSet<uint> known = _system.MsrIndexList();
+            TransferredMsrs = [.. KvmMsrState.Candidates.Where(known.Contains)];
+            HasXsave = _system.Check(KvmCap.Xsave) != 0;
+            VcpuMmapSize = _system.VcpuMmapSize();
+            MaxVcpus = _system.MaxVcpus();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public string Name => "kvm";
+
+    /// <summary>The memory slots given to KVM, for diagnostics.</summary>
+    public IReadOnlyList<(uint Slot, MemoryRegion Region)> Slots { get; private set; } = [];
+
+    /// <summary>The MSRs, besides EFER and the APIC base, whose values <see cref="KvmVcpu"/> moves in and out of <c>CpuState.Msrs</c>.</summary>
+    public IReadOnlyList<uint> TransferredMsrIndexes => TransferredMsrs;
+
+    internal MachinePlatform Platform => _platform;
+
+    internal KvmCpuidEntry2[] SupportedCpuid { get; } = [];
+
+    internal uint[] TransferredMsrs { get; } = [];
+
+    internal int VcpuMmapSize { get; }
+
+    internal bool HasXsave { get; }
+
+    internal int MaxVcpus { get; }
+
+    /// <inheritdoc/>
+    public IVcpu CreateVcpu(int index)
+    {
+        if (index >= MaxVcpus)
+        {
+            throw new KvmException($"KVM on this host allows {MaxVcpus} vCPUs per VM; vCPU {index} cannot be created");
+        }
+
+        int fd = LibC.Ioctl(_vmFd, KvmIoctl.CreateVcpu, index);
+        if (fd < 0)
+        {
+            throw KvmException.LastError($"KVM_CREATE_VCPU({index})");
+        }
+
+        (KvmCpuidEntry2[] cpuid, IReadOnlyList<string> missing) = KvmCpuidTable.Build(index, SupportedCpuid);
+        return new KvmVcpu(this, index, fd, cpuid, missing);
+    }
+
+    private void ReserveKvmPages()
+    {
+        foreach (ulong page in (ulong[])[IdentityMapAddress, TssAddress, TssAddress + 0x1000, TssAddress + 0x2000])
+        {
+            if (_platform.Memory.Find(page) is { } region)
+            {
+                throw new KvmException($"KVM needs guest physical page 0x{page:x} for its TSS and identity map, but the machine maps {region} there");
+            }
+        }
+
+        if (LibC.Ioctl(_vmFd, KvmIoctl.SetTssAddr, unchecked((nint)TssAddress)) < 0)
+        {
+            throw KvmException.LastError($"KVM_SET_TSS_ADDR(0x{TssAddress:x})");
+        }
+
+        if (_system.Check(KvmCap.SetIdentityMapAddr) != 0)
+        {
+            ulong address = IdentityMapAddress;
+            int result;
+            unsafe
+            {
+                // SAFETY: the argument is a pointer to a u64 on this stack frame, as the ioctl declares.
+                result = LibC.Ioctl(_vmFd, KvmIoctl.SetIdentityMapAddr, (nint)(&address));
+            }
+
+            if (result < 0)
+            {
+                throw KvmException.LastError($"KVM_SET_IDENTITY_MAP_ADDR(0x{IdentityMapAddress:x})");
+            }
+        }
+    }
+
+    // Userspace interrupt controllers today; see the class remarks for where the in-kernel ones go.
+    private static void CreateInterruptControllers()
+    {
+    }
+
+    private void MapMemory()
+    {
+        var slots = new List<(uint, MemoryRegion)>();
+        foreach (MemoryRegion region in _platform.Memory.Regions)
+        {
+            if (region.Kind == RegionKind.Mmio)
+            {
+                continue; // no slot: every access exits as KVM_EXIT_MMIO and goes to the device
+            }
+
+            nint host;
+            unsafe
+            {
+                // SAFETY: only the address is taken; the pointer is not dereferenced here.
+                host = (nint)region.HostPointer(region.Start.Value);
+            }
+
+            const ulong page = HostMapping.PageSize;
+            if (region.Start.Value % page != 0 || region.Size % page != 0 || (ulong)host % page != 0)
+            {
+                throw new KvmException($"{region} is not page-aligned in guest or host memory, so KVM cannot map it");
+            }
+
+            var slot = new KvmUserspaceMemoryRegion
+            {
+                Slot = (uint)slots.Count,
+                // api.rst (KVM_SET_USER_MEMORY_REGION): with KVM_MEM_READONLY, reads come from memory
+                // and writes exit as KVM_EXIT_MMIO, which the address space drops for ROM.
+                Flags = region.Kind == RegionKind.Rom ? KvmUserspaceMemoryRegion.ReadOnly : 0,
+                GuestPhysAddr = region.Start.Value,
+                MemorySize = region.Size,
+                UserspaceAddr = (ulong)host,
+            };
+            int result;
+            unsafe
+            {
+                // SAFETY: a pointer to a local kvm_userspace_memory_region. The host range it names stays
+                // mapped for the VM's life: the machine disposes its RAM and ROM only after the accelerator.
+                result = LibC.Ioctl(_vmFd, KvmIoctl.SetUserMemoryRegion, (nint)(&slot));
+            }
+
+            if (result < 0)
+            {
+                throw KvmException.LastError($"KVM_SET_USER_MEMORY_REGION for {region}");
+            }
+
+            slots.Add((slot.Slot, region));
+        }
+
+        Slots = slots;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_vmFd >= 0)
+        {
+            _ = LibC.Close(_vmFd);
+            _vmFd = -1;
+        }
+
+        _system.Dispose();
+    }
+}

@@ -1,0 +1,51 @@
+using Emulator.Core.Cpu;
+using Emulator.Kvm.Native;
+
+namespace Emulator.Kvm;
+
+/// <summary>
+/// The CPUID table a KVM vCPU is given (KVM_SET_CPUID2): exactly the leaves of <see cref="CpuModel"/>,
+/// so that a guest sees the same processor under KVM as under the software CPU. Feature bits the
+/// host's KVM cannot provide (KVM_GET_SUPPORTED_CPUID) are cleared and reported.
+/// </summary>
+internal static class KvmCpuidTable
+{
+    /// <summary>The entries for the vCPU whose initial APIC ID is <paramref name="apicId"/>, and the model's feature bits the host lacks.</summary>
+    public static (KvmCpuidEntry2[] Entries, IReadOnlyList<string> Missing) Build(int apicId, IReadOnlyList<KvmCpuidEntry2> supported)
+    {
+        var entries = new List<KvmCpuidEntry2>();
+        var missing = new List<string>();
+        foreach (uint leaf in CpuModel.Leaves)
+        {
+            (uint a, uint b, uint c, uint d) = CpuModel.Query(leaf, 0, apicId);
+            (uint fa, uint fb, uint fc, uint fd) = CpuModel.FeatureBits(leaf);
+            KvmCpuidEntry2 host = supported.FirstOrDefault(e => e.Function == leaf && e.Index == 0);
+            entries.Add(new KvmCpuidEntry2
+            {
+                Function = leaf,
+                // Leaf 7 is indexed by ECX: KVM_CPUID_FLAG_SIGNIFCANT_INDEX marks the entry as subleaf 0 only.
+                Flags = leaf == 7 ? 1u : 0u,
+                Eax = Filter(leaf, "EAX", a, fa, host.Eax, missing),
+                Ebx = Filter(leaf, "EBX", b, fb, host.Ebx, missing),
+                Ecx = Filter(leaf, "ECX", c, fc, host.Ecx, missing),
+                Edx = Filter(leaf, "EDX", d, fd, host.Edx, missing),
+            });
+        }
+
+        return ([.. entries], missing);
+    }
+
+    private static uint Filter(uint leaf, string register, uint model, uint featureMask, uint host, List<string> missing)
+    {
+        uint lacking = model & featureMask & ~host;
+        for (int bit = 0; bit < 32; bit++)
+        {
+            if ((lacking & (1u << bit)) != 0)
+            {
+                missing.Add($"CPUID.{leaf:X}H:{register}[{bit}]");
+            }
+        }
+
+        return model & ~lacking;
+    }
+}

@@ -1,0 +1,45 @@
+namespace Emulator.Kvm;
+
+/// <summary>
+/// The model-specific registers a KVM vCPU's state carries in <c>CpuState.Msrs</c>, besides EFER
+/// and the APIC base (which travel in kvm_sregs). Only those KVM_GET_MSR_INDEX_LIST names are used.
+/// </summary>
+internal static class KvmMsrState
+{
+    /// <summary>IA32_TIME_STAMP_COUNTER.</summary>
+    public const uint Tsc = 0x10;
+
+    /// <summary>IA32_APIC_BASE (in kvm_sregs.apic_base).</summary>
+    public const uint ApicBase = 0x1b;
+
+    /// <summary>IA32_PAT.</summary>
+    public const uint Pat = 0x277;
+
+    /// <summary>The MSRs moved through KVM_GET_MSRS / KVM_SET_MSRS, in this order.</summary>
+    public static readonly uint[] Candidates =
+    [
+        Tsc,
+        0x174, // IA32_SYSENTER_CS
+        0x175, // IA32_SYSENTER_ESP
+        0x176, // IA32_SYSENTER_EIP
+        Pat,
+        0xc000_0081, // IA32_STAR
+        0xc000_0082, // IA32_LSTAR
+        0xc000_0083, // IA32_CSTAR
+        0xc000_0084, // IA32_FMASK
+        0xc000_0102, // IA32_KERNEL_GS_BASE
+    ];
+
+    /// <summary>
+    /// The value an MSR has after RESET (Intel SDM Vol. 3A Table 10-1 and Vol. 4): used when a state
+    /// does not name it, e.g. <c>CpuState.AtReset()</c> or a state from a backend that lacks it.
+    /// </summary>
+    public static ulong ResetValue(uint index) => index == Pat ? 0x0007_0406_0007_0406UL : 0;
+
+    /// <summary>
+    /// IA32_APIC_BASE for a CPU whose local APIC is disabled (bit 11 clear; bit 8 marks the bootstrap
+    /// processor). The CPU model has no APIC (CPUID.1:EDX[9] clear), and KVM mirrors the enable bit
+    /// into that CPUID bit (arch/x86/kvm/cpuid.c, kvm_update_cpuid_runtime), so it must stay clear.
+    /// </summary>
+    public static ulong DisabledApicBase(int vcpuIndex) => 0xfee0_0000UL | (vcpuIndex == 0 ? 0x100UL : 0);
+}

@@ -1,0 +1,232 @@
+using System.Runtime.InteropServices;
+
+namespace Emulator.Kvm.Native;
+
+// The x86-64 structures of the KVM API, laid out as include/uapi/linux/kvm.h and
+// arch/x86/include/uapi/asm/kvm.h declare them. Their sizes are encoded in the ioctl numbers
+// (KvmIoctl), so the kernel itself rejects a structure whose size is wrong.
+
+/// <summary>The fixed part of <c>struct kvm_run</c>, the page shared with the kernel for each vCPU (only the fields this backend uses).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 304)]
+internal unsafe struct KvmRun
+{
+    [FieldOffset(0)] public byte RequestInterruptWindow;
+    [FieldOffset(1)] public byte ImmediateExit;
+    [FieldOffset(8)] public uint ExitReason;
+    [FieldOffset(12)] public byte ReadyForInterruptInjection;
+    [FieldOffset(13)] public byte IfFlag;
+    [FieldOffset(14)] public ushort Flags;
+    [FieldOffset(16)] public ulong Cr8;
+    [FieldOffset(24)] public ulong ApicBase;
+
+    // union { ... } at 32: KVM_EXIT_IO
+    [FieldOffset(32)] public byte IoDirection;
+    [FieldOffset(33)] public byte IoSize;
+    [FieldOffset(34)] public ushort IoPort;
+    [FieldOffset(36)] public uint IoCount;
+    [FieldOffset(40)] public ulong IoDataOffset;
+
+    // KVM_EXIT_MMIO
+    [FieldOffset(32)] public ulong MmioPhysAddr;
+    [FieldOffset(40)] public fixed byte MmioData[8];
+    [FieldOffset(48)] public uint MmioLen;
+    [FieldOffset(52)] public byte MmioIsWrite;
+
+    // KVM_EXIT_FAIL_ENTRY
+    [FieldOffset(32)] public ulong HardwareEntryFailureReason;
+    [FieldOffset(40)] public uint FailEntryCpu;
+
+    // KVM_EXIT_INTERNAL_ERROR and KVM_EXIT_SYSTEM_EVENT share this shape: a u32, a count, then u64 data.
+    [FieldOffset(32)] public uint InternalSuberror;
+    [FieldOffset(32)] public uint SystemEventType;
+    [FieldOffset(36)] public uint DataCount;
+    [FieldOffset(40)] public fixed ulong Data[16];
+
+    // KVM_EXIT_UNKNOWN
+    [FieldOffset(32)] public ulong HardwareExitReason;
+
+    // KVM_EXIT_EXCEPTION
+    [FieldOffset(32)] public uint ExceptionNumber;
+    [FieldOffset(36)] public uint ExceptionErrorCode;
+}
+
+/// <summary><c>struct kvm_regs</c>: the general-purpose registers, RIP and RFLAGS.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct KvmRegs
+{
+    public ulong Rax, Rbx, Rcx, Rdx, Rsi, Rdi, Rsp, Rbp;
+    public ulong R8, R9, R10, R11, R12, R13, R14, R15;
+    public ulong Rip, Rflags;
+}
+
+/// <summary><c>struct kvm_segment</c>: a segment register with its descriptor cache, one byte per attribute.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct KvmSegment
+{
+    public ulong Base;
+    public uint Limit;
+    public ushort Selector;
+    public byte Type, Present, Dpl, Db, S, L, G, Avl, Unusable;
+    private readonly byte _padding;
+}
+
+/// <summary><c>struct kvm_dtable</c>: GDTR or IDTR.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct KvmDtable
+{
+    public ulong Base;
+    public ushort Limit;
+    private readonly ushort _padding0, _padding1, _padding2;
+}
+
+/// <summary><c>struct kvm_sregs</c>: segment, table and control registers.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct KvmSregs
+{
+    public KvmSegment Cs, Ds, Es, Fs, Gs, Ss;
+    public KvmSegment Tr, Ldt;
+    public KvmDtable Gdt, Idt;
+    public ulong Cr0, Cr2, Cr3, Cr4, Cr8;
+    public ulong Efer;
+    public ulong ApicBase;
+    /// <summary>An interrupt acknowledged but not yet injected, as one bit of 256 (at most one set).</summary>
+    public fixed ulong InterruptBitmap[4];
+}
+
+/// <summary><c>struct kvm_fpu</c>: the x87 and SSE state, field by field of the FXSAVE image.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct KvmFpu
+{
+    /// <summary>ST0-ST7 / MM0-MM7, 16 bytes each as in FXSAVE.</summary>
+    public fixed byte Fpr[128];
+    public ushort Fcw;
+    public ushort Fsw;
+    /// <summary>The abridged tag word (one bit per register), as in FXSAVE.</summary>
+    public byte Ftwx;
+    private readonly byte _padding1;
+    public ushort LastOpcode;
+    public ulong LastIp;
+    public ulong LastDp;
+    /// <summary>XMM0-XMM15, 16 bytes each.</summary>
+    public fixed byte Xmm[256];
+    public uint Mxcsr;
+    private readonly uint _padding2;
+}
+
+/// <summary>
+/// <c>struct kvm_xsave</c>: the guest's XSAVE area in the standard (uncompacted) format. Its first 512
+/// bytes are the FXSAVE image, then the XSAVE header whose first u64 is XSTATE_BV (Intel SDM Vol. 1 13.4).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct KvmXsave
+{
+    public fixed byte Region[4096];
+
+    /// <summary>Offset of XSTATE_BV in the area.</summary>
+    public const int XstateBvOffset = 512;
+
+    /// <summary>XSTATE_BV bits of the x87 and SSE components, which live in the legacy (FXSAVE) region.</summary>
+    public const ulong LegacyComponents = 0x3;
+}
+
+/// <summary><c>struct kvm_vcpu_events</c>: events in flight and interrupt/NMI blocking.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+internal struct KvmVcpuEvents
+{
+    [FieldOffset(0)] public byte ExceptionInjected;
+    [FieldOffset(1)] public byte ExceptionNr;
+    [FieldOffset(2)] public byte ExceptionHasErrorCode;
+    [FieldOffset(3)] public byte ExceptionPending;
+    [FieldOffset(4)] public uint ExceptionErrorCode;
+    [FieldOffset(8)] public byte InterruptInjected;
+    [FieldOffset(9)] public byte InterruptNr;
+    [FieldOffset(10)] public byte InterruptSoft;
+    [FieldOffset(11)] public byte InterruptShadow;
+    [FieldOffset(12)] public byte NmiInjected;
+    [FieldOffset(13)] public byte NmiPending;
+    [FieldOffset(14)] public byte NmiMasked;
+    [FieldOffset(16)] public uint SipiVector;
+    [FieldOffset(20)] public uint Flags;
+    [FieldOffset(24)] public byte Smm;
+    [FieldOffset(25)] public byte SmiPending;
+    [FieldOffset(26)] public byte SmmInsideNmi;
+    [FieldOffset(27)] public byte LatchedInit;
+    [FieldOffset(28)] public byte TripleFaultPending;
+    [FieldOffset(55)] public byte ExceptionHasPayload;
+    [FieldOffset(56)] public ulong ExceptionPayload;
+
+    /// <summary>KVM_VCPUEVENT_VALID_NMI_PENDING: the NMI pending field is to be applied.</summary>
+    public const uint ValidNmiPending = 0x1;
+    /// <summary>KVM_VCPUEVENT_VALID_SIPI_VECTOR.</summary>
+    public const uint ValidSipiVector = 0x2;
+    /// <summary>KVM_VCPUEVENT_VALID_SHADOW: the interrupt shadow field is to be applied.</summary>
+    public const uint ValidShadow = 0x4;
+    /// <summary>KVM_X86_SHADOW_INT_MOV_SS: blocking by MOV SS / POP SS.</summary>
+    public const byte ShadowMovSs = 0x1;
+    /// <summary>KVM_X86_SHADOW_INT_STI: blocking by STI.</summary>
+    public const byte ShadowSti = 0x2;
+}
+
+/// <summary><c>struct kvm_debugregs</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct KvmDebugRegs
+{
+    public fixed ulong Db[4];
+    public ulong Dr6;
+    public ulong Dr7;
+    public ulong Flags;
+    private fixed ulong _reserved[9];
+}
+
+/// <summary><c>struct kvm_userspace_memory_region</c>: one memory slot.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct KvmUserspaceMemoryRegion
+{
+    public uint Slot;
+    public uint Flags;
+    public ulong GuestPhysAddr;
+    public ulong MemorySize;
+    public ulong UserspaceAddr;
+
+    /// <summary>KVM_MEM_READONLY: guest writes exit to userspace as MMIO (needs KVM_CAP_READONLY_MEM).</summary>
+    public const uint ReadOnly = 1 << 1;
+}
+
+/// <summary>The header of <c>struct kvm_cpuid2</c>; <see cref="KvmCpuidEntry2"/> entries follow it.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct KvmCpuid2
+{
+    public uint Count;
+    private readonly uint _padding;
+}
+
+/// <summary><c>struct kvm_cpuid_entry2</c>: one CPUID leaf/subleaf.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct KvmCpuidEntry2
+{
+    public uint Function;
+    public uint Index;
+    public uint Flags;
+    public uint Eax, Ebx, Ecx, Edx;
+    private readonly uint _padding0, _padding1, _padding2;
+
+    /// <summary>KVM_CPUID_FLAG_SIGNIFCANT_INDEX: the leaf has subleaves selected by ECX.</summary>
+    public const uint SignificantIndex = 1;
+}
+
+/// <summary>The header of <c>struct kvm_msrs</c>; <see cref="KvmMsrEntry"/> entries follow it.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct KvmMsrs
+{
+    public uint Count;
+    private readonly uint _padding;
+}
+
+/// <summary><c>struct kvm_msr_entry</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct KvmMsrEntry
+{
+    public uint Index;
+    private readonly uint _reserved;
+    public ulong Data;
+}

@@ -1,0 +1,59 @@
+using Emulator.Core.Cpu;
+using Emulator.Kvm;
+using Emulator.Kvm.Native;
+using Xunit;
+
+namespace Emulator.Tests.Kvm;
+
+/// <summary>The CPUID table given to KVM: the model's leaves, feature bits filtered by what the host offers.</summary>
+public sealed class KvmCpuidTableTests
+{
+    private static KvmCpuidEntry2 Supported(uint leaf, uint ecx, uint edx) => new() { Function = leaf, Ebx = ~0u, Ecx = ecx, Edx = edx };
+
+    [Fact]
+    public void EveryLeafOfTheModelIsGivenWithTheModelsValuesWhenTheHostOffersEverything()
+    {
+        KvmCpuidEntry2[] host = [Supported(1, ~0u, ~0u), Supported(7, 0, 0), Supported(0x8000_0001, ~0u, ~0u)];
+
+        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 3, host);
+
+        Assert.Empty(missing);
+        Assert.Equal(CpuModel.Leaves, entries.Select(e => e.Function));
+        foreach (KvmCpuidEntry2 e in entries)
+        {
+            Assert.Equal(CpuModel.Query(e.Function, 0, 3), (e.Eax, e.Ebx, e.Ecx, e.Edx));
+        }
+    }
+
+    [Fact]
+    public void AFeatureTheHostLacksIsClearedAndNamedButVendorAndSignatureStay()
+    {
+        // A host without CMOV (CPUID.1:EDX bit 15, Intel SDM Vol. 2A Table 3-11).
+        KvmCpuidEntry2[] host = [Supported(1, ~0u, ~(1u << 15)), Supported(7, 0, 0), Supported(0x8000_0001, ~0u, ~0u)];
+
+        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 0, host);
+
+        Assert.Equal(["CPUID.1H:EDX[15]"], missing);
+        KvmCpuidEntry2 leaf1 = entries.Single(e => e.Function == 1);
+        Assert.Equal(CpuModel.Query(1, 0, 0).Edx & ~(1u << 15), leaf1.Edx);
+        Assert.Equal(CpuModel.Query(1, 0, 0).Eax, leaf1.Eax);
+        KvmCpuidEntry2 leaf0 = entries.Single(e => e.Function == 0);
+        Assert.Equal(CpuModel.Query(0, 0, 0), (leaf0.Eax, leaf0.Ebx, leaf0.Ecx, leaf0.Edx));
+    }
+
+    [Fact]
+    public void DeviationNamesChangedRegistersAndAddedLeaves()
+    {
+        CpuidLeaf[] asked = [new(0, 0, 1, 2, 3, 4), new(1, 0, 5, 6, 0, 0x8030)];
+        CpuidLeaf[] applied = [new(0, 0, 1, 2, 3, 4), new(1, 0, 5, 6, 0x76d8_1203, 0x1f8b_f9ff), new(0xd, 0, 7, 0, 0, 0), new(0xd, 1, 1, 0, 0, 0)];
+
+        CpuidDeviation d = CpuidDeviation.Between(asked, applied, []);
+
+        Assert.False(d.IsEmpty);
+        Assert.Equal(["CPUID.1H:ECX", "CPUID.1H:EDX"], d.Changed.Select(c => c.ToString()));
+        Assert.Equal(0x1f8b_f9ffu, d.Changed[1].Applied);
+        Assert.Equal(2, d.Added.Count);
+        Assert.Equal("it changes CPUID.1H:ECX, CPUID.1H:EDX and adds leaf DH (2 subleaves)", d.ToString());
+        Assert.True(CpuidDeviation.Between(asked, asked, []).IsEmpty);
+    }
+}

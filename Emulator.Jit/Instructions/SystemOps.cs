@@ -422,6 +422,7 @@ internal static unsafe class SystemOps
             Msr.SysenterCs => cpu.SysenterCs,
             Msr.SysenterEsp => cpu.SysenterEsp,
             Msr.SysenterEip => cpu.SysenterEip,
+            _ when Msr.IsStorage(index) => cpu.Msrs.TryGetValue(index, out ulong stored) ? stored : Msr.ResetValue(index),
             _ => ReadOtherMsr(cpu, index),
         };
         cpu.R[0] = (uint)value;
@@ -451,6 +452,9 @@ internal static unsafe class SystemOps
             case Msr.SysenterCs: cpu.SysenterCs = value & 0xffff_ffff; break;
             case Msr.SysenterEsp: cpu.SysenterEsp = Canonical(value); break;
             case Msr.SysenterEip: cpu.SysenterEip = Canonical(value); break;
+            case var _ when Msr.IsStorage(index):
+                cpu.Msrs[index] = value;
+                break;
             default:
                 // Only MSRs this CPU model knows may be written; others are #GP (Intel SDM Vol. 2B WRMSR).
                 if (cpu.PlatformMsrs?.WriteMsr(index, value, ReadTsc(cpu)) is MsrWriteResult.Done)

@@ -8,4 +8,19 @@ internal static class Msr
     public const uint Efer = 0xc000_0080;
     public const uint Star = 0xc000_0081, Lstar = 0xc000_0082, Cstar = 0xc000_0083, Sfmask = 0xc000_0084;
     public const uint FsBase = 0xc000_0100, GsBase = 0xc000_0101, KernelGsBase = 0xc000_0102;
+
+    // Architectural MSRs a kernel reads and writes back without the CPU acting on them: kept as
+    // plain storage with their reset values (Intel SDM Vol. 4 Table 2-2).
+    public const uint PlatformId = 0x17, BiosSignId = 0x8b, MiscEnable = 0x1a0, Pat = 0x277;
+
+    /// <summary>True for the MSRs held as plain storage.</summary>
+    public static bool IsStorage(uint index) => index is PlatformId or BiosSignId or MiscEnable or Pat;
+
+    /// <summary>Reset value of a storage MSR: MISC_ENABLE has fast strings on (bit 0); PAT is WB, WT, UC-, UC repeated.</summary>
+    public static ulong ResetValue(uint index) => index switch
+    {
+        MiscEnable => 1,
+        Pat => 0x0007_0406_0007_0406,
+        _ => 0,
+    };
 }

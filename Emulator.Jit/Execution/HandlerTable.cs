@@ -42,6 +42,7 @@ internal static unsafe class HandlerTable
         Interrupts.Register(registry);
         SystemOps.Register(registry);
         SystemCalls.Register(registry);
+        SegmentChecks.Register(registry);
         Bcd.Register(registry);
         X87.Register(registry);
         X87Arithmetic.Register(registry);

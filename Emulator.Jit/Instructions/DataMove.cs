@@ -31,6 +31,9 @@ internal static unsafe class DataMove
         r.Add(Mnemonic.Xlatb, &Xlat);
         r.Add(Mnemonic.Nop, &Nop);
         r.Add(Mnemonic.Pause, &Nop);
+        // ENDBR32/ENDBR64 are NOPs while CET is not enabled, and CPUID advertises no CET (Intel SDM Vol. 2A ENDBR64).
+        r.Add(Mnemonic.Endbr32, &Nop);
+        r.Add(Mnemonic.Endbr64, &Nop);
         r.Add(Mnemonic.Lds, &LoadFarPointer);
         r.Add(Mnemonic.Les, &LoadFarPointer);
         r.Add(Mnemonic.Lfs, &LoadFarPointer);

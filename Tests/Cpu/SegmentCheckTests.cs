@@ -45,14 +45,23 @@ public sealed class SegmentCheckTests : IDisposable
         Assert.Equal(writable, Run(0xe8, selector));   // 0F 00 E8: verw ax
     }
 
-    private bool Run(byte modrm, ushort selector)
+    [Fact]
+    public void Endbr64IsANopWithoutCet()
+    {
+        // F3 0F 1E FA: ENDBR64, a NOP when CET is off (Intel SDM Vol. 2A ENDBR64); then VERW AX on 0x10.
+        Assert.True(RunBytes([0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x00, 0xe8, 0xf4], 0x10));
+    }
+
+    private bool Run(byte modrm, ushort selector) => RunBytes([0x0f, 0x00, modrm, 0xf4], selector);
+
+    private bool RunBytes(byte[] program, ushort selector)
     {
         for (int i = 0; i < Descriptors.Length; i++)
         {
             _platform.Memory.WriteUInt(new GuestPhysicalAddress(Gdt + (ulong)(8 * i)), 8, Descriptors[i]);
         }
 
-        _platform.Memory.Write(new GuestPhysicalAddress(Code), [0x0f, 0x00, modrm, 0xf4]);
+        _platform.Memory.Write(new GuestPhysicalAddress(Code), program);
         var cache = new BlockCache();
         var core = new CpuCore(0, _platform.Memory, _platform.Io, cache);
         cache.AttachTlb(core.Tlb);
@@ -75,7 +84,7 @@ public sealed class SegmentCheckTests : IDisposable
         }
 
         Assert.True(core.Halted, "did not reach HLT (a fault?)");
-        Assert.True(core.Rip == Code + 4 && core.R[0] == selector, $"rip {core.Rip:x} rax {core.R[0]:x} flags {core.SaveState().Rflags:x}");
+        Assert.True(core.Rip == Code + (ulong)program.Length && core.R[0] == selector, $"rip {core.Rip:x} rax {core.R[0]:x} flags {core.SaveState().Rflags:x}");
         return (core.SaveState().Rflags & (1 << 6)) != 0;
     }
 

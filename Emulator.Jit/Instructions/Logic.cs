@@ -16,13 +16,29 @@ internal static unsafe class Logic
         r.Add(Mnemonic.Not, &Not);
     }
 
-    private static void And(CpuCore cpu, ref Instruction ins) => Apply(cpu, ref ins, static (a, b) => a & b, write: true);
+    private static void And(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        Write(cpu, ins, size, cpu.ReadOp(ins, 0, size) & cpu.ReadOp(ins, 1, size));
+    }
 
-    private static void Or(CpuCore cpu, ref Instruction ins) => Apply(cpu, ref ins, static (a, b) => a | b, write: true);
+    private static void Or(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        Write(cpu, ins, size, cpu.ReadOp(ins, 0, size) | cpu.ReadOp(ins, 1, size));
+    }
 
-    private static void Xor(CpuCore cpu, ref Instruction ins) => Apply(cpu, ref ins, static (a, b) => a ^ b, write: true);
+    private static void Xor(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        Write(cpu, ins, size, cpu.ReadOp(ins, 0, size) ^ cpu.ReadOp(ins, 1, size));
+    }
 
-    private static void Test(CpuCore cpu, ref Instruction ins) => Apply(cpu, ref ins, static (a, b) => a & b, write: false);
+    private static void Test(CpuCore cpu, ref Instruction ins)
+    {
+        int size = CpuCore.OpSize(ins, 0);
+        cpu.Flags.Set(FlagOp.Logic, size, cpu.ReadOp(ins, 0, size) & cpu.ReadOp(ins, 1, size) & Alu.Mask(size), 0, 0);
+    }
 
     private static void Not(CpuCore cpu, ref Instruction ins)
     {
@@ -30,15 +46,11 @@ internal static unsafe class Logic
         cpu.WriteOp(ins, 0, size, ~cpu.ReadOp(ins, 0, size) & Alu.Mask(size));
     }
 
-    private static void Apply(CpuCore cpu, ref Instruction ins, Func<ulong, ulong, ulong> op, bool write)
+    // The result of AND/OR/XOR goes to the destination; the flags follow it (CF = OF = 0).
+    private static void Write(CpuCore cpu, in Instruction ins, int size, ulong result)
     {
-        int size = CpuCore.OpSize(ins, 0);
-        ulong r = op(cpu.ReadOp(ins, 0, size), cpu.ReadOp(ins, 1, size)) & Alu.Mask(size);
-        if (write)
-        {
-            cpu.WriteOp(ins, 0, size, r);
-        }
-
+        ulong r = result & Alu.Mask(size);
+        cpu.WriteOp(ins, 0, size, r);
         cpu.Flags.Set(FlagOp.Logic, size, r, 0, 0);
     }
 }

@@ -11,6 +11,9 @@ namespace Emulator.Jit;
 /// </summary>
 public sealed class SoftVcpu : IVcpu
 {
+    // Blocks run between two looks at interrupts and exit requests (see CpuCore.ExecuteBlocks).
+    private const int BlocksPerSlice = 32;
+
     private readonly CpuCore _core;
     private readonly AutoResetEvent _wake = new(false);
     private volatile bool _exitRequested;
@@ -99,7 +102,7 @@ public sealed class SoftVcpu : IVcpu
                 continue;
             }
 
-            core.ExecuteBlock();
+            core.ExecuteBlocks(BlocksPerSlice);
             if (core.InternalError is { } error)
             {
                 core.InternalError = null;

@@ -1,3 +1,4 @@
+using Emulator.Jit.Decoding;
 using Emulator.Jit.Execution;
 using Emulator.Jit.State;
 using Iced.Intel;
@@ -10,7 +11,7 @@ internal static unsafe class DataMove
 {
     public static void Register(HandlerTable.Registry r)
     {
-        r.Add(Mnemonic.Mov, &Mov);
+        r.Add(Mnemonic.Mov, BinaryForms<MovOp>.Table);
         r.Add(Code.Mov_rm16_Sreg, &MovFromSreg);
         r.Add(Code.Mov_r32m16_Sreg, &MovFromSreg);
         r.Add(Code.Mov_r64m16_Sreg, &MovFromSreg);
@@ -20,7 +21,7 @@ internal static unsafe class DataMove
         r.Add(Mnemonic.Movzx, &Movzx);
         r.Add(Mnemonic.Movsx, &Movsx);
         r.Add(Mnemonic.Movsxd, &Movsx);
-        r.Add(Mnemonic.Lea, &Lea);
+        r.Add(Mnemonic.Lea, &Lea, OperandForm.RegMem, &LeaRegMem);
         r.Add(Mnemonic.Xchg, &Xchg);
         r.Add(Mnemonic.Cbw, &Cbw);
         r.Add(Mnemonic.Cwde, &Cbw);
@@ -50,10 +51,17 @@ internal static unsafe class DataMove
         }
     }
 
-    private static void Mov(CpuCore cpu, ref Instruction ins)
+    private struct MovOp : IBinaryOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        cpu.WriteOp(ins, 0, size, cpu.ReadOp(ins, 1, size));
+        public static bool ReadsDestination => false;
+
+        public static bool WritesDestination => true;
+
+        public static ulong Compute(CpuCore cpu, int size, ulong dst, ulong src) => src;
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src)
+        {
+        }
     }
 
     private static void MovFromSreg(CpuCore cpu, ref Instruction ins)
@@ -96,6 +104,12 @@ internal static unsafe class DataMove
     {
         int size = CpuCore.OpSize(ins, 0);
         cpu.WriteOp(ins, 0, size, cpu.EffectiveAddress(ins) & Alu.Mask(size));
+    }
+
+    private static void LeaRegMem(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        CpuCore.Put(ref cpu.Gpr(op.Reg0), op.Size, cpu.EffectiveAddress(ref op));
     }
 
     private static void Xchg(CpuCore cpu, ref Instruction ins)

@@ -34,6 +34,12 @@ internal unsafe struct DecodedOp
     /// <summary>Operand size in bytes (of operand 0; for a near CALL, of the return address it pushes).</summary>
     public byte Size;
 
+    /// <summary>Size in bytes of operand 1 (register or memory), which MOVZX and MOVSX read narrower than operand 0.</summary>
+    public byte Size1;
+
+    /// <summary>Size in bytes of the memory operand, for its segment-limit check.</summary>
+    public byte MemorySize;
+
     public byte Length;
 
     /// <summary>Register-file index of operand 0 and 1 when they are general registers.</summary>
@@ -88,7 +94,7 @@ internal unsafe struct DecodedOp
                 op.Size = (byte)Math.Abs(ins.StackPointerIncrement);
                 return OperandForm.NearBranch;
             case OpKind.Memory when ins.MemorySize.GetSize() is 1 or 2 or 4 or 8 && AddressParts(ref op, bitness):
-                op.Size = (byte)ins.MemorySize.GetSize();
+                op.Size = op.MemorySize = (byte)ins.MemorySize.GetSize();
                 mem0 = true;
                 break;
             default:
@@ -100,16 +106,19 @@ internal unsafe struct DecodedOp
             return mem0 ? OperandForm.Mem : OperandForm.Reg;
         }
 
+        // Operand 1 may be narrower than operand 0 only where the instruction says so (MOVZX,
+        // MOVSX); the families that register forms for same-size instructions rely on the ISA.
         switch (ins.Op1Kind)
         {
-            case OpKind.Register when GeneralRegister(ins.Op1Register, out op.Reg1, out byte size1) && size1 == op.Size:
+            case OpKind.Register when GeneralRegister(ins.Op1Register, out op.Reg1, out op.Size1):
                 return mem0 ? OperandForm.MemReg : OperandForm.RegReg;
             case OpKind.Immediate8 or OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate64
                 or OpKind.Immediate8to16 or OpKind.Immediate8to32 or OpKind.Immediate8to64 or OpKind.Immediate32to64:
                 op.Imm = ins.GetImmediate(1) & Alu.Mask(op.Size);
                 return mem0 ? OperandForm.MemImm : OperandForm.RegImm;
-            // LEA's memory operand has no size: it is only an address.
-            case OpKind.Memory when !mem0 && (ins.MemorySize.GetSize() == op.Size || ins.MemorySize.GetSize() == 0):
+            // LEA's memory operand has no size (it is only an address): its limit check is skipped anyway.
+            case OpKind.Memory when !mem0 && ins.MemorySize.GetSize() is 0 or 1 or 2 or 4 or 8:
+                op.Size1 = op.MemorySize = (byte)ins.MemorySize.GetSize();
                 return AddressParts(ref op, bitness) ? OperandForm.RegMem : OperandForm.Other;
             default:
                 return OperandForm.Other;

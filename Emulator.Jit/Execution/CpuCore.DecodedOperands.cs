@@ -44,5 +44,5 @@ internal sealed partial class CpuCore
 
     /// <summary>The memory operand's linear address, segment checks included.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong MemoryLinear(ref DecodedOp op) => Linear(op.Segment, EffectiveAddress(ref op), op.Size);
+    public ulong MemoryLinear(ref DecodedOp op) => Linear(op.Segment, EffectiveAddress(ref op), op.MemorySize);
 }

@@ -84,7 +84,7 @@ internal static unsafe class BinaryForms<T>
     private static void RegMem(CpuCore cpu, ref Instruction ins)
     {
         ref DecodedOp op = ref DecodedOp.Of(ref ins);
-        ToRegister(cpu, ref op, cpu.ReadSized(cpu.MemoryLinear(ref op), op.Size));
+        ToRegister(cpu, ref op, cpu.ReadSized(cpu.MemoryLinear(ref op), op.MemorySize));
     }
 
     private static void MemReg(CpuCore cpu, ref Instruction ins)

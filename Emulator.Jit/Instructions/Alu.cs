@@ -22,6 +22,14 @@ internal static unsafe class Alu
 
     public static ulong Mask(int size) => size == 8 ? ulong.MaxValue : (1UL << (size * 8)) - 1;
 
+    // ADC and SBB: the lazy flags also keep the carry that went in (still CF until they are set).
+    private static void SetWithCarryIn(CpuCore cpu, FlagOp op, int size, ulong result, ulong dst, ulong src)
+    {
+        uint carry = cpu.Flags.Carry ? 1u : 0u;
+        cpu.Flags.Set(op, size, result, dst, src);
+        cpu.Flags.CarryIn = carry;
+    }
+
     private struct AddOp : IBinaryOp
     {
         public static bool ReadsDestination => true;
@@ -41,12 +49,7 @@ internal static unsafe class Alu
 
         public static ulong Compute(CpuCore cpu, int size, ulong dst, ulong src) => (dst + src + (cpu.Flags.Carry ? 1UL : 0)) & Mask(size);
 
-        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src)
-        {
-            uint carry = cpu.Flags.Carry ? 1u : 0u;
-            cpu.Flags.Set(FlagOp.Adc, size, result, dst, src);
-            cpu.Flags.CarryIn = carry;
-        }
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src) => SetWithCarryIn(cpu, FlagOp.Adc, size, result, dst, src);
     }
 
     private struct SubOp : IBinaryOp
@@ -68,12 +71,7 @@ internal static unsafe class Alu
 
         public static ulong Compute(CpuCore cpu, int size, ulong dst, ulong src) => (dst - src - (cpu.Flags.Carry ? 1UL : 0)) & Mask(size);
 
-        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src)
-        {
-            uint carry = cpu.Flags.Carry ? 1u : 0u;
-            cpu.Flags.Set(FlagOp.Sbb, size, result, dst, src);
-            cpu.Flags.CarryIn = carry;
-        }
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src) => SetWithCarryIn(cpu, FlagOp.Sbb, size, result, dst, src);
     }
 
     private struct CmpOp : IBinaryOp

@@ -18,9 +18,9 @@ internal static unsafe class DataMove
         r.Add(Code.Mov_Sreg_rm16, &MovToSreg);
         r.Add(Code.Mov_Sreg_r32m16, &MovToSreg);
         r.Add(Code.Mov_Sreg_r64m16, &MovToSreg);
-        r.Add(Mnemonic.Movzx, &Movzx);
-        r.Add(Mnemonic.Movsx, &Movsx);
-        r.Add(Mnemonic.Movsxd, &Movsx);
+        r.Add(Mnemonic.Movzx, ExtendForms(&Movzx, &MovzxRegReg, &MovzxRegMem));
+        r.Add(Mnemonic.Movsx, ExtendForms(&Movsx, &MovsxRegReg, &MovsxRegMem));
+        r.Add(Mnemonic.Movsxd, ExtendForms(&Movsx, &MovsxRegReg, &MovsxRegMem));
         r.Add(Mnemonic.Lea, &Lea, OperandForm.RegMem, &LeaRegMem);
         r.Add(Mnemonic.Xchg, &Xchg);
         r.Add(Mnemonic.Cbw, &Cbw);
@@ -98,6 +98,39 @@ internal static unsafe class DataMove
         int size = CpuCore.OpSize(ins, 0);
         int srcSize = CpuCore.OpSize(ins, 1);
         cpu.WriteOp(ins, 0, size, (ulong)SignExtend(cpu.ReadOp(ins, 1, srcSize), srcSize) & Alu.Mask(size));
+    }
+
+    private static nint[] ExtendForms(delegate*<CpuCore, ref Instruction, void> generic, delegate*<CpuCore, ref Instruction, void> regReg, delegate*<CpuCore, ref Instruction, void> regMem)
+    {
+        nint[] forms = HandlerTable.Registry.NewFormTable();
+        forms[(int)OperandForm.Other] = (nint)generic;
+        forms[(int)OperandForm.RegReg] = (nint)regReg;
+        forms[(int)OperandForm.RegMem] = (nint)regMem;
+        return forms;
+    }
+
+    private static void MovzxRegReg(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        CpuCore.Put(ref cpu.Gpr(op.Reg0), op.Size, cpu.Gpr(op.Reg1) & Alu.Mask(op.Size1));
+    }
+
+    private static void MovzxRegMem(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        CpuCore.Put(ref cpu.Gpr(op.Reg0), op.Size, cpu.ReadSized(cpu.MemoryLinear(ref op), op.Size1));
+    }
+
+    private static void MovsxRegReg(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        CpuCore.Put(ref cpu.Gpr(op.Reg0), op.Size, (ulong)SignExtend(cpu.Gpr(op.Reg1) & Alu.Mask(op.Size1), op.Size1));
+    }
+
+    private static void MovsxRegMem(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        CpuCore.Put(ref cpu.Gpr(op.Reg0), op.Size, (ulong)SignExtend(cpu.ReadSized(cpu.MemoryLinear(ref op), op.Size1), op.Size1));
     }
 
     private static void Lea(CpuCore cpu, ref Instruction ins)

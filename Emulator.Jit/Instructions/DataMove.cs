@@ -42,12 +42,15 @@ internal static unsafe class DataMove
         r.Add(Mnemonic.Lss, &LoadFarPointer);
         foreach (Mnemonic m in new[] { Mnemonic.Cmovo, Mnemonic.Cmovno, Mnemonic.Cmovb, Mnemonic.Cmovae, Mnemonic.Cmove, Mnemonic.Cmovne, Mnemonic.Cmovbe, Mnemonic.Cmova, Mnemonic.Cmovs, Mnemonic.Cmovns, Mnemonic.Cmovp, Mnemonic.Cmovnp, Mnemonic.Cmovl, Mnemonic.Cmovge, Mnemonic.Cmovle, Mnemonic.Cmovg })
         {
-            r.Add(m, &Cmov);
+            r.Add(m, ExtendForms(&Cmov, &CmovRegReg, &CmovRegMem));
         }
 
         foreach (Mnemonic m in new[] { Mnemonic.Seto, Mnemonic.Setno, Mnemonic.Setb, Mnemonic.Setae, Mnemonic.Sete, Mnemonic.Setne, Mnemonic.Setbe, Mnemonic.Seta, Mnemonic.Sets, Mnemonic.Setns, Mnemonic.Setp, Mnemonic.Setnp, Mnemonic.Setl, Mnemonic.Setge, Mnemonic.Setle, Mnemonic.Setg })
         {
-            r.Add(m, &Setcc);
+            nint[] forms = HandlerTable.Registry.NewFormTable();
+            forms[(int)OperandForm.Other] = (nint)(delegate*<CpuCore, ref Instruction, void>)&Setcc;
+            forms[(int)OperandForm.Reg] = (nint)(delegate*<CpuCore, ref Instruction, void>)&SetccReg;
+            r.Add(m, forms);
         }
     }
 
@@ -202,6 +205,28 @@ internal static unsafe class DataMove
             // A 32-bit CMOV zero-extends its destination even when the condition is false (64-bit mode).
             cpu.WriteOp(ins, 0, 4, cpu.ReadOp(ins, 0, 4));
         }
+    }
+
+    // A 32-bit CMOV writes its destination (zero-extending it) whatever the condition; the source is always read.
+    private static void CmovRegReg(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        ref ulong reg = ref cpu.Gpr(op.Reg0);
+        CpuCore.Put(ref reg, op.Size, cpu.Condition(op.Ins.ConditionCode) ? cpu.Gpr(op.Reg1) : reg);
+    }
+
+    private static void CmovRegMem(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        ulong v = cpu.ReadSized(cpu.MemoryLinear(ref op), op.Size1);
+        ref ulong reg = ref cpu.Gpr(op.Reg0);
+        CpuCore.Put(ref reg, op.Size, cpu.Condition(op.Ins.ConditionCode) ? v : reg);
+    }
+
+    private static void SetccReg(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        CpuCore.Put(ref cpu.Gpr(op.Reg0), 1, cpu.Condition(op.Ins.ConditionCode) ? 1UL : 0);
     }
 
     private static void Setcc(CpuCore cpu, ref Instruction ins) =>

@@ -119,6 +119,42 @@ public sealed class SoftVcpu : IVcpu
         return new VcpuExit(VcpuExitReason.ExitRequested);
     }
 
+    /// <summary>
+    /// Executes exactly one instruction (after delivering an event in flight, as <see cref="Run"/>
+    /// would), without polling interrupts. Returns null, or why the software CPU could not.
+    /// </summary>
+    public string? Step()
+    {
+        CpuCore core = _core;
+        if (_inFlight is { } e)
+        {
+            _inFlight = null;
+            if (e.IsException)
+            {
+                core.RaiseException(e.Vector, (int?)e.ErrorCode);
+            }
+            else
+            {
+                core.RaiseInterrupt(e.Vector);
+            }
+        }
+
+        core.ExecuteOneInstruction();
+        if (core.InternalError is { } error)
+        {
+            core.InternalError = null;
+            return $"{error} at {core.Seg[(int)Seg.Cs].Selector:x4}:{core.Rip:x}";
+        }
+
+        if (core.TripleFault)
+        {
+            core.TripleFault = false;
+            return "triple fault";
+        }
+
+        return null;
+    }
+
     /// <inheritdoc/>
     public CpuState GetState()
     {

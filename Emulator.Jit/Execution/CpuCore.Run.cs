@@ -77,4 +77,29 @@ internal sealed unsafe partial class CpuCore
 
         InstructionsRetired += done;
     }
+
+    /// <summary>Runs only the first instruction of the block at CS:RIP (a fallback for another backend).</summary>
+    public void ExecuteOneInstruction()
+    {
+        try
+        {
+            InstructionStart = Rip;
+            Block block = FetchBlock();
+            ref Instruction ins = ref block.Instructions[0];
+            Rip = (Rip + (ulong)ins.Length) & IpMask;
+            EndBlock = false;
+            block.Handlers[0](this, ref ins);
+            EndBlock = false;
+            InstructionsRetired++;
+        }
+        catch (GuestFault fault)
+        {
+            Rip = InstructionStart;
+            EndBlock = false;
+            if (InternalError is null)
+            {
+                RaiseException(fault.Vector, fault.ErrorCode, fault.Address);
+            }
+        }
+    }
 }

@@ -85,10 +85,10 @@ internal sealed unsafe partial class CpuCore
         {
             InstructionStart = Rip;
             Block block = FetchBlock();
-            ref Instruction ins = ref block.Instructions[0];
-            Rip = (Rip + (ulong)ins.Length) & IpMask;
+            ref DecodedOp op = ref block.Ops[0];
+            Rip = (Rip + op.Length) & IpMask;
             EndBlock = false;
-            block.Handlers[0](this, ref ins);
+            op.Handler(this, ref op.Ins);
             EndBlock = false;
             InstructionsRetired++;
         }

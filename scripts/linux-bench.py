@@ -115,6 +115,8 @@ def main():
     else:
         print("linux-bench: qemu-system-x86_64 not found; emu only", file=sys.stderr)
 
+    # ./emu builds itself on first use; that must not count as boot time.
+    subprocess.run([a.emu, "--version"], check=True, stdout=subprocess.DEVNULL)
     print(f"guest command: time sh -c '{command}'  (logs in /tmp/linux-bench-*.log)")
     results = []
     for name, argv in machines:

@@ -13,7 +13,7 @@ namespace Emulator.Tests.Cpu;
 /// </summary>
 public sealed class LockedInstructionTests : IDisposable
 {
-    private const int Iterations = 20_000;
+    private const int Iterations = 60_000;
     private readonly MachinePlatform _platform = new(deterministicTime: true);
     private readonly HostMapping _ram = new(1 << 20);
     private readonly SoftAccelerator _accelerator;
@@ -23,14 +23,14 @@ public sealed class LockedInstructionTests : IDisposable
         _platform.Memory.AddRam("ram", new GuestPhysicalAddress(0), 1 << 20, _ram);
         _platform.Memory.Write(new GuestPhysicalAddress(0x7c00),
         [
-            0xb9, Iterations & 0xff, Iterations >> 8, //  mov cx, Iterations
-            0xf0, 0xff, 0x06, 0x00, 0x05,             // again: lock inc word [0x500]
-            0x88, 0x0e, 0x03, 0x05,                   //  mov [0x503], cl
-            0xb8, 0x01, 0x00,                         //  mov ax, 1
-            0xf0, 0x0f, 0xc1, 0x06, 0x08, 0x05,       //  lock xadd [0x508], ax
-            0xe2, 0xec,                               //  loop again
-            0xf0, 0xfe, 0x06, 0x10, 0x05,             //  lock inc byte [0x510]: this vCPU is done
-            0xeb, 0xfe,                               //  jmp $
+            0xb9, Iterations & 0xff, Iterations >> 8,       //  mov cx, Iterations
+            0xf0, 0x66, 0xff, 0x06, 0x00, 0x05,             // again: lock inc dword [0x500]
+            0x88, 0x0e, 0x04, 0x05,                         //  mov [0x504], cl (same quadword, plain store)
+            0x66, 0xb8, 0x01, 0x00, 0x00, 0x00,             //  mov eax, 1
+            0xf0, 0x66, 0x0f, 0xc1, 0x06, 0x08, 0x05,       //  lock xadd [0x508], eax
+            0xe2, 0xe7,                                     //  loop again
+            0xf0, 0xfe, 0x06, 0x10, 0x05,                   //  lock inc byte [0x510]: this vCPU is done
+            0xeb, 0xfe,                                     //  jmp $
         ]);
         _accelerator = new SoftAccelerator(_platform);
     }
@@ -68,8 +68,8 @@ public sealed class LockedInstructionTests : IDisposable
 
         threads.ForEach(t => t.Stop());
         Assert.True(words[16] == 2, $"the vCPUs did not finish their loops: {Convert.ToHexString(words)}");
-        Assert.Equal(2 * Iterations, BitConverter.ToUInt16(words, 0));
-        Assert.Equal(2 * Iterations, BitConverter.ToUInt16(words, 8));
-        Assert.Equal(1, words[3]); // the last plain store of either vCPU: CL = 1 in the final iteration
+        Assert.Equal(2 * Iterations, BitConverter.ToInt32(words, 0));
+        Assert.Equal(2 * Iterations, BitConverter.ToInt32(words, 8));
+        Assert.Equal(1, words[4]); // the last plain store of either vCPU: CL = 1 in the final iteration
     }
 }

@@ -61,17 +61,32 @@ internal static unsafe class CompareExchange
         }
 
         ulong mask = Alu.Mask(half);
-        ulong low = cpu.ReadSized(linear, half), high = cpu.ReadSized(linear + (ulong)half, half);
-        bool equal = low == (cpu.R[0] & mask) && high == (cpu.R[2] & mask);
-        if (equal)
+        ulong low, high;
+        if (half == 4)
         {
-            cpu.WriteSized(linear, half, cpu.R[3] & mask);
-            cpu.WriteSized(linear + (ulong)half, half, cpu.R[1] & mask);
+            // One 8-byte access, so that a locked CMPXCHG8B is a single compare-and-swap (CpuCore.Atomic).
+            ulong whole = cpu.ReadSized(linear, 8);
+            (low, high) = (whole & mask, whole >> 32);
         }
         else
         {
-            cpu.WriteSized(linear, half, low);
-            cpu.WriteSized(linear + (ulong)half, half, high);
+            (low, high) = (cpu.ReadSized(linear, half), cpu.ReadSized(linear + (ulong)half, half));
+        }
+
+        bool equal = low == (cpu.R[0] & mask) && high == (cpu.R[2] & mask);
+        (ulong newLow, ulong newHigh) = equal ? (cpu.R[3] & mask, cpu.R[1] & mask) : (low, high);
+        if (half == 4)
+        {
+            cpu.WriteSized(linear, 8, newLow | (newHigh << 32));
+        }
+        else
+        {
+            cpu.WriteSized(linear, half, newLow);
+            cpu.WriteSized(linear + (ulong)half, half, newHigh);
+        }
+
+        if (!equal)
+        {
             cpu.R[0] = low;
             cpu.R[2] = high;
         }

@@ -1,18 +1,19 @@
 using Emulator.Core.Devices;
+using Emulator.Core.Devices.Pci;
+using Emulator.Machines.Pc;
 
 namespace Emulator.Machines.Acpi;
 
 /// <summary>
-/// The Differentiated System Description Table (ACPI 6.5 5.2.11.1): a header then AML. emu's holds
-/// one object, <c>\_S5</c>, the package whose first two elements are the SLP_TYP values for soft-off
-/// (7.4.2) that the OS writes to PM1a_CNT and PM1b_CNT; <see cref="AcpiPmControl"/> powers off on
-/// <see cref="AcpiPmControl.SlpTypS5"/>.
+/// The Differentiated System Description Table (ACPI 6.5 5.2.11.1): a header then AML. It holds
+/// <c>\_S5</c>, the package whose first two elements are the SLP_TYP values for soft-off (7.4.2)
+/// that the OS writes to PM1a_CNT and PM1b_CNT (<see cref="AcpiPmControl"/> powers off on
+/// <see cref="AcpiPmControl.SlpTypS5"/>), and <c>\_SB.PCI0</c>, the PCI host bridge: an OS that
+/// uses ACPI finds PCI buses only through such a device (PCI Firmware 3.2 4.1.1; Linux does not
+/// probe bus 0 by itself once ACPI routes interrupts).
 /// </summary>
 public static class Dsdt
 {
-    /// <summary>AML opcodes and prefixes used (ACPI 6.5 20.2: NameOp, PackageOp, BytePrefix, ZeroOp).</summary>
-    public const byte NameOp = 0x08, PackageOp = 0x12, BytePrefix = 0x0a, ZeroOp = 0x00;
-
     /// <summary>
     /// <c>Name (_S5, Package (4) { SlpTypS5, SlpTypS5, Zero, Zero })</c> in AML: NameOp, the NameSeg
     /// "_S5_", PackageOp, PkgLength (one byte: it counts itself, NumElements and the elements), NumElements.
@@ -20,15 +21,56 @@ public static class Dsdt
     public static byte[] S5Object()
     {
         byte typ = AcpiPmControl.SlpTypS5;
-        byte[] elements = [BytePrefix, typ, BytePrefix, typ, ZeroOp, ZeroOp];
-        int pkgLength = 1 + 1 + elements.Length;
-        return [NameOp, (byte)'_', (byte)'S', (byte)'5', (byte)'_', PackageOp, (byte)pkgLength, 4, .. elements];
+        return Aml.Name("_S5", Aml.Package([Aml.BytePrefix, typ], [Aml.BytePrefix, typ], [Aml.ZeroOp], [Aml.ZeroOp]));
+    }
+
+    /// <summary>
+    /// <c>Scope (\_SB) { Device (PCI0) { _HID, _UID, _CRS, _PRT } }</c>: the host bridge decodes bus
+    /// 0-255, consumes the configuration ports 0xCF8-0xCFF, and forwards every other I/O port and the
+    /// legacy VGA window and the PCI hole below the IOAPIC (where the firmware role places BARs).
+    /// </summary>
+    public static byte[] PciRootBridge()
+    {
+        byte[] crs = ResourceTemplate.Build(
+            ResourceTemplate.WordBusNumber(0, 0xff),
+            ResourceTemplate.Io(0xcf8, 8),
+            ResourceTemplate.WordIo(0x0000, 0x0cf7),
+            ResourceTemplate.WordIo(0x0d00, 0xffff),
+            ResourceTemplate.DWordMemory(0x000a_0000, 0x000b_ffff),
+            ResourceTemplate.DWordMemory((uint)PcPci.MemoryWindowStart, (uint)PcPci.MemoryWindowEnd));
+        return Aml.RootScope("_SB", Aml.Device("PCI0",
+            Aml.Name("_HID", Aml.EisaId("PNP0A03")),
+            Aml.Name("_UID", Aml.Integer(0)),
+            Aml.Name("_CRS", Aml.Buffer(crs)),
+            Aml.Name("_PRT", RoutingTable())));
+    }
+
+    /// <summary>
+    /// The interrupt routing table (ACPI 6.5 6.2.13 _PRT): for every slot 1-31 and pin INTA#-INTD#,
+    /// the global system interrupt its PIRQ is steered to. Entries name GSIs directly (Source = 0)
+    /// rather than PCI link devices: the steering is the fixed one the firmware role programs into
+    /// the PIIX3 (<see cref="Piix3.DefaultIrqs"/>); a guest that reprograms the router itself is not
+    /// described. The OS treats such entries as level-triggered, active-low, which is what PCI INTx# is.
+    /// </summary>
+    public static byte[] RoutingTable()
+    {
+        var entries = new List<byte[]>();
+        for (int slot = 1; slot < 32; slot++)
+        {
+            for (int pin = 0; pin < 4; pin++)
+            {
+                int irq = Piix3.DefaultIrqs[Piix3.PirqOf(slot, pin + 1)];
+                entries.Add(Aml.Package(Aml.Integer(((uint)slot << 16) | 0xffff), Aml.Integer((uint)pin), Aml.Integer(0), Aml.Integer((uint)irq)));
+            }
+        }
+
+        return Aml.Package([.. entries]);
     }
 
     /// <summary>Builds the table (revision 2: integers are 64 bits).</summary>
     public static byte[] Build()
     {
-        byte[] aml = S5Object();
+        byte[] aml = [.. S5Object(), .. PciRootBridge()];
         byte[] t = new byte[SdtHeader.Size + aml.Length];
         aml.CopyTo(t, SdtHeader.Size);
         SdtHeader.Finish(t, "DSDT", 2);

@@ -205,7 +205,7 @@ public sealed class AcpiTablesTests : IDisposable
             });
         }
 
-        Assert.Equal(aml.Length, end);
+        Assert.Equal(0x10, aml[end]); // ScopeOp: \_SB with the PCI host bridge follows
         Assert.Equal(4, count);
         Assert.Equal(new ulong[] { AcpiPmControl.SlpTypS5, AcpiPmControl.SlpTypS5, 0, 0 }, values);
     }
@@ -243,6 +243,16 @@ public sealed class AcpiTablesTests : IDisposable
 
             Assert.Contains("Name (_S5, Package (0x04)", text["dsdt"], StringComparison.Ordinal);
             Assert.Contains("    0x05, \n        0x05, \n        Zero, \n        Zero", text["dsdt"].Replace("\r", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+            // iasl annotates every resource field with a // comment; compare the values alone.
+            string dsdt = System.Text.RegularExpressions.Regex.Replace(System.Text.RegularExpressions.Regex.Replace(text["dsdt"], "//[^\n]*", string.Empty), @"\s+", " ");
+            Assert.Contains("Device (PCI0)", dsdt, StringComparison.Ordinal);
+            Assert.Contains("Name (_HID, EisaId (\"PNP0A03\")", dsdt, StringComparison.Ordinal);
+            Assert.Contains("WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0x0000, 0x0000, 0x00FF, 0x0000, 0x0100,", dsdt, StringComparison.Ordinal);
+            Assert.Contains("IO (Decode16, 0x0CF8, 0x0CF8, 0x01, 0x08,", dsdt, StringComparison.Ordinal);
+            Assert.Contains("WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0x0000, 0x0D00, 0xFFFF, 0x0000, 0xF300,", dsdt, StringComparison.Ordinal);
+            Assert.Contains("DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite, 0x00000000, 0xC0000000, 0xFEBFFFFF, 0x00000000, 0x3EC00000,", dsdt, StringComparison.Ordinal);
+            // Slot 3 (the first disk), INTA#: PIRQ (3 + 1 - 2) mod 4 = C, steered to IRQ 11.
+            Assert.Contains("Package (0x04) { 0x0003FFFF, Zero, Zero, 0x0B },", dsdt, StringComparison.Ordinal);
             Assert.Matches(@"PM1A Control Block Address : 00000604", text["facp"]);
             Assert.Matches(@"Address : 0000000000000CF9", text["facp"]);
             Assert.Matches(@"Reset Register Supported \(V2\) : 1", text["facp"]);

@@ -43,6 +43,9 @@ public sealed class Piix3 : PciFunction
         Reset();
     }
 
+    /// <summary>The ISA IRQs <see cref="ProgramDefaultRouting"/> steers PIRQ A-D to (the ACPI _PRT names the same).</summary>
+    public static readonly IReadOnlyList<int> DefaultIrqs = [10, 10, 11, 11];
+
     /// <summary>The PIRQ (0 = A ... 3 = D) that INTx# <paramref name="pin"/> (1-4) of <paramref name="slot"/> drives.</summary>
     public static int PirqOf(int slot, int pin) => (slot + pin - 2) & 3;
 
@@ -63,7 +66,7 @@ public sealed class Piix3 : PciFunction
     /// </summary>
     public void ProgramDefaultRouting()
     {
-        WriteConfig(PirqRouteControl, 4, 0x0b0b_0a0a);
+        WriteConfig(PirqRouteControl, 4, (uint)(DefaultIrqs[0] | (DefaultIrqs[1] << 8) | (DefaultIrqs[2] << 16) | (DefaultIrqs[3] << 24)));
         if (Bus is null)
         {
             return;

@@ -29,7 +29,7 @@ public sealed class SetupHeader
 
     /// <summary>Field offsets (boot.rst, the header table).</summary>
     public const int SetupSectsOffset = 0x1f1, BootFlagOffset = 0x1fe, JumpOffset = 0x200, HeaderOffset = 0x202, VersionOffset = 0x206,
-        VidModeOffset = 0x1fa, TypeOfLoaderOffset = 0x210, LoadFlagsOffset = 0x211, Code32StartOffset = 0x214,
+        VidModeOffset = 0x1fa, SysSizeOffset = 0x1f4, TypeOfLoaderOffset = 0x210, LoadFlagsOffset = 0x211, Code32StartOffset = 0x214,
         RamdiskImageOffset = 0x218, RamdiskSizeOffset = 0x21c, HeapEndPtrOffset = 0x224, CmdLinePtrOffset = 0x228,
         InitrdAddrMaxOffset = 0x22c, KernelAlignmentOffset = 0x230, RelocatableOffset = 0x234, XLoadFlagsOffset = 0x236,
         CmdlineSizeOffset = 0x238, PrefAddressOffset = 0x258, InitSizeOffset = 0x260;
@@ -146,6 +146,15 @@ public sealed class SetupHeader
         if (h.KernelOffset >= image.Length)
         {
             throw new MachineConfigException($"{where}: truncated: {sects} setup sectors claimed but the file has {image.Length} bytes, leaving no protected-mode kernel");
+        }
+
+        // boot.rst, "syssize": the protected-mode code's size in 16-byte paragraphs (32 bits wide from
+        // protocol 2.04 on). A file shorter than that was cut off, e.g. by an interrupted download;
+        // the decompressor would fail inside the guest with nothing to say which file was at fault.
+        ulong payload = (ulong)BinaryPrimitives.ReadUInt32LittleEndian(image[SysSizeOffset..]) * 16;
+        if ((ulong)(image.Length - h.KernelOffset) < payload)
+        {
+            throw new MachineConfigException($"{where}: truncated: the header's syssize claims {payload} bytes of protected-mode kernel but the file holds {image.Length - h.KernelOffset}");
         }
 
         return h;

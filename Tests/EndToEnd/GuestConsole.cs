@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Emulator.Tests.EndToEnd;
+
+/// <summary>
+/// A Linux guest booted by the real `emu` program (emu.dll next to the tests) from the cached Debian
+/// kernel and busybox initramfs (scripts/guest-images.sh), driven over its serial console the way a
+/// user types at it: send a line, wait for expected text, then for the next shell prompt.
+/// </summary>
+internal sealed class GuestConsole : IDisposable
+{
+    /// <summary>The busybox shell's prompt in the initramfs.</summary>
+    public const string Prompt = "/ # ";
+
+    private readonly Process _emu;
+    private readonly StringBuilder _console = new();
+    private readonly StringBuilder _stderr = new();
+    private int _from;
+
+    private GuestConsole(Process emu)
+    {
+        _emu = emu;
+        var reader = new Thread(() => Pump(_emu.StandardOutput, _console)) { IsBackground = true };
+        reader.Start();
+        var errors = new Thread(() => Pump(_emu.StandardError, _stderr)) { IsBackground = true };
+        errors.Start();
+    }
+
+    /// <summary>The guest cache: $EMU_GUEST_CACHE, else ~/.cache/emu/guest.</summary>
+    public static string Cache { get; } = Environment.GetEnvironmentVariable("EMU_GUEST_CACHE")
+        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "emu", "guest");
+
+    /// <summary>The cached bzImage.</summary>
+    public static string Kernel => Path.Combine(Cache, "vmlinuz");
+
+    /// <summary>The cached initramfs.</summary>
+    public static string Initrd => Path.Combine(Cache, "initramfs.gz");
+
+    /// <summary>Why the guest cannot be booted here, or null when the images are present.</summary>
+    public static string? MissingImages => File.Exists(Kernel) && File.Exists(Initrd) && File.Exists(Path.Combine(Cache, "kernel-version"))
+        ? null
+        : $"no guest images in {Cache} (scripts/guest-images.sh builds them; .ci/run does)";
+
+    /// <summary>The process, for its exit.</summary>
+    public Process Emu => _emu;
+
+    /// <summary>Starts `emu run --accel jit -m 512M --kernel --initrd --append console=ttyS0` plus <paramref name="extra"/>.</summary>
+    public static GuestConsole Boot(params string[] extra)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "emu.dll"), "run", "--accel", "jit", "-m", "512M",
+            "--kernel", Kernel, "--initrd", Initrd, "--append", "console=ttyS0", .. extra])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        return new GuestConsole(Process.Start(psi)!);
+    }
+
+    /// <summary>Waits for the first shell prompt.</summary>
+    public void WaitForShell(TimeSpan timeout) => _from = WaitFor(Prompt, _from, timeout);
+
+    /// <summary>Types <paramref name="command"/>, waits for <paramref name="expected"/> in its output and for the prompt after it; returns the output between.</summary>
+    public string Command(string command, string expected, TimeSpan? timeout = null)
+    {
+        int start = _from;
+        Type(command);
+        int at = WaitFor(expected, start, timeout ?? TimeSpan.FromMinutes(3));
+        _from = WaitFor(Prompt, at, TimeSpan.FromMinutes(3));
+        lock (_console)
+        {
+            return _console.ToString(start, _from - start);
+        }
+    }
+
+    /// <summary>Sends one line to the guest's console.</summary>
+    public void Type(string line)
+    {
+        _emu.StandardInput.Write(line + "\n");
+        _emu.StandardInput.Flush();
+    }
+
+    /// <summary>Types `poweroff -f` and returns emu's exit status (null when it did not exit in time).</summary>
+    public int? PowerOff(TimeSpan timeout)
+    {
+        Type("poweroff -f");
+        return _emu.WaitForExit(timeout) ? _emu.ExitCode : null;
+    }
+
+    /// <summary>Everything emu printed on stderr so far.</summary>
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (!_emu.HasExited)
+        {
+            _emu.Kill(entireProcessTree: true);
+        }
+
+        _emu.Dispose();
+    }
+
+    private int WaitFor(string text, int from, TimeSpan timeout)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < timeout)
+        {
+            lock (_console)
+            {
+                int i = _console.ToString().IndexOf(text, from, StringComparison.Ordinal);
+                if (i >= 0)
+                {
+                    return i + text.Length;
+                }
+            }
+
+            if (_emu.HasExited)
+            {
+                break;
+            }
+
+            Thread.Sleep(200);
+        }
+
+        string tail;
+        lock (_console)
+        {
+            string all = _console.ToString();
+            tail = all[Math.Max(0, all.Length - 3000)..];
+        }
+
+        throw new TimeoutException($"'{text}' did not appear on the console within {timeout}{(_emu.HasExited ? $" (emu exited with {_emu.ExitCode}: {Stderr})" : string.Empty)}; last output:\n{tail}");
+    }
+
+    private static void Pump(StreamReader from, StringBuilder into)
+    {
+        int c;
+        while ((c = from.Read()) >= 0)
+        {
+            lock (into)
+            {
+                into.Append((char)c);
+            }
+        }
+    }
+}

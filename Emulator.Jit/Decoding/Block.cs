@@ -21,7 +21,7 @@ internal sealed unsafe class Block
         Handlers = new delegate*<State.CpuCore, ref Instruction, void>[instructions.Length];
         for (int i = 0; i < instructions.Length; i++)
         {
-            Handlers[i] = HandlerTable.For(instructions[i].Code);
+            Handlers[i] = State.CpuCore.IsLockedAccess(instructions[i]) ? &State.CpuCore.RunLocked : HandlerTable.For(instructions[i].Code);
         }
     }
 

@@ -61,17 +61,34 @@ internal static unsafe class CompareExchange
         }
 
         ulong mask = Alu.Mask(half);
-        ulong low = cpu.ReadSized(linear, half), high = cpu.ReadSized(linear + (ulong)half, half);
-        bool equal = low == (cpu.R[0] & mask) && high == (cpu.R[2] & mask);
-        if (equal)
+        ulong low, high;
+        if (half == 4)
         {
-            cpu.WriteSized(linear, half, cpu.R[3] & mask);
-            cpu.WriteSized(linear + (ulong)half, half, cpu.R[1] & mask);
+            // CMPXCHG8B as one 8-byte access, so that a LOCK prefix makes it one atomic update.
+            ulong both = cpu.ReadSized(linear, 8);
+            low = (uint)both;
+            high = both >> 32;
         }
         else
         {
-            cpu.WriteSized(linear, half, low);
-            cpu.WriteSized(linear + (ulong)half, half, high);
+            low = cpu.ReadSized(linear, 8);
+            high = cpu.ReadSized(linear + 8, 8);
+        }
+
+        bool equal = low == (cpu.R[0] & mask) && high == (cpu.R[2] & mask);
+        ulong newLow = equal ? cpu.R[3] & mask : low, newHigh = equal ? cpu.R[1] & mask : high;
+        if (half == 4)
+        {
+            cpu.WriteSized(linear, 8, newLow | (newHigh << 32));
+        }
+        else
+        {
+            cpu.WriteSized(linear, 8, newLow);
+            cpu.WriteSized(linear + 8, 8, newHigh);
+        }
+
+        if (!equal)
+        {
             cpu.R[0] = low;
             cpu.R[2] = high;
         }

@@ -151,6 +151,11 @@ internal sealed unsafe partial class CpuCore
 
     private ulong ReadSlow(SoftTlb tlb, ulong linear, int size)
     {
+        if (_locked is not LockedState.None and not LockedState.Bus)
+        {
+            return LockedRead(linear, size);
+        }
+
         if ((linear & SoftTlb.PageMask) > SoftTlb.PageMask + 1 - (ulong)size)
         {
             // Crosses a page: each byte may translate differently.
@@ -175,6 +180,12 @@ internal sealed unsafe partial class CpuCore
 
     private void WriteSlow(SoftTlb tlb, ulong linear, int size, ulong value)
     {
+        if (_locked is not LockedState.None and not LockedState.Bus)
+        {
+            LockedWrite(linear, size, value);
+            return;
+        }
+
         if ((linear & SoftTlb.PageMask) > SoftTlb.PageMask + 1 - (ulong)size)
         {
             // Crosses a page: both pages must be writable before any byte is stored, so a fault

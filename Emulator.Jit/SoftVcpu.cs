@@ -12,6 +12,7 @@ namespace Emulator.Jit;
 public sealed class SoftVcpu : IVcpu
 {
     private readonly CpuCore _core;
+    private readonly A20Gate _a20;
     private readonly AutoResetEvent _wake = new(false);
     private volatile bool _exitRequested;
     private volatile bool _nmiPending;
@@ -22,6 +23,7 @@ public sealed class SoftVcpu : IVcpu
     internal SoftVcpu(int index, MachinePlatform platform, BlockCache code)
     {
         Index = index;
+        _a20 = platform.A20;
         _core = new CpuCore(index, platform.Memory, platform.Io, code);
         _core.LoadState(CpuState.AtReset());
     }
@@ -61,6 +63,12 @@ public sealed class SoftVcpu : IVcpu
 
         while (!_exitRequested)
         {
+            // The A20 gate may have been switched by this or another vCPU's port write; that OUT ended its block.
+            if (_a20.Enabled != core.A20Enabled)
+            {
+                core.SetA20(_a20.Enabled);
+            }
+
             if (core.InterruptShadow)
             {
                 core.InterruptShadow = false;

@@ -116,7 +116,7 @@ internal sealed unsafe partial class CpuCore
     {
         if ((Cr0 & Cr0PG) == 0)
         {
-            return linear;
+            return linear & A20Mask;
         }
 
         SoftTlb tlb = Tlb;

@@ -22,6 +22,7 @@ public sealed class SystemTestRomTests
     [InlineData("tasks", 25)]
     [InlineData("doublefault", 16)]
     [InlineData("v86", 22)]
+    [InlineData("a20", 13)]
     public void EveryCheckPasses(string rom, int checks) => AssertAllPassed(rom, checks, Run(rom));
 
     /// <summary>

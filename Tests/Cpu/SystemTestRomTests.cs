@@ -16,7 +16,7 @@ public sealed class SystemTestRomTests
 
     [Theory]
     [InlineData("paging", 45)]
-    [InlineData("longmode", 57)]
+    [InlineData("longmode", 65)]
     [InlineData("syscall", 20)]
     [InlineData("rings32", 36)]
     [InlineData("tasks", 25)]

@@ -20,6 +20,9 @@ SEL_CODE16  equ SEL_SPARE + 0x18        ; 0x60: 16-bit code, base ROMBASE
 SEL_DATA16  equ SEL_SPARE + 0x20        ; 0x68: 16-bit data (B = 0), base 0, 64 KiB: a 286 task's stack
 TSS_C       equ 0x3200                  ; 0x2C bytes (Figure 8-11)
 C_STACK     equ 0x6800
+SEL_TSS_D   equ SEL_SPARE + 0x28        ; 0x70: 16-bit TSS of task D, the #GP handler
+TSS_D       equ 0x3240
+D_STACK     equ 0x6600
 C_SEEN      equ scratch + 0x20          ; words task C records: AX, SI, FLAGS, TR, FS, link, CR3 low, marker
 
             section pm
@@ -187,6 +190,43 @@ main:
             str ax
             movzx eax, ax
             CHECK "JMP from the 16-bit task: TR is the main TSS", eax, SEL_TSS
+
+            ; #GP through a task gate to a 16-bit TSS: the error code goes on the new task's stack as
+            ; a word (the new task is a 16-bit one). The handler task moves the faulting task's
+            ; saved EIP past the fault and returns with IRET.
+            mov edi, TSS_D
+            xor eax, eax
+            mov ecx, 0x2c / 4
+            rep stosd
+            mov word [TSS_D + 14], task_d - ROMBASE
+            mov word [TSS_D + 16], 2
+            mov word [TSS_D + 26], D_STACK
+            mov word [TSS_D + 34], SEL_DATA
+            mov word [TSS_D + 36], SEL_CODE16
+            mov word [TSS_D + 38], SEL_DATA16
+            mov word [TSS_D + 40], SEL_DATA
+            mov eax, TSS_D
+            mov edx, 0x2b
+            mov ebx, SEL_TSS_D
+            mov ecx, 0x81
+            call set_descriptor
+            mov eax, [IDT_BASE + 13 * 8]
+            mov [scratch + 0x40], eax
+            mov eax, [IDT_BASE + 13 * 8 + 4]
+            mov [scratch + 0x44], eax
+            mov dword [IDT_BASE + 13 * 8], SEL_TSS_D << 16      ; task gate, DPL 0
+            mov dword [IDT_BASE + 13 * 8 + 4], 0x8500
+            call SEL_TSS:0                                      ; busy: #GP(SEL_TSS)
+.back5:     mov eax, [scratch + 0x40]
+            mov [IDT_BASE + 13 * 8], eax
+            mov eax, [scratch + 0x44]
+            mov [IDT_BASE + 13 * 8 + 4], eax
+            movzx eax, word [C_SEEN + 16]
+            CHECK "#GP through a task gate to a 16-bit task: error code on its stack", eax, SEL_TSS
+            movzx eax, word [C_SEEN + 18]
+            CHECK "#GP through a task gate to a 16-bit task: error code pushed as a word", eax, D_STACK - 2
+            movzx eax, word [TSS_D]
+            CHECK "#GP through a task gate to a 16-bit task: back link", eax, SEL_TSS
             jmp finish32
 
             bits 16
@@ -210,6 +250,13 @@ task_c:
             mov word [C_SEEN + 14], 3
             mov bx, 0xbeef
             jmp SEL_TSS:0
+
+task_d:
+            mov [C_SEEN + 18], sp
+            pop ax
+            mov [C_SEEN + 16], ax
+            mov dword [TSS_BASE + 32], main.back5
+            iret
             bits 32
 
 task_b:

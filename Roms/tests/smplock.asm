@@ -43,6 +43,18 @@ main:
             rep stosd
             mov dword [C_CAS8], CAS8_START
 
+            ; One CPU first: LOCK with a register destination is #UD (Intel SDM Vol. 2A LOCK), and a
+            ; locked add across a page boundary gives the arithmetic result.
+            EXPECT_FAULT .ud
+            db 0xf0, 0x01, 0xd8             ; lock add eax, ebx
+.ud:        CHECK "LOCK ADD with a register destination: #UD", [fault_vec], 6
+            mov dword [SHARED + 0xffe], 0x0000ffff
+            mov dword [SHARED + 0x1002], 0
+            mov eax, 0x00010001
+            lock xadd [SHARED + 0xffe], eax
+            CHECK "LOCK XADD across a page boundary: old value", eax, 0x0000ffff
+            CHECK "LOCK XADD across a page boundary: sum", [SHARED + 0xffe], 0x00020000
+
             ; The AP's start-up code goes to AP_BASE; INIT, then two SIPIs to APIC ID 1.
             mov esi, ap_start
             mov edi, AP_BASE

@@ -31,7 +31,7 @@ public sealed class SystemTestRomTests
     /// every run (updates are lost in most of the loops).
     /// </summary>
     [Fact]
-    public void LockedUpdatesFromTwoVcpusAreNeverLost() => AssertAllPassed("smplock", 13, Run("smplock", "--smp", "2"));
+    public void LockedUpdatesFromTwoVcpusAreNeverLost() => AssertAllPassed("smplock", 16, Run("smplock", "--smp", "2"));
 
     private static void AssertAllPassed(string rom, int checks, EmuProcess.Result r)
     {

@@ -71,7 +71,11 @@ public sealed class SoftVcpu : IVcpu
 
             if (core.InterruptShadow)
             {
+                // STI or MOV SS blocks interrupts for one instruction only (Intel SDM Vol. 2B STI,
+                // Vol. 3A 6.8.3): run just that one (ExecuteBlock stops after an instruction with
+                // EndBlock set), so a pending interrupt is taken right after it, as in sti; nop; cli.
                 core.InterruptShadow = false;
+                core.EndBlock = true;
             }
             else if (_nmiPending && !core.NmiBlocked)
             {

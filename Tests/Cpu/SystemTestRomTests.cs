@@ -23,6 +23,7 @@ public sealed class SystemTestRomTests
     [InlineData("doublefault", 16)]
     [InlineData("v86", 22)]
     [InlineData("a20", 13)]
+    [InlineData("irqshadow", 7)]
     public void EveryCheckPasses(string rom, int checks) => AssertAllPassed(rom, checks, Run(rom));
 
     /// <summary>

@@ -19,8 +19,9 @@ internal sealed partial class CpuCore
     public bool A20Enabled => A20Mask == ulong.MaxValue;
 
     /// <summary>
-    /// Follows the gate. TLB entries hold host pointers and physical pages computed under the old
-    /// mask, so they are dropped; decoded blocks are keyed by physical address and stay valid.
+    /// Follows the gate; called between blocks. TLB entries hold host pointers and physical pages
+    /// computed under the old mask, so they are dropped; decoded blocks are keyed by physical
+    /// address and stay valid.
     /// </summary>
     public void SetA20(bool enabled)
     {
@@ -32,6 +33,5 @@ internal sealed partial class CpuCore
 
         A20Mask = mask;
         FlushTlb();
-        EndBlock = true;
     }
 }

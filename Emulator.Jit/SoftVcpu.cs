@@ -11,6 +11,9 @@ namespace Emulator.Jit;
 /// </summary>
 public sealed class SoftVcpu : IVcpu
 {
+    // Blocks run between two looks at interrupts and exit requests (see CpuCore.ExecuteBlocks).
+    private const int BlocksPerSlice = 32;
+
     private readonly CpuCore _core;
     private readonly A20Gate _a20;
     private readonly AutoResetEvent _wake = new(false);
@@ -111,7 +114,7 @@ public sealed class SoftVcpu : IVcpu
                 continue;
             }
 
-            core.ExecuteBlock();
+            core.ExecuteBlocks(BlocksPerSlice);
             if (core.InternalError is { } error)
             {
                 core.InternalError = null;
@@ -126,6 +129,42 @@ public sealed class SoftVcpu : IVcpu
         }
 
         return new VcpuExit(VcpuExitReason.ExitRequested);
+    }
+
+    /// <summary>
+    /// Executes exactly one instruction (after delivering an event in flight, as <see cref="Run"/>
+    /// would), without polling interrupts. Returns null, or why the software CPU could not.
+    /// </summary>
+    public string? Step()
+    {
+        CpuCore core = _core;
+        if (_inFlight is { } e)
+        {
+            _inFlight = null;
+            if (e.IsException)
+            {
+                core.RaiseException(e.Vector, (int?)e.ErrorCode);
+            }
+            else
+            {
+                core.RaiseInterrupt(e.Vector);
+            }
+        }
+
+        core.ExecuteOneInstruction();
+        if (core.InternalError is { } error)
+        {
+            core.InternalError = null;
+            return $"{error} at {core.Seg[(int)Seg.Cs].Selector:x4}:{core.Rip:x}";
+        }
+
+        if (core.TripleFault)
+        {
+            core.TripleFault = false;
+            return "triple fault";
+        }
+
+        return null;
     }
 
     /// <inheritdoc/>

@@ -49,6 +49,7 @@ public sealed class KvmAccelerator : IAccelerator
 
             ReserveKvmPages();
             CreateInterruptControllers();
+            ExitOnPlatformMsrs();
             MapMemory();
             SupportedCpuid = _system.SupportedCpuid();
             HashSet<uint> known = _system.MsrIndexList();
@@ -84,6 +85,14 @@ public sealed class KvmAccelerator : IAccelerator
     internal bool HasXsave { get; }
 
     internal int MaxVcpus { get; }
+
+    /// <summary>
+    /// Whether RDMSR and WRMSR of the MSRs the machine's devices own (IA32_APIC_BASE) exit to
+    /// userspace, so that <see cref="KvmVcpu.PlatformMsrs"/> answers them. False on a host without
+    /// KVM_CAP_X86_USER_SPACE_MSR and KVM_CAP_X86_MSR_FILTER (Linux before 5.10): KVM answers from
+    /// its own copy, which <see cref="KvmVcpu"/> keeps equal to the device's at every state load.
+    /// </summary>
+    public bool PlatformMsrExits { get; private set; }
 
     /// <inheritdoc/>
     public IVcpu CreateVcpu(int index)
@@ -138,6 +147,52 @@ public sealed class KvmAccelerator : IAccelerator
     // Userspace interrupt controllers today; see the class remarks for where the in-kernel ones go.
     private static void CreateInterruptControllers()
     {
+    }
+
+    // Without an in-kernel local APIC, KVM still answers IA32_APIC_BASE itself (from the value in
+    // kvm_sregs), so a guest's writes would never reach the userspace APIC. A filter that denies the
+    // MSR, with KVM_MSR_EXIT_REASON_FILTER enabled, turns each access into KVM_EXIT_X86_RDMSR or
+    // KVM_EXIT_X86_WRMSR (api.rst, KVM_X86_SET_MSR_FILTER and KVM_CAP_X86_USER_SPACE_MSR).
+    private void ExitOnPlatformMsrs()
+    {
+        const ulong exitReasonFilter = 1 << 2;
+        if (_system.Check(KvmCap.UserSpaceMsr) == 0 || _system.Check(KvmCap.MsrFilter) == 0)
+        {
+            return;
+        }
+
+        var cap = new KvmEnableCap { Cap = KvmCap.UserSpaceMsr, Arg0 = exitReasonFilter };
+        byte deny = 0;
+        int result;
+        unsafe
+        {
+            // SAFETY: pointers to locals of this frame: the kvm_enable_cap, and the one-byte bitmap the
+            // filter range names, which KVM copies during the ioctl.
+            result = LibC.Ioctl(_vmFd, KvmIoctl.EnableCap, (nint)(&cap));
+            if (result < 0)
+            {
+                throw KvmException.LastError("KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR)");
+            }
+
+            var filter = new KvmMsrFilter
+            {
+                Range0 = new KvmMsrFilterRange
+                {
+                    Flags = KvmMsrFilterRange.Read | KvmMsrFilterRange.Write,
+                    Nmsrs = 1,
+                    Base = KvmMsrState.ApicBase,
+                    Bitmap = (nint)(&deny),
+                },
+            };
+            result = LibC.Ioctl(_vmFd, KvmIoctl.SetMsrFilter, (nint)(&filter));
+        }
+
+        if (result < 0)
+        {
+            throw KvmException.LastError("KVM_X86_SET_MSR_FILTER");
+        }
+
+        PlatformMsrExits = true;
     }
 
     private void MapMemory()

@@ -37,9 +37,9 @@ internal static class KvmMsrState
     public static ulong ResetValue(uint index) => index == Pat ? 0x0007_0406_0007_0406UL : 0;
 
     /// <summary>
-    /// IA32_APIC_BASE for a CPU whose local APIC is disabled (bit 11 clear; bit 8 marks the bootstrap
-    /// processor). The CPU model has no APIC (CPUID.1:EDX[9] clear), and KVM mirrors the enable bit
-    /// into that CPUID bit (arch/x86/kvm/cpuid.c, kvm_update_cpuid_runtime), so it must stay clear.
+    /// IA32_APIC_BASE after RESET: base 0xFEE00000, APIC enabled (bit 11), bit 8 on the bootstrap
+    /// processor (Intel SDM Vol. 3A 11.4.4). The CPU model advertises an APIC (CPUID.1:EDX[9]), and
+    /// KVM mirrors the enable bit into that CPUID bit (arch/x86/kvm/cpuid.c, kvm_update_cpuid_runtime).
     /// </summary>
-    public static ulong DisabledApicBase(int vcpuIndex) => 0xfee0_0000UL | (vcpuIndex == 0 ? 0x100UL : 0);
+    public static ulong ResetApicBase(int vcpuIndex) => 0xfee0_0800UL | (vcpuIndex == 0 ? 0x100UL : 0);
 }

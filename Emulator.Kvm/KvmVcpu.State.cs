@@ -108,7 +108,7 @@ public sealed partial class KvmVcpu
             Cr4 = state.Cr4,
             Cr8 = state.Cr8,
             Efer = state.Efer,
-            ApicBase = state.Msrs.TryGetValue(KvmMsrState.ApicBase, out ulong apicBase) ? apicBase : KvmMsrState.DisabledApicBase(Index),
+            ApicBase = ApicBaseFor(state),
         };
         Set(KvmIoctl.SetSregs, sr, "KVM_SET_SREGS");
 

@@ -239,6 +239,10 @@ public sealed partial class KvmVcpu : IVcpu
                 HandleMmio();
                 _completionPending = true;
                 return null;
+            case KvmExitReason.X86Rdmsr:
+            case KvmExitReason.X86Wrmsr:
+                HandleMsr(reason == KvmExitReason.X86Wrmsr);
+                return null;
             case KvmExitReason.Hlt:
                 _halted = true;
                 return null;
@@ -258,7 +262,7 @@ public sealed partial class KvmVcpu : IVcpu
                 }
 
             case KvmExitReason.InternalError:
-                return Error(DescribeInternalError());
+                return TryStepInstead(out VcpuExit? failure) ? failure : Error(DescribeInternalError());
             case KvmExitReason.Unknown:
                 unsafe
                 {

@@ -1,27 +1,25 @@
-using Emulator.Jit.Execution;
 using Iced.Intel;
 
 namespace Emulator.Jit.Decoding;
 
 /// <summary>
 /// A run of decoded guest instructions ending at a control transfer or a page boundary, cached by
-/// the physical address of its first byte. Each instruction carries its handler from <see cref="HandlerTable"/>.
+/// the physical address of its first byte. Each instruction carries its handler (see <see cref="DecodedOp"/>).
 /// </summary>
 internal sealed unsafe class Block
 {
-    public Block(ulong physical, ulong rip, ulong csBase, int bitness, Instruction[] instructions, ulong firstPage, ulong lastPage)
+    public Block(ulong physical, ulong rip, ulong csBase, int bitness, List<Instruction> instructions, ulong firstPage, ulong lastPage)
     {
         Physical = physical;
         Rip = rip;
         CsBase = csBase;
         Bitness = bitness;
-        Instructions = instructions;
         FirstPage = firstPage;
         LastPage = lastPage;
-        Handlers = new delegate*<State.CpuCore, ref Instruction, void>[instructions.Length];
-        for (int i = 0; i < instructions.Length; i++)
+        Ops = new DecodedOp[instructions.Count];
+        for (int i = 0; i < Ops.Length; i++)
         {
-            Handlers[i] = State.CpuCore.IsLockedAccess(instructions[i]) ? &State.CpuCore.RunLocked : HandlerTable.For(instructions[i].Code);
+            Ops[i] = DecodedOp.Create(instructions[i], bitness);
         }
     }
 
@@ -33,9 +31,7 @@ internal sealed unsafe class Block
 
     public int Bitness { get; }
 
-    public Instruction[] Instructions { get; }
-
-    public delegate*<State.CpuCore, ref Instruction, void>[] Handlers { get; }
+    public DecodedOp[] Ops { get; }
 
     /// <summary>Physical page numbers the block's bytes span (equal unless an instruction crosses a page).</summary>
     public ulong FirstPage { get; }

@@ -115,7 +115,7 @@ internal sealed partial class CpuCore
             }
         }
 
-        return new Block(physical, Rip, csBase, Bitness, [.. list], physical >> SoftTlb.PageShift, lastPhysicalPage);
+        return new Block(physical, Rip, csBase, Bitness, list, physical >> SoftTlb.PageShift, lastPhysicalPage);
     }
 
     /// <summary>Feeds Iced with guest bytes fetched through the CPU's own memory path.</summary>

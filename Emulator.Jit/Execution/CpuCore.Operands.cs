@@ -71,25 +71,15 @@ internal sealed partial class CpuCore
         ulong ea = ins.MemoryDisplacement64;
         Register baseReg = ins.MemoryBase;
         Register index = ins.MemoryIndex;
-        int addressSize;
         if (baseReg == Register.RIP || baseReg == Register.EIP)
         {
             // Iced resolves RIP-relative operands to the absolute target at decode time.
-            return baseReg == Register.EIP ? (uint)ea : ea;
+            return ea & AddressMask(ins, Bitness);
         }
 
         if (baseReg != Register.None)
         {
             ea += R[RegisterMap.Index[(int)baseReg]];
-            addressSize = RegisterMap.Size[(int)baseReg];
-        }
-        else if (index != Register.None)
-        {
-            addressSize = RegisterMap.Size[(int)index];
-        }
-        else
-        {
-            addressSize = Math.Max((int)ins.MemoryDisplSize, Bitness == 64 ? 8 : 2);
         }
 
         if (index != Register.None)
@@ -97,11 +87,25 @@ internal sealed partial class CpuCore
             ea += R[RegisterMap.Index[(int)index]] * (uint)ins.MemoryIndexScale;
         }
 
+        return ea & AddressMask(ins, Bitness);
+    }
+
+    /// <summary>The mask of the address size a memory operand is computed in (from its registers, else its displacement).</summary>
+    public static ulong AddressMask(in Instruction ins, int bitness)
+    {
+        Register baseReg = ins.MemoryBase;
+        int addressSize = baseReg switch
+        {
+            Register.RIP => 8,
+            Register.EIP => 4,
+            Register.None => ins.MemoryIndex != Register.None ? RegisterMap.Size[(int)ins.MemoryIndex] : Math.Max((int)ins.MemoryDisplSize, bitness == 64 ? 8 : 2),
+            _ => RegisterMap.Size[(int)baseReg],
+        };
         return addressSize switch
         {
-            2 => ea & 0xffff,
-            4 => ea & 0xffff_ffff,
-            _ => ea,
+            2 => 0xffff,
+            4 => 0xffff_ffff,
+            _ => ulong.MaxValue,
         };
     }
 

@@ -1,6 +1,5 @@
 using Emulator.Jit.Decoding;
 using Emulator.Jit.Execution;
-using Iced.Intel;
 
 namespace Emulator.Jit.State;
 
@@ -20,31 +19,48 @@ internal sealed unsafe partial class CpuCore
     public ulong IpMask => Bitness switch { 16 => 0xffff, 32 => 0xffff_ffff, _ => ulong.MaxValue };
 
     /// <summary>Runs the block at CS:RIP. Returns after the block ends, an instruction ends it early, or a fault is delivered.</summary>
-    public void ExecuteBlock()
+    public void ExecuteBlock() => ExecuteBlocks(1);
+
+    /// <summary>
+    /// Runs up to <paramref name="maxBlocks"/> blocks back to back. It stops early, for the vCPU's
+    /// loop to look at interrupts and requests, when an instruction ends its block on purpose
+    /// (HLT, STI, a mode or CR change: <see cref="EndBlock"/>), an interrupt shadow begins, or a
+    /// fault is delivered. An interrupt that arrives meanwhile waits at most those blocks, a few
+    /// hundred instructions: external interrupts are asynchronous to the instruction stream.
+    /// </summary>
+    public void ExecuteBlocks(int maxBlocks)
     {
-        int done = 0;
+        long done = 0;
         try
         {
-            InstructionStart = Rip;
-            Block block = FetchBlock();
-            if (TraceExec)
+            for (int n = 0; n < maxBlocks; n++)
             {
-                Console.Error.WriteLine($"exec {Seg[(int)Core.Cpu.Seg.Cs].Selector:x4}:{Rip:x8} ({block.Instructions.Length} instructions) {block.Instructions[0]}");
-            }
-
-            Instruction[] instructions = block.Instructions;
-            delegate*<CpuCore, ref Instruction, void>[] handlers = block.Handlers;
-            ulong mask = IpMask;
-            for (int i = 0; i < instructions.Length; i++)
-            {
-                ref Instruction ins = ref instructions[i];
                 InstructionStart = Rip;
-                Rip = (Rip + (ulong)ins.Length) & mask;
-                handlers[i](this, ref ins);
-                done++;
-                if (EndBlock)
+                Block block = FetchBlock();
+                if (TraceExec)
                 {
-                    EndBlock = false;
+                    Console.Error.WriteLine($"exec {Seg[(int)Core.Cpu.Seg.Cs].Selector:x4}:{Rip:x8} ({block.Ops.Length} instructions) {block.Ops[0].Ins}");
+                }
+
+                DecodedOp[] ops = block.Ops;
+                ulong mask = IpMask;
+                for (int i = 0; i < ops.Length; i++)
+                {
+                    ref DecodedOp op = ref ops[i];
+                    InstructionStart = Rip;
+                    Rip = (Rip + op.Length) & mask;
+                    op.Handler(this, ref op.Ins);
+                    done++;
+                    if (EndBlock)
+                    {
+                        EndBlock = false;
+                        InstructionsRetired += done;
+                        return;
+                    }
+                }
+
+                if (InterruptShadow)
+                {
                     break;
                 }
             }
@@ -60,5 +76,30 @@ internal sealed unsafe partial class CpuCore
         }
 
         InstructionsRetired += done;
+    }
+
+    /// <summary>Runs only the first instruction of the block at CS:RIP (a fallback for another backend).</summary>
+    public void ExecuteOneInstruction()
+    {
+        try
+        {
+            InstructionStart = Rip;
+            Block block = FetchBlock();
+            ref DecodedOp op = ref block.Ops[0];
+            Rip = (Rip + op.Length) & IpMask;
+            EndBlock = false;
+            op.Handler(this, ref op.Ins);
+            EndBlock = false;
+            InstructionsRetired++;
+        }
+        catch (GuestFault fault)
+        {
+            Rip = InstructionStart;
+            EndBlock = false;
+            if (InternalError is null)
+            {
+                RaiseException(fault.Vector, fault.ErrorCode, fault.Address);
+            }
+        }
     }
 }

@@ -14,9 +14,22 @@ internal static unsafe class HandlerTable
     // Declared before ByCode: static initializers run in text order and Build fills this set.
     private static readonly HashSet<Code> Implemented = [];
     private const ulong Cr4OsXsave = 1UL << 18;
+    private static readonly Dictionary<Code, nint[]> FormsByCode = [];
     private static readonly delegate*<CpuCore, ref Instruction, void>[] ByCode = Build();
 
+    /// <summary>The generic handler of <paramref name="code"/>.</summary>
     public static delegate*<CpuCore, ref Instruction, void> For(Code code) => ByCode[(int)code];
+
+    /// <summary>The handler of <paramref name="code"/> for operands of shape <paramref name="form"/>: a form handler where the family has one, else the generic handler.</summary>
+    public static delegate*<CpuCore, ref Instruction, void> For(Code code, OperandForm form)
+    {
+        if (form != OperandForm.Other && FormsByCode.TryGetValue(code, out nint[]? forms) && forms[(int)form] != 0)
+        {
+            return (delegate*<CpuCore, ref Instruction, void>)forms[(int)form];
+        }
+
+        return ByCode[(int)code];
+    }
 
     /// <summary>True when <paramref name="code"/> has a real handler (not the unimplemented stub).</summary>
     public static bool IsImplemented(Code code)
@@ -68,6 +81,12 @@ internal static unsafe class HandlerTable
                 table[(int)code] = (delegate*<CpuCore, ref Instruction, void>)h;
                 Implemented.Add(code);
             }
+            else if (registry.FormsByMnemonic.TryGetValue(code.Mnemonic(), out nint[]? forms))
+            {
+                table[(int)code] = (delegate*<CpuCore, ref Instruction, void>)forms[(int)OperandForm.Other];
+                FormsByCode[code] = forms;
+                Implemented.Add(code);
+            }
             else
             {
                 table[(int)code] = &Unimplemented;
@@ -109,8 +128,24 @@ internal static unsafe class HandlerTable
 
         public Dictionary<Code, nint> ByCode { get; } = [];
 
+        public Dictionary<Mnemonic, nint[]> FormsByMnemonic { get; } = [];
+
         public void Add(Mnemonic mnemonic, delegate*<CpuCore, ref Instruction, void> handler) => ByMnemonic.Add(mnemonic, (nint)handler);
 
         public void Add(Code code, delegate*<CpuCore, ref Instruction, void> handler) => ByCode.Add(code, (nint)handler);
+
+        /// <summary>Registers per-<see cref="OperandForm"/> handlers (index <see cref="OperandForm.Other"/> is the generic one).</summary>
+        public void Add(Mnemonic mnemonic, nint[] forms) => FormsByMnemonic.Add(mnemonic, forms);
+
+        /// <summary>Registers a generic handler and one for the operands of shape <paramref name="form"/>.</summary>
+        public void Add(Mnemonic mnemonic, delegate*<CpuCore, ref Instruction, void> generic, OperandForm form, delegate*<CpuCore, ref Instruction, void> special)
+        {
+            nint[] forms = NewFormTable();
+            forms[(int)OperandForm.Other] = (nint)generic;
+            forms[(int)form] = (nint)special;
+            FormsByMnemonic.Add(mnemonic, forms);
+        }
+
+        public static nint[] NewFormTable() => new nint[(int)OperandForm.NearBranch + 1];
     }
 }

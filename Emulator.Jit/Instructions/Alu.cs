@@ -9,91 +9,102 @@ internal static unsafe class Alu
 {
     public static void Register(HandlerTable.Registry r)
     {
-        r.Add(Mnemonic.Add, &Add);
-        r.Add(Mnemonic.Adc, &Adc);
-        r.Add(Mnemonic.Sub, &Sub);
-        r.Add(Mnemonic.Sbb, &Sbb);
-        r.Add(Mnemonic.Cmp, &Cmp);
-        r.Add(Mnemonic.Inc, &Inc);
-        r.Add(Mnemonic.Dec, &Dec);
-        r.Add(Mnemonic.Neg, &Neg);
+        r.Add(Mnemonic.Add, BinaryForms<AddOp>.Table);
+        r.Add(Mnemonic.Adc, BinaryForms<AdcOp>.Table);
+        r.Add(Mnemonic.Sub, BinaryForms<SubOp>.Table);
+        r.Add(Mnemonic.Sbb, BinaryForms<SbbOp>.Table);
+        r.Add(Mnemonic.Cmp, BinaryForms<CmpOp>.Table);
+        r.Add(Mnemonic.Inc, UnaryForms<IncOp>.Table);
+        r.Add(Mnemonic.Dec, UnaryForms<DecOp>.Table);
+        r.Add(Mnemonic.Neg, UnaryForms<NegOp>.Table);
         r.Add(Mnemonic.Xadd, &Xadd);
     }
 
     public static ulong Mask(int size) => size == 8 ? ulong.MaxValue : (1UL << (size * 8)) - 1;
 
-    private static void Add(CpuCore cpu, ref Instruction ins)
+    // ADC and SBB: the lazy flags also keep the carry that went in (still CF until they are set).
+    private static void SetWithCarryIn(CpuCore cpu, FlagOp op, int size, ulong result, ulong dst, ulong src)
     {
-        int size = CpuCore.OpSize(ins, 0);
-        ulong a = cpu.ReadOp(ins, 0, size), b = cpu.ReadOp(ins, 1, size);
-        ulong r = (a + b) & Mask(size);
-        cpu.WriteOp(ins, 0, size, r);
-        cpu.Flags.Set(FlagOp.Add, size, r, a, b);
-    }
-
-    private static void Adc(CpuCore cpu, ref Instruction ins)
-    {
-        int size = CpuCore.OpSize(ins, 0);
-        ulong a = cpu.ReadOp(ins, 0, size), b = cpu.ReadOp(ins, 1, size);
         uint carry = cpu.Flags.Carry ? 1u : 0u;
-        ulong r = (a + b + carry) & Mask(size);
-        cpu.WriteOp(ins, 0, size, r);
-        cpu.Flags.Set(FlagOp.Adc, size, r, a, b);
+        cpu.Flags.Set(op, size, result, dst, src);
         cpu.Flags.CarryIn = carry;
     }
 
-    private static void Sub(CpuCore cpu, ref Instruction ins)
+    private struct AddOp : IBinaryOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        ulong a = cpu.ReadOp(ins, 0, size), b = cpu.ReadOp(ins, 1, size);
-        ulong r = (a - b) & Mask(size);
-        cpu.WriteOp(ins, 0, size, r);
-        cpu.Flags.Set(FlagOp.Sub, size, r, a, b);
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static ulong Compute(CpuCore cpu, int size, ulong dst, ulong src) => (dst + src) & Mask(size);
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src) => cpu.Flags.Set(FlagOp.Add, size, result, dst, src);
     }
 
-    private static void Sbb(CpuCore cpu, ref Instruction ins)
+    private struct AdcOp : IBinaryOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        ulong a = cpu.ReadOp(ins, 0, size), b = cpu.ReadOp(ins, 1, size);
-        uint carry = cpu.Flags.Carry ? 1u : 0u;
-        ulong r = (a - b - carry) & Mask(size);
-        cpu.WriteOp(ins, 0, size, r);
-        cpu.Flags.Set(FlagOp.Sbb, size, r, a, b);
-        cpu.Flags.CarryIn = carry;
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static ulong Compute(CpuCore cpu, int size, ulong dst, ulong src) => (dst + src + (cpu.Flags.Carry ? 1UL : 0)) & Mask(size);
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src) => SetWithCarryIn(cpu, FlagOp.Adc, size, result, dst, src);
     }
 
-    private static void Cmp(CpuCore cpu, ref Instruction ins)
+    private struct SubOp : IBinaryOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        ulong a = cpu.ReadOp(ins, 0, size), b = cpu.ReadOp(ins, 1, size);
-        cpu.Flags.Set(FlagOp.Sub, size, (a - b) & Mask(size), a, b);
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static ulong Compute(CpuCore cpu, int size, ulong dst, ulong src) => (dst - src) & Mask(size);
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src) => cpu.Flags.Set(FlagOp.Sub, size, result, dst, src);
     }
 
-    private static void Inc(CpuCore cpu, ref Instruction ins)
+    private struct SbbOp : IBinaryOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        ulong a = cpu.ReadOp(ins, 0, size);
-        ulong r = (a + 1) & Mask(size);
-        cpu.WriteOp(ins, 0, size, r);
-        cpu.Flags.SetKeepCarry(FlagOp.Inc, size, r, a);
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static ulong Compute(CpuCore cpu, int size, ulong dst, ulong src) => (dst - src - (cpu.Flags.Carry ? 1UL : 0)) & Mask(size);
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src) => SetWithCarryIn(cpu, FlagOp.Sbb, size, result, dst, src);
     }
 
-    private static void Dec(CpuCore cpu, ref Instruction ins)
+    private struct CmpOp : IBinaryOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        ulong a = cpu.ReadOp(ins, 0, size);
-        ulong r = (a - 1) & Mask(size);
-        cpu.WriteOp(ins, 0, size, r);
-        cpu.Flags.SetKeepCarry(FlagOp.Dec, size, r, a);
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => false;
+
+        public static ulong Compute(CpuCore cpu, int size, ulong dst, ulong src) => (dst - src) & Mask(size);
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src) => cpu.Flags.Set(FlagOp.Sub, size, result, dst, src);
     }
 
-    private static void Neg(CpuCore cpu, ref Instruction ins)
+    // INC and DEC leave CF as it was (Intel SDM Vol. 2A INC, DEC).
+    private struct IncOp : IUnaryOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        ulong a = cpu.ReadOp(ins, 0, size);
-        ulong r = (0 - a) & Mask(size);
-        cpu.WriteOp(ins, 0, size, r);
-        cpu.Flags.Set(FlagOp.Neg, size, r, a, 0);
+        public static ulong Compute(CpuCore cpu, int size, ulong value) => (value + 1) & Mask(size);
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong value) => cpu.Flags.SetKeepCarry(FlagOp.Inc, size, result, value);
+    }
+
+    private struct DecOp : IUnaryOp
+    {
+        public static ulong Compute(CpuCore cpu, int size, ulong value) => (value - 1) & Mask(size);
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong value) => cpu.Flags.SetKeepCarry(FlagOp.Dec, size, result, value);
+    }
+
+    private struct NegOp : IUnaryOp
+    {
+        public static ulong Compute(CpuCore cpu, int size, ulong value) => (0 - value) & Mask(size);
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong value) => cpu.Flags.Set(FlagOp.Neg, size, result, value, 0);
     }
 
     // TEMP := SRC + DEST; SRC := DEST; DEST := TEMP (Intel SDM Vol. 2B XADD). A memory destination

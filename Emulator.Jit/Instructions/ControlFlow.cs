@@ -1,3 +1,4 @@
+using Emulator.Jit.Decoding;
 using Emulator.Jit.Execution;
 using Emulator.Jit.State;
 using Iced.Intel;
@@ -12,8 +13,8 @@ internal static unsafe class ControlFlow
 
     public static void Register(HandlerTable.Registry r)
     {
-        r.Add(Mnemonic.Jmp, &Jmp);
-        r.Add(Mnemonic.Call, &Call);
+        r.Add(Mnemonic.Jmp, &Jmp, OperandForm.NearBranch, &JmpNear);
+        r.Add(Mnemonic.Call, &Call, OperandForm.NearBranch, &CallNear);
         r.Add(Mnemonic.Ret, &Ret);
         r.Add(Mnemonic.Retf, &Retf);
         r.Add(Mnemonic.Loop, &Loop);
@@ -24,7 +25,7 @@ internal static unsafe class ControlFlow
         r.Add(Mnemonic.Jrcxz, &Jcxz);
         foreach (Mnemonic m in new[] { Mnemonic.Jo, Mnemonic.Jno, Mnemonic.Jb, Mnemonic.Jae, Mnemonic.Je, Mnemonic.Jne, Mnemonic.Jbe, Mnemonic.Ja, Mnemonic.Js, Mnemonic.Jns, Mnemonic.Jp, Mnemonic.Jnp, Mnemonic.Jl, Mnemonic.Jge, Mnemonic.Jle, Mnemonic.Jg })
         {
-            r.Add(m, &Jcc);
+            r.Add(m, &Jcc, OperandForm.NearBranch, &JccNear);
         }
     }
 
@@ -111,6 +112,25 @@ internal static unsafe class ControlFlow
         {
             cpu.Rip = Checked(cpu, NearTarget(ins));
         }
+    }
+
+    private static void JmpNear(CpuCore cpu, ref Instruction ins) => cpu.Rip = Checked(cpu, DecodedOp.Of(ref ins).Imm);
+
+    private static void JccNear(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        if (cpu.Condition(op.Ins.ConditionCode))
+        {
+            cpu.Rip = Checked(cpu, op.Imm);
+        }
+    }
+
+    private static void CallNear(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        ulong target = Checked(cpu, op.Imm);
+        cpu.Push(cpu.Rip, op.Size);
+        cpu.Rip = target;
     }
 
     private static void Call(CpuCore cpu, ref Instruction ins)

@@ -1,3 +1,4 @@
+using Emulator.Jit.Decoding;
 using Emulator.Jit.Execution;
 using Emulator.Jit.State;
 using Iced.Intel;
@@ -10,17 +11,17 @@ internal static unsafe class DataMove
 {
     public static void Register(HandlerTable.Registry r)
     {
-        r.Add(Mnemonic.Mov, &Mov);
+        r.Add(Mnemonic.Mov, BinaryForms<MovOp>.Table);
         r.Add(Code.Mov_rm16_Sreg, &MovFromSreg);
         r.Add(Code.Mov_r32m16_Sreg, &MovFromSreg);
         r.Add(Code.Mov_r64m16_Sreg, &MovFromSreg);
         r.Add(Code.Mov_Sreg_rm16, &MovToSreg);
         r.Add(Code.Mov_Sreg_r32m16, &MovToSreg);
         r.Add(Code.Mov_Sreg_r64m16, &MovToSreg);
-        r.Add(Mnemonic.Movzx, &Movzx);
-        r.Add(Mnemonic.Movsx, &Movsx);
-        r.Add(Mnemonic.Movsxd, &Movsx);
-        r.Add(Mnemonic.Lea, &Lea);
+        r.Add(Mnemonic.Movzx, ExtendForms(&Movzx, &MovzxRegReg, &MovzxRegMem));
+        r.Add(Mnemonic.Movsx, ExtendForms(&Movsx, &MovsxRegReg, &MovsxRegMem));
+        r.Add(Mnemonic.Movsxd, ExtendForms(&Movsx, &MovsxRegReg, &MovsxRegMem));
+        r.Add(Mnemonic.Lea, &Lea, OperandForm.RegMem, &LeaRegMem);
         r.Add(Mnemonic.Xchg, &Xchg);
         r.Add(Mnemonic.Cbw, &Cbw);
         r.Add(Mnemonic.Cwde, &Cbw);
@@ -41,19 +42,29 @@ internal static unsafe class DataMove
         r.Add(Mnemonic.Lss, &LoadFarPointer);
         foreach (Mnemonic m in new[] { Mnemonic.Cmovo, Mnemonic.Cmovno, Mnemonic.Cmovb, Mnemonic.Cmovae, Mnemonic.Cmove, Mnemonic.Cmovne, Mnemonic.Cmovbe, Mnemonic.Cmova, Mnemonic.Cmovs, Mnemonic.Cmovns, Mnemonic.Cmovp, Mnemonic.Cmovnp, Mnemonic.Cmovl, Mnemonic.Cmovge, Mnemonic.Cmovle, Mnemonic.Cmovg })
         {
-            r.Add(m, &Cmov);
+            r.Add(m, ExtendForms(&Cmov, &CmovRegReg, &CmovRegMem));
         }
 
         foreach (Mnemonic m in new[] { Mnemonic.Seto, Mnemonic.Setno, Mnemonic.Setb, Mnemonic.Setae, Mnemonic.Sete, Mnemonic.Setne, Mnemonic.Setbe, Mnemonic.Seta, Mnemonic.Sets, Mnemonic.Setns, Mnemonic.Setp, Mnemonic.Setnp, Mnemonic.Setl, Mnemonic.Setge, Mnemonic.Setle, Mnemonic.Setg })
         {
-            r.Add(m, &Setcc);
+            nint[] forms = HandlerTable.Registry.NewFormTable();
+            forms[(int)OperandForm.Other] = (nint)(delegate*<CpuCore, ref Instruction, void>)&Setcc;
+            forms[(int)OperandForm.Reg] = (nint)(delegate*<CpuCore, ref Instruction, void>)&SetccReg;
+            r.Add(m, forms);
         }
     }
 
-    private static void Mov(CpuCore cpu, ref Instruction ins)
+    private struct MovOp : IBinaryOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        cpu.WriteOp(ins, 0, size, cpu.ReadOp(ins, 1, size));
+        public static bool ReadsDestination => false;
+
+        public static bool WritesDestination => true;
+
+        public static ulong Compute(CpuCore cpu, int size, ulong dst, ulong src) => src;
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src)
+        {
+        }
     }
 
     private static void MovFromSreg(CpuCore cpu, ref Instruction ins)
@@ -92,10 +103,49 @@ internal static unsafe class DataMove
         cpu.WriteOp(ins, 0, size, (ulong)SignExtend(cpu.ReadOp(ins, 1, srcSize), srcSize) & Alu.Mask(size));
     }
 
+    private static nint[] ExtendForms(delegate*<CpuCore, ref Instruction, void> generic, delegate*<CpuCore, ref Instruction, void> regReg, delegate*<CpuCore, ref Instruction, void> regMem)
+    {
+        nint[] forms = HandlerTable.Registry.NewFormTable();
+        forms[(int)OperandForm.Other] = (nint)generic;
+        forms[(int)OperandForm.RegReg] = (nint)regReg;
+        forms[(int)OperandForm.RegMem] = (nint)regMem;
+        return forms;
+    }
+
+    private static void MovzxRegReg(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        CpuCore.Put(ref cpu.Gpr(op.Reg0), op.Size, cpu.Gpr(op.Reg1) & Alu.Mask(op.Size1));
+    }
+
+    private static void MovzxRegMem(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        CpuCore.Put(ref cpu.Gpr(op.Reg0), op.Size, cpu.ReadSized(cpu.MemoryLinear(ref op), op.Size1));
+    }
+
+    private static void MovsxRegReg(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        CpuCore.Put(ref cpu.Gpr(op.Reg0), op.Size, (ulong)SignExtend(cpu.Gpr(op.Reg1) & Alu.Mask(op.Size1), op.Size1));
+    }
+
+    private static void MovsxRegMem(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        CpuCore.Put(ref cpu.Gpr(op.Reg0), op.Size, (ulong)SignExtend(cpu.ReadSized(cpu.MemoryLinear(ref op), op.Size1), op.Size1));
+    }
+
     private static void Lea(CpuCore cpu, ref Instruction ins)
     {
         int size = CpuCore.OpSize(ins, 0);
         cpu.WriteOp(ins, 0, size, cpu.EffectiveAddress(ins) & Alu.Mask(size));
+    }
+
+    private static void LeaRegMem(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        CpuCore.Put(ref cpu.Gpr(op.Reg0), op.Size, cpu.EffectiveAddress(ref op));
     }
 
     private static void Xchg(CpuCore cpu, ref Instruction ins)
@@ -155,6 +205,28 @@ internal static unsafe class DataMove
             // A 32-bit CMOV zero-extends its destination even when the condition is false (64-bit mode).
             cpu.WriteOp(ins, 0, 4, cpu.ReadOp(ins, 0, 4));
         }
+    }
+
+    // A 32-bit CMOV writes its destination (zero-extending it) whatever the condition; the source is always read.
+    private static void CmovRegReg(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        ref ulong reg = ref cpu.Gpr(op.Reg0);
+        CpuCore.Put(ref reg, op.Size, cpu.Condition(op.Ins.ConditionCode) ? cpu.Gpr(op.Reg1) : reg);
+    }
+
+    private static void CmovRegMem(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        ulong v = cpu.ReadSized(cpu.MemoryLinear(ref op), op.Size1);
+        ref ulong reg = ref cpu.Gpr(op.Reg0);
+        CpuCore.Put(ref reg, op.Size, cpu.Condition(op.Ins.ConditionCode) ? v : reg);
+    }
+
+    private static void SetccReg(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        CpuCore.Put(ref cpu.Gpr(op.Reg0), 1, cpu.Condition(op.Ins.ConditionCode) ? 1UL : 0);
     }
 
     private static void Setcc(CpuCore cpu, ref Instruction ins) =>

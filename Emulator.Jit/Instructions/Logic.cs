@@ -9,48 +9,66 @@ internal static unsafe class Logic
 {
     public static void Register(HandlerTable.Registry r)
     {
-        r.Add(Mnemonic.And, &And);
-        r.Add(Mnemonic.Or, &Or);
-        r.Add(Mnemonic.Xor, &Xor);
-        r.Add(Mnemonic.Test, &Test);
-        r.Add(Mnemonic.Not, &Not);
+        r.Add(Mnemonic.And, BinaryForms<AndOp>.Table);
+        r.Add(Mnemonic.Or, BinaryForms<OrOp>.Table);
+        r.Add(Mnemonic.Xor, BinaryForms<XorOp>.Table);
+        r.Add(Mnemonic.Test, BinaryForms<TestOp>.Table);
+        r.Add(Mnemonic.Not, UnaryForms<NotOp>.Table);
     }
 
-    private static void And(CpuCore cpu, ref Instruction ins)
+    // The flags follow the result, with CF = OF = 0.
+    private static void SetLogicFlags(CpuCore cpu, int size, ulong result) => cpu.Flags.Set(FlagOp.Logic, size, result, 0, 0);
+
+    private struct AndOp : IBinaryOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        Write(cpu, ins, size, cpu.ReadOp(ins, 0, size) & cpu.ReadOp(ins, 1, size));
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static ulong Compute(CpuCore cpu, int size, ulong dst, ulong src) => dst & src;
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src) => SetLogicFlags(cpu, size, result);
     }
 
-    private static void Or(CpuCore cpu, ref Instruction ins)
+    private struct OrOp : IBinaryOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        Write(cpu, ins, size, cpu.ReadOp(ins, 0, size) | cpu.ReadOp(ins, 1, size));
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static ulong Compute(CpuCore cpu, int size, ulong dst, ulong src) => dst | src;
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src) => SetLogicFlags(cpu, size, result);
     }
 
-    private static void Xor(CpuCore cpu, ref Instruction ins)
+    private struct XorOp : IBinaryOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        Write(cpu, ins, size, cpu.ReadOp(ins, 0, size) ^ cpu.ReadOp(ins, 1, size));
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static ulong Compute(CpuCore cpu, int size, ulong dst, ulong src) => dst ^ src;
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src) => SetLogicFlags(cpu, size, result);
     }
 
-    private static void Test(CpuCore cpu, ref Instruction ins)
+    private struct TestOp : IBinaryOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        cpu.Flags.Set(FlagOp.Logic, size, cpu.ReadOp(ins, 0, size) & cpu.ReadOp(ins, 1, size) & Alu.Mask(size), 0, 0);
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => false;
+
+        public static ulong Compute(CpuCore cpu, int size, ulong dst, ulong src) => dst & src;
+
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong dst, ulong src) => SetLogicFlags(cpu, size, result);
     }
 
-    private static void Not(CpuCore cpu, ref Instruction ins)
+    private struct NotOp : IUnaryOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        cpu.WriteOp(ins, 0, size, ~cpu.ReadOp(ins, 0, size) & Alu.Mask(size));
-    }
+        public static ulong Compute(CpuCore cpu, int size, ulong value) => ~value & Alu.Mask(size);
 
-    // The result of AND/OR/XOR goes to the destination; the flags follow it (CF = OF = 0).
-    private static void Write(CpuCore cpu, in Instruction ins, int size, ulong result)
-    {
-        ulong r = result & Alu.Mask(size);
-        cpu.WriteOp(ins, 0, size, r);
-        cpu.Flags.Set(FlagOp.Logic, size, r, 0, 0);
+        public static void SetFlags(CpuCore cpu, int size, ulong result, ulong value)
+        {
+        }
     }
 }

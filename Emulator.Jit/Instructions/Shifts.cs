@@ -1,3 +1,4 @@
+using Emulator.Jit.Decoding;
 using Emulator.Jit.Execution;
 using Emulator.Jit.State;
 using Iced.Intel;
@@ -9,10 +10,10 @@ internal static unsafe class Shifts
 {
     public static void Register(HandlerTable.Registry r)
     {
-        r.Add(Mnemonic.Shl, &Shl);
-        r.Add(Mnemonic.Sal, &Shl);
-        r.Add(Mnemonic.Shr, &Shr);
-        r.Add(Mnemonic.Sar, &Sar);
+        r.Add(Mnemonic.Shl, ShiftForms<ShlOp>.Table());
+        r.Add(Mnemonic.Sal, ShiftForms<ShlOp>.Table());
+        r.Add(Mnemonic.Shr, ShiftForms<ShrOp>.Table());
+        r.Add(Mnemonic.Sar, ShiftForms<SarOp>.Table());
         r.Add(Mnemonic.Rol, &Rol);
         r.Add(Mnemonic.Ror, &Ror);
         r.Add(Mnemonic.Rcl, &Rcl);
@@ -44,63 +45,110 @@ internal static unsafe class Shifts
         }
     }
 
-    private static void Shl(CpuCore cpu, ref Instruction ins)
+    /// <summary>A shift whose flags are recorded lazily: the result, and CF/OF (bits 0 and 11) for the lazy flags.</summary>
+    private interface IShiftOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        int n = Count(cpu, ins, size, 1);
-        if (n == 0)
-        {
-            TouchZeroCountDestination(cpu, ins, size);
-            return;
-        }
+        static abstract FlagOp Op { get; }
 
-        ulong a = cpu.ReadOp(ins, 0, size);
-        int bits = size * 8;
-        ulong r = n >= 64 ? 0 : (a << n) & Alu.Mask(size);
-        ulong cf = n > bits ? 0 : (a >> (bits - n)) & 1;
-        ulong of = Msb(r, size) ^ cf;
-        cpu.WriteOp(ins, 0, size, r);
-        cpu.Flags.Set(FlagOp.Shl, size, r, a, cf | (of << 11));
+        /// <summary>Shifts <paramref name="a"/> by <paramref name="n"/> (masked, non-zero) bits.</summary>
+        static abstract ulong Compute(int size, ulong a, int n, out ulong carryOverflow);
     }
 
-    private static void Shr(CpuCore cpu, ref Instruction ins)
+    private struct ShlOp : IShiftOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        int n = Count(cpu, ins, size, 1);
-        if (n == 0)
-        {
-            TouchZeroCountDestination(cpu, ins, size);
-            return;
-        }
+        public static FlagOp Op => FlagOp.Shl;
 
-        ulong a = cpu.ReadOp(ins, 0, size);
-        ulong r = n >= 64 ? 0 : a >> n;
-        ulong cf = n > size * 8 ? 0 : (a >> (n - 1)) & 1;
-        // OF is defined for 1-bit shifts only; for longer ones this gives what the last 1-bit step
-        // gives (its operand's MSB is already 0), as the 80286 does.
-        ulong of = n == 1 ? Msb(a, size) : 0;
-        cpu.WriteOp(ins, 0, size, r);
-        cpu.Flags.Set(FlagOp.Shr, size, r, a, cf | (of << 11));
+        public static ulong Compute(int size, ulong a, int n, out ulong carryOverflow)
+        {
+            int bits = size * 8;
+            ulong r = n >= 64 ? 0 : (a << n) & Alu.Mask(size);
+            ulong cf = n > bits ? 0 : (a >> (bits - n)) & 1;
+            ulong of = Msb(r, size) ^ cf;
+            carryOverflow = cf | (of << 11);
+            return r;
+        }
     }
 
-    private static void Sar(CpuCore cpu, ref Instruction ins)
+    private struct ShrOp : IShiftOp
     {
-        int size = CpuCore.OpSize(ins, 0);
-        int n = Count(cpu, ins, size, 1);
-        if (n == 0)
+        public static FlagOp Op => FlagOp.Shr;
+
+        public static ulong Compute(int size, ulong a, int n, out ulong carryOverflow)
         {
-            TouchZeroCountDestination(cpu, ins, size);
-            return;
+            ulong r = n >= 64 ? 0 : a >> n;
+            ulong cf = n > size * 8 ? 0 : (a >> (n - 1)) & 1;
+            // OF is defined for 1-bit shifts only; for longer ones this gives what the last 1-bit step
+            // gives (its operand's MSB is already 0), as the 80286 does.
+            ulong of = n == 1 ? Msb(a, size) : 0;
+            carryOverflow = cf | (of << 11);
+            return r;
+        }
+    }
+
+    private struct SarOp : IShiftOp
+    {
+        public static FlagOp Op => FlagOp.Sar;
+
+        public static ulong Compute(int size, ulong a, int n, out ulong carryOverflow)
+        {
+            int bits = size * 8;
+            long signed = (long)(a << (64 - bits)) >> (64 - bits);
+            int effective = Math.Min(n, bits);
+            ulong r = (ulong)(signed >> Math.Min(effective, 63)) & Alu.Mask(size);
+            carryOverflow = (ulong)(signed >> Math.Min(effective - 1, 63)) & 1;
+            return r;
+        }
+    }
+
+    private static class ShiftForms<T>
+        where T : struct, IShiftOp
+    {
+        public static nint[] Table()
+        {
+            nint[] forms = HandlerTable.Registry.NewFormTable();
+            forms[(int)OperandForm.Other] = (nint)(delegate*<CpuCore, ref Instruction, void>)&Generic;
+            forms[(int)OperandForm.RegImm] = (nint)(delegate*<CpuCore, ref Instruction, void>)&RegImm;
+            return forms;
         }
 
-        ulong a = cpu.ReadOp(ins, 0, size);
-        int bits = size * 8;
-        long signed = (long)(a << (64 - bits)) >> (64 - bits);
-        int effective = Math.Min(n, bits);
-        ulong r = (ulong)(signed >> Math.Min(effective, 63)) & Alu.Mask(size);
-        ulong cf = (ulong)(signed >> Math.Min(effective - 1, 63)) & 1;
-        cpu.WriteOp(ins, 0, size, r);
-        cpu.Flags.Set(FlagOp.Sar, size, r, a, cf);
+        private static void Generic(CpuCore cpu, ref Instruction ins)
+        {
+            int size = CpuCore.OpSize(ins, 0);
+            int n = Count(cpu, ins, size, 1);
+            if (n == 0)
+            {
+                TouchZeroCountDestination(cpu, ins, size);
+                return;
+            }
+
+            ulong a = cpu.ReadOp(ins, 0, size);
+            ulong r = T.Compute(size, a, n, out ulong carryOverflow);
+            cpu.WriteOp(ins, 0, size, r);
+            cpu.Flags.Set(T.Op, size, r, a, carryOverflow);
+        }
+
+        // A register shifted by an immediate count (the 1-bit encodings included).
+        private static void RegImm(CpuCore cpu, ref Instruction ins)
+        {
+            ref DecodedOp op = ref DecodedOp.Of(ref ins);
+            int size = op.Size;
+            int n = (int)op.Imm & (size == 8 ? 0x3f : 0x1f);
+            ref ulong reg = ref cpu.Gpr(op.Reg0);
+            if (n == 0)
+            {
+                if (size == 4)
+                {
+                    reg = (uint)reg;
+                }
+
+                return;
+            }
+
+            ulong a = reg & Alu.Mask(size);
+            ulong r = T.Compute(size, a, n, out ulong carryOverflow);
+            CpuCore.Put(ref reg, size, r);
+            cpu.Flags.Set(T.Op, size, r, a, carryOverflow);
+        }
     }
 
     private static void SetCarryOverflow(CpuCore cpu, bool cf, bool of)

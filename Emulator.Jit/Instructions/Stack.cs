@@ -1,3 +1,4 @@
+using Emulator.Jit.Decoding;
 using Emulator.Jit.Execution;
 using Emulator.Jit.State;
 using Iced.Intel;
@@ -10,8 +11,8 @@ internal static unsafe class Stack
 {
     public static void Register(HandlerTable.Registry r)
     {
-        r.Add(Mnemonic.Push, &Push);
-        r.Add(Mnemonic.Pop, &Pop);
+        r.Add(Mnemonic.Push, &Push, OperandForm.Reg, &PushReg);
+        r.Add(Mnemonic.Pop, &Pop, OperandForm.Reg, &PopReg);
         r.Add(Mnemonic.Pusha, &Pusha);
         r.Add(Mnemonic.Pushad, &Pusha);
         r.Add(Mnemonic.Popa, &Popa);
@@ -27,6 +28,21 @@ internal static unsafe class Stack
     }
 
     private static int StackOperandSize(in Instruction ins) => -ins.StackPointerIncrement is 2 or 4 or 8 ? -ins.StackPointerIncrement : ins.StackPointerIncrement;
+
+    // PUSH r: the register's value before the push (PUSH ESP pushes the old ESP; Intel SDM Vol. 2B PUSH).
+    private static void PushReg(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        cpu.Push(cpu.Gpr(op.Reg0) & Alu.Mask(op.Size), op.Size);
+    }
+
+    // POP r: the stack pointer moves first, then the register is written (POP ESP loads the popped value).
+    private static void PopReg(CpuCore cpu, ref Instruction ins)
+    {
+        ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        ulong value = cpu.Pop(op.Size);
+        CpuCore.Put(ref cpu.Gpr(op.Reg0), op.Size, value);
+    }
 
     private static void Push(CpuCore cpu, ref Instruction ins)
     {

@@ -26,6 +26,8 @@ internal static class KvmIoctl
     public static readonly nuint SetUserMemoryRegion = Ioc(Write, 0x46, Unsafe.SizeOf<KvmUserspaceMemoryRegion>());
     public static readonly nuint SetTssAddr = Io(0x47);
     public static readonly nuint SetIdentityMapAddr = Ioc(Write, 0x48, Unsafe.SizeOf<ulong>());
+    public static readonly nuint EnableCap = Ioc(Write, 0xa3, Unsafe.SizeOf<KvmEnableCap>());
+    public static readonly nuint SetMsrFilter = Ioc(Write, 0xc6, Unsafe.SizeOf<KvmMsrFilter>());
 
     // vCPU ioctls.
     public static readonly nuint Run = Io(0x80);
@@ -69,6 +71,8 @@ internal static class KvmCap
     public const int Xsave = 55;
     public const int ReadonlyMem = 81;
     public const int ImmediateExit = 136;
+    public const int UserSpaceMsr = 188;
+    public const int MsrFilter = 189;
 }
 
 /// <summary>KVM_EXIT_* reasons in kvm_run.exit_reason.</summary>
@@ -87,6 +91,8 @@ internal static class KvmExitReason
     public const uint Intr = 10;
     public const uint InternalError = 17;
     public const uint SystemEvent = 24;
+    public const uint X86Rdmsr = 29;
+    public const uint X86Wrmsr = 30;
 
     /// <summary>A name for messages.</summary>
     public static string Name(uint reason) => reason switch
@@ -104,6 +110,8 @@ internal static class KvmExitReason
         Intr => "KVM_EXIT_INTR",
         InternalError => "KVM_EXIT_INTERNAL_ERROR",
         SystemEvent => "KVM_EXIT_SYSTEM_EVENT",
+        X86Rdmsr => "KVM_EXIT_X86_RDMSR",
+        X86Wrmsr => "KVM_EXIT_X86_WRMSR",
         _ => $"exit reason {reason}",
     };
 }

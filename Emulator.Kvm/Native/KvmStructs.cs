@@ -48,6 +48,12 @@ internal unsafe struct KvmRun
     // KVM_EXIT_EXCEPTION
     [FieldOffset(32)] public uint ExceptionNumber;
     [FieldOffset(36)] public uint ExceptionErrorCode;
+
+    // KVM_EXIT_X86_RDMSR and KVM_EXIT_X86_WRMSR
+    [FieldOffset(32)] public byte MsrError;
+    [FieldOffset(40)] public uint MsrReason;
+    [FieldOffset(44)] public uint MsrIndex;
+    [FieldOffset(48)] public ulong MsrData;
 }
 
 /// <summary><c>struct kvm_regs</c>: the general-purpose registers, RIP and RFLAGS.</summary>
@@ -190,6 +196,46 @@ internal struct KvmUserspaceMemoryRegion
 
     /// <summary>KVM_MEM_READONLY: guest writes exit to userspace as MMIO (needs KVM_CAP_READONLY_MEM).</summary>
     public const uint ReadOnly = 1 << 1;
+}
+
+/// <summary><c>struct kvm_enable_cap</c>: a capability to enable, with its arguments.</summary>
+[StructLayout(LayoutKind.Sequential, Size = 104)]
+internal struct KvmEnableCap
+{
+    public uint Cap;
+    public uint Flags;
+    public ulong Arg0, Arg1, Arg2, Arg3;
+}
+
+/// <summary><c>struct kvm_msr_filter_range</c>: MSRs base to base + nmsrs - 1; a clear bitmap bit denies the access (it exits to userspace).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct KvmMsrFilterRange
+{
+    public uint Flags;
+    public uint Nmsrs;
+    public uint Base;
+    public nint Bitmap;
+
+    /// <summary>KVM_MSR_FILTER_READ.</summary>
+    public const uint Read = 1 << 0;
+
+    /// <summary>KVM_MSR_FILTER_WRITE.</summary>
+    public const uint Write = 1 << 1;
+}
+
+/// <summary><c>struct kvm_msr_filter</c>: flags (0 = KVM_MSR_FILTER_DEFAULT_ALLOW) and up to 16 ranges.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct KvmMsrFilter
+{
+    public uint Flags;
+    public KvmMsrFilterRange Range0;
+    private readonly RangeArray15 _rest;
+
+    [System.Runtime.CompilerServices.InlineArray(15)]
+    private struct RangeArray15
+    {
+        private KvmMsrFilterRange _element;
+    }
 }
 
 /// <summary>The header of <c>struct kvm_cpuid2</c>; <see cref="KvmCpuidEntry2"/> entries follow it.</summary>

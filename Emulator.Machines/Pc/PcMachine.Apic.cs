@@ -2,6 +2,7 @@ using Emulator.Core.Cpu;
 using Emulator.Core.Devices.Apic;
 using Emulator.Core.Memory;
 using Emulator.Jit;
+using Emulator.Kvm;
 
 namespace Emulator.Machines.Pc;
 
@@ -41,10 +42,7 @@ public sealed partial class PcMachine
             _apicProcessors.Add(processor);
             var apic = new LocalApic(Platform.DeviceLock, Platform.Timers, ApicBus, processor, bootstrap: i == 0);
             Vcpus[i].InterruptSource = apic;
-            if (Vcpus[i] is SoftVcpu soft)
-            {
-                soft.PlatformMsrs = apic;
-            }
+            GiveApicMsrs(Vcpus[i], apic);
 
             _devices.Add(apic);
         }
@@ -62,13 +60,24 @@ public sealed partial class PcMachine
         {
             _apicProcessors[i].Rebind(Vcpus[i], _threads[i]);
             Vcpus[i].InterruptSource = LocalApics[i];
-            if (Vcpus[i] is SoftVcpu soft)
-            {
-                soft.PlatformMsrs = LocalApics[i];
-            }
+            GiveApicMsrs(Vcpus[i], LocalApics[i]);
         }
 
         Pic.IntrRaised += Vcpus[0].NotifyInterrupt;
+    }
+
+    // The APIC owns IA32_APIC_BASE and IA32_TSC_DEADLINE on either backend.
+    private static void GiveApicMsrs(IVcpu vcpu, LocalApic apic)
+    {
+        switch (vcpu)
+        {
+            case SoftVcpu soft:
+                soft.PlatformMsrs = apic;
+                break;
+            case KvmVcpu kvm:
+                kvm.PlatformMsrs = apic;
+                break;
+        }
     }
 
     /// <summary>Starts every vCPU thread: the BSP running, the APs parked in wait-for-SIPI (Intel SDM Vol. 3A 9.4.2).</summary>

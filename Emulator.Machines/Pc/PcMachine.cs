@@ -297,6 +297,8 @@ public sealed partial class PcMachine : IDisposable
         Platform.Control.Raise(MachineRequest.SwitchAccelerator);
     }
 
+    private SoftInstructionStepper? _stepper;
+
     private IAccelerator CreateAccelerator(AcceleratorKind kind)
     {
         switch (kind)
@@ -326,6 +328,13 @@ public sealed partial class PcMachine : IDisposable
             try
             {
                 vcpu = _accelerator.CreateVcpu(i);
+                if (vcpu is KvmVcpu kvm)
+                {
+                    // Instructions the host's KVM cannot emulate run in the software CPU (KvmVcpu.Step.cs).
+                    kvm.Stepper = _stepper ??= new SoftInstructionStepper(Platform);
+                    kvm.Notice = _config.Notice;
+                }
+
                 if (states is not null)
                 {
                     vcpu.SetState(states[i]);

@@ -72,10 +72,13 @@ start:
             mov cr0, eax
             jmp dword 0x08:(ROMBASE + pm_entry)
 
+            ; This GDT stays in ROM, so its accessed bits are preset: the CPU sets them on a
+            ; segment load only where the memory "supports processor writes" (Intel SDM Vol. 3A
+            ; 3.4.5.1), and under KVM a write to a read-only slot is retried forever.
             align 8
 gdt:        dq 0
-            dq 0x00CF9A000000FFFF               ; 0x08: code, base 0, 4 GiB, 32-bit
-            dq 0x00CF92000000FFFF               ; 0x10: data, base 0, 4 GiB
+            dq 0x00CF9B000000FFFF               ; 0x08: code, base 0, 4 GiB, 32-bit, accessed
+            dq 0x00CF93000000FFFF               ; 0x10: data, base 0, 4 GiB, accessed
 gdt_end:
 gdt_descriptor:
             dw gdt_end - gdt - 1

@@ -32,6 +32,8 @@ public sealed class KvmAbiLayoutTests
             O(kvm_run, io.size); O(kvm_run, io.port); O(kvm_run, io.count); O(kvm_run, io.data_offset);
             O(kvm_run, mmio.phys_addr); O(kvm_run, mmio.data); O(kvm_run, mmio.len); O(kvm_run, mmio.is_write);
             O(kvm_run, fail_entry.cpu); O(kvm_run, internal.ndata); O(kvm_run, internal.data); O(kvm_run, system_event.type);
+            O(kvm_run, msr.error); O(kvm_run, msr.reason); O(kvm_run, msr.index); O(kvm_run, msr.data);
+            S(kvm_enable_cap); S(kvm_msr_filter); S(kvm_msr_filter_range); O(kvm_msr_filter, ranges); O(kvm_msr_filter_range, bitmap);
             S(sigaction); O(sigaction, sa_mask); O(sigaction, sa_flags); O(sigaction, sa_restorer);
             return 0;
         }
@@ -101,6 +103,15 @@ public sealed class KvmAbiLayoutTests
         Assert.Equal(c["kvm_run.internal.ndata"], Offset<KvmRun>(nameof(KvmRun.DataCount)));
         Assert.Equal(c["kvm_run.internal.data"], Offset<KvmRun>(nameof(KvmRun.Data)));
         Assert.Equal(c["kvm_run.system_event.type"], Offset<KvmRun>(nameof(KvmRun.SystemEventType)));
+        Assert.Equal(c["kvm_run.msr.error"], Offset<KvmRun>(nameof(KvmRun.MsrError)));
+        Assert.Equal(c["kvm_run.msr.reason"], Offset<KvmRun>(nameof(KvmRun.MsrReason)));
+        Assert.Equal(c["kvm_run.msr.index"], Offset<KvmRun>(nameof(KvmRun.MsrIndex)));
+        Assert.Equal(c["kvm_run.msr.data"], Offset<KvmRun>(nameof(KvmRun.MsrData)));
+        Assert.Equal(c["kvm_enable_cap"], Unsafe.SizeOf<KvmEnableCap>());
+        Assert.Equal(c["kvm_msr_filter"], Unsafe.SizeOf<KvmMsrFilter>());
+        Assert.Equal(c["kvm_msr_filter_range"], Unsafe.SizeOf<KvmMsrFilterRange>());
+        Assert.Equal(c["kvm_msr_filter.ranges"], Offset<KvmMsrFilter>(nameof(KvmMsrFilter.Range0)));
+        Assert.Equal(c["kvm_msr_filter_range.bitmap"], Offset<KvmMsrFilterRange>(nameof(KvmMsrFilterRange.Bitmap)));
         Assert.Equal(c["sigaction"], Unsafe.SizeOf<SigAction>());
         Assert.Equal(c["sigaction.sa_mask"], Offset<SigAction>(nameof(SigAction.Mask)));
         Assert.Equal(c["sigaction.sa_flags"], Offset<SigAction>(nameof(SigAction.Flags)));

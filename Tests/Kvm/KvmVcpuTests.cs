@@ -277,7 +277,7 @@ public sealed class KvmVcpuTests
             s.Msrs[index] = index == 0x10 ? 0x1_0000_0000UL : values[next++ % values.Length];
         }
 
-        s.Msrs[0x1b] = 0xfee0_0100; // APIC base: bootstrap processor, APIC disabled (the model has none)
+        s.Msrs[0x1b] = 0xfee0_0900; // APIC base after RESET: bootstrap processor, APIC enabled
         s.InterruptShadow = true;
         s.NmiBlocked = true;
         s.NmiPending = true;

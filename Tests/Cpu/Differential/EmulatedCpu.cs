@@ -110,7 +110,9 @@ internal sealed class EmulatedCpu : IDisposable
         int? vector = null;
         try
         {
-            HandlerTable.For(ins.Code)(_core, ref ins);
+            // Through the handler a block would choose (fast operand forms included).
+            var op = Emulator.Jit.Decoding.DecodedOp.Create(ins, 64);
+            op.Handler(_core, ref op.Ins);
         }
         catch (GuestFault fault)
         {

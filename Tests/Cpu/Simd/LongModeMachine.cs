@@ -101,7 +101,9 @@ internal sealed class LongModeMachine : IDisposable
         {
             unsafe
             {
-                HandlerTable.For(ins.Code)(Core, ref ins);
+                // Through the handler a block would choose (fast operand forms included).
+                var op = Emulator.Jit.Decoding.DecodedOp.Create(ins, 64);
+                op.Handler(Core, ref op.Ins);
             }
 
             return -1;

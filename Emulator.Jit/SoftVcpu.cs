@@ -15,6 +15,7 @@ public sealed class SoftVcpu : IVcpu
     private const int BlocksPerSlice = 32;
 
     private readonly CpuCore _core;
+    private readonly A20Gate _a20;
     private readonly AutoResetEvent _wake = new(false);
     private volatile bool _exitRequested;
     private volatile bool _nmiPending;
@@ -25,6 +26,7 @@ public sealed class SoftVcpu : IVcpu
     internal SoftVcpu(int index, MachinePlatform platform, BlockCache code)
     {
         Index = index;
+        _a20 = platform.A20;
         _core = new CpuCore(index, platform.Memory, platform.Io, code);
         _core.LoadState(CpuState.AtReset());
     }
@@ -64,9 +66,19 @@ public sealed class SoftVcpu : IVcpu
 
         while (!_exitRequested)
         {
+            // The A20 gate may have been switched by this or another vCPU's port write; that OUT ended its block.
+            if (_a20.Enabled != core.A20Enabled)
+            {
+                core.SetA20(_a20.Enabled);
+            }
+
             if (core.InterruptShadow)
             {
+                // STI or MOV SS blocks interrupts for one instruction only (Intel SDM Vol. 2B STI,
+                // Vol. 3A 6.8.3): run just that one (ExecuteBlock stops after an instruction with
+                // EndBlock set), so a pending interrupt is taken right after it, as in sti; nop; cli.
                 core.InterruptShadow = false;
+                core.EndBlock = true;
             }
             else if (_nmiPending && !core.NmiBlocked)
             {

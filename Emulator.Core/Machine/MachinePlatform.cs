@@ -28,8 +28,8 @@ public sealed class MachinePlatform : IDisposable
     public TimerService Timers { get; }
 
     /// <summary>
-    /// The A20 gate driven by the i8042 and port 0x92. The software CPU does not mask address line 20
-    /// yet: guests see it always enabled whatever the gate says.
+    /// The A20 gate driven by the i8042 and port 0x92. The software CPU masks address line 20 while it
+    /// is off; KVM does not yet (guests see it enabled there).
     /// </summary>
     public A20Gate A20 { get; } = new();
 

@@ -34,8 +34,8 @@ internal sealed partial class CpuCore
             linear = Rip;
             if (!IsCanonical(linear))
             {
-                // A branch to a non-canonical address faults when the target is fetched here, with
-                // RIP at the target (Intel reports it on the branch itself; see ARCHITECTURE.md).
+                // Near branches check their targets (ControlFlow); what reaches a non-canonical
+                // RIP otherwise (running off the canonical end) faults here.
                 throw new GuestFault(Vectors.GP, 0);
             }
         }

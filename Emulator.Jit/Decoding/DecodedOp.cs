@@ -65,7 +65,7 @@ internal unsafe struct DecodedOp
     {
         var op = new DecodedOp { Ins = ins, Length = (byte)ins.Length, Reg0 = -1, Reg1 = -1, Base = -1, Index = -1 };
         op.Form = Classify(ref op, bitness);
-        op.Handler = CpuCore.IsLocked(ins) ? &CpuCore.ExecuteLocked : HandlerTable.For(ins.Code, op.Form);
+        op.Handler = CpuCore.IsLockedAccess(ins) ? &CpuCore.RunLocked : HandlerTable.For(ins.Code, op.Form);
         return op;
     }
 

@@ -14,7 +14,7 @@ internal enum TaskSwitchReason
 }
 
 /// <summary>
-/// Hardware task switching between 32-bit TSSs (Intel SDM Vol. 3A 8.3): JMP or CALL to a TSS or a
+/// Hardware task switching between 32-bit and 16-bit TSSs (Intel SDM Vol. 3A 8.3, 8.7): JMP or CALL to a TSS or a
 /// task gate, an interrupt or exception through a task gate, and IRET with NT set. Checks that can
 /// fail before the switch fault in the old task; once the old state is saved and TR is loaded,
 /// faults (#TS, #NP, #SS on the new segments) are reported in the new task.
@@ -64,34 +64,40 @@ internal sealed partial class CpuCore
         }
 
         SegmentRegister next = FromDescriptor(selector, d);
-        if (next.Limit < 0x67 || (Tr.Type & 8) == 0 || (next.Type & 8) == 0)
+        bool next16 = (next.Type & 8) == 0;
+        if (next.Limit < (next16 ? Tss16MinimumLimit : 0x67))
         {
-            if ((next.Type & 8) == 0 || (Tr.Type & 8) == 0)
-            {
-                InternalError = "task switches to or from a 16-bit TSS are not implemented in the software CPU yet";
-            }
-
             throw new GuestFault(Vectors.TS, error);
         }
 
         // The new task's state, read before anything changes.
         ulong newBase = next.Base;
-        uint newCr3 = (uint)SystemRead(newBase + TssCr3, 4);
-        uint newEip = (uint)SystemRead(newBase + TssEip, 4);
-        uint newFlags = (uint)SystemRead(newBase + TssEflags, 4);
+        uint newCr3, newEip, newFlags;
         Span<uint> gprs = stackalloc uint[8];
         Span<ushort> selectors = stackalloc ushort[6];
-        for (int i = 0; i < 8; i++)
+        ushort ldt;
+        if (next16)
         {
-            gprs[i] = (uint)SystemRead(newBase + TssGprs + (uint)(i * 4), 4);
+            newCr3 = (uint)Cr3;
+            ReadTss16(newBase, gprs, selectors, out newEip, out newFlags, out ldt);
         }
-
-        for (int i = 0; i < 6; i++)
+        else
         {
-            selectors[i] = (ushort)SystemRead(newBase + TssSegments + (uint)(i * 4), 2);
-        }
+            newCr3 = (uint)SystemRead(newBase + TssCr3, 4);
+            newEip = (uint)SystemRead(newBase + TssEip, 4);
+            newFlags = (uint)SystemRead(newBase + TssEflags, 4);
+            for (int i = 0; i < 8; i++)
+            {
+                gprs[i] = (uint)SystemRead(newBase + TssGprs + (uint)(i * 4), 4);
+            }
 
-        ushort ldt = (ushort)SystemRead(newBase + TssLdt, 2);
+            for (int i = 0; i < 6; i++)
+            {
+                selectors[i] = (ushort)SystemRead(newBase + TssSegments + (uint)(i * 4), 2);
+            }
+
+            ldt = (ushort)SystemRead(newBase + TssLdt, 2);
+        }
 
         // Save the current task (its EIP is the return address: the next instruction, or the
         // faulting one for a fault, as RIP already says).
@@ -102,16 +108,23 @@ internal sealed partial class CpuCore
             oldFlags &= ~(ulong)NT;
         }
 
-        SystemWrite(oldBase + TssEip, 4, (uint)Rip);
-        SystemWrite(oldBase + TssEflags, 4, (uint)oldFlags);
-        for (int i = 0; i < 8; i++)
+        if ((Tr.Type & 8) == 0)
         {
-            SystemWrite(oldBase + TssGprs + (uint)(i * 4), 4, (uint)R[i]);
+            SaveTss16(oldBase, oldFlags);
         }
-
-        for (int i = 0; i < 6; i++)
+        else
         {
-            SystemWrite(oldBase + TssSegments + (uint)(i * 4), 2, Seg[i].Selector);
+            SystemWrite(oldBase + TssEip, 4, (uint)Rip);
+            SystemWrite(oldBase + TssEflags, 4, (uint)oldFlags);
+            for (int i = 0; i < 8; i++)
+            {
+                SystemWrite(oldBase + TssGprs + (uint)(i * 4), 4, (uint)R[i]);
+            }
+
+            for (int i = 0; i < 6; i++)
+            {
+                SystemWrite(oldBase + TssSegments + (uint)(i * 4), 2, Seg[i].Selector);
+            }
         }
 
         if (reason is TaskSwitchReason.Jump or TaskSwitchReason.Iret)
@@ -133,7 +146,7 @@ internal sealed partial class CpuCore
         // Commit: from here on the new task is current (Intel SDM Vol. 3A 8.3, step 11 onwards).
         Tr = next with { Attributes = next.Attributes | 2 };
         Cr0 |= Cr0TS;
-        if (PagingEnabled)
+        if (PagingEnabled && !next16)
         {
             Cr3 = newCr3;
             if (PaePaging)
@@ -162,7 +175,8 @@ internal sealed partial class CpuCore
         LoadTaskSegments(selectors, ldt, ext);
         if (errorCode is { } code)
         {
-            Push((uint)code, 4);
+            // The error code is pushed with the new task's width (a 16-bit TSS makes a 16-bit task).
+            Push((uint)code, next16 ? 2 : 4);
         }
     }
 

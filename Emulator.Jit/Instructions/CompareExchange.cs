@@ -64,25 +64,27 @@ internal static unsafe class CompareExchange
         ulong low, high;
         if (half == 4)
         {
-            // One 8-byte access, so that a locked CMPXCHG8B is a single compare-and-swap (CpuCore.Atomic).
-            ulong whole = cpu.ReadSized(linear, 8);
-            (low, high) = (whole & mask, whole >> 32);
+            // CMPXCHG8B as one 8-byte access, so that a LOCK prefix makes it one atomic update.
+            ulong both = cpu.ReadSized(linear, 8);
+            low = (uint)both;
+            high = both >> 32;
         }
         else
         {
-            (low, high) = (cpu.ReadSized(linear, half), cpu.ReadSized(linear + (ulong)half, half));
+            low = cpu.ReadSized(linear, 8);
+            high = cpu.ReadSized(linear + 8, 8);
         }
 
         bool equal = low == (cpu.R[0] & mask) && high == (cpu.R[2] & mask);
-        (ulong newLow, ulong newHigh) = equal ? (cpu.R[3] & mask, cpu.R[1] & mask) : (low, high);
+        ulong newLow = equal ? cpu.R[3] & mask : low, newHigh = equal ? cpu.R[1] & mask : high;
         if (half == 4)
         {
             cpu.WriteSized(linear, 8, newLow | (newHigh << 32));
         }
         else
         {
-            cpu.WriteSized(linear, half, newLow);
-            cpu.WriteSized(linear + (ulong)half, half, newHigh);
+            cpu.WriteSized(linear, 8, newLow);
+            cpu.WriteSized(linear + 8, 8, newHigh);
         }
 
         if (!equal)

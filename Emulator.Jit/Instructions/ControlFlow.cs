@@ -52,6 +52,23 @@ internal static unsafe class ControlFlow
         _ => ins.NearBranch64,
     };
 
+    /// <summary>
+    /// Checks a near branch target before anything is committed: in 64-bit mode it must be
+    /// canonical, elsewhere within the CS limit, else #GP(0) reported on the branch instruction
+    /// itself (Intel SDM Vol. 2A JMP and CALL, Vol. 2B RET and Jcc, "Protected Mode Exceptions" /
+    /// "64-Bit Mode Exceptions"). AMD reports a non-canonical target at the target; the CPU model
+    /// is Intel's.
+    /// </summary>
+    private static ulong Checked(CpuCore cpu, ulong target)
+    {
+        if (cpu.Bitness == 64 ? !CpuCore.IsCanonical(target) : target > cpu.Seg[(int)Core.Cpu.Seg.Cs].Limit)
+        {
+            throw new GuestFault(Vectors.GP, 0);
+        }
+
+        return target;
+    }
+
     private static void Jmp(CpuCore cpu, ref Instruction ins)
     {
         switch (ins.Op0Kind)
@@ -59,7 +76,7 @@ internal static unsafe class ControlFlow
             case OpKind.NearBranch16:
             case OpKind.NearBranch32:
             case OpKind.NearBranch64:
-                cpu.Rip = NearTarget(ins);
+                cpu.Rip = Checked(cpu, NearTarget(ins));
                 return;
             case OpKind.FarBranch16:
             case OpKind.FarBranch32:
@@ -74,7 +91,7 @@ internal static unsafe class ControlFlow
                 }
 
                 int size = CpuCore.OpSize(ins, 0);
-                cpu.Rip = cpu.ReadOp(ins, 0, size);
+                cpu.Rip = Checked(cpu, cpu.ReadOp(ins, 0, size));
                 return;
         }
     }
@@ -93,26 +110,27 @@ internal static unsafe class ControlFlow
     {
         if (cpu.Condition(ins.ConditionCode))
         {
-            cpu.Rip = NearTarget(ins);
+            cpu.Rip = Checked(cpu, NearTarget(ins));
         }
     }
 
-    private static void JmpNear(CpuCore cpu, ref Instruction ins) => cpu.Rip = DecodedOp.Of(ref ins).Imm;
+    private static void JmpNear(CpuCore cpu, ref Instruction ins) => cpu.Rip = Checked(cpu, DecodedOp.Of(ref ins).Imm);
 
     private static void JccNear(CpuCore cpu, ref Instruction ins)
     {
         ref DecodedOp op = ref DecodedOp.Of(ref ins);
         if (cpu.Condition(op.Ins.ConditionCode))
         {
-            cpu.Rip = op.Imm;
+            cpu.Rip = Checked(cpu, op.Imm);
         }
     }
 
     private static void CallNear(CpuCore cpu, ref Instruction ins)
     {
         ref DecodedOp op = ref DecodedOp.Of(ref ins);
+        ulong target = Checked(cpu, op.Imm);
         cpu.Push(cpu.Rip, op.Size);
-        cpu.Rip = op.Imm;
+        cpu.Rip = target;
     }
 
     private static void Call(CpuCore cpu, ref Instruction ins)
@@ -122,8 +140,9 @@ internal static unsafe class ControlFlow
             case OpKind.NearBranch16:
             case OpKind.NearBranch32:
             case OpKind.NearBranch64:
+                ulong relative = Checked(cpu, NearTarget(ins));
                 cpu.Push(cpu.Rip, -ins.StackPointerIncrement);
-                cpu.Rip = NearTarget(ins);
+                cpu.Rip = relative;
                 return;
             case OpKind.FarBranch16:
             case OpKind.FarBranch32:
@@ -138,7 +157,7 @@ internal static unsafe class ControlFlow
                 }
 
                 int size = CpuCore.OpSize(ins, 0);
-                ulong target = cpu.ReadOp(ins, 0, size);
+                ulong target = Checked(cpu, cpu.ReadOp(ins, 0, size));
                 cpu.Push(cpu.Rip, size);
                 cpu.Rip = target;
                 return;
@@ -155,12 +174,8 @@ internal static unsafe class ControlFlow
             Code.Retnd or Code.Retnd_imm16 => 4,
             _ => 8,
         };
-        ulong target = cpu.Pop(size);
-        if (ins.OpCount > 0)
-        {
-            cpu.StackPointer += ins.Immediate16;
-        }
-
+        ulong target = Checked(cpu, cpu.PeekStack(0, size));
+        cpu.StackPointer += (ulong)size + (ins.OpCount > 0 ? ins.Immediate16 : 0UL);
         cpu.Rip = target;
     }
 
@@ -180,16 +195,17 @@ internal static unsafe class ControlFlow
         int counterSize = CounterSize[(int)ins.Code];
         ulong mask = Alu.Mask(counterSize);
         ulong count = (cpu.R[1] - 1) & mask;
-        cpu.R[1] = counterSize == 4 ? count : (cpu.R[1] & ~mask) | count;
         bool take = count != 0 && ins.Mnemonic switch
         {
             Mnemonic.Loope => cpu.Flags.Zero,
             Mnemonic.Loopne => !cpu.Flags.Zero,
             _ => true,
         };
+        ulong target = take ? Checked(cpu, NearTarget(ins)) : 0;
+        cpu.R[1] = counterSize == 4 ? count : (cpu.R[1] & ~mask) | count;
         if (take)
         {
-            cpu.Rip = NearTarget(ins);
+            cpu.Rip = target;
         }
     }
 
@@ -197,7 +213,7 @@ internal static unsafe class ControlFlow
     {
         if ((cpu.R[1] & Alu.Mask(CounterSize[(int)ins.Code])) == 0)
         {
-            cpu.Rip = NearTarget(ins);
+            cpu.Rip = Checked(cpu, NearTarget(ins));
         }
     }
 }

@@ -116,7 +116,7 @@ internal sealed unsafe partial class CpuCore
     {
         if ((Cr0 & Cr0PG) == 0)
         {
-            return linear;
+            return linear & A20Mask;
         }
 
         SoftTlb tlb = Tlb;
@@ -151,9 +151,9 @@ internal sealed unsafe partial class CpuCore
 
     private ulong ReadSlow(SoftTlb tlb, ulong linear, int size)
     {
-        if (IsAtomicTable(tlb))
+        if (_locked is not LockedState.None and not LockedState.Bus)
         {
-            return AtomicRead(linear, size);
+            return LockedRead(linear, size);
         }
 
         if ((linear & SoftTlb.PageMask) > SoftTlb.PageMask + 1 - (ulong)size)
@@ -180,9 +180,9 @@ internal sealed unsafe partial class CpuCore
 
     private void WriteSlow(SoftTlb tlb, ulong linear, int size, ulong value)
     {
-        if (IsAtomicTable(tlb))
+        if (_locked is not LockedState.None and not LockedState.Bus)
         {
-            AtomicWrite(linear, size, value);
+            LockedWrite(linear, size, value);
             return;
         }
 

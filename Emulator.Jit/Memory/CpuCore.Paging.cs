@@ -52,10 +52,10 @@ internal sealed unsafe partial class CpuCore
         info = 0;
         if ((Cr0 & Cr0PG) == 0)
         {
-            return linear;
+            return linear & A20Mask;
         }
 
-        return (Cr4 & Cr4Pae) == 0 ? Walk32(linear, access, user, out info) : Walk64(linear, access, user, out info);
+        return ((Cr4 & Cr4Pae) == 0 ? Walk32(linear, access, user, out info) : Walk64(linear, access, user, out info)) & A20Mask;
     }
 
     // 32-bit paging: a page directory of 1024 4-byte entries, then a page table or a 4 MiB page
@@ -224,6 +224,7 @@ internal sealed unsafe partial class CpuCore
 
     private ulong ReadEntry(ulong physical, int size)
     {
+        physical &= A20Mask;
         MemoryRegion? region = FindRegion(physical);
         if (region is { Kind: RegionKind.Ram or RegionKind.Rom })
         {
@@ -244,6 +245,8 @@ internal sealed unsafe partial class CpuCore
         {
             return;
         }
+
+        physical &= A20Mask;
 
         MemoryRegion? region = FindRegion(physical);
         if (region is { Kind: RegionKind.Ram })

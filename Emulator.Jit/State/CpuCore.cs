@@ -38,7 +38,11 @@ internal sealed partial class CpuCore
 
     /// <summary>RIP of the instruction being executed (RIP itself already points past it).</summary>
     public ulong InstructionStart;
-    /// <summary>Set by an instruction that changes how the following code must be decoded or checked (mode switch, STI, code write).</summary>
+    /// <summary>
+    /// Set by an instruction that changes how the following code must be decoded or checked (mode
+    /// switch, STI, code write). Checked after each instruction; set before a block, it makes the
+    /// block run only its first instruction (the instruction in an STI or MOV SS shadow).
+    /// </summary>
     public bool EndBlock;
     /// <summary>Set by HLT; the run loop waits for an interrupt.</summary>
     public bool HaltRequested;

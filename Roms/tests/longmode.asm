@@ -214,6 +214,29 @@ long_entry:
             wrmsr
 .r6:        CHECK64 "WRMSR FS_BASE non-canonical: #GP", [fault_vec], 13
 
+            ; A near JMP, CALL or RET to a non-canonical address faults on the branch itself:
+            ; #GP(0) with RIP at the branch, nothing pushed or popped (Intel SDM Vol. 2A JMP, CALL,
+            ; Vol. 2B RET, 64-bit mode exceptions: "If the target offset is non-canonical").
+            mov rdi, 0x0000800000000000
+            mov rbp, rsp
+            EXPECT_FAULT64 .r6a
+.jmp_nc:    jmp rdi
+.r6a:       CHECK64 "JMP to a non-canonical address: #GP", [fault_vec], 13
+            CHECK64 "JMP to a non-canonical address: RIP at the JMP", [fault_ip], .jmp_nc
+            EXPECT_FAULT64 .r6b
+.call_nc:   call rdi
+.r6b:       CHECK64 "CALL to a non-canonical address: #GP", [fault_vec], 13
+            CHECK64 "CALL to a non-canonical address: RIP at the CALL", [fault_ip], .call_nc
+            CHECK64 "CALL to a non-canonical address: nothing pushed", [fault_sp], rbp
+            push rdi
+            EXPECT_FAULT64 .r6c
+.ret_nc:    ret
+.r6c:       mov rsp, rbp
+            CHECK64 "RET to a non-canonical address: #GP", [fault_vec], 13
+            CHECK64 "RET to a non-canonical address: RIP at the RET", [fault_ip], .ret_nc
+            lea rcx, [rbp - 8]
+            CHECK64 "RET to a non-canonical address: nothing popped", [fault_sp], rcx
+
             ; FS/GS bases and SWAPGS.
             mov ecx, 0xc0000101             ; GS_BASE
             mov eax, 0x200000

@@ -1,7 +1,10 @@
 ; Hardware task-switch test ROM (Intel SDM Vol. 3A 8.3, Table 8-2): CALL through a task gate,
 ; IRET back through the back link (NT), JMP to a TSS and back; busy bits, NT, the back link, the
 ; state saved in and loaded from the 32-bit TSS (registers, EIP, EFLAGS, CR3, segments) and
-; #GP on a CALL to a busy task.
+; #GP on a CALL to a busy task. Then a 16-bit (80286) task, Intel SDM Vol. 3A 8.7 and Figure 8-11:
+; CALL to its TSS loads IP, FLAGS, the 16-bit registers, ES/CS/SS/DS and leaves CR3 and FS/GS
+; (null); its IRET saves its state in the 16-bit format and returns through the back link; a JMP
+; back into it and its JMP out save and load across the two formats.
 ;
 ; Build: Roms/build.sh. Run: emu run --bios Roms/tests/tasks.bin (exit status 1 = all passed).
 
@@ -12,6 +15,15 @@ PD_B        equ PAGE_TABLES + 0x2000    ; task B: linear 4 MiB -> physical 8 MiB
 SEL_TSS_B   equ SEL_SPARE               ; 0x48
 SEL_GATE_B  equ SEL_SPARE + 8           ; 0x50: task gate to task B
 B_STACK     equ STACKS + 0x1000
+SEL_TSS_C   equ SEL_SPARE + 0x10        ; 0x58: 16-bit TSS of task C
+SEL_CODE16  equ SEL_SPARE + 0x18        ; 0x60: 16-bit code, base ROMBASE
+SEL_DATA16  equ SEL_SPARE + 0x20        ; 0x68: 16-bit data (B = 0), base 0, 64 KiB: a 286 task's stack
+TSS_C       equ 0x3200                  ; 0x2C bytes (Figure 8-11)
+C_STACK     equ 0x6800
+SEL_TSS_D   equ SEL_SPARE + 0x28        ; 0x70: 16-bit TSS of task D, the #GP handler
+TSS_D       equ 0x3240
+D_STACK     equ 0x6600
+C_SEEN      equ scratch + 0x20          ; words task C records: AX, SI, FLAGS, TR, FS, link, CR3 low, marker
 
             section pm
             bits 32
@@ -104,7 +116,148 @@ main:
             movzx eax, byte [GDT_BASE + SEL_TSS_B + 5]
             and eax, 0x0f
             CHECK "JMP away from task B cleared its busy bit", eax, 0x9
+
+            ; Task C: a 16-bit TSS (type 1) and a 16-bit code segment.
+            mov edi, TSS_C
+            xor eax, eax
+            mov ecx, 0x2c / 4
+            rep stosd
+            mov word [TSS_C + 14], task_c - ROMBASE             ; IP
+            mov word [TSS_C + 16], 2                            ; FLAGS
+            mov word [TSS_C + 18], 0x1234                       ; AX
+            mov word [TSS_C + 26], C_STACK                      ; SP
+            mov word [TSS_C + 30], 0x5678                       ; SI
+            mov word [TSS_C + 34], SEL_DATA                     ; ES
+            mov word [TSS_C + 36], SEL_CODE16                   ; CS
+            mov word [TSS_C + 38], SEL_DATA16                   ; SS
+            mov word [TSS_C + 40], SEL_DATA                     ; DS
+            mov eax, TSS_C
+            mov edx, 0x2b
+            mov ebx, SEL_TSS_C
+            mov ecx, 0x81                                       ; present, DPL 0, 16-bit TSS available
+            call set_descriptor
+            mov eax, ROMBASE
+            mov edx, 0xffff
+            mov ebx, SEL_CODE16
+            mov ecx, 0x9a
+            call set_descriptor
+            xor eax, eax
+            mov edx, 0xffff
+            mov ebx, SEL_DATA16
+            mov ecx, 0x92
+            call set_descriptor
+
+            mov ebx, 0x0c0c0c0c
+            call SEL_TSS_C:0
+.back3:     mov [scratch + 8], ebx
+            movzx eax, word [C_SEEN]
+            CHECK "16-bit TSS: AX loaded", eax, 0x1234
+            movzx eax, word [C_SEEN + 2]
+            CHECK "16-bit TSS: SI loaded", eax, 0x5678
+            movzx eax, word [C_SEEN + 4]
+            and eax, 0x4000
+            CHECK "16-bit TSS: CALL sets NT", eax, 0x4000
+            movzx eax, word [C_SEEN + 6]
+            CHECK "16-bit TSS: TR is its selector", eax, SEL_TSS_C
+            movzx eax, word [C_SEEN + 8]
+            CHECK "16-bit TSS: FS is null (not in the format)", eax, 0
+            movzx eax, word [C_SEEN + 10]
+            CHECK "16-bit TSS: back link to the caller", eax, SEL_TSS
+            movzx eax, word [C_SEEN + 12]
+            CHECK "16-bit TSS: CR3 kept (no CR3 field)", eax, PD_A & 0xffff
+            CHECK "IRET from the 16-bit task: caller's EBX restored", [scratch + 8], 0x0c0c0c0c
+            mov eax, fs
+            CHECK "IRET from the 16-bit task: caller's FS restored", eax, SEL_DATA
+            movzx eax, word [TSS_C + 14]
+            CHECK "16-bit TSS: IP saved (after its IRET)", eax, task_c.after_iret - ROMBASE
+            movzx eax, word [TSS_C + 18]
+            CHECK "16-bit TSS: AX saved", eax, 0xc0de
+            movzx eax, word [TSS_C + 16]
+            and eax, 0x4000
+            CHECK "16-bit TSS: IRET saves FLAGS with NT clear", eax, 0
+            movzx eax, byte [GDT_BASE + SEL_TSS_C + 5]
+            and eax, 0x0f
+            CHECK "IRET marks the 16-bit task not busy (type 1)", eax, 0x1
+
+            jmp SEL_TSS_C:0
+.back4:     movzx eax, word [C_SEEN + 14]
+            CHECK "JMP into the 16-bit task: it resumes after its IRET", eax, 3
+            movzx eax, word [TSS_C + 24]
+            CHECK "JMP out of the 16-bit task: BX saved", eax, 0xbeef
+            movzx eax, byte [GDT_BASE + SEL_TSS_C + 5]
+            and eax, 0x0f
+            CHECK "JMP out of the 16-bit task clears its busy bit", eax, 0x1
+            str ax
+            movzx eax, ax
+            CHECK "JMP from the 16-bit task: TR is the main TSS", eax, SEL_TSS
+
+            ; #GP through a task gate to a 16-bit TSS: the error code goes on the new task's stack as
+            ; a word (the new task is a 16-bit one). The handler task moves the faulting task's
+            ; saved EIP past the fault and returns with IRET.
+            mov edi, TSS_D
+            xor eax, eax
+            mov ecx, 0x2c / 4
+            rep stosd
+            mov word [TSS_D + 14], task_d - ROMBASE
+            mov word [TSS_D + 16], 2
+            mov word [TSS_D + 26], D_STACK
+            mov word [TSS_D + 34], SEL_DATA
+            mov word [TSS_D + 36], SEL_CODE16
+            mov word [TSS_D + 38], SEL_DATA16
+            mov word [TSS_D + 40], SEL_DATA
+            mov eax, TSS_D
+            mov edx, 0x2b
+            mov ebx, SEL_TSS_D
+            mov ecx, 0x81
+            call set_descriptor
+            mov eax, [IDT_BASE + 13 * 8]
+            mov [scratch + 0x40], eax
+            mov eax, [IDT_BASE + 13 * 8 + 4]
+            mov [scratch + 0x44], eax
+            mov dword [IDT_BASE + 13 * 8], SEL_TSS_D << 16      ; task gate, DPL 0
+            mov dword [IDT_BASE + 13 * 8 + 4], 0x8500
+            call SEL_TSS:0                                      ; busy: #GP(SEL_TSS)
+.back5:     mov eax, [scratch + 0x40]
+            mov [IDT_BASE + 13 * 8], eax
+            mov eax, [scratch + 0x44]
+            mov [IDT_BASE + 13 * 8 + 4], eax
+            movzx eax, word [C_SEEN + 16]
+            CHECK "#GP through a task gate to a 16-bit task: error code on its stack", eax, SEL_TSS
+            movzx eax, word [C_SEEN + 18]
+            CHECK "#GP through a task gate to a 16-bit task: error code pushed as a word", eax, D_STACK - 2
+            movzx eax, word [TSS_D]
+            CHECK "#GP through a task gate to a 16-bit task: back link", eax, SEL_TSS
             jmp finish32
+
+            bits 16
+task_c:
+            mov [C_SEEN], ax
+            mov [C_SEEN + 2], si
+            pushf
+            pop ax
+            mov [C_SEEN + 4], ax
+            str ax
+            mov [C_SEEN + 6], ax
+            mov ax, fs
+            mov [C_SEEN + 8], ax
+            mov ax, [TSS_C]
+            mov [C_SEEN + 10], ax
+            mov eax, cr3
+            mov [C_SEEN + 12], ax
+            mov ax, 0xc0de
+            iret
+.after_iret:
+            mov word [C_SEEN + 14], 3
+            mov bx, 0xbeef
+            jmp SEL_TSS:0
+
+task_d:
+            mov [C_SEEN + 18], sp
+            pop ax
+            mov [C_SEEN + 16], ax
+            mov dword [TSS_BASE + 32], main.back5
+            iret
+            bits 32
 
 task_b:
             CHECK "CALL through a task gate: EAX loaded from the new TSS", eax, 0x12345678

@@ -1,7 +1,3 @@
-using Emulator.Core.Cpu;
-using Emulator.Core.Machine;
-using Emulator.Core.Memory;
-using Emulator.Jit;
 using Xunit;
 
 namespace Emulator.Tests.Cpu;
@@ -13,15 +9,12 @@ namespace Emulator.Tests.Cpu;
 /// </summary>
 public sealed class CrossModifyingCodeTests : IDisposable
 {
-    private readonly MachinePlatform _platform = new(deterministicTime: true);
-    private readonly HostMapping _ram = new(1 << 20);
-    private readonly SoftAccelerator _accelerator;
+    private readonly RealModeVcpus _machine = new();
 
     public CrossModifyingCodeTests()
     {
-        _platform.Memory.AddRam("ram", new GuestPhysicalAddress(0), 1 << 20, _ram);
-        _platform.Memory.Write(new GuestPhysicalAddress(0x8000), [0xb8, 0x01, 0x00, 0xc3]); // f: mov ax, 1; ret
-        _platform.Memory.Write(new GuestPhysicalAddress(0x7c00),
+        _machine.Write(0x8000, [0xb8, 0x01, 0x00, 0xc3]); // f: mov ax, 1; ret
+        _machine.Write(0x7c00,
         [
             0x80, 0x3e, 0x00, 0x06, 0x01,   // writer: cmp byte [0x600], 1 (the reader has run f)
             0x75, 0xf9,                     //  jne writer
@@ -29,7 +22,7 @@ public sealed class CrossModifyingCodeTests : IDisposable
             0xc6, 0x06, 0x02, 0x06, 0x01,   //  mov byte [0x602], 1
             0xeb, 0xfe,                     //  jmp $
         ]);
-        _platform.Memory.Write(new GuestPhysicalAddress(0x7d00),
+        _machine.Write(0x7d00,
         [
             0xe8, 0xfd, 0x02,               // reader: call f
             0xa3, 0x04, 0x06,               //  mov [0x604], ax
@@ -42,42 +35,15 @@ public sealed class CrossModifyingCodeTests : IDisposable
             0xc6, 0x06, 0x08, 0x06, 0x01,   //  mov byte [0x608], 1
             0xeb, 0xfe,                     //  jmp $
         ]);
-        _accelerator = new SoftAccelerator(_platform);
     }
 
-    public void Dispose()
-    {
-        _accelerator.Dispose();
-        _platform.Dispose();
-        _ram.Dispose();
-    }
+    public void Dispose() => _machine.Dispose();
 
     [Fact]
     public void CodeWrittenByOneVcpuRunsOnAnotherAfterSerialising()
     {
-        var threads = new List<VcpuThread>();
-        foreach ((int index, ulong entry) in new[] { (0, 0x7c00UL), (1, 0x7d00UL) })
-        {
-            IVcpu vcpu = _accelerator.CreateVcpu(index);
-            CpuState s = CpuState.AtReset();
-            s.Segments[(int)Seg.Cs] = SegmentRegister.RealMode(0, type: 0xb);
-            s.Rip = entry;
-            s.Gpr[4] = 0x7000;
-            vcpu.SetState(s);
-            threads.Add(new VcpuThread(vcpu, (_, _) => { }));
-        }
+        byte[] data = _machine.RunUntil([0x7c00, 0x7d00], 0x600, 9, d => d[8] == 1, TimeSpan.FromSeconds(30));
 
-        threads.ForEach(t => t.Start());
-        byte[] data = new byte[9];
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        do
-        {
-            Thread.Sleep(10);
-            _platform.Memory.Read(new GuestPhysicalAddress(0x600), data);
-        }
-        while (data[8] != 1 && watch.Elapsed < TimeSpan.FromSeconds(30));
-
-        threads.ForEach(t => t.Stop());
         Assert.True(data[8] == 1, $"the reader did not finish: {Convert.ToHexString(data)}");
         // The loop ran f before the write (the writer waits for that), so its block was decoded and
         // cached; the loop's last call may already see the new code, the call after CPUID must.

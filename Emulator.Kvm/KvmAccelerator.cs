@@ -11,11 +11,12 @@ namespace Emulator.Kvm;
 /// machine's shared buses.
 /// </summary>
 /// <remarks>
-/// Interrupt controllers are the machine's own (userspace) models: no KVM_CREATE_IRQCHIP, so HLT
-/// exits to userspace and interrupts are injected with KVM_INTERRUPT (api.rst, KVM_INTERRUPT and
-/// "request_interrupt_window"). The in-kernel irqchip and PIT, when added, are created in
-/// <see cref="CreateInterruptControllers"/>, after the TSS and before any memory slot or vCPU,
-/// the order api.rst requires for KVM_CREATE_IRQCHIP.
+/// With <see cref="KvmIrqchipMode.User"/> the interrupt controllers are the machine's own models:
+/// HLT exits to userspace and interrupts are injected with KVM_INTERRUPT (api.rst, KVM_INTERRUPT and
+/// "request_interrupt_window"). With <see cref="KvmIrqchipMode.Kernel"/>,
+/// <see cref="CreateInterruptControllers"/> makes KVM's irqchip and PIT after the TSS and before any
+/// memory slot or vCPU, the order api.rst requires for KVM_CREATE_IRQCHIP, and the machine's ISA
+/// lines reach them through <see cref="SetIrqLine"/>.
 /// </remarks>
 public sealed class KvmAccelerator : IAccelerator
 {
@@ -35,9 +36,10 @@ public sealed class KvmAccelerator : IAccelerator
     private int _vmFd = -1;
 
     /// <summary>Creates the VM over <paramref name="platform"/>'s memory; throws <see cref="KvmException"/> with a clear message when KVM is absent or unusable.</summary>
-    public KvmAccelerator(MachinePlatform platform, string devicePath = KvmProbe.DefaultDevicePath)
+    public KvmAccelerator(MachinePlatform platform, KvmIrqchipMode irqchip = KvmIrqchipMode.User, string devicePath = KvmProbe.DefaultDevicePath)
     {
         _platform = platform;
+        Irqchip = irqchip;
         _system = KvmSystem.Open(devicePath);
         try
         {
@@ -48,8 +50,15 @@ public sealed class KvmAccelerator : IAccelerator
             }
 
             ReserveKvmPages();
-            CreateInterruptControllers();
-            ExitOnPlatformMsrs();
+            if (irqchip == KvmIrqchipMode.Kernel)
+            {
+                CreateInterruptControllers();
+            }
+            else
+            {
+                ExitOnPlatformMsrs();
+            }
+
             MapMemory();
             SupportedCpuid = _system.SupportedCpuid();
             HashSet<uint> known = _system.MsrIndexList();
@@ -67,6 +76,9 @@ public sealed class KvmAccelerator : IAccelerator
 
     /// <inheritdoc/>
     public string Name => "kvm";
+
+    /// <summary>Where the interrupt controllers live.</summary>
+    public KvmIrqchipMode Irqchip { get; }
 
     /// <summary>The memory slots given to KVM, for diagnostics.</summary>
     public IReadOnlyList<(uint Slot, MemoryRegion Region)> Slots { get; private set; } = [];
@@ -144,9 +156,51 @@ public sealed class KvmAccelerator : IAccelerator
         }
     }
 
-    // Userspace interrupt controllers today; see the class remarks for where the in-kernel ones go.
-    private static void CreateInterruptControllers()
+    /// <summary>
+    /// Sets the level of one input of the in-kernel irqchip: KVM's default routing sends GSI 0-15 to
+    /// the 8259A input and the IOAPIC pin of the same number (api.rst, KVM_IRQ_LINE and
+    /// KVM_SET_GSI_ROUTING). Any thread may call it.
+    /// </summary>
+    public void SetIrqLine(int gsi, bool asserted)
     {
+        var level = new KvmIrqLevel { Irq = (uint)gsi, Level = asserted ? 1u : 0u };
+        int result;
+        unsafe
+        {
+            // SAFETY: a pointer to a local kvm_irq_level, which the kernel only reads.
+            result = LibC.Ioctl(_vmFd, KvmIoctl.IrqLine, (nint)(&level));
+        }
+
+        if (result < 0)
+        {
+            throw KvmException.LastError($"KVM_IRQ_LINE({gsi}, {level.Level})");
+        }
+    }
+
+    private void CreateInterruptControllers()
+    {
+        if (_system.Check(KvmCap.Irqchip) == 0 || _system.Check(KvmCap.Pit2) == 0)
+        {
+            throw new KvmException("--kvm-irqchip kernel needs KVM_CAP_IRQCHIP and KVM_CAP_PIT2, which this host's KVM lacks");
+        }
+
+        if (LibC.Ioctl(_vmFd, KvmIoctl.CreateIrqchip, 0) < 0)
+        {
+            throw KvmException.LastError("KVM_CREATE_IRQCHIP");
+        }
+
+        var pit = new KvmPitConfig { Flags = KvmPitConfig.SpeakerDummy };
+        int result;
+        unsafe
+        {
+            // SAFETY: a pointer to a local kvm_pit_config, which the kernel only reads.
+            result = LibC.Ioctl(_vmFd, KvmIoctl.CreatePit2, (nint)(&pit));
+        }
+
+        if (result < 0)
+        {
+            throw KvmException.LastError("KVM_CREATE_PIT2");
+        }
     }
 
     // Without an in-kernel local APIC, KVM still answers IA32_APIC_BASE itself (from the value in

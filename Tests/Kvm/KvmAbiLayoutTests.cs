@@ -34,6 +34,7 @@ public sealed class KvmAbiLayoutTests
             O(kvm_run, fail_entry.cpu); O(kvm_run, internal.ndata); O(kvm_run, internal.data); O(kvm_run, system_event.type);
             O(kvm_run, msr.error); O(kvm_run, msr.reason); O(kvm_run, msr.index); O(kvm_run, msr.data);
             S(kvm_enable_cap); S(kvm_msr_filter); S(kvm_msr_filter_range); O(kvm_msr_filter, ranges); O(kvm_msr_filter_range, bitmap);
+            S(kvm_irq_level); O(kvm_irq_level, level); S(kvm_pit_config);
             S(sigaction); O(sigaction, sa_mask); O(sigaction, sa_flags); O(sigaction, sa_restorer);
             return 0;
         }
@@ -112,6 +113,9 @@ public sealed class KvmAbiLayoutTests
         Assert.Equal(c["kvm_msr_filter_range"], Unsafe.SizeOf<KvmMsrFilterRange>());
         Assert.Equal(c["kvm_msr_filter.ranges"], Offset<KvmMsrFilter>(nameof(KvmMsrFilter.Range0)));
         Assert.Equal(c["kvm_msr_filter_range.bitmap"], Offset<KvmMsrFilterRange>(nameof(KvmMsrFilterRange.Bitmap)));
+        Assert.Equal(c["kvm_irq_level"], Unsafe.SizeOf<KvmIrqLevel>());
+        Assert.Equal(c["kvm_irq_level.level"], Offset<KvmIrqLevel>(nameof(KvmIrqLevel.Level)));
+        Assert.Equal(c["kvm_pit_config"], Unsafe.SizeOf<KvmPitConfig>());
         Assert.Equal(c["sigaction"], Unsafe.SizeOf<SigAction>());
         Assert.Equal(c["sigaction.sa_mask"], Offset<SigAction>(nameof(SigAction.Mask)));
         Assert.Equal(c["sigaction.sa_flags"], Offset<SigAction>(nameof(SigAction.Flags)));

@@ -18,7 +18,7 @@ namespace Emulator.Kvm;
 /// memory slot or vCPU, the order api.rst requires for KVM_CREATE_IRQCHIP, and the machine's ISA
 /// lines reach them through <see cref="SetIrqLine"/>.
 /// </remarks>
-public sealed class KvmAccelerator : IAccelerator
+public sealed partial class KvmAccelerator : IAccelerator
 {
     /// <summary>
     /// The one page KVM_SET_IDENTITY_MAP_ADDR takes, followed by the three pages of KVM_SET_TSS_ADDR:
@@ -153,53 +153,6 @@ public sealed class KvmAccelerator : IAccelerator
             {
                 throw KvmException.LastError($"KVM_SET_IDENTITY_MAP_ADDR(0x{IdentityMapAddress:x})");
             }
-        }
-    }
-
-    /// <summary>
-    /// Sets the level of one input of the in-kernel irqchip: KVM's default routing sends GSI 0-15 to
-    /// the 8259A input and the IOAPIC pin of the same number (api.rst, KVM_IRQ_LINE and
-    /// KVM_SET_GSI_ROUTING). Any thread may call it.
-    /// </summary>
-    public void SetIrqLine(int gsi, bool asserted)
-    {
-        var level = new KvmIrqLevel { Irq = (uint)gsi, Level = asserted ? 1u : 0u };
-        int result;
-        unsafe
-        {
-            // SAFETY: a pointer to a local kvm_irq_level, which the kernel only reads.
-            result = LibC.Ioctl(_vmFd, KvmIoctl.IrqLine, (nint)(&level));
-        }
-
-        if (result < 0)
-        {
-            throw KvmException.LastError($"KVM_IRQ_LINE({gsi}, {level.Level})");
-        }
-    }
-
-    private void CreateInterruptControllers()
-    {
-        if (_system.Check(KvmCap.Irqchip) == 0 || _system.Check(KvmCap.Pit2) == 0)
-        {
-            throw new KvmException("--kvm-irqchip kernel needs KVM_CAP_IRQCHIP and KVM_CAP_PIT2, which this host's KVM lacks");
-        }
-
-        if (LibC.Ioctl(_vmFd, KvmIoctl.CreateIrqchip, 0) < 0)
-        {
-            throw KvmException.LastError("KVM_CREATE_IRQCHIP");
-        }
-
-        var pit = new KvmPitConfig { Flags = KvmPitConfig.SpeakerDummy };
-        int result;
-        unsafe
-        {
-            // SAFETY: a pointer to a local kvm_pit_config, which the kernel only reads.
-            result = LibC.Ioctl(_vmFd, KvmIoctl.CreatePit2, (nint)(&pit));
-        }
-
-        if (result < 0)
-        {
-            throw KvmException.LastError("KVM_CREATE_PIT2");
         }
     }
 

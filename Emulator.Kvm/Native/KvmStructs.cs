@@ -215,6 +215,29 @@ internal struct KvmIrqLevel
     public uint Level;
 }
 
+/// <summary><c>struct kvm_irq_routing</c>: the header of KVM_SET_GSI_ROUTING's argument; <see cref="Nr"/> entries follow it.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct KvmIrqRouting
+{
+    public uint Nr;
+    public uint Flags;
+}
+
+/// <summary><c>struct kvm_irq_routing_entry</c> of type KVM_IRQ_ROUTING_IRQCHIP: a GSI to one input of a PIC or the IOAPIC.</summary>
+[StructLayout(LayoutKind.Sequential, Size = 48)]
+internal struct KvmIrqRoutingEntry
+{
+    public uint Gsi;
+    public uint Type;
+    public uint Flags;
+    public uint Pad;
+    public uint Irqchip;
+    public uint Pin;
+
+    public const uint TypeIrqchip = 1;
+    public const uint PicMaster = 0, PicSlave = 1, IoApic = 2;
+}
+
 /// <summary><c>struct kvm_pit_config</c>: the argument of KVM_CREATE_PIT2.</summary>
 [StructLayout(LayoutKind.Sequential, Size = 64)]
 internal struct KvmPitConfig

@@ -62,8 +62,11 @@ public sealed partial class PcMachine
         for (int i = 0; i < Vcpus.Count; i++)
         {
             _apicProcessors[i].Rebind(Vcpus[i], _threads[i]);
-            Vcpus[i].InterruptSource = LocalApics[i];
-            GiveApicMsrs(Vcpus[i], LocalApics[i]);
+            if (_config.KvmIrqchip == KvmIrqchipMode.User)
+            {
+                Vcpus[i].InterruptSource = LocalApics[i];
+                GiveApicMsrs(Vcpus[i], LocalApics[i]);
+            }
         }
 
         Pic.IntrRaised += Vcpus[0].NotifyInterrupt;

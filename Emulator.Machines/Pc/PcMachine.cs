@@ -148,11 +148,9 @@ public sealed partial class PcMachine : IDisposable
         foreach (IsaIrqLine line in _isaLines)
         {
             line.ConnectIoApic(IoApic);
-            if (_accelerator is KvmAccelerator { Irqchip: KvmIrqchipMode.Kernel } kvm)
-            {
-                line.ForwardTo(kvm.SetIrqLine);
-            }
         }
+
+        ForwardIsaLinesToKvm();
 
         BootKernel();
     }
@@ -436,15 +434,29 @@ public sealed partial class PcMachine : IDisposable
             Pci.ProgramAsFirmware();
         }
 
-        foreach (IVcpu v in Vcpus)
+        if (_config.KvmIrqchip == KvmIrqchipMode.Kernel)
         {
-            v.SetState(CpuState.AtReset());
+            RebuildKvmVm();
+        }
+        else
+        {
+            foreach (IVcpu v in Vcpus)
+            {
+                v.SetState(CpuState.AtReset());
+            }
         }
 
         BootKernel();
 
         Platform.Control.Clear(MachineRequest.Reset);
-        _threads[0].Resume();
+        if (_config.KvmIrqchip == KvmIrqchipMode.Kernel)
+        {
+            StartVcpuThreads();
+        }
+        else
+        {
+            _threads[0].Resume();
+        }
     }
 
     private void StopAll()

@@ -11,13 +11,14 @@ namespace Emulator.Kvm;
 /// machine's shared buses.
 /// </summary>
 /// <remarks>
-/// Interrupt controllers are the machine's own (userspace) models: no KVM_CREATE_IRQCHIP, so HLT
-/// exits to userspace and interrupts are injected with KVM_INTERRUPT (api.rst, KVM_INTERRUPT and
-/// "request_interrupt_window"). The in-kernel irqchip and PIT, when added, are created in
-/// <see cref="CreateInterruptControllers"/>, after the TSS and before any memory slot or vCPU,
-/// the order api.rst requires for KVM_CREATE_IRQCHIP.
+/// With <see cref="KvmIrqchipMode.User"/> the interrupt controllers are the machine's own models:
+/// HLT exits to userspace and interrupts are injected with KVM_INTERRUPT (api.rst, KVM_INTERRUPT and
+/// "request_interrupt_window"). With <see cref="KvmIrqchipMode.Kernel"/>,
+/// <see cref="CreateInterruptControllers"/> makes KVM's irqchip and PIT after the TSS and before any
+/// memory slot or vCPU, the order api.rst requires for KVM_CREATE_IRQCHIP, and the machine's ISA
+/// lines reach them through <see cref="SetIrqLine"/>.
 /// </remarks>
-public sealed class KvmAccelerator : IAccelerator
+public sealed partial class KvmAccelerator : IAccelerator
 {
     /// <summary>
     /// The one page KVM_SET_IDENTITY_MAP_ADDR takes, followed by the three pages of KVM_SET_TSS_ADDR:
@@ -35,9 +36,10 @@ public sealed class KvmAccelerator : IAccelerator
     private int _vmFd = -1;
 
     /// <summary>Creates the VM over <paramref name="platform"/>'s memory; throws <see cref="KvmException"/> with a clear message when KVM is absent or unusable.</summary>
-    public KvmAccelerator(MachinePlatform platform, string devicePath = KvmProbe.DefaultDevicePath)
+    public KvmAccelerator(MachinePlatform platform, KvmIrqchipMode irqchip = KvmIrqchipMode.User, string devicePath = KvmProbe.DefaultDevicePath)
     {
         _platform = platform;
+        Irqchip = irqchip;
         _system = KvmSystem.Open(devicePath);
         try
         {
@@ -48,8 +50,15 @@ public sealed class KvmAccelerator : IAccelerator
             }
 
             ReserveKvmPages();
-            CreateInterruptControllers();
-            ExitOnPlatformMsrs();
+            if (irqchip == KvmIrqchipMode.Kernel)
+            {
+                CreateInterruptControllers();
+            }
+            else
+            {
+                ExitOnPlatformMsrs();
+            }
+
             MapMemory();
             SupportedCpuid = _system.SupportedCpuid();
             HashSet<uint> known = _system.MsrIndexList();
@@ -67,6 +76,9 @@ public sealed class KvmAccelerator : IAccelerator
 
     /// <inheritdoc/>
     public string Name => "kvm";
+
+    /// <summary>Where the interrupt controllers live.</summary>
+    public KvmIrqchipMode Irqchip { get; }
 
     /// <summary>The memory slots given to KVM, for diagnostics.</summary>
     public IReadOnlyList<(uint Slot, MemoryRegion Region)> Slots { get; private set; } = [];
@@ -142,11 +154,6 @@ public sealed class KvmAccelerator : IAccelerator
                 throw KvmException.LastError($"KVM_SET_IDENTITY_MAP_ADDR(0x{IdentityMapAddress:x})");
             }
         }
-    }
-
-    // Userspace interrupt controllers today; see the class remarks for where the in-kernel ones go.
-    private static void CreateInterruptControllers()
-    {
     }
 
     // Without an in-kernel local APIC, KVM still answers IA32_APIC_BASE itself (from the value in

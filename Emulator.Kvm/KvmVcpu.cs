@@ -8,7 +8,7 @@ namespace Emulator.Kvm;
 
 /// <summary>
 /// A KVM vCPU: runs KVM_RUN and services its exits against the machine's buses (port I/O, MMIO),
-/// HLT (the interrupt controllers live in userspace), shutdown and errors.
+/// HLT (when the interrupt controllers live in userspace), shutdown and errors.
 /// </summary>
 /// <remarks>
 /// Kicks from other threads set kvm_run.immediate_exit and then send <see cref="VcpuKickSignal"/>
@@ -390,6 +390,11 @@ public sealed partial class KvmVcpu : IVcpu
     // "request_interrupt_window" and "ready_for_interrupt_injection").
     private void InjectInterrupt()
     {
+        if (_vm.Irqchip == KvmIrqchipMode.Kernel)
+        {
+            return; // KVM delivers from its own local APIC
+        }
+
         unsafe
         {
             // SAFETY: the kvm_run mapping is live; these fields are written only by this thread and

@@ -37,6 +37,12 @@ internal static class RunCommand
             }
         }
 
+        KvmIrqchipMode irqchip = o.KvmIrqchip switch
+        {
+            "user" => KvmIrqchipMode.User,
+            "kernel" => KvmIrqchipMode.Kernel,
+            _ => throw new UsageException($"--kvm-irqchip {o.KvmIrqchip}: expected user or kernel"),
+        };
         byte[]? firmware = o.Bios is null ? null : FirmwareImage.Load(o.Bios);
 
         var sinks = new List<Stream>();
@@ -69,6 +75,7 @@ internal static class RunCommand
                 NoReboot = o.NoReboot,
                 Drives = drives,
                 SwitchAfterPortAccesses = o.SwitchAfter,
+                KvmIrqchip = irqchip,
                 Notice = line => Console.Error.WriteLine($"emu: {line}"),
             };
             using var machine = new PcMachine(config, serial);

@@ -42,6 +42,9 @@ internal sealed class RunOptions
     [Option("post-codes", HelpText = "Print POST codes written to port 0x80: stderr or file:PATH.")]
     public string? PostCodes { get; set; }
 
+    [Option("kvm-irqchip", Default = "user", HelpText = "Under --accel kvm: user (the machine's PIC, IOAPIC, local APIC and PIT models) or kernel (KVM's in-kernel irqchip and PIT; no --switch-after).")]
+    public string KvmIrqchip { get; set; } = "user";
+
     [Option("switch-after", HelpText = "Move the running guest to the other CPU backend (kvm to jit, jit to kvm) right after N port I/O accesses; the same point on every run.")]
     public long? SwitchAfter { get; set; }
 

@@ -26,6 +26,10 @@ internal static class KvmIoctl
     public static readonly nuint SetUserMemoryRegion = Ioc(Write, 0x46, Unsafe.SizeOf<KvmUserspaceMemoryRegion>());
     public static readonly nuint SetTssAddr = Io(0x47);
     public static readonly nuint SetIdentityMapAddr = Ioc(Write, 0x48, Unsafe.SizeOf<ulong>());
+    public static readonly nuint CreateIrqchip = Io(0x60);
+    public static readonly nuint IrqLine = Ioc(Write, 0x61, Unsafe.SizeOf<KvmIrqLevel>());
+    public static readonly nuint SetGsiRouting = Ioc(Write, 0x6a, Unsafe.SizeOf<KvmIrqRouting>());
+    public static readonly nuint CreatePit2 = Ioc(Write, 0x77, Unsafe.SizeOf<KvmPitConfig>());
     public static readonly nuint EnableCap = Ioc(Write, 0xa3, Unsafe.SizeOf<KvmEnableCap>());
     public static readonly nuint SetMsrFilter = Ioc(Write, 0xc6, Unsafe.SizeOf<KvmMsrFilter>());
 
@@ -60,6 +64,8 @@ internal static class KvmCap
 {
     public const int Irqchip = 0;
     public const int UserMemory = 3;
+    public const int IrqRouting = 25;
+    public const int Pit2 = 33;
     public const int SetTssAddr = 4;
     public const int ExtCpuid = 7;
     public const int NrVcpus = 9;

@@ -207,6 +207,47 @@ internal struct KvmEnableCap
     public ulong Arg0, Arg1, Arg2, Arg3;
 }
 
+/// <summary><c>struct kvm_irq_level</c>: the level of one GSI for KVM_IRQ_LINE (the union's <c>irq</c> member).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct KvmIrqLevel
+{
+    public uint Irq;
+    public uint Level;
+}
+
+/// <summary><c>struct kvm_irq_routing</c>: the header of KVM_SET_GSI_ROUTING's argument; <see cref="Nr"/> entries follow it.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct KvmIrqRouting
+{
+    public uint Nr;
+    public uint Flags;
+}
+
+/// <summary><c>struct kvm_irq_routing_entry</c> of type KVM_IRQ_ROUTING_IRQCHIP: a GSI to one input of a PIC or the IOAPIC.</summary>
+[StructLayout(LayoutKind.Sequential, Size = 48)]
+internal struct KvmIrqRoutingEntry
+{
+    public uint Gsi;
+    public uint Type;
+    public uint Flags;
+    public uint Pad;
+    public uint Irqchip;
+    public uint Pin;
+
+    public const uint TypeIrqchip = 1;
+    public const uint PicMaster = 0, PicSlave = 1, IoApic = 2;
+}
+
+/// <summary><c>struct kvm_pit_config</c>: the argument of KVM_CREATE_PIT2.</summary>
+[StructLayout(LayoutKind.Sequential, Size = 64)]
+internal struct KvmPitConfig
+{
+    public uint Flags;
+
+    /// <summary>KVM_PIT_SPEAKER_DUMMY: port 0x61 reads and writes are answered in the kernel too.</summary>
+    public const uint SpeakerDummy = 1;
+}
+
 /// <summary><c>struct kvm_msr_filter_range</c>: MSRs base to base + nmsrs - 1; a clear bitmap bit denies the access (it exits to userspace).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct KvmMsrFilterRange

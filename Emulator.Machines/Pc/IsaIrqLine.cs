@@ -13,6 +13,7 @@ internal sealed class IsaIrqLine(CascadedPic8259 pic, int irq) : IInterruptLine
 {
     private readonly IInterruptLine _pic = pic.Irq(irq);
     private IInterruptLine? _ioApic;
+    private Action<int, bool>? _kernelIrqchip;
     private bool _level;
 
     public static int GlobalSystemInterrupt(int irq) => irq == 0 ? 2 : irq;
@@ -23,9 +24,22 @@ internal sealed class IsaIrqLine(CascadedPic8259 pic, int irq) : IInterruptLine
         _ioApic.Set(_level);
     }
 
+    /// <summary>Sends every level change to an in-kernel irqchip instead of the machine's PIC and IOAPIC.</summary>
+    public void ForwardTo(Action<int, bool> setIrqLine)
+    {
+        _kernelIrqchip = setIrqLine;
+        setIrqLine(irq, _level);
+    }
+
     public void Set(bool asserted)
     {
         _level = asserted;
+        if (_kernelIrqchip is { } kernel)
+        {
+            kernel(irq, asserted);
+            return;
+        }
+
         _pic.Set(asserted);
         _ioApic?.Set(asserted);
     }

@@ -1,3 +1,4 @@
+using Emulator.Kvm;
 using Emulator.Machines.Loaders;
 
 namespace Emulator.Machines.Pc;
@@ -56,6 +57,12 @@ public sealed record PcConfig
     /// execution on both backends, so the move happens at the same place in every run.
     /// </summary>
     public long? SwitchAfterPortAccesses { get; init; }
+
+    /// <summary>
+    /// Under KVM, whether the interrupt controllers and the PIT are the machine's models or KVM's
+    /// own; with <see cref="KvmIrqchipMode.Kernel"/> the guest cannot move to the software CPU.
+    /// </summary>
+    public KvmIrqchipMode KvmIrqchip { get; init; } = KvmIrqchipMode.User;
 
     /// <summary>Where one-line notices for the user go (the CLI prints them on stderr), or null.</summary>
     public Action<string>? Notice { get; init; }

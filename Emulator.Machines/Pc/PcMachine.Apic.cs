@@ -41,8 +41,11 @@ public sealed partial class PcMachine
             var processor = new VcpuApicProcessor(Vcpus[i], _threads[i]);
             _apicProcessors.Add(processor);
             var apic = new LocalApic(Platform.DeviceLock, Platform.Timers, ApicBus, processor, bootstrap: i == 0);
-            Vcpus[i].InterruptSource = apic;
-            GiveApicMsrs(Vcpus[i], apic);
+            if (_config.KvmIrqchip == KvmIrqchipMode.User)
+            {
+                Vcpus[i].InterruptSource = apic;
+                GiveApicMsrs(Vcpus[i], apic);
+            }
 
             _devices.Add(apic);
         }
@@ -59,8 +62,11 @@ public sealed partial class PcMachine
         for (int i = 0; i < Vcpus.Count; i++)
         {
             _apicProcessors[i].Rebind(Vcpus[i], _threads[i]);
-            Vcpus[i].InterruptSource = LocalApics[i];
-            GiveApicMsrs(Vcpus[i], LocalApics[i]);
+            if (_config.KvmIrqchip == KvmIrqchipMode.User)
+            {
+                Vcpus[i].InterruptSource = LocalApics[i];
+                GiveApicMsrs(Vcpus[i], LocalApics[i]);
+            }
         }
 
         Pic.IntrRaised += Vcpus[0].NotifyInterrupt;
@@ -86,7 +92,15 @@ public sealed partial class PcMachine
         _threads[0].Start();
         for (int i = 1; i < _threads.Count; i++)
         {
-            _threads[i].StartPaused();
+            // KVM's own local APIC keeps an AP in KVM_RUN, waiting for SIPI (KVM_MP_STATE_UNINITIALIZED).
+            if (_config.KvmIrqchip == KvmIrqchipMode.Kernel)
+            {
+                _threads[i].Start();
+            }
+            else
+            {
+                _threads[i].StartPaused();
+            }
         }
     }
 

@@ -30,6 +30,9 @@ public sealed partial class PcMachine : IDisposable
     /// <summary>Exit status when the software CPU meets something it cannot execute.</summary>
     public const int InternalErrorStatus = 4;
 
+    // The in-kernel PIC, IOAPIC, local APICs and PIT have state the machine's models would need to take over.
+    private const string KernelIrqchipCannotMove = "--kvm-irqchip kernel: the guest cannot move to another backend (the in-kernel interrupt controllers' state is not converted to the machine's models)";
+
     private readonly PcConfig _config;
     private readonly HostMapping _ram;
     private readonly HostMapping _firmware;
@@ -47,6 +50,16 @@ public sealed partial class PcMachine : IDisposable
     {
         _config = config;
         _serial = serial;
+        if (config.KvmIrqchip == KvmIrqchipMode.Kernel && config.Accelerator != AcceleratorKind.Kvm)
+        {
+            throw new MachineConfigException("--kvm-irqchip kernel needs --accel kvm");
+        }
+
+        if (config.KvmIrqchip == KvmIrqchipMode.Kernel && config.SwitchAfterPortAccesses is not null)
+        {
+            throw new MachineConfigException(KernelIrqchipCannotMove);
+        }
+
         if (config.Cpus is < 1 or > 255)
         {
             throw new MachineConfigException($"--smp {config.Cpus}: a PC has between 1 and 255 CPUs");
@@ -137,6 +150,8 @@ public sealed partial class PcMachine : IDisposable
             line.ConnectIoApic(IoApic);
         }
 
+        ForwardIsaLinesToKvm();
+
         BootKernel();
     }
 
@@ -198,6 +213,13 @@ public sealed partial class PcMachine : IDisposable
             if (request == MachineRequest.Reset && !_config.NoReboot)
             {
                 ResetMachine();
+                continue;
+            }
+
+            if (request == MachineRequest.SwitchAccelerator && _config.KvmIrqchip == KvmIrqchipMode.Kernel)
+            {
+                _config.Notice?.Invoke(KernelIrqchipCannotMove);
+                Platform.Control.Clear(MachineRequest.SwitchAccelerator);
                 continue;
             }
 
@@ -308,7 +330,7 @@ public sealed partial class PcMachine : IDisposable
             case AcceleratorKind.Kvm:
                 try
                 {
-                    return new KvmAccelerator(Platform);
+                    return new KvmAccelerator(Platform, _config.KvmIrqchip);
                 }
                 catch (KvmException e)
                 {
@@ -412,15 +434,29 @@ public sealed partial class PcMachine : IDisposable
             Pci.ProgramAsFirmware();
         }
 
-        foreach (IVcpu v in Vcpus)
+        if (_config.KvmIrqchip == KvmIrqchipMode.Kernel)
         {
-            v.SetState(CpuState.AtReset());
+            RebuildKvmVm();
+        }
+        else
+        {
+            foreach (IVcpu v in Vcpus)
+            {
+                v.SetState(CpuState.AtReset());
+            }
         }
 
         BootKernel();
 
         Platform.Control.Clear(MachineRequest.Reset);
-        _threads[0].Resume();
+        if (_config.KvmIrqchip == KvmIrqchipMode.Kernel)
+        {
+            StartVcpuThreads();
+        }
+        else
+        {
+            _threads[0].Resume();
+        }
     }
 
     private void StopAll()

@@ -34,6 +34,8 @@ public sealed class KvmAbiLayoutTests
             O(kvm_run, fail_entry.cpu); O(kvm_run, internal.ndata); O(kvm_run, internal.data); O(kvm_run, system_event.type);
             O(kvm_run, msr.error); O(kvm_run, msr.reason); O(kvm_run, msr.index); O(kvm_run, msr.data);
             S(kvm_enable_cap); S(kvm_msr_filter); S(kvm_msr_filter_range); O(kvm_msr_filter, ranges); O(kvm_msr_filter_range, bitmap);
+            S(kvm_irq_level); O(kvm_irq_level, level); S(kvm_pit_config);
+            S(kvm_irq_routing); O(kvm_irq_routing, entries); S(kvm_irq_routing_entry); O(kvm_irq_routing_entry, u.irqchip.irqchip); O(kvm_irq_routing_entry, u.irqchip.pin);
             S(sigaction); O(sigaction, sa_mask); O(sigaction, sa_flags); O(sigaction, sa_restorer);
             return 0;
         }
@@ -112,6 +114,14 @@ public sealed class KvmAbiLayoutTests
         Assert.Equal(c["kvm_msr_filter_range"], Unsafe.SizeOf<KvmMsrFilterRange>());
         Assert.Equal(c["kvm_msr_filter.ranges"], Offset<KvmMsrFilter>(nameof(KvmMsrFilter.Range0)));
         Assert.Equal(c["kvm_msr_filter_range.bitmap"], Offset<KvmMsrFilterRange>(nameof(KvmMsrFilterRange.Bitmap)));
+        Assert.Equal(c["kvm_irq_level"], Unsafe.SizeOf<KvmIrqLevel>());
+        Assert.Equal(c["kvm_irq_level.level"], Offset<KvmIrqLevel>(nameof(KvmIrqLevel.Level)));
+        Assert.Equal(c["kvm_pit_config"], Unsafe.SizeOf<KvmPitConfig>());
+        Assert.Equal(c["kvm_irq_routing"], Unsafe.SizeOf<KvmIrqRouting>());
+        Assert.Equal(c["kvm_irq_routing.entries"], Unsafe.SizeOf<KvmIrqRouting>());
+        Assert.Equal(c["kvm_irq_routing_entry"], Unsafe.SizeOf<KvmIrqRoutingEntry>());
+        Assert.Equal(c["kvm_irq_routing_entry.u.irqchip.irqchip"], Offset<KvmIrqRoutingEntry>(nameof(KvmIrqRoutingEntry.Irqchip)));
+        Assert.Equal(c["kvm_irq_routing_entry.u.irqchip.pin"], Offset<KvmIrqRoutingEntry>(nameof(KvmIrqRoutingEntry.Pin)));
         Assert.Equal(c["sigaction"], Unsafe.SizeOf<SigAction>());
         Assert.Equal(c["sigaction.sa_mask"], Offset<SigAction>(nameof(SigAction.Mask)));
         Assert.Equal(c["sigaction.sa_flags"], Offset<SigAction>(nameof(SigAction.Flags)));

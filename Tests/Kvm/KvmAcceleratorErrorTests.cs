@@ -12,7 +12,7 @@ public sealed class KvmAcceleratorErrorTests
     {
         using var platform = new MachinePlatform(deterministicTime: true);
 
-        KvmException e = Assert.Throws<KvmException>(() => new KvmAccelerator(platform, "/nonexistent/kvm"));
+        KvmException e = Assert.Throws<KvmException>(() => new KvmAccelerator(platform, devicePath: "/nonexistent/kvm"));
 
         Assert.Contains("/nonexistent/kvm does not exist", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
@@ -24,7 +24,7 @@ public sealed class KvmAcceleratorErrorTests
         using var platform = new MachinePlatform(deterministicTime: true);
 
         // /dev/null opens read-write but answers no KVM ioctl.
-        KvmException e = Assert.Throws<KvmException>(() => new KvmAccelerator(platform, "/dev/null"));
+        KvmException e = Assert.Throws<KvmException>(() => new KvmAccelerator(platform, devicePath: "/dev/null"));
 
         Assert.Contains("KVM_GET_API_VERSION failed on /dev/null", e.Message, StringComparison.Ordinal);
     }

@@ -104,7 +104,8 @@ public sealed partial class KvmGuestTests
     [SkippableTheory]
     [InlineData(15)] // SIGTERM
     [InlineData(2)] // SIGINT
-    public void SignalStopsAGuestSpinningInKvmWithinASecond(int signal)
+    [InlineData(15, "--kvm-irqchip", "kernel", "--smp", "2")] // the AP blocked in KVM_RUN until a SIPI that never comes
+    public void SignalStopsAGuestSpinningInKvmWithinASecond(int signal, params string[] options)
     {
         KvmHost.SkipUnlessUsable();
         string rom = Path.Combine(Directory.CreateTempSubdirectory("emu-kvm").FullName, "spin.bin");
@@ -123,7 +124,7 @@ public sealed partial class KvmGuestTests
                 RedirectStandardInput = true,
                 UseShellExecute = false,
             };
-            foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "emu.dll"), "run", "--accel", "kvm", "--bios", rom, "--post-codes", "stderr"])
+            foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "emu.dll"), "run", "--accel", "kvm", "--bios", rom, "--post-codes", "stderr", .. options])
             {
                 psi.ArgumentList.Add(a);
             }

@@ -35,6 +35,8 @@ public sealed class KvmSystemRomTests
 
     [SkippableTheory]
     [InlineData("pit_irq", 33)]
+    [InlineData("ioapic_pit", 1)]
+    [InlineData("apic_reset", 1)]
     [InlineData("firmware", 1, "--debugcon", "stdio")]
     [InlineData("smp", 1, "--smp", "2")]
     [InlineData("paging", 1)]

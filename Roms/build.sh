@@ -12,14 +12,14 @@ for src in "$here"/*/*.asm; do
   name="$(basename "$src" .asm)"
   if [ $check -eq 1 ]; then
     tmp="$(mktemp)"
-    nasm -f bin -i "$dir/" -o "$tmp" "$src"
+    nasm -f bin -i "$dir/" -i "$here/common/" -o "$tmp" "$src"
     if ! cmp -s "$tmp" "$dir/$name.bin"; then
       echo "Roms/build.sh: $dir/$name.bin is not what $name.asm assembles to; run Roms/build.sh" >&2
       status=1
     fi
     rm -f "$tmp"
   else
-    nasm -f bin -i "$dir/" -o "$dir/$name.bin" "$src"
+    nasm -f bin -i "$dir/" -i "$here/common/" -o "$dir/$name.bin" "$src"
   fi
 done
 exit $status

@@ -9,6 +9,7 @@
 
 ROMBASE     equ 0xF0000          ; linear address of the image below 1 MiB
 COM1        equ 0x3F8
+%include "com1.inc"
 PM1A_CNT    equ 0x604            ; ACPI PM1a control block of emu's PC
 SLP_TYP_S5  equ 5                ; the \_S5 sleep type emu's DSDT publishes
 SLP_EN      equ 1 << 13
@@ -29,18 +30,7 @@ start:
             mov ds, ax
 
             ; COM1: 115200 8N1, FIFOs on (PC16550D datasheet, registers at base+0..7)
-            mov dx, COM1 + 3
-            mov al, 0x80                ; DLAB
-            out dx, al
-            mov dx, COM1
-            mov al, 1                   ; divisor 1 = 115200 baud
-            out dx, al
-            inc dx
-            xor al, al
-            out dx, al
-            mov dx, COM1 + 3
-            mov al, 0x03                ; 8 data bits, no parity, 1 stop bit
-            out dx, al
+            COM1_115200_8N1
             mov dx, COM1 + 2
             mov al, 0x07                ; enable and clear FIFOs
             out dx, al

@@ -8,6 +8,7 @@
 ; Build: nasm -f bin -o exits.bin exits.asm   (Roms/build.sh does this and checks the result)
 
 COM1        equ 0x3F8
+%include "com1.inc"
 DEBUG_EXIT  equ 0xF4
 UNCLAIMED   equ 0x1234          ; a port no device of emu's PC claims
 BUFFER      equ 0x8000          ; scratch RAM at 0000:8000
@@ -26,18 +27,7 @@ start:
             mov ds, ax
 
             ; COM1: 115200 8N1, FIFOs on (same programming as the demo guest)
-            mov dx, COM1 + 3
-            mov al, 0x80
-            out dx, al
-            mov dx, COM1
-            mov al, 1
-            out dx, al
-            inc dx
-            xor al, al
-            out dx, al
-            mov dx, COM1 + 3
-            mov al, 0x03
-            out dx, al
+            COM1_115200_8N1
             mov dx, COM1 + 2
             mov al, 0x07
             out dx, al

@@ -11,6 +11,7 @@
 
 ROMBASE     equ 0xF0000
 COM1        equ 0x3F8
+%include "com1.inc"
 DEBUG_EXIT  equ 0xF4
 LAPIC       equ 0xFEE00000
 APIC_SVR    equ 0x0F0
@@ -28,18 +29,7 @@ start:
             mov sp, 0x7000
 
             ; COM1: 115200 8N1
-            mov dx, COM1 + 3
-            mov al, 0x80
-            out dx, al
-            mov dx, COM1
-            mov al, 1
-            out dx, al
-            inc dx
-            xor al, al
-            out dx, al
-            mov dx, COM1 + 3
-            mov al, 0x03
-            out dx, al
+            COM1_115200_8N1
 
             lgdt [cs:gdt_descriptor]
             mov eax, cr0
@@ -100,21 +90,7 @@ pm_entry:
             out DEBUG_EXIT, al
             jmp .stop
 
-; puts32: print the NUL-terminated string at ESI once COM1's transmitter is empty (LSR bit 5)
-puts32:
-            lodsb
-            test al, al
-            jz .done
-            mov ah, al
-            mov dx, COM1 + 5
-.wait:      in al, dx
-            test al, 0x20
-            jz .wait
-            mov al, ah
-            mov dx, COM1
-            out dx, al
-            jmp puts32
-.done:      ret
+%include "puts32.inc"
 
 msg_first:  db "apic_reset: local APIC enabled, resetting through port 92h", 13, 10, 0
 msg_second: db "apic_reset: after the reset", 13, 10, 0

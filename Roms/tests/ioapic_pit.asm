@@ -11,6 +11,7 @@
 
 ROMBASE     equ 0xF0000
 COM1        equ 0x3F8
+%include "com1.inc"
 DEBUG_EXIT  equ 0xF4
 LAPIC       equ 0xFEE00000          ; local APIC registers (Intel SDM Vol. 3A Table 11-1)
 APIC_SVR    equ 0x0F0
@@ -33,18 +34,7 @@ start:
             mov sp, 0x7000
 
             ; COM1: 115200 8N1
-            mov dx, COM1 + 3
-            mov al, 0x80
-            out dx, al
-            mov dx, COM1
-            mov al, 1
-            out dx, al
-            inc dx
-            xor al, al
-            out dx, al
-            mov dx, COM1 + 3
-            mov al, 0x03
-            out dx, al
+            COM1_115200_8N1
 
             ; 8259A pair initialized to vectors 20h-2Fh, then every input masked (OCW1).
             mov al, 0x11
@@ -150,15 +140,6 @@ pm_entry:
             out DEBUG_EXIT, al
             jmp .stop
 
-; set_gate: a 32-bit interrupt gate at EDI for the handler at EAX, code selector 0x08
-set_gate:
-            mov [edi], ax
-            mov word [edi + 2], 0x08
-            mov word [edi + 4], 0x8E00
-            shr eax, 16
-            mov [edi + 6], ax
-            ret
-
 timer_handler:
             inc dword [TICKS]
             mov dword [LAPIC + APIC_EOI], 0
@@ -169,28 +150,8 @@ wrong_pin_handler:
             mov dword [LAPIC + APIC_EOI], 0
             iretd
 
-spurious_handler:                               ; no EOI for the spurious vector (Intel SDM Vol. 3A 11.9)
-            iretd
-
-idt_descriptor:
-            dw 256 * 8 - 1
-            dd IDT_BASE
-
-; puts32: print the NUL-terminated string at ESI once COM1's transmitter is empty (LSR bit 5)
-puts32:
-            lodsb
-            test al, al
-            jz .done
-            mov ah, al
-            mov dx, COM1 + 5
-.wait:      in al, dx
-            test al, 0x20
-            jz .wait
-            mov al, ah
-            mov dx, COM1
-            out dx, al
-            jmp puts32
-.done:      ret
+%include "idt32.inc"
+%include "puts32.inc"
 
 msg_pass:   db "ioapic_pit: 20 timer interrupts through I/O APIC input 2, HLT between them", 13, 10, "PASS", 13, 10, 0
 msg_wrong:  db "FAIL: the timer arrived at I/O APIC input 0; ISA IRQ 0 is input 2 (MADT source override)", 13, 10, 0

@@ -8,6 +8,7 @@
 
 LOAD_ADDR   equ 0x00100000
 COM1        equ 0x3F8
+%include "com1.inc"
 DEBUG_EXIT  equ 0xF4
 MB_MAGIC    equ 0x1BADB002
 MB_FLAGS    equ (1 << 0) | (1 << 1) | (1 << 16)   ; page-aligned modules, memory info, address fields
@@ -191,18 +192,7 @@ check:      pushfd
             popfd
             ret
 
-uart_init:  mov dx, COM1 + 3
-            mov al, 0x80                ; DLAB
-            out dx, al
-            mov dx, COM1
-            mov al, 1                   ; 115200 baud
-            out dx, al
-            inc dx
-            xor al, al
-            out dx, al
-            mov dx, COM1 + 3
-            mov al, 0x03                ; 8N1
-            out dx, al
+uart_init:  COM1_115200_8N1
             ret
 
 ; al -> COM1 once the transmitter holding register is empty

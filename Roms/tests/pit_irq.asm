@@ -8,6 +8,7 @@
 ; The image is mapped at FFFFF000-FFFFFFFF and F000:F000-F000:FFFF; code runs in segment F000.
 
 COM1        equ 0x3F8
+%include "com1.inc"
 DEBUG_EXIT  equ 0xF4
 EXIT_PASS   equ 0x10                ; emu exits 33
 EXIT_FAIL   equ 0x11                ; emu exits 35
@@ -33,18 +34,7 @@ start:
             mov sp, 0x7000
 
             ; COM1: 115200 8N1 (PC16550D registers at base+0..7)
-            mov dx, COM1 + 3
-            mov al, 0x80
-            out dx, al
-            mov dx, COM1
-            mov al, 1
-            out dx, al
-            inc dx
-            xor al, al
-            out dx, al
-            mov dx, COM1 + 3
-            mov al, 0x03
-            out dx, al
+            COM1_115200_8N1
 
             ; Interrupt vector table: every vector of both PICs to 'unexpected', then IRQ 0 to its handler.
             mov di, MASTER_BASE * 4

@@ -14,6 +14,7 @@
 
 ROMBASE     equ 0xF0000
 COM1        equ 0x3F8
+%include "com1.inc"
 DEBUG_EXIT  equ 0xF4
 LAPIC       equ 0xFEE00000          ; local APIC registers (Intel SDM Vol. 3A Table 11-1)
 APIC_ID     equ 0x020
@@ -47,18 +48,7 @@ start:
             mov ds, ax
 
             ; COM1: 115200 8N1, FIFOs on
-            mov dx, COM1 + 3
-            mov al, 0x80
-            out dx, al
-            mov dx, COM1
-            mov al, 1
-            out dx, al
-            inc dx
-            xor al, al
-            out dx, al
-            mov dx, COM1 + 3
-            mov al, 0x03
-            out dx, al
+            COM1_115200_8N1
             mov dx, COM1 + 2
             mov al, 0x07
             out dx, al
@@ -225,15 +215,6 @@ fail:
             out DEBUG_EXIT, al
             jmp pm_entry.stop
 
-; set_gate: a 32-bit interrupt gate at EDI for the handler at EAX, code selector 0x08
-set_gate:
-            mov [edi], ax
-            mov word [edi + 2], 0x08
-            mov word [edi + 4], 0x8E00
-            shr eax, 16
-            mov [edi + 6], ax
-            ret
-
 ipi_handler:
             inc dword [IPI_COUNT]
             mov dword [LAPIC + APIC_EOI], 0
@@ -244,39 +225,9 @@ timer_handler:
             mov dword [LAPIC + APIC_EOI], 0
             iretd
 
-spurious_handler:                               ; no EOI for the spurious vector (Intel SDM Vol. 3A 11.9)
-            iretd
-
-idt_descriptor:
-            dw 256 * 8 - 1
-            dd IDT_BASE
-
 delay:
             mov ecx, 100000
 .spin:      loop .spin
-            ret
-
-; puts32: print the NUL-terminated string at ESI
-puts32:
-            lodsb
-            test al, al
-            jz .done
-            call putc32
-            jmp puts32
-.done:      ret
-
-; putc32: print AL once COM1's transmitter holding register is empty (LSR bit 5)
-putc32:
-            push edx
-            push eax
-            mov dx, COM1 + 5
-.wait:      in al, dx
-            test al, 0x20
-            jz .wait
-            pop eax
-            mov dx, COM1
-            out dx, al
-            pop edx
             ret
 
 crlf32:
@@ -297,6 +248,9 @@ puthex8:
             jbe .print
             add al, 'a' - '9' - 1
 .print:     jmp putc32
+
+%include "idt32.inc"
+%include "puts32.inc"
 
 msg_bsp:      db "BSP: running, local APIC ID ", 0
 msg_ap:       db "AP: started by SIPI, local APIC ID ", 0

@@ -78,28 +78,13 @@ internal sealed unsafe partial class CpuCore
         InstructionsRetired += done;
     }
 
-    /// <summary>Runs only the first instruction of the block at CS:RIP (a fallback for another backend).</summary>
+    /// <summary>
+    /// Runs only the first instruction of the block at CS:RIP (a fallback for another backend):
+    /// <see cref="EndBlock"/> set before a block stops it after its first instruction.
+    /// </summary>
     public void ExecuteOneInstruction()
     {
-        try
-        {
-            InstructionStart = Rip;
-            Block block = FetchBlock();
-            ref DecodedOp op = ref block.Ops[0];
-            Rip = (Rip + op.Length) & IpMask;
-            EndBlock = false;
-            op.Handler(this, ref op.Ins);
-            EndBlock = false;
-            InstructionsRetired++;
-        }
-        catch (GuestFault fault)
-        {
-            Rip = InstructionStart;
-            EndBlock = false;
-            if (InternalError is null)
-            {
-                RaiseException(fault.Vector, fault.ErrorCode, fault.Address);
-            }
-        }
+        EndBlock = true;
+        ExecuteBlocks(1);
     }
 }

@@ -137,12 +137,23 @@ internal static unsafe class HandlerTable
         /// <summary>Registers per-<see cref="OperandForm"/> handlers (index <see cref="OperandForm.Other"/> is the generic one).</summary>
         public void Add(Mnemonic mnemonic, nint[] forms) => FormsByMnemonic.Add(mnemonic, forms);
 
-        /// <summary>Registers a generic handler and one for the operands of shape <paramref name="form"/>.</summary>
-        public void Add(Mnemonic mnemonic, delegate*<CpuCore, ref Instruction, void> generic, OperandForm form, delegate*<CpuCore, ref Instruction, void> special)
+        /// <summary>Registers a generic handler and one or two for operands of the given shapes.</summary>
+        public void Add(
+            Mnemonic mnemonic,
+            delegate*<CpuCore, ref Instruction, void> generic,
+            OperandForm form,
+            delegate*<CpuCore, ref Instruction, void> special,
+            OperandForm form2 = OperandForm.Other,
+            delegate*<CpuCore, ref Instruction, void> special2 = null)
         {
             nint[] forms = NewFormTable();
             forms[(int)OperandForm.Other] = (nint)generic;
             forms[(int)form] = (nint)special;
+            if (form2 != OperandForm.Other)
+            {
+                forms[(int)form2] = (nint)special2;
+            }
+
             FormsByMnemonic.Add(mnemonic, forms);
         }
 

@@ -18,9 +18,9 @@ internal static unsafe class DataMove
         r.Add(Code.Mov_Sreg_rm16, &MovToSreg);
         r.Add(Code.Mov_Sreg_r32m16, &MovToSreg);
         r.Add(Code.Mov_Sreg_r64m16, &MovToSreg);
-        r.Add(Mnemonic.Movzx, ExtendForms(&Movzx, &MovzxRegReg, &MovzxRegMem));
-        r.Add(Mnemonic.Movsx, ExtendForms(&Movsx, &MovsxRegReg, &MovsxRegMem));
-        r.Add(Mnemonic.Movsxd, ExtendForms(&Movsx, &MovsxRegReg, &MovsxRegMem));
+        r.Add(Mnemonic.Movzx, &Movzx, OperandForm.RegReg, &MovzxRegReg, OperandForm.RegMem, &MovzxRegMem);
+        r.Add(Mnemonic.Movsx, &Movsx, OperandForm.RegReg, &MovsxRegReg, OperandForm.RegMem, &MovsxRegMem);
+        r.Add(Mnemonic.Movsxd, &Movsx, OperandForm.RegReg, &MovsxRegReg, OperandForm.RegMem, &MovsxRegMem);
         r.Add(Mnemonic.Lea, &Lea, OperandForm.RegMem, &LeaRegMem);
         r.Add(Mnemonic.Xchg, &Xchg);
         r.Add(Mnemonic.Cbw, &Cbw);
@@ -42,15 +42,12 @@ internal static unsafe class DataMove
         r.Add(Mnemonic.Lss, &LoadFarPointer);
         foreach (Mnemonic m in new[] { Mnemonic.Cmovo, Mnemonic.Cmovno, Mnemonic.Cmovb, Mnemonic.Cmovae, Mnemonic.Cmove, Mnemonic.Cmovne, Mnemonic.Cmovbe, Mnemonic.Cmova, Mnemonic.Cmovs, Mnemonic.Cmovns, Mnemonic.Cmovp, Mnemonic.Cmovnp, Mnemonic.Cmovl, Mnemonic.Cmovge, Mnemonic.Cmovle, Mnemonic.Cmovg })
         {
-            r.Add(m, ExtendForms(&Cmov, &CmovRegReg, &CmovRegMem));
+            r.Add(m, &Cmov, OperandForm.RegReg, &CmovRegReg, OperandForm.RegMem, &CmovRegMem);
         }
 
         foreach (Mnemonic m in new[] { Mnemonic.Seto, Mnemonic.Setno, Mnemonic.Setb, Mnemonic.Setae, Mnemonic.Sete, Mnemonic.Setne, Mnemonic.Setbe, Mnemonic.Seta, Mnemonic.Sets, Mnemonic.Setns, Mnemonic.Setp, Mnemonic.Setnp, Mnemonic.Setl, Mnemonic.Setge, Mnemonic.Setle, Mnemonic.Setg })
         {
-            nint[] forms = HandlerTable.Registry.NewFormTable();
-            forms[(int)OperandForm.Other] = (nint)(delegate*<CpuCore, ref Instruction, void>)&Setcc;
-            forms[(int)OperandForm.Reg] = (nint)(delegate*<CpuCore, ref Instruction, void>)&SetccReg;
-            r.Add(m, forms);
+            r.Add(m, &Setcc, OperandForm.Reg, &SetccReg);
         }
     }
 
@@ -101,15 +98,6 @@ internal static unsafe class DataMove
         int size = CpuCore.OpSize(ins, 0);
         int srcSize = CpuCore.OpSize(ins, 1);
         cpu.WriteOp(ins, 0, size, (ulong)SignExtend(cpu.ReadOp(ins, 1, srcSize), srcSize) & Alu.Mask(size));
-    }
-
-    private static nint[] ExtendForms(delegate*<CpuCore, ref Instruction, void> generic, delegate*<CpuCore, ref Instruction, void> regReg, delegate*<CpuCore, ref Instruction, void> regMem)
-    {
-        nint[] forms = HandlerTable.Registry.NewFormTable();
-        forms[(int)OperandForm.Other] = (nint)generic;
-        forms[(int)OperandForm.RegReg] = (nint)regReg;
-        forms[(int)OperandForm.RegMem] = (nint)regMem;
-        return forms;
     }
 
     private static void MovzxRegReg(CpuCore cpu, ref Instruction ins)

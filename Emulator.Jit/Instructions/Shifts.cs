@@ -10,10 +10,10 @@ internal static unsafe class Shifts
 {
     public static void Register(HandlerTable.Registry r)
     {
-        r.Add(Mnemonic.Shl, ShiftForms<ShlOp>.Table());
-        r.Add(Mnemonic.Sal, ShiftForms<ShlOp>.Table());
-        r.Add(Mnemonic.Shr, ShiftForms<ShrOp>.Table());
-        r.Add(Mnemonic.Sar, ShiftForms<SarOp>.Table());
+        ShiftForms<ShlOp>.Register(r, Mnemonic.Shl);
+        ShiftForms<ShlOp>.Register(r, Mnemonic.Sal);
+        ShiftForms<ShrOp>.Register(r, Mnemonic.Shr);
+        ShiftForms<SarOp>.Register(r, Mnemonic.Sar);
         r.Add(Mnemonic.Rol, &Rol);
         r.Add(Mnemonic.Ror, &Ror);
         r.Add(Mnemonic.Rcl, &Rcl);
@@ -103,13 +103,7 @@ internal static unsafe class Shifts
     private static class ShiftForms<T>
         where T : struct, IShiftOp
     {
-        public static nint[] Table()
-        {
-            nint[] forms = HandlerTable.Registry.NewFormTable();
-            forms[(int)OperandForm.Other] = (nint)(delegate*<CpuCore, ref Instruction, void>)&Generic;
-            forms[(int)OperandForm.RegImm] = (nint)(delegate*<CpuCore, ref Instruction, void>)&RegImm;
-            return forms;
-        }
+        public static void Register(HandlerTable.Registry r, Mnemonic mnemonic) => r.Add(mnemonic, &Generic, OperandForm.RegImm, &RegImm);
 
         private static void Generic(CpuCore cpu, ref Instruction ins)
         {

@@ -59,7 +59,7 @@ internal sealed unsafe partial class CpuCore
         delegate*<CpuCore, ref Instruction, void> handler = HandlerTable.For(ins.Code);
         SoftTlb outer = Tlb;
         _lockedOuterTlb = outer;
-        Array.Copy(R, _lockedSavedRegisters, 16);
+        R.AsSpan().CopyTo(_lockedSavedRegisters);
         LazyFlags flags = Flags;
         try
         {
@@ -84,7 +84,7 @@ internal sealed unsafe partial class CpuCore
 
                 // Another vCPU changed the word between our read and our write: run again from
                 // the state before the instruction.
-                Array.Copy(_lockedSavedRegisters, R, 16);
+                _lockedSavedRegisters.CopyTo(R.AsSpan());
                 Flags = flags;
             }
         }

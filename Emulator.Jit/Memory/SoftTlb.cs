@@ -1,3 +1,5 @@
+using Emulator.Jit.State;
+
 namespace Emulator.Jit.Memory;
 
 /// <summary>
@@ -13,7 +15,7 @@ namespace Emulator.Jit.Memory;
 /// where ROM drops them and code pages are invalidated. Fetch entries give the physical page
 /// (decoded blocks are keyed by physical address) and exist only for executable pages (NX).
 /// </summary>
-internal sealed class SoftTlb
+internal sealed unsafe class SoftTlb
 {
     public const int Entries = 256;
     public const int PageShift = 12;
@@ -24,13 +26,24 @@ internal sealed class SoftTlb
     // every 4 KiB entry made from it.
     public const uint GlobalEntry = 1;
 
+    // The tables live in native memory, one after another, so translated code probes them inline
+    // from one base address (ReadTagOffset and the others).
+    public const int ReadTagOffset = 0;
+    public const int ReadHostOffset = Entries * 8;
+    public const int WriteTagOffset = Entries * 16;
+    public const int WriteHostOffset = Entries * 24;
+    public const int FetchTagOffset = Entries * 32;
+    public const int FetchPhysicalOffset = Entries * 40;
+
     // Tags hold linear page number + 1, so the zeroed table matches nothing.
-    public readonly ulong[] ReadTag = new ulong[Entries];
-    public readonly nint[] ReadHost = new nint[Entries];
-    public readonly ulong[] WriteTag = new ulong[Entries];
-    public readonly nint[] WriteHost = new nint[Entries];
-    public readonly ulong[] FetchTag = new ulong[Entries];
-    public readonly ulong[] FetchPhysical = new ulong[Entries];
+    public readonly ulong* ReadTag;
+    public readonly nint* ReadHost;
+    public readonly ulong* WriteTag;
+    public readonly nint* WriteHost;
+    public readonly ulong* FetchTag;
+    public readonly ulong* FetchPhysical;
+
+    private readonly NativeBuffer _tables = new(Entries * 48);
 
     private readonly uint[] _readInfo = new uint[Entries];
     private readonly uint[] _writeInfo = new uint[Entries];
@@ -38,7 +51,20 @@ internal sealed class SoftTlb
     private bool _hasLargePages;
     private bool _hasGlobal;
 
-    public SoftTlb(bool user) => User = user;
+    public SoftTlb(bool user)
+    {
+        User = user;
+        byte* b = _tables.Pointer;
+        ReadTag = (ulong*)(b + ReadTagOffset);
+        ReadHost = (nint*)(b + ReadHostOffset);
+        WriteTag = (ulong*)(b + WriteTagOffset);
+        WriteHost = (nint*)(b + WriteHostOffset);
+        FetchTag = (ulong*)(b + FetchTagOffset);
+        FetchPhysical = (ulong*)(b + FetchPhysicalOffset);
+    }
+
+    /// <summary>Address of the tables (see ReadTagOffset).</summary>
+    public nint Base => (nint)_tables.Pointer;
 
     /// <summary>True for the table that serves CPL 3 accesses.</summary>
     public bool User { get; }
@@ -79,9 +105,9 @@ internal sealed class SoftTlb
     /// <summary>Drops every entry, global ones included (CR0/CR4 paging-mode changes, state loads).</summary>
     public void Flush()
     {
-        Array.Clear(ReadTag);
-        Array.Clear(WriteTag);
-        Array.Clear(FetchTag);
+        new Span<ulong>(ReadTag, Entries).Clear();
+        new Span<ulong>(WriteTag, Entries).Clear();
+        new Span<ulong>(FetchTag, Entries).Clear();
         _hasLargePages = false;
         _hasGlobal = false;
     }
@@ -135,7 +161,7 @@ internal sealed class SoftTlb
         Drop(FetchTag, _fetchInfo, static (info, d) => (d & ~(ulong)(info >> 8)) == 0, page);
     }
 
-    public void FlushWrites() => Array.Clear(WriteTag);
+    public void FlushWrites() => new Span<ulong>(WriteTag, Entries).Clear();
 
     private void Note(uint info)
     {
@@ -144,9 +170,9 @@ internal sealed class SoftTlb
     }
 
     // Drops the valid entries for which drop(info, entryPage ^ page) holds.
-    private static void Drop(ulong[] tags, uint[] info, Func<uint, ulong, bool> drop, ulong page)
+    private static void Drop(ulong* tags, uint[] info, Func<uint, ulong, bool> drop, ulong page)
     {
-        for (int i = 0; i < tags.Length; i++)
+        for (int i = 0; i < Entries; i++)
         {
             if (tags[i] != 0 && drop(info[i], (tags[i] - 1) ^ page))
             {

@@ -16,6 +16,9 @@ internal enum FlagOp : byte
     Shl,
     Shr,
     Sar,
+
+    /// <summary>Flags are the arithmetic bits of <see cref="LazyFlags.HostRflags"/>, saved by translated code from the host's RFLAGS.</summary>
+    Host,
 }
 
 /// <summary>
@@ -35,6 +38,12 @@ internal struct LazyFlags
     public uint CarryIn;
     public uint Materialized; // valid when Op == None; for shifts/inc/dec holds flags not produced by the op
     public uint KeepMask;     // flags in Materialized that survive the lazy op (CF for INC/DEC)
+
+    /// <summary>
+    /// Valid when Op == Host: the host RFLAGS right after the host instruction that computed the
+    /// guest's flags (translated code saves them with PUSHFQ; the x86 flags are the same bits).
+    /// </summary>
+    public ulong HostRflags;
 
     public void Set(FlagOp op, int size, ulong result, ulong src1, ulong src2)
     {
@@ -72,6 +81,11 @@ internal struct LazyFlags
             return Materialized;
         }
 
+        if (Op == FlagOp.Host)
+        {
+            return (uint)HostRflags & ArithMask;
+        }
+
         uint f = (Materialized & KeepMask) | (Compute() & ~KeepMask);
         return f;
     }
@@ -84,7 +98,7 @@ internal struct LazyFlags
         _ => (Get() & CF) != 0,
     };
 
-    public readonly bool Zero => Op == FlagOp.None ? (Materialized & ZF) != 0 : Trunc(Result) == 0;
+    public readonly bool Zero => Op is FlagOp.None or FlagOp.Host ? (Get() & ZF) != 0 : Trunc(Result) == 0;
 
     private readonly ulong Mask => Size == 8 ? ulong.MaxValue : (1UL << (Size * 8)) - 1;
 

@@ -4,7 +4,7 @@ using Xunit;
 namespace Emulator.Tests.Cpu;
 
 /// <summary>The software TLB's invalidation rules: CR3 loads keep global entries, INVLPG drops a whole large page.</summary>
-public sealed class SoftTlbTests
+public sealed unsafe class SoftTlbTests
 {
     private const ulong Page = 0x40_1000;
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
-using Emulator.Core.Devices.Serial;
+using Emulator.Backends.Chardev;
+using Emulator.Core.Chardev;
 using Emulator.Core.Machine;
 using Emulator.Kvm;
 using Emulator.Machines;

@@ -182,7 +182,7 @@ internal sealed unsafe class SoftTlb
         {
             if (tags[i] != EmptyTag && drop(info[i], (tags[i] >> PageShift) ^ page))
             {
-                tags[i] = 0;
+                tags[i] = EmptyTag;
             }
         }
     }

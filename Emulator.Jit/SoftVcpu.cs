@@ -233,6 +233,10 @@ public sealed class SoftVcpu : IVcpu
         if (_core.Translator is { } t && TranslatorSettings.PrintStatistics)
         {
             Console.Error.WriteLine($"emu: vCPU {Index} translator: {t.Statistics}");
+            if (TranslatorSettings.Profile)
+            {
+                Console.Error.WriteLine(t.Statistics.Profile());
+            }
         }
 
         _core.Translator?.Dispose();

@@ -53,7 +53,21 @@ internal sealed unsafe partial class CpuCore
                     }
                 }
 
+                if (TranslatorSettings.Profile && Translator is { } why && (EndBlock || InterpretNext || (FlagsRest & TF) != 0))
+                {
+                    why.Statistics.CountReason(EndBlock ? "one instruction" : InterpretNext ? "assumption failed" : "TF");
+                }
+
                 InterpretNext = false;
+                if (TranslatorSettings.Profile && Translator is { } profiled)
+                {
+                    profiled.Statistics.InterpretedBlocks++;
+                    foreach (DecodedOp o in block.Ops)
+                    {
+                        profiled.Statistics.CountInterpreted(o.Ins.Mnemonic);
+                    }
+                }
+
                 if (TraceExec)
                 {
                     Console.Error.WriteLine($"exec {Seg[(int)Core.Cpu.Seg.Cs].Selector:x4}:{Rip:x8} ({block.Ops.Length} instructions) {block.Ops[0].Ins}");

@@ -25,6 +25,11 @@ internal sealed unsafe partial class CpuCore
     /// </summary>
     public int InterpretFromTranslatedCode(DecodedOp* op)
     {
+        if (TranslatorSettings.Profile)
+        {
+            Translator?.Statistics.CountHelper(op->Ins.Mnemonic);
+        }
+
         ulong next = (op->Ins.IP + op->Length) & IpMask;
         InstructionStart = op->Ins.IP;
         Rip = next;

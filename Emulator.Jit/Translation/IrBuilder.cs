@@ -24,7 +24,7 @@ internal static unsafe class IrBuilder
 
     public static IrBlock? Build(Block block)
     {
-        if (block.Bitness == 16 || block.FirstPage != block.LastPage)
+        if (block.Bitness == 16)
         {
             return null;
         }
@@ -62,6 +62,11 @@ internal static unsafe class IrBuilder
         // A block the translator would only hand back to the interpreter gains nothing.
         if (nativeCount == 0)
         {
+            if (TranslatorSettings.Trace)
+            {
+                Console.Error.WriteLine($"translator: block at {block.Rip:x} has no native instruction: {string.Join("; ", ops.Select(o => o.Ins.ToString()))}");
+            }
+
             return null;
         }
 

@@ -70,6 +70,11 @@ internal sealed unsafe class TranslationCache : IDisposable
             _pendingChain = null;
             if (block.Untranslatable || ++block.Executions < Threshold)
             {
+                if (TranslatorSettings.Profile)
+                {
+                    Statistics.CountReason(block.Untranslatable ? (block.FirstPage != block.LastPage ? "cross-page" : block.Bitness == 16 ? "16-bit" : "untranslatable") : "cold");
+                }
+
                 return Outcome.Interpret;
             }
 
@@ -84,6 +89,11 @@ internal sealed unsafe class TranslationCache : IDisposable
         int nonFlat = t.FlatSegments == 0 ? 0 : NonFlatSegments();
         if ((t.FlatSegments & nonFlat) != 0)
         {
+            if (TranslatorSettings.Profile)
+            {
+                Statistics.CountReason("segments not flat");
+            }
+
             _pendingChain = null;
             return Outcome.Interpret;
         }
@@ -96,7 +106,12 @@ internal sealed unsafe class TranslationCache : IDisposable
 
         state->NonFlatSegments = nonFlat;
         _cpu.Flags.ToHostForm();
-        Jumps.Insert(block.Rip, t.Entry);
+        if (block.FirstPage == block.LastPage)
+        {
+            // A block that runs onto a second page is valid only while that page maps where it did
+            // (FetchBlock checks it on every lookup), so only the dispatcher may enter it.
+            Jumps.Insert(block.Rip, t.Entry);
+        }
         state->Budget = Budget;
         Statistics.Entries++;
         int exit = ((delegate* unmanaged<GuestState*, nint, int>)_enter)(state, t.Entry);
@@ -123,7 +138,8 @@ internal sealed unsafe class TranslationCache : IDisposable
     {
         ref ChainSlot s = ref from.Slots[slot];
         if (from.Dead || to.Dead || s.Patched || s.Target != to.Block.Rip
-            || (from.Block.Rip ^ to.Block.Rip) >> 12 != 0 || from.Block.CsBase != to.Block.CsBase)
+            || (from.Block.Rip ^ to.Block.Rip) >> 12 != 0 || from.Block.CsBase != to.Block.CsBase
+            || to.Block.FirstPage != to.Block.LastPage)
         {
             return;
         }
@@ -298,6 +314,24 @@ internal sealed class TranslationStatistics
     public long ChainsPatched;
     public long Entries;
     public long Flushes;
+    public long InterpretedBlocks;
+    public long Exits;
+    private readonly Dictionary<Iced.Intel.Mnemonic, long> _helpers = [];
+    private readonly Dictionary<Iced.Intel.Mnemonic, long> _interpreted = [];
+
+    private readonly Dictionary<string, long> _reasons = [];
+
+    public void CountReason(string why) => _reasons[why] = _reasons.GetValueOrDefault(why) + 1;
+
+    public void CountHelper(Iced.Intel.Mnemonic m) => _helpers[m] = _helpers.GetValueOrDefault(m) + 1;
+
+    public void CountInterpreted(Iced.Intel.Mnemonic m) => _interpreted[m] = _interpreted.GetValueOrDefault(m) + 1;
+
+    /// <summary>The most frequent instructions the interpreter ran, from translated code and outside it.</summary>
+    public string Profile() =>
+        "helpers: " + string.Join(", ", _helpers.OrderByDescending(p => p.Value).Take(25).Select(p => $"{p.Key} {p.Value}"))
+        + "\nwhy interpreted: " + string.Join(", ", _reasons.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"))
+        + $"\ninterpreted blocks {InterpretedBlocks}, exits {Exits}; interpreted instructions: " + string.Join(", ", _interpreted.OrderByDescending(p => p.Value).Take(25).Select(p => $"{p.Key} {p.Value}"));
 
     public override string ToString() =>
         $"{Blocks} blocks, {GuestInstructions} guest instructions ({NativeInstructions} native), {HostBytes / 1024} KiB host code, "

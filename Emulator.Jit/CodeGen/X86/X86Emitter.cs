@@ -243,14 +243,7 @@ internal sealed unsafe class X86Emitter
     private Instruction Rewrite(in IrOp op)
     {
         Instruction ins = op.Ins;
-        ins.Code = ins.Code switch
-        {
-            Code.Inc_r16 => Code.Inc_rm16,
-            Code.Inc_r32 => Code.Inc_rm32,
-            Code.Dec_r16 => Code.Dec_rm16,
-            Code.Dec_r32 => Code.Dec_rm32,
-            _ => ins.Code,
-        };
+        ins.Code = GeneralForms.Of(ins.Code);
         for (int i = 0; i < ins.OpCount; i++)
         {
             OpKind kind = ins.GetOpKind(i);

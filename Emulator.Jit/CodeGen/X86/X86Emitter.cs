@@ -31,6 +31,9 @@ internal sealed unsafe class X86Emitter
     private bool _hostFlags;
     private bool _savedFlags = true;
 
+    /// <summary>Time spent in Iced's block encoder (for the translator's statistics).</summary>
+    public static long AssembleTicks;
+
     private X86Emitter(IrBlock ir, ulong exitStub, ulong interpretHelper, int firstSlot)
     {
         _firstSlot = firstSlot;
@@ -66,7 +69,7 @@ internal sealed unsafe class X86Emitter
         {
             return e.Emit(at);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or KeyNotFoundException)
         {
             // Iced could not encode an instruction with host operands (a form the host lacks in 64-bit mode).
             if (Translation.TranslatorSettings.Trace)
@@ -119,14 +122,15 @@ internal sealed unsafe class X86Emitter
             stub();
         }
 
-        var writer = new ByteWriter();
-        AssemblerResult result = a.Assemble(writer, at, BlockEncoderOptions.ReturnNewInstructionOffsets);
+        long assembleStart = System.Diagnostics.Stopwatch.GetTimestamp();
+        LinearEncoder.Output result = LinearEncoder.Encode(a.Instructions, at);
+        AssembleTicks += System.Diagnostics.Stopwatch.GetTimestamp() - assembleStart;
         return new Result
         {
-            Code = writer.ToArray(),
-            EntryOffset = (int)(result.GetLabelRIP(entry) - at),
-            InvalidOffset = (int)(result.GetLabelRIP(_invalidByte) - at),
-            Slots = _slots.Select(s => ((int)(result.GetLabelRIP(s.Label) - at), s.Target)).ToArray(),
+            Code = result.Code,
+            EntryOffset = (int)(result.LabelAddresses[entry.Id] - at),
+            InvalidOffset = (int)(result.LabelAddresses[_invalidByte.Id] - at),
+            Slots = _slots.Select(s => ((int)(result.LabelAddresses[s.Label.Id] - at), s.Target)).ToArray(),
         };
     }
 
@@ -742,14 +746,5 @@ internal sealed unsafe class X86Emitter
     {
         _a.Label(ref label);
         _a.zero_bytes();
-    }
-
-    private sealed class ByteWriter : CodeWriter
-    {
-        private readonly List<byte> _bytes = new(512);
-
-        public override void WriteByte(byte value) => _bytes.Add(value);
-
-        public byte[] ToArray() => [.. _bytes];
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
-using Emulator.Core.Devices.Serial;
+using Emulator.Backends.Chardev;
+using Emulator.Core.Chardev;
 using Emulator.Core.Machine;
 using Emulator.Kvm;
 using Emulator.Machines;
@@ -37,6 +38,12 @@ internal static class RunCommand
             }
         }
 
+        bool translate = o.Translate switch
+        {
+            "on" => true,
+            "off" => false,
+            _ => throw new UsageException($"--translate {o.Translate}: expected on or off"),
+        };
         KvmIrqchipMode irqchip = o.KvmIrqchip switch
         {
             "user" => KvmIrqchipMode.User,
@@ -76,6 +83,7 @@ internal static class RunCommand
                 Drives = drives,
                 SwitchAfterPortAccesses = o.SwitchAfter,
                 KvmIrqchip = irqchip,
+                Translate = translate,
                 Notice = line => Console.Error.WriteLine($"emu: {line}"),
             };
             using var machine = new PcMachine(config, serial);

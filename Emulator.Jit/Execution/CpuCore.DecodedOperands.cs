@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Emulator.Jit.Decoding;
 
 namespace Emulator.Jit.State;
@@ -9,7 +8,7 @@ internal sealed partial class CpuCore
 {
     /// <summary>General register <paramref name="index"/>, an index validated when the op was decoded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref ulong Gpr(int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(R), index);
+    public ref ulong Gpr(int index) => ref R[index];
 
     /// <summary>Writes the low <paramref name="size"/> bytes of a register; a 32-bit write zero-extends (Intel SDM Vol. 1 3.4.1.1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -59,7 +59,7 @@ internal sealed unsafe partial class CpuCore
         delegate*<CpuCore, ref Instruction, void> handler = HandlerTable.For(ins.Code);
         SoftTlb outer = Tlb;
         _lockedOuterTlb = outer;
-        Array.Copy(R, _lockedSavedRegisters, 16);
+        R.AsSpan().CopyTo(_lockedSavedRegisters);
         LazyFlags flags = Flags;
         try
         {
@@ -84,7 +84,7 @@ internal sealed unsafe partial class CpuCore
 
                 // Another vCPU changed the word between our read and our write: run again from
                 // the state before the instruction.
-                Array.Copy(_lockedSavedRegisters, R, 16);
+                _lockedSavedRegisters.CopyTo(R.AsSpan());
                 Flags = flags;
             }
         }
@@ -182,7 +182,7 @@ internal sealed unsafe partial class CpuCore
         if (tlb.WriteTag[i] == SoftTlb.Tag(linear))
         {
             // Write entries exist only for RAM pages without decoded code whose dirty bit is set.
-            return (ulong*)(tlb.WriteHost[i] + (nint)(linear & SoftTlb.PageMask & ~7UL));
+            return (ulong*)(tlb.WriteAddend[i] + (nint)(linear & ~7UL));
         }
 
         ulong physical = Translate(linear, Access.Write, tlb.User, out uint info);

@@ -1,3 +1,5 @@
+using Emulator.Jit.State;
+
 namespace Emulator.Jit.Memory;
 
 /// <summary>
@@ -13,7 +15,7 @@ namespace Emulator.Jit.Memory;
 /// where ROM drops them and code pages are invalidated. Fetch entries give the physical page
 /// (decoded blocks are keyed by physical address) and exist only for executable pages (NX).
 /// </summary>
-internal sealed class SoftTlb
+internal sealed unsafe class SoftTlb
 {
     public const int Entries = 256;
     public const int PageShift = 12;
@@ -24,13 +26,26 @@ internal sealed class SoftTlb
     // every 4 KiB entry made from it.
     public const uint GlobalEntry = 1;
 
-    // Tags hold linear page number + 1, so the zeroed table matches nothing.
-    public readonly ulong[] ReadTag = new ulong[Entries];
-    public readonly nint[] ReadHost = new nint[Entries];
-    public readonly ulong[] WriteTag = new ulong[Entries];
-    public readonly nint[] WriteHost = new nint[Entries];
-    public readonly ulong[] FetchTag = new ulong[Entries];
-    public readonly ulong[] FetchPhysical = new ulong[Entries];
+    // The tables live in native memory, one after another, so translated code probes them inline
+    // from one base address (ReadTagOffset and the others).
+    public const int ReadTagOffset = 0;
+    public const int ReadAddendOffset = Entries * 8;
+    public const int WriteTagOffset = Entries * 16;
+    public const int WriteAddendOffset = Entries * 24;
+    public const int FetchTagOffset = Entries * 32;
+    public const int FetchPhysicalOffset = Entries * 40;
+
+    // Tags hold the linear address of the page (low 12 bits clear); EmptyTag, with bit 0 set, matches
+    // no page. Addends are the host address of the page minus its linear address, so a hit's host
+    // address is linear + addend (one add, as translated code does it).
+    public readonly ulong* ReadTag;
+    public readonly nint* ReadAddend;
+    public readonly ulong* WriteTag;
+    public readonly nint* WriteAddend;
+    public readonly ulong* FetchTag;
+    public readonly ulong* FetchPhysical;
+
+    private readonly NativeBuffer _tables = new(Entries * 48);
 
     private readonly uint[] _readInfo = new uint[Entries];
     private readonly uint[] _writeInfo = new uint[Entries];
@@ -38,21 +53,38 @@ internal sealed class SoftTlb
     private bool _hasLargePages;
     private bool _hasGlobal;
 
-    public SoftTlb(bool user) => User = user;
+    public SoftTlb(bool user)
+    {
+        User = user;
+        byte* b = _tables.Pointer;
+        ReadTag = (ulong*)(b + ReadTagOffset);
+        ReadAddend = (nint*)(b + ReadAddendOffset);
+        WriteTag = (ulong*)(b + WriteTagOffset);
+        WriteAddend = (nint*)(b + WriteAddendOffset);
+        FetchTag = (ulong*)(b + FetchTagOffset);
+        FetchPhysical = (ulong*)(b + FetchPhysicalOffset);
+        Flush();
+    }
+
+    /// <summary>Address of the tables (see ReadTagOffset).</summary>
+    public nint Base => (nint)_tables.Pointer;
 
     /// <summary>True for the table that serves CPL 3 accesses.</summary>
     public bool User { get; }
 
     public static int Slot(ulong linear) => (int)(linear >> PageShift) & (Entries - 1);
 
-    public static ulong Tag(ulong linear) => (linear >> PageShift) + 1;
+    public static ulong Tag(ulong linear) => linear & ~PageMask;
+
+    /// <summary>The tag of an unused entry: no page address has bit 0 set.</summary>
+    public const ulong EmptyTag = 1;
 
     public static uint Info(bool global, ulong largePageMask) => (global ? GlobalEntry : 0) | (uint)(largePageMask << 8);
 
     public void SetRead(ulong linear, nint host, uint info)
     {
         int i = Slot(linear);
-        ReadHost[i] = host;
+        ReadAddend[i] = host - (nint)Tag(linear);
         ReadTag[i] = Tag(linear);
         _readInfo[i] = info;
         Note(info);
@@ -61,7 +93,7 @@ internal sealed class SoftTlb
     public void SetWrite(ulong linear, nint host, uint info)
     {
         int i = Slot(linear);
-        WriteHost[i] = host;
+        WriteAddend[i] = host - (nint)Tag(linear);
         WriteTag[i] = Tag(linear);
         _writeInfo[i] = info;
         Note(info);
@@ -79,9 +111,9 @@ internal sealed class SoftTlb
     /// <summary>Drops every entry, global ones included (CR0/CR4 paging-mode changes, state loads).</summary>
     public void Flush()
     {
-        Array.Clear(ReadTag);
-        Array.Clear(WriteTag);
-        Array.Clear(FetchTag);
+        new Span<ulong>(ReadTag, Entries).Fill(EmptyTag);
+        new Span<ulong>(WriteTag, Entries).Fill(EmptyTag);
+        new Span<ulong>(FetchTag, Entries).Fill(EmptyTag);
         _hasLargePages = false;
         _hasGlobal = false;
     }
@@ -113,17 +145,17 @@ internal sealed class SoftTlb
         {
             if (ReadTag[i] == tag)
             {
-                ReadTag[i] = 0;
+                ReadTag[i] = EmptyTag;
             }
 
             if (WriteTag[i] == tag)
             {
-                WriteTag[i] = 0;
+                WriteTag[i] = EmptyTag;
             }
 
             if (FetchTag[i] == tag)
             {
-                FetchTag[i] = 0;
+                FetchTag[i] = EmptyTag;
             }
 
             return;
@@ -135,7 +167,7 @@ internal sealed class SoftTlb
         Drop(FetchTag, _fetchInfo, static (info, d) => (d & ~(ulong)(info >> 8)) == 0, page);
     }
 
-    public void FlushWrites() => Array.Clear(WriteTag);
+    public void FlushWrites() => new Span<ulong>(WriteTag, Entries).Fill(EmptyTag);
 
     private void Note(uint info)
     {
@@ -144,13 +176,13 @@ internal sealed class SoftTlb
     }
 
     // Drops the valid entries for which drop(info, entryPage ^ page) holds.
-    private static void Drop(ulong[] tags, uint[] info, Func<uint, ulong, bool> drop, ulong page)
+    private static void Drop(ulong* tags, uint[] info, Func<uint, ulong, bool> drop, ulong page)
     {
-        for (int i = 0; i < tags.Length; i++)
+        for (int i = 0; i < Entries; i++)
         {
-            if (tags[i] != 0 && drop(info[i], (tags[i] - 1) ^ page))
+            if (tags[i] != EmptyTag && drop(info[i], (tags[i] >> PageShift) ^ page))
             {
-                tags[i] = 0;
+                tags[i] = EmptyTag;
             }
         }
     }

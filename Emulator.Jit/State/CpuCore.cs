@@ -11,18 +11,30 @@ namespace Emulator.Jit.State;
 /// The software CPU's live architectural state and its access paths to the machine. Instruction
 /// handlers (Instructions/*.cs) read and write it; <see cref="CpuState"/> is its exchange format.
 /// </summary>
-internal sealed partial class CpuCore
+internal sealed unsafe partial class CpuCore
 {
     // RFLAGS bits other than the six arithmetic flags (Intel SDM Vol. 1 3.4.3).
     public const uint TF = 1 << 8, IF = 1 << 9, DF = 1 << 10, IOPL = 3 << 12, NT = 1 << 14, RF = 1 << 16, VM = 1 << 17, AC = 1 << 18, ID = 1 << 21;
     public const ulong Cr0PE = 1, Cr0PG = 1UL << 31, EferLME = 1 << 8, EferLMA = 1 << 10;
 
-    public readonly ulong[] R = new ulong[16];
-    public ulong Rip;
-    public LazyFlags Flags;
+    // The registers translated code shares live in native memory (GuestState); these accessors are
+    // the only way the interpreter reaches them.
+    private readonly NativeBuffer _stateBuffer = new((nuint)sizeof(GuestState));
+    private readonly GuestState* _state;
+
+    /// <summary>The native state block that translated code addresses (one base register, fixed offsets).</summary>
+    public GuestState* State => _state;
+
+    /// <summary>RAX..R15.</summary>
+    public readonly RegisterFile R;
+
+    public ref ulong Rip => ref _state->Rip;
+
+    public ref LazyFlags Flags => ref _state->Flags;
     /// <summary>RFLAGS without the arithmetic flags; bit 1 always set.</summary>
     public uint FlagsRest = 2;
-    public readonly SegmentRegister[] Seg = new SegmentRegister[6];
+    /// <summary>ES, CS, SS, DS, FS, GS (indexed by <see cref="Core.Cpu.Seg"/>).</summary>
+    public readonly SegmentFile Seg;
     public SegmentRegister Ldtr, Tr;
     public TableRegister Gdtr, Idtr;
     public ulong Cr0, Cr2, Cr3, Cr4, Cr8, Efer;
@@ -43,7 +55,7 @@ internal sealed partial class CpuCore
     /// switch, STI, code write). Checked after each instruction; set before a block, it makes the
     /// block run only its first instruction (the instruction in an STI or MOV SS shadow).
     /// </summary>
-    public bool EndBlock;
+    public ref bool EndBlock => ref *(bool*)&_state->EndBlock;
     /// <summary>Set by HLT; the run loop waits for an interrupt.</summary>
     public bool HaltRequested;
     /// <summary>Set when an instruction cannot be executed by this CPU yet; the run loop stops with an internal error.</summary>
@@ -60,6 +72,10 @@ internal sealed partial class CpuCore
 
     public CpuCore(int index, AddressSpace memory, IoPortBus io, BlockCache code)
     {
+        _state = (GuestState*)_stateBuffer.Pointer;
+        R = new RegisterFile(_state->Gpr);
+        Seg = new SegmentFile((SegmentRegister*)_state->Segments);
+        _state->Core = System.Runtime.InteropServices.GCHandle.ToIntPtr(System.Runtime.InteropServices.GCHandle.Alloc(this, System.Runtime.InteropServices.GCHandleType.Weak));
         Index = index;
         Memory = memory;
         Io = io;
@@ -79,8 +95,18 @@ internal sealed partial class CpuCore
 
     public BlockCache Code { get; }
 
+    private SoftTlb _tlb = null!;
+
     /// <summary>The TLB of the current privilege: <see cref="UserTlb"/> at CPL 3, else <see cref="SupervisorTlb"/>.</summary>
-    public SoftTlb Tlb;
+    public SoftTlb Tlb
+    {
+        get => _tlb;
+        set
+        {
+            _tlb = value;
+            _state->Tlb = value.Base;
+        }
+    }
 
     public SoftTlb SupervisorTlb { get; }
 
@@ -115,14 +141,15 @@ internal sealed partial class CpuCore
             : cs.DefaultBig ? 32 : 16;
         Tlb = Cpl == 3 ? UserTlb : SupervisorTlb;
         EndBlock = true;
+        ForgetCodeMappings();
     }
 
     public void LoadState(CpuState s)
     {
-        Array.Copy(s.Gpr, R, 16);
+        s.Gpr.AsSpan(0, 16).CopyTo(R.AsSpan());
         Rip = s.Rip;
         Rflags = s.Rflags;
-        Array.Copy(s.Segments, Seg, 6);
+        s.Segments.AsSpan(0, 6).CopyTo(Seg.AsSpan());
         Ldtr = s.Ldtr;
         Tr = s.Tr;
         Gdtr = s.Gdtr;
@@ -161,10 +188,10 @@ internal sealed partial class CpuCore
     public CpuState SaveState()
     {
         var s = new CpuState();
-        Array.Copy(R, s.Gpr, 16);
+        R.AsSpan().CopyTo(s.Gpr);
         s.Rip = Rip;
         s.Rflags = Rflags;
-        Array.Copy(Seg, s.Segments, 6);
+        Seg.AsSpan().CopyTo(s.Segments);
         s.Ldtr = Ldtr;
         s.Tr = Tr;
         s.Gdtr = Gdtr;

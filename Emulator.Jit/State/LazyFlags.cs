@@ -16,6 +16,9 @@ internal enum FlagOp : byte
     Shl,
     Shr,
     Sar,
+
+    /// <summary>Flags are the arithmetic bits of <see cref="LazyFlags.HostRflags"/>, saved by translated code from the host's RFLAGS.</summary>
+    Host,
 }
 
 /// <summary>
@@ -35,6 +38,29 @@ internal struct LazyFlags
     public uint CarryIn;
     public uint Materialized; // valid when Op == None; for shifts/inc/dec holds flags not produced by the op
     public uint KeepMask;     // flags in Materialized that survive the lazy op (CF for INC/DEC)
+
+    /// <summary>
+    /// Valid when Op == Host: the flags as translated code saves them from the host's RFLAGS with
+    /// LAHF and SETO (the guest's and the host's flags are the same bits): bits 8-15 hold SF ZF AF PF
+    /// CF as LAHF gives them, bit 0 holds OF. Translated code restores them with ADD AL,7Fh (OF) and SAHF.
+    /// </summary>
+    public ulong HostRflags;
+
+    /// <summary>Converts flags to the <see cref="HostRflags"/> form.</summary>
+    public static ulong ToHost(uint flags) => ((flags & 0xd5) << 8) | ((flags >> 11) & 1) | 0x200;
+
+    /// <summary>Converts the <see cref="HostRflags"/> form back to flags.</summary>
+    public static uint FromHost(ulong host) => ((uint)(host >> 8) & 0xd5) | ((uint)(host & 1) << 11);
+
+    /// <summary>Puts the flags in the form translated code keeps them in (Op == Host).</summary>
+    public void ToHostForm()
+    {
+        if (Op != FlagOp.Host)
+        {
+            HostRflags = ToHost(Get());
+            Op = FlagOp.Host;
+        }
+    }
 
     public void Set(FlagOp op, int size, ulong result, ulong src1, ulong src2)
     {
@@ -72,6 +98,11 @@ internal struct LazyFlags
             return Materialized;
         }
 
+        if (Op == FlagOp.Host)
+        {
+            return FromHost(HostRflags);
+        }
+
         uint f = (Materialized & KeepMask) | (Compute() & ~KeepMask);
         return f;
     }
@@ -84,7 +115,7 @@ internal struct LazyFlags
         _ => (Get() & CF) != 0,
     };
 
-    public readonly bool Zero => Op == FlagOp.None ? (Materialized & ZF) != 0 : Trunc(Result) == 0;
+    public readonly bool Zero => Op is FlagOp.None or FlagOp.Host ? (Get() & ZF) != 0 : Trunc(Result) == 0;
 
     private readonly ulong Mask => Size == 8 ? ulong.MaxValue : (1UL << (Size * 8)) - 1;
 

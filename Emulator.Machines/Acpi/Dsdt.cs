@@ -1,5 +1,5 @@
-using Emulator.Core.Devices;
-using Emulator.Core.Devices.Pci;
+using Emulator.Devices.Acpi;
+using Emulator.Devices.Chipset;
 using Emulator.Machines.Pc;
 
 namespace Emulator.Machines.Acpi;

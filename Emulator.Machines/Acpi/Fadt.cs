@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using Emulator.Core.Devices;
-using Emulator.Core.Devices.Pci;
+using Emulator.Devices.Acpi;
+using Emulator.Devices.Pci;
 
 namespace Emulator.Machines.Acpi;
 

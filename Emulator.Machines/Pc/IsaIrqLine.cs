@@ -1,6 +1,5 @@
 using Emulator.Core.Devices;
-using Emulator.Core.Devices.Apic;
-using Emulator.Core.Devices.Interrupts;
+using Emulator.Devices.Intc;
 
 namespace Emulator.Machines.Pc;
 

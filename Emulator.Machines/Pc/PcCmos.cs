@@ -1,4 +1,4 @@
-using Emulator.Core.Devices.Timers;
+using Emulator.Devices.Timers;
 
 namespace Emulator.Machines.Pc;
 

@@ -1,6 +1,6 @@
 using Emulator.Core.Cpu;
-using Emulator.Core.Devices.Apic;
 using Emulator.Core.Memory;
+using Emulator.Devices.Intc;
 using Emulator.Jit;
 using Emulator.Kvm;
 

@@ -1,12 +1,17 @@
+using Emulator.Backends.Block;
+using Emulator.Core.Block;
+using Emulator.Core.Chardev;
 using Emulator.Core.Cpu;
 using Emulator.Core.Devices;
-using Emulator.Core.Devices.Chipset;
-using Emulator.Core.Devices.Input;
-using Emulator.Core.Devices.Interrupts;
-using Emulator.Core.Devices.Serial;
-using Emulator.Core.Devices.Timers;
 using Emulator.Core.Machine;
 using Emulator.Core.Memory;
+using Emulator.Devices.Acpi;
+using Emulator.Devices.Char;
+using Emulator.Devices.Chipset;
+using Emulator.Devices.Diagnostics;
+using Emulator.Devices.Input;
+using Emulator.Devices.Intc;
+using Emulator.Devices.Timers;
 using Emulator.Jit;
 using Emulator.Kvm;
 using Emulator.Machines.Loaders;
@@ -71,7 +76,7 @@ public sealed partial class PcMachine : IDisposable
         }
 
         // Disk images are opened before anything is built, so that a bad --drive fails first and cheaply.
-        List<(FileStream Image, bool ReadOnly)> images = OpenDrives(config.Drives);
+        List<IBlockBackend> images = OpenDrives(config.Drives);
 
         Platform = new MachinePlatform(config.DeterministicTime);
         try
@@ -326,7 +331,7 @@ public sealed partial class PcMachine : IDisposable
         switch (kind)
         {
             case AcceleratorKind.Jit:
-                return new SoftAccelerator(Platform);
+                return new SoftAccelerator(Platform) { Translate = _config.Translate && SoftAccelerator.TranslatorAvailable && Environment.GetEnvironmentVariable("EMU_TRANSLATE") is not ("0" or "off") };
             case AcceleratorKind.Kvm:
                 try
                 {
@@ -474,19 +479,19 @@ public sealed partial class PcMachine : IDisposable
         return line;
     }
 
-    private static List<(FileStream Image, bool ReadOnly)> OpenDrives(IReadOnlyList<DriveConfig> drives)
+    private static List<IBlockBackend> OpenDrives(IReadOnlyList<DriveConfig> drives)
     {
-        var images = new List<(FileStream Image, bool ReadOnly)>();
+        var images = new List<IBlockBackend>();
         try
         {
             foreach (DriveConfig d in drives)
             {
-                images.Add((d.Open(), d.ReadOnly));
+                images.Add(new RawFileBackend(d.Open(), d.ReadOnly));
             }
         }
         catch (MachineConfigException)
         {
-            foreach ((FileStream image, _) in images)
+            foreach (IBlockBackend image in images)
             {
                 image.Dispose();
             }

@@ -1,7 +1,9 @@
+using Emulator.Core.Block;
 using Emulator.Core.Devices;
-using Emulator.Core.Devices.Pci;
-using Emulator.Core.Devices.Virtio;
 using Emulator.Core.Machine;
+using Emulator.Devices.Chipset;
+using Emulator.Devices.Pci;
+using Emulator.Devices.Virtio;
 
 namespace Emulator.Machines.Pc;
 
@@ -30,12 +32,12 @@ public sealed class PcPci : IDisposable
 
     private readonly List<VirtioPci> _virtio = [];
 
-    /// <summary>Builds the bus; the drives' images are already open and are owned from here on.</summary>
+    /// <summary>Builds the bus; the drives' disks are already open and are owned from here on.</summary>
     /// <param name="platform">Memory, ports and the device lock.</param>
     /// <param name="isaIrqs">The 16 ISA IRQ inputs (PIC and IOAPIC) that PCI interrupts are steered to.</param>
-    /// <param name="drives">Opened images with their read-only choice.</param>
+    /// <param name="drives">The opened disks.</param>
     /// <param name="resetRequest">Called on a reset through port 0xCF9.</param>
-    public PcPci(MachinePlatform platform, IReadOnlyList<IInterruptLine> isaIrqs, IReadOnlyList<(FileStream Image, bool ReadOnly)> drives, Action resetRequest)
+    public PcPci(MachinePlatform platform, IReadOnlyList<IInterruptLine> isaIrqs, IReadOnlyList<IBlockBackend> drives, Action resetRequest)
     {
         if (FirstDriveSlot + drives.Count > 32)
         {
@@ -56,7 +58,7 @@ public sealed class PcPci : IDisposable
         for (int i = 0; i < drives.Count; i++)
         {
             int slot = FirstDriveSlot + i;
-            var blk = new VirtioPci($"virtio-blk@{slot:x2}.0", new VirtioBlk(drives[i].Image, drives[i].ReadOnly), platform.Memory);
+            var blk = new VirtioPci($"virtio-blk@{slot:x2}.0", new VirtioBlk(drives[i]), platform.Memory);
             _virtio.Add(blk);
             Bus.Attach(slot, 0, blk);
         }

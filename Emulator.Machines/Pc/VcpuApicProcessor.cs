@@ -1,5 +1,5 @@
 using Emulator.Core.Cpu;
-using Emulator.Core.Devices.Apic;
+using Emulator.Devices.Intc;
 
 namespace Emulator.Machines.Pc;
 

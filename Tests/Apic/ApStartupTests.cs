@@ -1,8 +1,8 @@
 using Emulator.Core.Cpu;
 using Emulator.Core.Devices;
-using Emulator.Core.Devices.Apic;
 using Emulator.Core.Machine;
 using Emulator.Core.Memory;
+using Emulator.Devices.Intc;
 using Emulator.Jit;
 using Emulator.Machines.Pc;
 using Xunit;

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using Emulator.Core.Devices.Apic;
 using Emulator.Core.Time;
+using Emulator.Devices.Intc;
 
 namespace Emulator.Tests.Apic;
 

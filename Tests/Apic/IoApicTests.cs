@@ -1,5 +1,5 @@
 using Emulator.Core.Devices;
-using Emulator.Core.Devices.Apic;
+using Emulator.Devices.Intc;
 using Xunit;
 
 namespace Emulator.Tests.Apic;

@@ -1,6 +1,6 @@
 using Emulator.Core.Cpu;
 using Emulator.Core.Devices;
-using Emulator.Core.Devices.Apic;
+using Emulator.Devices.Intc;
 using Xunit;
 
 namespace Emulator.Tests.Apic;

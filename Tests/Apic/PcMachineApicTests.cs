@@ -1,6 +1,6 @@
-using Emulator.Core.Devices.Apic;
-using Emulator.Core.Devices.Serial;
+using Emulator.Backends.Chardev;
 using Emulator.Core.Memory;
+using Emulator.Devices.Intc;
 using Emulator.Machines.Pc;
 using Xunit;
 

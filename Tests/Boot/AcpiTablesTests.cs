@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
-using Emulator.Core.Devices;
+using Emulator.Devices.Acpi;
 using Emulator.Machines.Acpi;
 using Emulator.Machines.Pc;
 using Xunit;

@@ -1,6 +1,7 @@
 using Emulator.Core.Devices;
 using Emulator.Core.Io;
 using Emulator.Core.Machine;
+using Emulator.Devices.Diagnostics;
 using Xunit;
 
 namespace Emulator.Tests.Devices;

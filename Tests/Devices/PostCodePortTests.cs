@@ -1,5 +1,6 @@
 using Emulator.Core.Devices;
 using Emulator.Core.Io;
+using Emulator.Devices.Diagnostics;
 using Xunit;
 
 namespace Emulator.Tests.Devices;

@@ -1,4 +1,4 @@
-using Emulator.Core.Devices.Serial;
+using Emulator.Backends.Chardev;
 using Emulator.Core.Memory;
 using Emulator.Machines;
 using Emulator.Machines.Pc;

@@ -99,8 +99,8 @@ public sealed class PciHostBridgeTests : IDisposable
         var b = new TestFunction(pin: 1);
         _pc.Bus.Attach(2, 0, a); // slot 2 INTA# -> PIRQB
         _pc.Bus.Attach(5, 0, b); // slot 5 INTA# -> PIRQA
-        Assert.Equal(1, Emulator.Core.Devices.Pci.Piix3.PirqOf(2, 1));
-        Assert.Equal(0, Emulator.Core.Devices.Pci.Piix3.PirqOf(5, 1));
+        Assert.Equal(1, Emulator.Devices.Chipset.Piix3.PirqOf(2, 1));
+        Assert.Equal(0, Emulator.Devices.Chipset.Piix3.PirqOf(5, 1));
 
         a.Raise(true);
         Assert.DoesNotContain(_pc.IsaIrqs, l => l.Level); // routing disabled at reset (0x80)

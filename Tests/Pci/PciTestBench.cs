@@ -1,7 +1,8 @@
 using Emulator.Core.Devices;
-using Emulator.Core.Devices.Pci;
 using Emulator.Core.Io;
 using Emulator.Core.Memory;
+using Emulator.Devices.Chipset;
+using Emulator.Devices.Pci;
 
 namespace Emulator.Tests.Pci;
 

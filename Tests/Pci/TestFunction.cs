@@ -1,5 +1,5 @@
 using Emulator.Core.Devices;
-using Emulator.Core.Devices.Pci;
+using Emulator.Devices.Pci;
 using Emulator.Tests.Core;
 
 namespace Emulator.Tests.Pci;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
-using Emulator.Core.Devices.Virtio;
+using Emulator.Backends.Block;
+using Emulator.Devices.Virtio;
 using Xunit;
 
 namespace Emulator.Tests.Pci;
@@ -36,7 +37,7 @@ public sealed class VirtioBlkTests : IDisposable
     private VirtioDriver Open(bool readOnly = false, ulong features = 1UL << VirtioPci.FeatureVersion1)
     {
         var image = new FileStream(_path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.Read, 0, FileOptions.RandomAccess);
-        _driver = new VirtioDriver(_pc, 3, new VirtioPci("virtio-blk", new VirtioBlk(image, readOnly), _pc.Memory));
+        _driver = new VirtioDriver(_pc, 3, new VirtioPci("virtio-blk", new VirtioBlk(new RawFileBackend(image, readOnly)), _pc.Memory));
         _driver.Start(features);
         return _driver;
     }

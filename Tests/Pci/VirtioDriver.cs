@@ -1,5 +1,5 @@
-using Emulator.Core.Devices.Virtio;
 using Emulator.Core.Memory;
+using Emulator.Devices.Virtio;
 
 namespace Emulator.Tests.Pci;
 

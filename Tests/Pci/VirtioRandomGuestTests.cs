@@ -1,5 +1,6 @@
-using Emulator.Core.Devices.Virtio;
+using Emulator.Backends.Block;
 using Emulator.Core.Memory;
+using Emulator.Devices.Virtio;
 using Xunit;
 
 namespace Emulator.Tests.Pci;
@@ -27,7 +28,7 @@ public sealed class VirtioRandomGuestTests : IDisposable
         var random = new Random(seed);
         using var pc = new PciTestBench();
         var image = new FileStream(_path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 0);
-        var blk = new VirtioPci("virtio-blk", new VirtioBlk(image, false), pc.Memory);
+        var blk = new VirtioPci("virtio-blk", new VirtioBlk(new RawFileBackend(image, false)), pc.Memory);
         var driver = new VirtioDriver(pc, 3, blk);
         byte[] noise = new byte[0x4000];
 

@@ -1,4 +1,4 @@
-using Emulator.Core.Devices.Virtio;
+using Emulator.Devices.Virtio;
 using Xunit;
 
 namespace Emulator.Tests.Pci;

@@ -1,4 +1,5 @@
-using Emulator.Core.Devices.Virtio;
+using Emulator.Backends.Block;
+using Emulator.Devices.Virtio;
 using Xunit;
 
 namespace Emulator.Tests.Pci;
@@ -144,7 +145,7 @@ public sealed class VirtqueueGuestErrorTests : IDisposable
             File.WriteAllBytes(path, new byte[4096]);
             using var pc = new PciTestBench();
             var image = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 0);
-            var driver = new VirtioDriver(pc, 3, new VirtioPci("virtio-blk", new VirtioBlk(image, false), pc.Memory));
+            var driver = new VirtioDriver(pc, 3, new VirtioPci("virtio-blk", new VirtioBlk(new RawFileBackend(image, false)), pc.Memory));
             driver.Start();
             pc.Memory.Write(new(0x20000), new byte[16]);
 

@@ -1,6 +1,6 @@
-using Emulator.Core.Devices.Chipset;
-using Emulator.Core.Devices.Input;
 using Emulator.Core.Machine;
+using Emulator.Devices.Chipset;
+using Emulator.Devices.Input;
 using Xunit;
 
 namespace Emulator.Tests.Platform;

@@ -1,4 +1,4 @@
-using Emulator.Core.Devices.Timers;
+using Emulator.Devices.Timers;
 using Emulator.Machines.Pc;
 using Xunit;
 

@@ -1,7 +1,7 @@
-using Emulator.Core.Devices.Input;
-using Emulator.Core.Devices.Serial;
-using Emulator.Core.Devices.Timers;
+using Emulator.Backends.Chardev;
 using Emulator.Core.Machine;
+using Emulator.Devices.Input;
+using Emulator.Devices.Timers;
 using Emulator.Machines.Pc;
 using Xunit;
 

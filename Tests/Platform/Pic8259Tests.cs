@@ -1,4 +1,4 @@
-using Emulator.Core.Devices.Interrupts;
+using Emulator.Devices.Intc;
 using Xunit;
 
 namespace Emulator.Tests.Platform;

@@ -1,5 +1,5 @@
-using Emulator.Core.Devices.Chipset;
-using Emulator.Core.Devices.Timers;
+using Emulator.Devices.Chipset;
+using Emulator.Devices.Timers;
 using Xunit;
 
 namespace Emulator.Tests.Platform;

@@ -1,4 +1,4 @@
-using Emulator.Core.Devices.Serial;
+using Emulator.Backends.Chardev;
 using Xunit;
 
 namespace Emulator.Tests.Serial;

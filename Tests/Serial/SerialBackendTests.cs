@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
-using Emulator.Core.Devices.Serial;
+using Emulator.Backends.Chardev;
+using Emulator.Devices.Char;
 using Xunit;
 
 namespace Emulator.Tests.Serial;

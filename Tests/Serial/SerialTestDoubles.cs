@@ -1,6 +1,7 @@
+using Emulator.Core.Chardev;
 using Emulator.Core.Devices;
-using Emulator.Core.Devices.Serial;
 using Emulator.Core.Io;
+using Emulator.Devices.Char;
 
 namespace Emulator.Tests.Serial;
 

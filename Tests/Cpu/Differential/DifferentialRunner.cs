@@ -41,8 +41,12 @@ internal sealed unsafe class DifferentialRunner : IDisposable
     private readonly EmulatedCpu _emulated;
     private readonly byte[] _initial = new byte[CaseGenerator.BufferSize];
 
-    public DifferentialRunner() =>
-        _emulated = new EmulatedCpu(_native.Page, _native.SlotAddress, _nativeData.Address, CaseGenerator.BufferSize);
+    /// <param name="translate">Run the software CPU's side through the translator (each case as host code) instead of the interpreter.</param>
+    public DifferentialRunner(bool translate = false) =>
+        _emulated = new EmulatedCpu(_native.Page, _native.SlotAddress, _nativeData.Address, CaseGenerator.BufferSize, translate);
+
+    /// <summary>Instructions that ran as translated host code so far.</summary>
+    public long TranslatedInstructions => _emulated.TranslatedInstructions;
 
     public static int CasesPerForm =>
         int.TryParse(Environment.GetEnvironmentVariable("EMU_DIFF_CASES"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : DefaultCases;

@@ -30,7 +30,17 @@ public sealed class DifferentialTests(ITestOutputHelper output)
 
     [SkippableTheory]
     [MemberData(nameof(Mnemonics))]
-    public void MatchesHost(string mnemonic)
+    public void MatchesHost(string mnemonic) => Compare(mnemonic, translate: false);
+
+    /// <summary>
+    /// The same cases through the translator: each instruction becomes a one-instruction block of
+    /// host code (or a call of its interpreter handler from host code), entered from the dispatcher.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(Mnemonics))]
+    public void TranslatedMatchesHost(string mnemonic) => Compare(mnemonic, translate: true);
+
+    private void Compare(string mnemonic, bool translate)
     {
         Skip.IfNot(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64, "needs an x86-64 Linux host to run instructions natively");
         Mnemonic m = Enum.Parse<Mnemonic>(mnemonic);
@@ -41,7 +51,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         int cases = DifferentialRunner.CasesPerForm;
         var failures = new List<string>();
         var watch = Stopwatch.StartNew();
-        using var runner = new DifferentialRunner();
+        using var runner = new DifferentialRunner(translate);
         foreach (DiffForm form in FormCatalog.Forms.Where(f => f.Mnemonic == m))
         {
             FormResult r = runner.Run(form, cases);
@@ -53,7 +63,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             }
         }
 
-        output.WriteLine($"{watch.Elapsed.TotalSeconds:0.00} s");
+        output.WriteLine($"{watch.Elapsed.TotalSeconds:0.00} s{(translate ? $", {runner.TranslatedInstructions} instructions ran as host code" : "")}");
         Assert.True(failures.Count == 0, $"{failures.Count} forms of {mnemonic} differ from the host:\n{string.Join("\n", failures)}");
     }
 

@@ -1,0 +1,270 @@
+using Emulator.Core.Memory;
+
+namespace Emulator.Devices.Virtio;
+
+/// <summary>
+/// A split virtqueue (Virtio 1.1 §2.6): a descriptor table, the driver's available ring and the
+/// device's used ring, all in guest RAM at addresses the driver chose. Everything read from the
+/// guest is checked before use: ring and buffer addresses must lie in RAM, head and next indices
+/// inside the table, chains may not loop or exceed the queue size, indirect tables (§2.6.5.3) may
+/// not nest, and readable buffers may not follow writable ones (§2.6.4.2). A violation throws
+/// <see cref="VirtioProtocolException"/>.
+/// </summary>
+public sealed class Virtqueue
+{
+    /// <summary>Largest queue size a device offers.</summary>
+    public const ushort MaxSize = 256;
+
+    // Descriptor flags (Virtio 1.1 §2.6.5).
+    private const ushort DescNext = 1, DescWrite = 2, DescIndirect = 4;
+
+    // Available ring flag (§2.6.7): the driver does not want used-buffer notifications.
+    private const ushort AvailNoInterrupt = 1;
+
+    private const int DescriptorSize = 16;
+
+    // An indirect table may hold more descriptors than the queue (§2.6.5.3.1 bounds it only by the
+    // chain); this cap keeps a hostile table from costing more than a normal request.
+    private const uint MaxIndirectDescriptors = 1024;
+
+    private readonly AddressSpace _memory;
+    private ushort _usedAtLastCheck;
+
+    /// <summary>Creates a disabled queue offering <paramref name="maxSize"/> entries.</summary>
+    public Virtqueue(AddressSpace memory, ushort maxSize = MaxSize)
+    {
+        _memory = memory;
+        MaxQueueSize = maxSize;
+        Reset();
+    }
+
+    /// <summary>The largest size the driver may choose.</summary>
+    public ushort MaxQueueSize { get; }
+
+    /// <summary>Queue size chosen by the driver (a power of two, at most <see cref="MaxQueueSize"/>).</summary>
+    public ushort Size { get; set; }
+
+    /// <summary>Guest physical address of the descriptor table.</summary>
+    public ulong DescriptorTable { get; set; }
+
+    /// <summary>Guest physical address of the available ring ("driver area").</summary>
+    public ulong AvailableRing { get; set; }
+
+    /// <summary>Guest physical address of the used ring ("device area").</summary>
+    public ulong UsedRing { get; set; }
+
+    /// <summary>True once the driver enabled the queue.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>True when VIRTIO_F_EVENT_IDX was negotiated (§2.6.7.2, §2.6.10.2).</summary>
+    public bool EventIndex { get; set; }
+
+    /// <summary>True when VIRTIO_F_INDIRECT_DESC was negotiated.</summary>
+    public bool IndirectDescriptors { get; set; }
+
+    /// <summary>Index of the next available-ring entry the device will consume.</summary>
+    public ushort NextAvailable { get; set; }
+
+    /// <summary>Index of the next used-ring entry the device will fill (the used ring's idx).</summary>
+    public ushort NextUsed { get; set; }
+
+    /// <summary>Disables the queue and forgets the driver's settings.</summary>
+    public void Reset()
+    {
+        Size = MaxQueueSize;
+        DescriptorTable = AvailableRing = UsedRing = 0;
+        Enabled = EventIndex = IndirectDescriptors = false;
+        NextAvailable = NextUsed = _usedAtLastCheck = 0;
+    }
+
+    /// <summary>Checks the driver's settings when it enables the queue (§2.6: alignment 16/2/4, sizes, RAM).</summary>
+    public void Validate()
+    {
+        if (Size == 0 || Size > MaxQueueSize || !ushort.IsPow2(Size))
+        {
+            throw new VirtioProtocolException($"queue size {Size} is not a power of two up to {MaxQueueSize}");
+        }
+
+        if ((DescriptorTable & 15) != 0 || (AvailableRing & 1) != 0 || (UsedRing & 3) != 0)
+        {
+            throw new VirtioProtocolException("a virtqueue area is misaligned (Virtio 1.1 §2.6 table: 16, 2 and 4 bytes)");
+        }
+
+        if (!_memory.IsRam(new GuestPhysicalAddress(DescriptorTable), (ulong)DescriptorSize * Size)
+            || !_memory.IsRam(new GuestPhysicalAddress(AvailableRing), 6 + (2UL * Size))
+            || !_memory.IsRam(new GuestPhysicalAddress(UsedRing), 6 + (8UL * Size)))
+        {
+            throw new VirtioProtocolException("a virtqueue area lies outside guest RAM");
+        }
+    }
+
+    /// <summary>Takes the next available descriptor chain, or returns null when the driver has offered none.</summary>
+    public DescriptorChain? Pop()
+    {
+        Validate();
+        ushort availableIndex = Read16(AvailableRing + 2);
+        if (availableIndex == NextAvailable)
+        {
+            return null;
+        }
+
+        if ((ushort)(availableIndex - NextAvailable) > Size)
+        {
+            throw new VirtioProtocolException($"available index {availableIndex} is more than a queue ahead of {NextAvailable}");
+        }
+
+        // §2.6.6: the ring entry must be read only after idx; x86 keeps loads in order.
+        ushort head = Read16(AvailableRing + 4 + (2UL * (uint)(NextAvailable % Size)));
+        NextAvailable++;
+        if (EventIndex)
+        {
+            // avail_event (§2.6.10.2): ask to be notified when the driver makes the next buffer available.
+            _memory.WriteUInt(new GuestPhysicalAddress(UsedRing + 4 + (8UL * Size)), 2, NextAvailable);
+        }
+
+        return new DescriptorChain(_memory, head, Walk(head));
+    }
+
+    /// <summary>Returns the chain at <paramref name="head"/> to the driver with <paramref name="written"/> bytes written (§2.6.8).</summary>
+    public void PushUsed(ushort head, uint written)
+    {
+        ulong entry = UsedRing + 4 + (8UL * (uint)(NextUsed % Size));
+        _memory.WriteUInt(new GuestPhysicalAddress(entry), 4, head);
+        _memory.WriteUInt(new GuestPhysicalAddress(entry + 4), 4, written);
+
+        // §2.6.8.2: the entry must be visible before the index that publishes it.
+        Interlocked.MemoryBarrier();
+        NextUsed++;
+        _memory.WriteUInt(new GuestPhysicalAddress(UsedRing + 2), 2, NextUsed);
+    }
+
+    /// <summary>
+    /// After a batch of <see cref="PushUsed"/>: true when the driver wants a used-buffer
+    /// notification now, following VIRTQ_AVAIL_F_NO_INTERRUPT (§2.6.7.1) or, with EVENT_IDX, the
+    /// used_event index (§2.6.7.2: notify if used_event lies in [old idx, new idx)).
+    /// </summary>
+    public bool NeedsInterrupt()
+    {
+        ushort old = _usedAtLastCheck;
+        ushort now = NextUsed;
+        _usedAtLastCheck = now;
+        if (old == now)
+        {
+            return false;
+        }
+
+        Interlocked.MemoryBarrier();
+        if (EventIndex)
+        {
+            ushort usedEvent = Read16(AvailableRing + 4 + (2UL * Size));
+            return (ushort)(now - usedEvent - 1) < (ushort)(now - old);
+        }
+
+        return (Read16(AvailableRing) & AvailNoInterrupt) == 0;
+    }
+
+    /// <summary>Writes the driver-visible progress for saved state.</summary>
+    public void Save(BinaryWriter w)
+    {
+        w.Write(Size);
+        w.Write(DescriptorTable);
+        w.Write(AvailableRing);
+        w.Write(UsedRing);
+        w.Write(Enabled);
+        w.Write(EventIndex);
+        w.Write(IndirectDescriptors);
+        w.Write(NextAvailable);
+        w.Write(NextUsed);
+        w.Write(_usedAtLastCheck);
+    }
+
+    /// <summary>Reads what <see cref="Save"/> wrote.</summary>
+    public void Restore(BinaryReader r)
+    {
+        Size = r.ReadUInt16();
+        DescriptorTable = r.ReadUInt64();
+        AvailableRing = r.ReadUInt64();
+        UsedRing = r.ReadUInt64();
+        Enabled = r.ReadBoolean();
+        EventIndex = r.ReadBoolean();
+        IndirectDescriptors = r.ReadBoolean();
+        NextAvailable = r.ReadUInt16();
+        NextUsed = r.ReadUInt16();
+        _usedAtLastCheck = r.ReadUInt16();
+    }
+
+    private List<VirtqueueBuffer> Walk(ushort head)
+    {
+        var buffers = new List<VirtqueueBuffer>();
+        ulong table = DescriptorTable;
+        uint tableSize = Size;
+        uint index = head;
+        uint visited = 0;
+        bool indirect = false;
+        bool sawWritable = false;
+        while (true)
+        {
+            if (index >= tableSize)
+            {
+                throw new VirtioProtocolException($"descriptor index {index} is outside a table of {tableSize}");
+            }
+
+            // A chain visits each descriptor at most once, so more steps than entries means a loop (§2.6.5.2).
+            if (++visited > tableSize)
+            {
+                throw new VirtioProtocolException("descriptor chain loops or is longer than its table");
+            }
+
+            ulong d = table + (DescriptorSize * (ulong)index);
+            ulong address = _memory.ReadUInt(new GuestPhysicalAddress(d), 8);
+            uint length = (uint)_memory.ReadUInt(new GuestPhysicalAddress(d + 8), 4);
+            ushort flags = Read16(d + 12);
+            ushort next = Read16(d + 14);
+
+            if ((flags & DescIndirect) != 0)
+            {
+                // §2.6.5.3.1: only with the feature, never inside an indirect table, never with NEXT,
+                // a whole number of descriptors.
+                if (!IndirectDescriptors || indirect || (flags & DescNext) != 0 || length == 0 || length % DescriptorSize != 0
+                    || length / DescriptorSize > MaxIndirectDescriptors)
+                {
+                    throw new VirtioProtocolException("invalid indirect descriptor");
+                }
+
+                if (!_memory.IsRam(new GuestPhysicalAddress(address), length) || (address & 15) != 0)
+                {
+                    throw new VirtioProtocolException($"indirect table at 0x{address:x} lies outside guest RAM or is misaligned");
+                }
+
+                indirect = true;
+                table = address;
+                tableSize = length / DescriptorSize;
+                index = 0;
+                visited = 0;
+                continue;
+            }
+
+            bool writable = (flags & DescWrite) != 0;
+            if (!writable && sawWritable)
+            {
+                throw new VirtioProtocolException("a device-readable descriptor follows a device-writable one");
+            }
+
+            sawWritable |= writable;
+            if (length != 0 && !_memory.IsRam(new GuestPhysicalAddress(address), length))
+            {
+                throw new VirtioProtocolException($"buffer 0x{address:x}+0x{length:x} lies outside guest RAM");
+            }
+
+            buffers.Add(new VirtqueueBuffer(address, length, writable));
+            if ((flags & DescNext) == 0)
+            {
+                return buffers;
+            }
+
+            index = next;
+        }
+    }
+
+    private ushort Read16(ulong address) => (ushort)_memory.ReadUInt(new GuestPhysicalAddress(address), 2);
+}

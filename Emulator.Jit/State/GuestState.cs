@@ -1,0 +1,127 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Emulator.Core.Cpu;
+
+namespace Emulator.Jit.State;
+
+/// <summary>
+/// The part of a vCPU's architectural state that translated code reads and writes, in native
+/// memory at fixed offsets (so host code reaches it from one base register, and the GC never moves
+/// it). The interpreter uses the same storage through <see cref="CpuCore"/>'s accessors: there is
+/// one copy of every register.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct GuestState
+{
+    /// <summary>RAX..R15 in encoding order.</summary>
+    public fixed ulong Gpr[16];
+
+    public ulong Rip;
+
+    public LazyFlags Flags;
+
+    /// <summary>ES, CS, SS, DS, FS, GS (see <see cref="Seg"/>), each a <see cref="SegmentRegister"/>.</summary>
+    public fixed byte Segments[6 * 24];
+
+    /// <summary>Base of the native TLB of the current privilege (<see cref="Memory.SoftTlb"/>), for translated code's inline probes.</summary>
+    public nint Tlb;
+
+    /// <summary>Guest instructions translated code may still start before it must return to the dispatcher.</summary>
+    public long Budget;
+
+    /// <summary>Set by an instruction after which the following code must be looked up afresh (see <see cref="CpuCore.EndBlock"/>).</summary>
+    public byte EndBlock;
+
+    /// <summary>Translated code's exit: the chaining slot it left through (see Translation/ExitReason).</summary>
+    public int ExitSlot;
+
+    /// <summary>A GCHandle of the owning <see cref="CpuCore"/>, for helpers called from translated code.</summary>
+    public nint Core;
+
+    /// <summary>The vCPU's jump cache (Translation/JumpCache): guest RIP to translated code, for indirect branches.</summary>
+    public nint JumpCache;
+
+    /// <summary>Bit per segment register (<see cref="Seg"/>) that is not flat; set by the dispatcher before entering translated code.</summary>
+    public int NonFlatSegments;
+
+    public static int GprOffset(int index) => index * 8;
+
+    public static readonly int RipOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Rip));
+    public static readonly int FlagsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Flags));
+    public static readonly int FlagOpOffset = FlagsOffset + (int)Marshal.OffsetOf<LazyFlags>(nameof(LazyFlags.Op));
+    public static readonly int HostRflagsOffset = FlagsOffset + (int)Marshal.OffsetOf<LazyFlags>(nameof(LazyFlags.HostRflags));
+    public static readonly int SegmentsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Segments));
+    public static readonly int TlbOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Tlb));
+    public static readonly int BudgetOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Budget));
+    public static readonly int EndBlockOffset = (int)Marshal.OffsetOf<GuestState>(nameof(EndBlock));
+    public static readonly int ExitSlotOffset = (int)Marshal.OffsetOf<GuestState>(nameof(ExitSlot));
+    public static readonly int JumpCacheOffset = (int)Marshal.OffsetOf<GuestState>(nameof(JumpCache));
+    public static readonly int NonFlatSegmentsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(NonFlatSegments));
+
+    public static int SegmentBaseOffset(int seg) => SegmentsOffset + (seg * sizeof(SegmentRegister)) + (int)Marshal.OffsetOf<SegmentRegister>(nameof(SegmentRegister.Base));
+
+    public static int SegmentLimitOffset(int seg) => SegmentsOffset + (seg * sizeof(SegmentRegister)) + (int)Marshal.OffsetOf<SegmentRegister>(nameof(SegmentRegister.Limit));
+
+    public static int SegmentAttributesOffset(int seg) => SegmentsOffset + (seg * sizeof(SegmentRegister)) + (int)Marshal.OffsetOf<SegmentRegister>(nameof(SegmentRegister.Attributes));
+
+    static GuestState()
+    {
+        if (sizeof(SegmentRegister) != 24)
+        {
+            throw new InvalidOperationException("SegmentRegister layout changed: GuestState.Segments must follow it");
+        }
+    }
+}
+
+/// <summary>The 16 general registers in <see cref="GuestState"/>, indexed like an array.</summary>
+internal readonly unsafe struct RegisterFile(ulong* registers)
+{
+    public ref ulong this[int index]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref registers[index];
+    }
+
+    public Span<ulong> AsSpan() => new(registers, 16);
+}
+
+/// <summary>The six segment registers in <see cref="GuestState"/>, indexed by <see cref="Core.Cpu.Seg"/>.</summary>
+internal readonly unsafe struct SegmentFile(SegmentRegister* segments)
+{
+    public ref SegmentRegister this[int index]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref segments[index];
+    }
+
+    public Span<SegmentRegister> AsSpan() => new(segments, 6);
+}
+
+/// <summary>
+/// Native memory owned by a managed object and freed by the finalizer when that object is collected.
+/// Translated code only runs while its vCPU (and so this owner) is alive.
+/// </summary>
+internal sealed unsafe class NativeBuffer
+{
+    public NativeBuffer(nuint bytes)
+    {
+        Pointer = (byte*)NativeMemory.AlignedAlloc(bytes, 64);
+        NativeMemory.Clear(Pointer, bytes);
+        Length = bytes;
+    }
+
+    ~NativeBuffer() => Free();
+
+    public byte* Pointer { get; private set; }
+
+    public nuint Length { get; }
+
+    private void Free()
+    {
+        if (Pointer != null)
+        {
+            NativeMemory.AlignedFree(Pointer);
+            Pointer = null;
+        }
+    }
+}

@@ -47,6 +47,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         string? missing = HostLacks(m);
         Skip.If(missing is not null, $"the host CPU does not support {missing}");
 
+        output.WriteLine($"host CPU: {HostCpu.Description}");
         int cases = DifferentialRunner.CasesPerForm;
         var failures = new List<string>();
         var watch = Stopwatch.StartNew();
@@ -69,6 +70,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     [Fact]
     public void CatalogCoversEveryIntegerForm()
     {
+        output.WriteLine($"host CPU: {HostCpu.Description}");
         foreach ((Code code, string reason) in FormCatalog.Excluded.OrderBy(e => e.Key))
         {
             output.WriteLine($"not run: {code}: {reason}");
@@ -86,17 +88,9 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         Mnemonic.Lzcnt when !Lzcnt.IsSupported => "LZCNT",
         Mnemonic.Tzcnt or Mnemonic.Andn or Mnemonic.Bextr or Mnemonic.Blsi or Mnemonic.Blsmsk or Mnemonic.Blsr when !Bmi1.IsSupported => "BMI1",
         Mnemonic.Popcnt when !Popcnt.IsSupported => "POPCNT",
-        Mnemonic.Movbe when !HasCpuid(1, 2, 22) => "MOVBE",
-        Mnemonic.Cmpxchg16b when !HasCpuid(1, 2, 13) => "CMPXCHG16B",
-        Mnemonic.Adcx or Mnemonic.Adox when !HasCpuid(7, 1, 19) => "ADX",
+        Mnemonic.Movbe when !HostCpu.Has(1, 2, 22) => "MOVBE",
+        Mnemonic.Cmpxchg16b when !HostCpu.Has(1, 2, 13) => "CMPXCHG16B",
+        Mnemonic.Adcx or Mnemonic.Adox when !HostCpu.Has(7, 1, 19) => "ADX",
         _ => null,
     };
-
-    // Register 0-3 = EAX, EBX, ECX, EDX of leaf (subleaf 0).
-    private static bool HasCpuid(int leaf, int register, int bit)
-    {
-        (int eax, int ebx, int ecx, int edx) = X86Base.CpuId(leaf, 0);
-        int value = register switch { 0 => eax, 1 => ebx, 2 => ecx, _ => edx };
-        return (value & (1 << bit)) != 0;
-    }
 }

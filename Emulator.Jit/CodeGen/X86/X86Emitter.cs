@@ -346,8 +346,16 @@ internal sealed unsafe class X86Emitter
                 disp = (int)(uint)disp;
             }
 
-            var memory = new MemoryOperand(b, x, ins.MemoryIndexScale, disp, disp == 0 && b != Register.None ? 0 : 8);
-            _a.AddInstruction(Instruction.Create(wide ? Code.Lea_r64_m : Code.Lea_r32_m, wide ? Register.RAX : Register.EAX, memory));
+            if (b == Register.None && x == Register.None)
+            {
+                // An absolute address (moffs forms carry 64 bits of it).
+                _a.mov(rax, wide ? (ulong)disp : (uint)disp);
+            }
+            else
+            {
+                var memory = new MemoryOperand(b, x, ins.MemoryIndexScale, disp, disp == 0 && b != Register.None ? 0 : 8);
+                _a.AddInstruction(Instruction.Create(wide ? Code.Lea_r64_m : Code.Lea_r32_m, wide ? Register.RAX : Register.EAX, memory));
+            }
         }
 
         if (_ir.Bitness == 64 && ins.MemorySegment is Register.FS or Register.GS)

@@ -40,10 +40,20 @@ internal static class QemuImg
     /// <summary>`qemu-img compare` of a qcow2 image against a raw file: 0 means identical content.</summary>
     public static (int Status, string Output) CompareWithRaw(string image, string raw) => Run("compare", "-f", "qcow2", "-F", "raw", image, raw);
 
-    /// <summary>Opens an image through emu's backend (which then owns the file).</summary>
-    public static Qcow2Image OpenEmu(string path, bool readOnly = false) => Qcow2Image.Open(
-        new FileStream(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.Read, 0, FileOptions.RandomAccess),
-        readOnly);
+    /// <summary>Opens an image through emu's backend (which then owns the file; on a refusal the file is closed here).</summary>
+    public static Qcow2Image OpenEmu(string path, bool readOnly = false)
+    {
+        var stream = new FileStream(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.Read, 0, FileOptions.RandomAccess);
+        try
+        {
+            return Qcow2Image.Open(stream, readOnly);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
 
     private static (int Status, string Output) Tool(string tool, string[] args)
     {

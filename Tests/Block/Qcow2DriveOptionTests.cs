@@ -22,7 +22,8 @@ public sealed class Qcow2DriveOptionTests : IDisposable
         return path;
     }
 
-    private static (byte[] Hash, DateTime Time) Snapshot(string path) => (SHA256.HashData(File.ReadAllBytes(path)), File.GetLastWriteTimeUtc(path));
+    // The file's content hash and modification time, as one comparable string.
+    private static string Snapshot(string path) => $"{Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)))} {File.GetLastWriteTimeUtc(path):O}";
 
     private static void AssertOneLine(EmuProcess.Result r, string expected)
     {
@@ -40,7 +41,7 @@ public sealed class Qcow2DriveOptionTests : IDisposable
         {
             EmuProcess.Result r = EmuProcess.Run(Timeout, "run", "--accel", "jit", "--drive", spec);
             Assert.True(r.ExitCode == 0, $"{spec}: exit {r.ExitCode}: {r.Stderr}");
-            Assert.Equal(before.Hash, Snapshot(image).Hash);
+            Assert.Equal(before, Snapshot(image));
         }
     }
 
@@ -88,7 +89,7 @@ public sealed class Qcow2DriveOptionTests : IDisposable
     {
         Skip.If(QemuImg.Missing is not null, QemuImg.Missing);
         string top = Path.Combine(_dir, "top.qcow2");
-        QemuImg.Ok("create", "-q", "-f", "qcow2", "-b", "/nonexistent/base.raw", "-F", "raw", top, "4M");
+        QemuImg.Ok("create", "-q", "-u", "-f", "qcow2", "-b", "/nonexistent/base.raw", "-F", "raw", top, "4M");
         AssertOneLine(
             EmuProcess.Run(Timeout, "run", "--drive", $"file={top}"),
             $"emu: --drive {top}: backing file /nonexistent/base.raw: no such file");

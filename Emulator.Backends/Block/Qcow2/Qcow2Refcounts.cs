@@ -242,7 +242,8 @@ internal sealed class Qcow2Refcounts
         long[] table = new long[tableClusters * perCluster];
         Array.Copy(_table, table, _table.Length);
         long nextBlock = start + tableClusters;
-        for (long g = start >> _blockBits; g <= (nextBlock + newBlocks - 1) >> _blockBits; g++)
+        long lastGroup = (start + tableClusters + newBlocks - 1) >> _blockBits;
+        for (long g = start >> _blockBits; g <= lastGroup; g++)
         {
             if (table[g] == 0)
             {

@@ -39,6 +39,12 @@ internal static class RunCommand
             }
         }
 
+        bool translate = o.Translate switch
+        {
+            "on" => true,
+            "off" => false,
+            _ => throw new UsageException($"--translate {o.Translate}: expected on or off"),
+        };
         KvmIrqchipMode irqchip = o.KvmIrqchip switch
         {
             "user" => KvmIrqchipMode.User,
@@ -78,6 +84,7 @@ internal static class RunCommand
                 Drives = drives,
                 SwitchAfterPortAccesses = o.SwitchAfter,
                 KvmIrqchip = irqchip,
+                Translate = translate,
                 Notice = line => Console.Error.WriteLine($"emu: {line}"),
             };
             using var machine = new PcMachine(config, serial);

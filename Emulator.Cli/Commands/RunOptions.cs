@@ -45,6 +45,9 @@ internal sealed class RunOptions
     [Option("kvm-irqchip", Default = "user", HelpText = "Under --accel kvm: user (the machine's PIC, IOAPIC, local APIC and PIT models) or kernel (KVM's in-kernel irqchip and PIT; no --switch-after).")]
     public string KvmIrqchip { get; set; } = "user";
 
+    [Option("translate", Default = "on", HelpText = "Under --accel jit: on (hot guest code is translated to host machine code; x86-64 hosts) or off (the interpreter alone, for debugging and comparison).")]
+    public string Translate { get; set; } = "on";
+
     [Option("switch-after", HelpText = "Move the running guest to the other CPU backend (kvm to jit, jit to kvm) right after N port I/O accesses; the same point on every run.")]
     public long? SwitchAfter { get; set; }
 

@@ -14,6 +14,9 @@ internal sealed class BlockCache
     private readonly Dictionary<ulong, List<Block>> _byPage = [];
     private readonly List<SoftTlb> _tlbs = [];
 
+    /// <summary>The lock that guards the cache, and the translations hung on its blocks.</summary>
+    public Lock SyncRoot => _lock;
+
     /// <summary>Number of blocks dropped by writes to code pages (self-modifying code, DMA).</summary>
     public long Invalidations { get; private set; }
 
@@ -47,7 +50,7 @@ internal sealed class BlockCache
         {
             if (_byPhysical.Remove(block.Physical, out Block? old))
             {
-                old.Dropped = true;
+                old.Drop();
                 Unlink(old);
             }
 
@@ -89,7 +92,7 @@ internal sealed class BlockCache
                             Invalidations++;
                         }
 
-                        b.Dropped = true;
+                        b.Drop();
 
                         Unlink(b, except: page);
                     }
@@ -104,7 +107,7 @@ internal sealed class BlockCache
         {
             foreach (Block b in _byPhysical.Values)
             {
-                b.Dropped = true;
+                b.Drop();
             }
 
             _byPhysical.Clear();

@@ -18,7 +18,7 @@ internal sealed unsafe partial class CpuCore
         int i = SoftTlb.Slot(linear);
         if (tlb.ReadTag[i] == SoftTlb.Tag(linear))
         {
-            return *(byte*)(tlb.ReadHost[i] + (nint)(linear & SoftTlb.PageMask));
+            return *(byte*)(tlb.ReadAddend[i] + (nint)linear);
         }
 
         return (byte)ReadSlow(tlb, linear, 1);
@@ -36,7 +36,7 @@ internal sealed unsafe partial class CpuCore
         int i = SoftTlb.Slot(linear);
         if (tlb.WriteTag[i] == SoftTlb.Tag(linear))
         {
-            *(byte*)(tlb.WriteHost[i] + (nint)(linear & SoftTlb.PageMask)) = value;
+            *(byte*)(tlb.WriteAddend[i] + (nint)linear) = value;
             return;
         }
 
@@ -73,7 +73,7 @@ internal sealed unsafe partial class CpuCore
         int i = SoftTlb.Slot(linear);
         if (tlb.ReadTag[i] == SoftTlb.Tag(linear) && (linear & SoftTlb.PageMask) <= SoftTlb.PageMask + 1 - (ulong)size)
         {
-            byte* p = (byte*)(tlb.ReadHost[i] + (nint)(linear & SoftTlb.PageMask));
+            byte* p = (byte*)(tlb.ReadAddend[i] + (nint)linear);
             return size switch
             {
                 1 => *p,
@@ -92,7 +92,7 @@ internal sealed unsafe partial class CpuCore
         int i = SoftTlb.Slot(linear);
         if (tlb.WriteTag[i] == SoftTlb.Tag(linear) && (linear & SoftTlb.PageMask) <= SoftTlb.PageMask + 1 - (ulong)size)
         {
-            byte* p = (byte*)(tlb.WriteHost[i] + (nint)(linear & SoftTlb.PageMask));
+            byte* p = (byte*)(tlb.WriteAddend[i] + (nint)linear);
             switch (size)
             {
                 case 1: *p = (byte)value; break;

@@ -330,7 +330,7 @@ public sealed partial class PcMachine : IDisposable
         switch (kind)
         {
             case AcceleratorKind.Jit:
-                return new SoftAccelerator(Platform);
+                return new SoftAccelerator(Platform) { Translate = _config.Translate && SoftAccelerator.TranslatorAvailable && Environment.GetEnvironmentVariable("EMU_TRANSLATE") is not ("0" or "off") };
             case AcceleratorKind.Kvm:
                 try
                 {

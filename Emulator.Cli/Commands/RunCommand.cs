@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Emulator.Backends.Block;
 using Emulator.Backends.Chardev;
 using Emulator.Core.Chardev;
 using Emulator.Core.Machine;
@@ -137,11 +138,12 @@ internal static class RunCommand
         }
     }
 
-    /// <summary>Parses <c>file=PATH[,readonly=on|off][,format=raw]</c>; the file itself is checked when the machine opens it.</summary>
+    /// <summary>Parses <c>file=PATH[,readonly=on|off][,format=raw|qcow2]</c>; the file itself is checked when the machine opens it.</summary>
     private static DriveConfig ParseDrive(string spec)
     {
         string? file = null;
         bool readOnly = false;
+        DiskImageFormat? format = null;
         foreach (string part in spec.Split(','))
         {
             int eq = part.IndexOf('=', StringComparison.Ordinal);
@@ -155,18 +157,19 @@ internal static class RunCommand
                 case "readonly" when value is "on" or "off":
                     readOnly = value == "on";
                     break;
-                case "format" when value == "raw":
+                case "format" when value is "raw" or "qcow2":
+                    format = value == "raw" ? DiskImageFormat.Raw : DiskImageFormat.Qcow2;
                     break;
                 case "format":
-                    throw new UsageException($"--drive {spec}: format={value} is not supported (only raw images)");
+                    throw new UsageException($"--drive {spec}: format={value} is not supported (raw or qcow2)");
                 default:
-                    throw new UsageException($"--drive {spec}: bad setting '{part}' (expected file=PATH, readonly=on|off, format=raw)");
+                    throw new UsageException($"--drive {spec}: bad setting '{part}' (expected file=PATH, readonly=on|off, format=raw|qcow2)");
             }
         }
 
         return file is null
             ? throw new UsageException($"--drive {spec}: missing file=PATH")
-            : new DriveConfig(file, readOnly);
+            : new DriveConfig(file, readOnly, format);
     }
 
     private static KernelBootConfig? KernelBoot(RunOptions o) => o.Kernel is null

@@ -27,7 +27,7 @@ internal sealed class RunOptions
     [Option("bios", HelpText = "Firmware image mapped below 4 GiB (its last 128 KiB also below 1 MiB); the CPU starts at its reset vector.")]
     public string? Bios { get; set; }
 
-    [Option("drive", HelpText = "Raw disk image on a virtio-blk device: file=PATH[,readonly=on][,format=raw]; may be given more than once (PCI slots 03.0, 04.0, ...).")]
+    [Option("drive", HelpText = "Disk image (raw or qcow2, from its header) on a virtio-blk device: file=PATH[,readonly=on][,format=raw|qcow2]; may be given more than once (PCI slots 03.0, 04.0, ...).")]
     public IEnumerable<string> Drive { get; set; } = [];
 
     [Option("serial", Default = "stdio", HelpText = "COM1 backend: stdio (Ctrl-A X quits), file:PATH, unix:PATH or null.")]

@@ -1,4 +1,3 @@
-using Emulator.Backends.Block;
 using Emulator.Core.Block;
 using Emulator.Core.Chardev;
 using Emulator.Core.Cpu;
@@ -486,7 +485,7 @@ public sealed partial class PcMachine : IDisposable
         {
             foreach (DriveConfig d in drives)
             {
-                images.Add(new RawFileBackend(d.Open(), d.ReadOnly));
+                images.Add(d.Open());
             }
         }
         catch (MachineConfigException)

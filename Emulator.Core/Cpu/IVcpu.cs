@@ -11,6 +11,8 @@ public enum VcpuExitReason
     Shutdown,
     /// <summary>The backend could not continue (an unimplemented instruction, a KVM internal error).</summary>
     InternalError,
+    /// <summary>A debug event asked for by the machine's debugger (a breakpoint, a watchpoint, a single step); the vCPU stays where it stopped.</summary>
+    Debug,
 }
 
 /// <summary>What ended a <see cref="IVcpu.Run"/> call.</summary>

@@ -21,6 +21,12 @@ public sealed partial class PcMachine
     /// <summary>The machine as a whole: prelaunch (-S), running, paused, debug or shutdown.</summary>
     public MachineRunState RunState => _runState;
 
+    /// <summary>Guest RAM in bytes.</summary>
+    public ulong MemoryBytes => _config.MemoryBytes;
+
+    /// <summary>The number of vCPUs.</summary>
+    public int VcpuCount => _config.Cpus;
+
     /// <summary>When the machine was built (for uptime).</summary>
     public DateTime CreatedAt { get; } = DateTime.UtcNow;
 

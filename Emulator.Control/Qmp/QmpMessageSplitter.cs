@@ -91,9 +91,11 @@ internal sealed class QmpMessageSplitter
                     _text.Add(b);
                     if (_depth == 0)
                     {
-                        // A closing bracket with nothing open: QEMU says "expecting value" too.
+                        // A closing bracket with nothing open: QEMU says "expecting value" too. The rest of
+                        // the line goes with it, so one bad line costs one error.
                         done.Add(new Piece(null, "JSON parse error, expecting value"));
                         Restart();
+                        _discarding = true;
                     }
                     else if (--_depth == 0)
                     {

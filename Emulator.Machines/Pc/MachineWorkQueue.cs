@@ -45,6 +45,22 @@ internal sealed class MachineWorkQueue : IDisposable
         return done.Task.GetAwaiter().GetResult();
     }
 
+    /// <summary>Queues <paramref name="work"/> without waiting for it (from a vCPU thread, which must not wait for the machine thread); dropped once the machine has stopped.</summary>
+    public void Post(Action work)
+    {
+        lock (_items)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _items.Enqueue((work, () => { }));
+        }
+
+        _available.Set();
+    }
+
     /// <summary>Runs everything queued so far; called on the machine thread.</summary>
     public void RunPending()
     {

@@ -80,22 +80,45 @@ public sealed partial class PcMachine
         }
     });
 
-    /// <summary>Lets a stopped VM run again; raises <see cref="MachineEventKind.Resume"/> when it was stopped.</summary>
-    public void Continue() => Invoke(() =>
+    /// <summary>
+    /// Lets a stopped VM run again; raises <see cref="MachineEventKind.Resume"/> when it was stopped.
+    /// With <paramref name="only"/>, only those vCPUs run (a debugger stepping one of them); the others
+    /// stay held until the next full continue.
+    /// </summary>
+    public void Continue(IReadOnlyCollection<int>? only = null) => Invoke(() =>
     {
-        if (_runState is MachineRunState.Running or MachineRunState.Shutdown)
+        if (_runState == MachineRunState.Shutdown)
         {
             return;
         }
 
+        bool wasRunning = _runState == MachineRunState.Running;
         _runState = MachineRunState.Running;
-        foreach (VcpuThread t in _threads)
+        for (int i = 0; i < _threads.Count; i++)
         {
-            t.Release();
+            if (only is null || only.Contains(i))
+            {
+                _threads[i].Release();
+            }
         }
 
-        Raise(new MachineEvent(MachineEventKind.Resume));
+        if (!wasRunning)
+        {
+            Raise(new MachineEvent(MachineEventKind.Resume));
+        }
     });
+
+    /// <summary>
+    /// Raised on the machine's thread when a vCPU stopped for the debugger (a breakpoint, a watchpoint,
+    /// a single step); the VM has been stopped (<see cref="MachineRunState.Debug"/>) by then.
+    /// </summary>
+    public event Action<int, VcpuDebugEvent>? DebugStopped;
+
+    /// <summary>Sets what the debugger asks of vCPU <paramref name="index"/> (on its own thread).</summary>
+    public void SetVcpuDebug(int index, VcpuDebugSettings settings) => OnVcpu(index, v => v.SetDebug(settings));
+
+    /// <summary>What vCPU <paramref name="index"/>'s backend can do for a debugger.</summary>
+    public VcpuDebugSupport VcpuDebugSupport(int index) => Invoke(() => _threads[index].Vcpu.DebugSupport);
 
     /// <summary>
     /// Resets the machine because the host asked (QMP <c>system_reset</c>); a stopped VM stays stopped.
@@ -153,6 +176,14 @@ public sealed partial class PcMachine
     public void OnVcpu(int index, Action<IVcpu> action) => Invoke(() => _threads[index].Execute(action));
 
     private void Raise(MachineEvent e) => EventRaised?.Invoke(e);
+
+    // On the vCPU's thread, which holds itself: the machine thread stops the rest and tells the
+    // debugger. Posted, not waited for: stopping the VM holds this very thread.
+    private void OnDebugExit(IVcpu vcpu, VcpuDebugEvent debug) => _work.Post(() =>
+    {
+        Stop(MachineRunState.Debug);
+        DebugStopped?.Invoke(vcpu.Index, debug);
+    });
 
     // The state new vCPU threads start in (a reset under the in-kernel irqchip or a move builds new ones).
     private void ApplyRunStateTo(VcpuThread thread)

@@ -447,6 +447,9 @@ public sealed partial class PcMachine : IDisposable
                 _failure = $"vCPU {vcpu.Index} stopped: {exit.Detail}";
                 Platform.Control.Raise(MachineRequest.Exit, InternalErrorStatus);
                 break;
+            case VcpuExitReason.Debug:
+                OnDebugExit(vcpu, exit.Debug ?? new VcpuDebugEvent(VcpuDebugEventKind.Step));
+                break;
             default:
                 break;
         }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Emulator.Control.Gdb;
 using Emulator.Control.Instances;
 using Emulator.Control.Qmp;
 using Emulator.Core.Devices.Serial;
@@ -46,6 +47,7 @@ internal static class RunCommand
             _ => throw new UsageException($"--kvm-irqchip {o.KvmIrqchip}: expected user or kernel"),
         };
         List<QmpEndpoint> qmp = [.. o.Qmp.Select(ParseQmp)];
+        GdbEndpoint? gdb = ParseGdb(o);
         if (o.Name is { Length: 0 })
         {
             throw new UsageException("--name: empty");
@@ -92,6 +94,7 @@ internal static class RunCommand
             MachineControl control = machine.Platform.Control;
             // Declared after the machine, so disposed first: clients get SHUTDOWN and their last replies.
             using QmpServer server = OpenControlSockets(machine, o.Name, qmp);
+            using GdbServer? debugger = gdb is null ? null : OpenGdb(machine, gdb, o.Gdb ?? "tcp::1234");
             using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Quit);
             using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Quit);
             if (choice is not null)
@@ -126,6 +129,35 @@ internal static class RunCommand
             {
                 s.Dispose();
             }
+        }
+    }
+
+    private static GdbEndpoint? ParseGdb(RunOptions o)
+    {
+        if (o.Gdb is not null && o.GdbDefault)
+        {
+            throw new UsageException("--gdb and -s: choose one (-s is --gdb tcp::1234)");
+        }
+
+        try
+        {
+            return o.Gdb is { } spec ? GdbEndpoint.Parse(spec) : o.GdbDefault ? GdbEndpoint.Parse("tcp::1234") : null;
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    private static GdbServer OpenGdb(PcMachine machine, GdbEndpoint endpoint, string spec)
+    {
+        try
+        {
+            return new GdbServer(machine, endpoint);
+        }
+        catch (IOException e)
+        {
+            throw new MachineConfigException($"--gdb {spec}: {e.Message}", e);
         }
     }
 

@@ -12,6 +12,7 @@ internal sealed class GuestProcess : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
+    private bool _disposed;
 
     private GuestProcess(ProcessStartInfo psi)
     {
@@ -111,6 +112,12 @@ internal sealed class GuestProcess : IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

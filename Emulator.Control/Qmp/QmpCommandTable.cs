@@ -33,6 +33,7 @@ internal sealed class QmpCommandTable
         Commands.CpuCommands.Register(table);
         Commands.HumanMonitorCommand.Register(table);
         Commands.InstanceCommands.Register(table);
+        Commands.ProfileCommands.Register(table);
         return table;
     }
 

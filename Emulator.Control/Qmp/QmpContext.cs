@@ -1,3 +1,4 @@
+using Emulator.Control.Guest;
 using Emulator.Machines.Pc;
 
 namespace Emulator.Control.Qmp;
@@ -6,7 +7,8 @@ namespace Emulator.Control.Qmp;
 /// <param name="Machine">The machine; commands change it only through its thread-safe control methods.</param>
 /// <param name="Instance">Facts about this emu process (name, pid, version, KVM).</param>
 /// <param name="Commands">The command table, for <c>query-commands</c>.</param>
-internal sealed record QmpContext(PcMachine Machine, InstanceFacts Instance, QmpCommandTable Commands);
+/// <param name="Kernel">The guest kernel's symbols, found in its memory when first asked for.</param>
+internal sealed record QmpContext(PcMachine Machine, InstanceFacts Instance, QmpCommandTable Commands, KernelSymbolCache Kernel);
 
 /// <summary>Facts about one running emu, reported by <c>query-name</c>, <c>query-version</c>, <c>query-kvm</c> and <c>emu list</c>.</summary>
 public sealed record InstanceFacts

@@ -24,7 +24,7 @@ public sealed class QmpServer : IDisposable
     /// <summary>Serves <paramref name="machine"/>; <paramref name="instance"/> answers query-name, query-version, query-kvm.</summary>
     public QmpServer(PcMachine machine, InstanceFacts instance)
     {
-        _context = new QmpContext(machine, instance, QmpCommandTable.Standard());
+        _context = new QmpContext(machine, instance, QmpCommandTable.Standard(), new Guest.KernelSymbolCache(machine));
         machine.EventRaised += Broadcast;
     }
 

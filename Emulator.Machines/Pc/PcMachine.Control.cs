@@ -172,6 +172,25 @@ public sealed partial class PcMachine
     /// <summary>Replaces vCPU <paramref name="index"/>'s architectural state on its own thread.</summary>
     public void WriteVcpuState(int index, CpuState state) => Invoke(() => _threads[index].Execute(v => v.SetState(state)));
 
+    /// <summary>
+    /// The state of every vCPU that runs guest code now (null for one that is stopped, paused or waiting
+    /// for SIPI), each read on its own thread: a sampling profiler's one look at the machine.
+    /// </summary>
+    public CpuState?[] SampleRunningVcpus() => Invoke(() =>
+    {
+        var states = new CpuState?[_threads.Count];
+        for (int i = 0; i < _threads.Count; i++)
+        {
+            VcpuThread t = _threads[i];
+            if (t.State == VcpuRunState.Running && !t.IsHeld && !t.IsPaused)
+            {
+                states[i] = t.Call(v => v.GetState());
+            }
+        }
+
+        return states;
+    });
+
     /// <summary>Runs <paramref name="action"/> on vCPU <paramref name="index"/>'s own thread while it is outside guest code.</summary>
     public void OnVcpu(int index, Action<IVcpu> action) => Invoke(() => _threads[index].Execute(action));
 

@@ -2,6 +2,9 @@ using System.Runtime.InteropServices;
 using Emulator.Backends.Block;
 using Emulator.Backends.Chardev;
 using Emulator.Core.Chardev;
+using Emulator.Control.Gdb;
+using Emulator.Control.Instances;
+using Emulator.Control.Qmp;
 using Emulator.Core.Machine;
 using Emulator.Kvm;
 using Emulator.Machines;
@@ -51,14 +54,21 @@ internal static class RunCommand
             "kernel" => KvmIrqchipMode.Kernel,
             _ => throw new UsageException($"--kvm-irqchip {o.KvmIrqchip}: expected user or kernel"),
         };
+        List<QmpEndpoint> qmp = [.. o.Qmp.Select(ParseQmp)];
+        GdbEndpoint? gdb = ParseGdb(o);
+        if (o.Name is { Length: 0 })
+        {
+            throw new UsageException("--name: empty");
+        }
+
         byte[]? firmware = o.Bios is null ? null : FirmwareImage.Load(o.Bios);
 
         var sinks = new List<Stream>();
-        MachineControl? control = null;
+        PcMachine? running = null;
         ISerialBackend serial;
         try
         {
-            serial = SerialBackendSpec.Parse(o.Serial, () => control?.Raise(MachineRequest.Quit));
+            serial = SerialBackendSpec.Parse(o.Serial, () => running?.Quit("host-ui"));
         }
         catch (ArgumentException e)
         {
@@ -85,15 +95,26 @@ internal static class RunCommand
                 SwitchAfterPortAccesses = o.SwitchAfter,
                 KvmIrqchip = irqchip,
                 Translate = translate,
+                StartPaused = o.StartPaused,
                 Notice = line => Console.Error.WriteLine($"emu: {line}"),
             };
             using var machine = new PcMachine(config, serial);
-            control = machine.Platform.Control;
+            running = machine;
+            MachineControl control = machine.Platform.Control;
+            // Declared after the machine, so disposed first: clients get SHUTDOWN and their last replies.
+            using QmpServer server = OpenControlSockets(machine, o.Name, qmp);
+            using GdbServer? debugger = gdb is null ? null : OpenGdb(machine, gdb, o.Gdb ?? "tcp::1234");
             using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Quit);
             using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Quit);
             if (choice is not null)
             {
                 Console.Error.WriteLine(choice);
+            }
+
+            if (qmp.Any(q => q.Wait))
+            {
+                // QEMU's wait=on: the guest starts once a client is connected (a signal still quits).
+                WaitHandle.WaitAny([server.ClientConnected, control.Raised]);
             }
 
             MachineOutcome outcome = machine.Run();
@@ -107,7 +128,7 @@ internal static class RunCommand
             void Quit(PosixSignalContext context)
             {
                 context.Cancel = true;
-                control.Raise(MachineRequest.Quit);
+                machine.Quit("host-signal");
             }
         }
         finally
@@ -117,6 +138,91 @@ internal static class RunCommand
             {
                 s.Dispose();
             }
+        }
+    }
+
+    private static GdbEndpoint? ParseGdb(RunOptions o)
+    {
+        if (o.Gdb is not null && o.GdbDefault)
+        {
+            throw new UsageException("--gdb and -s: choose one (-s is --gdb tcp::1234)");
+        }
+
+        try
+        {
+            return o.Gdb is { } spec ? GdbEndpoint.Parse(spec) : o.GdbDefault ? GdbEndpoint.Parse("tcp::1234") : null;
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    private static GdbServer OpenGdb(PcMachine machine, GdbEndpoint endpoint, string spec)
+    {
+        try
+        {
+            return new GdbServer(machine, endpoint);
+        }
+        catch (IOException e)
+        {
+            throw new MachineConfigException($"--gdb {spec}: {e.Message}", e);
+        }
+    }
+
+    private static QmpEndpoint ParseQmp(string spec)
+    {
+        try
+        {
+            return QmpEndpoint.Parse(spec);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    // Every emu registers a control socket in the per-user runtime directory (emu list finds it), and
+    // listens on each --qmp socket. A runtime directory that is not private costs only the listing.
+    private static QmpServer OpenControlSockets(PcMachine machine, string? name, List<QmpEndpoint> qmp)
+    {
+        var facts = new InstanceFacts
+        {
+            Name = name,
+            Version = typeof(RunCommand).Assembly.GetName().Version ?? new Version(0, 0, 0),
+            KvmPresent = KvmProbe.Run().Usable,
+        };
+        var server = new QmpServer(machine, facts);
+        try
+        {
+            foreach (QmpEndpoint endpoint in qmp)
+            {
+                try
+                {
+                    server.Listen(endpoint.Path);
+                }
+                catch (IOException e)
+                {
+                    throw new MachineConfigException($"--qmp {e.Message}", e);
+                }
+            }
+
+            try
+            {
+                string directory = RuntimeDirectory.Ensure();
+                server.Listen(RuntimeDirectory.SocketPath(directory, Environment.ProcessId));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"emu: not registered for `emu list`: {e.Message}");
+            }
+
+            return server;
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
         }
     }
 

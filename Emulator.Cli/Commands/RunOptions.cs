@@ -51,6 +51,21 @@ internal sealed class RunOptions
     [Option("switch-after", HelpText = "Move the running guest to the other CPU backend (kvm to jit, jit to kvm) right after N port I/O accesses; the same point on every run.")]
     public long? SwitchAfter { get; set; }
 
+    [Option("name", HelpText = "A name for this guest: QMP's query-name, `emu list`, `emu perf NAME`.")]
+    public string? Name { get; set; }
+
+    [Option("qmp", HelpText = "A QMP control socket (QEMU's protocol): unix:PATH,server[,wait=off]; may be given more than once. wait=on (the default) starts the guest when the first client connects.")]
+    public IEnumerable<string> Qmp { get; set; } = [];
+
+    [Option("gdb", HelpText = "A gdbstub (gdb's remote protocol): tcp:HOST:PORT (an empty HOST is 127.0.0.1) or unix:PATH. gdb attaching stops the guest; `target remote :PORT`.")]
+    public string? Gdb { get; set; }
+
+    [Option('s', HelpText = "Shorthand for --gdb tcp::1234.")]
+    public bool GdbDefault { get; set; }
+
+    [Option('S', HelpText = "Start with the guest stopped (QMP status prelaunch) until a QMP cont or a debugger continues it.")]
+    public bool StartPaused { get; set; }
+
     [Option("no-reboot", HelpText = "Exit instead of resetting when the guest reboots or triple-faults.")]
     public bool NoReboot { get; set; }
 }

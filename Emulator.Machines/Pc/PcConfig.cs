@@ -70,6 +70,9 @@ public sealed record PcConfig
     /// <summary>Where one-line notices for the user go (the CLI prints them on stderr), or null.</summary>
     public Action<string>? Notice { get; init; }
 
+    /// <summary>Start with the VM stopped (<c>-S</c>): the vCPUs wait for a <c>cont</c> from the control socket or the debugger.</summary>
+    public bool StartPaused { get; init; }
+
     /// <summary>Deterministic virtual time (tests).</summary>
     public bool DeterministicTime { get; init; }
 }

@@ -87,6 +87,54 @@ internal sealed class GdbConnection(Socket socket) : IDisposable
         }
     }
 
+    /// <summary>
+    /// Before the stub closes the connection after its last reply (detach, kill), waits up to
+    /// <paramref name="timeout"/> for gdb's acknowledgement of it, resending on <c>-</c>, so gdb's
+    /// <c>+</c> does not meet a closed socket; returns at once in no-ack mode or when gdb closes.
+    /// </summary>
+    public void AwaitLastAcknowledgement(TimeSpan timeout)
+    {
+        if (NoAck)
+        {
+            return;
+        }
+
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (true)
+        {
+            if (_start == _end)
+            {
+                long left = deadline - Environment.TickCount64;
+                try
+                {
+                    if (left <= 0 || !socket.Poll(TimeSpan.FromMilliseconds(left), SelectMode.SelectRead))
+                    {
+                        return;
+                    }
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+
+            switch (NextByte())
+            {
+                case < 0 or '+':
+                    return;
+                case '-':
+                    lock (_sendLock)
+                    {
+                        SendRaw(_lastSent);
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
     /// <summary>Escapes bytes for a binary reply (qXfer): <c>#</c>, <c>$</c>, <c>}</c> and <c>*</c> become <c>}</c> and the byte XOR 0x20.</summary>
     public static string Escape(ReadOnlySpan<byte> data)
     {

@@ -106,6 +106,7 @@ internal sealed class GdbSession
             }
             else if (packet.StartsWith('D') || packet.StartsWith("vKill", StringComparison.Ordinal))
             {
+                _connection.AwaitLastAcknowledgement(TimeSpan.FromSeconds(1));
                 return;
             }
         }

@@ -67,6 +67,9 @@ public sealed record PcConfig
     /// <summary>Where one-line notices for the user go (the CLI prints them on stderr), or null.</summary>
     public Action<string>? Notice { get; init; }
 
+    /// <summary>Whether firmware shows its boot menu (SeaBIOS: press ESC), through fw_cfg.</summary>
+    public bool BootMenu { get; init; }
+
     /// <summary>Deterministic virtual time (tests).</summary>
     public bool DeterministicTime { get; init; }
 }

@@ -9,6 +9,7 @@ using Emulator.Devices.Acpi;
 using Emulator.Devices.Char;
 using Emulator.Devices.Chipset;
 using Emulator.Devices.Diagnostics;
+using Emulator.Devices.FwCfg;
 using Emulator.Devices.Input;
 using Emulator.Devices.Intc;
 using Emulator.Devices.Timers;
@@ -95,8 +96,8 @@ public sealed partial class PcMachine : IDisposable
         image.CopyTo(_firmware.AsSpan(0, image.Length));
         ulong size = (ulong)image.Length;
         Platform.Memory.AddRom("firmware", new GuestPhysicalAddress(0x1_0000_0000 - size), size, _firmware);
-        ulong legacy = Math.Min(size, FirmwareImage.LegacyWindow);
-        Platform.Memory.AddRom("firmware-legacy", new GuestPhysicalAddress(0x10_0000 - legacy), legacy, _firmware, size - legacy);
+        ShadowRam.Map(Platform.Memory, _ram);
+        ShadowRam.Load(Platform.Memory, image);
 
         Pic = new CascadedPic8259(Platform.DeviceLock);
         AddPort(CascadedPic8259.MasterPort, 2, Pic.Master);
@@ -122,6 +123,12 @@ public sealed partial class PcMachine : IDisposable
         {
             AddPort(port, 1, new DebugConsole(sink, port));
         }
+
+        FwCfg = new FwCfgDevice(Platform.Memory);
+        Platform.Io.Register(FwCfgDevice.SelectorPort, 2, FwCfg);
+        Platform.Io.Register(FwCfgDevice.DmaPort, 8, FwCfg, FwCfgDevice.DmaPort - FwCfgDevice.SelectorPort);
+        _devices.Add(FwCfg);
+        PcFwCfg.Fill(FwCfg, config, []);
 
         var pmEvent = new AcpiPmEvent(UnconnectedLine.Instance);
         AddPort(AcpiPmPorts.Pm1aEvtBlk, AcpiPmPorts.Pm1EvtLen, pmEvent);
@@ -186,6 +193,9 @@ public sealed partial class PcMachine : IDisposable
 
     /// <summary>The PS/2 keyboard; host key presses enter through it.</summary>
     public Ps2Keyboard Keyboard { get; }
+
+    /// <summary>The firmware configuration device (ports 0x510-0x511, DMA at 0x514).</summary>
+    public FwCfgDevice FwCfg { get; }
 
     /// <summary>Port 0x80.</summary>
     public PostCodePort PostCodes { get; }
@@ -435,6 +445,8 @@ public sealed partial class PcMachine : IDisposable
             {
                 d.Reset();
             }
+
+            ShadowRam.Load(Platform.Memory, _config.Firmware ?? DemoRom.Image);
 
             Pci.ProgramAsFirmware();
         }

@@ -32,8 +32,8 @@ DEFAULT linux
 PROMPT 0
 TIMEOUT 0
 LABEL linux
-  KERNEL vmlinuz
-  APPEND initrd=initrd.gz console=$console
+  KERNEL /vmlinuz
+  APPEND initrd=/initrd.gz console=$console
 CFG
 }
 

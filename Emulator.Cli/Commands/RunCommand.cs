@@ -23,6 +23,12 @@ internal static class RunCommand
 
         ushort debugExit = ValueParsers.ParsePort("--debug-exit", o.DebugExit);
         List<DriveConfig> drives = [.. o.Drive.Select(ParseDrive)];
+        if (o.Cdrom is not null)
+        {
+            drives.Add(new DriveConfig(o.Cdrom, ReadOnly: true) { Interface = DriveInterface.Ide, IsCdrom = true, Option = "--cdrom" });
+        }
+
+        (string? bootOrder, bool bootMenu) = ParseBoot(o.Boot);
         (AcceleratorKind accel, string? choice) = ChooseAccelerator(o.Accel);
         if (o.SwitchAfter is long n)
         {
@@ -44,7 +50,8 @@ internal static class RunCommand
             "kernel" => KvmIrqchipMode.Kernel,
             _ => throw new UsageException($"--kvm-irqchip {o.KvmIrqchip}: expected user or kernel"),
         };
-        byte[]? firmware = o.Bios is null ? null : FirmwareImage.Load(o.Bios);
+        string? bios = o.Bios ?? (o.Kernel is null && drives.Count > 0 ? SeaBios.Require() : null);
+        byte[]? firmware = bios is null ? null : FirmwareImage.Load(bios);
 
         var sinks = new List<Stream>();
         MachineControl? control = null;
@@ -69,12 +76,14 @@ internal static class RunCommand
                 Accelerator = accel,
                 Firmware = firmware,
                 Kernel = KernelBoot(o),
-                FirmwareName = o.Bios ?? "built-in demo ROM",
+                FirmwareName = bios ?? "built-in demo ROM",
                 DebugExitPort = debugExit,
                 DebugConsoles = debugConsoles,
                 PostCodeSink = post,
                 NoReboot = o.NoReboot,
                 Drives = drives,
+                BootOrder = bootOrder,
+                BootMenu = bootMenu,
                 SwitchAfterPortAccesses = o.SwitchAfter,
                 KvmIrqchip = irqchip,
                 Notice = line => Console.Error.WriteLine($"emu: {line}"),
@@ -130,11 +139,42 @@ internal static class RunCommand
         }
     }
 
-    /// <summary>Parses <c>file=PATH[,readonly=on|off][,format=raw]</c>; the file itself is checked when the machine opens it.</summary>
+    /// <summary>Parses <c>ORDER[,menu=on|off]</c> or <c>order=ORDER,menu=on|off</c>, ORDER being QEMU's letters c and d.</summary>
+    private static (string? Order, bool Menu) ParseBoot(string? spec)
+    {
+        if (spec is null)
+        {
+            return (null, false);
+        }
+
+        string? order = null;
+        bool menu = false;
+        foreach (string part in spec.Split(','))
+        {
+            string value = part.StartsWith("order=", StringComparison.Ordinal) ? part[6..] : part;
+            if (part.StartsWith("menu=", StringComparison.Ordinal) && part[5..] is "on" or "off")
+            {
+                menu = part == "menu=on";
+            }
+            else if (value.Length > 0 && value.All(c => c is 'c' or 'd') && order is null)
+            {
+                order = value;
+            }
+            else
+            {
+                throw new UsageException($"--boot {spec}: bad setting '{part}' (expected boot letters c (disk) and d (CD-ROM), e.g. d or dc, and optionally menu=on)");
+            }
+        }
+
+        return (order, menu);
+    }
+
+    /// <summary>Parses <c>file=PATH[,if=virtio|ide][,readonly=on|off][,format=raw]</c>; the file itself is checked when the machine opens it.</summary>
     private static DriveConfig ParseDrive(string spec)
     {
         string? file = null;
         bool readOnly = false;
+        DriveInterface bus = DriveInterface.Virtio;
         foreach (string part in spec.Split(','))
         {
             int eq = part.IndexOf('=', StringComparison.Ordinal);
@@ -145,6 +185,9 @@ internal static class RunCommand
                 case "file" when value.Length > 0:
                     file = value;
                     break;
+                case "if" when value is "virtio" or "ide":
+                    bus = value == "ide" ? DriveInterface.Ide : DriveInterface.Virtio;
+                    break;
                 case "readonly" when value is "on" or "off":
                     readOnly = value == "on";
                     break;
@@ -153,13 +196,13 @@ internal static class RunCommand
                 case "format":
                     throw new UsageException($"--drive {spec}: format={value} is not supported (only raw images)");
                 default:
-                    throw new UsageException($"--drive {spec}: bad setting '{part}' (expected file=PATH, readonly=on|off, format=raw)");
+                    throw new UsageException($"--drive {spec}: bad setting '{part}' (expected file=PATH, if=virtio|ide, readonly=on|off, format=raw)");
             }
         }
 
         return file is null
             ? throw new UsageException($"--drive {spec}: missing file=PATH")
-            : new DriveConfig(file, readOnly);
+            : new DriveConfig(file, readOnly) { Interface = bus };
     }
 
     private static KernelBootConfig? KernelBoot(RunOptions o) => o.Kernel is null

@@ -1,11 +1,32 @@
 namespace Emulator.Machines.Pc;
 
-/// <summary>A disk the user attached with <c>--drive file=PATH[,readonly=on]</c>: a raw image on a virtio-blk device.</summary>
+/// <summary>The bus a drive is attached to.</summary>
+public enum DriveInterface
+{
+    /// <summary>Its own virtio-blk PCI device (the default).</summary>
+    Virtio,
+    /// <summary>The PIIX3 IDE controller (ATA disk, or ATAPI for a CD-ROM).</summary>
+    Ide,
+}
+
+/// <summary>
+/// A disk the user attached with <c>--drive file=PATH[,if=virtio|ide][,readonly=on]</c>, or a CD-ROM
+/// image with <c>--cdrom FILE</c> (read-only, ATAPI on the IDE controller): a raw image.
+/// </summary>
 /// <param name="Path">The image file.</param>
-/// <param name="ReadOnly">True to refuse guest writes (VIRTIO_BLK_F_RO) and open the file read-only.</param>
+/// <param name="ReadOnly">True to refuse guest writes and open the file read-only.</param>
 public sealed record DriveConfig(string Path, bool ReadOnly)
 {
     private const int SectorSize = 512;
+
+    /// <summary>The bus the drive sits on.</summary>
+    public DriveInterface Interface { get; init; } = DriveInterface.Virtio;
+
+    /// <summary>True for a CD-ROM (an ATAPI drive with a disc of 2048-byte blocks).</summary>
+    public bool IsCdrom { get; init; }
+
+    /// <summary>The option that attached the drive, for messages.</summary>
+    public string Option { get; init; } = "--drive";
 
     /// <summary>
     /// Opens the image for the device. Every problem is a <see cref="MachineConfigException"/> with one
@@ -13,7 +34,7 @@ public sealed record DriveConfig(string Path, bool ReadOnly)
     /// </summary>
     public FileStream Open()
     {
-        string name = $"--drive {Path}";
+        string name = $"{Option} {Path}";
         if (Directory.Exists(Path))
         {
             throw new MachineConfigException($"{name}: is a directory, not a disk image");

@@ -10,6 +10,7 @@ using Emulator.Devices.Char;
 using Emulator.Devices.Chipset;
 using Emulator.Devices.Diagnostics;
 using Emulator.Devices.FwCfg;
+using Emulator.Devices.Ide;
 using Emulator.Devices.Input;
 using Emulator.Devices.Intc;
 using Emulator.Devices.Timers;
@@ -78,6 +79,16 @@ public sealed partial class PcMachine : IDisposable
 
         // Disk images are opened before anything is built, so that a bad --drive fails first and cheaply.
         List<IBlockBackend> images = OpenDrives(config.Drives);
+        List<PlacedDrive> drives;
+        try
+        {
+            drives = PcDriveLayout.Place(config.Drives, images);
+        }
+        catch (MachineConfigException)
+        {
+            images.ForEach(i => i.Dispose());
+            throw;
+        }
 
         Platform = new MachinePlatform(config.DeterministicTime);
         try
@@ -128,7 +139,8 @@ public sealed partial class PcMachine : IDisposable
         Platform.Io.Register(FwCfgDevice.SelectorPort, 2, FwCfg);
         Platform.Io.Register(FwCfgDevice.DmaPort, 8, FwCfg, FwCfgDevice.DmaPort - FwCfgDevice.SelectorPort);
         _devices.Add(FwCfg);
-        PcFwCfg.Fill(FwCfg, config, []);
+        PcFwCfg.Fill(FwCfg, config, PcDriveLayout.BootOrder(drives, config.BootOrder));
+        Piix3Ide ide = AddIde(drives);
 
         var pmEvent = new AcpiPmEvent(UnconnectedLine.Instance);
         AddPort(AcpiPmPorts.Pm1aEvtBlk, AcpiPmPorts.Pm1EvtLen, pmEvent);
@@ -138,7 +150,7 @@ public sealed partial class PcMachine : IDisposable
         // PCI bus and virtio devices: PIIX3 steers PIRQA-D to ISA IRQs (the PIC and the IOAPIC).
         // IRQ 2 is the cascade input: nothing may be steered there.
         IInterruptLine[] isaIrqs = [.. Enumerable.Range(0, 16).Select(irq => irq == 2 ? UnconnectedLine.Instance : IsaIrq(irq))];
-        Pci = new PcPci(Platform, isaIrqs, images, () => Platform.Control.Raise(MachineRequest.Reset));
+        Pci = new PcPci(Platform, isaIrqs, [.. drives.Where(d => d.VirtioSlot >= 0).Select(d => d.Image)], () => Platform.Control.Raise(MachineRequest.Reset), ide);
         _devices.AddRange(Pci.Devices);
 
         AcceleratorKind = config.Accelerator;
@@ -539,6 +551,7 @@ public sealed partial class PcMachine : IDisposable
 
         _accelerator.Dispose();
         Pci.Dispose();
+        DisposeIde();
         Platform.Dispose();
         _firmware.Dispose();
         _ram.Dispose();

@@ -2,6 +2,7 @@ using Emulator.Core.Block;
 using Emulator.Core.Devices;
 using Emulator.Core.Machine;
 using Emulator.Devices.Chipset;
+using Emulator.Devices.Ide;
 using Emulator.Devices.Pci;
 using Emulator.Devices.Virtio;
 
@@ -37,7 +38,8 @@ public sealed class PcPci : IDisposable
     /// <param name="isaIrqs">The 16 ISA IRQ inputs (PIC and IOAPIC) that PCI interrupts are steered to.</param>
     /// <param name="drives">The opened disks.</param>
     /// <param name="resetRequest">Called on a reset through port 0xCF9.</param>
-    public PcPci(MachinePlatform platform, IReadOnlyList<IInterruptLine> isaIrqs, IReadOnlyList<IBlockBackend> drives, Action resetRequest)
+    /// <param name="ide">The PIIX3's IDE function, attached at 01.1, or null for none.</param>
+    public PcPci(MachinePlatform platform, IReadOnlyList<IInterruptLine> isaIrqs, IReadOnlyList<IBlockBackend> drives, Action resetRequest, Piix3Ide? ide = null)
     {
         if (FirstDriveSlot + drives.Count > 32)
         {
@@ -51,6 +53,11 @@ public sealed class PcPci : IDisposable
         platform.Io.Register(PciHostBridge.AddressPort, PciHostBridge.PortCount, HostBridge);
         Bus.Attach(0, 0, new I440fx());
         Bus.Attach(1, 0, Piix3);
+        Ide = ide;
+        if (ide is not null)
+        {
+            Bus.Attach(1, 1, ide);
+        }
 
         var rng = new VirtioPci("virtio-rng@02.0", new VirtioRng(), platform.Memory);
         _virtio.Add(rng);
@@ -75,6 +82,9 @@ public sealed class PcPci : IDisposable
     /// <summary>The ISA bridge with the PIRQ router.</summary>
     public Piix3 Piix3 { get; }
 
+    /// <summary>The IDE function at 01.1, or null.</summary>
+    public Piix3Ide? Ide { get; }
+
     /// <summary>The host bridge and every function, for machine reset and saved state.</summary>
     public IEnumerable<IDevice> Devices => Bus.Functions.Cast<IDevice>().Prepend(HostBridge);
 
@@ -86,6 +96,7 @@ public sealed class PcPci : IDisposable
     {
         Bus.AssignResources(MemoryWindowStart, MemoryWindowEnd, IoWindowStart, 0xffff);
         Piix3.ProgramDefaultRouting();
+        Ide?.EnableDecode();
     }
 
     /// <summary>Flushes every disk to stable storage and closes it: nothing the guest wrote is lost.</summary>

@@ -52,6 +52,14 @@ internal static class RunCommand
         };
         string? bios = o.Bios ?? (o.Kernel is null && drives.Count > 0 ? SeaBios.Require() : null);
         byte[]? firmware = bios is null ? null : FirmwareImage.Load(bios);
+        bool vga = o.Vga switch
+        {
+            "std" => true,
+            "none" => false,
+            _ => throw new UsageException($"--vga {o.Vga}: expected std or none"),
+        };
+        Screendump? dump = o.ScreendumpOnExit is null ? null : Screendump.Parse(o.ScreendumpOnExit, vga);
+        byte[]? vgaBios = vga && firmware is not null && File.Exists(SeaBios.VgaBiosPath) ? File.ReadAllBytes(SeaBios.VgaBiosPath) : null;
 
         var sinks = new List<Stream>();
         MachineControl? control = null;
@@ -84,6 +92,8 @@ internal static class RunCommand
                 Drives = drives,
                 BootOrder = bootOrder,
                 BootMenu = bootMenu,
+                Vga = vga,
+                VgaBios = vgaBios,
                 SwitchAfterPortAccesses = o.SwitchAfter,
                 KvmIrqchip = irqchip,
                 Notice = line => Console.Error.WriteLine($"emu: {line}"),
@@ -98,6 +108,10 @@ internal static class RunCommand
             }
 
             MachineOutcome outcome = machine.Run();
+            if (dump is not null && machine.Vga is not null)
+            {
+                dump.Save(machine.Vga);
+            }
             if (outcome.Status == PcMachine.InternalErrorStatus)
             {
                 Console.Error.WriteLine($"emu: {outcome.Reason}");

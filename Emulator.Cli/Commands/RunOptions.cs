@@ -36,6 +36,12 @@ internal sealed class RunOptions
     [Option("boot", HelpText = "Firmware boot order as QEMU's letters: c (the disks) and d (the CD-ROM), most preferred first, e.g. d or dc; add ,menu=on for SeaBIOS's boot menu. Default: c then d.")]
     public string? Boot { get; set; }
 
+    [Option("vga", Default = "std", HelpText = "Display adapter: std (standard VGA with Bochs VBE, PCI 1234:1111; SeaBIOS runs Debian's vgabios-stdvga.bin for it) or none.")]
+    public string Vga { get; set; } = "std";
+
+    [Option("screendump-on-exit", HelpText = "When emu exits, save the VGA screen to FILE: a PNG image (FILE.png), or the text screen as UTF-8 text (FILE.txt).")]
+    public string? ScreendumpOnExit { get; set; }
+
     [Option("serial", Default = "stdio", HelpText = "COM1 backend: stdio (Ctrl-A X quits), file:PATH, unix:PATH or null.")]
     public string Serial { get; set; } = "stdio";
 

@@ -77,6 +77,12 @@ public sealed record PcConfig
     /// </summary>
     public string? BootOrder { get; init; }
 
+    /// <summary>Whether the machine has the standard VGA (PCI 1234:1111 with Bochs VBE), as QEMU's -vga std.</summary>
+    public bool Vga { get; init; } = true;
+
+    /// <summary>The VGA option ROM firmware runs for INT 10h (Debian's vgabios-stdvga.bin), or null for none.</summary>
+    public byte[]? VgaBios { get; init; }
+
     /// <summary>Whether firmware shows its boot menu (SeaBIOS: press ESC), through fw_cfg.</summary>
     public bool BootMenu { get; init; }
 

@@ -9,6 +9,7 @@ using Emulator.Devices.Acpi;
 using Emulator.Devices.Char;
 using Emulator.Devices.Chipset;
 using Emulator.Devices.Diagnostics;
+using Emulator.Devices.Display;
 using Emulator.Devices.FwCfg;
 using Emulator.Devices.Ide;
 using Emulator.Devices.Input;
@@ -141,6 +142,7 @@ public sealed partial class PcMachine : IDisposable
         _devices.Add(FwCfg);
         PcFwCfg.Fill(FwCfg, config, PcDriveLayout.BootOrder(drives, config.BootOrder));
         Piix3Ide ide = AddIde(drives);
+        VgaPci? vga = AddVga();
 
         var pmEvent = new AcpiPmEvent(UnconnectedLine.Instance);
         AddPort(AcpiPmPorts.Pm1aEvtBlk, AcpiPmPorts.Pm1EvtLen, pmEvent);
@@ -150,7 +152,7 @@ public sealed partial class PcMachine : IDisposable
         // PCI bus and virtio devices: PIIX3 steers PIRQA-D to ISA IRQs (the PIC and the IOAPIC).
         // IRQ 2 is the cascade input: nothing may be steered there.
         IInterruptLine[] isaIrqs = [.. Enumerable.Range(0, 16).Select(irq => irq == 2 ? UnconnectedLine.Instance : IsaIrq(irq))];
-        Pci = new PcPci(Platform, isaIrqs, [.. drives.Where(d => d.VirtioSlot >= 0).Select(d => d.Image)], () => Platform.Control.Raise(MachineRequest.Reset), ide);
+        Pci = new PcPci(Platform, isaIrqs, [.. drives.Where(d => d.VirtioSlot >= 0).Select(d => d.Image)], () => Platform.Control.Raise(MachineRequest.Reset), ide, vga);
         _devices.AddRange(Pci.Devices);
 
         AcceleratorKind = config.Accelerator;

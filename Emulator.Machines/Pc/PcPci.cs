@@ -2,6 +2,7 @@ using Emulator.Core.Block;
 using Emulator.Core.Devices;
 using Emulator.Core.Machine;
 using Emulator.Devices.Chipset;
+using Emulator.Devices.Display;
 using Emulator.Devices.Ide;
 using Emulator.Devices.Pci;
 using Emulator.Devices.Virtio;
@@ -18,6 +19,9 @@ public sealed class PcPci : IDisposable
 {
     /// <summary>Slot of the always-present virtio-rng.</summary>
     public const int RngSlot = 2;
+
+    /// <summary>Slot of the standard VGA (the last one, away from the drives' consecutive slots).</summary>
+    public const int VgaSlot = 0x1f;
 
     /// <summary>Slot of the first virtio-blk; further drives take the next slots.</summary>
     public const int FirstDriveSlot = 3;
@@ -39,11 +43,13 @@ public sealed class PcPci : IDisposable
     /// <param name="drives">The opened disks.</param>
     /// <param name="resetRequest">Called on a reset through port 0xCF9.</param>
     /// <param name="ide">The PIIX3's IDE function, attached at 01.1, or null for none.</param>
-    public PcPci(MachinePlatform platform, IReadOnlyList<IInterruptLine> isaIrqs, IReadOnlyList<IBlockBackend> drives, Action resetRequest, Piix3Ide? ide = null)
+    /// <param name="vga">The VGA, attached at <see cref="VgaSlot"/>, or null for none.</param>
+    public PcPci(MachinePlatform platform, IReadOnlyList<IInterruptLine> isaIrqs, IReadOnlyList<IBlockBackend> drives, Action resetRequest,
+        Piix3Ide? ide = null, VgaPci? vga = null)
     {
-        if (FirstDriveSlot + drives.Count > 32)
+        if (FirstDriveSlot + drives.Count > VgaSlot)
         {
-            throw new MachineConfigException($"--drive: at most {32 - FirstDriveSlot} disks fit on the PCI bus");
+            throw new MachineConfigException($"--drive: at most {VgaSlot - FirstDriveSlot} virtio disks fit on the PCI bus");
         }
 
         Bus = new PciBus(platform.Memory, platform.Io);
@@ -57,6 +63,11 @@ public sealed class PcPci : IDisposable
         if (ide is not null)
         {
             Bus.Attach(1, 1, ide);
+        }
+
+        if (vga is not null)
+        {
+            Bus.Attach(VgaSlot, 0, vga);
         }
 
         var rng = new VirtioPci("virtio-rng@02.0", new VirtioRng(), platform.Memory);

@@ -58,7 +58,7 @@ internal static class RunCommand
             "none" => false,
             _ => throw new UsageException($"--vga {o.Vga}: expected std or none"),
         };
-        Screendump? dump = o.ScreendumpOnExit is null ? null : Screendump.Parse(o.ScreendumpOnExit, vga);
+        List<Screendump> dumps = [.. o.ScreendumpOnExit.Select(path => Screendump.Parse(path, vga))];
         byte[]? vgaBios = vga && firmware is not null && File.Exists(SeaBios.VgaBiosPath) ? File.ReadAllBytes(SeaBios.VgaBiosPath) : null;
 
         var sinks = new List<Stream>();
@@ -108,9 +108,9 @@ internal static class RunCommand
             }
 
             MachineOutcome outcome = machine.Run();
-            if (dump is not null && machine.Vga is not null)
+            foreach (Screendump dump in dumps)
             {
-                dump.Save(machine.Vga);
+                dump.Save(machine.Vga!);
             }
             if (outcome.Status == PcMachine.InternalErrorStatus)
             {

@@ -39,8 +39,8 @@ internal sealed class RunOptions
     [Option("vga", Default = "std", HelpText = "Display adapter: std (standard VGA with Bochs VBE, PCI 1234:1111; SeaBIOS runs Debian's vgabios-stdvga.bin for it) or none.")]
     public string Vga { get; set; } = "std";
 
-    [Option("screendump-on-exit", HelpText = "When emu exits, save the VGA screen to FILE: a PNG image (FILE.png), or the text screen as UTF-8 text (FILE.txt).")]
-    public string? ScreendumpOnExit { get; set; }
+    [Option("screendump-on-exit", HelpText = "When emu exits, save the VGA screen to FILE: a PNG image (FILE.png), or the text screen as UTF-8 text (FILE.txt); may be given more than once.")]
+    public IEnumerable<string> ScreendumpOnExit { get; set; } = [];
 
     [Option("serial", Default = "stdio", HelpText = "COM1 backend: stdio (Ctrl-A X quits), file:PATH, unix:PATH or null.")]
     public string Serial { get; set; } = "stdio";

@@ -35,6 +35,10 @@ public sealed class FirmwareBootTests : IDisposable
         return $"SeaBIOS (version {versions[0]})";
     }
 
+    // libata and virtio probe their disks asynchronously after /init loaded the modules: a shell
+    // loop waits (at most two minutes) for the device node.
+    private static string WaitForDevice(string node) => $"n=0; while [ ! -b {node} ] && [ $n -lt 120 ]; do sleep 1; n=$((n+1)); done; ";
+
     private static string Sha256Hex(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
 
     [SkippableFact]
@@ -125,7 +129,7 @@ public sealed class FirmwareBootTests : IDisposable
         {
             guest.WaitFor("SYSLINUX 6.", TimeSpan.FromMinutes(4));
             guest.WaitForShell(ShellTimeout);
-            guest.Command($"cat {identity}", expectedIdentity);
+            guest.Command(WaitForDevice(device) + $"cat {identity}", expectedIdentity);
             guest.Command($"head -c 512 {device} | sha256sum", Sha256Hex(mbr));
             Assert.Equal(0, guest.PowerOff(TimeSpan.FromMinutes(2)));
             Assert.Contains(banner, guest.Output, StringComparison.Ordinal);
@@ -146,7 +150,7 @@ public sealed class FirmwareBootTests : IDisposable
         {
             guest.WaitFor("ISOLINUX 6.", TimeSpan.FromMinutes(4));
             guest.WaitForShell(ShellTimeout);
-            guest.Command("cat /sys/block/sr0/device/model", "EMU DVD-ROM");
+            guest.Command(WaitForDevice("/dev/sr0") + "cat /sys/block/sr0/device/model", "EMU DVD-ROM");
             guest.Command("mount -t iso9660 -o ro /dev/sr0 /mnt && sha256sum /mnt/payload.bin", sha);
             Assert.Equal(0, guest.PowerOff(TimeSpan.FromMinutes(2)));
         }

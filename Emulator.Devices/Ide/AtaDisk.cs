@@ -6,7 +6,8 @@ namespace Emulator.Devices.Ide;
 /// An ATA hard disk of 512-byte sectors over an <see cref="IBlockBackend"/>, with the PIO command
 /// set firmware and Linux's libata use (ATA/ATAPI-6 chapter 8): IDENTIFY DEVICE, READ/WRITE SECTORS
 /// and MULTIPLE in 28- and 48-bit forms, READ VERIFY, FLUSH CACHE, SET FEATURES, SET MULTIPLE MODE,
-/// INITIALIZE DEVICE PARAMETERS, the power commands, EXECUTE DEVICE DIAGNOSTIC; LBA and CHS
+/// INITIALIZE DEVICE PARAMETERS, the power commands, EXECUTE DEVICE DIAGNOSTIC, and READ/WRITE DMA
+/// (28/48-bit) when the channel has a bus master engine; LBA and CHS
 /// addressing (a translated geometry of 16 heads and 63 sectors per track). Requests outside the disk
 /// fail with IDNF and touch nothing; writes to a read-only disk are aborted; a host I/O error is UNC.
 /// </summary>
@@ -24,6 +25,7 @@ public sealed class AtaDisk : IIdeDevice
     private readonly IBlockBackend _disk;
     private readonly string _serial;
     private int _multiple;
+    private byte _transferMode;
 
     /// <summary>Creates a disk over <paramref name="disk"/> (owned from here on) with the serial number <paramref name="serial"/>.</summary>
     public AtaDisk(IBlockBackend disk, string serial)
@@ -73,6 +75,21 @@ public sealed class AtaDisk : IIdeDevice
             case Ata.WriteMultipleExt:
                 WriteMultiple(channel, channel.Lba48, channel.Count48);
                 break;
+            case Ata.ReadDma or Ata.ReadDmaNoRetry:
+                Dma(channel, Address28(channel), channel.Count28, toMemory: true);
+                break;
+            case Ata.ReadDmaExt:
+                Dma(channel, channel.Lba48, channel.Count48, toMemory: true);
+                break;
+            case Ata.WriteDma or Ata.WriteDmaNoRetry:
+                Dma(channel, Address28(channel), channel.Count28, toMemory: false);
+                break;
+            case Ata.WriteDmaExt:
+                Dma(channel, channel.Lba48, channel.Count48, toMemory: false);
+                break;
+            case Ata.SetFeatures:
+                SetFeatures(channel, ref _transferMode);
+                break;
             case Ata.ReadVerifySectors or Ata.ReadVerifySectorsNoRetry:
                 Verify(channel, Address28(channel), channel.Count28);
                 break;
@@ -94,7 +111,7 @@ public sealed class AtaDisk : IIdeDevice
                 channel.Error = 1;
                 channel.Complete();
                 break;
-            case Ata.SetFeatures or Ata.InitializeDeviceParameters or Ata.Seek or Ata.Idle or Ata.IdleImmediate
+            case Ata.InitializeDeviceParameters or Ata.Seek or Ata.Idle or Ata.IdleImmediate
                 or Ata.Standby or Ata.StandbyImmediate or Ata.Sleep:
                 // Transfer modes, caching and power states change nothing observable in emu: accepted.
                 channel.Complete();
@@ -107,7 +124,45 @@ public sealed class AtaDisk : IIdeDevice
     }
 
     /// <inheritdoc/>
-    public void Reset() => _multiple = 0;
+    public void Reset() => (_multiple, _transferMode) = (0, 0);
+
+    /// <summary>
+    /// SET FEATURES (8.37): subcommand 03h sets the transfer mode from Sector Count (00h/01h PIO
+    /// default, 08h+n PIO n, 20h+n multiword DMA n, 40h+n Ultra DMA n; DMA only with a bus master);
+    /// the write cache and other subcommands are accepted without effect.
+    /// </summary>
+    internal static void SetFeatures(IdeChannel channel, ref byte transferMode)
+    {
+        const byte SetTransferMode = 0x03;
+        if (channel.Features == SetTransferMode)
+        {
+            byte mode = channel.SectorCount;
+            bool valid = mode is <= 0x01 or (>= 0x08 and <= 0x0c) || (channel.DmaAvailable && mode is (>= 0x20 and <= 0x22) or (>= 0x40 and <= 0x45));
+            if (!valid)
+            {
+                channel.Abort();
+                return;
+            }
+
+            transferMode = mode;
+        }
+
+        channel.Complete();
+    }
+
+    /// <summary>IDENTIFY words 49 (DMA bit), 53, 63 and 88: the DMA modes offered and the one selected.</summary>
+    internal static void IdentifyDma(IdentifyData id, IdeChannel channel, byte transferMode)
+    {
+        if (!channel.DmaAvailable)
+        {
+            return;
+        }
+
+        id[49] |= 1 << 8;
+        id[53] |= 1 << 2;
+        id[63] = (ushort)(0x0007 | ((transferMode & 0xf8) == 0x20 ? 0x100 << (transferMode & 7) : 0));
+        id[88] = (ushort)(0x003f | ((transferMode & 0xf8) == 0x40 ? 0x100 << (transferMode & 7) : 0));
+    }
 
     /// <inheritdoc/>
     public void Dispose() => _disk.Dispose();
@@ -228,6 +283,44 @@ public sealed class AtaDisk : IIdeDevice
         Write(channel, lba, count, _multiple);
     }
 
+    // READ/WRITE DMA (8.23, 8.45): the range is checked first; the data moves when the bus master starts.
+    private void Dma(IdeChannel channel, ulong lba, int count, bool toMemory)
+    {
+        if (!channel.DmaAvailable || (!toMemory && _disk.ReadOnly))
+        {
+            channel.Abort();
+            return;
+        }
+
+        if (!InRange(lba, count))
+        {
+            channel.Abort(Ata.ErrorIdnf);
+            return;
+        }
+
+        long start = (long)lba * SectorSize;
+        channel.StartDma(toMemory, (long)count * SectorSize, (data, offset) =>
+        {
+            try
+            {
+                if (toMemory)
+                {
+                    _disk.Read(data, start + offset);
+                }
+                else
+                {
+                    _disk.Write(data, start + offset);
+                }
+
+                return true;
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        }, channel.Complete);
+    }
+
     private void Verify(IdeChannel channel, ulong lba, int count)
     {
         if (InRange(lba, count))
@@ -299,6 +392,7 @@ public sealed class AtaDisk : IIdeDevice
         id[87] = 1 << 14;
         id[93] = 0x6001; // hardware reset result: device 0 passed, as QEMU reports it
         id.SetQword(100, Sectors);
+        IdentifyDma(id, channel, _transferMode);
         id.CopyTo(channel.Buffer(IdentifyData.Size));
         channel.StartDataIn(IdentifyData.Size, null);
     }

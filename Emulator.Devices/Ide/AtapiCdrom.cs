@@ -14,7 +14,8 @@ namespace Emulator.Devices.Ide;
 /// UNIT, PREVENT ALLOW MEDIUM REMOVAL, READ CAPACITY, READ(10)/READ(12), READ TOC (formats 0 and 1),
 /// GET CONFIGURATION (header only) and SET CD SPEED. Anything else ends in CHECK CONDITION with
 /// ILLEGAL REQUEST / INVALID COMMAND OPERATION CODE, and reads outside the disc with LOGICAL BLOCK
-/// ADDRESS OUT OF RANGE. Data moves by PIO in blocks no larger than the host's byte count limit.
+/// ADDRESS OUT OF RANGE. Data moves by PIO in blocks no larger than the host's byte count limit, or
+/// by bus master DMA when the host sets the DMA bit of the PACKET command's Features.
 /// </summary>
 public sealed class AtapiCdrom : IIdeDevice
 {
@@ -38,6 +39,7 @@ public sealed class AtapiCdrom : IIdeDevice
     private readonly IBlockBackend _disc;
     private readonly string _serial;
     private byte _senseKey, _asc;
+    private byte _transferMode;
 
     /// <summary>Creates the drive with <paramref name="disc"/> (owned from here on) inserted.</summary>
     public AtapiCdrom(IBlockBackend disc, string serial)
@@ -69,7 +71,10 @@ public sealed class AtapiCdrom : IIdeDevice
                 channel.Error = 1;
                 channel.Complete();
                 break;
-            case Ata.SetFeatures or Ata.Idle or Ata.IdleImmediate or Ata.Standby or Ata.StandbyImmediate or Ata.Sleep:
+            case Ata.SetFeatures:
+                AtaDisk.SetFeatures(channel, ref _transferMode);
+                break;
+            case Ata.Idle or Ata.IdleImmediate or Ata.Standby or Ata.StandbyImmediate or Ata.Sleep:
                 channel.Complete();
                 break;
             case Ata.CheckPowerMode:
@@ -85,7 +90,7 @@ public sealed class AtapiCdrom : IIdeDevice
     }
 
     /// <inheritdoc/>
-    public void Reset() => (_senseKey, _asc) = (SenseNone, 0);
+    public void Reset() => (_senseKey, _asc, _transferMode) = (SenseNone, 0, 0);
 
     /// <inheritdoc/>
     public void Dispose() => _disc.Dispose();
@@ -308,6 +313,24 @@ public sealed class AtapiCdrom : IIdeDevice
     // last block the reason becomes "status" and the command completes with an interrupt.
     private void Transfer(IdeChannel channel, long total, Action<Span<byte>, long> fill)
     {
+        // PACKET with Features bit 0 (DMA): the whole data phase goes through the bus master.
+        if ((channel.Features & 1) != 0 && channel.DmaAvailable)
+        {
+            channel.StartDma(true, total, (data, offset) =>
+            {
+                try
+                {
+                    fill(data, offset);
+                    return true;
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            }, () => Good(channel));
+            return;
+        }
+
         int limit = (channel.LbaHigh << 8) | channel.LbaMid;
         limit = limit == 0 ? 0xfffe : limit & ~1;
         if (limit == 0)
@@ -359,6 +382,7 @@ public sealed class AtapiCdrom : IIdeDevice
         id[85] = (1 << 14) | (1 << 4);
         id[87] = 1 << 14;
         id[93] = 0x6001;
+        AtaDisk.IdentifyDma(id, channel, _transferMode);
         id.CopyTo(channel.Buffer(IdentifyData.Size));
         channel.StartDataIn(IdentifyData.Size, null);
     }

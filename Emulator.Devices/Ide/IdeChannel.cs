@@ -38,6 +38,8 @@ public sealed class IdeChannel : IBusDevice
     private Action<ReadOnlySpan<byte>>? _afterDataOut;
     private byte _control;
     private bool _interruptPending;
+    private BusMasterIde? _busMasterOwner;
+    private BusMasterIde.Engine? _busMaster;
     private bool _lineDriven;
 
     /// <summary>Creates a channel with the given drives (either may be null).</summary>
@@ -143,6 +145,44 @@ public sealed class IdeChannel : IBusDevice
     // Each drive keeps its own copy of the task file; the host's writes reach both (QEMU does the
     // same), the drives' own results (signature, ATAPI byte count and reason) only the one executing.
     private TaskFile Tf => _tf[Selected];
+
+    /// <summary>True when the channel has a bus master engine, so that drives may offer and run DMA commands.</summary>
+    public bool DmaAvailable => _busMaster is not null;
+
+    /// <summary>Connects the channel to its engine of the bus master function.</summary>
+    internal void AttachBusMaster(BusMasterIde owner, BusMasterIde.Engine engine)
+    {
+        _busMasterOwner = owner;
+        _busMaster = engine;
+    }
+
+    /// <summary>
+    /// Starts the data phase of a DMA command: DRQ set while the transfer waits for the bus master
+    /// engine (software starts it after writing the command). When all data has moved,
+    /// <paramref name="done"/> runs (it completes the command); a failed transfer aborts it.
+    /// </summary>
+    internal void StartDma(bool toMemory, long length, DmaTransfer transfer, Action done)
+    {
+        StopTransfer();
+        Status = Ata.StatusDrdy | Ata.StatusDsc | Ata.StatusDrq;
+        int unit = Selected;
+        _busMaster!.Request(new DmaRequest(toMemory, length, transfer, ok =>
+        {
+            if (Selected != unit)
+            {
+                return;
+            }
+
+            if (ok)
+            {
+                done();
+            }
+            else
+            {
+                Abort(Ata.ErrorAbrt);
+            }
+        }), _busMasterOwner!);
+    }
 
     /// <summary>The transfer buffer, for a drive to fill before <see cref="StartDataIn"/>.</summary>
     public Span<byte> Buffer(int length) => _buffer.AsSpan(0, length);
@@ -425,6 +465,7 @@ public sealed class IdeChannel : IBusDevice
 
     private void StopTransfer()
     {
+        _busMaster?.Cancel();
         _position = _end = 0;
         _afterDataIn = null;
         _afterDataOut = null;

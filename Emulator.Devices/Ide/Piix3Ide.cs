@@ -1,3 +1,4 @@
+using Emulator.Core.Memory;
 using Emulator.Devices.Chipset;
 using Emulator.Devices.Pci;
 
@@ -10,7 +11,7 @@ namespace Emulator.Devices.Ide;
 /// which the machine registers; this function carries the identity firmware and drivers look for
 /// and the IDE timing registers, whose bit 15 "IDE decode enable" Linux's ata_piix reads to know
 /// which channels are on (firmware sets it). Deviation: the legacy ports decode whatever the
-/// timing registers say.
+/// timing registers say. BAR 4 holds the bus master IDE registers (<see cref="BusMasterIde"/>).
 /// </summary>
 public sealed class Piix3Ide : PciFunction
 {
@@ -31,22 +32,36 @@ public sealed class Piix3Ide : PciFunction
 
     private const int Sidetim = 0x44;
 
-    /// <summary>Creates the function for the two channels.</summary>
-    public Piix3Ide(IdeChannel primary, IdeChannel secondary)
+    /// <summary>Creates the function for the two channels; their bus master DMA moves data through <paramref name="memory"/>.</summary>
+    public Piix3Ide(IdeChannel primary, IdeChannel secondary, AddressSpace memory)
         : base("piix3-ide", I440fx.IntelVendorId, Piix3IdeDeviceId, revision: 0x00, classCode: 0x01_01_80)
     {
         Primary = primary;
         Secondary = secondary;
+        BusMaster = new BusMasterIde(memory, () => (Command & CommandBusMaster) != 0);
+        primary.AttachBusMaster(BusMaster, BusMaster.For(0));
+        secondary.AttachBusMaster(BusMaster, BusMaster.For(1));
+        AddBar(new PciBar(4, PciBarKind.Io, BusMasterIde.Size, BusMaster));
         SetWritable(IdetimPrimary, 0xffff_ffff, 4);
         SetWritable(Sidetim, 0xff, 1);
         Reset();
     }
+
+    /// <summary>The bus master IDE registers (BAR 4).</summary>
+    public BusMasterIde BusMaster { get; }
 
     /// <summary>The primary channel.</summary>
     public IdeChannel Primary { get; }
 
     /// <summary>The secondary channel.</summary>
     public IdeChannel Secondary { get; }
+
+    /// <inheritdoc/>
+    public override void Reset()
+    {
+        base.Reset();
+        BusMaster?.Reset();
+    }
 
     /// <summary>What firmware does: both channels decode (IDETIM bit 15), as SeaBIOS's PIIX set-up writes.</summary>
     public void EnableDecode()

@@ -28,7 +28,7 @@ public sealed partial class PcMachine
         AddPort(Piix3Ide.SecondaryCommand, IdeChannel.CommandBlockPorts, secondary);
         Platform.Io.Register(Piix3Ide.SecondaryControl, 1, secondary, IdeChannel.ControlOffset);
         IdeChannels = [primary, secondary];
-        return new Piix3Ide(primary, secondary);
+        return new Piix3Ide(primary, secondary, Platform.Memory);
     }
 
     // Flushes and closes the images behind the IDE drives.

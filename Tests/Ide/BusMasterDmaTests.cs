@@ -61,7 +61,7 @@ public sealed class BusMasterDmaTests : IDisposable
 
         _bench.Io.Write(Bm, 1, BusMasterIde.CommandToMemory | BusMasterIde.CommandStart);
         Assert.True(_bench.Irq.Level);
-        Assert.Equal(BusMasterIde.StatusInterrupt, _bench.Io.Read(Bm + 2, 1) & 0x07); // done, not active, no error
+        Assert.Equal((uint)BusMasterIde.StatusInterrupt, _bench.Io.Read(Bm + 2, 1) & 0x07); // done, not active, no error
         Assert.Equal(_image.AsSpan(4 * 512, 512).ToArray(), Ram(0x20000, 512));
         Assert.Equal(_image.AsSpan(5 * 512, 1024).ToArray(), Ram(0x30000, 1024));
         Assert.Equal(0x50, _bench.In(IdeTestBench.Command));
@@ -91,7 +91,7 @@ public sealed class BusMasterDmaTests : IDisposable
         _bench.Io.Write(Bm + 4, 4, 0x1000);
         _bench.Lba28(0xc8, 0, 1);
         _bench.Io.Write(Bm, 1, BusMasterIde.CommandStart); // memory -> drive, but READ DMA goes the other way
-        Assert.Equal(BusMasterIde.StatusError | BusMasterIde.StatusInterrupt, _bench.Io.Read(Bm + 2, 1) & 0x07);
+        Assert.Equal((uint)(BusMasterIde.StatusError | BusMasterIde.StatusInterrupt), _bench.Io.Read(Bm + 2, 1) & 0x07);
         Assert.Equal(0x01, _bench.In(IdeTestBench.Command) & 0x01);
         Assert.Equal(new byte[512], Ram(0x20000, 512));
 
@@ -100,7 +100,7 @@ public sealed class BusMasterDmaTests : IDisposable
         _bench.Io.Write(Bm + 2, 1, 0x06);
         _bench.Lba28(0xc8, 0, 1);
         _bench.Io.Write(Bm, 1, BusMasterIde.CommandToMemory | BusMasterIde.CommandStart);
-        Assert.Equal(BusMasterIde.StatusError, _bench.Io.Read(Bm + 2, 1) & BusMasterIde.StatusError);
+        Assert.Equal((uint)BusMasterIde.StatusError, _bench.Io.Read(Bm + 2, 1) & BusMasterIde.StatusError);
         Assert.Equal(new byte[512], Ram(0x20000, 512));
     }
 

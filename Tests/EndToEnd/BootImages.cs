@@ -28,16 +28,37 @@ internal static class BootImages
     /// <summary>The SHA-256 (hex) of /payload.bin on the ISO, computed on the host when it was made.</summary>
     public static string PayloadSha256 => File.ReadAllText(Path.Combine(Built.Value.Directory!, "payload.sha256")).Trim();
 
+    // The guest is rebuilt by this checkout's scripts/guest-images.sh into a cache of its own next to
+    // the shared one (reusing its downloaded packages), so that the initramfs surely has the IDE,
+    // CD-ROM and ISO 9660 modules these tests need, whatever version of the script made the shared cache.
     private static (string?, string?) Build()
     {
+        string cache = GuestConsole.Cache + "-firmware";
+        Directory.CreateDirectory(Path.Combine(cache, "debs"));
+        foreach (string deb in Directory.EnumerateFiles(Path.Combine(GuestConsole.Cache, "debs"), "*.deb"))
+        {
+            string copy = Path.Combine(cache, "debs", Path.GetFileName(deb));
+            if (!File.Exists(copy))
+            {
+                File.Copy(deb, copy);
+            }
+        }
+
         string dir = Directory.CreateTempSubdirectory("emu-boot-images").FullName;
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(dir, recursive: true);
-        string script = Path.Combine(DemoGuestTests.RepositoryRoot(), "scripts", "boot-images.sh");
-        var psi = new ProcessStartInfo("bash", [script, dir]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.Environment["EMU_GUEST_CACHE"] = GuestConsole.Cache;
+        string scripts = Path.Combine(DemoGuestTests.RepositoryRoot(), "scripts");
+        string? problem = Run(cache, Path.Combine(scripts, "guest-images.sh")) ?? Run(cache, Path.Combine(scripts, "boot-images.sh"), dir);
+        return problem is null ? (dir, null) : (null, problem);
+    }
+
+    private static string? Run(string cache, string script, params string[] args)
+    {
+        var psi = new ProcessStartInfo("bash", [script, .. args]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["EMU_GUEST_CACHE"] = cache;
         using Process p = Process.Start(psi)!;
-        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
+        string stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();
-        return p.ExitCode == 0 ? (dir, null) : (null, $"scripts/boot-images.sh failed: {output.Trim()}");
+        return p.ExitCode == 0 ? null : $"{Path.GetFileName(script)} failed: {(stdout.Result + stderr).Trim()}";
     }
 }

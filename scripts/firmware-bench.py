@@ -74,7 +74,7 @@ def main():
         emulators = [("emu (jit)", [a.emu, "run", "--accel", "jit", "-m", f"{a.memory}M", "--drive", f"file={disk},if={a.bus},readonly=on"])]
         if a.qemu:
             emulators.append(("qemu tcg", [a.qemu, "-accel", "tcg", "-m", str(a.memory), "-nographic", "-no-reboot",
-                                           "-drive", f"file={disk},format=raw,if={a.bus},readonly=on"]))
+                                           "-drive", f"file={disk},format=raw,if={a.bus},snapshot=on"]))
         else:
             print("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86): emu only", file=sys.stderr)
 

@@ -2,6 +2,7 @@ using Emulator.Core.Cpu;
 using Emulator.Core.Machine;
 using Emulator.Jit.Decoding;
 using Emulator.Jit.State;
+using Emulator.Jit.Translation;
 
 namespace Emulator.Jit;
 
@@ -9,7 +10,7 @@ namespace Emulator.Jit;
 /// A vCPU of the software CPU. Between blocks it checks, in order: an exit request, an NMI, an
 /// external interrupt (when IF is set and no STI/MOV SS shadow is active), and HLT.
 /// </summary>
-public sealed class SoftVcpu : IVcpu
+public sealed partial class SoftVcpu : IVcpu
 {
     // Blocks run between two looks at interrupts and exit requests (see CpuCore.ExecuteBlocks).
     private const int BlocksPerSlice = 32;
@@ -23,13 +24,22 @@ public sealed class SoftVcpu : IVcpu
     // PendingInterrupt): delivered before the next instruction, as that backend would have.
     private (int Vector, bool IsException, uint? ErrorCode)? _inFlight;
 
-    internal SoftVcpu(int index, MachinePlatform platform, BlockCache code)
+    internal SoftVcpu(int index, MachinePlatform platform, BlockCache code, bool translate = false)
     {
         Index = index;
         _a20 = platform.A20;
+        _memory = platform.Memory;
         _core = new CpuCore(index, platform.Memory, platform.Io, code);
+        if (translate)
+        {
+            _core.Translator = new Translation.TranslationCache(_core, TranslatorSettings.CacheBytes, TranslatorSettings.Threshold);
+        }
+
         _core.LoadState(CpuState.AtReset());
     }
+
+    /// <summary>The translator's statistics (EMU_JIT_STATS), or null when this vCPU only interprets.</summary>
+    public string? TranslationStatistics => _core.Translator?.Statistics.ToString();
 
     /// <inheritdoc/>
     public int Index { get; }
@@ -66,6 +76,10 @@ public sealed class SoftVcpu : IVcpu
 
         while (!_exitRequested)
         {
+            // A debugger's single step takes no interrupt (QEMU's default), unless the CPU sleeps in HLT.
+            bool stepping = _debug.SingleStep && !core.Halted;
+            bool wasHalted = core.Halted;
+
             // The A20 gate may have been switched by this or another vCPU's port write; that OUT ended its block.
             if (_a20.Enabled != core.A20Enabled)
             {
@@ -80,13 +94,13 @@ public sealed class SoftVcpu : IVcpu
                 core.InterruptShadow = false;
                 core.EndBlock = true;
             }
-            else if (_nmiPending && !core.NmiBlocked)
+            else if (!stepping && _nmiPending && !core.NmiBlocked)
             {
                 _nmiPending = false;
                 core.NmiBlocked = true;
                 core.RaiseInterrupt(Execution.Vectors.NMI);
             }
-            else if (core.InterruptsEnabled && InterruptSource is { HasInterrupt: true } source)
+            else if (!stepping && core.InterruptsEnabled && InterruptSource is { HasInterrupt: true } source)
             {
                 core.RaiseInterrupt(source.Acknowledge());
             }
@@ -114,7 +128,18 @@ public sealed class SoftVcpu : IVcpu
                 continue;
             }
 
-            core.ExecuteBlocks(BlocksPerSlice);
+            VcpuExit? debugStop = null;
+            if (_debug.IsEmpty)
+            {
+                core.ExecuteBlocks(BlocksPerSlice);
+            }
+            else
+            {
+                debugStop = wasHalted && _debug.SingleStep
+                    ? new VcpuExit(VcpuExitReason.Debug, Debug: new VcpuDebugEvent(VcpuDebugEventKind.Step))
+                    : ExecuteForDebugger();
+            }
+
             if (core.InternalError is { } error)
             {
                 core.InternalError = null;
@@ -125,6 +150,11 @@ public sealed class SoftVcpu : IVcpu
             {
                 core.TripleFault = false;
                 return new VcpuExit(VcpuExitReason.Shutdown, "triple fault");
+            }
+
+            if (debugStop is { } stop)
+            {
+                return stop;
             }
         }
 
@@ -219,7 +249,21 @@ public sealed class SoftVcpu : IVcpu
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _wake.Dispose();
+    public void Dispose()
+    {
+        if (_core.Translator is { } t && TranslatorSettings.PrintStatistics)
+        {
+            Console.Error.WriteLine($"emu: vCPU {Index} translator: {t.Statistics}");
+            if (TranslatorSettings.Profile)
+            {
+                Console.Error.WriteLine(t.Statistics.Profile());
+            }
+        }
+
+        _core.Translator?.Dispose();
+        _core.Translator = null;
+        _wake.Dispose();
+    }
 
     // Devices and timers may still signal a vCPU that a backend move or shutdown has just disposed;
     // the signal has nobody to wake then.

@@ -1,6 +1,10 @@
 using System.Runtime.InteropServices;
+using Emulator.Backends.Block;
 using Emulator.Backends.Chardev;
 using Emulator.Core.Chardev;
+using Emulator.Control.Gdb;
+using Emulator.Control.Instances;
+using Emulator.Control.Qmp;
 using Emulator.Core.Machine;
 using Emulator.Kvm;
 using Emulator.Machines;
@@ -44,12 +48,25 @@ internal static class RunCommand
             }
         }
 
+        bool translate = o.Translate switch
+        {
+            "on" => true,
+            "off" => false,
+            _ => throw new UsageException($"--translate {o.Translate}: expected on or off"),
+        };
         KvmIrqchipMode irqchip = o.KvmIrqchip switch
         {
             "user" => KvmIrqchipMode.User,
             "kernel" => KvmIrqchipMode.Kernel,
             _ => throw new UsageException($"--kvm-irqchip {o.KvmIrqchip}: expected user or kernel"),
         };
+        List<QmpEndpoint> qmp = [.. o.Qmp.Select(ParseQmp)];
+        GdbEndpoint? gdb = ParseGdb(o);
+        if (o.Name is { Length: 0 })
+        {
+            throw new UsageException("--name: empty");
+        }
+
         string? bios = o.Bios ?? (o.Kernel is null && drives.Count > 0 ? SeaBios.Require() : null);
         byte[]? firmware = bios is null ? null : FirmwareImage.Load(bios);
         bool vga = o.Vga switch
@@ -62,11 +79,11 @@ internal static class RunCommand
         byte[]? vgaBios = vga && firmware is not null && File.Exists(SeaBios.VgaBiosPath) ? File.ReadAllBytes(SeaBios.VgaBiosPath) : null;
 
         var sinks = new List<Stream>();
-        MachineControl? control = null;
+        PcMachine? running = null;
         ISerialBackend serial;
         try
         {
-            serial = SerialBackendSpec.Parse(o.Serial, () => control?.Raise(MachineRequest.Quit));
+            serial = SerialBackendSpec.Parse(o.Serial, () => running?.Quit("host-ui"));
         }
         catch (ArgumentException e)
         {
@@ -96,10 +113,16 @@ internal static class RunCommand
                 VgaBios = vgaBios,
                 SwitchAfterPortAccesses = o.SwitchAfter,
                 KvmIrqchip = irqchip,
+                Translate = translate,
+                StartPaused = o.StartPaused,
                 Notice = line => Console.Error.WriteLine($"emu: {line}"),
             };
             using var machine = new PcMachine(config, serial);
-            control = machine.Platform.Control;
+            running = machine;
+            MachineControl control = machine.Platform.Control;
+            // Declared after the machine, so disposed first: clients get SHUTDOWN and their last replies.
+            using QmpServer server = OpenControlSockets(machine, o.Name, qmp);
+            using GdbServer? debugger = gdb is null ? null : OpenGdb(machine, gdb, o.Gdb ?? "tcp::1234");
             using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Quit);
             using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Quit);
             if (choice is not null)
@@ -107,11 +130,18 @@ internal static class RunCommand
                 Console.Error.WriteLine(choice);
             }
 
+            if (qmp.Any(q => q.Wait))
+            {
+                // QEMU's wait=on: the guest starts once a client is connected (a signal still quits).
+                WaitHandle.WaitAny([server.ClientConnected, control.Raised]);
+            }
+
             MachineOutcome outcome = machine.Run();
             foreach (Screendump dump in dumps)
             {
                 dump.Save(machine.Vga!);
             }
+
             if (outcome.Status == PcMachine.InternalErrorStatus)
             {
                 Console.Error.WriteLine($"emu: {outcome.Reason}");
@@ -122,7 +152,7 @@ internal static class RunCommand
             void Quit(PosixSignalContext context)
             {
                 context.Cancel = true;
-                control.Raise(MachineRequest.Quit);
+                machine.Quit("host-signal");
             }
         }
         finally
@@ -132,6 +162,91 @@ internal static class RunCommand
             {
                 s.Dispose();
             }
+        }
+    }
+
+    private static GdbEndpoint? ParseGdb(RunOptions o)
+    {
+        if (o.Gdb is not null && o.GdbDefault)
+        {
+            throw new UsageException("--gdb and -s: choose one (-s is --gdb tcp::1234)");
+        }
+
+        try
+        {
+            return o.Gdb is { } spec ? GdbEndpoint.Parse(spec) : o.GdbDefault ? GdbEndpoint.Parse("tcp::1234") : null;
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    private static GdbServer OpenGdb(PcMachine machine, GdbEndpoint endpoint, string spec)
+    {
+        try
+        {
+            return new GdbServer(machine, endpoint);
+        }
+        catch (IOException e)
+        {
+            throw new MachineConfigException($"--gdb {spec}: {e.Message}", e);
+        }
+    }
+
+    private static QmpEndpoint ParseQmp(string spec)
+    {
+        try
+        {
+            return QmpEndpoint.Parse(spec);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    // Every emu registers a control socket in the per-user runtime directory (emu list finds it), and
+    // listens on each --qmp socket. A runtime directory that is not private costs only the listing.
+    private static QmpServer OpenControlSockets(PcMachine machine, string? name, List<QmpEndpoint> qmp)
+    {
+        var facts = new InstanceFacts
+        {
+            Name = name,
+            Version = typeof(RunCommand).Assembly.GetName().Version ?? new Version(0, 0, 0),
+            KvmPresent = KvmProbe.Run().Usable,
+        };
+        var server = new QmpServer(machine, facts);
+        try
+        {
+            foreach (QmpEndpoint endpoint in qmp)
+            {
+                try
+                {
+                    server.Listen(endpoint.Path);
+                }
+                catch (IOException e)
+                {
+                    throw new MachineConfigException($"--qmp {e.Message}", e);
+                }
+            }
+
+            try
+            {
+                string directory = RuntimeDirectory.Ensure();
+                server.Listen(RuntimeDirectory.SocketPath(directory, Environment.ProcessId));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"emu: not registered for `emu list`: {e.Message}");
+            }
+
+            return server;
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
         }
     }
 
@@ -183,12 +298,13 @@ internal static class RunCommand
         return (order, menu);
     }
 
-    /// <summary>Parses <c>file=PATH[,if=virtio|ide][,readonly=on|off][,format=raw]</c>; the file itself is checked when the machine opens it.</summary>
+    /// <summary>Parses <c>file=PATH[,if=virtio|ide][,readonly=on|off][,format=raw|qcow2]</c>; the file itself is checked when the machine opens it.</summary>
     private static DriveConfig ParseDrive(string spec)
     {
         string? file = null;
         bool readOnly = false;
         DriveInterface bus = DriveInterface.Virtio;
+        DiskImageFormat? format = null;
         foreach (string part in spec.Split(','))
         {
             int eq = part.IndexOf('=', StringComparison.Ordinal);
@@ -205,18 +321,19 @@ internal static class RunCommand
                 case "readonly" when value is "on" or "off":
                     readOnly = value == "on";
                     break;
-                case "format" when value == "raw":
+                case "format" when value is "raw" or "qcow2":
+                    format = value == "raw" ? DiskImageFormat.Raw : DiskImageFormat.Qcow2;
                     break;
                 case "format":
-                    throw new UsageException($"--drive {spec}: format={value} is not supported (only raw images)");
+                    throw new UsageException($"--drive {spec}: format={value} is not supported (raw or qcow2)");
                 default:
-                    throw new UsageException($"--drive {spec}: bad setting '{part}' (expected file=PATH, if=virtio|ide, readonly=on|off, format=raw)");
+                    throw new UsageException($"--drive {spec}: bad setting '{part}' (expected file=PATH, if=virtio|ide, readonly=on|off, format=raw|qcow2)");
             }
         }
 
         return file is null
             ? throw new UsageException($"--drive {spec}: missing file=PATH")
-            : new DriveConfig(file, readOnly) { Interface = bus };
+            : new DriveConfig(file, readOnly, format) { Interface = bus };
     }
 
     private static KernelBootConfig? KernelBoot(RunOptions o) => o.Kernel is null

@@ -27,7 +27,7 @@ internal sealed class RunOptions
     [Option("bios", HelpText = "Firmware image mapped below 4 GiB (its last 256 KiB also below 1 MiB); the CPU starts at its reset vector. Without --bios and --kernel, a --drive or --cdrom boots through SeaBIOS (Debian's seabios package).")]
     public string? Bios { get; set; }
 
-    [Option("drive", HelpText = "Raw disk image: file=PATH[,if=virtio|ide][,readonly=on][,format=raw]; may be given more than once. if=virtio (default): its own virtio-blk device (PCI slots 03.0, 04.0, ...); if=ide: an ATA disk on the IDE controller.")]
+    [Option("drive", HelpText = "Disk image (raw or qcow2, from its header): file=PATH[,if=virtio|ide][,readonly=on][,format=raw|qcow2]; may be given more than once. if=virtio (default): its own virtio-blk device (PCI slots 03.0, 04.0, ...); if=ide: an ATA disk on the IDE controller.")]
     public IEnumerable<string> Drive { get; set; } = [];
 
     [Option("cdrom", HelpText = "CD-ROM image (an ISO file), read-only, in an ATAPI drive on the IDE controller (secondary master).")]
@@ -57,8 +57,26 @@ internal sealed class RunOptions
     [Option("kvm-irqchip", Default = "user", HelpText = "Under --accel kvm: user (the machine's PIC, IOAPIC, local APIC and PIT models) or kernel (KVM's in-kernel irqchip and PIT; no --switch-after).")]
     public string KvmIrqchip { get; set; } = "user";
 
+    [Option("translate", Default = "on", HelpText = "Under --accel jit: on (hot guest code is translated to host machine code; x86-64 hosts) or off (the interpreter alone, for debugging and comparison).")]
+    public string Translate { get; set; } = "on";
+
     [Option("switch-after", HelpText = "Move the running guest to the other CPU backend (kvm to jit, jit to kvm) right after N port I/O accesses; the same point on every run.")]
     public long? SwitchAfter { get; set; }
+
+    [Option("name", HelpText = "A name for this guest: QMP's query-name, `emu list`, `emu perf NAME`.")]
+    public string? Name { get; set; }
+
+    [Option("qmp", HelpText = "A QMP control socket (QEMU's protocol): unix:PATH,server[,wait=off]; may be given more than once. wait=on (the default) starts the guest when the first client connects.")]
+    public IEnumerable<string> Qmp { get; set; } = [];
+
+    [Option("gdb", HelpText = "A gdbstub (gdb's remote protocol): tcp:HOST:PORT (an empty HOST is 127.0.0.1) or unix:PATH. gdb attaching stops the guest; `target remote :PORT`.")]
+    public string? Gdb { get; set; }
+
+    [Option('s', HelpText = "Shorthand for --gdb tcp::1234.")]
+    public bool GdbDefault { get; set; }
+
+    [Option('S', HelpText = "Start with the guest stopped (QMP status prelaunch) until a QMP cont or a debugger continues it.")]
+    public bool StartPaused { get; set; }
 
     [Option("no-reboot", HelpText = "Exit instead of resetting when the guest reboots or triple-faults.")]
     public bool NoReboot { get; set; }

@@ -68,6 +68,9 @@ public sealed record PcConfig
     /// </summary>
     public KvmIrqchipMode KvmIrqchip { get; init; } = KvmIrqchipMode.User;
 
+    /// <summary>Software CPU: translate hot code to host code (where the host has a translator backend), or interpret only.</summary>
+    public bool Translate { get; init; } = true;
+
     /// <summary>Where one-line notices for the user go (the CLI prints them on stderr), or null.</summary>
     public Action<string>? Notice { get; init; }
 
@@ -85,6 +88,9 @@ public sealed record PcConfig
 
     /// <summary>Whether firmware shows its boot menu (SeaBIOS: press ESC), through fw_cfg.</summary>
     public bool BootMenu { get; init; }
+
+    /// <summary>Start with the VM stopped (<c>-S</c>): the vCPUs wait for a <c>cont</c> from the control socket or the debugger.</summary>
+    public bool StartPaused { get; init; }
 
     /// <summary>Deterministic virtual time (tests).</summary>
     public bool DeterministicTime { get; init; }

@@ -1,4 +1,3 @@
-using Emulator.Backends.Block;
 using Emulator.Core.Block;
 using Emulator.Core.Chardev;
 using Emulator.Core.Cpu;
@@ -144,18 +143,27 @@ public sealed partial class PcMachine : IDisposable
         Piix3Ide ide = AddIde(drives);
         VgaPci? vga = AddVga();
 
-        var pmEvent = new AcpiPmEvent(UnconnectedLine.Instance);
+        // The SCI is ISA IRQ 9, level-triggered (the FADT's SCI_INT and the MADT's override say so),
+        // shared with whatever PCI interrupt the guest steers there.
+        var irq9 = new WiredOrLine(IsaIrq(9));
+        var pmEvent = _pmEvent = new AcpiPmEvent(irq9.CreateInput());
         AddPort(AcpiPmPorts.Pm1aEvtBlk, AcpiPmPorts.Pm1EvtLen, pmEvent);
         AddPort(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, new AcpiPmControl(Platform.Control));
         AddPort(AcpiPmPorts.PmTmrBlk, AcpiPmPorts.PmTmrLen, new AcpiPmTimer(Platform.Timers, pmEvent));
 
         // PCI bus and virtio devices: PIIX3 steers PIRQA-D to ISA IRQs (the PIC and the IOAPIC).
         // IRQ 2 is the cascade input: nothing may be steered there.
-        IInterruptLine[] isaIrqs = [.. Enumerable.Range(0, 16).Select(irq => irq == 2 ? UnconnectedLine.Instance : IsaIrq(irq))];
+        IInterruptLine[] isaIrqs = [.. Enumerable.Range(0, 16).Select(irq => irq switch
+        {
+            2 => UnconnectedLine.Instance,
+            9 => irq9.CreateInput(),
+            _ => IsaIrq(irq),
+        })];
         Pci = new PcPci(Platform, isaIrqs, [.. drives.Where(d => d.VirtioSlot >= 0).Select(d => d.Image)], () => Platform.Control.Raise(MachineRequest.Reset), ide, vga);
         _devices.AddRange(Pci.Devices);
 
         AcceleratorKind = config.Accelerator;
+        _runState = config.StartPaused ? MachineRunState.Prelaunch : MachineRunState.Running;
         _accelerator = CreateAccelerator(config.Accelerator);
         CreateVcpus(null);
         NoticeCpuidDifferences();
@@ -226,6 +234,20 @@ public sealed partial class PcMachine : IDisposable
     /// </summary>
     public MachineOutcome Run()
     {
+        _machineThread = Thread.CurrentThread;
+        try
+        {
+            return RunLoop();
+        }
+        finally
+        {
+            _runState = MachineRunState.Shutdown;
+            _work.Close();
+        }
+    }
+
+    private MachineOutcome RunLoop()
+    {
         if (!Platform.Timers.IsDeterministic)
         {
             Platform.Timers.Start();
@@ -235,13 +257,20 @@ public sealed partial class PcMachine : IDisposable
 
         // Application processors wait, parked, for INIT/SIPI from the bootstrap processor's local APIC.
         StartVcpuThreads();
+        WaitHandle[] wake = [Platform.Control.Raised, _work.Available];
         while (true)
         {
-            Platform.Control.Raised.WaitOne();
+            WaitHandle.WaitAny(wake);
+            _work.RunPending();
             MachineRequest request = Platform.Control.Request;
+            if (request == MachineRequest.None)
+            {
+                continue;
+            }
+
             if (request == MachineRequest.Reset && !_config.NoReboot)
             {
-                ResetMachine();
+                ResetMachine(guest: true);
                 continue;
             }
 
@@ -260,6 +289,13 @@ public sealed partial class PcMachine : IDisposable
             }
 
             StopAll();
+            _runState = MachineRunState.Shutdown;
+            if (request != MachineRequest.Exit)
+            {
+                // The debug-exit device ends the process as QEMU's isa-debug-exit does: without an event.
+                Raise(ShutdownEvent(request));
+            }
+
             return request switch
             {
                 MachineRequest.PowerOff => new MachineOutcome(0, "guest powered off"),
@@ -355,7 +391,7 @@ public sealed partial class PcMachine : IDisposable
         switch (kind)
         {
             case AcceleratorKind.Jit:
-                return new SoftAccelerator(Platform);
+                return new SoftAccelerator(Platform) { Translate = _config.Translate && SoftAccelerator.TranslatorAvailable && Environment.GetEnvironmentVariable("EMU_TRANSLATE") is not ("0" or "off") };
             case AcceleratorKind.Kvm:
                 try
                 {
@@ -401,7 +437,9 @@ public sealed partial class PcMachine : IDisposable
                 Vcpus.Add(vcpu);
             }
 
-            _threads.Add(new VcpuThread(vcpu, OnVcpuExit));
+            var thread = new VcpuThread(vcpu, OnVcpuExit);
+            ApplyRunStateTo(thread);
+            _threads.Add(thread);
         }
     }
 
@@ -437,12 +475,16 @@ public sealed partial class PcMachine : IDisposable
                 _failure = $"vCPU {vcpu.Index} stopped: {exit.Detail}";
                 Platform.Control.Raise(MachineRequest.Exit, InternalErrorStatus);
                 break;
+            case VcpuExitReason.Debug:
+                OnDebugExit(vcpu, exit.Debug ?? new VcpuDebugEvent(VcpuDebugEventKind.Step));
+                break;
             default:
                 break;
         }
     }
 
-    private void ResetMachine()
+    // guest: the guest asked (a reset port, a triple fault), else the host (QMP system_reset).
+    private void ResetMachine(bool guest)
     {
         SettleApicProcessors();
         foreach (VcpuThread t in _threads)
@@ -480,6 +522,7 @@ public sealed partial class PcMachine : IDisposable
         BootKernel();
 
         Platform.Control.Clear(MachineRequest.Reset);
+        Raise(new MachineEvent(MachineEventKind.Reset, guest, guest ? "guest-reset" : "host-qmp-system-reset"));
         if (_config.KvmIrqchip == KvmIrqchipMode.Kernel)
         {
             StartVcpuThreads();
@@ -512,7 +555,7 @@ public sealed partial class PcMachine : IDisposable
         {
             foreach (DriveConfig d in drives)
             {
-                images.Add(new RawFileBackend(d.Open(), d.ReadOnly));
+                images.Add(d.Open());
             }
         }
         catch (MachineConfigException)

@@ -27,6 +27,12 @@ internal static class RunCommand
 
         ushort debugExit = ValueParsers.ParsePort("--debug-exit", o.DebugExit);
         List<DriveConfig> drives = [.. o.Drive.Select(ParseDrive)];
+        if (o.Cdrom is not null)
+        {
+            drives.Add(new DriveConfig(o.Cdrom, ReadOnly: true) { Interface = DriveInterface.Ide, IsCdrom = true, Option = "--cdrom" });
+        }
+
+        (string? bootOrder, bool bootMenu) = ParseBoot(o.Boot);
         (AcceleratorKind accel, string? choice) = ChooseAccelerator(o.Accel);
         if (o.SwitchAfter is long n)
         {
@@ -61,7 +67,16 @@ internal static class RunCommand
             throw new UsageException("--name: empty");
         }
 
-        byte[]? firmware = o.Bios is null ? null : FirmwareImage.Load(o.Bios);
+        string? bios = o.Bios ?? (o.Kernel is null && drives.Count > 0 ? SeaBios.Require() : null);
+        byte[]? firmware = bios is null ? null : FirmwareImage.Load(bios);
+        bool vga = o.Vga switch
+        {
+            "std" => true,
+            "none" => false,
+            _ => throw new UsageException($"--vga {o.Vga}: expected std or none"),
+        };
+        List<Screendump> dumps = [.. o.ScreendumpOnExit.Select(path => Screendump.Parse(path, vga))];
+        byte[]? vgaBios = vga && firmware is not null && File.Exists(SeaBios.VgaBiosPath) ? File.ReadAllBytes(SeaBios.VgaBiosPath) : null;
 
         var sinks = new List<Stream>();
         PcMachine? running = null;
@@ -86,12 +101,16 @@ internal static class RunCommand
                 Accelerator = accel,
                 Firmware = firmware,
                 Kernel = KernelBoot(o),
-                FirmwareName = o.Bios ?? "built-in demo ROM",
+                FirmwareName = bios ?? "built-in demo ROM",
                 DebugExitPort = debugExit,
                 DebugConsoles = debugConsoles,
                 PostCodeSink = post,
                 NoReboot = o.NoReboot,
                 Drives = drives,
+                BootOrder = bootOrder,
+                BootMenu = bootMenu,
+                Vga = vga,
+                VgaBios = vgaBios,
                 SwitchAfterPortAccesses = o.SwitchAfter,
                 KvmIrqchip = irqchip,
                 Translate = translate,
@@ -118,6 +137,11 @@ internal static class RunCommand
             }
 
             MachineOutcome outcome = machine.Run();
+            foreach (Screendump dump in dumps)
+            {
+                dump.Save(machine.Vga!);
+            }
+
             if (outcome.Status == PcMachine.InternalErrorStatus)
             {
                 Console.Error.WriteLine($"emu: {outcome.Reason}");
@@ -244,11 +268,42 @@ internal static class RunCommand
         }
     }
 
-    /// <summary>Parses <c>file=PATH[,readonly=on|off][,format=raw|qcow2]</c>; the file itself is checked when the machine opens it.</summary>
+    /// <summary>Parses <c>ORDER[,menu=on|off]</c> or <c>order=ORDER,menu=on|off</c>, ORDER being QEMU's letters c and d.</summary>
+    private static (string? Order, bool Menu) ParseBoot(string? spec)
+    {
+        if (spec is null)
+        {
+            return (null, false);
+        }
+
+        string? order = null;
+        bool menu = false;
+        foreach (string part in spec.Split(','))
+        {
+            string value = part.StartsWith("order=", StringComparison.Ordinal) ? part[6..] : part;
+            if (part.StartsWith("menu=", StringComparison.Ordinal) && part[5..] is "on" or "off")
+            {
+                menu = part == "menu=on";
+            }
+            else if (value.Length > 0 && value.All(c => c is 'c' or 'd') && order is null)
+            {
+                order = value;
+            }
+            else
+            {
+                throw new UsageException($"--boot {spec}: bad setting '{part}' (expected boot letters c (disk) and d (CD-ROM), e.g. d or dc, and optionally menu=on)");
+            }
+        }
+
+        return (order, menu);
+    }
+
+    /// <summary>Parses <c>file=PATH[,if=virtio|ide][,readonly=on|off][,format=raw|qcow2]</c>; the file itself is checked when the machine opens it.</summary>
     private static DriveConfig ParseDrive(string spec)
     {
         string? file = null;
         bool readOnly = false;
+        DriveInterface bus = DriveInterface.Virtio;
         DiskImageFormat? format = null;
         foreach (string part in spec.Split(','))
         {
@@ -260,6 +315,9 @@ internal static class RunCommand
                 case "file" when value.Length > 0:
                     file = value;
                     break;
+                case "if" when value is "virtio" or "ide":
+                    bus = value == "ide" ? DriveInterface.Ide : DriveInterface.Virtio;
+                    break;
                 case "readonly" when value is "on" or "off":
                     readOnly = value == "on";
                     break;
@@ -269,13 +327,13 @@ internal static class RunCommand
                 case "format":
                     throw new UsageException($"--drive {spec}: format={value} is not supported (raw or qcow2)");
                 default:
-                    throw new UsageException($"--drive {spec}: bad setting '{part}' (expected file=PATH, readonly=on|off, format=raw|qcow2)");
+                    throw new UsageException($"--drive {spec}: bad setting '{part}' (expected file=PATH, if=virtio|ide, readonly=on|off, format=raw|qcow2)");
             }
         }
 
         return file is null
             ? throw new UsageException($"--drive {spec}: missing file=PATH")
-            : new DriveConfig(file, readOnly, format);
+            : new DriveConfig(file, readOnly, format) { Interface = bus };
     }
 
     private static KernelBootConfig? KernelBoot(RunOptions o) => o.Kernel is null

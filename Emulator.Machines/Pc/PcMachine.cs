@@ -8,6 +8,9 @@ using Emulator.Devices.Acpi;
 using Emulator.Devices.Char;
 using Emulator.Devices.Chipset;
 using Emulator.Devices.Diagnostics;
+using Emulator.Devices.Display;
+using Emulator.Devices.FwCfg;
+using Emulator.Devices.Ide;
 using Emulator.Devices.Input;
 using Emulator.Devices.Intc;
 using Emulator.Devices.Timers;
@@ -76,6 +79,16 @@ public sealed partial class PcMachine : IDisposable
 
         // Disk images are opened before anything is built, so that a bad --drive fails first and cheaply.
         List<IBlockBackend> images = OpenDrives(config.Drives);
+        List<PlacedDrive> drives;
+        try
+        {
+            drives = PcDriveLayout.Place(config.Drives, images);
+        }
+        catch (MachineConfigException)
+        {
+            images.ForEach(i => i.Dispose());
+            throw;
+        }
 
         Platform = new MachinePlatform(config.DeterministicTime);
         try
@@ -94,8 +107,8 @@ public sealed partial class PcMachine : IDisposable
         image.CopyTo(_firmware.AsSpan(0, image.Length));
         ulong size = (ulong)image.Length;
         Platform.Memory.AddRom("firmware", new GuestPhysicalAddress(0x1_0000_0000 - size), size, _firmware);
-        ulong legacy = Math.Min(size, FirmwareImage.LegacyWindow);
-        Platform.Memory.AddRom("firmware-legacy", new GuestPhysicalAddress(0x10_0000 - legacy), legacy, _firmware, size - legacy);
+        ShadowRam.Map(Platform.Memory, _ram);
+        ShadowRam.Load(Platform.Memory, image);
 
         Pic = new CascadedPic8259(Platform.DeviceLock);
         AddPort(CascadedPic8259.MasterPort, 2, Pic.Master);
@@ -122,6 +135,14 @@ public sealed partial class PcMachine : IDisposable
             AddPort(port, 1, new DebugConsole(sink, port));
         }
 
+        FwCfg = new FwCfgDevice(Platform.Memory);
+        Platform.Io.Register(FwCfgDevice.SelectorPort, 2, FwCfg);
+        Platform.Io.Register(FwCfgDevice.DmaPort, 8, FwCfg, FwCfgDevice.DmaPort - FwCfgDevice.SelectorPort);
+        _devices.Add(FwCfg);
+        PcFwCfg.Fill(FwCfg, config, PcDriveLayout.BootOrder(drives, config.BootOrder));
+        Piix3Ide ide = AddIde(drives);
+        VgaPci? vga = AddVga();
+
         // The SCI is ISA IRQ 9, level-triggered (the FADT's SCI_INT and the MADT's override say so),
         // shared with whatever PCI interrupt the guest steers there.
         var irq9 = new WiredOrLine(IsaIrq(9));
@@ -138,7 +159,7 @@ public sealed partial class PcMachine : IDisposable
             9 => irq9.CreateInput(),
             _ => IsaIrq(irq),
         })];
-        Pci = new PcPci(Platform, isaIrqs, images, () => Platform.Control.Raise(MachineRequest.Reset));
+        Pci = new PcPci(Platform, isaIrqs, [.. drives.Where(d => d.VirtioSlot >= 0).Select(d => d.Image)], () => Platform.Control.Raise(MachineRequest.Reset), ide, vga);
         _devices.AddRange(Pci.Devices);
 
         AcceleratorKind = config.Accelerator;
@@ -194,6 +215,9 @@ public sealed partial class PcMachine : IDisposable
 
     /// <summary>The PS/2 keyboard; host key presses enter through it.</summary>
     public Ps2Keyboard Keyboard { get; }
+
+    /// <summary>The firmware configuration device (ports 0x510-0x511, DMA at 0x514).</summary>
+    public FwCfgDevice FwCfg { get; }
 
     /// <summary>Port 0x80.</summary>
     public PostCodePort PostCodes { get; }
@@ -478,6 +502,8 @@ public sealed partial class PcMachine : IDisposable
                 d.Reset();
             }
 
+            ShadowRam.Load(Platform.Memory, _config.Firmware ?? DemoRom.Image);
+
             Pci.ProgramAsFirmware();
         }
 
@@ -570,6 +596,7 @@ public sealed partial class PcMachine : IDisposable
 
         _accelerator.Dispose();
         Pci.Dispose();
+        DisposeIde();
         Platform.Dispose();
         _firmware.Dispose();
         _ram.Dispose();

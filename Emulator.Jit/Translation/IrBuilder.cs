@@ -105,6 +105,14 @@ internal static unsafe class IrBuilder
             return op;
         }
 
+        if (IsHint(ins.Mnemonic))
+        {
+            // No architectural effect the interpreter would make (a prefetch never faults; the
+            // fences only order memory, which the host's own fence or TSO provides): see Native.
+            op.Kind = IrKind.Native;
+            return op;
+        }
+
         int stackSize = bitness / 8;
         switch (ins.Mnemonic)
         {
@@ -169,6 +177,11 @@ internal static unsafe class IrBuilder
 
         return op;
     }
+
+    /// <summary>Instructions with no effect on guest state: PAUSE, the fences and the prefetches.</summary>
+    public static bool IsHint(Mnemonic m) =>
+        m is Mnemonic.Pause or Mnemonic.Lfence or Mnemonic.Sfence or Mnemonic.Mfence or Mnemonic.Prefetchnta
+            or Mnemonic.Prefetcht0 or Mnemonic.Prefetcht1 or Mnemonic.Prefetcht2 or Mnemonic.Prefetchw or Mnemonic.Prefetch;
 
     private static IrOp Stack(IrOp op, IrKind kind, int size)
     {

@@ -153,6 +153,7 @@ internal sealed unsafe class X86Emitter
         _outOfLine.Add(() =>
         {
             Bind(ref dropped);
+            _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], ExitSlotDropped);
             ExitAt(_ir.StartRip, ExitReason.Continue);
             Bind(ref spent);
             ExitAt(_ir.StartRip, ExitReason.End);
@@ -285,10 +286,30 @@ internal sealed unsafe class X86Emitter
 
     private Register Host64Of(Register guest) => _host[RegisterMap.Index[(int)guest]];
 
+    // What a Continue exit leaves in ExitSlot (for the EMU_JIT_STATS=3 profile only).
+    public const int ExitSlotDropped = -1, ExitSlotControlSlowPath = -2, ExitSlotIndirectMiss = -3;
+
     private bool Native(IrOp op)
     {
         if (op.Ins.Mnemonic == Mnemonic.Nop)
         {
+            return false;
+        }
+
+        if (IrBuilder.IsHint(op.Ins.Mnemonic))
+        {
+            // MFENCE orders this vCPU's stores before its later loads as seen by other vCPUs (host
+            // threads), which the host's TSO alone does not; PAUSE keeps spin-wait loops kind to the
+            // host core. LFENCE, SFENCE (stores are never non-temporal here) and prefetches need nothing.
+            if (op.Ins.Mnemonic == Mnemonic.Mfence)
+            {
+                _a.mfence();
+            }
+            else if (op.Ins.Mnemonic == Mnemonic.Pause)
+            {
+                _a.pause();
+            }
+
             return false;
         }
 
@@ -579,6 +600,7 @@ internal sealed unsafe class X86Emitter
         {
             Bind(ref miss);
             CallInterpreter(op);
+            _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], ExitSlotControlSlowPath);
             _a.mov(eax, (int)ExitReason.Continue);
             _a.jmp(_exitStub);
         });
@@ -697,6 +719,7 @@ internal sealed unsafe class X86Emitter
         JumpCacheLookup(miss);
         Bind(ref miss);
         _a.mov(__qword_ptr[rbx + GuestState.RipOffset], rcx);
+        _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], ExitSlotIndirectMiss);
         _a.mov(eax, (int)ExitReason.Continue);
         _a.jmp(_exitStub);
     }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Emulator.Backends.Chardev;
+using Emulator.Backends.Net;
 using Emulator.Core.Chardev;
 using Emulator.Core.Machine;
 using Emulator.Kvm;
@@ -23,6 +24,7 @@ internal static class RunCommand
 
         ushort debugExit = ValueParsers.ParsePort("--debug-exit", o.DebugExit);
         List<DriveConfig> drives = [.. o.Drive.Select(ParseDrive)];
+        List<NicConfig> nics = ParseNics(o.Nic);
         (AcceleratorKind accel, string? choice) = ChooseAccelerator(o.Accel);
         if (o.SwitchAfter is long n)
         {
@@ -75,6 +77,7 @@ internal static class RunCommand
                 PostCodeSink = post,
                 NoReboot = o.NoReboot,
                 Drives = drives,
+                Nics = nics,
                 SwitchAfterPortAccesses = o.SwitchAfter,
                 KvmIrqchip = irqchip,
                 Notice = line => Console.Error.WriteLine($"emu: {line}"),
@@ -160,6 +163,35 @@ internal static class RunCommand
         return file is null
             ? throw new UsageException($"--drive {spec}: missing file=PATH")
             : new DriveConfig(file, readOnly);
+    }
+
+    /// <summary>Parses every <c>--nic</c>; <c>none</c> stands alone. Backends are created by the machine.</summary>
+    private static List<NicConfig> ParseNics(IEnumerable<string> specs)
+    {
+        var nics = new List<NicConfig>();
+        bool none = false;
+        foreach (string spec in specs)
+        {
+            try
+            {
+                if (NicConfig.Parse(spec) is { } nic)
+                {
+                    nics.Add(nic);
+                }
+                else
+                {
+                    none = true;
+                }
+            }
+            catch (FormatException e)
+            {
+                throw new UsageException(e.Message, e);
+            }
+        }
+
+        return none && nics.Count > 0
+            ? throw new UsageException("--nic none: cannot be combined with other --nic options")
+            : nics;
     }
 
     private static KernelBootConfig? KernelBoot(RunOptions o) => o.Kernel is null

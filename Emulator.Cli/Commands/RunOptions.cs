@@ -30,6 +30,9 @@ internal sealed class RunOptions
     [Option("drive", HelpText = "Raw disk image on a virtio-blk device: file=PATH[,readonly=on][,format=raw]; may be given more than once (PCI slots 03.0, 04.0, ...).")]
     public IEnumerable<string> Drive { get; set; } = [];
 
+    [Option("nic", HelpText = "Network card (virtio-net): user[,hostfwd=[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT][,restrict=on][,mac=MAC][,mtu=N][,model=virtio] (user-mode networking, needs libslirp0), tap[,ifname=NAME][,mac=MAC][,mtu=N] (needs CAP_NET_ADMIN), or none; may be given more than once.")]
+    public IEnumerable<string> Nic { get; set; } = [];
+
     [Option("serial", Default = "stdio", HelpText = "COM1 backend: stdio (Ctrl-A X quits), file:PATH, unix:PATH or null.")]
     public string Serial { get; set; } = "stdio";
 

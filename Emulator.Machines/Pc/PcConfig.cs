@@ -1,3 +1,4 @@
+using Emulator.Backends.Net;
 using Emulator.Kvm;
 using Emulator.Machines.Loaders;
 
@@ -50,6 +51,9 @@ public sealed record PcConfig
 
     /// <summary>Disk images, each on its own virtio-blk device (consecutive PCI slots from 03.0).</summary>
     public IReadOnlyList<DriveConfig> Drives { get; init; } = [];
+
+    /// <summary>Network cards, each a virtio-net device (PCI slots after the drives).</summary>
+    public IReadOnlyList<NicConfig> Nics { get; init; } = [];
 
     /// <summary>
     /// Move the running guest to the other backend (KVM to the software CPU or back) right after this

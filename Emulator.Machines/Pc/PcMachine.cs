@@ -1,10 +1,12 @@
 using Emulator.Backends.Block;
+using Emulator.Backends.Net;
 using Emulator.Core.Block;
 using Emulator.Core.Chardev;
 using Emulator.Core.Cpu;
 using Emulator.Core.Devices;
 using Emulator.Core.Machine;
 using Emulator.Core.Memory;
+using Emulator.Core.Net;
 using Emulator.Devices.Acpi;
 using Emulator.Devices.Char;
 using Emulator.Devices.Chipset;
@@ -12,6 +14,7 @@ using Emulator.Devices.Diagnostics;
 using Emulator.Devices.Input;
 using Emulator.Devices.Intc;
 using Emulator.Devices.Timers;
+using Emulator.Devices.Virtio;
 using Emulator.Jit;
 using Emulator.Kvm;
 using Emulator.Machines.Loaders;
@@ -77,6 +80,16 @@ public sealed partial class PcMachine : IDisposable
 
         // Disk images are opened before anything is built, so that a bad --drive fails first and cheaply.
         List<IBlockBackend> images = OpenDrives(config.Drives);
+        List<(INetBackend, byte[], int)> nics;
+        try
+        {
+            nics = OpenNics(config.Nics);
+        }
+        catch (MachineConfigException)
+        {
+            images.ForEach(i => i.Dispose());
+            throw;
+        }
 
         Platform = new MachinePlatform(config.DeterministicTime);
         try
@@ -131,7 +144,7 @@ public sealed partial class PcMachine : IDisposable
         // PCI bus and virtio devices: PIIX3 steers PIRQA-D to ISA IRQs (the PIC and the IOAPIC).
         // IRQ 2 is the cascade input: nothing may be steered there.
         IInterruptLine[] isaIrqs = [.. Enumerable.Range(0, 16).Select(irq => irq == 2 ? UnconnectedLine.Instance : IsaIrq(irq))];
-        Pci = new PcPci(Platform, isaIrqs, images, () => Platform.Control.Raise(MachineRequest.Reset));
+        Pci = new PcPci(Platform, isaIrqs, images, nics, () => Platform.Control.Raise(MachineRequest.Reset));
         _devices.AddRange(Pci.Devices);
 
         AcceleratorKind = config.Accelerator;
@@ -208,6 +221,10 @@ public sealed partial class PcMachine : IDisposable
         }
 
         _serial.Start(Uart.Receive);
+        foreach (VirtioNet nic in Pci.Nics)
+        {
+            nic.Start();
+        }
 
         // Application processors wait, parked, for INIT/SIPI from the bootstrap processor's local APIC.
         StartVcpuThreads();
@@ -500,6 +517,27 @@ public sealed partial class PcMachine : IDisposable
         }
 
         return images;
+    }
+
+    // Each card's host end is set up before anything is built, so that a missing libslirp, a busy
+    // forwarded port or a refused tap fails first with one line.
+    private static List<(INetBackend, byte[], int)> OpenNics(IReadOnlyList<NicConfig> configs)
+    {
+        var nics = new List<(INetBackend, byte[], int)>();
+        try
+        {
+            for (int i = 0; i < configs.Count; i++)
+            {
+                nics.Add((configs[i].CreateBackend(), configs[i].MacFor(i), configs[i].Mtu));
+            }
+        }
+        catch (NetBackendException e)
+        {
+            nics.ForEach(n => n.Item1.Dispose());
+            throw new MachineConfigException(e.Message, e);
+        }
+
+        return nics;
     }
 
     private void AddPort(ushort port, int count, IBusDevice device)

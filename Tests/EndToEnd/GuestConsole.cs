@@ -46,16 +46,19 @@ internal sealed class GuestConsole : IDisposable
     public Process Emu => _emu;
 
     /// <summary>Starts `emu run --accel jit -m 512M --kernel --initrd --append console=ttyS0` plus <paramref name="extra"/>.</summary>
-    public static GuestConsole Boot(params string[] extra)
+    public static GuestConsole Boot(params string[] extra) => BootWrapped([], extra);
+
+    /// <summary>As <see cref="Boot"/>, with emu's command line run by <paramref name="wrapper"/> (e.g. unshare and its arguments).</summary>
+    public static GuestConsole BootWrapped(string[] wrapper, params string[] extra)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : "dotnet")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "emu.dll"), "run", "--accel", "jit", "-m", "512M",
+        foreach (string a in (string[])[.. wrapper.Skip(1), .. (wrapper.Length > 0 ? ["dotnet"] : Array.Empty<string>()), Path.Combine(AppContext.BaseDirectory, "emu.dll"), "run", "--accel", "jit", "-m", "512M",
             "--kernel", Kernel, "--initrd", Initrd, "--append", "console=ttyS0", .. extra])
         {
             psi.ArgumentList.Add(a);

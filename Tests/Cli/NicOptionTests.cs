@@ -46,7 +46,7 @@ public sealed class NicOptionTests
         HostForward f = HostForward.Parse("tcp:127.0.0.1:2222-:22");
         Assert.Equal(new HostForward(false, IPAddress.Loopback, 2222, null, 22), f);
         Assert.Equal(new HostForward(true, IPAddress.Any, 5353, IPAddress.Parse("10.0.2.15"), 53), HostForward.Parse("udp::5353-10.0.2.15:53"));
-        Assert.Equal(new HostForward(false, IPAddress.Any, 8080, null, 80), HostForward.Parse(":8080-:80"));
+        Assert.Equal(new HostForward(false, IPAddress.Any, 8080, null, 80), HostForward.Parse("::8080-:80"));
 
         NicConfig nic = NicConfig.Parse("user,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp::5353-:53,restrict=on,mac=52:54:00:aa:bb:cc,model=virtio")!;
         Assert.Equal(NicBackendKind.User, nic.Kind);

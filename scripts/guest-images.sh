@@ -79,7 +79,7 @@ for m in "${wanted[@]}"; do add_module "$m"; done
 
 stage="$cache/initramfs-root"
 rm -rf "$stage"
-mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,root,etc,mnt,lib/modules,usr/share/udhcpc}
+mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,root,etc/udhcpc,mnt,lib/modules}
 cp "$broot/bin/busybox" "$stage/bin/busybox"
 for applet in sh mount umount mkdir cat echo insmod uname ls poweroff reboot sync sha256sum gzip taskset setsid cttyhack dmesg head \
     udhcpc ip ifconfig route wget nc httpd nslookup ping sleep kill dd rm grep cut cmp wc tr; do
@@ -92,8 +92,8 @@ for m in "${order[@]}"; do
   echo "/lib/modules/$m" >> "$stage/etc/modules-order"
 done
 
-# busybox udhcpc runs this script with the lease in its environment (ip, subnet, router, dns).
-cat > "$stage/usr/share/udhcpc/default.script" <<'EOF'
+# busybox udhcpc (Debian's build) runs /etc/udhcpc/default.script with the lease in its environment (ip, subnet, router, dns).
+cat > "$stage/etc/udhcpc/default.script" <<'EOF'
 #!/bin/sh
 case "$1" in
   deconfig)
@@ -106,7 +106,7 @@ case "$1" in
 esac
 exit 0
 EOF
-chmod +x "$stage/usr/share/udhcpc/default.script"
+chmod +x "$stage/etc/udhcpc/default.script"
 
 cat > "$stage/init" <<'EOF'
 #!/bin/sh

@@ -27,6 +27,7 @@ public sealed class NetworkGuest : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TcpListener? _http;
     private readonly UdpClient? _dns;
+    private readonly string _tapName = string.Empty;
 
     public NetworkGuest()
     {
@@ -59,7 +60,7 @@ public sealed class NetworkGuest : IDisposable
         File.WriteAllText(resolvConf, "nameserver 127.0.0.1\n");
 
         string[] nics = ["--nic", $"user,hostfwd=tcp:127.0.0.1:{ToGuestPort}-:5000,hostfwd=tcp:127.0.0.1:{FromGuestPort}-:80"];
-        string tapName = $"emutap{Environment.ProcessId % 10000}";
+        string tapName = _tapName = $"emutap{Environment.ProcessId % 10000}";
         TapNamespace = $"emu-net-{Environment.ProcessId}";
         TapSkipReason = CreateTap(tapName, TapNamespace);
         if (TapSkipReason is null)
@@ -88,7 +89,7 @@ public sealed class NetworkGuest : IDisposable
 
     public string? TapSkipReason { get; }
 
-    public string TapNamespace { get; }
+    public string TapNamespace { get; } = string.Empty;
 
     internal GuestConsole Guest { get; } = null!;
 
@@ -106,9 +107,11 @@ public sealed class NetworkGuest : IDisposable
         _stop.Cancel();
         _http?.Stop();
         _dns?.Dispose();
-        if (TapNamespace is not null)
+        if (TapNamespace.Length > 0)
         {
-            _ = Ip("netns", "del", TapNamespace); // destroys the tap with it
+            // Deleting the namespace destroys a tap moved there; one never moved is deleted by name.
+            _ = Ip("netns", "del", TapNamespace);
+            _ = Ip("link", "del", _tapName);
         }
 
         _stop.Dispose();

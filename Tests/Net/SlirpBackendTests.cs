@@ -77,6 +77,45 @@ public sealed class SlirpBackendTests
         Assert.False(host.Pending());
     }
 
+    [SkippableFact]
+    public void UdpHostForwardCarriesADatagramInAndTheReplyOut()
+    {
+        SkipWithoutLibslirp();
+        int port;
+        using (var probe = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0)))
+        {
+            port = ((IPEndPoint)probe.Client.LocalEndPoint!).Port;
+        }
+
+        var frames = new BlockingCollection<byte[]>();
+        using var slirp = new SlirpBackend(new SlirpOptions { HostForwards = [HostForward.Parse($"udp:127.0.0.1:{port}-:7")] });
+        slirp.Start(f => Guest(slirp, frames, f));
+        using var host = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        host.Send("ping from the host"u8.ToArray(), new IPEndPoint(IPAddress.Loopback, port));
+
+        // In: a datagram to 10.0.2.15:7 carrying the host's bytes.
+        byte[] inbound = WaitFor(frames, f => IsIpv4(f, 17) && BinaryPrimitives.ReadUInt16BigEndian(f.AsSpan(36)) == 7, "the forwarded datagram");
+        Assert.Equal(IPAddress.Parse("10.0.2.15"), new IPAddress(inbound.AsSpan(30, 4)));
+        int length = BinaryPrimitives.ReadUInt16BigEndian(inbound.AsSpan(38)) - 8;
+        Assert.Equal("ping from the host"u8.ToArray(), inbound.AsSpan(42, length).ToArray());
+
+        // Out: the guest's reply, to where the datagram came from, reaches the host's socket.
+        byte[] payload = "pong from the guest"u8.ToArray();
+        byte[] reply = Ipv4Frame(17, [10, 0, 2, 15], inbound.AsSpan(26, 4).ToArray(), inbound.AsSpan(6, 6).ToArray(), 8 + payload.Length);
+        Span<byte> udp = reply.AsSpan(34);
+        BinaryPrimitives.WriteUInt16BigEndian(udp, 7);
+        inbound.AsSpan(34, 2).CopyTo(udp[2..]);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)(8 + payload.Length));
+        payload.CopyTo(udp[8..]);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[6..], InternetChecksum.Compute(udp, PseudoHeaderSum(reply, 17, 8 + payload.Length)));
+        slirp.Send(reply);
+
+        host.Client.ReceiveTimeout = 30_000;
+        IPEndPoint? from = null;
+        Assert.Equal(payload, host.Receive(ref from));
+        Assert.Equal(port, from.Port);
+    }
+
     // The guest's side of the wire: answers libslirp's ARP requests for 10.0.2.15 (RFC 826), keeps the rest.
     private static void Guest(SlirpBackend slirp, BlockingCollection<byte[]>? frames, ReadOnlySpan<byte> f)
     {

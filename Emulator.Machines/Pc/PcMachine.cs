@@ -253,6 +253,7 @@ public sealed partial class PcMachine : IDisposable
             }
 
             StopAll();
+            ReportNetworkDrops();
             return request switch
             {
                 MachineRequest.PowerOff => new MachineOutcome(0, "guest powered off"),
@@ -517,6 +518,19 @@ public sealed partial class PcMachine : IDisposable
         }
 
         return images;
+    }
+
+    // What a guest did wrong on a network card is counted, not fatal; the user hears of it once, at exit.
+    private void ReportNetworkDrops()
+    {
+        for (int i = 0; i < Pci.Nics.Count; i++)
+        {
+            NetCounters c = Pci.Nics[i].Counters;
+            if (c.MalformedChains + c.TxDropped + c.RxDropped != 0)
+            {
+                _config.Notice?.Invoke($"--nic {_config.Nics[i].Spec}: {c.TxFrames} frames sent, {c.RxFrames} received; dropped {c.TxDropped} sent and {c.RxDropped} received frames, {c.MalformedChains} malformed descriptor chains");
+            }
+        }
     }
 
     // Each card's host end is set up before anything is built, so that a missing libslirp, a busy

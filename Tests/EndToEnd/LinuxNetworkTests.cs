@@ -52,7 +52,16 @@ public sealed class NetworkGuest : IDisposable
         _http.Start();
         HttpPort = ((IPEndPoint)_http.LocalEndpoint).Port;
         _ = ServeOneFileAsync(_http, Served, _stop.Token);
-        _dns = new UdpClient(new IPEndPoint(IPAddress.Loopback, 53));
+        try
+        {
+            _dns = new UdpClient(new IPEndPoint(IPAddress.Loopback, 53));
+        }
+        catch (SocketException e)
+        {
+            SkipReason = $"the test's DNS server cannot listen on 127.0.0.1:53: {e.Message}";
+            return;
+        }
+
         _ = AnswerDnsAsync(_dns, _stop.Token);
         ToGuestPort = FreePort();
         FromGuestPort = FreePort();

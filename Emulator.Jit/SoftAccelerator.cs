@@ -24,8 +24,17 @@ public sealed class SoftAccelerator : IAccelerator
     /// <summary>Blocks dropped because their code was overwritten.</summary>
     public long CodeInvalidations => _code.Invalidations;
 
+    /// <summary>
+    /// Whether the vCPUs translate hot blocks to host code (x86-64 hosts) or only interpret. The
+    /// default is on where a backend exists, unless EMU_TRANSLATE=0 says otherwise.
+    /// </summary>
+    public bool Translate { get; init; } = TranslatorAvailable && Environment.GetEnvironmentVariable("EMU_TRANSLATE") is not ("0" or "off");
+
+    /// <summary>True when this host has a translator backend (x86-64).</summary>
+    public static bool TranslatorAvailable => System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64;
+
     /// <inheritdoc/>
-    public IVcpu CreateVcpu(int index) => new SoftVcpu(index, _platform, _code);
+    public IVcpu CreateVcpu(int index) => new SoftVcpu(index, _platform, _code, Translate);
 
     /// <inheritdoc/>
     public void Dispose()

@@ -2,6 +2,7 @@ using Emulator.Core.Cpu;
 using Emulator.Core.Machine;
 using Emulator.Jit.Decoding;
 using Emulator.Jit.State;
+using Emulator.Jit.Translation;
 
 namespace Emulator.Jit;
 
@@ -23,13 +24,21 @@ public sealed class SoftVcpu : IVcpu
     // PendingInterrupt): delivered before the next instruction, as that backend would have.
     private (int Vector, bool IsException, uint? ErrorCode)? _inFlight;
 
-    internal SoftVcpu(int index, MachinePlatform platform, BlockCache code)
+    internal SoftVcpu(int index, MachinePlatform platform, BlockCache code, bool translate = false)
     {
         Index = index;
         _a20 = platform.A20;
         _core = new CpuCore(index, platform.Memory, platform.Io, code);
+        if (translate)
+        {
+            _core.Translator = new Translation.TranslationCache(_core, TranslatorSettings.CacheBytes, TranslatorSettings.Threshold);
+        }
+
         _core.LoadState(CpuState.AtReset());
     }
+
+    /// <summary>The translator's statistics (EMU_JIT_STATS), or null when this vCPU only interprets.</summary>
+    public string? TranslationStatistics => _core.Translator?.Statistics.ToString();
 
     /// <inheritdoc/>
     public int Index { get; }
@@ -219,7 +228,21 @@ public sealed class SoftVcpu : IVcpu
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _wake.Dispose();
+    public void Dispose()
+    {
+        if (_core.Translator is { } t && TranslatorSettings.PrintStatistics)
+        {
+            Console.Error.WriteLine($"emu: vCPU {Index} translator: {t.Statistics}");
+            if (TranslatorSettings.Profile)
+            {
+                Console.Error.WriteLine(t.Statistics.Profile());
+            }
+        }
+
+        _core.Translator?.Dispose();
+        _core.Translator = null;
+        _wake.Dispose();
+    }
 
     // Devices and timers may still signal a vCPU that a backend move or shutdown has just disposed;
     // the signal has nobody to wake then.

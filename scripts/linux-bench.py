@@ -3,11 +3,12 @@
 qemu-system-x86_64 -accel tcg, with the same memory and command line, and prints side by side:
 
   - the time from starting the emulator to the guest's /init ("emu-guest: init reached"),
-  - the time of a CPU-bound command in the guest's shell, as the guest's `time` reports it and as
-    measured on the host (from typing the command to its end marker on the console),
-  - the ratio emu / qemu of each.
+  - the time of CPU-bound commands in the guest's shell (sha256sum of 64 MiB, gzip of 32 MiB, a
+    100,000-iteration busybox shell loop), as the guest's `time` reports it and as measured on the
+    host (from typing the command to its end marker on the console),
+  - the median of each over --runs boots, and the ratio emu / qemu.
 
-  scripts/linux-bench.py [--bytes N] [--memory 512] [--emu CMD] [--qemu PATH] [--runs N]
+  scripts/linux-bench.py [--memory 512] [--emu CMD] [--qemu PATH] [--runs 3] [--emu-args ARGS]
 
 Not a test: the figures depend on the host and its load.
 """
@@ -72,20 +73,28 @@ class Guest:
             self.proc.wait()
 
 
-def measure(name, argv, command, log_path):
+WORKLOADS = [
+    ("sha256 64M", "head -c 67108864 /dev/zero | sha256sum"),
+    ("gzip 32M", "head -c 33554432 /dev/zero | gzip -c | wc -c"),
+    ("sh loop 100k", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo $i"),
+]
+
+
+def measure(name, argv, log_path):
+    """One boot: time to /init, then each workload; returns {figure: seconds}."""
     with open(log_path, "wb") as log:
         g = Guest(argv, log)
         try:
             t_init, _ = g.wait_for(INIT_MARK, 1800)
             g.wait_for(PROMPT, 600)
-            # The marker is computed in the guest so that the echo of the typed line cannot match it.
-            g.type(f"time sh -c '{command}'; echo bench-done-$((6*7))")
-            t_typed = time.monotonic()
-            t_done, _ = g.wait_for(b"bench-done-42", 3600)
-            text = g.out.decode("latin1")
-            m = re.findall(r"real\s+(?:(\d+)m\s*)?([\d.]+)s", text)
-            guest_s = (int(m[-1][0] or 0) * 60 + float(m[-1][1])) if m else None
-            return {"name": name, "init": t_init - g.start, "guest": guest_s, "host": t_done - t_typed}
+            result = {"to /init": t_init - g.start}
+            for n, (label, command) in enumerate(WORKLOADS):
+                # The marker is computed in the guest so that the echo of the typed line cannot match it.
+                g.type(f"time sh -c '{command}'; echo bench-done-$((6*7+{n}))")
+                t_typed = time.monotonic()
+                t_done, _ = g.wait_for(f"bench-done-{42 + n}".encode(), 3600)
+                result[label] = t_done - t_typed
+            return result
         finally:
             g.close()
 
@@ -94,20 +103,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", default=os.environ.get("EMU_GUEST_CACHE", os.path.expanduser("~/.cache/emu/guest")))
     ap.add_argument("--memory", default="512", help="guest RAM in MiB (both emulators)")
-    ap.add_argument("--bytes", type=int, default=4_000_000, help="bytes hashed by the in-guest command")
     ap.add_argument("--emu", default=os.path.join(ROOT, "emu"), help="the emu command (default: the repository's ./emu)")
     ap.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"))
-    ap.add_argument("--runs", type=int, default=1, help="boots per emulator; the best of each figure is kept")
+    ap.add_argument("--runs", type=int, default=3, help="boots per emulator; the median of each figure is kept")
+    ap.add_argument("--emu-args", default="", help="extra options for emu run (e.g. --translate off)")
     a = ap.parse_args()
 
     kernel, initrd = os.path.join(a.cache, "vmlinuz"), os.path.join(a.cache, "initramfs.gz")
     if not (os.path.exists(kernel) and os.path.exists(initrd)):
         sys.exit(f"linux-bench: no guest images in {a.cache}; run scripts/guest-images.sh first")
 
-    command = f"yes | head -c {a.bytes} | sha256sum"
     append = "console=ttyS0"
-    machines = [("emu jit", [a.emu, "run", "--accel", "jit", "-m", f"{a.memory}M", "--no-reboot",
-                             "--kernel", kernel, "--initrd", initrd, "--append", append])]
+    machines = [("emu", [a.emu, "run", "--accel", "jit", "-m", f"{a.memory}M", "--no-reboot",
+                         "--kernel", kernel, "--initrd", initrd, "--append", append] + a.emu_args.split())]
     if a.qemu:
         machines.append(("qemu tcg", [a.qemu, "-accel", "tcg", "-m", a.memory, "-no-reboot", "-display", "none",
                                       "-monitor", "none", "-serial", "stdio", "-kernel", kernel, "-initrd", initrd,
@@ -117,24 +125,20 @@ def main():
 
     # ./emu builds itself on first use; that must not count as boot time.
     subprocess.run([a.emu, "--version"], check=True, stdout=subprocess.DEVNULL)
-    print(f"guest command: time sh -c '{command}'  (logs in /tmp/linux-bench-*.log)")
-    results = []
-    for name, argv in machines:
-        runs = [measure(name, argv, command, f"/tmp/linux-bench-{name.split()[0]}-{i}.log") for i in range(a.runs)]
-        best = {"name": name}
-        for k in ("init", "guest", "host"):
-            values = [r[k] for r in runs if r[k] is not None]
-            best[k] = min(values) if values else None
-        results.append(best)
+    print(f"{a.runs} boots each, emulators alternating; figures are host seconds (logs in /tmp/linux-bench-*.log)")
+    runs = {name: [] for name, _ in machines}
+    for i in range(a.runs):
+        for name, argv in machines:
+            runs[name].append(measure(name, argv, f"/tmp/linux-bench-{name.split()[0]}-{i}.log"))
 
-    fmt = lambda v: "n/a" if v is None else f"{v:9.2f}"
-    print(f"{'':10} {'to /init (s)':>13} {'cmd, guest time (s)':>20} {'cmd, host time (s)':>19}")
-    for r in results:
-        print(f"{r['name']:10} {fmt(r['init']):>13} {fmt(r['guest']):>20} {fmt(r['host']):>19}")
-    if len(results) == 2:
-        e, q = results
-        ratio = lambda k: "n/a" if not (e[k] and q[k]) else f"{e[k] / q[k]:9.2f}"
-        print(f"{'emu/qemu':10} {ratio('init'):>13} {ratio('guest'):>20} {ratio('host'):>19}")
+    figures = ["to /init"] + [label for label, _ in WORKLOADS]
+    median = lambda values: sorted(values)[len(values) // 2]
+    table = {name: {f: median([r[f] for r in rs]) for f in figures} for name, rs in runs.items()}
+    print(f"{'':14}" + "".join(f"{name:>12}" for name in table) + ("   emu/qemu" if len(table) == 2 else ""))
+    for f in figures:
+        values = [table[name][f] for name in table]
+        ratio = f"{values[0] / values[1]:11.2f}" if len(values) == 2 else ""
+        print(f"{f:14}" + "".join(f"{v:12.2f}" for v in values) + ratio)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Emulator.Backends.Block;
 using Emulator.Backends.Chardev;
 using Emulator.Backends.Net;
 using Emulator.Core.Chardev;
@@ -40,6 +41,12 @@ internal static class RunCommand
             }
         }
 
+        bool translate = o.Translate switch
+        {
+            "on" => true,
+            "off" => false,
+            _ => throw new UsageException($"--translate {o.Translate}: expected on or off"),
+        };
         KvmIrqchipMode irqchip = o.KvmIrqchip switch
         {
             "user" => KvmIrqchipMode.User,
@@ -80,6 +87,7 @@ internal static class RunCommand
                 Nics = nics,
                 SwitchAfterPortAccesses = o.SwitchAfter,
                 KvmIrqchip = irqchip,
+                Translate = translate,
                 Notice = line => Console.Error.WriteLine($"emu: {line}"),
             };
             using var machine = new PcMachine(config, serial);
@@ -133,11 +141,12 @@ internal static class RunCommand
         }
     }
 
-    /// <summary>Parses <c>file=PATH[,readonly=on|off][,format=raw]</c>; the file itself is checked when the machine opens it.</summary>
+    /// <summary>Parses <c>file=PATH[,readonly=on|off][,format=raw|qcow2]</c>; the file itself is checked when the machine opens it.</summary>
     private static DriveConfig ParseDrive(string spec)
     {
         string? file = null;
         bool readOnly = false;
+        DiskImageFormat? format = null;
         foreach (string part in spec.Split(','))
         {
             int eq = part.IndexOf('=', StringComparison.Ordinal);
@@ -151,18 +160,19 @@ internal static class RunCommand
                 case "readonly" when value is "on" or "off":
                     readOnly = value == "on";
                     break;
-                case "format" when value == "raw":
+                case "format" when value is "raw" or "qcow2":
+                    format = value == "raw" ? DiskImageFormat.Raw : DiskImageFormat.Qcow2;
                     break;
                 case "format":
-                    throw new UsageException($"--drive {spec}: format={value} is not supported (only raw images)");
+                    throw new UsageException($"--drive {spec}: format={value} is not supported (raw or qcow2)");
                 default:
-                    throw new UsageException($"--drive {spec}: bad setting '{part}' (expected file=PATH, readonly=on|off, format=raw)");
+                    throw new UsageException($"--drive {spec}: bad setting '{part}' (expected file=PATH, readonly=on|off, format=raw|qcow2)");
             }
         }
 
         return file is null
             ? throw new UsageException($"--drive {spec}: missing file=PATH")
-            : new DriveConfig(file, readOnly);
+            : new DriveConfig(file, readOnly, format);
     }
 
     /// <summary>Parses every <c>--nic</c>; <c>none</c> stands alone. Backends are created by the machine.</summary>

@@ -27,7 +27,7 @@ internal sealed class RunOptions
     [Option("bios", HelpText = "Firmware image mapped below 4 GiB (its last 128 KiB also below 1 MiB); the CPU starts at its reset vector.")]
     public string? Bios { get; set; }
 
-    [Option("drive", HelpText = "Raw disk image on a virtio-blk device: file=PATH[,readonly=on][,format=raw]; may be given more than once (PCI slots 03.0, 04.0, ...).")]
+    [Option("drive", HelpText = "Disk image (raw or qcow2, from its header) on a virtio-blk device: file=PATH[,readonly=on][,format=raw|qcow2]; may be given more than once (PCI slots 03.0, 04.0, ...).")]
     public IEnumerable<string> Drive { get; set; } = [];
 
     [Option("nic", HelpText = "Network card (virtio-net): user[,hostfwd=[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT][,restrict=on][,mac=MAC][,mtu=N][,model=virtio] (user-mode networking, needs libslirp0), tap[,ifname=NAME][,mac=MAC][,mtu=N] (needs CAP_NET_ADMIN), or none; may be given more than once.")]
@@ -47,6 +47,9 @@ internal sealed class RunOptions
 
     [Option("kvm-irqchip", Default = "user", HelpText = "Under --accel kvm: user (the machine's PIC, IOAPIC, local APIC and PIT models) or kernel (KVM's in-kernel irqchip and PIT; no --switch-after).")]
     public string KvmIrqchip { get; set; } = "user";
+
+    [Option("translate", Default = "on", HelpText = "Under --accel jit: on (hot guest code is translated to host machine code; x86-64 hosts) or off (the interpreter alone, for debugging and comparison).")]
+    public string Translate { get; set; } = "on";
 
     [Option("switch-after", HelpText = "Move the running guest to the other CPU backend (kvm to jit, jit to kvm) right after N port I/O accesses; the same point on every run.")]
     public long? SwitchAfter { get; set; }

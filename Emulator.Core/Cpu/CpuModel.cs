@@ -27,9 +27,12 @@ public static class CpuModel
 
     // Leaf 1 EDX (Intel SDM Vol. 2A Table 3-11): FPU (0), PSE (3), TSC (4), MSR (5), PAE (6), CX8 (8),
     // APIC (9: the PC machine gives every vCPU a local APIC), SEP (11), PGE (13), CMOV (15),
-    // PSE-36 (17), MMX (23), FXSR (24), SSE (25), SSE2 (26).
+    // PSE-36 (17), CLFSH (19: CLFLUSH), MMX (23), FXSR (24), SSE (25), SSE2 (26).
     private const uint Leaf1Edx = 1u | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) | (1u << 11)
-        | (1u << 13) | (1u << 15) | (1u << 17) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
+        | (1u << 13) | (1u << 15) | (1u << 17) | (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
+
+    // Leaf 1 EBX bits 15:8: the CLFLUSH line size in 8-byte units, valid when CLFSH is set (64 bytes).
+    private const uint ClflushLineSize = 8u << 8;
 
     // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): SSE3 (0), SSSE3 (9), CMPXCHG16B (13), SSE4.1 (19),
     // SSE4.2 (20), MOVBE (22), POPCNT (23).
@@ -64,7 +67,7 @@ public static class CpuModel
         return leaf switch
         {
             0 => (MaxBasicLeaf, Word(Vendor, 0), Word(Vendor, 8), Word(Vendor, 4)),
-            1 => (Signature, (uint)apicId << 24 | (1u << 16), Leaf1Ecx, Leaf1Edx),
+            1 => (Signature, (uint)apicId << 24 | (1u << 16) | ClflushLineSize, Leaf1Ecx, Leaf1Edx),
             >= 2 and < 7 => (0, 0, 0, 0),
             7 => subleaf == 0 ? (0u, Leaf7Ebx, 0u, 0u) : (0u, 0u, 0u, 0u),
             0x8000_0000 => (MaxExtendedLeaf, 0, 0, 0),

@@ -16,11 +16,32 @@ internal sealed unsafe class Block
         Bitness = bitness;
         FirstPage = firstPage;
         LastPage = lastPage;
-        Ops = new DecodedOp[instructions.Count];
+        // Pinned: translated code passes the address of an op to the interpreter helper.
+        Ops = GC.AllocateArray<DecodedOp>(instructions.Count, pinned: true);
         for (int i = 0; i < Ops.Length; i++)
         {
             Ops[i] = DecodedOp.Create(instructions[i], bitness);
+            ByteLength += instructions[i].Length;
         }
+    }
+
+    /// <summary>Bytes of guest code the block was decoded from.</summary>
+    public int ByteLength { get; }
+
+    /// <summary>The physical pages holding the block's bytes (one, or the two a crossing block spans).</summary>
+    public ulong[] Pages => FirstPage == LastPage ? [FirstPage] : [FirstPage, LastPage];
+
+    /// <summary>The block's bytes on <paramref name="page"/> as offsets [start, stop) in the page; (0, 0) when none.</summary>
+    public (int Start, int Stop) RangeOn(ulong page)
+    {
+        int first = (int)(Physical & Memory.SoftTlb.PageMask);
+        int onFirst = Math.Min(ByteLength, (1 << Memory.SoftTlb.PageShift) - first);
+        if (page == FirstPage)
+        {
+            return (first, first + onFirst);
+        }
+
+        return page == LastPage ? (0, ByteLength - onFirst) : (0, 0);
     }
 
     public ulong Physical { get; }
@@ -43,6 +64,64 @@ internal sealed unsafe class Block
     /// bytes were overwritten or a newer block replaced it; a vCPU's recent-block table checks it.
     /// </summary>
     public volatile bool Dropped;
+
+    /// <summary>Times the interpreter ran the block (until it is translated); racy across vCPUs, which is harmless.</summary>
+    public int Executions;
+
+    /// <summary>Set when the translator found nothing to gain or could not encode the block.</summary>
+    public bool Untranslatable;
+
+    // Translations of this block, one per vCPU at most (each vCPU has its own code cache).
+    private Translation.Translation?[]? _translations;
+
+    /// <summary>This vCPU's translation of the block, if it has a live one.</summary>
+    public Translation.Translation? TranslationFor(int cpu)
+    {
+        Translation.Translation?[]? all = _translations;
+        return all is not null && cpu < all.Length && all[cpu] is { Dead: false } t ? t : null;
+    }
+
+    /// <summary>Records a new translation (under the cache lock, so <see cref="Drop"/> sees it).</summary>
+    public void Publish(int cpu, Translation.Translation t, Lock syncRoot)
+    {
+        lock (syncRoot)
+        {
+            Translation.Translation?[] all = _translations ?? [];
+            if (cpu >= all.Length)
+            {
+                Array.Resize(ref all, cpu + 1);
+            }
+
+            all[cpu] = t;
+            _translations = all;
+            if (Dropped)
+            {
+                t.Invalidate();
+            }
+        }
+    }
+
+    /// <summary>Forgets a translation whose code cache was reset (caller holds the cache lock).</summary>
+    public void Unpublish(int cpu, Translation.Translation t)
+    {
+        if (_translations is { } all && cpu < all.Length && all[cpu] == t)
+        {
+            all[cpu] = null;
+        }
+    }
+
+    /// <summary>Takes the block out of use (caller holds the cache lock): its translations leave at their next entry.</summary>
+    public void Drop()
+    {
+        Dropped = true;
+        if (_translations is { } all)
+        {
+            foreach (Translation.Translation? t in all)
+            {
+                t?.Invalidate();
+            }
+        }
+    }
 
     /// <summary>True when this block was decoded for the same code segment, offset and mode.</summary>
     public bool Matches(ulong rip, ulong csBase, int bitness) => Rip == rip && CsBase == csBase && Bitness == bitness;

@@ -182,7 +182,7 @@ internal sealed unsafe partial class CpuCore
         if (tlb.WriteTag[i] == SoftTlb.Tag(linear))
         {
             // Write entries exist only for RAM pages without decoded code whose dirty bit is set.
-            return (ulong*)(tlb.WriteHost[i] + (nint)(linear & SoftTlb.PageMask & ~7UL));
+            return (ulong*)(tlb.WriteAddend[i] + (nint)(linear & ~7UL));
         }
 
         ulong physical = Translate(linear, Access.Write, tlb.User, out uint info);

@@ -1,5 +1,6 @@
 using Emulator.Jit.Decoding;
 using Emulator.Jit.Execution;
+using Emulator.Jit.Translation;
 
 namespace Emulator.Jit.State;
 
@@ -37,6 +38,36 @@ internal sealed unsafe partial class CpuCore
             {
                 InstructionStart = Rip;
                 Block block = FetchBlock();
+                if (Translator is { } translator && !EndBlock && !InterpretNext && (FlagsRest & TF) == 0)
+                {
+                    TranslationCache.Outcome outcome = translator.TryRun(block);
+                    if (outcome == TranslationCache.Outcome.Stop)
+                    {
+                        EndBlock = false;
+                        break;
+                    }
+
+                    if (outcome == TranslationCache.Outcome.Continue)
+                    {
+                        continue;
+                    }
+                }
+
+                if (TranslatorSettings.Profile && Translator is { } why && (EndBlock || InterpretNext || (FlagsRest & TF) != 0))
+                {
+                    why.Statistics.CountReason(EndBlock ? "one instruction" : InterpretNext ? "assumption failed" : "TF");
+                }
+
+                InterpretNext = false;
+                if (TranslatorSettings.Profile && Translator is { } profiled)
+                {
+                    profiled.Statistics.InterpretedBlocks++;
+                    foreach (DecodedOp o in block.Ops)
+                    {
+                        profiled.Statistics.CountInterpreted(o.Ins.Mnemonic);
+                    }
+                }
+
                 if (TraceExec)
                 {
                     Console.Error.WriteLine($"exec {Seg[(int)Core.Cpu.Seg.Cs].Selector:x4}:{Rip:x8} ({block.Ops.Length} instructions) {block.Ops[0].Ins}");

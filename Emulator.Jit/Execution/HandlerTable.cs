@@ -7,13 +7,14 @@ namespace Emulator.Jit.Execution;
 /// <summary>
 /// The dispatch table: for every Iced <see cref="Code"/>, the handler that executes it. Families
 /// register handlers by mnemonic (one handler serves every encoding and operand size of an
-/// instruction) and may override single encodings by code.
+/// instruction) and may override single encodings by code. A code without a handler raises #UD
+/// when the model does not have it (<see cref="Classify"/>); only a code the model has but no
+/// family implements stops the machine as an emulator bug (<see cref="CpuCore.InternalError"/>).
 /// </summary>
 internal static unsafe class HandlerTable
 {
     // Declared before ByCode: static initializers run in text order and Build fills this set.
     private static readonly HashSet<Code> Implemented = [];
-    private const ulong Cr4OsXsave = 1UL << 18;
     private static readonly Dictionary<Code, nint[]> FormsByCode = [];
     private static readonly delegate*<CpuCore, ref Instruction, void>[] ByCode = Build();
 
@@ -71,6 +72,9 @@ internal static unsafe class HandlerTable
         ByteOrder.Register(registry);
         Adx.Register(registry);
         Bmi.Register(registry);
+        PointerValidation.Register(registry);
+        HintNops.Register(registry);
+        Undefined.Register(registry);
 
         Code[] codes = Enum.GetValues<Code>();
         var table = new delegate*<CpuCore, ref Instruction, void>[codes.Length];
@@ -89,37 +93,53 @@ internal static unsafe class HandlerTable
             }
             else
             {
-                table[(int)code] = &Unimplemented;
+                table[(int)code] = Classify(code, out _) == CodeSupport.Unclassified ? &Unimplemented : &Undefined.Raise;
             }
         }
 
-        table[(int)Code.INVALID] = &Invalid;
+        table[(int)Code.INVALID] = &Undefined.Raise;
         return table;
     }
 
-    private static void Unimplemented(CpuCore cpu, ref Instruction ins)
+    /// <summary>What the software CPU does with <paramref name="code"/>, and why.</summary>
+    public static CodeSupport Classify(Code code, out string reason)
     {
-        if (IsUndefinedEncoding(cpu, ins))
+        OpCodeInfo op = code.ToOpCode();
+        if (IsImplemented(code))
         {
-            throw new GuestFault(Vectors.UD);
+            reason = "a handler executes it";
+            return CodeSupport.Implemented;
         }
 
+        if (!op.IsInstruction || code == Code.INVALID)
+        {
+            reason = "not an instruction (Iced's undecodable-bytes code or a data directive): #UD";
+            return CodeSupport.NotAnInstruction;
+        }
+
+        if (op.DecoderOption != DecoderOptions.None)
+        {
+            reason = $"decoded only with DecoderOptions.{op.DecoderOption}; the software CPU's decoder reads these bytes as other instructions or as invalid (#UD)";
+            return CodeSupport.NotDecoded;
+        }
+
+        if (ModelFeatures.Missing(code) is { } feature)
+        {
+            reason = $"#UD: the model lacks {feature} ({ModelFeatures.Describe(feature)})";
+            return CodeSupport.UndefinedInModel;
+        }
+
+        reason = "the model has this instruction but no handler implements it";
+        return CodeSupport.Unclassified;
+    }
+
+    // Only a code the model has and no family implements reaches this: an emulator bug, reported
+    // through InternalError (emu exits with status 4). The guest still sees the #UD.
+    private static void Unimplemented(CpuCore cpu, ref Instruction ins)
+    {
         cpu.InternalError = $"instruction not implemented in the software CPU: {ins} ({ins.Code})";
         throw new GuestFault(Vectors.UD);
     }
-
-    private static void Invalid(CpuCore cpu, ref Instruction ins) => throw new GuestFault(Vectors.UD);
-
-    // VEX and EVEX instructions are #UD in real and virtual-8086 mode and while CR4.OSXSAVE is
-    // clear (Intel SDM Vol. 2A 2.4, exception conditions of VEX-encoded instructions); there C4, C5
-    // and 62 with a register ModRM are undefined forms of LES, LDS and BOUND, which Iced reads as
-    // prefixes. XOP and 3DNow! do not exist on the Intel processor this CPU presents (CpuModel).
-    private static bool IsUndefinedEncoding(CpuCore cpu, in Instruction ins) => ins.Encoding switch
-    {
-        EncodingKind.Legacy => false,
-        EncodingKind.XOP or EncodingKind.D3NOW => true,
-        _ => !cpu.ProtectedMode || cpu.V86Mode || (cpu.Cr4 & Cr4OsXsave) == 0,
-    };
 
     /// <summary>Collects handlers from the instruction families.</summary>
     internal sealed class Registry
@@ -159,4 +179,23 @@ internal static unsafe class HandlerTable
 
         public static nint[] NewFormTable() => new nint[(int)OperandForm.NearBranch + 1];
     }
+}
+
+/// <summary>How the software CPU treats an Iced <see cref="Code"/> (<see cref="HandlerTable.Classify"/>).</summary>
+internal enum CodeSupport
+{
+    /// <summary>A handler executes it.</summary>
+    Implemented,
+
+    /// <summary>The emulated processor does not have it (a CPUID feature it lacks, another vendor's or an older processor's instruction): #UD.</summary>
+    UndefinedInModel,
+
+    /// <summary>The decoder, which uses no <see cref="DecoderOptions"/>, never produces it.</summary>
+    NotDecoded,
+
+    /// <summary>Iced's code for undecodable bytes or a data directive: #UD.</summary>
+    NotAnInstruction,
+
+    /// <summary>The model has it and nothing implements it: an emulator bug (exit status 4).</summary>
+    Unclassified,
 }

@@ -5,7 +5,7 @@ using Iced.Intel;
 
 namespace Emulator.Jit.Instructions;
 
-/// <summary>System instructions: HLT, descriptor-table loads and stores, control registers, CPUID, RDTSC, MSRs, cache control.</summary>
+/// <summary>System instructions: HLT, descriptor-table loads and stores, control registers, CPUID, RDTSC, RDPMC, MSRs, cache control.</summary>
 internal static unsafe class SystemOps
 {
     private const ulong Cr0NW = 1UL << 29, Cr0CD = 1UL << 30;
@@ -35,9 +35,12 @@ internal static unsafe class SystemOps
         r.Add(Mnemonic.Wrmsr, &Wrmsr);
         r.Add(Mnemonic.Invd, &CacheControl);
         r.Add(Mnemonic.Wbinvd, &CacheControl);
+        // WBNOINVD (F3 0F 09) is WBINVD with a REP prefix: a processor without the WBNOINVD CPUID
+        // bit executes it as WBINVD (its exception list has no CPUID condition; Intel SDM Vol. 2B WBNOINVD).
+        r.Add(Mnemonic.Wbnoinvd, &CacheControl);
+        r.Add(Mnemonic.Rdpmc, &Rdpmc);
         r.Add(Mnemonic.Invlpg, &Invlpg);
         r.Add(Mnemonic.Wait, &CacheControl);
-        r.Add(Mnemonic.Ud2, &Ud);
         r.Add(Code.Mov_r32_cr, &MovFromCr);
         r.Add(Code.Mov_r64_cr, &MovFromCr);
         r.Add(Code.Mov_cr_r32, &MovToCr);
@@ -522,5 +525,9 @@ internal static unsafe class SystemOps
         cpu.EndBlock = true;
     }
 
-    private static void Ud(CpuCore cpu, ref Instruction ins) => throw new GuestFault(Vectors.UD);
+    // RDPMC exists on every P6-family processor, without a CPUID bit, and raises #GP(0) when ECX
+    // names no counter (Intel SDM Vol. 2B RDPMC, exceptions of every mode). This model reports no
+    // performance-monitoring leaf (CPUID.0AH), so it has no counter and every ECX is invalid; the
+    // CR4.PCE/CPL check comes first but also ends in #GP(0).
+    private static void Rdpmc(CpuCore cpu, ref Instruction ins) => throw new GuestFault(Vectors.GP, 0);
 }

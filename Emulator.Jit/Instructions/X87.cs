@@ -35,6 +35,11 @@ internal static unsafe class X87
         r.Add(Mnemonic.Frstor, &Frstor);
         r.Add(Code.Wait, &Fwait);
         r.Add(Mnemonic.Fnop, &Fnop);
+        foreach (Mnemonic m in new[] { Mnemonic.Feni, Mnemonic.Fneni, Mnemonic.Fdisi, Mnemonic.Fndisi, Mnemonic.Fsetpm, Mnemonic.Fnsetpm })
+        {
+            r.Add(m, &Unsupported287);
+        }
+
         r.Add(Mnemonic.Ffree, &Ffree);
         r.Add(Mnemonic.Ffreep, &Ffree);
         r.Add(Mnemonic.Fincstp, &Fincstp);
@@ -50,6 +55,9 @@ internal static unsafe class X87
         r.Add(Mnemonic.Fldln2, &LoadConstant);
         r.Add(Mnemonic.Fst, &Fst);
         r.Add(Mnemonic.Fstp, &Fst);
+        // D9 D8+i (Iced's FSTPNCE, "FSTP1" in sandpile.org's map): an undocumented alias of
+        // FSTP ST(i) that Intel processors since the 387 execute as FSTP.
+        r.Add(Mnemonic.Fstpnce, &Fst);
         r.Add(Mnemonic.Fist, &Fst);
         r.Add(Mnemonic.Fistp, &Fst);
         r.Add(Mnemonic.Fisttp, &Fst);
@@ -239,6 +247,21 @@ internal static unsafe class X87
 
     private static void Fnop(CpuCore cpu, ref Instruction ins) => Begin(cpu, ins);
 
+    // FENI and FDISI (8087) and FSETPM (287) "perform no function" on the 387 and later: "no internal
+    // x87 FPU states are affected" (Intel SDM Vol. 1 8.3.13). Only the escape's #NM check applies,
+    // and for the forms Iced merges with a WAIT (9B), the WAIT's pending-exception check.
+    private static void Unsupported287(CpuCore cpu, ref Instruction ins)
+    {
+        if (ins.Mnemonic is Mnemonic.Feni or Mnemonic.Fdisi or Mnemonic.Fsetpm)
+        {
+            Begin(cpu, ins, control: true);
+        }
+        else
+        {
+            cpu.CheckFpu();
+        }
+    }
+
     private static void Ffree(CpuCore cpu, ref Instruction ins)
     {
         Begin(cpu, ins);
@@ -324,7 +347,7 @@ internal static unsafe class X87
         Begin(cpu, ins);
         uint flags = 0;
         Float80 v = Operand(cpu, 0, ref flags);
-        bool pop = ins.Mnemonic is Mnemonic.Fstp or Mnemonic.Fistp or Mnemonic.Fisttp;
+        bool pop = ins.Mnemonic is Mnemonic.Fstp or Mnemonic.Fstpnce or Mnemonic.Fistp or Mnemonic.Fisttp;
         int mode = ins.Mnemonic == Mnemonic.Fisttp ? 3 : RoundingMode(cpu);
         cpu.Fsw &= unchecked((ushort)~C1);
         if (ins.GetOpKind(0) == OpKind.Register)

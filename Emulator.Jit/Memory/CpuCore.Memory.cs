@@ -18,7 +18,7 @@ internal sealed unsafe partial class CpuCore
         int i = SoftTlb.Slot(linear);
         if (tlb.ReadTag[i] == SoftTlb.Tag(linear))
         {
-            return *(byte*)(tlb.ReadHost[i] + (nint)(linear & SoftTlb.PageMask));
+            return *(byte*)(tlb.ReadAddend[i] + (nint)linear);
         }
 
         return (byte)ReadSlow(tlb, linear, 1);
@@ -36,7 +36,7 @@ internal sealed unsafe partial class CpuCore
         int i = SoftTlb.Slot(linear);
         if (tlb.WriteTag[i] == SoftTlb.Tag(linear))
         {
-            *(byte*)(tlb.WriteHost[i] + (nint)(linear & SoftTlb.PageMask)) = value;
+            *(byte*)(tlb.WriteAddend[i] + (nint)linear) = value;
             return;
         }
 
@@ -73,7 +73,7 @@ internal sealed unsafe partial class CpuCore
         int i = SoftTlb.Slot(linear);
         if (tlb.ReadTag[i] == SoftTlb.Tag(linear) && (linear & SoftTlb.PageMask) <= SoftTlb.PageMask + 1 - (ulong)size)
         {
-            byte* p = (byte*)(tlb.ReadHost[i] + (nint)(linear & SoftTlb.PageMask));
+            byte* p = (byte*)(tlb.ReadAddend[i] + (nint)linear);
             return size switch
             {
                 1 => *p,
@@ -92,7 +92,7 @@ internal sealed unsafe partial class CpuCore
         int i = SoftTlb.Slot(linear);
         if (tlb.WriteTag[i] == SoftTlb.Tag(linear) && (linear & SoftTlb.PageMask) <= SoftTlb.PageMask + 1 - (ulong)size)
         {
-            byte* p = (byte*)(tlb.WriteHost[i] + (nint)(linear & SoftTlb.PageMask));
+            byte* p = (byte*)(tlb.WriteAddend[i] + (nint)linear);
             switch (size)
             {
                 case 1: *p = (byte)value; break;
@@ -202,19 +202,21 @@ internal sealed unsafe partial class CpuCore
         }
 
         ulong physical = Translate(linear, Access.Write, tlb.User, out uint info);
-        bool codePage = Code.IsCodePage(physical);
-        if (codePage)
+        nint codeMap = Code.CodeMap(physical);
+        if (codeMap != 0 && Code.HitsCode(physical, size))
         {
-            // Self-modifying code: the write invalidates decoded blocks (through the RAM write
-            // observer) and the rest of the current block must not run stale.
+            // Self-modifying code: the write invalidates the decoded blocks it overwrites (through
+            // the RAM write observer) and the rest of the current block must not run stale.
             EndBlock = true;
         }
 
         MemoryRegion? region = FindRegion(physical);
         Memory.WriteUInt(new GuestPhysicalAddress(physical), size, value);
-        if (region is { Kind: RegionKind.Ram } && !codePage && region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask))
+        if (region is { Kind: RegionKind.Ram } && region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask))
         {
-            tlb.SetWrite(linear, (nint)region.HostPointer(physical & ~SoftTlb.PageMask), info);
+            // On a page that holds (or held) code the entry carries the page's code map: stores
+            // that do not touch code (data sharing the page) stay on the fast path of translated code.
+            tlb.SetWrite(linear, (nint)region.HostPointer(physical & ~SoftTlb.PageMask), info, codeMap);
         }
     }
 

@@ -293,6 +293,7 @@ internal sealed unsafe partial class CpuCore
     {
         SupervisorTlb.Flush();
         UserTlb.Flush();
+        ForgetCodeMappings();
     }
 
     /// <summary>A CR3 load: drops the entries of non-global pages.</summary>
@@ -300,6 +301,7 @@ internal sealed unsafe partial class CpuCore
     {
         SupervisorTlb.FlushNonGlobal();
         UserTlb.FlushNonGlobal();
+        ForgetCodeMappings();
     }
 
     /// <summary>INVLPG.</summary>
@@ -307,5 +309,6 @@ internal sealed unsafe partial class CpuCore
     {
         SupervisorTlb.FlushPage(linear);
         UserTlb.FlushPage(linear);
+        ForgetCodeMappings();
     }
 }

@@ -29,21 +29,33 @@ internal sealed unsafe class SoftTlb
     // The tables live in native memory, one after another, so translated code probes them inline
     // from one base address (ReadTagOffset and the others).
     public const int ReadTagOffset = 0;
-    public const int ReadHostOffset = Entries * 8;
+    public const int ReadAddendOffset = Entries * 8;
     public const int WriteTagOffset = Entries * 16;
-    public const int WriteHostOffset = Entries * 24;
+    public const int WriteAddendOffset = Entries * 24;
     public const int FetchTagOffset = Entries * 32;
     public const int FetchPhysicalOffset = Entries * 40;
+    public const int WriteCodeMapOffset = Entries * 48;
 
-    // Tags hold linear page number + 1, so the zeroed table matches nothing.
+    /// <summary>
+    /// Set in a write tag whose page holds decoded code: the plain compare misses, and the store
+    /// may go on only where the page's code map (<see cref="WriteCodeMap"/>) has no code.
+    /// </summary>
+    public const ulong CodePageTag = 2;
+
+    // Tags hold the linear address of the page (low 12 bits clear); EmptyTag, with bit 0 set, matches
+    // no page. Addends are the host address of the page minus its linear address, so a hit's host
+    // address is linear + addend (one add, as translated code does it).
     public readonly ulong* ReadTag;
-    public readonly nint* ReadHost;
+    public readonly nint* ReadAddend;
     public readonly ulong* WriteTag;
-    public readonly nint* WriteHost;
+    public readonly nint* WriteAddend;
     public readonly ulong* FetchTag;
     public readonly ulong* FetchPhysical;
 
-    private readonly NativeBuffer _tables = new(Entries * 48);
+    /// <summary>For write entries of code pages, the page's code map (Decoding/BlockCache.CodeMap).</summary>
+    public readonly nint* WriteCodeMap;
+
+    private readonly NativeBuffer _tables = new(Entries * 56);
 
     private readonly uint[] _readInfo = new uint[Entries];
     private readonly uint[] _writeInfo = new uint[Entries];
@@ -56,11 +68,13 @@ internal sealed unsafe class SoftTlb
         User = user;
         byte* b = _tables.Pointer;
         ReadTag = (ulong*)(b + ReadTagOffset);
-        ReadHost = (nint*)(b + ReadHostOffset);
+        ReadAddend = (nint*)(b + ReadAddendOffset);
         WriteTag = (ulong*)(b + WriteTagOffset);
-        WriteHost = (nint*)(b + WriteHostOffset);
+        WriteAddend = (nint*)(b + WriteAddendOffset);
         FetchTag = (ulong*)(b + FetchTagOffset);
         FetchPhysical = (ulong*)(b + FetchPhysicalOffset);
+        WriteCodeMap = (nint*)(b + WriteCodeMapOffset);
+        Flush();
     }
 
     /// <summary>Address of the tables (see ReadTagOffset).</summary>
@@ -71,24 +85,32 @@ internal sealed unsafe class SoftTlb
 
     public static int Slot(ulong linear) => (int)(linear >> PageShift) & (Entries - 1);
 
-    public static ulong Tag(ulong linear) => (linear >> PageShift) + 1;
+    public static ulong Tag(ulong linear) => linear & ~PageMask;
+
+    /// <summary>The tag of an unused entry: no page address has bit 0 set.</summary>
+    public const ulong EmptyTag = 1;
 
     public static uint Info(bool global, ulong largePageMask) => (global ? GlobalEntry : 0) | (uint)(largePageMask << 8);
 
     public void SetRead(ulong linear, nint host, uint info)
     {
         int i = Slot(linear);
-        ReadHost[i] = host;
+        ReadAddend[i] = host - (nint)Tag(linear);
         ReadTag[i] = Tag(linear);
         _readInfo[i] = info;
         Note(info);
     }
 
-    public void SetWrite(ulong linear, nint host, uint info)
+    /// <summary>
+    /// A write entry; <paramref name="codeMap"/> is the page's code map when it holds decoded code
+    /// (the entry is then a <see cref="CodePageTag"/> entry), else 0.
+    /// </summary>
+    public void SetWrite(ulong linear, nint host, uint info, nint codeMap = 0)
     {
         int i = Slot(linear);
-        WriteHost[i] = host;
-        WriteTag[i] = Tag(linear);
+        WriteAddend[i] = host - (nint)Tag(linear);
+        WriteCodeMap[i] = codeMap;
+        WriteTag[i] = Tag(linear) | (codeMap != 0 ? CodePageTag : 0);
         _writeInfo[i] = info;
         Note(info);
     }
@@ -105,9 +127,9 @@ internal sealed unsafe class SoftTlb
     /// <summary>Drops every entry, global ones included (CR0/CR4 paging-mode changes, state loads).</summary>
     public void Flush()
     {
-        new Span<ulong>(ReadTag, Entries).Clear();
-        new Span<ulong>(WriteTag, Entries).Clear();
-        new Span<ulong>(FetchTag, Entries).Clear();
+        new Span<ulong>(ReadTag, Entries).Fill(EmptyTag);
+        new Span<ulong>(WriteTag, Entries).Fill(EmptyTag);
+        new Span<ulong>(FetchTag, Entries).Fill(EmptyTag);
         _hasLargePages = false;
         _hasGlobal = false;
     }
@@ -139,17 +161,17 @@ internal sealed unsafe class SoftTlb
         {
             if (ReadTag[i] == tag)
             {
-                ReadTag[i] = 0;
+                ReadTag[i] = EmptyTag;
             }
 
-            if (WriteTag[i] == tag)
+            if ((WriteTag[i] & ~CodePageTag) == tag)
             {
-                WriteTag[i] = 0;
+                WriteTag[i] = EmptyTag;
             }
 
             if (FetchTag[i] == tag)
             {
-                FetchTag[i] = 0;
+                FetchTag[i] = EmptyTag;
             }
 
             return;
@@ -161,7 +183,7 @@ internal sealed unsafe class SoftTlb
         Drop(FetchTag, _fetchInfo, static (info, d) => (d & ~(ulong)(info >> 8)) == 0, page);
     }
 
-    public void FlushWrites() => new Span<ulong>(WriteTag, Entries).Clear();
+    public void FlushWrites() => new Span<ulong>(WriteTag, Entries).Fill(EmptyTag);
 
     private void Note(uint info)
     {
@@ -174,9 +196,9 @@ internal sealed unsafe class SoftTlb
     {
         for (int i = 0; i < Entries; i++)
         {
-            if (tags[i] != 0 && drop(info[i], (tags[i] - 1) ^ page))
+            if (tags[i] != EmptyTag && drop(info[i], (tags[i] >> PageShift) ^ page))
             {
-                tags[i] = 0;
+                tags[i] = EmptyTag;
             }
         }
     }

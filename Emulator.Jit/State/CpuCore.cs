@@ -141,6 +141,7 @@ internal sealed unsafe partial class CpuCore
             : cs.DefaultBig ? 32 : 16;
         Tlb = Cpl == 3 ? UserTlb : SupervisorTlb;
         EndBlock = true;
+        ForgetCodeMappings();
     }
 
     public void LoadState(CpuState s)

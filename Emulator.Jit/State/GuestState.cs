@@ -38,8 +38,11 @@ internal unsafe struct GuestState
     /// <summary>A GCHandle of the owning <see cref="CpuCore"/>, for helpers called from translated code.</summary>
     public nint Core;
 
-    /// <summary>Scratch for translated code: a spilled value across a helper call.</summary>
-    public ulong Scratch;
+    /// <summary>The vCPU's jump cache (Translation/JumpCache): guest RIP to translated code, for indirect branches.</summary>
+    public nint JumpCache;
+
+    /// <summary>Bit per segment register (<see cref="Seg"/>) that is not flat; set by the dispatcher before entering translated code.</summary>
+    public int NonFlatSegments;
 
     public static int GprOffset(int index) => index * 8;
 
@@ -52,6 +55,8 @@ internal unsafe struct GuestState
     public static readonly int BudgetOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Budget));
     public static readonly int EndBlockOffset = (int)Marshal.OffsetOf<GuestState>(nameof(EndBlock));
     public static readonly int ExitSlotOffset = (int)Marshal.OffsetOf<GuestState>(nameof(ExitSlot));
+    public static readonly int JumpCacheOffset = (int)Marshal.OffsetOf<GuestState>(nameof(JumpCache));
+    public static readonly int NonFlatSegmentsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(NonFlatSegments));
 
     public static int SegmentBaseOffset(int seg) => SegmentsOffset + (seg * sizeof(SegmentRegister)) + (int)Marshal.OffsetOf<SegmentRegister>(nameof(SegmentRegister.Base));
 

@@ -40,10 +40,27 @@ internal struct LazyFlags
     public uint KeepMask;     // flags in Materialized that survive the lazy op (CF for INC/DEC)
 
     /// <summary>
-    /// Valid when Op == Host: the host RFLAGS right after the host instruction that computed the
-    /// guest's flags (translated code saves them with PUSHFQ; the x86 flags are the same bits).
+    /// Valid when Op == Host: the flags as translated code saves them from the host's RFLAGS with
+    /// LAHF and SETO (the guest's and the host's flags are the same bits): bits 8-15 hold SF ZF AF PF
+    /// CF as LAHF gives them, bit 0 holds OF. Translated code restores them with ADD AL,7Fh (OF) and SAHF.
     /// </summary>
     public ulong HostRflags;
+
+    /// <summary>Converts flags to the <see cref="HostRflags"/> form.</summary>
+    public static ulong ToHost(uint flags) => ((flags & 0xd5) << 8) | ((flags >> 11) & 1) | 0x200;
+
+    /// <summary>Converts the <see cref="HostRflags"/> form back to flags.</summary>
+    public static uint FromHost(ulong host) => ((uint)(host >> 8) & 0xd5) | ((uint)(host & 1) << 11);
+
+    /// <summary>Puts the flags in the form translated code keeps them in (Op == Host).</summary>
+    public void ToHostForm()
+    {
+        if (Op != FlagOp.Host)
+        {
+            HostRflags = ToHost(Get());
+            Op = FlagOp.Host;
+        }
+    }
 
     public void Set(FlagOp op, int size, ulong result, ulong src1, ulong src2)
     {
@@ -83,7 +100,7 @@ internal struct LazyFlags
 
         if (Op == FlagOp.Host)
         {
-            return (uint)HostRflags & ArithMask;
+            return FromHost(HostRflags);
         }
 
         uint f = (Materialized & KeepMask) | (Compute() & ~KeepMask);

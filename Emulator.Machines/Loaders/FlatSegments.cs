@@ -13,6 +13,9 @@ public static class FlatSegments
     /// <summary>Where the GDT is written: just after the BIOS data area (400-4FF).</summary>
     public const ulong GdtAddress = 0x500;
 
+    /// <summary>Bytes the GDT takes: four descriptors.</summary>
+    public const ulong GdtSize = 4 * 8;
+
     /// <summary>__BOOT_CS.</summary>
     public const ushort CodeSelector = 0x10;
 

@@ -68,6 +68,9 @@ public sealed record PcConfig
     /// </summary>
     public KvmIrqchipMode KvmIrqchip { get; init; } = KvmIrqchipMode.User;
 
+    /// <summary>Software CPU: translate hot code to host code (where the host has a translator backend), or interpret only.</summary>
+    public bool Translate { get; init; } = true;
+
     /// <summary>Where one-line notices for the user go (the CLI prints them on stderr), or null.</summary>
     public Action<string>? Notice { get; init; }
 

@@ -1,4 +1,3 @@
-using Emulator.Backends.Block;
 using Emulator.Backends.Net;
 using Emulator.Core.Block;
 using Emulator.Core.Chardev;
@@ -349,7 +348,7 @@ public sealed partial class PcMachine : IDisposable
         switch (kind)
         {
             case AcceleratorKind.Jit:
-                return new SoftAccelerator(Platform);
+                return new SoftAccelerator(Platform) { Translate = _config.Translate && SoftAccelerator.TranslatorAvailable && Environment.GetEnvironmentVariable("EMU_TRANSLATE") is not ("0" or "off") };
             case AcceleratorKind.Kvm:
                 try
                 {
@@ -504,7 +503,7 @@ public sealed partial class PcMachine : IDisposable
         {
             foreach (DriveConfig d in drives)
             {
-                images.Add(new RawFileBackend(d.Open(), d.ReadOnly));
+                images.Add(d.Open());
             }
         }
         catch (MachineConfigException)

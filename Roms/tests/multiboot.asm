@@ -6,7 +6,9 @@
 ;
 ; Build: nasm -f bin -o multiboot.bin multiboot.asm   (Roms/build.sh does this and checks the result)
 
-LOAD_ADDR   equ 0x00100000
+%ifndef LOAD_ADDR
+%define LOAD_ADDR 0x00100000            ; multiboot_low.asm links it below 1 MiB instead
+%endif
 COM1        equ 0x3F8
 %include "com1.inc"
 DEBUG_EXIT  equ 0xF4

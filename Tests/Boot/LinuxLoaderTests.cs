@@ -19,10 +19,12 @@ public sealed class LinuxLoaderTests : IDisposable
     // A bzImage of protocol `version`: boot sector + `sects` setup sectors, then a protected-mode
     // kernel whose first bytes are 0x11 and whose byte at 0x200 is 0x64 (the 64-bit entry).
     internal static byte[] BzImage(ushort version = 0x20f, byte sects = 4, int kernelBytes = 0x1000, uint initSize = 0x10_0000,
-        ushort xloadflags = SetupHeader.XlfKernel64, uint cmdlineSize = 2047, uint initrdAddrMax = 0x7fff_ffff, byte loadFlags = SetupHeader.LoadedHigh)
+        ushort xloadflags = SetupHeader.XlfKernel64, uint cmdlineSize = 2047, uint initrdAddrMax = 0x7fff_ffff, byte loadFlags = SetupHeader.LoadedHigh,
+        uint sysSize = 0)
     {
         byte[] k = new byte[((sects + 1) * 512) + kernelBytes];
         k[SetupHeader.SetupSectsOffset] = sects;
+        W32(k, SetupHeader.SysSizeOffset, sysSize);
         W16(k, SetupHeader.BootFlagOffset, 0xaa55);
         k[SetupHeader.JumpOffset] = 0xeb;
         k[SetupHeader.JumpOffset + 1] = 0x66; // header ends at 0x268
@@ -159,7 +161,49 @@ public sealed class LinuxLoaderTests : IDisposable
         { "no kernel after setup", BzImage()[..(5 * 512)], "truncated" },
         { "zImage", BzImage(loadFlags: 0), "zImage" },
         { "needs more RAM", BzImage(initSize: 0x1000_0000), "give more --memory" },
+        { "cut by a whole paragraph", BzImage(kernelBytes: 0x1000 - 16, sysSize: 0x100), "syssize claims 4096 bytes" },
+        { "cut by more", BzImage(kernelBytes: 0x800, sysSize: 0x100), "truncated" },
     };
+
+    // boot.rst, "syssize": 16-byte paragraphs, so the last one may run past the end of the file
+    // (by up to 15 bytes); the loader pads them with zeros, whatever RAM held before.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    [InlineData(15)]
+    public void SyssizeRoundedUpToAParagraphIsPaddedWithZeros(int missing)
+    {
+        byte[] kernel = BzImage(kernelBytes: 0x1000 - missing, sysSize: 0x100);
+        kernel[^1] = 0x5a;
+        _m.Space.Write(new Emulator.Core.Memory.GuestPhysicalAddress(LinuxLoader.KernelAddress), Enumerable.Repeat((byte)0xff, 0x1010).ToArray());
+
+        Load(kernel);
+
+        byte[] loaded = _m.Read(LinuxLoader.KernelAddress, 0x1010);
+        Assert.Equal(0x11, loaded[0]);
+        Assert.Equal(0x5a, loaded[0x1000 - missing - 1]);
+        Assert.All(loaded[(0x1000 - missing)..0x1000], b => Assert.Equal(0, b));
+        Assert.All(loaded[0x1000..], b => Assert.Equal(0xff, b)); // nothing past syssize * 16
+    }
+
+    // memtest86+'s Linux-boot-protocol image (Debian package memtest86+, which .ci/run installs) is
+    // such a file: its syssize claims 8 bytes more than it holds, and GRUB and QEMU boot it.
+    [SkippableFact]
+    public void MemtestImageLoadsWithItsLastParagraphPadded()
+    {
+        const string Memtest = "/boot/memtest86+x64.bin";
+        Skip.IfNot(File.Exists(Memtest), $"{Memtest} is not installed (apt-get install memtest86+)");
+        byte[] image = File.ReadAllBytes(Memtest);
+        SetupHeader h = SetupHeader.Parse(image, Memtest);
+        ulong held = (ulong)(image.Length - h.KernelOffset);
+        Assert.InRange(h.ProtectedModeSize - held, 1UL, 15UL);
+
+        LoadedKernel k = KernelLoader.Load(_m.Space, _m.Map, new KernelBootConfig { KernelPath = Memtest, CommandLine = "console=ttyS0,115200" }, Rsdp);
+
+        Assert.Contains("Linux bzImage", k.Description, StringComparison.Ordinal);
+        Assert.True(_m.Read(LinuxLoader.KernelAddress, (int)held).AsSpan().SequenceEqual(image.AsSpan(h.KernelOffset)));
+        Assert.All(_m.Read(LinuxLoader.KernelAddress + held, (int)(h.ProtectedModeSize - held)), b => Assert.Equal(0, b));
+    }
 
     [Theory]
     [MemberData(nameof(BadKernels))]

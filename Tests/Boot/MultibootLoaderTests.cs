@@ -148,7 +148,11 @@ public sealed class MultibootLoaderTests : IDisposable
         { "bad checksum", BadChecksum(), "neither a Linux bzImage" },
         { "video mode", AoutKernel(MultibootHeader.AoutKludge | MultibootHeader.VideoMode), "video mode" },
         { "unknown required flag", AoutKernel(MultibootHeader.AoutKludge | (1 << 5)), "flags 0x20" },
-        { "below 1 MiB", AoutKernel(load: 0x8000), "not in guest RAM above 1 MiB" },
+        { "in the VGA hole", AoutKernel(load: 0xa_0000), "not in guest RAM" },
+        { "into the EBDA", AoutKernel(load: 0x9_e000), "not in guest RAM" },
+        { "in the BIOS ROM", AoutKernel(load: 0xf_0000), "not in guest RAM" },
+        { "over the BDA's EBDA pointer", AoutKernel(load: 0x0), "overlap the BIOS data area's EBDA pointer emu writes at 0x40e-0x40f" },
+        { "over the GDT", AoutKernel(load: 0x480), "overlap the GDT emu writes for the entry state at 0x500-0x51f" },
         { "beyond RAM", AoutKernel(load: 0x3000_0000), "not in guest RAM" },
         { "truncated", AoutKernel(loadEnd: 0x20_1000), "truncated" },
         { "bss below image", AoutKernel(bssEnd: 0x20_0010), "bss_end_addr" },
@@ -178,6 +182,35 @@ public sealed class MultibootLoaderTests : IDisposable
         Assert.DoesNotContain('\n', e.Message);
         Assert.True(before.AsSpan().SequenceEqual(_m.Read(0x10_0000, 0x40_0000)), why);
         Assert.Equal(kernel, File.ReadAllBytes(path));
+    }
+
+    // Multiboot 0.6.96 3.1.3 lets the kernel choose its address; real-mode test kernels load at 0x8000.
+    [Fact]
+    public void KernelBelowOneMiBIsLoadedWhereItAsks()
+    {
+        _m.Space.Write(new(0x8100), new byte[] { 1, 2, 3 });
+        LoadedKernel k = Load(AoutKernel(load: 0x8000), "low", [1, 2, 3]);
+
+        Assert.Equal(0xf4, _m.Read(0x8040, 1)[0]);
+        Assert.Equal(new byte[3], _m.Read(0x8100, 3)); // bss cleared
+        Assert.Equal(0x8040UL, k.Entry.Rip);
+        Assert.Equal(MultibootInfo.Address, k.Entry.Gpr[(int)Gpr.Rbx]); // the kernel (to 0xa000) leaves it alone
+        uint modsAddr = _m.U32(MultibootInfo.Address + 24);
+        Assert.Equal(0x10_0000u, _m.U32(modsAddr)); // modules start at 1 MiB, clear of the EBDA and VGA hole
+        Assert.Equal(new byte[] { 1, 2, 3 }, _m.Read(0x10_0000, 3));
+    }
+
+    [Fact]
+    public void KernelOverTheInformationBlockMovesItAfterTheModules()
+    {
+        LoadedKernel k = Load(AoutKernel(load: 0xf000, bssEnd: 0x1_2000), "moved", [1, 2, 3]);
+
+        ulong info = k.Entry.Gpr[(int)Gpr.Rbx];
+        Assert.Equal(0x10_1000UL, info); // after the one-page module at 1 MiB
+        Assert.Equal(new byte[0x2000], _m.Read(0x1_0000, 0x2000)); // the kernel's bss, not the block
+        Assert.Equal("moved", _m.CString(_m.U32(info + 16)));
+        Assert.Equal(1u, _m.U32(info + 20));
+        Assert.Equal(0x10_0000u, _m.U32(_m.U32(info + 24)));
     }
 
     [Fact]

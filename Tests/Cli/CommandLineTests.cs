@@ -21,7 +21,7 @@ public sealed class CommandLineTests
     [InlineData("--debugcon nowhere", "--debugcon nowhere")]
     [InlineData("--bogus", "'--bogus'")]
     [InlineData("--drive readonly=on", "--drive readonly=on")]
-    [InlineData("--drive file=disk.img,format=qcow2", "format=qcow2")]
+    [InlineData("--drive file=disk.img,format=vmdk", "format=vmdk")]
     [InlineData("--drive file=disk.img,readonly=maybe", "readonly=maybe")]
     public void BadRunArgumentsGiveOneLineAndStatus2(string args, string named)
     {

@@ -19,8 +19,8 @@ public sealed unsafe class SoftTlbTests
         tlb.FlushNonGlobal();
 
         Assert.Equal(SoftTlb.Tag(Page), tlb.ReadTag[SoftTlb.Slot(Page)]);
-        Assert.Equal(0UL, tlb.WriteTag[SoftTlb.Slot(Page + 0x1000)]);
-        Assert.Equal(0UL, tlb.FetchTag[SoftTlb.Slot(Page + 0x2000)]);
+        Assert.Equal(SoftTlb.EmptyTag, tlb.WriteTag[SoftTlb.Slot(Page + 0x1000)]);
+        Assert.Equal(SoftTlb.EmptyTag, tlb.FetchTag[SoftTlb.Slot(Page + 0x2000)]);
     }
 
     [Fact]
@@ -32,7 +32,7 @@ public sealed unsafe class SoftTlbTests
 
         tlb.FlushPage(Page + 0x123);
 
-        Assert.Equal(0UL, tlb.ReadTag[SoftTlb.Slot(Page)]);
+        Assert.Equal(SoftTlb.EmptyTag, tlb.ReadTag[SoftTlb.Slot(Page)]);
         Assert.Equal(SoftTlb.Tag(Page + 0x1000), tlb.ReadTag[SoftTlb.Slot(Page + 0x1000)]);
     }
 
@@ -47,8 +47,8 @@ public sealed unsafe class SoftTlbTests
 
         tlb.FlushPage(large + 0x10_0000);
 
-        Assert.Equal(0UL, tlb.ReadTag[SoftTlb.Slot(large + 0x5000)]);
-        Assert.Equal(0UL, tlb.WriteTag[SoftTlb.Slot(large + 0x1f_f000)]);
+        Assert.Equal(SoftTlb.EmptyTag, tlb.ReadTag[SoftTlb.Slot(large + 0x5000)]);
+        Assert.Equal(SoftTlb.EmptyTag, tlb.WriteTag[SoftTlb.Slot(large + 0x1f_f000)]);
         Assert.Equal(SoftTlb.Tag(large + 0x20_0000), tlb.ReadTag[SoftTlb.Slot(large + 0x20_0000)]);
     }
 }

@@ -24,6 +24,7 @@ public sealed class SystemTestRomTests
     [InlineData("v86", 22)]
     [InlineData("a20", 13)]
     [InlineData("irqshadow", 7)]
+    [InlineData("ptrcheck", 116)]
     public void EveryCheckPasses(string rom, int checks) => AssertAllPassed(rom, checks, Run(rom));
 
     /// <summary>

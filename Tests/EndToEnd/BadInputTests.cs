@@ -43,7 +43,7 @@ public sealed class BadInputTests : IDisposable
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(whole.AsSpan(Emulator.Machines.Loaders.Linux.SetupHeader.SysSizeOffset), 0x1_0000 / 16);
         string kernel = File(whole[..(5 * 512 + 0x4000)], "cut.bzImage");
 
-        Check(["--kernel", kernel], $"emu: --kernel {kernel}: truncated: the header's syssize claims 65536 bytes of protected-mode kernel but the file holds 16384", kernel);
+        Check(["--kernel", kernel], $"emu: --kernel {kernel}: truncated: the header's syssize claims 65536 bytes of protected-mode kernel (4096 paragraphs) but the file holds 16384", kernel);
     }
 
     [Fact]

@@ -83,6 +83,9 @@ internal sealed class GuestConsole : IDisposable
         }
     }
 
+    /// <summary>Waits for <paramref name="text"/> in the console output after the last prompt or wait.</summary>
+    public void WaitForOutput(string text, TimeSpan timeout) => _from = WaitFor(text, _from, timeout);
+
     /// <summary>Sends one line to the guest's console.</summary>
     public void Type(string line)
     {

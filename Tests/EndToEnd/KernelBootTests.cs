@@ -10,7 +10,7 @@ public sealed class KernelBootTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string TestKernel => Path.Combine(DemoGuestTests.RepositoryRoot(), "Roms", "tests", "multiboot.bin");
+    private static string TestKernel(string name) => Path.Combine(DemoGuestTests.RepositoryRoot(), "Roms", "tests", name);
 
     private string WriteFile(string name, byte[] content)
     {
@@ -19,12 +19,15 @@ public sealed class KernelBootTests : IDisposable
         return path;
     }
 
-    [Fact]
-    public void MultibootKernelGetsCommandLineModulesAndMemoryAndExitsThroughDebugExit()
+    // multiboot_low.bin is the same kernel linked at 0x8000, below 1 MiB, as real-mode test kernels are.
+    [Theory]
+    [InlineData("multiboot.bin")]
+    [InlineData("multiboot_low.bin")]
+    public void MultibootKernelGetsCommandLineModulesAndMemoryAndExitsThroughDebugExit(string kernel)
     {
         string one = WriteFile("one.txt", "first module\nsecond line"u8.ToArray());
         string two = WriteFile("two.bin", [.. Enumerable.Repeat((byte)'x', 5000)]);
-        EmuProcess.Result r = EmuProcess.Run(Timeout, "run", "--accel", "jit", "-m", "64M", "--kernel", TestKernel,
+        EmuProcess.Result r = EmuProcess.Run(Timeout, "run", "--accel", "jit", "-m", "64M", "--kernel", TestKernel(kernel),
             "--append", "console=ttyS0 answer=42", "--initrd", one, "--initrd", two);
 
         string[] lines = r.Stdout.Replace("\r", string.Empty, StringComparison.Ordinal).Split('\n', StringSplitOptions.RemoveEmptyEntries);

@@ -50,7 +50,8 @@ public static class LinuxLoader
         // The decompressor runs from pref_address (boot.rst, "pref_address": a non-relocatable kernel
         // moves there; a relocatable one never runs below it, its LOAD_PHYSICAL_ADDR) and needs
         // init_size bytes there ("init_size"); the initrd must stay clear of that.
-        ulong kernelSize = (ulong)(image.Length - h.KernelOffset);
+        ulong held = (ulong)(image.Length - h.KernelOffset);
+        ulong kernelSize = Math.Max(held, h.ProtectedModeSize);
         ulong runStart = Math.Max(KernelAddress, h.PrefAddress);
         ulong kernelEnd = Math.Max(KernelAddress + kernelSize, runStart + h.InitSize);
         if (kernelEnd > map.LowRamEnd)
@@ -76,6 +77,7 @@ public static class LinuxLoader
         byte[] zeroPage = BootParams.Build(image, h, map, (uint)CmdlineAddress, ramdiskImage, ramdiskSize, rsdp);
 
         memory.Write(new GuestPhysicalAddress(KernelAddress), image.AsSpan(h.KernelOffset));
+        GuestRam.Zero(memory, KernelAddress + held, kernelSize - held); // syssize's last paragraph, rounded up
         if (initrd is (_, byte[] bytes))
         {
             memory.Write(new GuestPhysicalAddress(ramdiskImage), bytes);

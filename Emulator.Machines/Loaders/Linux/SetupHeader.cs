@@ -68,6 +68,12 @@ public sealed class SetupHeader
     /// <summary>Bytes the kernel needs from its load address while it decompresses (2.10+, else 0).</summary>
     public uint InitSize { get; private init; }
 
+    /// <summary>
+    /// Size of the protected-mode kernel the header claims: syssize (16-byte paragraphs) times 16.
+    /// The file may end up to 15 bytes before it (the last paragraph rounded up); the loader pads with zeros.
+    /// </summary>
+    public ulong ProtectedModeSize { get; private init; }
+
     /// <summary>Offset of the first byte after the header: 0x202 plus the byte at 0x201 (the jump's displacement).</summary>
     public int End { get; private init; }
 
@@ -128,7 +134,26 @@ public sealed class SetupHeader
         }
 
         int sects = image[SetupSectsOffset] == 0 ? 4 : image[SetupSectsOffset];
-        var h = new SetupHeader
+        int kernelOffset = (sects + 1) * 512;
+        if (kernelOffset >= image.Length)
+        {
+            throw new MachineConfigException($"{where}: truncated: {sects} setup sectors claimed but the file has {image.Length} bytes, leaving no protected-mode kernel");
+        }
+
+        // boot.rst, "syssize": the protected-mode code's size in 16-byte paragraphs (32 bits wide from
+        // protocol 2.04 on). Counted in paragraphs, it rounds the size up: an image whose tool did not
+        // pad it (memtest86+'s .bin, which GRUB and QEMU boot) ends up to 15 bytes before syssize * 16,
+        // and the loader pads those with zeros. A file shorter by a whole paragraph or more was cut
+        // off, e.g. by an interrupted download; the decompressor would fail inside the guest with
+        // nothing to say which file was at fault.
+        ulong payload = (ulong)BinaryPrimitives.ReadUInt32LittleEndian(image[SysSizeOffset..]) * 16;
+        ulong held = (ulong)(image.Length - kernelOffset);
+        if (held + 15 < payload)
+        {
+            throw new MachineConfigException($"{where}: truncated: the header's syssize claims {payload} bytes of protected-mode kernel ({payload / 16} paragraphs) but the file holds {held}");
+        }
+
+        return new SetupHeader
         {
             SetupSects = sects,
             Version = version,
@@ -141,22 +166,7 @@ public sealed class SetupHeader
             PrefAddress = version >= 0x20a ? BinaryPrimitives.ReadUInt64LittleEndian(image[PrefAddressOffset..]) : 0x10_0000,
             InitSize = version >= 0x20a ? BinaryPrimitives.ReadUInt32LittleEndian(image[InitSizeOffset..]) : 0,
             End = end,
+            ProtectedModeSize = payload,
         };
-
-        if (h.KernelOffset >= image.Length)
-        {
-            throw new MachineConfigException($"{where}: truncated: {sects} setup sectors claimed but the file has {image.Length} bytes, leaving no protected-mode kernel");
-        }
-
-        // boot.rst, "syssize": the protected-mode code's size in 16-byte paragraphs (32 bits wide from
-        // protocol 2.04 on). A file shorter than that was cut off, e.g. by an interrupted download;
-        // the decompressor would fail inside the guest with nothing to say which file was at fault.
-        ulong payload = (ulong)BinaryPrimitives.ReadUInt32LittleEndian(image[SysSizeOffset..]) * 16;
-        if ((ulong)(image.Length - h.KernelOffset) < payload)
-        {
-            throw new MachineConfigException($"{where}: truncated: the header's syssize claims {payload} bytes of protected-mode kernel but the file holds {image.Length - h.KernelOffset}");
-        }
-
-        return h;
     }
 }

@@ -12,12 +12,12 @@ public readonly record struct MultibootModule(uint Start, uint End, string Name)
 
 /// <summary>
 /// Builds the Multiboot information structure (Multiboot 0.6.96 3.3) and what it points to, as one
-/// block of bytes to be written at <see cref="Address"/>: the 88-byte structure, the module list, the
+/// block of bytes to be written at one address (normally <see cref="Address"/>): the 88-byte structure, the module list, the
 /// memory map, then the strings.
 /// </summary>
 public static class MultibootInfo
 {
-    /// <summary>Where the block is written: below the kernel (which loads at or above 1 MiB), above the GDT.</summary>
+    /// <summary>Where the block is normally written, above the GDT; a kernel loaded over it moves it after the modules (<see cref="MultibootLoader"/>).</summary>
     public const uint Address = 0x1_0000;
 
     /// <summary>The most the block may take (up to 0x20000).</summary>
@@ -40,11 +40,11 @@ public static class MultibootInfo
     /// <summary>The boot loader name emu reports.</summary>
     public const string LoaderName = "emu";
 
-    /// <summary>Lays out the block for <see cref="Address"/>.</summary>
-    public static byte[] Build(E820Map map, string cmdline, IReadOnlyList<MultibootModule> modules)
+    /// <summary>Lays out the block for <paramref name="address"/> (normally <see cref="Address"/>; its pointers are absolute).</summary>
+    public static byte[] Build(E820Map map, string cmdline, IReadOnlyList<MultibootModule> modules, uint address = Address)
     {
         var block = new List<byte>(new byte[StructureSize]);
-        uint At() => Address + (uint)block.Count;
+        uint At() => address + (uint)block.Count;
 
         uint modsAddr = At();
         var strings = new List<(int FieldOffset, string Text)>();
@@ -96,7 +96,7 @@ public static class MultibootInfo
 
         uint AppendString(List<byte> b, string text)
         {
-            uint a = Address + (uint)b.Count;
+            uint a = address + (uint)b.Count;
             b.AddRange(Encoding.UTF8.GetBytes(text));
             b.Add(0);
             return a;

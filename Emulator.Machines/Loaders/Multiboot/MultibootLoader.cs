@@ -1,18 +1,28 @@
 using Emulator.Core.Cpu;
 using Emulator.Core.Memory;
+using Emulator.Machines.Acpi;
 using Emulator.Machines.Pc;
 
 namespace Emulator.Machines.Loaders.Multiboot;
 
 /// <summary>
 /// Loads a Multiboot 0.6.96 kernel: the image from its ELF32 program headers or, when header flag 16
-/// is set, from the a.out kludge address fields (3.1.3); modules page-aligned after the kernel; the
-/// information structure (3.3); and the entry state of 3.2 (EAX = 0x2BADB002, EBX = the structure,
-/// flat 32-bit protected mode, paging and interrupts off).
+/// is set, from the a.out kludge address fields (3.1.3), anywhere in RAM below 4 GiB (also below
+/// 1 MiB); modules page-aligned after the kernel (from 1 MiB up); the information structure (3.3);
+/// and the entry state of 3.2 (EAX = 0x2BADB002, EBX = the structure, flat 32-bit protected mode,
+/// paging and interrupts off).
 /// </summary>
 public static class MultibootLoader
 {
     private const ulong Page = 4096;
+
+    // What emu writes in low RAM for a kernel boot, which a kernel may not overlap: the BDA's EBDA
+    // segment word (the ACPI RSDP's home, written by AcpiTables) and the flat GDT of the entry state.
+    private static readonly (ulong Start, ulong Length, string What)[] FixedTables =
+    [
+        (AcpiTables.BdaEbdaSegment, 2, "the BIOS data area's EBDA pointer emu writes"),
+        (FlatSegments.GdtAddress, FlatSegments.GdtSize, "the GDT emu writes for the entry state"),
+    ];
 
     /// <summary>Loads <paramref name="image"/> (already known to hold <paramref name="header"/>) into <paramref name="memory"/>.</summary>
     public static LoadedKernel Load(AddressSpace memory, E820Map map, MultibootHeader header, byte[] image, string name,
@@ -48,12 +58,23 @@ public static class MultibootLoader
             throw new MachineConfigException($"{where}: the multiboot header does not set the address fields (flag 16) and the file is not ELF, so emu cannot tell where to load it");
         }
 
+        // The kernel may ask for any RAM (Multiboot 0.6.96 3.1.3 leaves the address to it; real-mode
+        // test kernels load at 0x8000 and QEMU loads them there), but not the EBDA, the VGA hole or
+        // the BIOS ROM (not RAM in the E820 map), nor what emu itself writes in low RAM.
         ulong kernelEnd = 0;
         foreach ((ulong address, _, _, _, ulong size) in pieces)
         {
-            if (address < PcMemoryMap.ExtendedStart || !GuestRam.Holds(map, address, size))
+            if (!GuestRam.Holds(map, address, size))
             {
-                throw new MachineConfigException($"{where}: the kernel wants 0x{size:x} bytes at 0x{address:x}, which is not in guest RAM above 1 MiB (RAM there ends at 0x{map.LowRamEnd:x}; try more --memory)");
+                throw new MachineConfigException($"{where}: the kernel wants 0x{size:x} bytes at 0x{address:x}, which is not in guest RAM (RAM is 0-0x{E820Map.EbdaStart:x} below 1 MiB, then 0x{PcMemoryMap.ExtendedStart:x}-0x{map.LowRamEnd:x}; try more --memory for a kernel above that)");
+            }
+
+            foreach ((ulong start, ulong length, string what) in FixedTables)
+            {
+                if (address < start + length && start < address + size)
+                {
+                    throw new MachineConfigException($"{where}: the kernel's 0x{size:x} bytes at 0x{address:x} overlap {what} at 0x{start:x}-0x{start + length - 1:x}");
+                }
             }
 
             kernelEnd = Math.Max(kernelEnd, address + size);
@@ -64,8 +85,9 @@ public static class MultibootLoader
             throw new MachineConfigException($"{where}: the entry point 0x{entry:x} is outside the loaded kernel");
         }
 
+        // Modules follow the kernel, and never go below 1 MiB, where the EBDA and the VGA hole are near.
         var placed = new List<MultibootModule>();
-        ulong next = AlignUp(kernelEnd);
+        ulong next = AlignUp(Math.Max(kernelEnd, PcMemoryMap.ExtendedStart));
         foreach ((string moduleName, byte[] data) in modules)
         {
             ulong size = Math.Max((ulong)data.Length, 1);
@@ -78,7 +100,20 @@ public static class MultibootLoader
             next = AlignUp(next + size);
         }
 
-        byte[] info = MultibootInfo.Build(map, cmdline, placed);
+        // The information block goes at its usual place unless the kernel is there (a low kernel);
+        // then after the last module.
+        uint infoAddress = MultibootInfo.Address;
+        byte[] info = MultibootInfo.Build(map, cmdline, placed, infoAddress);
+        if (pieces.Any(p => p.Address < infoAddress + (ulong)info.Length && infoAddress < p.Address + p.MemorySize))
+        {
+            if (next + (ulong)info.Length > map.LowRamEnd)
+            {
+                throw new MachineConfigException($"{where}: the kernel covers 0x{MultibootInfo.Address:x}, where emu puts the multiboot information, and there is no RAM left after it and its modules for that (RAM ends at 0x{map.LowRamEnd:x}; try more --memory)");
+            }
+
+            infoAddress = (uint)next;
+            info = MultibootInfo.Build(map, cmdline, placed, infoAddress);
+        }
 
         // Everything is checked: only now is guest memory written.
         foreach ((ulong address, byte[] source, int offset, int length, ulong size) in pieces)
@@ -92,11 +127,11 @@ public static class MultibootLoader
             memory.Write(new GuestPhysicalAddress(placed[i].Start), modules[i].Data);
         }
 
-        memory.Write(new GuestPhysicalAddress(MultibootInfo.Address), info);
+        memory.Write(new GuestPhysicalAddress(infoAddress), info);
         FlatSegments.WriteGdt(memory, longMode: false);
         CpuState state = FlatSegments.ProtectedMode(entry);
         state.Gpr[(int)Gpr.Rax] = MultibootHeader.BootloaderMagic;
-        state.Gpr[(int)Gpr.Rbx] = MultibootInfo.Address;
+        state.Gpr[(int)Gpr.Rbx] = infoAddress;
         return new LoadedKernel(state, $"multiboot {format} kernel, entry 0x{entry:x}, {modules.Count} module(s)");
     }
 

@@ -27,7 +27,8 @@ internal sealed class FormResult(DiffForm form)
 /// CPU (<see cref="EmulatedCpu"/>) from the same registers, flags and buffer contents, and compares
 /// every general-purpose register, XMM0-XMM15, RIP (the emulated one must have advanced past the instruction
 /// and the HLT after it), the arithmetic flags and DF (masking only <see cref="UndefinedFlags"/>)
-/// and the whole data buffer.
+/// and the whole data buffer. Where Intel and AMD processors differ and the host is not Intel (the
+/// vendor the software CPU reports), <see cref="VendorDifferences"/> masks the bits that differ.
 /// </summary>
 internal sealed unsafe class DifferentialRunner : IDisposable
 {
@@ -40,8 +41,12 @@ internal sealed unsafe class DifferentialRunner : IDisposable
     private readonly EmulatedCpu _emulated;
     private readonly byte[] _initial = new byte[CaseGenerator.BufferSize];
 
-    public DifferentialRunner() =>
-        _emulated = new EmulatedCpu(_native.Page, _native.SlotAddress, _nativeData.Address, CaseGenerator.BufferSize);
+    /// <param name="translate">Run the software CPU's side through the translator (each case as host code) instead of the interpreter.</param>
+    public DifferentialRunner(bool translate = false) =>
+        _emulated = new EmulatedCpu(_native.Page, _native.SlotAddress, _nativeData.Address, CaseGenerator.BufferSize, translate);
+
+    /// <summary>Instructions that ran as translated host code so far.</summary>
+    public long TranslatedInstructions => _emulated.TranslatedInstructions;
 
     public static int CasesPerForm =>
         int.TryParse(Environment.GetEnvironmentVariable("EMU_DIFF_CASES"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : DefaultCases;
@@ -158,9 +163,11 @@ internal sealed unsafe class DifferentialRunner : IDisposable
 
         for (int i = 0; i < 16; i++)
         {
-            if (native.Gpr[i] != emulated.Gpr[i])
+            (ulong bits, string? reason) = VendorDifferences.RegisterMask(c.Instruction, c.Gpr, i);
+            if (((native.Gpr[i] ^ emulated.Gpr[i]) & bits) != 0)
             {
-                diff.Append(CultureInfo.InvariantCulture, $" {RegisterModel.Name(i)} native {native.Gpr[i]:x} emulated {emulated.Gpr[i]:x};");
+                string masked = reason is null ? "" : $" (compared {bits:x}: {reason})";
+                diff.Append(CultureInfo.InvariantCulture, $" {RegisterModel.Name(i)} native {native.Gpr[i]:x} emulated {emulated.Gpr[i]:x}{masked};");
             }
         }
 

@@ -30,17 +30,28 @@ public sealed class DifferentialTests(ITestOutputHelper output)
 
     [SkippableTheory]
     [MemberData(nameof(Mnemonics))]
-    public void MatchesHost(string mnemonic)
+    public void MatchesHost(string mnemonic) => Compare(mnemonic, translate: false);
+
+    /// <summary>
+    /// The same cases through the translator: each instruction becomes a one-instruction block of
+    /// host code (or a call of its interpreter handler from host code), entered from the dispatcher.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(Mnemonics))]
+    public void TranslatedMatchesHost(string mnemonic) => Compare(mnemonic, translate: true);
+
+    private void Compare(string mnemonic, bool translate)
     {
         Skip.IfNot(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64, "needs an x86-64 Linux host to run instructions natively");
         Mnemonic m = Enum.Parse<Mnemonic>(mnemonic);
         string? missing = HostLacks(m);
         Skip.If(missing is not null, $"the host CPU does not support {missing}");
 
+        output.WriteLine($"host CPU: {HostCpu.Description}");
         int cases = DifferentialRunner.CasesPerForm;
         var failures = new List<string>();
         var watch = Stopwatch.StartNew();
-        using var runner = new DifferentialRunner();
+        using var runner = new DifferentialRunner(translate);
         foreach (DiffForm form in FormCatalog.Forms.Where(f => f.Mnemonic == m))
         {
             FormResult r = runner.Run(form, cases);
@@ -52,13 +63,14 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             }
         }
 
-        output.WriteLine($"{watch.Elapsed.TotalSeconds:0.00} s");
+        output.WriteLine($"{watch.Elapsed.TotalSeconds:0.00} s{(translate ? $", {runner.TranslatedInstructions} instructions ran as host code" : "")}");
         Assert.True(failures.Count == 0, $"{failures.Count} forms of {mnemonic} differ from the host:\n{string.Join("\n", failures)}");
     }
 
     [Fact]
     public void CatalogCoversEveryIntegerForm()
     {
+        output.WriteLine($"host CPU: {HostCpu.Description}");
         foreach ((Code code, string reason) in FormCatalog.Excluded.OrderBy(e => e.Key))
         {
             output.WriteLine($"not run: {code}: {reason}");
@@ -76,17 +88,9 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         Mnemonic.Lzcnt when !Lzcnt.IsSupported => "LZCNT",
         Mnemonic.Tzcnt or Mnemonic.Andn or Mnemonic.Bextr or Mnemonic.Blsi or Mnemonic.Blsmsk or Mnemonic.Blsr when !Bmi1.IsSupported => "BMI1",
         Mnemonic.Popcnt when !Popcnt.IsSupported => "POPCNT",
-        Mnemonic.Movbe when !HasCpuid(1, 2, 22) => "MOVBE",
-        Mnemonic.Cmpxchg16b when !HasCpuid(1, 2, 13) => "CMPXCHG16B",
-        Mnemonic.Adcx or Mnemonic.Adox when !HasCpuid(7, 1, 19) => "ADX",
+        Mnemonic.Movbe when !HostCpu.Has(1, 2, 22) => "MOVBE",
+        Mnemonic.Cmpxchg16b when !HostCpu.Has(1, 2, 13) => "CMPXCHG16B",
+        Mnemonic.Adcx or Mnemonic.Adox when !HostCpu.Has(7, 1, 19) => "ADX",
         _ => null,
     };
-
-    // Register 0-3 = EAX, EBX, ECX, EDX of leaf (subleaf 0).
-    private static bool HasCpuid(int leaf, int register, int bit)
-    {
-        (int eax, int ebx, int ecx, int edx) = X86Base.CpuId(leaf, 0);
-        int value = register switch { 0 => eax, 1 => ebx, 2 => ecx, _ => edx };
-        return (value & (1 << bit)) != 0;
-    }
 }

@@ -29,11 +29,12 @@ internal sealed class EmulatedCpu : IDisposable
     private readonly HostMapping _codeRam = new(4096);
     private readonly HostMapping _dataRam;
     private readonly CpuCore _core;
-    private readonly byte[] _code = new byte[NativeCpu.SlotSize + 1];
+    private readonly byte[] _code;
     private readonly int _dataSize;
 
-    public EmulatedCpu(ulong codePage, ulong codeAddress, ulong dataAddress, int dataSize)
+    public EmulatedCpu(ulong codePage, ulong codeAddress, ulong dataAddress, int dataSize, bool translate = false, int slotSize = NativeCpu.SlotSize)
     {
+        _code = new byte[slotSize + 1];
         CodeAddress = codeAddress;
         _dataRam = new HostMapping((ulong)dataSize);
         _dataSize = dataSize;
@@ -43,6 +44,12 @@ internal sealed class EmulatedCpu : IDisposable
         _platform.Memory.ObserveRamWrites(blocks.OnWrite);
         _core = new CpuCore(0, _platform.Memory, _platform.Io, blocks);
         blocks.AttachTlb(_core.Tlb);
+        if (translate)
+        {
+            // Every block is translated at its first execution, so each case runs as host code.
+            _core.Translator = new Emulator.Jit.Translation.TranslationCache(_core, 8 << 20, threshold: 1);
+        }
+
         _core.LoadState(LongModeWithoutPaging(codeAddress));
     }
 
@@ -148,8 +155,12 @@ internal sealed class EmulatedCpu : IDisposable
         }
     }
 
+    /// <summary>Instructions of the cases that ran as host code (0 without the translator).</summary>
+    public long TranslatedInstructions => _core.Translator?.Statistics.NativeInstructions ?? 0;
+
     public void Dispose()
     {
+        _core.Translator?.Dispose();
         _platform.Dispose();
         _codeRam.Dispose();
         _dataRam.Dispose();

@@ -23,6 +23,7 @@ namespace Emulator.Tests.Cpu.Differential;
 /// </summary>
 internal sealed unsafe partial class NativeCpu : IDisposable
 {
+    /// <summary>Bytes of the slot for one instruction (an x86 instruction is at most 15 bytes).</summary>
     public const int SlotSize = 15;
     private const byte Nop = 0x90;
     private const int SysRtSigaction = 13, SysFork = 57, SysExitGroup = 231;
@@ -44,17 +45,21 @@ internal sealed unsafe partial class NativeCpu : IDisposable
     private readonly int _slot;
     private readonly int _forkEntry;
 
-    public NativeCpu()
+    private readonly int _slotSize;
+
+    /// <param name="slotSize">Room for the code under test: one instruction by default, a whole block for block tests.</param>
+    public NativeCpu(int slotSize = SlotSize)
     {
+        _slotSize = slotSize;
         byte[] prologue = Assemble(EmitPrologue, 0);
         byte[] epilogue = Assemble(EmitEpilogue, 0);
         Span<byte> code = _page.Span;
         code.Clear();
         prologue.CopyTo(code);
         _slot = prologue.Length;
-        code.Slice(_slot, SlotSize).Fill(Nop);
-        epilogue.CopyTo(code[(_slot + SlotSize)..]);
-        _forkEntry = (_slot + SlotSize + epilogue.Length + 15) & ~15;
+        code.Slice(_slot, slotSize).Fill(Nop);
+        epilogue.CopyTo(code[(_slot + slotSize)..]);
+        _forkEntry = (_slot + slotSize + epilogue.Length + 15) & ~15;
         byte[] fork = Assemble(EmitForkAndRun, _page.Address + (ulong)_forkEntry);
         fork.CopyTo(code[_forkEntry..]);
         if (_forkEntry + fork.Length > DefaultActionOffset)
@@ -140,12 +145,12 @@ internal sealed unsafe partial class NativeCpu : IDisposable
 
     private void Place(ReadOnlySpan<byte> instruction)
     {
-        if (instruction.Length > SlotSize)
+        if (instruction.Length > _slotSize)
         {
-            throw new ArgumentException("an x86 instruction is at most 15 bytes", nameof(instruction));
+            throw new ArgumentException($"the code under test is longer than the slot's {_slotSize} bytes", nameof(instruction));
         }
 
-        Span<byte> slot = _page.Span.Slice(_slot, SlotSize);
+        Span<byte> slot = _page.Span.Slice(_slot, _slotSize);
         instruction.CopyTo(slot);
         slot[instruction.Length..].Fill(Nop);
     }

@@ -1,0 +1,798 @@
+using Emulator.Jit.IntermediateRepresentation;
+using Emulator.Jit.Memory;
+using Emulator.Jit.State;
+using Emulator.Jit.Translation;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Emulator.Jit.CodeGen.X86;
+
+/// <summary>
+/// Lowers an <see cref="IrBlock"/> to x86-64 host code. Guest registers used by the block live in
+/// host registers (loaded at entry, stored at exits and around helper calls). The guest's flags
+/// are the host's flags after a native instruction and stay there while nothing clobbers them;
+/// otherwise they are in the state (saved with LAHF/SETO, see <see cref="LazyFlags.HostRflags"/>),
+/// which is where they must be at every exit and at every point that may fault. A memory operand is
+/// probed in the TLB inline; a miss runs the whole instruction through the interpreter's handler
+/// (which walks the page tables, handles MMIO and code pages, and delivers faults) and rejoins.
+/// </summary>
+internal sealed unsafe class X86Emitter
+{
+    private readonly Assembler _a = new(64);
+    private readonly IrBlock _ir;
+    private readonly ulong _exitStub;
+    private readonly ulong _interpretHelper;
+    private readonly int _firstSlot;
+    private readonly Register[] _host = new Register[16];
+    private readonly List<Action> _outOfLine = [];
+    private readonly List<(Label Label, ulong Target)> _slots = [];
+    private Label _invalidByte;
+    private Label _body;
+    private bool _hostFlags;
+    private bool _savedFlags = true;
+
+    /// <summary>Time spent in Iced's block encoder (for the translator's statistics).</summary>
+    public static long AssembleTicks;
+
+    private X86Emitter(IrBlock ir, ulong exitStub, ulong interpretHelper, int firstSlot)
+    {
+        _firstSlot = firstSlot;
+        _ir = ir;
+        _exitStub = exitStub;
+        _interpretHelper = interpretHelper;
+        for (int i = 0; i < ir.CachedRegisters.Count; i++)
+        {
+            _host[ir.CachedRegisters[i]] = HostRegisters.Pool[i];
+        }
+    }
+
+    /// <summary>The assembled block, for the address it was assembled at.</summary>
+    public sealed class Result
+    {
+        public required byte[] Code { get; init; }
+
+        public required int EntryOffset { get; init; }
+
+        public required int InvalidOffset { get; init; }
+
+        public required (int Offset, ulong Target)[] Slots { get; init; }
+    }
+
+    /// <summary>
+    /// Assembles <paramref name="ir"/> for host address <paramref name="at"/>; null when a guest
+    /// instruction has no host encoding. Chain exits report slot numbers from <paramref name="firstSlot"/>.
+    /// </summary>
+    public static Result? Compile(IrBlock ir, ulong at, ulong exitStub, ulong interpretHelper, int firstSlot)
+    {
+        var e = new X86Emitter(ir, exitStub, interpretHelper, firstSlot);
+        try
+        {
+            return e.Emit(at);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or KeyNotFoundException)
+        {
+            // Iced could not encode an instruction with host operands (a form the host lacks in 64-bit mode).
+            if (Translation.TranslatorSettings.Trace)
+            {
+                Console.Error.WriteLine($"translator: block at {ir.StartRip:x} not encodable: {ex.Message}");
+            }
+
+            return null;
+        }
+    }
+
+    private Result Emit(ulong at)
+    {
+        Assembler a = _a;
+        _invalidByte = a.CreateLabel();
+        _body = a.CreateLabel();
+        Bind(ref _invalidByte);
+        a.db(0, 0, 0, 0, 0, 0, 0, 0);
+        Label entry = a.CreateLabel();
+        Bind(ref entry);
+        Prologue();
+        Bind(ref _body);
+        List<IrOp> ops = _ir.Ops;
+        bool ended = false;
+        for (int i = 0; i < ops.Count && !ended; i++)
+        {
+            IrOp op = ops[i];
+            ended = op.Kind switch
+            {
+                IrKind.Native => Native(op),
+                IrKind.NativeMemory => NativeMemory(op),
+                IrKind.Push => Push(op),
+                IrKind.Pop => Pop(op),
+                IrKind.Call => Call(op),
+                IrKind.Return => Return(op),
+                IrKind.Jump => Jump(op.Target),
+                IrKind.Branch => Branch(op),
+                IrKind.JumpIndirect => JumpIndirect(op),
+                _ => Interpret(op, i == ops.Count - 1 && op.Ins.FlowControl != FlowControl.Next),
+            };
+        }
+
+        if (!ended)
+        {
+            Jump(_ir.FallThrough);
+        }
+
+        foreach (Action stub in _outOfLine)
+        {
+            stub();
+        }
+
+        long assembleStart = System.Diagnostics.Stopwatch.GetTimestamp();
+        LinearEncoder.Output result = LinearEncoder.Encode(a.Instructions, at);
+        AssembleTicks += System.Diagnostics.Stopwatch.GetTimestamp() - assembleStart;
+        return new Result
+        {
+            Code = result.Code,
+            EntryOffset = (int)(result.LabelAddresses[entry.Id] - at),
+            InvalidOffset = (int)(result.LabelAddresses[_invalidByte.Id] - at),
+            Slots = _slots.Select(s => ((int)(result.LabelAddresses[s.Label.Id] - at), s.Target)).ToArray(),
+        };
+    }
+
+    // Entry checks (dropped block, budget, flat segments) before anything changes, then the loads.
+    private void Prologue()
+    {
+        Assembler a = _a;
+        Label dropped = a.CreateLabel(), spent = a.CreateLabel(), guard = a.CreateLabel();
+        a.cmp(__byte_ptr[_invalidByte], 0);
+        a.jne(dropped);
+        a.sub(__qword_ptr[rbx + GuestState.BudgetOffset], _ir.Ops.Count);
+        a.jle(spent);
+        if (_ir.FlatSegments != 0)
+        {
+            a.test(__dword_ptr[rbx + GuestState.NonFlatSegmentsOffset], _ir.FlatSegments);
+            a.jnz(guard);
+        }
+
+        LoadRegisters();
+        _outOfLine.Add(() =>
+        {
+            Bind(ref dropped);
+            ExitAt(_ir.StartRip, ExitReason.Continue);
+            Bind(ref spent);
+            ExitAt(_ir.StartRip, ExitReason.End);
+            if (_ir.FlatSegments != 0)
+            {
+                Bind(ref guard);
+                ExitAt(_ir.StartRip, ExitReason.Interpret);
+            }
+        });
+    }
+
+    private void ExitAt(ulong rip, ExitReason reason)
+    {
+        _a.mov(rax, rip);
+        _a.mov(__qword_ptr[rbx + GuestState.RipOffset], rax);
+        _a.mov(eax, (int)reason);
+        _a.jmp(_exitStub);
+    }
+
+    private void LoadRegisters()
+    {
+        foreach (int g in _ir.CachedRegisters)
+        {
+            _a.mov(new AssemblerRegister64(_host[g]), __qword_ptr[rbx + GuestState.GprOffset(g)]);
+        }
+
+        _a.mov(r11, __qword_ptr[rbx + GuestState.TlbOffset]);
+    }
+
+    private void StoreRegisters()
+    {
+        foreach (int g in _ir.CachedRegisters)
+        {
+            if ((_ir.WrittenRegisters & (1 << g)) != 0)
+            {
+                _a.mov(__qword_ptr[rbx + GuestState.GprOffset(g)], new AssemblerRegister64(_host[g]));
+            }
+        }
+    }
+
+    // The guest's flags into the state, if only the host's RFLAGS holds them (LAHF/SETO/MOV leave RFLAGS alone).
+    private void SaveFlags()
+    {
+        if (_hostFlags && !_savedFlags)
+        {
+            _a.lahf();
+            _a.seto(al);
+            _a.mov(__word_ptr[rbx + GuestState.HostRflagsOffset], ax);
+            _savedFlags = true;
+        }
+    }
+
+    // The guest's flags into the host's RFLAGS, from the state.
+    private void LoadFlags()
+    {
+        if (!_hostFlags)
+        {
+            _a.mov(ax, __word_ptr[rbx + GuestState.HostRflagsOffset]);
+            _a.add(al, 0x7f);
+            _a.sahf();
+            _hostFlags = true;
+        }
+    }
+
+    // Before host code that clobbers RFLAGS for its own purposes.
+    private void ClobberFlags()
+    {
+        SaveFlags();
+        _hostFlags = false;
+    }
+
+    private void FlagsAfter(in IrOp op)
+    {
+        if (op.WritesFlags)
+        {
+            _hostFlags = true;
+            _savedFlags = false;
+        }
+    }
+
+    private Register Host(Register guest)
+    {
+        int g = RegisterMap.Index[(int)guest];
+        return HostRegisters.Sized(_host[g], RegisterMap.Size[(int)guest]);
+    }
+
+    private AssemblerRegister64 Host64(int guest) => new(_host[guest]);
+
+    private AssemblerRegister32 Host32(int guest) => new(HostRegisters.Sized(_host[guest], 4));
+
+    // The guest instruction with host registers, and [R10] for its memory operand.
+    private Instruction Rewrite(in IrOp op)
+    {
+        Instruction ins = op.Ins;
+        ins.Code = GeneralForms.Of(ins.Code);
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            OpKind kind = ins.GetOpKind(i);
+            if (kind == OpKind.Register)
+            {
+                Register r = ins.GetOpRegister(i);
+                if (!(op.CountInCl && r == Register.CL && i == ins.OpCount - 1))
+                {
+                    ins.SetOpRegister(i, Host(r));
+                }
+            }
+            else if (kind == OpKind.Memory && op.Kind == IrKind.NativeMemory)
+            {
+                ins.MemoryBase = Register.R10;
+                ins.MemoryIndex = Register.None;
+                ins.MemoryIndexScale = 1;
+                ins.MemoryDisplacement64 = 0;
+                ins.MemoryDisplSize = 0;
+                ins.SegmentPrefix = Register.None;
+            }
+            else if (kind == OpKind.Memory)
+            {
+                // LEA: the same address arithmetic on the host registers.
+                ins.MemoryBase = ins.MemoryBase == Register.None ? Register.None : Host64Of(ins.MemoryBase);
+                ins.MemoryIndex = ins.MemoryIndex == Register.None ? Register.None : Host64Of(ins.MemoryIndex);
+                ins.MemoryDisplacement64 = (ulong)(long)(int)ins.MemoryDisplacement64;
+                ins.MemoryDisplSize = ins.MemoryDisplacement64 == 0 && ins.MemoryBase != Register.None ? 0 : 8;
+                ins.SegmentPrefix = Register.None;
+            }
+        }
+
+        ins.IP = 0;
+        return ins;
+    }
+
+    private Register Host64Of(Register guest) => _host[RegisterMap.Index[(int)guest]];
+
+    private bool Native(IrOp op)
+    {
+        if (op.Ins.Mnemonic == Mnemonic.Nop)
+        {
+            return false;
+        }
+
+        if (op.Ins.Mnemonic == Mnemonic.Lea && op.Ins.MemoryBase is Register.RIP or Register.EIP)
+        {
+            // RIP-relative: Iced gives the absolute address.
+            Register dst = Host(op.Ins.Op0Register);
+            ulong address = op.Ins.MemoryDisplacement64;
+            switch (RegisterMap.Size[(int)op.Ins.Op0Register])
+            {
+                case 8: _a.mov(new AssemblerRegister64(dst), address); break;
+                case 4: _a.mov(new AssemblerRegister32(dst), (uint)address); break;
+                default: _a.mov(new AssemblerRegister16(dst), (ushort)address); break;
+            }
+
+            return false;
+        }
+
+        Operands(op);
+        _a.AddInstruction(Rewrite(op));
+        FlagsAfter(op);
+        return false;
+    }
+
+    // What a host instruction needs in place before it runs: its CL count, and the guest's flags.
+    private void Operands(in IrOp op)
+    {
+        if (op.CountInCl)
+        {
+            _a.mov(ecx, Host32(1));
+        }
+
+        if (op.ReadsFlags)
+        {
+            LoadFlags();
+        }
+    }
+
+    // The linear address of the memory operand into RAX.
+    private void Address(in IrOp op)
+    {
+        ref readonly Instruction ins = ref op.Ins;
+        if (ins.MemoryBase is Register.RIP or Register.EIP)
+        {
+            _a.mov(rax, ins.MemoryDisplacement64);
+        }
+        else
+        {
+            Register b = ins.MemoryBase == Register.None ? Register.None : Host64Of(ins.MemoryBase);
+            Register x = ins.MemoryIndex == Register.None ? Register.None : Host64Of(ins.MemoryIndex);
+            long disp = (long)ins.MemoryDisplacement64;
+            bool wide = _ir.Bitness == 64 && CpuCoreAddressMask(ins) == ulong.MaxValue;
+            if (!wide)
+            {
+                disp = (int)(uint)disp;
+            }
+
+            if (b == Register.None && x == Register.None)
+            {
+                // An absolute address (moffs forms carry 64 bits of it).
+                _a.mov(rax, wide ? (ulong)disp : (uint)disp);
+            }
+            else
+            {
+                var memory = new MemoryOperand(b, x, ins.MemoryIndexScale, disp, disp == 0 && b != Register.None ? 0 : 8);
+                _a.AddInstruction(Instruction.Create(wide ? Code.Lea_r64_m : Code.Lea_r32_m, wide ? Register.RAX : Register.EAX, memory));
+            }
+        }
+
+        if (_ir.Bitness == 64 && ins.MemorySegment is Register.FS or Register.GS)
+        {
+            int seg = ins.MemorySegment == Register.FS ? (int)Core.Cpu.Seg.Fs : (int)Core.Cpu.Seg.Gs;
+            _a.add(rax, __qword_ptr[rbx + GuestState.SegmentBaseOffset(seg)]);
+        }
+    }
+
+    private static ulong CpuCoreAddressMask(in Instruction ins) => CpuCore.AddressMask(ins, 64);
+
+    // The TLB probe for an access of `size` bytes at the linear address in RAX: on a hit R10 holds
+    // the host address; on a miss it jumps to `miss`. The tag compared is that of the access's last
+    // byte, so an access that crosses into the next page misses (Tag and Addend: see SoftTlb). A
+    // store to a page holding code finds a CodePageTag entry: it goes on in host code when the
+    // chunks it writes hold no code (data sharing the page), else to `miss`, where the interpreter
+    // drops the overwritten blocks. Clobbers RDX, R10 and, on that path, RCX.
+    private void Probe(int size, bool write, Label miss)
+    {
+        Assembler a = _a;
+        Label codePage = a.CreateLabel(), hit = a.CreateLabel();
+        a.mov(rdx, rax);
+        a.shr(rdx, SoftTlb.PageShift - 3);
+        a.and(edx, (SoftTlb.Entries - 1) << 3);
+        if (size == 1)
+        {
+            a.mov(r10, rax);
+        }
+        else
+        {
+            a.lea(r10, __[rax + (size - 1)]);
+        }
+
+        a.and(r10, unchecked((int)~SoftTlb.PageMask));
+        a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteTagOffset : SoftTlb.ReadTagOffset)]);
+        a.jne(write ? codePage : miss);
+        a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteAddendOffset : SoftTlb.ReadAddendOffset)]);
+        a.add(r10, rax);
+        Bind(ref hit);
+        if (!write)
+        {
+            return;
+        }
+
+        _outOfLine.Add(() =>
+        {
+            Bind(ref codePage);
+            a.or(r10, (int)SoftTlb.CodePageTag);
+            a.cmp(r10, __qword_ptr[r11 + rdx + SoftTlb.WriteTagOffset]);
+            a.jne(miss);
+            a.mov(r10, __qword_ptr[r11 + rdx + SoftTlb.WriteCodeMapOffset]);
+            a.mov(r10, __qword_ptr[r10]);
+            a.mov(ecx, eax);
+            a.shr(ecx, Decoding.BlockCache.ChunkShift);
+            a.bt(r10, rcx);
+            a.jc(miss);
+            a.lea(ecx, __[rax + (size - 1)]);
+            a.shr(ecx, Decoding.BlockCache.ChunkShift);
+            a.bt(r10, rcx);
+            a.jc(miss);
+            a.mov(r10, __qword_ptr[r11 + rdx + SoftTlb.WriteAddendOffset]);
+            a.add(r10, rax);
+            a.jmp(hit);
+        });
+    }
+
+    private bool NativeMemory(IrOp op)
+    {
+        Label miss = _a.CreateLabel(), done = _a.CreateLabel();
+        ClobberFlags();
+        Address(op);
+        Probe(op.Ins.MemorySize.GetSize() is var s and > 0 ? s : 1, op.MemoryWrite, miss);
+        Operands(op);
+        _a.AddInstruction(Rewrite(op));
+        FlagsAfter(op);
+        Bind(ref done);
+        SlowPath(op, miss, done);
+        return false;
+    }
+
+    // A TLB miss: the interpreter runs the instruction, then the host state is made what the fast
+    // path leaves (registers reloaded, flags in RFLAGS if the fast path has them there).
+    private void SlowPath(IrOp op, Label miss, Label done)
+    {
+        bool flagsInHost = _hostFlags;
+        _outOfLine.Add(() =>
+        {
+            Bind(ref miss);
+            CallInterpreter(op);
+            LoadRegisters();
+            if (flagsInHost)
+            {
+                _a.mov(ax, __word_ptr[rbx + GuestState.HostRflagsOffset]);
+                _a.add(al, 0x7f);
+                _a.sahf();
+            }
+
+            _a.jmp(done);
+        });
+    }
+
+    // Registers to the state, the helper called; a non-zero return leaves through the exit stub.
+    private void CallInterpreter(in IrOp op)
+    {
+        StoreRegisters();
+        _a.mov(new AssemblerRegister64(HostAbi.Arg0), rbx);
+        _a.mov(new AssemblerRegister64(HostAbi.Arg1), (ulong)op.Op);
+        _a.mov(rax, _interpretHelper);
+        _a.call(rax);
+        _a.test(eax, eax);
+        _a.jnz(_exitStub);
+    }
+
+    private bool Interpret(IrOp op, bool last)
+    {
+        SaveFlags();
+        CallInterpreter(op);
+        _hostFlags = false;
+        _savedFlags = true;
+        if (last)
+        {
+            // A control transfer the interpreter ran (RIP is set): look the next block up.
+            _a.mov(eax, (int)ExitReason.Continue);
+            _a.jmp(_exitStub);
+            return true;
+        }
+
+        LoadRegisters();
+        return false;
+    }
+
+    // The stack slot below RSP into RAX (the linear address: SS is flat or 64-bit).
+    private void StackSlot(int offset, int size)
+    {
+        if (size == 8)
+        {
+            _a.lea(rax, __[Host64(4) + offset]);
+        }
+        else
+        {
+            _a.lea(eax, __[Host64(4) + offset]);
+        }
+    }
+
+    private void AdjustStack(int delta, int size)
+    {
+        if (size == 8)
+        {
+            _a.lea(Host64(4), __[Host64(4) + delta]);
+        }
+        else
+        {
+            _a.lea(Host32(4), __[Host64(4) + delta]);
+        }
+    }
+
+    private bool Push(IrOp op)
+    {
+        Label miss = _a.CreateLabel(), done = _a.CreateLabel();
+        ClobberFlags();
+        StackSlot(-op.Size, op.Size);
+        Probe(op.Size, write: true, miss);
+        if (op.Ins.Op0Kind == OpKind.Register)
+        {
+            int g = RegisterMap.Index[(int)op.Ins.Op0Register];
+            if (op.Size == 8)
+            {
+                _a.mov(__qword_ptr[r10], Host64(g));
+            }
+            else
+            {
+                _a.mov(__dword_ptr[r10], Host32(g));
+            }
+        }
+        else
+        {
+            ulong value = op.Ins.GetImmediate(0);
+            if (op.Size == 8)
+            {
+                _a.mov(rdx, value);
+                _a.mov(__qword_ptr[r10], rdx);
+            }
+            else
+            {
+                _a.mov(__dword_ptr[r10], (uint)value);
+            }
+        }
+
+        AdjustStack(-op.Size, op.Size);
+        Bind(ref done);
+        SlowPath(op, miss, done);
+        return false;
+    }
+
+    private bool Pop(IrOp op)
+    {
+        Label miss = _a.CreateLabel(), done = _a.CreateLabel();
+        ClobberFlags();
+        StackSlot(0, op.Size);
+        Probe(op.Size, write: false, miss);
+        int g = RegisterMap.Index[(int)op.Ins.Op0Register];
+        if (op.Size == 8)
+        {
+            _a.mov(Host64(g), __qword_ptr[r10]);
+        }
+        else
+        {
+            _a.mov(Host32(g), __dword_ptr[r10]);
+        }
+
+        AdjustStack(op.Size, op.Size);
+        Bind(ref done);
+        SlowPath(op, miss, done);
+        return false;
+    }
+
+    // A control transfer whose fast path failed: the interpreter runs it and the block ends.
+    private void ControlSlowPath(IrOp op, Label miss)
+    {
+        _outOfLine.Add(() =>
+        {
+            Bind(ref miss);
+            CallInterpreter(op);
+            _a.mov(eax, (int)ExitReason.Continue);
+            _a.jmp(_exitStub);
+        });
+    }
+
+    private bool Call(IrOp op)
+    {
+        Label miss = _a.CreateLabel();
+        ClobberFlags();
+        StackSlot(-op.Size, op.Size);
+        Probe(op.Size, write: true, miss);
+        if (op.Size == 8)
+        {
+            _a.mov(rdx, op.Next);
+            _a.mov(__qword_ptr[r10], rdx);
+        }
+        else
+        {
+            _a.mov(__dword_ptr[r10], (uint)op.Next);
+        }
+
+        AdjustStack(-op.Size, op.Size);
+        ControlSlowPath(op, miss);
+        return Jump(op.Target);
+    }
+
+    // 64-bit mode: a non-canonical target in RCX goes to the interpreter, which raises #GP at the branch.
+    private void CheckCanonical(Label miss)
+    {
+        if (_ir.Bitness == 64)
+        {
+            _a.mov(rdx, rcx);
+            _a.shl(rdx, 16);
+            _a.sar(rdx, 16);
+            _a.cmp(rdx, rcx);
+            _a.jne(miss);
+        }
+    }
+
+    private bool Return(IrOp op)
+    {
+        Label miss = _a.CreateLabel();
+        ClobberFlags();
+        StackSlot(0, op.Size);
+        Probe(op.Size, write: false, miss);
+        if (op.Size == 8)
+        {
+            _a.mov(rcx, __qword_ptr[r10]);
+        }
+        else
+        {
+            _a.mov(ecx, __dword_ptr[r10]);
+        }
+
+        CheckCanonical(miss);
+        AdjustStack(op.Size, op.Size);
+        ControlSlowPath(op, miss);
+        StoreRegisters();
+        IndirectJump();
+        return true;
+    }
+
+    private bool JumpIndirect(IrOp op)
+    {
+        Label miss = _a.CreateLabel();
+        ClobberFlags();
+        int target = RegisterMap.Index[(int)op.Ins.Op0Register];
+        if (op.Size == 8 || _ir.Bitness == 64)
+        {
+            _a.mov(rcx, Host64(target));
+        }
+        else
+        {
+            _a.mov(ecx, Host32(target));
+        }
+
+        CheckCanonical(miss);
+        if (op.Ins.Mnemonic == Mnemonic.Call)
+        {
+            StackSlot(-op.Size, op.Size);
+            Probe(op.Size, write: true, miss);
+            if (op.Size == 8)
+            {
+                _a.mov(rdx, op.Next);
+                _a.mov(__qword_ptr[r10], rdx);
+            }
+            else
+            {
+                _a.mov(__dword_ptr[r10], (uint)op.Next);
+            }
+
+            // The probe may have used RCX; the target register is unchanged until RSP moves.
+            if (op.Size == 8 || _ir.Bitness == 64)
+            {
+                _a.mov(rcx, Host64(target));
+            }
+            else
+            {
+                _a.mov(ecx, Host32(target));
+            }
+
+            AdjustStack(-op.Size, op.Size);
+        }
+
+        ControlSlowPath(op, miss);
+        StoreRegisters();
+        IndirectJump();
+        return true;
+    }
+
+    // Target RIP in RCX; registers stored and flags saved. The jump cache maps it to translated
+    // code for the current mode and mappings (see JumpCache); a miss goes back to the dispatcher.
+    private void IndirectJump()
+    {
+        Label miss = _a.CreateLabel();
+        JumpCacheLookup(miss);
+        Bind(ref miss);
+        _a.mov(__qword_ptr[rbx + GuestState.RipOffset], rcx);
+        _a.mov(eax, (int)ExitReason.Continue);
+        _a.jmp(_exitStub);
+    }
+
+    // Guest RIP in RCX: jumps to its translation when the jump cache has it, else to `miss`.
+    private void JumpCacheLookup(Label miss)
+    {
+        Assembler a = _a;
+        a.mov(rdx, rcx);
+        a.shr(rdx, JumpCache.Shift);
+        a.xor(rdx, rcx);
+        a.and(edx, JumpCache.Entries - 1);
+        a.shl(edx, 4);
+        a.add(rdx, __qword_ptr[rbx + GuestState.JumpCacheOffset]);
+        a.cmp(rcx, __qword_ptr[rdx]);
+        a.jne(miss);
+        a.jmp(__qword_ptr[rdx + 8]);
+    }
+
+    private bool Jump(ulong target)
+    {
+        SaveFlags();
+        if (target == _ir.StartRip)
+        {
+            BackEdge();
+        }
+        else
+        {
+            StoreRegisters();
+            Chain(target);
+        }
+
+        return true;
+    }
+
+    private bool Branch(IrOp op)
+    {
+        LoadFlags();
+        SaveFlags();
+        Label taken = _a.CreateLabel();
+        ConditionalJumps.Emit(_a, op.Condition, taken);
+        StoreRegisters();
+        Chain(op.Next);
+        Bind(ref taken);
+        if (op.Target == _ir.StartRip)
+        {
+            BackEdge();
+        }
+        else
+        {
+            StoreRegisters();
+            Chain(op.Target);
+        }
+
+        return true;
+    }
+
+    // A patchable JMP rel32 (E9 with a zero displacement falls through to the exit below it).
+    // Until it is patched (same-page targets, by the dispatcher), the branch looks its target up
+    // in the jump cache, and leaves to the dispatcher on a miss.
+    private void Chain(ulong target)
+    {
+        Label slot = _a.CreateLabel(), miss = _a.CreateLabel();
+        Bind(ref slot);
+        _a.db(0xe9, 0, 0, 0, 0);
+        _a.mov(rcx, target);
+        JumpCacheLookup(miss);
+        Bind(ref miss);
+        _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], _firstSlot + _slots.Count);
+        _slots.Add((slot, target));
+        ExitAt(target, ExitReason.Chain);
+    }
+
+    // A branch back to the block's own start: the loop stays in host registers; it still counts
+    // against the budget and sees the block being dropped. Flags are already saved.
+    private void BackEdge()
+    {
+        Assembler a = _a;
+        Label spent = a.CreateLabel(), dropped = a.CreateLabel();
+        a.sub(__qword_ptr[rbx + GuestState.BudgetOffset], _ir.Ops.Count);
+        a.jle(spent);
+        a.cmp(__byte_ptr[_invalidByte], 0);
+        a.jne(dropped);
+        a.jmp(_body);
+        Bind(ref spent);
+        StoreRegisters();
+        ExitAt(_ir.StartRip, ExitReason.End);
+        Bind(ref dropped);
+        StoreRegisters();
+        ExitAt(_ir.StartRip, ExitReason.Continue);
+    }
+
+    // Binds a label to the next instruction; the empty instruction after it lets two labels meet.
+    private void Bind(ref Label label)
+    {
+        _a.Label(ref label);
+        _a.zero_bytes();
+    }
+}

@@ -1,0 +1,42 @@
+namespace Emulator.Jit.IntermediateRepresentation;
+
+/// <summary>
+/// What a translated guest instruction becomes. The guest and the first host are both x86, so most
+/// instructions are kept as they are, with host registers in place of guest registers and a probed
+/// host address in place of the guest memory operand (<see cref="Native"/>, <see cref="NativeMemory"/>);
+/// the stack and control-flow kinds carry the guest semantics a host instruction cannot give as is
+/// (the guest stack is guest memory, branches leave the block). Another host backend lowers
+/// Native and NativeMemory from the instruction's mnemonic and operands.
+/// </summary>
+internal enum IrKind : byte
+{
+    /// <summary>Register and immediate operands only: re-encoded with host registers.</summary>
+    Native,
+
+    /// <summary>One memory operand, read, written or both: the address is probed in the TLB, then the instruction runs on host memory.</summary>
+    NativeMemory,
+
+    /// <summary>PUSH of a register or an immediate.</summary>
+    Push,
+
+    /// <summary>POP into a register.</summary>
+    Pop,
+
+    /// <summary>Near CALL to an immediate target: push the return address, continue at the target.</summary>
+    Call,
+
+    /// <summary>Near RET without an immediate: pop the target, continue there.</summary>
+    Return,
+
+    /// <summary>Near JMP to an immediate target.</summary>
+    Jump,
+
+    /// <summary>Jcc: continue at the target or at the next instruction.</summary>
+    Branch,
+
+    /// <summary>Near JMP or CALL through a register.</summary>
+    JumpIndirect,
+
+    /// <summary>Any other instruction: translated code calls the interpreter's handler for it.</summary>
+    Interpret,
+}

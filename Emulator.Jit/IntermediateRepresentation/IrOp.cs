@@ -1,0 +1,46 @@
+using Emulator.Jit.Decoding;
+using Iced.Intel;
+
+namespace Emulator.Jit.IntermediateRepresentation;
+
+/// <summary>One guest instruction as the translator sees it.</summary>
+internal unsafe struct IrOp
+{
+    public IrKind Kind;
+
+    /// <summary>The decoded op in its block (pinned), which the interpreter's handler runs on.</summary>
+    public DecodedOp* Op;
+
+    /// <summary>The guest instruction (for Native forms, the one to re-encode).</summary>
+    public Instruction Ins;
+
+    /// <summary>RIP of the instruction and of the one after it.</summary>
+    public ulong Rip, Next;
+
+    /// <summary>Branch, jump or call target.</summary>
+    public ulong Target;
+
+    /// <summary>Operand size in bytes (stack and control-flow kinds: the size pushed or popped).</summary>
+    public int Size;
+
+    /// <summary>NativeMemory: the instruction writes its memory operand (so the write entry is probed).</summary>
+    public bool MemoryWrite;
+
+    /// <summary>Native: the shift count is CL, which the host instruction needs in its own CL.</summary>
+    public bool CountInCl;
+
+    /// <summary>The instruction reads the arithmetic flags.</summary>
+    public bool ReadsFlags;
+
+    /// <summary>The instruction writes the arithmetic flags.</summary>
+    public bool WritesFlags;
+
+    /// <summary>Guest general registers the instruction reads or writes (bit per register-file index).</summary>
+    public ushort Registers;
+
+    /// <summary>Guest general registers the instruction may write.</summary>
+    public ushort Written;
+
+    /// <summary>Iced's condition for Branch.</summary>
+    public ConditionCode Condition;
+}

@@ -1,0 +1,311 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using Emulator.Jit.Decoding;
+using Emulator.Jit.IntermediateRepresentation;
+using Emulator.Jit.State;
+using Iced.Intel;
+using SegIndex = Emulator.Core.Cpu.Seg;
+
+namespace Emulator.Jit.Translation;
+
+/// <summary>
+/// The translator's front end: classifies each instruction of a decoded block into an
+/// <see cref="IrKind"/>. Only instructions whose whole effect is on their explicit general-register
+/// operands, one memory operand and the arithmetic flags are kept as host instructions; everything
+/// else (system instructions, implicit registers, string operations, x87/SSE, LOCK) is left to the
+/// interpreter's handler, so each instruction's semantics stays written once.
+/// </summary>
+internal static unsafe class IrBuilder
+{
+    /// <summary>Host registers that hold guest registers through a block (see X86Emitter).</summary>
+    public const int MaxCachedRegisters = 9;
+
+    private const int Rsp = 4;
+
+    public static IrBlock? Build(Block block)
+    {
+        if (block.Bitness == 16)
+        {
+            return null;
+        }
+
+        var ir = new IrBlock { StartRip = block.Rip, Bitness = block.Bitness };
+        DecodedOp[] ops = block.Ops;
+        ushort registers = 0, written = 0;
+        int flat = 1 << (int)SegIndex.Cs;
+        int nativeCount = 0;
+        for (int i = 0; i < ops.Length; i++)
+        {
+            IrOp op = Classify(ref ops[i], block.Bitness);
+            op.Op = (DecodedOp*)Unsafe.AsPointer(ref ops[i]);
+            ushort more = (ushort)(registers | op.Registers);
+            if (BitOperations.PopCount(more) > MaxCachedRegisters)
+            {
+                break;
+            }
+
+            registers = more;
+            written |= op.Written;
+            if (op.Kind != IrKind.Interpret)
+            {
+                nativeCount++;
+                if (block.Bitness != 64)
+                {
+                    flat |= SegmentsUsed(op);
+                }
+            }
+
+            ir.Ops.Add(op);
+            ir.FallThrough = op.Next;
+        }
+
+        // A block the translator would only hand back to the interpreter gains nothing.
+        if (nativeCount == 0)
+        {
+            if (TranslatorSettings.Trace)
+            {
+                Console.Error.WriteLine($"translator: block at {block.Rip:x} has no native instruction: {string.Join("; ", ops.Select(o => o.Ins.ToString()))}");
+            }
+
+            return null;
+        }
+
+        for (int r = 0; r < 16; r++)
+        {
+            if ((registers & (1 << r)) != 0)
+            {
+                ir.CachedRegisters.Add(r);
+            }
+        }
+
+        ir.WrittenRegisters = written;
+        ir.FlatSegments = block.Bitness == 64 ? 0 : flat;
+        return ir;
+    }
+
+    private static int SegmentsUsed(in IrOp op) => op.Kind switch
+    {
+        IrKind.Push or IrKind.Pop or IrKind.Call or IrKind.Return => 1 << (int)SegIndex.Ss,
+        IrKind.NativeMemory => 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment),
+        _ => 0,
+    };
+
+    private static IrOp Classify(ref DecodedOp decoded, int bitness)
+    {
+        ref Instruction ins = ref decoded.Ins;
+        var op = new IrOp
+        {
+            Kind = IrKind.Interpret,
+            Ins = ins,
+            Rip = ins.IP,
+            Next = ins.NextIP & (bitness == 64 ? ulong.MaxValue : 0xffff_ffff),
+        };
+        if (ins.HasLockPrefix || ins.HasRepPrefix || ins.HasRepnePrefix || CpuCore.IsLockedAccess(ins))
+        {
+            return op;
+        }
+
+        int stackSize = bitness / 8;
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Push when ins.StackPointerIncrement == -stackSize && ins.OpCount == 1
+                && (ins.Op0Kind != OpKind.Memory):
+                return Stack(op, IrKind.Push, stackSize);
+            case Mnemonic.Pop when ins.StackPointerIncrement == stackSize && ins.Op0Kind == OpKind.Register
+                && RegisterMap.Index[(int)ins.Op0Register] is >= 0 and not Rsp:
+                return Stack(op, IrKind.Pop, stackSize);
+            case Mnemonic.Call when ins.StackPointerIncrement == -stackSize && IsNearBranch(ins, bitness) && Reachable(ins.NearBranchTarget, bitness):
+                op.Target = ins.NearBranchTarget;
+                return Stack(op, IrKind.Call, stackSize);
+            case Mnemonic.Call when ins.StackPointerIncrement == -stackSize && ins.Op0Kind == OpKind.Register:
+                op.Target = 0;
+                op = Stack(op, IrKind.JumpIndirect, stackSize);
+                return WithOperands(op, bitness, IrKind.JumpIndirect);
+            case Mnemonic.Ret when ins.OpCount == 0 && ins.StackPointerIncrement == stackSize:
+                return Stack(op, IrKind.Return, stackSize);
+            case Mnemonic.Jmp when IsNearBranch(ins, bitness) && Reachable(ins.NearBranchTarget, bitness):
+                op.Kind = IrKind.Jump;
+                op.Target = ins.NearBranchTarget;
+                return op;
+            case Mnemonic.Jmp when ins.Op0Kind == OpKind.Register && RegisterMap.Size[(int)ins.Op0Register] == stackSize:
+                return WithOperands(op, bitness, IrKind.JumpIndirect);
+            case var _ when ins.IsJccShortOrNear && IsNearBranch(ins, bitness) && Reachable(ins.NearBranchTarget, bitness):
+                op.Kind = IrKind.Branch;
+                op.Target = ins.NearBranchTarget;
+                op.Condition = ins.ConditionCode;
+                op.ReadsFlags = true;
+                return op;
+        }
+
+        if (!NativeForms.TryGetFlags(ins, out bool reads, out bool writes))
+        {
+            return op;
+        }
+
+        op.ReadsFlags = reads;
+        op.WritesFlags = writes;
+        bool memory = false;
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            if (ins.GetOpKind(i) == OpKind.Memory)
+            {
+                memory = true;
+            }
+        }
+
+        if (ins.Mnemonic == Mnemonic.Lea && ins.Op0Kind == OpKind.Register && RegisterMap.Size[(int)ins.Op0Register] == 8
+            && CpuCore.AddressMask(ins, bitness) != ulong.MaxValue)
+        {
+            // A 32-bit address into a 64-bit register is zero-extended; the host form would not truncate.
+            return op;
+        }
+
+        IrKind kind = memory && ins.Mnemonic is not (Mnemonic.Lea or Mnemonic.Nop) ? IrKind.NativeMemory : IrKind.Native;
+        op = WithOperands(op, bitness, kind);
+        if (op.Kind == IrKind.NativeMemory)
+        {
+            op.MemoryWrite = ins.Op0Kind == OpKind.Memory && NativeForms.WritesDestination(ins.Mnemonic);
+        }
+
+        return op;
+    }
+
+    private static IrOp Stack(IrOp op, IrKind kind, int size)
+    {
+        ref Instruction ins = ref op.Ins;
+        op.Kind = kind;
+        op.Size = size;
+        op.Registers = 1 << Rsp;
+        op.Written = 1 << Rsp;
+        if (kind is IrKind.Push or IrKind.Pop && ins.Op0Kind == OpKind.Register)
+        {
+            int r = RegisterMap.Index[(int)ins.Op0Register];
+            if (r < 0 || RegisterMap.Size[(int)ins.Op0Register] != size)
+            {
+                op.Kind = IrKind.Interpret;
+                op.Registers = op.Written = 0;
+                return op;
+            }
+
+            op.Registers |= (ushort)(1 << r);
+            if (kind == IrKind.Pop)
+            {
+                op.Written |= (ushort)(1 << r);
+            }
+        }
+
+        return op;
+    }
+
+    // Fills in the registers of a Native, NativeMemory or JumpIndirect op, or falls back to
+    // Interpret for operands the host form cannot take (high-byte registers, 16-bit addressing,
+    // segment or control registers).
+    private static IrOp WithOperands(IrOp op, int bitness, IrKind kind)
+    {
+        ref Instruction ins = ref op.Ins;
+        ushort regs = op.Registers, written = op.Written;
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            switch (ins.GetOpKind(i))
+            {
+                case OpKind.Register:
+                    Register reg = ins.GetOpRegister(i);
+                    int r = RegisterMap.Index[(int)reg];
+                    if (reg == Register.CL && NativeForms.IsShiftCount(ins, i))
+                    {
+                        op.CountInCl = true;
+                    }
+                    else if (r < 0 || RegisterMap.HighByte[(int)reg])
+                    {
+                        return Fallback(op);
+                    }
+
+                    regs |= (ushort)(1 << r);
+                    if (kind != IrKind.JumpIndirect && (i == 0 || ins.Mnemonic is Mnemonic.Xchg or Mnemonic.Xadd))
+                    {
+                        written |= (ushort)(1 << r);
+                    }
+
+                    break;
+                case OpKind.Memory:
+                    if (!AddressRegisters(ins, bitness, ref regs))
+                    {
+                        return Fallback(op);
+                    }
+
+                    break;
+                case OpKind.Immediate8 or OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate64
+                    or OpKind.Immediate8to16 or OpKind.Immediate8to32 or OpKind.Immediate8to64 or OpKind.Immediate32to64:
+                    break;
+                default:
+                    return Fallback(op);
+            }
+        }
+
+        // Instructions that only compare or test write no register.
+        if (ins.Mnemonic is Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt)
+        {
+            written = op.Written;
+        }
+
+        op.Kind = kind;
+        op.Registers = regs;
+        op.Written = written;
+        return op;
+    }
+
+    private static IrOp Fallback(IrOp op)
+    {
+        op.Kind = IrKind.Interpret;
+        op.Registers = op.Written = 0;
+        op.ReadsFlags = op.WritesFlags = op.CountInCl = false;
+        return op;
+    }
+
+    private static bool AddressRegisters(in Instruction ins, int bitness, ref ushort regs)
+    {
+        if (ins.MemoryBase is Register.RIP or Register.EIP)
+        {
+            return bitness == 64;
+        }
+
+        if ((CpuCore.AddressMask(ins, bitness) & 0xffff_0000) == 0)
+        {
+            // 16-bit addressing has no host encoding in 64-bit mode.
+            return false;
+        }
+
+        if (bitness != 64 && ins.MemorySegment is Register.FS or Register.GS)
+        {
+            // Outside 64-bit mode the translator only addresses flat segments; FS and GS are left to the interpreter.
+            return false;
+        }
+
+        foreach (Register reg in (ReadOnlySpan<Register>)[ins.MemoryBase, ins.MemoryIndex])
+        {
+            if (reg == Register.None)
+            {
+                continue;
+            }
+
+            int r = RegisterMap.Index[(int)reg];
+            if (r < 0)
+            {
+                return false;
+            }
+
+            regs |= (ushort)(1 << r);
+        }
+
+        return true;
+    }
+
+    private static bool IsNearBranch(in Instruction ins, int bitness) =>
+        ins.Op0Kind == (bitness == 64 ? OpKind.NearBranch64 : OpKind.NearBranch32);
+
+    // A direct target the translated code may jump to without the checks of the interpreter's
+    // branch forms: canonical in 64-bit mode (a non-canonical target is #GP at the branch; Intel
+    // SDM Vol. 3A 6.15), and within CS, which a 32-bit block requires to be flat.
+    private static bool Reachable(ulong target, int bitness) =>
+        bitness != 64 || target + 0x8000_0000_0000UL <= 0xffff_ffff_ffffUL;
+}

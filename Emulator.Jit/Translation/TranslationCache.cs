@@ -1,0 +1,340 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Emulator.Jit.CodeGen;
+using Emulator.Jit.CodeGen.X86;
+using Emulator.Jit.Decoding;
+using Emulator.Jit.IntermediateRepresentation;
+using Emulator.Jit.State;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Emulator.Jit.Translation;
+
+/// <summary>
+/// A vCPU's translator and code cache: decides which blocks to translate, holds their host code in
+/// executable memory with a bound (reset as a whole when full), enters translated code, patches
+/// direct branches into chains and keeps the jump cache. Each vCPU has its own, so a reset never
+/// pulls code from under another vCPU; the decoded blocks they translate are shared (BlockCache).
+/// </summary>
+internal sealed unsafe class TranslationCache : IDisposable
+{
+    /// <summary>Guest instructions translated code may run before it returns for interrupts and requests.</summary>
+    public const long Budget = 8192;
+
+    private readonly CpuCore _cpu;
+    private readonly ExecutableMemory _memory;
+    private readonly long _stubBytes;
+    private readonly nint _enter;
+    private readonly ulong _exitStub;
+    private readonly List<Translation> _translations = [];
+    private readonly List<(Translation From, int Slot)> _slots = [];
+    private (Translation From, int Slot)? _pendingChain;
+
+    public TranslationCache(CpuCore cpu, long capacity, int threshold)
+    {
+        _cpu = cpu;
+        Threshold = threshold;
+        _memory = new ExecutableMemory(capacity);
+        (_enter, _exitStub) = EmitStubs();
+        _memory.Align();
+        _stubBytes = _memory.Used;
+        cpu.State->JumpCache = Jumps.Base;
+    }
+
+    /// <summary>Executions of a block before it is translated.</summary>
+    public int Threshold { get; }
+
+    public JumpCache Jumps { get; } = new();
+
+    public TranslationStatistics Statistics { get; } = new();
+
+    /// <summary>What the dispatcher does after <see cref="TryRun"/>.</summary>
+    public enum Outcome
+    {
+        /// <summary>Not run: interpret the block.</summary>
+        Interpret,
+
+        /// <summary>Translated code ran; look up the block at RIP next.</summary>
+        Continue,
+
+        /// <summary>Translated code ran; return to the vCPU loop.</summary>
+        Stop,
+    }
+
+    /// <summary>Runs <paramref name="block"/> (just fetched at CS:RIP) as translated code if it is, or has become, worth it.</summary>
+    public Outcome TryRun(Block block)
+    {
+        Translation? t = block.TranslationFor(_cpu.Index);
+        if (t is null)
+        {
+            _pendingChain = null;
+            if (block.Untranslatable || ++block.Executions < Threshold)
+            {
+                if (TranslatorSettings.Profile)
+                {
+                    Statistics.CountReason(block.Untranslatable ? (block.FirstPage != block.LastPage ? "cross-page" : block.Bitness == 16 ? "16-bit" : "untranslatable") : "cold");
+                }
+
+                return Outcome.Interpret;
+            }
+
+            t = Translate(block);
+            if (t is null)
+            {
+                return Outcome.Interpret;
+            }
+        }
+
+        GuestState* state = _cpu.State;
+        int nonFlat = t.FlatSegments == 0 ? 0 : NonFlatSegments();
+        if ((t.FlatSegments & nonFlat) != 0)
+        {
+            if (TranslatorSettings.Profile)
+            {
+                Statistics.CountReason("segments not flat");
+            }
+
+            _pendingChain = null;
+            return Outcome.Interpret;
+        }
+
+        if (_pendingChain is { } chain)
+        {
+            _pendingChain = null;
+            Patch(chain.From, chain.Slot, t);
+        }
+
+        state->NonFlatSegments = nonFlat;
+        _cpu.Flags.ToHostForm();
+        if (block.FirstPage == block.LastPage)
+        {
+            // A block that runs onto a second page is valid only while that page maps where it did
+            // (FetchBlock checks it on every lookup), so only the dispatcher may enter it.
+            Jumps.Insert(block.Rip, t.Entry);
+        }
+        state->Budget = Budget;
+        Statistics.Entries++;
+        int exit = ((delegate* unmanaged<GuestState*, nint, int>)_enter)(state, t.Entry);
+        _cpu.InstructionsRetired += Budget - Math.Max(state->Budget, 0);
+        _cpu.RethrowFromTranslatedCode();
+        switch ((ExitReason)exit)
+        {
+            case ExitReason.Continue:
+                return Outcome.Continue;
+            case ExitReason.Chain:
+                _pendingChain = state->ExitSlot < _slots.Count ? _slots[state->ExitSlot] : null;
+                return Outcome.Continue;
+            case ExitReason.Interpret:
+                _cpu.InterpretNext = true;
+                return Outcome.Continue;
+            default:
+                return Outcome.Stop;
+        }
+    }
+
+    // A direct branch to the same linear page, whose mapping cannot change without the code leaving
+    // (CR3 loads and INVLPG end the block), becomes a plain JMP into the target's code.
+    private void Patch(Translation from, int slot, Translation to)
+    {
+        ref ChainSlot s = ref from.Slots[slot];
+        if (from.Dead || to.Dead || s.Patched || s.Target != to.Block.Rip
+            || (from.Block.Rip ^ to.Block.Rip) >> 12 != 0 || from.Block.CsBase != to.Block.CsBase
+            || to.Block.FirstPage != to.Block.LastPage)
+        {
+            return;
+        }
+
+        long rel = to.Entry - (s.Jump + 5);
+        *(int*)(s.Jump + 1) = checked((int)rel);
+        s.Patched = true;
+        Statistics.ChainsPatched++;
+    }
+
+    private static ulong InterpretHelper => (ulong)(delegate* unmanaged<GuestState*, DecodedOp*, int>)&TranslatedCodeHelpers.Interpret;
+
+    private Translation? Translate(Block block)
+    {
+        long start = Stopwatch.GetTimestamp();
+        IrBlock? ir = IrBuilder.Build(block);
+        if (ir is null)
+        {
+            block.Untranslatable = true;
+            return null;
+        }
+
+        _memory.Align();
+        X86Emitter.Result? code = X86Emitter.Compile(ir, _memory.Next, _exitStub, InterpretHelper, _slots.Count);
+        if (code is not null && code.Code.Length > _memory.Capacity - _memory.Used)
+        {
+            // Full: drop every translation of this vCPU and start again (the dispatcher runs no translated code now).
+            Flush();
+            _memory.Align();
+            code = X86Emitter.Compile(ir, _memory.Next, _exitStub, InterpretHelper, _slots.Count);
+        }
+
+        if (code is null || !_memory.TryAppend(code.Code, out nint at))
+        {
+            block.Untranslatable = true;
+            return null;
+        }
+
+        var t = new Translation(block, this)
+        {
+            Entry = at + code.EntryOffset,
+            Invalid = (byte*)(at + code.InvalidOffset),
+            FlatSegments = ir.FlatSegments,
+            GuestInstructions = ir.Ops.Count,
+        };
+        t.Slots = new ChainSlot[code.Slots.Length];
+        for (int i = 0; i < code.Slots.Length; i++)
+        {
+            t.Slots[i] = new ChainSlot { Jump = at + code.Slots[i].Offset, Target = code.Slots[i].Target };
+        }
+
+        // Chain exits name a slot by its index in this cache's list (the emitter numbered them so).
+        for (int i = 0; i < t.Slots.Length; i++)
+        {
+            _slots.Add((t, i));
+        }
+
+        _translations.Add(t);
+        block.Publish(_cpu.Index, t, _cpu.Code.SyncRoot);
+        Statistics.Blocks++;
+        Statistics.GuestInstructions += ir.Ops.Count;
+        Statistics.NativeInstructions += ir.Ops.Count(o => o.Kind != IrKind.Interpret);
+        Statistics.HostBytes += code.Code.Length;
+        Statistics.TranslateTicks += Stopwatch.GetTimestamp() - start;
+        return t;
+    }
+
+    /// <summary>Drops every translation (code cache full, or asked): their code is unreachable from now on.</summary>
+    public void Flush()
+    {
+        lock (_cpu.Code.SyncRoot)
+        {
+            foreach (Translation t in _translations)
+            {
+                t.Dead = true;
+                t.Block.Unpublish(_cpu.Index, t);
+            }
+        }
+
+        _translations.Clear();
+        _slots.Clear();
+        _pendingChain = null;
+        Jumps.Clear();
+        _memory.Reset(_stubBytes);
+        Statistics.Flushes++;
+    }
+
+    /// <summary>Bit per segment register that translated code may not treat as flat (base 0, 4 GiB, writable expand-up data; SS also 32-bit).</summary>
+    private int NonFlatSegments()
+    {
+        int mask = 0;
+        for (int s = 0; s < 6; s++)
+        {
+            ref Core.Cpu.SegmentRegister r = ref _cpu.Seg[s];
+            bool flat = r.Base == 0 && r.Limit == 0xffff_ffff && (s == (int)Core.Cpu.Seg.Cs
+                ? (r.Attributes & 0x10000) == 0
+                : (r.Attributes & 0x1008e) == 0x82 && (s != (int)Core.Cpu.Seg.Ss || r.DefaultBig));
+            if (!flat)
+            {
+                mask |= 1 << s;
+            }
+        }
+
+        return mask;
+    }
+
+    // The entry stub (called by the dispatcher with the state and the code address) and the exit
+    // stub every block leaves through with its ExitReason in EAX.
+    private (nint Enter, ulong Exit) EmitStubs()
+    {
+        var a = new Assembler(64);
+        Label exit = a.CreateLabel();
+        foreach (Register r in HostAbi.CalleeSaved)
+        {
+            a.push(new AssemblerRegister64(r));
+        }
+
+        a.sub(rsp, HostAbi.FrameBytes);
+        a.mov(rbx, new AssemblerRegister64(HostAbi.Arg0));
+        a.jmp(new AssemblerRegister64(HostAbi.Arg1));
+        a.Label(ref exit);
+        a.add(rsp, HostAbi.FrameBytes);
+        foreach (Register r in HostAbi.CalleeSaved.Reverse())
+        {
+            a.pop(new AssemblerRegister64(r));
+        }
+
+        a.ret();
+        var bytes = new StubWriter();
+        ulong at = _memory.Next;
+        AssemblerResult result = a.Assemble(bytes, at, BlockEncoderOptions.ReturnNewInstructionOffsets);
+        if (!_memory.TryAppend(bytes.ToArray(), out nint start))
+        {
+            throw new InvalidOperationException("no room for the translator's stubs");
+        }
+
+        return (start, result.GetLabelRIP(exit));
+    }
+
+    public void Dispose() => _memory.Dispose();
+
+    private sealed class StubWriter : CodeWriter
+    {
+        private readonly List<byte> _bytes = [];
+
+        public override void WriteByte(byte value) => _bytes.Add(value);
+
+        public byte[] ToArray() => [.. _bytes];
+    }
+}
+
+/// <summary>Helpers translated code calls (through unmanaged function pointers).</summary>
+internal static unsafe class TranslatedCodeHelpers
+{
+    /// <summary>Runs one instruction with the interpreter's handler; 0 to continue in translated code, else an <see cref="ExitReason"/>.</summary>
+    [UnmanagedCallersOnly]
+    public static int Interpret(GuestState* state, DecodedOp* op)
+    {
+        var cpu = (CpuCore)GCHandle.FromIntPtr(state->Core).Target!;
+        return cpu.InterpretFromTranslatedCode(op);
+    }
+}
+
+/// <summary>What the translator has done, for EMU_JIT_STATS.</summary>
+internal sealed class TranslationStatistics
+{
+    public long Blocks;
+    public long GuestInstructions;
+    public long NativeInstructions;
+    public long HostBytes;
+    public long TranslateTicks;
+    public long ChainsPatched;
+    public long Entries;
+    public long Flushes;
+    public long InterpretedBlocks;
+    public long Exits;
+    private readonly Dictionary<Iced.Intel.Mnemonic, long> _helpers = [];
+    private readonly Dictionary<Iced.Intel.Mnemonic, long> _interpreted = [];
+
+    private readonly Dictionary<string, long> _reasons = [];
+
+    public void CountReason(string why) => _reasons[why] = _reasons.GetValueOrDefault(why) + 1;
+
+    public void CountHelper(Iced.Intel.Mnemonic m) => _helpers[m] = _helpers.GetValueOrDefault(m) + 1;
+
+    public void CountInterpreted(Iced.Intel.Mnemonic m) => _interpreted[m] = _interpreted.GetValueOrDefault(m) + 1;
+
+    /// <summary>The most frequent instructions the interpreter ran, from translated code and outside it.</summary>
+    public string Profile() =>
+        "helpers: " + string.Join(", ", _helpers.OrderByDescending(p => p.Value).Take(25).Select(p => $"{p.Key} {p.Value}"))
+        + "\nwhy interpreted: " + string.Join(", ", _reasons.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"))
+        + $"\ninterpreted blocks {InterpretedBlocks}, exits {Exits}; interpreted instructions: " + string.Join(", ", _interpreted.OrderByDescending(p => p.Value).Take(25).Select(p => $"{p.Key} {p.Value}"));
+
+    public override string ToString() =>
+        $"{Blocks} blocks, {GuestInstructions} guest instructions ({NativeInstructions} native), {HostBytes / 1024} KiB host code, "
+        + $"{TranslateTicks * 1000.0 / Stopwatch.Frequency:0.0} ms translating ({(GuestInstructions == 0 ? 0 : TranslateTicks * 1e6 / Stopwatch.Frequency / GuestInstructions):0.00} us per guest instruction), "
+        + $"({X86Emitter.AssembleTicks * 1000.0 / Stopwatch.Frequency:0.0} ms of it encoding), {ChainsPatched} chains patched, {Entries} entries from the dispatcher, {Flushes} cache resets";
+}

@@ -1,0 +1,23 @@
+namespace Emulator.Jit.Translation;
+
+/// <summary>Tunables of the translator, from the environment (for measurement and tests).</summary>
+internal static class TranslatorSettings
+{
+    /// <summary>Bytes of host code each vCPU may hold before its cache is reset (EMU_JIT_CACHE_MB, default 64).</summary>
+    public static long CacheBytes { get; } = (long)Math.Clamp(Number("EMU_JIT_CACHE_MB", 64), 1, 4096) << 20;
+
+    /// <summary>Interpreted executions of a block before it is translated (EMU_JIT_THRESHOLD, default 2).</summary>
+    public static int Threshold { get; } = (int)Math.Clamp(Number("EMU_JIT_THRESHOLD", 2), 1, 1_000_000);
+
+    /// <summary>EMU_JIT_STATS=1 prints each vCPU's translation statistics when it ends.</summary>
+    public static bool PrintStatistics { get; } = Environment.GetEnvironmentVariable("EMU_JIT_STATS") is "1" or "2";
+
+    /// <summary>EMU_JIT_STATS=2 also counts, by mnemonic, the instructions translated code hands to the interpreter and those interpreted outside it.</summary>
+    public static bool Profile { get; } = Environment.GetEnvironmentVariable("EMU_JIT_STATS") is "2";
+
+    /// <summary>EMU_JIT_TRACE=1 says why blocks are not translated.</summary>
+    public static bool Trace { get; } = Environment.GetEnvironmentVariable("EMU_JIT_TRACE") is "1";
+
+    private static long Number(string name, long fallback) =>
+        long.TryParse(Environment.GetEnvironmentVariable(name), out long v) ? v : fallback;
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Linux guest used to test emu: Debian 12's stock kernel (linux-image-amd64) and an
-# initramfs with busybox-static, the modules for virtio disks, ext4 and virtio-net, and a small /init.
+# initramfs with busybox-static, the modules for virtio and IDE disks, CD-ROMs, ext4, ISO 9660 and virtio-net, and a small /init.
 # Everything is downloaded from the Debian archive with `apt-get download` (no root needed) into a
 # cache outside the repository; nothing here is committed.
 #
@@ -53,11 +53,12 @@ kver="${vmlinuz##*/vmlinuz-}"
 cp "$vmlinuz" "$cache/vmlinuz"
 echo "$kver" > "$cache/kernel-version"
 
-# The modules for a virtio disk, ext4 and a virtio network card, with their dependencies first. The package ships no
+# The modules for a virtio disk and ext4, an IDE disk and CD-ROM (ata_piix, sd_mod, sr_mod),
+# ISO 9660 and a virtio network card, with their dependencies first. The package ships no
 # modules.dep (depmod makes it at install time), so dependencies come from each module's own
 # .modinfo section ("depends=a,b"); names there use '_' where file names may use '-'.
 moddir="$kroot/lib/modules/$kver"
-wanted=(virtio_pci virtio_blk crc32c_generic ext4 virtio_net)
+wanted=(virtio_pci virtio_blk crc32c_generic ext4 ata_piix sd_mod sr_mod isofs virtio_net)
 declare -A modpath=()
 while IFS= read -r f; do
   base="${f##*/}"; base="${base%%.ko*}"

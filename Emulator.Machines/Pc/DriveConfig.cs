@@ -4,13 +4,34 @@ using Emulator.Core.Block;
 
 namespace Emulator.Machines.Pc;
 
-/// <summary>A disk the user attached with <c>--drive file=PATH[,readonly=on][,format=raw|qcow2]</c>, on a virtio-blk device.</summary>
+/// <summary>The bus a drive is attached to.</summary>
+public enum DriveInterface
+{
+    /// <summary>Its own virtio-blk PCI device (the default).</summary>
+    Virtio,
+    /// <summary>The PIIX3 IDE controller (ATA disk, or ATAPI for a CD-ROM).</summary>
+    Ide,
+}
+
+/// <summary>
+/// A disk the user attached with <c>--drive file=PATH[,if=virtio|ide][,readonly=on][,format=raw|qcow2]</c>,
+/// or a CD-ROM image with <c>--cdrom FILE</c> (read-only, ATAPI on the IDE controller).
+/// </summary>
 /// <param name="Path">The image file.</param>
-/// <param name="ReadOnly">True to refuse guest writes (VIRTIO_BLK_F_RO) and open the file read-only.</param>
+/// <param name="ReadOnly">True to refuse guest writes and open the file read-only.</param>
 /// <param name="Format">The format the user expects, checked against the file's header; null to take what the header says.</param>
 public sealed record DriveConfig(string Path, bool ReadOnly, DiskImageFormat? Format = null)
 {
     private const int SectorSize = 512;
+
+    /// <summary>The bus the drive sits on.</summary>
+    public DriveInterface Interface { get; init; } = DriveInterface.Virtio;
+
+    /// <summary>True for a CD-ROM (an ATAPI drive with a disc of 2048-byte blocks).</summary>
+    public bool IsCdrom { get; init; }
+
+    /// <summary>The option that attached the drive, for messages.</summary>
+    public string Option { get; init; } = "--drive";
 
     /// <summary>
     /// Opens the image for the device: a qcow2 image when the file starts with the qcow2 magic, raw
@@ -19,7 +40,7 @@ public sealed record DriveConfig(string Path, bool ReadOnly, DiskImageFormat? Fo
     /// </summary>
     public IBlockBackend Open()
     {
-        string name = $"--drive {Path}";
+        string name = $"{Option} {Path}";
         FileStream stream = OpenFile(name);
         try
         {

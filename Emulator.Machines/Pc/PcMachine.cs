@@ -10,6 +10,9 @@ using Emulator.Devices.Acpi;
 using Emulator.Devices.Char;
 using Emulator.Devices.Chipset;
 using Emulator.Devices.Diagnostics;
+using Emulator.Devices.Display;
+using Emulator.Devices.FwCfg;
+using Emulator.Devices.Ide;
 using Emulator.Devices.Input;
 using Emulator.Devices.Intc;
 using Emulator.Devices.Timers;
@@ -79,9 +82,11 @@ public sealed partial class PcMachine : IDisposable
 
         // Disk images are opened before anything is built, so that a bad --drive fails first and cheaply.
         List<IBlockBackend> images = OpenDrives(config.Drives);
+        List<PlacedDrive> drives;
         List<(INetBackend, byte[], int)> nics;
         try
         {
+            drives = PcDriveLayout.Place(config.Drives, images);
             nics = OpenNics(config.Nics);
         }
         catch (MachineConfigException)
@@ -107,8 +112,8 @@ public sealed partial class PcMachine : IDisposable
         image.CopyTo(_firmware.AsSpan(0, image.Length));
         ulong size = (ulong)image.Length;
         Platform.Memory.AddRom("firmware", new GuestPhysicalAddress(0x1_0000_0000 - size), size, _firmware);
-        ulong legacy = Math.Min(size, FirmwareImage.LegacyWindow);
-        Platform.Memory.AddRom("firmware-legacy", new GuestPhysicalAddress(0x10_0000 - legacy), legacy, _firmware, size - legacy);
+        ShadowRam.Map(Platform.Memory, _ram);
+        ShadowRam.Load(Platform.Memory, image);
 
         Pic = new CascadedPic8259(Platform.DeviceLock);
         AddPort(CascadedPic8259.MasterPort, 2, Pic.Master);
@@ -135,18 +140,36 @@ public sealed partial class PcMachine : IDisposable
             AddPort(port, 1, new DebugConsole(sink, port));
         }
 
-        var pmEvent = new AcpiPmEvent(UnconnectedLine.Instance);
+        FwCfg = new FwCfgDevice(Platform.Memory);
+        Platform.Io.Register(FwCfgDevice.SelectorPort, 2, FwCfg);
+        Platform.Io.Register(FwCfgDevice.DmaPort, 8, FwCfg, FwCfgDevice.DmaPort - FwCfgDevice.SelectorPort);
+        _devices.Add(FwCfg);
+        PcFwCfg.Fill(FwCfg, config, PcDriveLayout.BootOrder(drives, config.BootOrder));
+        Piix3Ide ide = AddIde(drives);
+        VgaPci? vga = AddVga();
+
+        // The SCI is ISA IRQ 9, level-triggered (the FADT's SCI_INT and the MADT's override say so),
+        // shared with whatever PCI interrupt the guest steers there.
+        var irq9 = new WiredOrLine(IsaIrq(9));
+        var pmEvent = _pmEvent = new AcpiPmEvent(irq9.CreateInput());
         AddPort(AcpiPmPorts.Pm1aEvtBlk, AcpiPmPorts.Pm1EvtLen, pmEvent);
         AddPort(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, new AcpiPmControl(Platform.Control));
         AddPort(AcpiPmPorts.PmTmrBlk, AcpiPmPorts.PmTmrLen, new AcpiPmTimer(Platform.Timers, pmEvent));
 
         // PCI bus and virtio devices: PIIX3 steers PIRQA-D to ISA IRQs (the PIC and the IOAPIC).
         // IRQ 2 is the cascade input: nothing may be steered there.
-        IInterruptLine[] isaIrqs = [.. Enumerable.Range(0, 16).Select(irq => irq == 2 ? UnconnectedLine.Instance : IsaIrq(irq))];
-        Pci = new PcPci(Platform, isaIrqs, images, nics, () => Platform.Control.Raise(MachineRequest.Reset));
+        IInterruptLine[] isaIrqs = [.. Enumerable.Range(0, 16).Select(irq => irq switch
+        {
+            2 => UnconnectedLine.Instance,
+            9 => irq9.CreateInput(),
+            _ => IsaIrq(irq),
+        })];
+        Pci = new PcPci(Platform, isaIrqs, [.. drives.Where(d => d.VirtioSlot >= 0).Select(d => d.Image)], nics,
+            () => Platform.Control.Raise(MachineRequest.Reset), ide, vga);
         _devices.AddRange(Pci.Devices);
 
         AcceleratorKind = config.Accelerator;
+        _runState = config.StartPaused ? MachineRunState.Prelaunch : MachineRunState.Running;
         _accelerator = CreateAccelerator(config.Accelerator);
         CreateVcpus(null);
         NoticeCpuidDifferences();
@@ -199,6 +222,9 @@ public sealed partial class PcMachine : IDisposable
     /// <summary>The PS/2 keyboard; host key presses enter through it.</summary>
     public Ps2Keyboard Keyboard { get; }
 
+    /// <summary>The firmware configuration device (ports 0x510-0x511, DMA at 0x514).</summary>
+    public FwCfgDevice FwCfg { get; }
+
     /// <summary>Port 0x80.</summary>
     public PostCodePort PostCodes { get; }
 
@@ -214,6 +240,20 @@ public sealed partial class PcMachine : IDisposable
     /// </summary>
     public MachineOutcome Run()
     {
+        _machineThread = Thread.CurrentThread;
+        try
+        {
+            return RunLoop();
+        }
+        finally
+        {
+            _runState = MachineRunState.Shutdown;
+            _work.Close();
+        }
+    }
+
+    private MachineOutcome RunLoop()
+    {
         if (!Platform.Timers.IsDeterministic)
         {
             Platform.Timers.Start();
@@ -227,13 +267,20 @@ public sealed partial class PcMachine : IDisposable
 
         // Application processors wait, parked, for INIT/SIPI from the bootstrap processor's local APIC.
         StartVcpuThreads();
+        WaitHandle[] wake = [Platform.Control.Raised, _work.Available];
         while (true)
         {
-            Platform.Control.Raised.WaitOne();
+            WaitHandle.WaitAny(wake);
+            _work.RunPending();
             MachineRequest request = Platform.Control.Request;
+            if (request == MachineRequest.None)
+            {
+                continue;
+            }
+
             if (request == MachineRequest.Reset && !_config.NoReboot)
             {
-                ResetMachine();
+                ResetMachine(guest: true);
                 continue;
             }
 
@@ -253,6 +300,13 @@ public sealed partial class PcMachine : IDisposable
 
             StopAll();
             ReportNetworkDrops();
+            _runState = MachineRunState.Shutdown;
+            if (request != MachineRequest.Exit)
+            {
+                // The debug-exit device ends the process as QEMU's isa-debug-exit does: without an event.
+                Raise(ShutdownEvent(request));
+            }
+
             return request switch
             {
                 MachineRequest.PowerOff => new MachineOutcome(0, "guest powered off"),
@@ -394,7 +448,9 @@ public sealed partial class PcMachine : IDisposable
                 Vcpus.Add(vcpu);
             }
 
-            _threads.Add(new VcpuThread(vcpu, OnVcpuExit));
+            var thread = new VcpuThread(vcpu, OnVcpuExit);
+            ApplyRunStateTo(thread);
+            _threads.Add(thread);
         }
     }
 
@@ -430,12 +486,16 @@ public sealed partial class PcMachine : IDisposable
                 _failure = $"vCPU {vcpu.Index} stopped: {exit.Detail}";
                 Platform.Control.Raise(MachineRequest.Exit, InternalErrorStatus);
                 break;
+            case VcpuExitReason.Debug:
+                OnDebugExit(vcpu, exit.Debug ?? new VcpuDebugEvent(VcpuDebugEventKind.Step));
+                break;
             default:
                 break;
         }
     }
 
-    private void ResetMachine()
+    // guest: the guest asked (a reset port, a triple fault), else the host (QMP system_reset).
+    private void ResetMachine(bool guest)
     {
         SettleApicProcessors();
         foreach (VcpuThread t in _threads)
@@ -452,6 +512,8 @@ public sealed partial class PcMachine : IDisposable
             {
                 d.Reset();
             }
+
+            ShadowRam.Load(Platform.Memory, _config.Firmware ?? DemoRom.Image);
 
             Pci.ProgramAsFirmware();
         }
@@ -471,6 +533,7 @@ public sealed partial class PcMachine : IDisposable
         BootKernel();
 
         Platform.Control.Clear(MachineRequest.Reset);
+        Raise(new MachineEvent(MachineEventKind.Reset, guest, guest ? "guest-reset" : "host-qmp-system-reset"));
         if (_config.KvmIrqchip == KvmIrqchipMode.Kernel)
         {
             StartVcpuThreads();
@@ -578,6 +641,7 @@ public sealed partial class PcMachine : IDisposable
 
         _accelerator.Dispose();
         Pci.Dispose();
+        DisposeIde();
         Platform.Dispose();
         _firmware.Dispose();
         _ram.Dispose();

@@ -39,7 +39,9 @@ public sealed class Qcow2DriveOptionTests : IDisposable
         var before = Snapshot(image);
         foreach (string spec in new[] { $"file={image}", $"file={image},format=qcow2", $"file={image},format=qcow2,readonly=on" })
         {
-            EmuProcess.Result r = EmuProcess.Run(Timeout, "run", "--accel", "jit", "--drive", spec);
+            // The demo ROM as firmware: without --bios a drive would boot SeaBIOS, which waits for a boot disk.
+            string demo = Path.Combine(DemoGuestTests.RepositoryRoot(), "Roms", "demo", "demo.bin");
+            EmuProcess.Result r = EmuProcess.Run(Timeout, "run", "--accel", "jit", "--bios", demo, "--drive", spec);
             Assert.True(r.ExitCode == 0, $"{spec}: exit {r.ExitCode}: {r.Stderr}");
             Assert.Equal(before, Snapshot(image));
         }

@@ -49,7 +49,14 @@ internal sealed class GuestConsole : IDisposable
     public static GuestConsole Boot(params string[] extra) => BootWrapped([], extra);
 
     /// <summary>As <see cref="Boot"/>, with emu's command line run by <paramref name="wrapper"/> (e.g. unshare and its arguments).</summary>
-    public static GuestConsole BootWrapped(string[] wrapper, params string[] extra)
+    public static GuestConsole BootWrapped(string[] wrapper, params string[] extra) =>
+        StartWrapped(wrapper, ["--accel", "jit", "-m", "512M", "--kernel", Kernel, "--initrd", Initrd, "--append", "console=ttyS0", .. extra]);
+
+    /// <summary>Starts `emu run` with <paramref name="args"/>, its serial console on stdio.</summary>
+    public static GuestConsole Start(params string[] args) => StartWrapped([], args);
+
+    /// <summary>Starts `emu run` with <paramref name="args"/>, run by <paramref name="wrapper"/> when it is not empty.</summary>
+    private static GuestConsole StartWrapped(string[] wrapper, string[] args)
     {
         var psi = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : "dotnet")
         {
@@ -58,13 +65,38 @@ internal sealed class GuestConsole : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string a in (string[])[.. wrapper.Skip(1), .. (wrapper.Length > 0 ? ["dotnet"] : Array.Empty<string>()), Path.Combine(AppContext.BaseDirectory, "emu.dll"), "run", "--accel", "jit", "-m", "512M",
-            "--kernel", Kernel, "--initrd", Initrd, "--append", "console=ttyS0", .. extra])
+        foreach (string a in (string[])[.. wrapper.Skip(1), .. (wrapper.Length > 0 ? ["dotnet"] : Array.Empty<string>()), Path.Combine(AppContext.BaseDirectory, "emu.dll"), "run", .. args])
         {
             psi.ArgumentList.Add(a);
         }
 
         return new GuestConsole(Process.Start(psi)!);
+    }
+
+    /// <summary>Waits until <paramref name="text"/> appears on the console (after what was already waited for).</summary>
+    public void WaitFor(string text, TimeSpan timeout) => _from = WaitFor(text, _from, timeout);
+
+    /// <summary>Everything the guest printed so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_console)
+            {
+                return _console.ToString();
+            }
+        }
+    }
+
+    /// <summary>Asks emu to quit as SIGTERM does (it saves its screen dumps and exits); returns its exit status or null.</summary>
+    public int? Terminate(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _emu.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            kill.WaitForExit();
+        }
+
+        return _emu.WaitForExit(timeout) ? _emu.ExitCode : null;
     }
 
     /// <summary>Waits for the first shell prompt.</summary>

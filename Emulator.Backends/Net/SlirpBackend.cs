@@ -14,13 +14,24 @@ namespace Emulator.Backends.Net;
 /// which answers ARP, DHCP and DNS itself and turns the guest's TCP and UDP flows into ordinary
 /// host sockets, so no privilege is needed.
 /// <para>
-/// libslirp is not thread-safe and expects to be driven by its host's event loop: it lists the
-/// sockets it wants polled (slirp_pollfds_fill), is told what happened (slirp_pollfds_poll), keeps
-/// timers through callbacks, and is handed the guest's frames (slirp_input). Here that loop is one
-/// dedicated thread, "slirp", and every libslirp call after construction happens on it. The guest's
-/// frames reach it through a queue and an eventfd that wakes its poll(2); frames for the guest leave
-/// it through the send_packet callback straight into the network card (which takes the machine's
-/// device lock). emu's vCPU threads never wait for this thread.
+/// libslirp is not thread-safe and expects its host's event loop to list the sockets it wants
+/// polled (slirp_pollfds_fill), report what happened (slirp_pollfds_poll), keep its timers and hand
+/// it the guest's frames (slirp_input). Every libslirp call here is made under one lock. The
+/// guest's frames are put into libslirp on the vCPU thread that transmits them, as QEMU does: what
+/// libslirp answers at once (the ACK for a TCP segment, an ARP or DHCP reply) reaches the card
+/// before <see cref="Send"/> returns, in the same guest interrupt as the transmit completion, and a
+/// segment for a host socket is written to it by that thread, with no thread switch on the way.
+/// A dedicated thread, "slirp", waits in poll(2) for the host sockets and libslirp's timers, and
+/// hands what they produce to the card in batches (<see cref="INetReceiver.Deliver"/> outside the
+/// lock). When a transmitted frame changes what that thread should wait for (a new connection, a
+/// socket with data to write, a nearer timer), the transmitting thread wakes it through an eventfd;
+/// otherwise it sleeps on. When the lock is busy, a frame is queued for the slirp thread instead of
+/// keeping the vCPU waiting.
+/// </para>
+/// <para>
+/// Lock order: the machine's device lock (held by the card around <see cref="Send"/>), then this
+/// backend's lock, then the card's receive queue. The slirp thread never takes the device lock
+/// while it holds this backend's lock.
 /// </para>
 /// </summary>
 public sealed unsafe class SlirpBackend : INetBackend
@@ -30,21 +41,45 @@ public sealed unsafe class SlirpBackend : INetBackend
 
     private static readonly double NanosecondsPerTick = 1e9 / Stopwatch.Frequency;
 
+    // A transmitting thread wakes the poll thread for a nearer deadline only when it is nearer by
+    // more than this: libslirp's timers are in milliseconds.
+    private const long DeadlineSlackNs = 500_000;
+
     private readonly LibSlirpNative _lib;
     private readonly int _wake;
+    private readonly Lock _lock = new();
     private readonly ConcurrentQueue<(byte[] Data, int Length)> _toSlirp = new();
     private readonly Dictionary<nint, SlirpTimer> _timers = [];
     private readonly SlirpCallbacks* _callbacks;
     private GCHandle _self;
     private void* _slirp;
+
+    // The set the slirp thread polls (written by it alone, under _lock, and read by poll(2) outside it).
     private PollFd[] _pollFds = new PollFd[64];
     private int _pollCount;
+    // A transmitting thread's fill, compared with the polled set.
+    private PollFd[] _scratchFds = new PollFd[64];
+    private int _scratchCount;
+    // Where OnAddPoll appends: one of the two arrays above.
+    private bool _fillingScratch;
+
+    // Under _lock: the slirp thread is in (or about to enter) poll(2) with _pollFds until _pollDeadline.
+    private bool _polling;
+    private long _pollDeadlineNs;
+    // Under _lock: a transmitting thread refilled libslirp's descriptor indices with a different set
+    // while the slirp thread polled, so that poll's results no longer line up with them.
+    private bool _pollSetStale;
+    // Under _lock: a libslirp call is running (its callbacks may call Send again).
+    private bool _inLibslirp;
+    // Under _lock: frames libslirp sent on the slirp thread since its last flush.
+    private bool _framesToDeliver;
+
     private nint _nextTimerId = 1;
     private int _queued;
     private int _wakePending;
     private volatile bool _stop;
     private Thread? _thread;
-    private FrameReceiver? _receiver;
+    private INetReceiver? _receiver;
 
     /// <summary>Creates the virtual network and opens the port forwards' listening sockets.</summary>
     /// <exception cref="NetBackendException">libslirp is missing, or a port forward cannot listen; one line for the user.</exception>
@@ -109,7 +144,7 @@ public sealed unsafe class SlirpBackend : INetBackend
     public string Name => "user";
 
     /// <inheritdoc/>
-    public void Start(FrameReceiver receiver)
+    public void Start(INetReceiver receiver)
     {
         if (_thread is not null)
         {
@@ -123,6 +158,46 @@ public sealed unsafe class SlirpBackend : INetBackend
 
     /// <inheritdoc/>
     public bool Send(ReadOnlySpan<byte> frame)
+    {
+        // Inline when libslirp is free and this is not a callback of a libslirp call on this thread
+        // (a receiver that answers at once); queued for the slirp thread otherwise.
+        if (_thread is not null && _lock.TryEnter())
+        {
+            try
+            {
+                if (!_inLibslirp && _slirp is not null)
+                {
+                    InputQueued();
+                    Input(frame);
+                    InputQueued();
+                    RecheckPollSet();
+                    return true;
+                }
+            }
+            finally
+            {
+                _lock.Exit();
+            }
+        }
+
+        return Enqueue(frame);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _stop = true;
+        if (_thread is not null)
+        {
+            PosixIo.Signal(_wake);
+            _thread.Join();
+            _thread = null;
+        }
+
+        Release();
+    }
+
+    private bool Enqueue(ReadOnlySpan<byte> frame)
     {
         if (Interlocked.Increment(ref _queued) > MaxQueuedFrames)
         {
@@ -143,27 +218,16 @@ public sealed unsafe class SlirpBackend : INetBackend
         return true;
     }
 
-    /// <inheritdoc/>
-    public void Dispose()
-    {
-        _stop = true;
-        if (_thread is not null)
-        {
-            PosixIo.Signal(_wake);
-            _thread.Join();
-            _thread = null;
-        }
-
-        Release();
-    }
-
     private void Release()
     {
-        // The slirp thread has ended (or never ran): libslirp is ours alone again.
-        if (_slirp is not null)
+        // The slirp thread has ended (or never ran); a late Send finds _slirp null and queues.
+        lock (_lock)
         {
-            _lib.Cleanup(_slirp);
-            _slirp = null;
+            if (_slirp is not null)
+            {
+                _lib.Cleanup(_slirp);
+                _slirp = null;
+            }
         }
 
         while (_toSlirp.TryDequeue(out (byte[] Data, int Length) f))
@@ -179,15 +243,51 @@ public sealed unsafe class SlirpBackend : INetBackend
         }
     }
 
+    // Under _lock. Frames sent from inside a libslirp callback, or while the lock was busy, go in
+    // first, in order. A frame queued by a callback during this loop is taken by the same loop.
+    private void InputQueued()
+    {
+        while (_toSlirp.TryDequeue(out (byte[] Data, int Length) frame))
+        {
+            Interlocked.Decrement(ref _queued);
+            Input(frame.Data.AsSpan(0, frame.Length));
+            ArrayPool<byte>.Shared.Return(frame.Data);
+        }
+    }
+
+    // Under _lock: one frame into libslirp.
+    private void Input(ReadOnlySpan<byte> frame)
+    {
+        _inLibslirp = true;
+        try
+        {
+            fixed (byte* p = frame)
+            {
+                _lib.Input(_slirp, p, frame.Length);
+            }
+        }
+        finally
+        {
+            _inLibslirp = false;
+        }
+    }
+
     private void Loop()
     {
         while (!_stop)
         {
-            _pollCount = 0;
-            AddPollFd(_wake, PosixIo.PollIn);
-            uint timeout = 1000;
-            _lib.PollfdsFill(_slirp, &timeout, &OnAddPoll, (void*)GCHandle.ToIntPtr(_self));
-            int wait = (int)Math.Min(timeout, (uint)NextTimerDelay());
+            int wait;
+            lock (_lock)
+            {
+                Volatile.Write(ref _wakePending, 0);
+                InputQueued();
+                wait = Fill(scratch: false);
+                _polling = true;
+                _pollSetStale = false;
+                _pollDeadlineNs = NowNanoseconds() + (wait * 1_000_000L);
+            }
+
+            DeliverFrames();
             int ready;
             fixed (PollFd* fds = _pollFds)
             {
@@ -195,46 +295,130 @@ public sealed unsafe class SlirpBackend : INetBackend
             }
 
             int error = ready < 0 && Marshal.GetLastPInvokeError() != PosixIo.Eintr ? 1 : 0;
-            if (ready < 0)
-            {
-                // Nothing is known about the descriptors: slirp must not read stale revents.
-                for (int i = 0; i < _pollCount; i++)
-                {
-                    _pollFds[i].Revents = 0;
-                }
-            }
-
-            _lib.PollfdsPoll(_slirp, error, &OnGetREvents, (void*)GCHandle.ToIntPtr(_self));
             if (_pollFds[0].Revents != 0)
             {
                 PosixIo.Drain(_wake);
             }
 
-            Volatile.Write(ref _wakePending, 0);
-            while (_toSlirp.TryDequeue(out (byte[] Data, int Length) frame))
+            lock (_lock)
             {
-                Interlocked.Decrement(ref _queued);
-                fixed (byte* p = frame.Data)
+                _polling = false;
+                if (ready < 0 || _pollSetStale)
                 {
-                    _lib.Input(_slirp, p, frame.Length);
+                    // Nothing is known about the descriptors, or libslirp's indices now point into
+                    // another set: slirp must not read these revents. poll(2) is level-triggered,
+                    // so whatever was ready is seen again on the next turn.
+                    for (int i = 0; i < _pollCount; i++)
+                    {
+                        _pollFds[i].Revents = 0;
+                    }
                 }
 
-                ArrayPool<byte>.Shared.Return(frame.Data);
+                _inLibslirp = true;
+                try
+                {
+                    _lib.PollfdsPoll(_slirp, error, &OnGetREvents, (void*)GCHandle.ToIntPtr(_self));
+                    RunExpiredTimers();
+                }
+                finally
+                {
+                    _inLibslirp = false;
+                }
+
+                Volatile.Write(ref _wakePending, 0);
+                InputQueued();
             }
 
-            RunExpiredTimers();
+            DeliverFrames();
+        }
+    }
+
+    // On the slirp thread, outside _lock: frames libslirp sent on this thread go to the guest.
+    private void DeliverFrames()
+    {
+        bool flush;
+        lock (_lock)
+        {
+            flush = _framesToDeliver;
+            _framesToDeliver = false;
+        }
+
+        if (flush)
+        {
+            _receiver?.Deliver();
+        }
+    }
+
+    // Under _lock: libslirp's descriptors into the polled set or the scratch set (the eventfd first);
+    // returns the poll timeout in ms, the nearer of libslirp's and its timers'.
+    private int Fill(bool scratch)
+    {
+        _fillingScratch = scratch;
+        if (scratch)
+        {
+            _scratchCount = 0;
+        }
+        else
+        {
+            _pollCount = 0;
+        }
+
+        AddPollFd(_wake, PosixIo.PollIn);
+        uint timeout = 1000;
+        _inLibslirp = true;
+        try
+        {
+            _lib.PollfdsFill(_slirp, &timeout, &OnAddPoll, (void*)GCHandle.ToIntPtr(_self));
+        }
+        finally
+        {
+            _inLibslirp = false;
+        }
+
+        return (int)Math.Min(timeout, (uint)NextTimerDelay());
+    }
+
+    // Under _lock, after a frame went into libslirp on a transmitting thread: if the slirp thread is
+    // polling a set that no longer matches what libslirp wants (a new socket, a socket that now has
+    // data to write or room to read, a nearer timeout), wake it so it fills the set again.
+    private void RecheckPollSet()
+    {
+        if (!_polling || _pollSetStale)
+        {
+            return;
+        }
+
+        int wait = Fill(scratch: true);
+        bool same = _scratchCount == _pollCount;
+        for (int i = 0; same && i < _scratchCount; i++)
+        {
+            same = _scratchFds[i].Fd == _pollFds[i].Fd && _scratchFds[i].Events == _pollFds[i].Events;
+        }
+
+        if (!same)
+        {
+            // The fill renumbered libslirp's sockets to the scratch set.
+            _pollSetStale = true;
+        }
+
+        if (!same || NowNanoseconds() + (wait * 1_000_000L) < _pollDeadlineNs - DeadlineSlackNs)
+        {
+            _polling = false;
+            PosixIo.Signal(_wake);
         }
     }
 
     private int AddPollFd(int fd, short events)
     {
-        if (_pollCount == _pollFds.Length)
+        ref PollFd[] fds = ref _fillingScratch ? ref _scratchFds : ref _pollFds;
+        ref int count = ref _fillingScratch ? ref _scratchCount : ref _pollCount;
+        if (count == fds.Length)
         {
-            Array.Resize(ref _pollFds, _pollFds.Length * 2);
+            Array.Resize(ref fds, fds.Length * 2);
         }
 
-        _pollFds[_pollCount] = new PollFd { Fd = fd, Events = events };
-        return _pollCount++;
+        fds[count] = new PollFd { Fd = fd, Events = events };
+        return count++;
     }
 
     private static long NowNanoseconds() => (long)(Stopwatch.GetTimestamp() * NanosecondsPerTick);
@@ -288,7 +472,14 @@ public sealed unsafe class SlirpBackend : INetBackend
     {
         try
         {
-            From(opaque)._receiver?.Invoke(new ReadOnlySpan<byte>(buffer, (int)length));
+            // Under _lock. On the slirp thread the batch is flushed once the lock is released; on a
+            // transmitting thread the card delivers it when its transmit batch ends.
+            SlirpBackend self = From(opaque);
+            if (self._receiver is { } receiver)
+            {
+                receiver.Receive(new ReadOnlySpan<byte>(buffer, (int)length));
+                self._framesToDeliver |= Thread.CurrentThread == self._thread;
+            }
         }
         catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or ArgumentException)
         {
@@ -335,7 +526,12 @@ public sealed unsafe class SlirpBackend : INetBackend
     }
 
     [System.Runtime.InteropServices.UnmanagedCallersOnly]
-    private static void OnNotify(void* opaque) => PosixIo.Signal(From(opaque)._wake);
+    private static void OnNotify(void* opaque)
+    {
+        // libslirp calls this when a socket's send buffer drains below half (the guest acknowledged
+        // data), so the socket should be read again. On the slirp thread the set is filled again
+        // before the next poll; on a transmitting thread RecheckPollSet sees the change.
+    }
 
     [System.Runtime.InteropServices.UnmanagedCallersOnly]
     private static int OnAddPoll(int fd, int events, void* opaque)

@@ -20,6 +20,9 @@ public sealed unsafe partial class TapBackend : INetBackend
     private const int ORdwr = 2, ONonblock = 0x800, OCloexec = 0x80000;
     private const int IfNameSize = 16, IfReqSize = 40;
 
+    // Frames read from the tap before they are delivered together.
+    private const int MaxBatch = 64;
+
     private readonly int _fd;
     private readonly int _wake;
     private readonly byte[] _buffer = new byte[65536 + 18];
@@ -75,7 +78,7 @@ public sealed unsafe partial class TapBackend : INetBackend
     public string Name => $"tap {InterfaceName}";
 
     /// <inheritdoc/>
-    public void Start(FrameReceiver receiver)
+    public void Start(INetReceiver receiver)
     {
         if (_thread is not null)
         {
@@ -111,7 +114,7 @@ public sealed unsafe partial class TapBackend : INetBackend
         _ = PosixIo.Close(_fd);
     }
 
-    private void Loop(FrameReceiver receiver)
+    private void Loop(INetReceiver receiver)
     {
         PollFd* fds = stackalloc PollFd[2];
         while (!_stop)
@@ -128,7 +131,9 @@ public sealed unsafe partial class TapBackend : INetBackend
                 return; // the interface went away
             }
 
-            while (!_stop)
+            // Every frame that is there now, then one delivery (and one guest interrupt) for the batch.
+            int frames = 0;
+            while (!_stop && frames < MaxBatch)
             {
                 nint n;
                 fixed (byte* p = _buffer)
@@ -141,7 +146,13 @@ public sealed unsafe partial class TapBackend : INetBackend
                     break;
                 }
 
-                receiver(_buffer.AsSpan(0, (int)n));
+                receiver.Receive(_buffer.AsSpan(0, (int)n));
+                frames++;
+            }
+
+            if (frames != 0)
+            {
+                receiver.Deliver();
             }
         }
     }

@@ -12,9 +12,12 @@ public sealed class TimerService : IDisposable
     private readonly Lock _queueLock = new();
     private readonly PriorityQueue<VirtualTimer, long> _queue = new();
     private readonly ManualClock? _manual;
-    private readonly AutoResetEvent _wake = new(false);
+    private WakeableWait? _wake;
     private Thread? _thread;
     private volatile bool _stopping;
+    // The deadline the host thread sleeps until (long.MinValue while it is awake): an Arm earlier
+    // than this wakes it, a later one does not.
+    private long _sleepingUntil = long.MinValue;
 
     private TimerService(IClock clock, ManualClock? manual, Lock deviceLock)
     {
@@ -63,6 +66,7 @@ public sealed class TimerService : IDisposable
             throw new InvalidOperationException("a deterministic timer service is driven by AdvanceTo, not a thread");
         }
 
+        _wake ??= new WakeableWait();
         _thread ??= new Thread(HostLoop) { IsBackground = true, Name = "emu-timers" };
         _thread.Start();
     }
@@ -102,7 +106,12 @@ public sealed class TimerService : IDisposable
             _queue.Enqueue(timer, deadline);
         }
 
-        _wake.Set();
+        // A full fence: either the host thread's look at the queue after it published its deadline
+        // sees this timer, or this read sees that deadline.
+        if (deadline < Interlocked.CompareExchange(ref _sleepingUntil, 0, 0))
+        {
+            _wake?.Signal();
+        }
     }
 
     internal void Cancel(VirtualTimer timer)
@@ -147,21 +156,26 @@ public sealed class TimerService : IDisposable
         }
     }
 
+    // Sleeps until the nearest deadline (at most 100 ms), to the nanosecond where the host allows
+    // (WakeableWait), so a deadline a fraction of a millisecond away costs no spinning.
     private void HostLoop()
     {
+        const long MaxSleep = 100_000_000;
         while (!_stopping)
         {
             RunDue();
-            long? next = NextDeadline;
-            int waitMs = next is null ? 100 : (int)Math.Clamp((next.Value - Clock.NowNanoseconds) / 1_000_000, 0, 100);
-            if (waitMs > 0)
+            long now = Clock.NowNanoseconds;
+            long target = Math.Min(NextDeadline ?? long.MaxValue, now + MaxSleep);
+            Interlocked.Exchange(ref _sleepingUntil, target);
+            if (NextDeadline is long armed && armed < target)
             {
-                _wake.WaitOne(waitMs);
+                // Armed after the first look and before the publication: look again.
+                Interlocked.Exchange(ref _sleepingUntil, long.MinValue);
+                continue;
             }
-            else if (next is not null && next.Value > Clock.NowNanoseconds)
-            {
-                Thread.Yield();
-            }
+
+            _wake!.Wait(target - Clock.NowNanoseconds);
+            Interlocked.Exchange(ref _sleepingUntil, long.MinValue);
         }
     }
 
@@ -169,8 +183,8 @@ public sealed class TimerService : IDisposable
     public void Dispose()
     {
         _stopping = true;
-        _wake.Set();
+        _wake?.Signal();
         _thread?.Join();
-        _wake.Dispose();
+        _wake?.Dispose();
     }
 }

@@ -15,10 +15,14 @@ namespace Emulator.Devices.Virtio;
 /// MTU + 18 bytes (header and a VLAN tag).
 /// <para>
 /// Transmit runs on the vCPU that notifies the queue: each chain's frame is copied out of guest RAM
-/// and handed to the backend. Receive runs on the backend's thread: <see cref="Receive"/> takes the
-/// machine's device lock, queues a copy of the frame and asks the transport to service the receive
-/// queue, which fills the guest's buffers and raises the interrupt. Frames wait (bounded) while the
-/// guest has posted too few buffers, and are dropped when the driver is not running.
+/// and handed to the backend. Received frames are taken by <see cref="Receive"/> into a queue of
+/// their own (its own lock, so a backend may hand them over while holding its locks) and delivered
+/// by <see cref="Deliver"/>, which takes the machine's device lock and asks the transport to service
+/// the receive queue: the guest's buffers are filled and one interrupt covers the batch. Frames a
+/// backend answers with while the card transmits (libslirp's ACKs) are delivered when the transmit
+/// batch ends, so the guest takes its transmit completions and those answers in one interrupt.
+/// Frames wait (bounded) while the guest has posted too few buffers, and are dropped when the driver
+/// is not running.
 /// </para>
 /// <para>
 /// The guest is untrusted: a chain that loops, points outside RAM, overlaps itself or the queue's
@@ -26,7 +30,7 @@ namespace Emulator.Devices.Virtio;
 /// returned to the driver unused, counted in <see cref="Counters"/>, and the card keeps working.
 /// </para>
 /// </summary>
-public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
+public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiver
 {
     /// <summary>Queue indices (§5.1.2).</summary>
     public const int RxQueue = 0, TxQueue = 1;
@@ -64,15 +68,20 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
     private readonly Lock _deviceLock;
     private readonly byte[] _mac;
     private readonly byte[] _txFrame;
+    // Received frames not yet in the guest's buffers, guarded by _rxLock (never held while taking the device lock).
+    private readonly Lock _rxLock = new();
     private readonly Queue<(byte[] Data, int Length)> _pending = new();
+    private int _pendingBytes;
+    private ulong _rxDroppedOnArrival;
     private readonly List<DescriptorChain> _held = [];
     private IVirtioTransport? _transport;
     private Virtqueue? _rx;
     private ulong _features;
-    private bool _driverRunning;
+    private volatile bool _driverRunning;
     private bool _started;
-    private bool _linkUp = true;
-    private int _pendingBytes;
+    private volatile bool _linkUp = true;
+    // True while Transmit runs (under the device lock): frames the backend answers with are delivered after the batch.
+    private bool _transmitting;
     private NetCounters _counters;
 
     /// <summary>Creates the card; takes ownership of <paramref name="backend"/>.</summary>
@@ -111,7 +120,13 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
         {
             lock (_deviceLock)
             {
-                return _counters;
+                NetCounters c = _counters;
+                lock (_rxLock)
+                {
+                    c.RxDropped += _rxDroppedOnArrival;
+                }
+
+                return c;
             }
         }
     }
@@ -160,7 +175,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
         if (!_started)
         {
             _started = true;
-            _backend.Start(Receive);
+            _backend.Start(this);
         }
     }
 
@@ -201,11 +216,15 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
     /// <inheritdoc/>
     public void Reset()
     {
-        _driverRunning = false;
         _rx = null;
         _features = 0;
         _held.Clear();
-        DropPending();
+        lock (_rxLock)
+        {
+            // Under the receive lock, so that no frame checked against the old state lands after the drop.
+            _driverRunning = false;
+            DropPending();
+        }
     }
 
     /// <inheritdoc/>
@@ -216,15 +235,15 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
     /// <inheritdoc/>
     public void Dispose() => _backend.Dispose();
 
-    /// <summary>A frame from the host (the backend's thread): queued and, when the guest has buffers, delivered at once.</summary>
+    /// <summary>A frame from the host: copied into the receive queue (bounded), or dropped and counted. Any thread.</summary>
     public void Receive(ReadOnlySpan<byte> frame)
     {
-        lock (_deviceLock)
+        lock (_rxLock)
         {
             if (!_driverRunning || !_linkUp || frame.Length < MinFrameLength || frame.Length > MaxFrameLength
                 || _pending.Count >= MaxPendingFrames || _pendingBytes + frame.Length > MaxPendingBytes)
             {
-                _counters.RxDropped++;
+                _rxDroppedOnArrival++;
                 return;
             }
 
@@ -232,23 +251,60 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
             frame.CopyTo(copy);
             _pending.Enqueue((copy, frame.Length));
             _pendingBytes += frame.Length;
-            _transport?.ServiceQueue(RxQueue);
+        }
+    }
+
+    /// <summary>Delivers the received frames to the guest's buffers (as many as fit) and interrupts it.</summary>
+    public void Deliver()
+    {
+        lock (_deviceLock)
+        {
+            if (!_transmitting && HasPending)
+            {
+                _transport?.ServiceQueue(RxQueue);
+            }
+        }
+    }
+
+    private bool HasPending
+    {
+        get
+        {
+            lock (_rxLock)
+            {
+                return _pending.Count != 0;
+            }
         }
     }
 
     private bool Mergeable => (_features & (1UL << FeatureMrgRxbuf)) != 0;
 
+    // Under the device lock. The frame at the head of the queue stays there while it is copied:
+    // only this method (under the device lock) and Reset take frames out.
     private void FillReceiveBuffers(Virtqueue queue)
     {
-        while (_pending.TryPeek(out (byte[] Data, int Length) frame))
+        while (true)
         {
-            if (!Deliver(queue, frame.Data.AsSpan(0, frame.Length)))
+            (byte[] Data, int Length) frame;
+            lock (_rxLock)
+            {
+                if (!_pending.TryPeek(out frame))
+                {
+                    return;
+                }
+            }
+
+            if (!DeliverFrame(queue, frame.Data.AsSpan(0, frame.Length)))
             {
                 return;
             }
 
-            _pending.Dequeue();
-            _pendingBytes -= frame.Length;
+            lock (_rxLock)
+            {
+                _pending.Dequeue();
+                _pendingBytes -= frame.Length;
+            }
+
             ArrayPool<byte>.Shared.Return(frame.Data);
         }
     }
@@ -257,7 +313,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
     // chains taken so far are held for the next try). With MRG_RXBUF the frame spreads over as
     // many chains as it needs and num_buffers says how many (§5.1.6.4); without it one chain must
     // hold header and frame, and a frame that does not fit is dropped.
-    private bool Deliver(Virtqueue queue, ReadOnlySpan<byte> frame)
+    private bool DeliverFrame(Virtqueue queue, ReadOnlySpan<byte> frame)
     {
         ulong needed = (ulong)(HeaderSize + frame.Length);
         ulong room = 0;
@@ -350,6 +406,26 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
     }
 
     private void Transmit(Virtqueue queue)
+    {
+        _transmitting = true;
+        try
+        {
+            TransmitAll(queue);
+        }
+        finally
+        {
+            _transmitting = false;
+        }
+
+        // What the backend answered with during the batch goes to the guest now, so that one
+        // interrupt carries the transmit completions and the answers.
+        if (HasPending)
+        {
+            _transport?.ServiceQueue(RxQueue);
+        }
+    }
+
+    private void TransmitAll(Virtqueue queue)
     {
         while (true)
         {
@@ -448,12 +524,15 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
 
     private void DropPending()
     {
-        while (_pending.TryDequeue(out (byte[] Data, int Length) frame))
+        lock (_rxLock)
         {
-            ArrayPool<byte>.Shared.Return(frame.Data);
-        }
+            while (_pending.TryDequeue(out (byte[] Data, int Length) frame))
+            {
+                ArrayPool<byte>.Shared.Return(frame.Data);
+            }
 
-        _pendingBytes = 0;
+            _pendingBytes = 0;
+        }
     }
 }
 

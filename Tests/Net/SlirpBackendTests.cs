@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Emulator.Backends.Net;
+using Emulator.Core.Net;
 using Emulator.Devices.Net;
 using Xunit;
 
@@ -29,7 +30,7 @@ public sealed class SlirpBackendTests
         SkipWithoutLibslirp();
         var frames = new BlockingCollection<byte[]>();
         using var slirp = new SlirpBackend(new SlirpOptions());
-        slirp.Start(f => Guest(slirp, frames, f));
+        slirp.Start(new TestGuest(slirp, frames));
         slirp.Send(DhcpDiscover(0x1234_5678));
 
         byte[] offer = WaitFor(frames, f => IsUdp(f, 67, 68), "a DHCP reply");
@@ -52,7 +53,7 @@ public sealed class SlirpBackendTests
         using var host = new TcpListener(IPAddress.Loopback, 0);
         host.Start();
         using var slirp = new SlirpBackend(new SlirpOptions());
-        slirp.Start(f => Guest(slirp, frames: null, f));
+        slirp.Start(new TestGuest(slirp, null));
         slirp.Send(TcpSyn(((IPEndPoint)host.LocalEndpoint).Port));
 
         using Socket accepted = host.AcceptSocketAsync().WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
@@ -67,7 +68,7 @@ public sealed class SlirpBackendTests
         host.Start();
         var frames = new BlockingCollection<byte[]>();
         using var slirp = new SlirpBackend(new SlirpOptions { Restrict = true });
-        slirp.Start(f => Guest(slirp, frames, f));
+        slirp.Start(new TestGuest(slirp, frames));
         slirp.Send(TcpSyn(((IPEndPoint)host.LocalEndpoint).Port));
 
         // RFC 793: a refused SYN is answered with RST|ACK; the host never sees a connection.
@@ -89,7 +90,7 @@ public sealed class SlirpBackendTests
 
         var frames = new BlockingCollection<byte[]>();
         using var slirp = new SlirpBackend(new SlirpOptions { HostForwards = [HostForward.Parse($"udp:127.0.0.1:{port}-:7")] });
-        slirp.Start(f => Guest(slirp, frames, f));
+        slirp.Start(new TestGuest(slirp, frames));
         using var host = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
         host.Send("ping from the host"u8.ToArray(), new IPEndPoint(IPAddress.Loopback, port));
 
@@ -116,27 +117,35 @@ public sealed class SlirpBackendTests
         Assert.Equal(port, from.Port);
     }
 
-    // The guest's side of the wire: answers libslirp's ARP requests for 10.0.2.15 (RFC 826), keeps the rest.
-    private static void Guest(SlirpBackend slirp, BlockingCollection<byte[]>? frames, ReadOnlySpan<byte> f)
+    // The guest's side of the wire: answers libslirp's ARP requests for 10.0.2.15 (RFC 826) at once,
+    // from inside the callback (so the backend must take a frame sent from there), keeps the rest.
+    private sealed class TestGuest(SlirpBackend slirp, BlockingCollection<byte[]>? frames) : INetReceiver
     {
-        if (f.Length >= 42 && f[12] == 0x08 && f[13] == 0x06 && BinaryPrimitives.ReadUInt16BigEndian(f[20..]) == 1
-            && f.Slice(38, 4).SequenceEqual(new byte[] { 10, 0, 2, 15 }))
+        public void Receive(ReadOnlySpan<byte> f)
         {
-            var reply = new byte[42];
-            f.Slice(6, 6).CopyTo(reply);
-            GuestMac.CopyTo(reply, 6);
-            reply[12] = 0x08;
-            reply[13] = 0x06;
-            f.Slice(14, 6).CopyTo(reply.AsSpan(14)); // hardware and protocol types and sizes
-            reply[21] = 2;                            // reply
-            GuestMac.CopyTo(reply, 22);
-            new byte[] { 10, 0, 2, 15 }.CopyTo(reply, 28);
-            f.Slice(22, 10).CopyTo(reply.AsSpan(32)); // the asker's MAC and IP become the target
-            slirp.Send(reply);
-            return;
+            if (f.Length >= 42 && f[12] == 0x08 && f[13] == 0x06 && BinaryPrimitives.ReadUInt16BigEndian(f[20..]) == 1
+                && f.Slice(38, 4).SequenceEqual(new byte[] { 10, 0, 2, 15 }))
+            {
+                var reply = new byte[42];
+                f.Slice(6, 6).CopyTo(reply);
+                GuestMac.CopyTo(reply, 6);
+                reply[12] = 0x08;
+                reply[13] = 0x06;
+                f.Slice(14, 6).CopyTo(reply.AsSpan(14)); // hardware and protocol types and sizes
+                reply[21] = 2;                            // reply
+                GuestMac.CopyTo(reply, 22);
+                new byte[] { 10, 0, 2, 15 }.CopyTo(reply, 28);
+                f.Slice(22, 10).CopyTo(reply.AsSpan(32)); // the asker's MAC and IP become the target
+                slirp.Send(reply);
+                return;
+            }
+
+            frames?.Add(f.ToArray());
         }
 
-        frames?.Add(f.ToArray());
+        public void Deliver()
+        {
+        }
     }
 
     private static byte[] WaitFor(BlockingCollection<byte[]> frames, Func<byte[], bool> wanted, string what)

@@ -12,13 +12,20 @@ internal sealed class RecordingNetBackend : INetBackend
 {
     public List<byte[]> Sent { get; } = [];
 
-    public FrameReceiver? Receiver { get; private set; }
+    public INetReceiver? Receiver { get; private set; }
 
     public bool Full { get; set; }
 
     public string Name => "recording";
 
-    public void Start(FrameReceiver receiver) => Receiver = receiver;
+    public void Start(INetReceiver receiver) => Receiver = receiver;
+
+    /// <summary>The host side delivers one frame, as a backend's thread does: take it, then flush.</summary>
+    public void Deliver(byte[] frame)
+    {
+        Receiver!.Receive(frame);
+        Receiver.Deliver();
+    }
 
     public bool Send(ReadOnlySpan<byte> frame)
     {
@@ -270,7 +277,7 @@ public sealed class VirtioNetTests : IDisposable
 
         _ = _driver.ReadIsr();
         byte[] frame = Frame(1500, 2);
-        _host.Receiver!(frame);
+        _host.Deliver(frame);
 
         // 12 + 1500 bytes: three buffers of 600, 600 and 312 (§5.1.6.4).
         Assert.Equal([(0u, 600u), (1u, 600u), (2u, 312u)], TakeUsed(0));
@@ -289,8 +296,8 @@ public sealed class VirtioNetTests : IDisposable
     {
         Start();
         byte[] first = Frame(60, 3), second = Frame(70, 4);
-        _host.Receiver!(first);
-        _host.Receiver!(second);
+        _host.Deliver(first);
+        _host.Deliver(second);
         Assert.Empty(TakeUsed(0));
 
         Descriptor(0, 0, Buffers, 2048, Write);
@@ -311,12 +318,12 @@ public sealed class VirtioNetTests : IDisposable
         Start(Features & ~(1UL << VirtioNet.FeatureMrgRxbuf));
         Descriptor(0, 0, Buffers, 600, Write);
         Offer(0, 0);
-        _host.Receiver!(Frame(1000, 5));
+        _host.Deliver(Frame(1000, 5));
         Assert.Empty(TakeUsed(0));
         Assert.Equal(1UL, _net.Counters.RxDropped);
 
         byte[] small = Frame(500, 6);
-        _host.Receiver!(small);
+        _host.Deliver(small);
         Assert.Equal([(0u, 512u)], TakeUsed(0));
         Assert.Equal(1, BinaryPrimitives.ReadUInt16LittleEndian(ReadGuest(Buffers + 10, 2)));
     }
@@ -324,7 +331,7 @@ public sealed class VirtioNetTests : IDisposable
     [Fact]
     public void FramesBeforeDriverOkAreDropped()
     {
-        _host.Receiver!(Frame(60, 7));
+        _host.Deliver(Frame(60, 7));
         Start();
         Descriptor(0, 0, Buffers, 2048, Write);
         Offer(0, 0);
@@ -415,7 +422,7 @@ public sealed class VirtioNetTests : IDisposable
         Offer(0, 5);
 
         byte[] frame = Frame(300, 10);
-        _host.Receiver!(frame);
+        _host.Deliver(frame);
         Assert.Equal([(0u, 0u), (1u, 0u), (3u, 0u), (4u, 0u), (5u, 312u)], TakeUsed(0));
         Assert.Equal(frame, ReadGuest(Buffers + 0x5000 + 12, 300));
         Assert.Equal(4UL, _net.Counters.MalformedChains);

@@ -667,8 +667,23 @@ internal sealed unsafe class X86Emitter
     {
         Label miss = _a.CreateLabel();
         ClobberFlags();
-        int target = RegisterMap.Index[(int)op.Ins.Op0Register];
-        if (op.Size == 8 || _ir.Bitness == 64)
+        bool viaMemory = op.Ins.Op0Kind == OpKind.Memory;
+        int target = viaMemory ? -1 : RegisterMap.Index[(int)op.Ins.Op0Register];
+        if (viaMemory)
+        {
+            // The pointer is read before anything changes; a miss leaves the whole transfer to the interpreter.
+            Address(op);
+            Probe(op.Size, write: false, miss);
+            if (op.Size == 8)
+            {
+                _a.mov(rcx, __qword_ptr[r10]);
+            }
+            else
+            {
+                _a.mov(ecx, __dword_ptr[r10]);
+            }
+        }
+        else if (op.Size == 8 || _ir.Bitness == 64)
         {
             _a.mov(rcx, Host64(target));
         }
@@ -680,6 +695,11 @@ internal sealed unsafe class X86Emitter
         CheckCanonical(miss);
         if (op.Ins.Mnemonic == Mnemonic.Call)
         {
+            if (viaMemory)
+            {
+                _a.mov(__qword_ptr[rbx + GuestState.ScratchOffset], rcx);
+            }
+
             StackSlot(-op.Size, op.Size);
             Probe(op.Size, write: true, miss);
             if (op.Size == 8)
@@ -693,7 +713,11 @@ internal sealed unsafe class X86Emitter
             }
 
             // The probe may have used RCX; the target register is unchanged until RSP moves.
-            if (op.Size == 8 || _ir.Bitness == 64)
+            if (viaMemory)
+            {
+                _a.mov(rcx, __qword_ptr[rbx + GuestState.ScratchOffset]);
+            }
+            else if (op.Size == 8 || _ir.Bitness == 64)
             {
                 _a.mov(rcx, Host64(target));
             }

@@ -20,6 +20,9 @@ internal static unsafe class IrBuilder
     /// <summary>Host registers that hold guest registers through a block (see X86Emitter).</summary>
     public const int MaxCachedRegisters = 9;
 
+    /// <summary>The bit of <see cref="IrBlock.FlatSegments"/> and GuestState.NonFlatSegments that stands for "SSE instructions fault".</summary>
+    public const int SseUnavailable = 1 << 8;
+
     private const int Rsp = 4;
 
     public static IrBlock? Build(Block block)
@@ -80,6 +83,11 @@ internal static unsafe class IrBuilder
 
         ir.WrittenRegisters = written;
         ir.FlatSegments = block.Bitness == 64 ? 0 : flat;
+        if (ir.Ops.Exists(o => o.Kind == IrKind.Vector))
+        {
+            // SSE runs only while CR0.EM and TS are clear and CR4.OSFXSR is set (else #UD or #NM, from the interpreter).
+            ir.FlatSegments |= SseUnavailable;
+        }
         return ir;
     }
 
@@ -87,8 +95,24 @@ internal static unsafe class IrBuilder
     {
         IrKind.Push or IrKind.Pop or IrKind.Call or IrKind.Return => 1 << (int)SegIndex.Ss,
         IrKind.NativeMemory => 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment),
+        IrKind.Vector => HasMemoryOperand(op.Ins) ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0,
+        IrKind.JumpIndirect => (op.Ins.Op0Kind == OpKind.Memory ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0)
+            | (op.Ins.Mnemonic == Mnemonic.Call ? 1 << (int)SegIndex.Ss : 0),
         _ => 0,
     };
+
+    private static bool HasMemoryOperand(in Instruction ins)
+    {
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            if (ins.GetOpKind(i) == OpKind.Memory)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static IrOp Classify(ref DecodedOp decoded, int bitness)
     {
@@ -100,7 +124,8 @@ internal static unsafe class IrBuilder
             Rip = ins.IP,
             Next = ins.NextIP & (bitness == 64 ? ulong.MaxValue : 0xffff_ffff),
         };
-        if (ins.HasLockPrefix || ins.HasRepPrefix || ins.HasRepnePrefix || CpuCore.IsLockedAccess(ins))
+        bool locked = ins.HasLockPrefix || CpuCore.IsLockedAccess(ins);
+        if (ins.HasRepPrefix || ins.HasRepnePrefix || (locked && !LockableNatively(ins)))
         {
             return op;
         }
@@ -111,6 +136,11 @@ internal static unsafe class IrBuilder
             // fences only order memory, which the host's own fence or TSO provides): see Native.
             op.Kind = IrKind.Native;
             return op;
+        }
+
+        if (VectorForms.IsNative(ins))
+        {
+            return Vector(op, bitness);
         }
 
         int stackSize = bitness / 8;
@@ -136,6 +166,15 @@ internal static unsafe class IrBuilder
                 op.Target = ins.NearBranchTarget;
                 return op;
             case Mnemonic.Jmp when ins.Op0Kind == OpKind.Register && RegisterMap.Size[(int)ins.Op0Register] == stackSize:
+                return WithOperands(op, bitness, IrKind.JumpIndirect);
+            case Mnemonic.Call when ins.Code == (bitness == 64 ? Code.Call_rm64 : Code.Call_rm32) && ins.Op0Kind == OpKind.Memory
+                && ins.StackPointerIncrement == -stackSize:
+                // Through a pointer in memory (a PLT or IFUNC slot, a function table).
+                op.Target = 0;
+                op = Stack(op, IrKind.JumpIndirect, stackSize);
+                return WithOperands(op, bitness, IrKind.JumpIndirect);
+            case Mnemonic.Jmp when ins.Code == (bitness == 64 ? Code.Jmp_rm64 : Code.Jmp_rm32) && ins.Op0Kind == OpKind.Memory:
+                op.Size = stackSize;
                 return WithOperands(op, bitness, IrKind.JumpIndirect);
             case var _ when ins.IsJccShortOrNear && IsNearBranch(ins, bitness) && Reachable(ins.NearBranchTarget, bitness):
                 op.Kind = IrKind.Branch;
@@ -172,16 +211,74 @@ internal static unsafe class IrBuilder
         op = WithOperands(op, bitness, kind);
         if (op.Kind == IrKind.NativeMemory)
         {
-            op.MemoryWrite = ins.Op0Kind == OpKind.Memory && NativeForms.WritesDestination(ins.Mnemonic);
+            op.MemoryWrite = (ins.Op0Kind == OpKind.Memory && NativeForms.WritesDestination(ins.Mnemonic)) || ins.Mnemonic == Mnemonic.Xchg;
+            op.Locked = locked;
+        }
+
+        if (op.Kind != IrKind.Interpret && ins.Mnemonic == Mnemonic.Cmpxchg)
+        {
+            // The accumulator is an implicit operand, read and written (Intel SDM Vol. 2A CMPXCHG).
+            op.Registers |= 1;
+            op.Written |= 1;
         }
 
         return op;
     }
 
+    // Locked read-modify-writes that run as the host's own locked instruction on guest RAM: atomic
+    // against other vCPUs' host instructions and the interpreter's compare-and-exchange alike.
+    private static bool LockableNatively(in Instruction ins) =>
+        ins.Op0Kind == OpKind.Memory || ins.Mnemonic == Mnemonic.Xchg
+            ? ins.Mnemonic is Mnemonic.Add or Mnemonic.Or or Mnemonic.Adc or Mnemonic.Sbb or Mnemonic.And or Mnemonic.Sub
+                or Mnemonic.Xor or Mnemonic.Inc or Mnemonic.Dec or Mnemonic.Not or Mnemonic.Neg or Mnemonic.Xadd
+                or Mnemonic.Xchg or Mnemonic.Cmpxchg or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc
+            : false;
+
     /// <summary>Instructions with no effect on guest state: PAUSE, the fences and the prefetches.</summary>
     public static bool IsHint(Mnemonic m) =>
         m is Mnemonic.Pause or Mnemonic.Lfence or Mnemonic.Sfence or Mnemonic.Mfence or Mnemonic.Prefetchnta
             or Mnemonic.Prefetcht0 or Mnemonic.Prefetcht1 or Mnemonic.Prefetcht2 or Mnemonic.Prefetchw or Mnemonic.Prefetch;
+
+    // An SSE form of VectorForms: its general-register operand and address registers are cached
+    // like any other; the XMM registers stay in the state.
+    private static IrOp Vector(IrOp op, int bitness)
+    {
+        ref Instruction ins = ref op.Ins;
+        ushort regs = 0, written = 0;
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            switch (ins.GetOpKind(i))
+            {
+                case OpKind.Register when !ins.GetOpRegister(i).IsXMM():
+                    int r = RegisterMap.Index[(int)ins.GetOpRegister(i)];
+                    if (r < 0)
+                    {
+                        return op;
+                    }
+
+                    regs |= (ushort)(1 << r);
+                    if (i == 0)
+                    {
+                        written |= (ushort)(1 << r);
+                    }
+
+                    break;
+                case OpKind.Memory:
+                    if (!AddressRegisters(ins, bitness, ref regs))
+                    {
+                        return op;
+                    }
+
+                    break;
+            }
+        }
+
+        op.Kind = IrKind.Vector;
+        op.Registers = regs;
+        op.Written = written;
+        op.MemoryWrite = ins.Op0Kind == OpKind.Memory;
+        return op;
+    }
 
     private static IrOp Stack(IrOp op, IrKind kind, int size)
     {

@@ -1,4 +1,5 @@
 using Emulator.Core.Cpu;
+using System.Runtime.Intrinsics;
 using Emulator.Jit;
 using Iced.Intel;
 using Xunit;
@@ -112,6 +113,161 @@ public sealed class TranslatorTests
 
         Assert.True(rig.RunToHalt());
         Assert.Equal(30_000UL, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
+    }
+
+    [Fact]
+    public void CallsAndJumpsThroughPointersInMemoryStayInTranslatedCode()
+    {
+        using var rig = new TranslatorRig();
+        const ulong Table = 0x9000, Pointer = 0x9100;
+        Label[] functions = [];
+        // Assembled twice: the first pass places the functions, the second stores their addresses
+        // (MOV r32, imm32 has one length whatever the value).
+        uint[] at = new uint[4];
+        for (int pass = 0; pass < 2; pass++)
+        {
+            AssemblerResult result = rig.Load(a =>
+            {
+                Label loop = a.CreateLabel();
+                functions = [a.CreateLabel(), a.CreateLabel(), a.CreateLabel(), a.CreateLabel()];
+                for (int f = 0; f < 3; f++)
+                {
+                    a.mov(edx, at[f]);
+                    a.mov(__dword_ptr[Table + (ulong)(f * 4)], edx);
+                }
+
+                a.mov(edx, at[3]);
+                a.mov(__dword_ptr[Pointer], edx);
+                a.xor(eax, eax);
+                a.xor(esi, esi);       // i
+                a.xor(edi, edi);       // i mod 3
+                a.Label(ref loop);
+                a.call(__dword_ptr[edi * 4 + (int)Table]);   // CALL r/m32 through a table (Intel SDM Vol. 2A CALL)
+                a.inc(edi);
+                a.cmp(edi, 3);
+                a.mov(edx, 0);
+                a.cmove(edi, edx);
+                a.inc(esi);
+                a.cmp(esi, 1000);
+                a.jne(loop);
+                a.hlt();
+                a.Label(ref functions[0]);
+                a.add(eax, 1);
+                a.ret();
+                a.Label(ref functions[1]);
+                a.add(eax, 10);
+                a.ret();
+                a.Label(ref functions[2]);
+                a.jmp(__dword_ptr[Pointer]);            // JMP r/m32 to the fourth, which returns to the caller
+                a.Label(ref functions[3]);
+                a.add(eax, 100);
+                a.ret();
+            });
+            for (int f = 0; f < 4; f++)
+            {
+                at[f] = (uint)result.GetLabelRIP(functions[f]);
+            }
+        }
+
+        Assert.True(rig.RunToHalt());
+        // i = 0..999 calls f0, f1, f2 in turn: 334 x 1 + 333 x 10 + 333 x 100.
+        Assert.Equal(36_964UL, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
+        Assert.True(rig.Statistics!.Entries < 100, $"{rig.Statistics.Entries} entries from the dispatcher: the indirect transfers left translated code");
+    }
+
+    [Fact]
+    public void AnSseScanInTranslatedCodeFindsTheTerminator()
+    {
+        using var rig = new TranslatorRig();
+        const ulong Buffer = 0x9000;
+        byte[] text = new byte[256];
+        Array.Fill(text, (byte)'a', 0, 100);    // NUL at offset 100, then NULs
+        rig.Write(Buffer, text);
+        rig.Load(a =>
+        {
+            Label loop = a.CreateLabel(), found = a.CreateLabel();
+            EnableSse(a);
+            a.pxor(xmm0, xmm0);
+            a.mov(esi, (uint)Buffer);
+            a.Label(ref loop);
+            a.movdqa(xmm1, __xmmword_ptr[esi]);
+            a.pcmpeqb(xmm1, xmm0);               // 0xFF where the byte is NUL (Intel SDM Vol. 2B PCMPEQB)
+            a.pmovmskb(eax, xmm1);               // one bit per byte's top bit
+            a.test(eax, eax);
+            a.jnz(found);
+            a.add(esi, 16);
+            a.jmp(loop);
+            a.Label(ref found);
+            a.bsf(eax, eax);
+            a.add(eax, esi);
+            a.sub(eax, (uint)Buffer);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        Assert.Equal(100UL, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
+    }
+
+    [Fact]
+    public void AMisalignedMovdqaInTranslatedCodeRaisesGpAtItsAddress()
+    {
+        using var rig = new TranslatorRig();
+        Label fault = default;
+        AssemblerResult code = rig.Load(a =>
+        {
+            fault = a.CreateLabel();
+            EnableSse(a);
+            a.mov(ebx, 5);
+            a.pcmpeqb(xmm2, xmm2);
+            a.mov(esi, 0x9001);
+            a.Label(ref fault);
+            a.movdqa(xmm2, __xmmword_ptr[esi]);  // not 16-byte aligned: #GP(0) (Intel SDM Vol. 2B MOVDQA)
+            a.mov(ebx, 99);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        CpuState s = rig.Core.SaveState();
+        Assert.Equal(TranslatorRig.Handler + 1, s.Rip);
+        Assert.Equal(0u, rig.ReadUInt32(TranslatorRig.Stack - 16));                      // error code 0
+        Assert.Equal(code.GetLabelRIP(fault), (ulong)rig.ReadUInt32(TranslatorRig.Stack - 12));
+        Assert.Equal(5UL, s.Gpr[(int)Gpr.Rbx]);
+        Assert.Equal(ulong.MaxValue, rig.Core.Xmm[2].AsUInt64()[0]);                   // XMM2 as PCMPEQB left it
+    }
+
+    [Fact]
+    public void AnSseInstructionAfterCr0TsIsSetRaisesNm()
+    {
+        using var rig = new TranslatorRig();
+        Label fault = default;
+        AssemblerResult code = rig.Load(a =>
+        {
+            fault = a.CreateLabel();
+            EnableSse(a);
+            a.pxor(xmm3, xmm3);
+            a.mov(eax, cr0);
+            a.or(eax, 8);                        // CR0.TS
+            a.mov(cr0, eax);
+            a.mov(ebx, 7);
+            a.Label(ref fault);
+            a.pxor(xmm3, xmm3);                  // #NM: TS set (Intel SDM Vol. 3A 2.5, Table 12-1)
+            a.mov(ebx, 99);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        CpuState s = rig.Core.SaveState();
+        Assert.Equal(TranslatorRig.Handler + 1, s.Rip);
+        Assert.Equal(code.GetLabelRIP(fault), (ulong)rig.ReadUInt32(TranslatorRig.Stack - 12));
+        Assert.Equal(7UL, s.Gpr[(int)Gpr.Rbx]);
+    }
+
+    // CR4.OSFXSR and OSXMMEXCPT: the operating system supports SSE (Intel SDM Vol. 3A 13.1.3).
+    private static void EnableSse(Assembler a)
+    {
+        a.mov(eax, cr4);
+        a.or(eax, 0x600);
+        a.mov(cr4, eax);
     }
 
     [Fact]

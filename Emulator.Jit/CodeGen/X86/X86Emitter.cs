@@ -16,7 +16,7 @@ namespace Emulator.Jit.CodeGen.X86;
 /// probed in the TLB inline; a miss runs the whole instruction through the interpreter's handler
 /// (which walks the page tables, handles MMIO and code pages, and delivers faults) and rejoins.
 /// </summary>
-internal sealed unsafe class X86Emitter
+internal sealed unsafe partial class X86Emitter
 {
     private readonly Assembler _a = new(64);
     private readonly IrBlock _ir;
@@ -108,6 +108,7 @@ internal sealed unsafe class X86Emitter
                 IrKind.Jump => Jump(op.Target),
                 IrKind.Branch => Branch(op),
                 IrKind.JumpIndirect => JumpIndirect(op),
+                IrKind.Vector => Vector(op),
                 _ => Interpret(op, i == ops.Count - 1 && op.Ins.FlowControl != FlowControl.Next),
             };
         }
@@ -329,9 +330,25 @@ internal sealed unsafe class X86Emitter
         }
 
         Operands(op);
-        _a.AddInstruction(Rewrite(op));
+        HostInstruction(op);
         FlagsAfter(op);
         return false;
+    }
+
+    // The rewritten guest instruction; CMPXCHG's implicit accumulator goes through the host's RAX.
+    private void HostInstruction(in IrOp op)
+    {
+        bool accumulator = op.Ins.Mnemonic == Mnemonic.Cmpxchg;
+        if (accumulator)
+        {
+            _a.mov(rax, Host64(0));
+        }
+
+        _a.AddInstruction(Rewrite(op));
+        if (accumulator)
+        {
+            _a.mov(Host64(0), rax);
+        }
     }
 
     // What a host instruction needs in place before it runs: its CL count, and the guest's flags.
@@ -448,9 +465,20 @@ internal sealed unsafe class X86Emitter
         Label miss = _a.CreateLabel(), done = _a.CreateLabel();
         ClobberFlags();
         Address(op);
-        Probe(op.Ins.MemorySize.GetSize() is var s and > 0 ? s : 1, op.MemoryWrite, miss);
+        int size = op.Ins.MemorySize.GetSize() is var s and > 0 ? s : 1;
+        if (op.Locked && size > 1)
+        {
+            // A locked operand that straddles an aligned 8-byte word takes the interpreter's bus
+            // lock (CpuCore.Locked), so that all such updates exclude one another as they do there.
+            _a.mov(edx, eax);
+            _a.and(edx, 7);
+            _a.cmp(edx, 8 - size);
+            _a.ja(miss);
+        }
+
+        Probe(size, op.MemoryWrite, miss);
         Operands(op);
-        _a.AddInstruction(Rewrite(op));
+        HostInstruction(op);
         FlagsAfter(op);
         Bind(ref done);
         SlowPath(op, miss, done);
@@ -667,8 +695,23 @@ internal sealed unsafe class X86Emitter
     {
         Label miss = _a.CreateLabel();
         ClobberFlags();
-        int target = RegisterMap.Index[(int)op.Ins.Op0Register];
-        if (op.Size == 8 || _ir.Bitness == 64)
+        bool viaMemory = op.Ins.Op0Kind == OpKind.Memory;
+        int target = viaMemory ? -1 : RegisterMap.Index[(int)op.Ins.Op0Register];
+        if (viaMemory)
+        {
+            // The pointer is read before anything changes; a miss leaves the whole transfer to the interpreter.
+            Address(op);
+            Probe(op.Size, write: false, miss);
+            if (op.Size == 8)
+            {
+                _a.mov(rcx, __qword_ptr[r10]);
+            }
+            else
+            {
+                _a.mov(ecx, __dword_ptr[r10]);
+            }
+        }
+        else if (op.Size == 8 || _ir.Bitness == 64)
         {
             _a.mov(rcx, Host64(target));
         }
@@ -680,6 +723,11 @@ internal sealed unsafe class X86Emitter
         CheckCanonical(miss);
         if (op.Ins.Mnemonic == Mnemonic.Call)
         {
+            if (viaMemory)
+            {
+                _a.mov(__qword_ptr[rbx + GuestState.ScratchOffset], rcx);
+            }
+
             StackSlot(-op.Size, op.Size);
             Probe(op.Size, write: true, miss);
             if (op.Size == 8)
@@ -693,7 +741,11 @@ internal sealed unsafe class X86Emitter
             }
 
             // The probe may have used RCX; the target register is unchanged until RSP moves.
-            if (op.Size == 8 || _ir.Bitness == 64)
+            if (viaMemory)
+            {
+                _a.mov(rcx, __qword_ptr[rbx + GuestState.ScratchOffset]);
+            }
+            else if (op.Size == 8 || _ir.Bitness == 64)
             {
                 _a.mov(rcx, Host64(target));
             }

@@ -79,6 +79,6 @@ internal sealed unsafe partial class CpuCore
         }
     }
 
-    /// <summary>Linear-to-code mappings may have changed (TLB flush, mode or CS change): forget the jump cache.</summary>
-    private void ForgetCodeMappings() => Translator?.Jumps.Clear();
+    /// <summary>Linear-to-code mappings may have changed (TLB flush, INVLPG, A20, state load): forget the jump caches.</summary>
+    private void ForgetCodeMappings() => Translator?.ForgetJumps();
 }

@@ -11,7 +11,7 @@ namespace Emulator.Jit.Instructions;
 /// itself, so that interrupts and exit requests are seen during long copies; registers are updated
 /// every iteration, so a fault leaves them at the failing element (Intel SDM Vol. 2B REP).
 /// </summary>
-internal static unsafe class Strings
+internal static unsafe partial class Strings
 {
     private const int IterationsPerSlice = 4096;
 
@@ -159,7 +159,15 @@ internal static unsafe class Strings
     private static ulong DestinationLinear(CpuCore cpu, int addressSize, int size) =>
         cpu.Linear((int)SegIndex.Es, ReadIndex(cpu, 7, addressSize), size);
 
-    private static void Movs(CpuCore cpu, ref Instruction ins) => Repeat(cpu, ins, static (c, i, a) =>
+    private static void Movs(CpuCore cpu, ref Instruction ins)
+    {
+        if (!BulkMovs(cpu, ins))
+        {
+            MovsElements(cpu, ins);
+        }
+    }
+
+    private static void MovsElements(CpuCore cpu, in Instruction ins) => Repeat(cpu, ins, static (c, i, a) =>
     {
         int size = ElementSize(i);
         ulong v = c.ReadSized(SourceLinear(c, i, a, size), size);
@@ -169,7 +177,15 @@ internal static unsafe class Strings
         return true;
     });
 
-    private static void Stos(CpuCore cpu, ref Instruction ins) => Repeat(cpu, ins, static (c, i, a) =>
+    private static void Stos(CpuCore cpu, ref Instruction ins)
+    {
+        if (!BulkStos(cpu, ins))
+        {
+            StosElements(cpu, ins);
+        }
+    }
+
+    private static void StosElements(CpuCore cpu, in Instruction ins) => Repeat(cpu, ins, static (c, i, a) =>
     {
         int size = ElementSize(i);
         c.WriteSized(DestinationLinear(c, a, size), size, c.R[0] & Alu.Mask(size));

@@ -108,6 +108,57 @@ internal sealed unsafe partial class CpuCore
     }
 
     /// <summary>
+    /// The host address of <paramref name="length"/> bytes at <paramref name="linear"/> (all on
+    /// one page) when the TLB of the current privilege already holds a read entry for the page,
+    /// else null: the caller then reads one element the ordinary way, which walks the page tables,
+    /// faults precisely and fills the entry.
+    /// </summary>
+    public byte* ReadableHost(ulong linear, int length)
+    {
+        SoftTlb tlb = Tlb;
+        int i = SoftTlb.Slot(linear);
+        return tlb.ReadTag[i] == SoftTlb.Tag(linear) && (linear & SoftTlb.PageMask) + (ulong)length <= SoftTlb.PageMask + 1
+            ? (byte*)(tlb.ReadAddend[i] + (nint)linear)
+            : null;
+    }
+
+    /// <summary>
+    /// The host address of <paramref name="length"/> bytes at <paramref name="linear"/> (all on
+    /// one page) when the TLB of the current privilege holds a write entry for the page (so the
+    /// page is writable, RAM, and already dirty) and the bytes hold no decoded code (a code page's
+    /// chunk map is consulted, as translated stores do), else null: the caller then writes one
+    /// element the ordinary way, which faults precisely, drops overwritten code and fills the entry.
+    /// </summary>
+    public byte* WritableHost(ulong linear, int length)
+    {
+        SoftTlb tlb = Tlb;
+        int i = SoftTlb.Slot(linear);
+        ulong offset = linear & SoftTlb.PageMask;
+        if (length <= 0 || offset + (ulong)length > SoftTlb.PageMask + 1)
+        {
+            return null;
+        }
+
+        ulong tag = tlb.WriteTag[i];
+        if (tag == SoftTlb.Tag(linear))
+        {
+            return (byte*)(tlb.WriteAddend[i] + (nint)linear);
+        }
+
+        if (tag == (SoftTlb.Tag(linear) | SoftTlb.CodePageTag))
+        {
+            int first = (int)(offset >> Decoding.BlockCache.ChunkShift), last = (int)((offset + (ulong)length - 1) >> Decoding.BlockCache.ChunkShift);
+            ulong chunks = (last >= 63 ? ulong.MaxValue : (1UL << (last + 1)) - 1) & ~((1UL << first) - 1);
+            if ((Volatile.Read(ref *(ulong*)tlb.WriteCodeMap[i]) & chunks) == 0)
+            {
+                return (byte*)(tlb.WriteAddend[i] + (nint)linear);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// The physical address of the instruction byte at <paramref name="linear"/>, through the
     /// fetch entries of the current privilege (execute rights: U/S, NX).
     /// </summary>

@@ -141,7 +141,7 @@ internal sealed unsafe partial class CpuCore
             : cs.DefaultBig ? 32 : 16;
         Tlb = Cpl == 3 ? UserTlb : SupervisorTlb;
         EndBlock = true;
-        ForgetCodeMappings();
+        Translator?.SelectJumps(new Translation.JumpCache.ModeKey(Cpl, Bitness, cs.Base, cs.Limit, cs.Attributes, Cr0, Cr4, Efer));
     }
 
     public void LoadState(CpuState s)

@@ -5,12 +5,20 @@ namespace Emulator.Jit.Translation;
 /// <summary>
 /// A vCPU's direct-mapped table from guest RIP to translated code, in native memory so translated
 /// code looks indirect branches (RET, JMP/CALL through a register) and cross-page direct branches
-/// up without leaving. An entry is only valid for the mode and mappings it was made under, so the
-/// table is cleared whenever they may change (TLB flushes, INVLPG, mode and CS changes, A20,
-/// state loads) and when the code cache is reset; a dropped block's own entry check catches the rest.
+/// up without leaving. An entry is only valid for the mode and mappings it was made under: each
+/// table belongs to one <see cref="ModeKey"/> and is cleared when it is selected for another, and
+/// both of a vCPU's tables (TranslationCache keeps one for CPL 3 and one for the other levels) are
+/// cleared whenever mappings may change (TLB flushes, INVLPG, A20, state loads) and when the code
+/// cache is reset; a dropped block's own entry check catches the rest.
 /// </summary>
 internal sealed unsafe class JumpCache
 {
+    /// <summary>What an entry's validity depends on besides the mappings: privilege level, operand size, CS and the control registers.</summary>
+    public readonly record struct ModeKey(int Cpl, int Bitness, ulong CsBase, uint CsLimit, uint CsAttributes, ulong Cr0, ulong Cr4, ulong Efer);
+
+    /// <summary>The mode this table's entries were made in (null: none yet).</summary>
+    public ModeKey? Mode { get; set; }
+
     public const int Entries = 4096;
     public const int Shift = 12;
 

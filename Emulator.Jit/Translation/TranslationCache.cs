@@ -39,13 +39,45 @@ internal sealed unsafe class TranslationCache : IDisposable
         (_enter, _exitStub) = EmitStubs();
         _memory.Align();
         _stubBytes = _memory.Used;
+        Jumps = _supervisorJumps;
         cpu.State->JumpCache = Jumps.Base;
     }
 
     /// <summary>Executions of a block before it is translated.</summary>
     public int Threshold { get; }
 
-    public JumpCache Jumps { get; } = new();
+    /// <summary>The jump cache of the current mode (see <see cref="SelectJumps"/>).</summary>
+    public JumpCache Jumps { get; private set; }
+
+    // One jump cache for user mode and one for the kernel, so that a system call, an interrupt and
+    // their return switch tables instead of clearing one: a syscall-heavy guest (a network stack
+    // copying through read and write) otherwise starts every return to user mode, and every entry
+    // into the kernel, with no indirect branch target known.
+    private readonly JumpCache _supervisorJumps = new(), _userJumps = new();
+
+    /// <summary>
+    /// After a mode or CS change: the jump cache for <paramref name="mode"/>'s privilege class
+    /// becomes current, cleared first if its entries were made in another mode.
+    /// </summary>
+    public void SelectJumps(JumpCache.ModeKey mode)
+    {
+        JumpCache j = mode.Cpl == 3 ? _userJumps : _supervisorJumps;
+        if (j.Mode != mode)
+        {
+            j.Clear();
+            j.Mode = mode;
+        }
+
+        Jumps = j;
+        _cpu.State->JumpCache = j.Base;
+    }
+
+    /// <summary>Mappings may have changed (TLB flush, INVLPG, A20, code cache reset): both jump caches forget everything.</summary>
+    public void ForgetJumps()
+    {
+        _supervisorJumps.Clear();
+        _userJumps.Clear();
+    }
 
     public TranslationStatistics Statistics { get; } = new();
 
@@ -259,7 +291,7 @@ internal sealed unsafe class TranslationCache : IDisposable
         _slots.Clear();
         _pendingChain = null;
         _unlink.Clear();
-        Jumps.Clear();
+        ForgetJumps();
         _memory.Reset(_stubBytes);
         Statistics.Flushes++;
     }

@@ -159,6 +159,21 @@ internal sealed unsafe partial class CpuCore
     }
 
     /// <summary>
+    /// True when the current privilege's fetch entries map every page of <paramref name="block"/>
+    /// (as it was just fetched at CS:RIP) as global pages; false when paging is off or an entry is gone.
+    /// </summary>
+    public bool FetchesFromGlobalPages(Decoding.Block block)
+    {
+        if ((Cr0 & Cr0PG) == 0)
+        {
+            return false;
+        }
+
+        ulong linear = Bitness == 64 ? block.Rip : (block.CsBase + block.Rip) & 0xffff_ffff;
+        return Tlb.FetchIsGlobal(linear) && Tlb.FetchIsGlobal(WrapLinear(linear + (ulong)Math.Max(block.ByteLength, 1) - 1));
+    }
+
+    /// <summary>
     /// The physical address of the instruction byte at <paramref name="linear"/>, through the
     /// fetch entries of the current privilege (execute rights: U/S, NX).
     /// </summary>

@@ -301,7 +301,7 @@ internal sealed unsafe partial class CpuCore
     {
         SupervisorTlb.FlushNonGlobal();
         UserTlb.FlushNonGlobal();
-        ForgetCodeMappings();
+        Translator?.ForgetNonGlobalJumps();
     }
 
     /// <summary>INVLPG.</summary>

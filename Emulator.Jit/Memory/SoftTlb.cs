@@ -121,6 +121,13 @@ internal sealed unsafe class SoftTlb
         Note(info, linear);
     }
 
+    /// <summary>True when a fetch entry maps <paramref name="linear"/>'s page and the page is global.</summary>
+    public bool FetchIsGlobal(ulong linear)
+    {
+        int i = Slot(linear);
+        return FetchTag[i] == Tag(linear) && (_fetchInfo[i] & GlobalEntry) != 0;
+    }
+
     public void SetFetch(ulong linear, ulong physicalPage, uint info)
     {
         int i = Slot(linear);

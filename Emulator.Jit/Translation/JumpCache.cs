@@ -33,8 +33,13 @@ internal sealed unsafe class JumpCache
 
     public static int Slot(ulong rip) => (int)((rip >> Shift) ^ rip) & (Entries - 1);
 
-    public void Insert(ulong rip, nint code)
+    /// <summary>True when an entry was made for code on a page that is not global (a CR3 load may remap it).</summary>
+    public bool HasNonGlobal { get; private set; }
+
+    /// <summary>Maps <paramref name="rip"/> to <paramref name="code"/>; <paramref name="global"/>: the code's pages are global (Intel SDM Vol. 3A 4.10.2.4).</summary>
+    public void Insert(ulong rip, nint code, bool global)
     {
+        HasNonGlobal |= !global;
         ulong* e = (ulong*)_table.Pointer + (Slot(rip) * 2);
         e[0] = rip;
         e[1] = (ulong)code;
@@ -42,6 +47,7 @@ internal sealed unsafe class JumpCache
 
     public void Clear()
     {
+        HasNonGlobal = false;
         ulong* e = (ulong*)_table.Pointer;
         for (int i = 0; i < Entries; i++)
         {

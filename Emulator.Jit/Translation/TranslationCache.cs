@@ -72,6 +72,21 @@ internal sealed unsafe class TranslationCache : IDisposable
         _cpu.State->JumpCache = j.Base;
     }
 
+    /// <summary>
+    /// A CR3 load, which keeps the TLB's global entries (Intel SDM Vol. 3A 4.10.4.1): the user
+    /// jump cache forgets everything, the kernel's only if it holds code from a non-global page. A
+    /// kernel whose text is global (Linux's is) so keeps its indirect branch targets across context
+    /// switches, which a pipe between two processes makes frequent.
+    /// </summary>
+    public void ForgetNonGlobalJumps()
+    {
+        _userJumps.Clear();
+        if (_supervisorJumps.HasNonGlobal)
+        {
+            _supervisorJumps.Clear();
+        }
+    }
+
     /// <summary>Mappings may have changed (TLB flush, INVLPG, A20, code cache reset): both jump caches forget everything.</summary>
     public void ForgetJumps()
     {
@@ -149,7 +164,7 @@ internal sealed unsafe class TranslationCache : IDisposable
         // just checked it, and the jump cache is cleared whenever a mapping may change (every TLB
         // flush and INVLPG), as for the first page: until then the stale mapping is one a TLB may
         // hold (Intel SDM Vol. 3A 4.10.4.3). Patched chains, which outlive a flush, never target it.
-        Jumps.Insert(block.Rip, t.Entry);
+        Jumps.Insert(block.Rip, t.Entry, _cpu.Cpl != 3 && _cpu.FetchesFromGlobalPages(block));
         state->Budget = Budget;
         Statistics.Entries++;
         int exit = ((delegate* unmanaged<GuestState*, nint, int>)_enter)(state, t.Entry);

@@ -7,12 +7,14 @@ namespace Emulator.Tests.Cpu;
 
 /// <summary>
 /// The translator's jump cache (guest RIP to translated code, looked up by translated indirect
-/// branches) outlives a change of privilege level: it keeps one table for CPL 3 and one for the
-/// kernel, so that system calls and interrupts do not empty it. What the kernel ran must still be
-/// out of user mode's reach: an instruction fetch from a supervisor page at CPL 3 is a page fault
-/// (Intel SDM Vol. 3A 4.6.1, 4.7), however warm the kernel's translation of that page is.
+/// branches) outlives a change of privilege level, and the kernel's outlives a CR3 load while all
+/// its code is on global pages: it keeps one table for CPL 3 and one for the kernel, so that
+/// system calls, interrupts and context switches do not empty it. What it keeps must still be
+/// right: an instruction fetch from a supervisor page at CPL 3 is a page fault (Intel SDM Vol. 3A
+/// 4.6.1, 4.7), however warm the kernel's translation of that page is, and after a CR3 load a
+/// non-global page runs what the new page tables map there (Vol. 3A 4.10.4.1).
 /// </summary>
-public sealed class JumpCachePrivilegeTests
+public sealed class JumpCacheTests
 {
     private const ulong Gdt = 0x800, Tss = 0x1800, UserCode = 0x40_0000, UserStack = 0x4f_f000, KernelStack = TranslatorRig.Stack;
     private const ushort UserCs = 0x1b, UserSs = 0x23, TssSelector = 0x28;
@@ -79,6 +81,47 @@ public sealed class JumpCachePrivilegeTests
         Assert.Equal(UserSs, (ushort)rig.ReadUInt32(KernelStack - 4));
         Assert.Equal(0UL, s.Gpr[(int)Gpr.Rbx]);
         Assert.True(rig.Statistics!.NativeInstructions > 0, "nothing ran as host code");
+    }
+
+    [Fact]
+    public void AfterACr3LoadAnIndirectCallRunsWhatTheNewTablesMapOnANonGlobalPage()
+    {
+        using var rig = new TranslatorRig(paging: true);
+        const uint Function = 0x40_0000, OtherDirectory = 0xa000, TableA = 0xb000, TableB = 0xc000;
+
+        // Linear 0x400000 is physical 0x500000 (MOV EAX, 1; RET) through the rig's directory and
+        // 0x501000 (MOV EAX, 2; RET) through the other; 0-4 MiB is the same 4 MiB page in both.
+        rig.Write(0x50_0000, [0xb8, 1, 0, 0, 0, 0xc3]);
+        rig.Write(0x50_1000, [0xb8, 2, 0, 0, 0, 0xc3]);
+        rig.Write(TableA, BitConverter.GetBytes(0x50_0000u | 3));
+        rig.Write(TableB, BitConverter.GetBytes(0x50_1000u | 3));
+        rig.Write(0x3004, BitConverter.GetBytes(TableA | 3));
+        rig.Write(OtherDirectory, BitConverter.GetBytes(0x83u));
+        rig.Write(OtherDirectory + 4, BitConverter.GetBytes(TableB | 3));
+
+        rig.Load(a =>
+        {
+            Label loop = a.CreateLabel();
+            a.mov(ecx, 3);
+            a.Label(ref loop);
+            a.mov(edx, Function);
+            a.call(edx);                 // through the jump cache once translated
+            a.dec(ecx);
+            a.jnz(loop);
+            a.mov(ebx, eax);
+            a.mov(edx, OtherDirectory);
+            a.mov(cr3, edx);
+            a.push(eax);                 // the stack's TLB entry again, so the call's push stays in host code
+            a.pop(eax);
+            a.mov(edx, Function);
+            a.call(edx);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        CpuState s = rig.Core.SaveState();
+        Assert.Equal((1UL, 2UL), (s.Gpr[(int)Gpr.Rbx], s.Gpr[(int)Gpr.Rax]));
+        Assert.NotEqual(TranslatorRig.Handler + 1, s.Rip);
     }
 
     // A GDT with ring-3 code and data and a 32-bit TSS whose ring-0 stack is the rig's, and a

@@ -100,7 +100,7 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     private uint _id, _tpr, _ldr, _dfr, _svr, _esr, _esrPending, _icrLow, _icrHigh, _initialCount, _dcr;
     private long _timerStart;
     private ulong _tscDeadline;
-    private bool _waitingForStartup, _extIntRequested;
+    private bool _waitingForStartup, _extIntRequested, _signallingError;
     private volatile bool _apicInterruptPending, _extIntRouted;
 
     /// <summary>Creates the local APIC of vCPU <c>bus.LocalApics.Count</c> in its power-on state and attaches it to <paramref name="bus"/>.</summary>
@@ -852,7 +852,23 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     private void SignalError(uint bits)
     {
         _esrPending |= bits;
-        LocalInterrupt(LvtError);
+        if (_signallingError)
+        {
+            // The error entry's own vector is illegal (below 16): its delivery is a receive illegal
+            // vector error, recorded above, which must not signal the error entry again, or the APIC
+            // would loop for ever (11.5.3: one error interrupt per detected error).
+            return;
+        }
+
+        _signallingError = true;
+        try
+        {
+            LocalInterrupt(LvtError);
+        }
+        finally
+        {
+            _signallingError = false;
+        }
     }
 
     // Power-up and INIT values (Intel SDM Vol. 3A 11.4.7.1).

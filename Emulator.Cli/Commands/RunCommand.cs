@@ -68,6 +68,7 @@ internal static class RunCommand
         {
             var debugConsoles = o.DebugCon.Select(spec => ParseDebugCon(spec, sinks)).ToList();
             Action<byte>? post = ParsePostCodes(o.PostCodes, sinks);
+            TextWriter? guestErrors = ParseGuestErrors(o.GuestErrors, sinks);
             var config = new PcConfig
             {
                 MemoryBytes = memory,
@@ -88,6 +89,7 @@ internal static class RunCommand
             };
             using var machine = new PcMachine(config, serial);
             control = machine.Platform.Control;
+            machine.Platform.GuestErrors.Sink = guestErrors;
             using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Quit);
             using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Quit);
             if (choice is not null)
@@ -227,6 +229,17 @@ internal static class RunCommand
             sink.Write(line);
             sink.Flush();
         };
+    }
+
+    private static TextWriter? ParseGuestErrors(string? spec, List<Stream> opened)
+    {
+        if (spec is null)
+        {
+            return null;
+        }
+
+        Stream sink = spec == "stderr" ? Console.OpenStandardError() : OpenSink("--guest-errors", spec, spec, opened);
+        return TextWriter.Synchronized(new StreamWriter(sink, leaveOpen: true) { AutoFlush = true });
     }
 
     private static Stream OpenSink(string option, string target, string spec, List<Stream> opened)

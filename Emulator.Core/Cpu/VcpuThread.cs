@@ -116,6 +116,13 @@ public sealed class VcpuThread
 
             _desired = target;
             Monitor.PulseAll(_lock);
+            if (_state == VcpuRunState.Created && target == VcpuRunState.Paused)
+            {
+                // Not started: it runs no guest code, so its state may be written now, and when it
+                // starts it parks (the loop reads _desired first). INIT and SIPI sent to a vCPU
+                // before its machine runs (a harness driving the devices) take this path.
+                return;
+            }
         }
 
         Vcpu.RequestExit();

@@ -110,7 +110,7 @@ public sealed partial class PcMachine : IDisposable
 
         Keyboard = new Ps2Keyboard(Platform.DeviceLock);
         _devices.Add(Keyboard);
-        KeyboardController = new I8042(Keyboard, IsaIrq(1), IsaIrq(12), Platform.Control, Platform.A20.CreateInput("i8042"));
+        KeyboardController = new I8042(Keyboard, IsaIrq(1), IsaIrq(12), Platform.Control, Platform.A20.CreateInput("i8042"), Platform.GuestErrors);
         AddPort(I8042.DataPort, 1, KeyboardController);
         Platform.Io.Register(I8042.CommandPort, 1, KeyboardController, I8042.CommandOffset);
         AddPort(SystemControlPortA.Port, 1, new SystemControlPortA(Platform.Control, Platform.A20.CreateInput("port92")));
@@ -125,7 +125,7 @@ public sealed partial class PcMachine : IDisposable
 
         var pmEvent = new AcpiPmEvent(UnconnectedLine.Instance);
         AddPort(AcpiPmPorts.Pm1aEvtBlk, AcpiPmPorts.Pm1EvtLen, pmEvent);
-        AddPort(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, new AcpiPmControl(Platform.Control));
+        AddPort(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, new AcpiPmControl(Platform.Control, errors: Platform.GuestErrors));
         AddPort(AcpiPmPorts.PmTmrBlk, AcpiPmPorts.PmTmrLen, new AcpiPmTimer(Platform.Timers, pmEvent));
 
         // PCI bus and virtio devices: PIIX3 steers PIRQA-D to ISA IRQs (the PIC and the IOAPIC).
@@ -217,7 +217,7 @@ public sealed partial class PcMachine : IDisposable
             MachineRequest request = Platform.Control.Request;
             if (request == MachineRequest.Reset && !_config.NoReboot)
             {
-                ResetMachine();
+                Reset();
                 continue;
             }
 
@@ -418,7 +418,13 @@ public sealed partial class PcMachine : IDisposable
         }
     }
 
-    private void ResetMachine()
+    /// <summary>
+    /// Resets the machine as its reset line does: every device and vCPU back to power-on, the
+    /// firmware's PCI set-up and a direct kernel boot done again, the bootstrap processor let run.
+    /// The machine loop calls it for a guest's reset request; a harness driving the devices of a
+    /// machine that is not running may call it too.
+    /// </summary>
+    public void Reset()
     {
         SettleApicProcessors();
         foreach (VcpuThread t in _threads)

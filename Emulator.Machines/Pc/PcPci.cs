@@ -44,21 +44,21 @@ public sealed class PcPci : IDisposable
             throw new MachineConfigException($"--drive: at most {32 - FirstDriveSlot} disks fit on the PCI bus");
         }
 
-        Bus = new PciBus(platform.Memory, platform.Io);
-        Piix3 = new Piix3(isaIrqs);
+        Bus = new PciBus(platform.Memory, platform.Io, platform.GuestErrors);
+        Piix3 = new Piix3(isaIrqs, platform.GuestErrors);
         Bus.IntxRouter = Piix3.IntxLine;
         HostBridge = new PciHostBridge(Bus, resetRequest);
         platform.Io.Register(PciHostBridge.AddressPort, PciHostBridge.PortCount, HostBridge);
         Bus.Attach(0, 0, new I440fx());
         Bus.Attach(1, 0, Piix3);
 
-        var rng = new VirtioPci("virtio-rng@02.0", new VirtioRng(), platform.Memory);
+        var rng = new VirtioPci("virtio-rng@02.0", new VirtioRng(), platform.Memory, platform.GuestErrors);
         _virtio.Add(rng);
         Bus.Attach(RngSlot, 0, rng);
         for (int i = 0; i < drives.Count; i++)
         {
             int slot = FirstDriveSlot + i;
-            var blk = new VirtioPci($"virtio-blk@{slot:x2}.0", new VirtioBlk(drives[i]), platform.Memory);
+            var blk = new VirtioPci($"virtio-blk@{slot:x2}.0", new VirtioBlk(drives[i], platform.GuestErrors), platform.Memory, platform.GuestErrors);
             _virtio.Add(blk);
             Bus.Attach(slot, 0, blk);
         }

@@ -25,6 +25,7 @@ public sealed class SystemTestRomTests
     [InlineData("a20", 13)]
     [InlineData("irqshadow", 7)]
     [InlineData("ptrcheck", 116)]
+    [InlineData("stack", 99)]
     public void EveryCheckPasses(string rom, int checks) => AssertAllPassed(rom, checks, Run(rom));
 
     /// <summary>

@@ -102,8 +102,8 @@ internal static unsafe class SystemOps
         ulong ea = cpu.EffectiveAddress(ins);
         int seg = CpuCore.SegmentIndex(ins.MemorySegment);
         int baseSize = cpu.Bitness == 64 ? 8 : 4;
-        cpu.Write16(cpu.Linear(seg, ea, 2), table.Limit);
-        cpu.WriteSized(cpu.Linear(seg, ea + 2, baseSize), baseSize, table.Base);
+        cpu.Write16(cpu.LinearWrite(seg, ea, 2), table.Limit);
+        cpu.WriteSized(cpu.LinearWrite(seg, ea + 2, baseSize), baseSize, table.Base);
     }
 
     private static void Sgdt(CpuCore cpu, ref Instruction ins) => StoreTable(cpu, ins, cpu.Gdtr);

@@ -35,18 +35,6 @@ r_e         equ scratch + 0x10
 r_f         equ scratch + 0x14
 saved_esp   equ scratch + 0x20
 
-; CHECKN prefix, suffix, actual, expected: CHECK with a name in two parts.
-%macro CHECKN 4
-            jmp %%go
-%%name:     db %1, %2, 0
-%%go:       push dword %4
-            push dword %3
-            pop eax
-            pop ebx
-            mov esi, %%name
-            call check32
-%endmacro
-
 ; Run the stack tests on the 16-bit stack: SS = SEL_STACK16, ESP = 0x12340000 (so SP = 0 and the
 ; upper half is not 0); RESTORE_STACK goes back to the flat ring-0 stack.
 %macro STACK16 0

@@ -26,6 +26,7 @@ public sealed class SystemTestRomTests
     [InlineData("irqshadow", 7)]
     [InlineData("ptrcheck", 116)]
     [InlineData("stack", 99)]
+    [InlineData("protect", 133)]
     public void EveryCheckPasses(string rom, int checks) => AssertAllPassed(rom, checks, Run(rom));
 
     /// <summary>

@@ -27,6 +27,8 @@ public sealed class SystemTestRomTests
     [InlineData("ptrcheck", 116)]
     [InlineData("stack", 99)]
     [InlineData("protect", 133)]
+    [InlineData("addressing", 39)]
+    [InlineData("flags", 73)]
     public void EveryCheckPasses(string rom, int checks) => AssertAllPassed(rom, checks, Run(rom));
 
     /// <summary>

@@ -36,9 +36,21 @@ internal sealed unsafe partial class CpuCore
         {
             for (int n = 0; n < maxBlocks; n++)
             {
+                if (Traced)
+                {
+                    // Single-step, breakpoints or RF: one instruction at a time (CpuCore.Debug.cs).
+                    if (ExecuteTraced())
+                    {
+                        EndBlock = false;
+                        break;
+                    }
+
+                    continue;
+                }
+
                 InstructionStart = Rip;
                 Block block = FetchBlock();
-                if (Translator is { } translator && !EndBlock && !InterpretNext && (FlagsRest & TF) == 0)
+                if (Translator is { } translator && !EndBlock && !InterpretNext && (FlagsRest & TF) == 0 && !DebugArmed)
                 {
                     TranslationCache.Outcome outcome = translator.TryRun(block);
                     if (outcome == TranslationCache.Outcome.Stop)
@@ -100,8 +112,12 @@ internal sealed unsafe partial class CpuCore
         {
             Rip = InstructionStart;
             EndBlock = false;
+            _deferredTrap = 0;
             if (InternalError is null)
             {
+                // Every fault-class exception pushes RF = 1, so that returning to the instruction does
+                // not take its instruction breakpoint again (Intel SDM Vol. 3B 18.3.1.1, RF flag).
+                FlagsRest |= RF;
                 RaiseException(fault.Vector, fault.ErrorCode, fault.Address);
             }
         }

@@ -79,6 +79,7 @@ internal static unsafe class Stack
             if (seg == (int)SegIndex.Ss)
             {
                 cpu.InterruptShadow = true;
+                cpu.MovSsShadow = true;
                 cpu.EndBlock = true;
             }
 

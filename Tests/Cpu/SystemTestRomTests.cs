@@ -29,6 +29,7 @@ public sealed class SystemTestRomTests
     [InlineData("protect", 133)]
     [InlineData("addressing", 39)]
     [InlineData("flags", 73)]
+    [InlineData("sysfeat", 68)]
     public void EveryCheckPasses(string rom, int checks) => AssertAllPassed(rom, checks, Run(rom));
 
     /// <summary>

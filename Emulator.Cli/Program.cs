@@ -4,7 +4,7 @@ using Emulator.Machines;
 
 namespace Emulator.Cli;
 
-/// <summary>The `emu` command: verbs run and info.</summary>
+/// <summary>The `emu` command: verbs run, info, list, perf and kallsyms.</summary>
 internal static class Program
 {
     /// <summary>Exit status for a bad command line or bad input file.</summary>
@@ -20,12 +20,15 @@ internal static class Program
             s.AutoVersion = true;
             s.AllowMultiInstance = true; // --initrd, --debugcon and --drive may be repeated
         });
-        ParserResult<object> result = parser.ParseArguments<RunOptions, InfoOptions>(args);
+        ParserResult<object> result = parser.ParseArguments<RunOptions, InfoOptions, ListOptions, PerfOptions, KallsymsOptions>(args);
         try
         {
             return result.MapResult(
                 (RunOptions o) => RunCommand.Execute(o),
                 (InfoOptions _) => InfoCommand.Execute(),
+                (ListOptions o) => ListCommand.Execute(o),
+                (PerfOptions o) => PerfCommand.Execute(o),
+                (KallsymsOptions o) => KallsymsCommand.Execute(o),
                 errors => CommandLineErrors.Report(result, errors));
         }
         catch (UsageException e)

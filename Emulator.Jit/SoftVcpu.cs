@@ -10,7 +10,7 @@ namespace Emulator.Jit;
 /// A vCPU of the software CPU. Between blocks it checks, in order: an exit request, an NMI, an
 /// external interrupt (when IF is set and no STI/MOV SS shadow is active), and HLT.
 /// </summary>
-public sealed class SoftVcpu : IVcpu
+public sealed partial class SoftVcpu : IVcpu
 {
     // Blocks run between two looks at interrupts and exit requests (see CpuCore.ExecuteBlocks).
     private const int BlocksPerSlice = 32;
@@ -28,6 +28,7 @@ public sealed class SoftVcpu : IVcpu
     {
         Index = index;
         _a20 = platform.A20;
+        _memory = platform.Memory;
         _core = new CpuCore(index, platform.Memory, platform.Io, code);
         if (translate)
         {
@@ -75,6 +76,10 @@ public sealed class SoftVcpu : IVcpu
 
         while (!_exitRequested)
         {
+            // A debugger's single step takes no interrupt (QEMU's default), unless the CPU sleeps in HLT.
+            bool stepping = _debug.SingleStep && !core.Halted;
+            bool wasHalted = core.Halted;
+
             // The A20 gate may have been switched by this or another vCPU's port write; that OUT ended its block.
             if (_a20.Enabled != core.A20Enabled)
             {
@@ -89,13 +94,13 @@ public sealed class SoftVcpu : IVcpu
                 core.InterruptShadow = false;
                 core.EndBlock = true;
             }
-            else if (_nmiPending && !core.NmiBlocked)
+            else if (!stepping && _nmiPending && !core.NmiBlocked)
             {
                 _nmiPending = false;
                 core.NmiBlocked = true;
                 core.RaiseInterrupt(Execution.Vectors.NMI);
             }
-            else if (core.InterruptsEnabled && InterruptSource is { HasInterrupt: true } source)
+            else if (!stepping && core.InterruptsEnabled && InterruptSource is { HasInterrupt: true } source)
             {
                 core.RaiseInterrupt(source.Acknowledge());
             }
@@ -123,7 +128,18 @@ public sealed class SoftVcpu : IVcpu
                 continue;
             }
 
-            core.ExecuteBlocks(BlocksPerSlice);
+            VcpuExit? debugStop = null;
+            if (_debug.IsEmpty)
+            {
+                core.ExecuteBlocks(BlocksPerSlice);
+            }
+            else
+            {
+                debugStop = wasHalted && _debug.SingleStep
+                    ? new VcpuExit(VcpuExitReason.Debug, Debug: new VcpuDebugEvent(VcpuDebugEventKind.Step))
+                    : ExecuteForDebugger();
+            }
+
             if (core.InternalError is { } error)
             {
                 core.InternalError = null;
@@ -134,6 +150,11 @@ public sealed class SoftVcpu : IVcpu
             {
                 core.TripleFault = false;
                 return new VcpuExit(VcpuExitReason.Shutdown, "triple fault");
+            }
+
+            if (debugStop is { } stop)
+            {
+                return stop;
             }
         }
 

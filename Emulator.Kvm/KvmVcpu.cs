@@ -254,6 +254,8 @@ public sealed partial class KvmVcpu : IVcpu
                 return new VcpuExit(VcpuExitReason.Shutdown, "triple fault (KVM_EXIT_SHUTDOWN)");
             case KvmExitReason.SystemEvent:
                 return HandleSystemEvent();
+            case KvmExitReason.Debug:
+                return HandleDebugExit();
             case KvmExitReason.FailEntry:
                 unsafe
                 {

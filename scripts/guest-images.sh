@@ -53,11 +53,12 @@ kver="${vmlinuz##*/vmlinuz-}"
 cp "$vmlinuz" "$cache/vmlinuz"
 echo "$kver" > "$cache/kernel-version"
 
-# The modules for a virtio disk and ext4, with their dependencies first. The package ships no
+# The modules for a virtio disk and ext4, an IDE disk and CD-ROM (ata_piix, sd_mod, sr_mod) and
+# ISO 9660, with their dependencies first. The package ships no
 # modules.dep (depmod makes it at install time), so dependencies come from each module's own
 # .modinfo section ("depends=a,b"); names there use '_' where file names may use '-'.
 moddir="$kroot/lib/modules/$kver"
-wanted=(virtio_pci virtio_blk crc32c_generic ext4)
+wanted=(virtio_pci virtio_blk crc32c_generic ext4 ata_piix sd_mod sr_mod isofs)
 declare -A modpath=()
 while IFS= read -r f; do
   base="${f##*/}"; base="${base%%.ko*}"
@@ -81,7 +82,7 @@ stage="$cache/initramfs-root"
 rm -rf "$stage"
 mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,root,etc,mnt,lib/modules}
 cp "$broot/bin/busybox" "$stage/bin/busybox"
-for applet in sh mount umount mkdir cat echo insmod uname ls poweroff reboot sync sha256sum gzip taskset setsid cttyhack dmesg head; do
+for applet in sh mount umount mkdir cat echo insmod uname ls poweroff reboot sync sha256sum gzip taskset setsid cttyhack dmesg head sleep; do
   ln -s busybox "$stage/bin/$applet"
 done
 : > "$stage/etc/modules-order"

@@ -1,6 +1,10 @@
 using System.Runtime.InteropServices;
+using Emulator.Backends.Block;
 using Emulator.Backends.Chardev;
 using Emulator.Core.Chardev;
+using Emulator.Control.Gdb;
+using Emulator.Control.Instances;
+using Emulator.Control.Qmp;
 using Emulator.Core.Machine;
 using Emulator.Kvm;
 using Emulator.Machines;
@@ -23,6 +27,12 @@ internal static class RunCommand
 
         ushort debugExit = ValueParsers.ParsePort("--debug-exit", o.DebugExit);
         List<DriveConfig> drives = [.. o.Drive.Select(ParseDrive)];
+        if (o.Cdrom is not null)
+        {
+            drives.Add(new DriveConfig(o.Cdrom, ReadOnly: true) { Interface = DriveInterface.Ide, IsCdrom = true, Option = "--cdrom" });
+        }
+
+        (string? bootOrder, bool bootMenu) = ParseBoot(o.Boot);
         (AcceleratorKind accel, string? choice) = ChooseAccelerator(o.Accel);
         if (o.SwitchAfter is long n)
         {
@@ -50,14 +60,30 @@ internal static class RunCommand
             "kernel" => KvmIrqchipMode.Kernel,
             _ => throw new UsageException($"--kvm-irqchip {o.KvmIrqchip}: expected user or kernel"),
         };
-        byte[]? firmware = o.Bios is null ? null : FirmwareImage.Load(o.Bios);
+        List<QmpEndpoint> qmp = [.. o.Qmp.Select(ParseQmp)];
+        GdbEndpoint? gdb = ParseGdb(o);
+        if (o.Name is { Length: 0 })
+        {
+            throw new UsageException("--name: empty");
+        }
+
+        string? bios = o.Bios ?? (o.Kernel is null && drives.Count > 0 ? SeaBios.Require() : null);
+        byte[]? firmware = bios is null ? null : FirmwareImage.Load(bios);
+        bool vga = o.Vga switch
+        {
+            "std" => true,
+            "none" => false,
+            _ => throw new UsageException($"--vga {o.Vga}: expected std or none"),
+        };
+        List<Screendump> dumps = [.. o.ScreendumpOnExit.Select(path => Screendump.Parse(path, vga))];
+        byte[]? vgaBios = vga && firmware is not null && File.Exists(SeaBios.VgaBiosPath) ? File.ReadAllBytes(SeaBios.VgaBiosPath) : null;
 
         var sinks = new List<Stream>();
-        MachineControl? control = null;
+        PcMachine? running = null;
         ISerialBackend serial;
         try
         {
-            serial = SerialBackendSpec.Parse(o.Serial, () => control?.Raise(MachineRequest.Quit));
+            serial = SerialBackendSpec.Parse(o.Serial, () => running?.Quit("host-ui"));
         }
         catch (ArgumentException e)
         {
@@ -76,20 +102,29 @@ internal static class RunCommand
                 Accelerator = accel,
                 Firmware = firmware,
                 Kernel = KernelBoot(o),
-                FirmwareName = o.Bios ?? "built-in demo ROM",
+                FirmwareName = bios ?? "built-in demo ROM",
                 DebugExitPort = debugExit,
                 DebugConsoles = debugConsoles,
                 PostCodeSink = post,
                 NoReboot = o.NoReboot,
                 Drives = drives,
+                BootOrder = bootOrder,
+                BootMenu = bootMenu,
+                Vga = vga,
+                VgaBios = vgaBios,
                 SwitchAfterPortAccesses = o.SwitchAfter,
                 KvmIrqchip = irqchip,
                 Translate = translate,
+                StartPaused = o.StartPaused,
                 Notice = line => Console.Error.WriteLine($"emu: {line}"),
             };
             using var machine = new PcMachine(config, serial);
-            control = machine.Platform.Control;
+            running = machine;
+            MachineControl control = machine.Platform.Control;
             machine.Platform.GuestErrors.Sink = guestErrors;
+            // Declared after the machine, so disposed first: clients get SHUTDOWN and their last replies.
+            using QmpServer server = OpenControlSockets(machine, o.Name, qmp);
+            using GdbServer? debugger = gdb is null ? null : OpenGdb(machine, gdb, o.Gdb ?? "tcp::1234");
             using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Quit);
             using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Quit);
             if (choice is not null)
@@ -97,7 +132,18 @@ internal static class RunCommand
                 Console.Error.WriteLine(choice);
             }
 
+            if (qmp.Any(q => q.Wait))
+            {
+                // QEMU's wait=on: the guest starts once a client is connected (a signal still quits).
+                WaitHandle.WaitAny([server.ClientConnected, control.Raised]);
+            }
+
             MachineOutcome outcome = machine.Run();
+            foreach (Screendump dump in dumps)
+            {
+                dump.Save(machine.Vga!);
+            }
+
             if (outcome.Status == PcMachine.InternalErrorStatus)
             {
                 Console.Error.WriteLine($"emu: {outcome.Reason}");
@@ -108,7 +154,7 @@ internal static class RunCommand
             void Quit(PosixSignalContext context)
             {
                 context.Cancel = true;
-                control.Raise(MachineRequest.Quit);
+                machine.Quit("host-signal");
             }
         }
         finally
@@ -118,6 +164,91 @@ internal static class RunCommand
             {
                 s.Dispose();
             }
+        }
+    }
+
+    private static GdbEndpoint? ParseGdb(RunOptions o)
+    {
+        if (o.Gdb is not null && o.GdbDefault)
+        {
+            throw new UsageException("--gdb and -s: choose one (-s is --gdb tcp::1234)");
+        }
+
+        try
+        {
+            return o.Gdb is { } spec ? GdbEndpoint.Parse(spec) : o.GdbDefault ? GdbEndpoint.Parse("tcp::1234") : null;
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    private static GdbServer OpenGdb(PcMachine machine, GdbEndpoint endpoint, string spec)
+    {
+        try
+        {
+            return new GdbServer(machine, endpoint);
+        }
+        catch (IOException e)
+        {
+            throw new MachineConfigException($"--gdb {spec}: {e.Message}", e);
+        }
+    }
+
+    private static QmpEndpoint ParseQmp(string spec)
+    {
+        try
+        {
+            return QmpEndpoint.Parse(spec);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    // Every emu registers a control socket in the per-user runtime directory (emu list finds it), and
+    // listens on each --qmp socket. A runtime directory that is not private costs only the listing.
+    private static QmpServer OpenControlSockets(PcMachine machine, string? name, List<QmpEndpoint> qmp)
+    {
+        var facts = new InstanceFacts
+        {
+            Name = name,
+            Version = typeof(RunCommand).Assembly.GetName().Version ?? new Version(0, 0, 0),
+            KvmPresent = KvmProbe.Run().Usable,
+        };
+        var server = new QmpServer(machine, facts);
+        try
+        {
+            foreach (QmpEndpoint endpoint in qmp)
+            {
+                try
+                {
+                    server.Listen(endpoint.Path);
+                }
+                catch (IOException e)
+                {
+                    throw new MachineConfigException($"--qmp {e.Message}", e);
+                }
+            }
+
+            try
+            {
+                string directory = RuntimeDirectory.Ensure();
+                server.Listen(RuntimeDirectory.SocketPath(directory, Environment.ProcessId));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"emu: not registered for `emu list`: {e.Message}");
+            }
+
+            return server;
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
         }
     }
 
@@ -139,11 +270,43 @@ internal static class RunCommand
         }
     }
 
-    /// <summary>Parses <c>file=PATH[,readonly=on|off][,format=raw]</c>; the file itself is checked when the machine opens it.</summary>
+    /// <summary>Parses <c>ORDER[,menu=on|off]</c> or <c>order=ORDER,menu=on|off</c>, ORDER being QEMU's letters c and d.</summary>
+    private static (string? Order, bool Menu) ParseBoot(string? spec)
+    {
+        if (spec is null)
+        {
+            return (null, false);
+        }
+
+        string? order = null;
+        bool menu = false;
+        foreach (string part in spec.Split(','))
+        {
+            string value = part.StartsWith("order=", StringComparison.Ordinal) ? part[6..] : part;
+            if (part.StartsWith("menu=", StringComparison.Ordinal) && part[5..] is "on" or "off")
+            {
+                menu = part == "menu=on";
+            }
+            else if (value.Length > 0 && value.All(c => c is 'c' or 'd') && order is null)
+            {
+                order = value;
+            }
+            else
+            {
+                throw new UsageException($"--boot {spec}: bad setting '{part}' (expected boot letters c (disk) and d (CD-ROM), e.g. d or dc, and optionally menu=on)");
+            }
+        }
+
+        return (order, menu);
+    }
+
+    /// <summary>Parses <c>file=PATH[,if=virtio|ide][,readonly=on|off][,format=raw|qcow2]</c>; the file itself is checked when the machine opens it.</summary>
     private static DriveConfig ParseDrive(string spec)
     {
         string? file = null;
         bool readOnly = false;
+        DriveInterface bus = DriveInterface.Virtio;
+        DiskImageFormat? format = null;
         foreach (string part in spec.Split(','))
         {
             int eq = part.IndexOf('=', StringComparison.Ordinal);
@@ -154,21 +317,25 @@ internal static class RunCommand
                 case "file" when value.Length > 0:
                     file = value;
                     break;
+                case "if" when value is "virtio" or "ide":
+                    bus = value == "ide" ? DriveInterface.Ide : DriveInterface.Virtio;
+                    break;
                 case "readonly" when value is "on" or "off":
                     readOnly = value == "on";
                     break;
-                case "format" when value == "raw":
+                case "format" when value is "raw" or "qcow2":
+                    format = value == "raw" ? DiskImageFormat.Raw : DiskImageFormat.Qcow2;
                     break;
                 case "format":
-                    throw new UsageException($"--drive {spec}: format={value} is not supported (only raw images)");
+                    throw new UsageException($"--drive {spec}: format={value} is not supported (raw or qcow2)");
                 default:
-                    throw new UsageException($"--drive {spec}: bad setting '{part}' (expected file=PATH, readonly=on|off, format=raw)");
+                    throw new UsageException($"--drive {spec}: bad setting '{part}' (expected file=PATH, if=virtio|ide, readonly=on|off, format=raw|qcow2)");
             }
         }
 
         return file is null
             ? throw new UsageException($"--drive {spec}: missing file=PATH")
-            : new DriveConfig(file, readOnly);
+            : new DriveConfig(file, readOnly, format) { Interface = bus };
     }
 
     private static KernelBootConfig? KernelBoot(RunOptions o) => o.Kernel is null

@@ -24,11 +24,23 @@ internal sealed class RunOptions
     [Option("append", HelpText = "Kernel command line.")]
     public string? Append { get; set; }
 
-    [Option("bios", HelpText = "Firmware image mapped below 4 GiB (its last 128 KiB also below 1 MiB); the CPU starts at its reset vector.")]
+    [Option("bios", HelpText = "Firmware image mapped below 4 GiB (its last 256 KiB also below 1 MiB); the CPU starts at its reset vector. Without --bios and --kernel, a --drive or --cdrom boots through SeaBIOS (Debian's seabios package).")]
     public string? Bios { get; set; }
 
-    [Option("drive", HelpText = "Raw disk image on a virtio-blk device: file=PATH[,readonly=on][,format=raw]; may be given more than once (PCI slots 03.0, 04.0, ...).")]
+    [Option("drive", HelpText = "Disk image (raw or qcow2, from its header): file=PATH[,if=virtio|ide][,readonly=on][,format=raw|qcow2]; may be given more than once. if=virtio (default): its own virtio-blk device (PCI slots 03.0, 04.0, ...); if=ide: an ATA disk on the IDE controller.")]
     public IEnumerable<string> Drive { get; set; } = [];
+
+    [Option("cdrom", HelpText = "CD-ROM image (an ISO file), read-only, in an ATAPI drive on the IDE controller (secondary master).")]
+    public string? Cdrom { get; set; }
+
+    [Option("boot", HelpText = "Firmware boot order as QEMU's letters: c (the disks) and d (the CD-ROM), most preferred first, e.g. d or dc; add ,menu=on for SeaBIOS's boot menu. Default: c then d.")]
+    public string? Boot { get; set; }
+
+    [Option("vga", Default = "std", HelpText = "Display adapter: std (standard VGA with Bochs VBE, PCI 1234:1111; SeaBIOS runs Debian's vgabios-stdvga.bin for it) or none.")]
+    public string Vga { get; set; } = "std";
+
+    [Option("screendump-on-exit", HelpText = "When emu exits, save the VGA screen to FILE: a PNG image (FILE.png), or the text screen as UTF-8 text (FILE.txt); may be given more than once.")]
+    public IEnumerable<string> ScreendumpOnExit { get; set; } = [];
 
     [Option("serial", Default = "stdio", HelpText = "COM1 backend: stdio (Ctrl-A X quits), file:PATH, unix:PATH or null.")]
     public string Serial { get; set; } = "stdio";
@@ -53,6 +65,21 @@ internal sealed class RunOptions
 
     [Option("switch-after", HelpText = "Move the running guest to the other CPU backend (kvm to jit, jit to kvm) right after N port I/O accesses; the same point on every run.")]
     public long? SwitchAfter { get; set; }
+
+    [Option("name", HelpText = "A name for this guest: QMP's query-name, `emu list`, `emu perf NAME`.")]
+    public string? Name { get; set; }
+
+    [Option("qmp", HelpText = "A QMP control socket (QEMU's protocol): unix:PATH,server[,wait=off]; may be given more than once. wait=on (the default) starts the guest when the first client connects.")]
+    public IEnumerable<string> Qmp { get; set; } = [];
+
+    [Option("gdb", HelpText = "A gdbstub (gdb's remote protocol): tcp:HOST:PORT (an empty HOST is 127.0.0.1) or unix:PATH. gdb attaching stops the guest; `target remote :PORT`.")]
+    public string? Gdb { get; set; }
+
+    [Option('s', HelpText = "Shorthand for --gdb tcp::1234.")]
+    public bool GdbDefault { get; set; }
+
+    [Option('S', HelpText = "Start with the guest stopped (QMP status prelaunch) until a QMP cont or a debugger continues it.")]
+    public bool StartPaused { get; set; }
 
     [Option("no-reboot", HelpText = "Exit instead of resetting when the guest reboots or triple-faults.")]
     public bool NoReboot { get; set; }

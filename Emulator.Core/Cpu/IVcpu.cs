@@ -11,12 +11,15 @@ public enum VcpuExitReason
     Shutdown,
     /// <summary>The backend could not continue (an unimplemented instruction, a KVM internal error).</summary>
     InternalError,
+    /// <summary>A debug event asked for by the machine's debugger (a breakpoint, a watchpoint, a single step); the vCPU stays where it stopped.</summary>
+    Debug,
 }
 
 /// <summary>What ended a <see cref="IVcpu.Run"/> call.</summary>
 /// <param name="Reason">The kind of exit.</param>
 /// <param name="Detail">A human-readable explanation, for errors.</param>
-public readonly record struct VcpuExit(VcpuExitReason Reason, string? Detail = null);
+/// <param name="Debug">For <see cref="VcpuExitReason.Debug"/>: what the debugger asked for happened.</param>
+public readonly record struct VcpuExit(VcpuExitReason Reason, string? Detail = null, VcpuDebugEvent? Debug = null);
 
 /// <summary>
 /// One virtual CPU of a backend. Port I/O and MMIO are dispatched by the backend itself to the
@@ -53,6 +56,17 @@ public interface IVcpu : IDisposable
 
     /// <summary>Raises the NMI pin. Thread-safe.</summary>
     void RaiseNmi();
+
+    /// <summary>What this backend can do for a debugger.</summary>
+    VcpuDebugSupport DebugSupport { get; }
+
+    /// <summary>
+    /// Sets what the debugger asks of this vCPU (<see cref="VcpuDebugSettings.None"/> to stop
+    /// debugging); events end <see cref="Run"/> with <see cref="VcpuExitReason.Debug"/>. Only while the
+    /// vCPU is not inside <see cref="Run"/>. Throws <see cref="NotSupportedException"/> for what
+    /// <see cref="DebugSupport"/> rules out.
+    /// </summary>
+    void SetDebug(VcpuDebugSettings settings);
 }
 
 /// <summary>The INTR pin as a CPU sees it: an interrupt controller that can be polled and acknowledged.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Emulator.Devices.Pci;
 
 namespace Emulator.Devices.Chipset;
@@ -16,6 +17,13 @@ public sealed class I440fx : PciFunction
     /// <summary>82441FX device ID.</summary>
     public const ushort I440fxDeviceId = 0x1237;
 
+    /// <summary>
+    /// Subsystem vendor and ID of the host bridge: Red Hat's vendor ID and QEMU's "virtual machine"
+    /// subsystem. SeaBIOS's QEMU build reads them from 00.0 to decide that it runs on a virtual
+    /// machine with fw_cfg (src/fw/paravirt.c, qemu_detect); without them it looks for no fw_cfg.
+    /// </summary>
+    public const ushort QemuSubsystemVendorId = 0x1af4, QemuSubsystemId = 0x1100;
+
     private const int PamFirst = 0x59, PamCount = 7, Smram = 0x72;
 
     /// <summary>Creates the host bridge function.</summary>
@@ -28,6 +36,8 @@ public sealed class I440fx : PciFunction
         }
 
         SetWritable(Smram, 0x78, 1);
+        BinaryPrimitives.WriteUInt16LittleEndian(Config[SubsystemVendorIdOffset..], QemuSubsystemVendorId);
+        BinaryPrimitives.WriteUInt16LittleEndian(Config[SubsystemIdOffset..], QemuSubsystemId);
         Reset();
     }
 

@@ -21,7 +21,27 @@ internal sealed unsafe class Block
         for (int i = 0; i < Ops.Length; i++)
         {
             Ops[i] = DecodedOp.Create(instructions[i], bitness);
+            ByteLength += instructions[i].Length;
         }
+    }
+
+    /// <summary>Bytes of guest code the block was decoded from.</summary>
+    public int ByteLength { get; }
+
+    /// <summary>The physical pages holding the block's bytes (one, or the two a crossing block spans).</summary>
+    public ulong[] Pages => FirstPage == LastPage ? [FirstPage] : [FirstPage, LastPage];
+
+    /// <summary>The block's bytes on <paramref name="page"/> as offsets [start, stop) in the page; (0, 0) when none.</summary>
+    public (int Start, int Stop) RangeOn(ulong page)
+    {
+        int first = (int)(Physical & Memory.SoftTlb.PageMask);
+        int onFirst = Math.Min(ByteLength, (1 << Memory.SoftTlb.PageShift) - first);
+        if (page == FirstPage)
+        {
+            return (first, first + onFirst);
+        }
+
+        return page == LastPage ? (0, ByteLength - onFirst) : (0, 0);
     }
 
     public ulong Physical { get; }

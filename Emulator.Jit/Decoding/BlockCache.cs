@@ -1,17 +1,24 @@
 using Emulator.Jit.Memory;
+using Emulator.Jit.State;
 
 namespace Emulator.Jit.Decoding;
 
 /// <summary>
 /// Decoded blocks of one machine, shared by its vCPUs, keyed by guest physical address. A page that
-/// holds decoded code is a "code page": any write to it (by a vCPU through the slow path, by DMA or
-/// a loader through the address space) drops every block on that page.
+/// holds decoded code is a "code page"; it keeps a map of which 64-byte chunks hold code. A write
+/// to a code page (by a vCPU, by DMA or a loader through the address space) drops exactly the
+/// blocks whose bytes it overwrites; a write to the rest of the page, data that shares the page
+/// with code, drops nothing. Translated code reads the chunk map (through <see cref="CodeMap"/>)
+/// to store to such a page without leaving host code.
 /// </summary>
-internal sealed class BlockCache
+internal sealed unsafe class BlockCache
 {
+    /// <summary>Bytes of code per bit of a page's code map.</summary>
+    public const int ChunkShift = 6;
+
     private readonly Lock _lock = new();
     private readonly Dictionary<ulong, Block> _byPhysical = [];
-    private readonly Dictionary<ulong, List<Block>> _byPage = [];
+    private readonly Dictionary<ulong, CodePage> _pages = [];
     private readonly List<SoftTlb> _tlbs = [];
 
     /// <summary>The lock that guards the cache, and the translations hung on its blocks.</summary>
@@ -40,7 +47,28 @@ internal sealed class BlockCache
     {
         lock (_lock)
         {
-            return _byPage.ContainsKey(physical >> SoftTlb.PageShift);
+            return _pages.TryGetValue(physical >> SoftTlb.PageShift, out CodePage? p) && p.Blocks.Count > 0;
+        }
+    }
+
+    /// <summary>
+    /// The chunk map of a code page: a 64-bit word, bit n set while bytes [64n, 64n+63] of the page
+    /// hold decoded code. It lives as long as the cache (TLB entries point at it); 0 when the page never held code.
+    /// </summary>
+    public nint CodeMap(ulong physical)
+    {
+        lock (_lock)
+        {
+            return _pages.TryGetValue(physical >> SoftTlb.PageShift, out CodePage? p) ? (nint)p.Map.Pointer : 0;
+        }
+    }
+
+    /// <summary>True when a write of <paramref name="length"/> bytes at <paramref name="physical"/> would overwrite decoded code.</summary>
+    public bool HitsCode(ulong physical, int length)
+    {
+        lock (_lock)
+        {
+            return Overlapping(physical, length).Any();
         }
     }
 
@@ -55,12 +83,15 @@ internal sealed class BlockCache
             }
 
             _byPhysical[block.Physical] = block;
-            for (ulong page = block.FirstPage; page <= block.LastPage; page++)
+            foreach (ulong page in block.Pages)
             {
-                if (!_byPage.TryGetValue(page, out List<Block>? list))
+                if (!_pages.TryGetValue(page, out CodePage? p))
                 {
-                    _byPage[page] = list = [];
+                    _pages[page] = p = new CodePage(page);
+                }
 
+                if (p.Blocks.Count == 0)
+                {
                     // A TLB write entry made before the page held code would let stores bypass invalidation.
                     foreach (SoftTlb tlb in _tlbs)
                     {
@@ -68,7 +99,8 @@ internal sealed class BlockCache
                     }
                 }
 
-                list.Add(block);
+                p.Blocks.Add(block);
+                p.Mark(block, page);
             }
         }
     }
@@ -76,27 +108,23 @@ internal sealed class BlockCache
     /// <summary>Called for every write to guest RAM that did not go through a TLB write entry.</summary>
     public void OnWrite(ulong physical, int length)
     {
-        ulong first = physical >> SoftTlb.PageShift;
-        ulong last = (physical + (ulong)Math.Max(length, 1) - 1) >> SoftTlb.PageShift;
         lock (_lock)
         {
-            for (ulong page = first; page <= last; page++)
+            foreach ((Block b, ulong page) in Overlapping(physical, length).ToList())
             {
-                if (_byPage.Remove(page, out List<Block>? blocks))
+                if (b.Dropped)
                 {
-                    foreach (Block b in blocks)
-                    {
-                        if (_byPhysical.TryGetValue(b.Physical, out Block? current) && current == b)
-                        {
-                            _byPhysical.Remove(b.Physical);
-                            Invalidations++;
-                        }
-
-                        b.Drop();
-
-                        Unlink(b, except: page);
-                    }
+                    continue;
                 }
+
+                if (_byPhysical.TryGetValue(b.Physical, out Block? current) && current == b)
+                {
+                    _byPhysical.Remove(b.Physical);
+                    Invalidations++;
+                }
+
+                b.Drop();
+                Unlink(b);
             }
         }
     }
@@ -111,22 +139,101 @@ internal sealed class BlockCache
             }
 
             _byPhysical.Clear();
-            _byPage.Clear();
+            foreach (CodePage p in _pages.Values)
+            {
+                p.Blocks.Clear();
+                p.Remap();
+            }
         }
     }
 
-    private void Unlink(Block block, ulong except = ulong.MaxValue)
+    // The blocks (and the page) whose bytes [physical, physical + length) overlaps; caller holds the lock.
+    private IEnumerable<(Block Block, ulong Page)> Overlapping(ulong physical, int length)
     {
-        for (ulong page = block.FirstPage; page <= block.LastPage; page++)
+        ulong end = physical + (ulong)Math.Max(length, 1);
+        for (ulong page = physical >> SoftTlb.PageShift; page <= (end - 1) >> SoftTlb.PageShift; page++)
         {
-            if (page != except && _byPage.TryGetValue(page, out List<Block>? list))
+            if (!_pages.TryGetValue(page, out CodePage? p) || p.Blocks.Count == 0)
             {
-                list.Remove(block);
-                if (list.Count == 0)
+                continue;
+            }
+
+            ulong pageStart = page << SoftTlb.PageShift;
+            int from = (int)(Math.Max(physical, pageStart) - pageStart);
+            int to = (int)(Math.Min(end, pageStart + (1UL << SoftTlb.PageShift)) - pageStart);
+            ulong chunks = CodePage.Chunks(from, to);
+            if ((p.Bits & chunks) == 0)
+            {
+                continue;
+            }
+
+            foreach (Block b in p.Blocks)
+            {
+                (int start, int stop) = b.RangeOn(page);
+                if (start < to && from < stop)
                 {
-                    _byPage.Remove(page);
+                    yield return (b, page);
                 }
             }
+        }
+    }
+
+    private void Unlink(Block block)
+    {
+        foreach (ulong page in block.Pages)
+        {
+            if (_pages.TryGetValue(page, out CodePage? p) && p.Blocks.Remove(block))
+            {
+                p.Remap();
+            }
+        }
+    }
+
+    private sealed unsafe class CodePage
+    {
+        private readonly ulong _pageNumber;
+
+        public CodePage(ulong pageNumber) => _pageNumber = pageNumber;
+
+        public List<Block> Blocks { get; } = [];
+
+        public NativeBuffer Map { get; } = new(8);
+
+        public ulong Bits => *(ulong*)Map.Pointer;
+
+        // Chunk bits for page offsets [from, to).
+        public static ulong Chunks(int from, int to)
+        {
+            int first = from >> ChunkShift, last = (to - 1) >> ChunkShift;
+            ulong upTo = last >= 63 ? ulong.MaxValue : (1UL << (last + 1)) - 1;
+            return upTo & ~((1UL << first) - 1);
+        }
+
+        public void Mark(Block block, ulong page)
+        {
+            (int start, int stop) = block.RangeOn(page);
+            if (stop > start)
+            {
+                *(ulong*)Map.Pointer |= Chunks(start, stop);
+            }
+        }
+
+        public void Remap()
+        {
+            ulong bits = 0;
+            foreach (Block b in Blocks)
+            {
+                foreach (ulong page in b.Pages.Where(p => _pageNumber == p))
+                {
+                    (int start, int stop) = b.RangeOn(page);
+                    if (stop > start)
+                    {
+                        bits |= Chunks(start, stop);
+                    }
+                }
+            }
+
+            *(ulong*)Map.Pointer = bits;
         }
     }
 }

@@ -241,19 +241,21 @@ internal sealed unsafe partial class CpuCore
         }
 
         ulong physical = Translate(linear, Access.Write, tlb.User, out uint info);
-        bool codePage = Code.IsCodePage(physical);
-        if (codePage)
+        nint codeMap = Code.CodeMap(physical);
+        if (codeMap != 0 && Code.HitsCode(physical, size))
         {
-            // Self-modifying code: the write invalidates decoded blocks (through the RAM write
-            // observer) and the rest of the current block must not run stale.
+            // Self-modifying code: the write invalidates the decoded blocks it overwrites (through
+            // the RAM write observer) and the rest of the current block must not run stale.
             EndBlock = true;
         }
 
         MemoryRegion? region = FindRegion(physical);
         Memory.WriteUInt(new GuestPhysicalAddress(physical), size, value);
-        if (region is { Kind: RegionKind.Ram } && !codePage && KeepsEntry(tlb, linear) && region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask))
+        if (region is { Kind: RegionKind.Ram } && KeepsEntry(tlb, linear) && region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask))
         {
-            tlb.SetWrite(linear, (nint)region.HostPointer(physical & ~SoftTlb.PageMask), info);
+            // On a page that holds (or held) code the entry carries the page's code map: stores
+            // that do not touch code (data sharing the page) stay on the fast path of translated code.
+            tlb.SetWrite(linear, (nint)region.HostPointer(physical & ~SoftTlb.PageMask), info, codeMap);
         }
     }
 

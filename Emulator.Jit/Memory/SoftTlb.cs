@@ -34,6 +34,13 @@ internal sealed unsafe class SoftTlb
     public const int WriteAddendOffset = Entries * 24;
     public const int FetchTagOffset = Entries * 32;
     public const int FetchPhysicalOffset = Entries * 40;
+    public const int WriteCodeMapOffset = Entries * 48;
+
+    /// <summary>
+    /// Set in a write tag whose page holds decoded code: the plain compare misses, and the store
+    /// may go on only where the page's code map (<see cref="WriteCodeMap"/>) has no code.
+    /// </summary>
+    public const ulong CodePageTag = 2;
 
     // Tags hold the linear address of the page (low 12 bits clear); EmptyTag, with bit 0 set, matches
     // no page. Addends are the host address of the page minus its linear address, so a hit's host
@@ -45,7 +52,10 @@ internal sealed unsafe class SoftTlb
     public readonly ulong* FetchTag;
     public readonly ulong* FetchPhysical;
 
-    private readonly NativeBuffer _tables = new(Entries * 48);
+    /// <summary>For write entries of code pages, the page's code map (Decoding/BlockCache.CodeMap).</summary>
+    public readonly nint* WriteCodeMap;
+
+    private readonly NativeBuffer _tables = new(Entries * 56);
 
     private readonly uint[] _readInfo = new uint[Entries];
     private readonly uint[] _writeInfo = new uint[Entries];
@@ -63,6 +73,7 @@ internal sealed unsafe class SoftTlb
         WriteAddend = (nint*)(b + WriteAddendOffset);
         FetchTag = (ulong*)(b + FetchTagOffset);
         FetchPhysical = (ulong*)(b + FetchPhysicalOffset);
+        WriteCodeMap = (nint*)(b + WriteCodeMapOffset);
         Flush();
     }
 
@@ -90,11 +101,16 @@ internal sealed unsafe class SoftTlb
         Note(info);
     }
 
-    public void SetWrite(ulong linear, nint host, uint info)
+    /// <summary>
+    /// A write entry; <paramref name="codeMap"/> is the page's code map when it holds decoded code
+    /// (the entry is then a <see cref="CodePageTag"/> entry), else 0.
+    /// </summary>
+    public void SetWrite(ulong linear, nint host, uint info, nint codeMap = 0)
     {
         int i = Slot(linear);
         WriteAddend[i] = host - (nint)Tag(linear);
-        WriteTag[i] = Tag(linear);
+        WriteCodeMap[i] = codeMap;
+        WriteTag[i] = Tag(linear) | (codeMap != 0 ? CodePageTag : 0);
         _writeInfo[i] = info;
         Note(info);
     }
@@ -148,7 +164,7 @@ internal sealed unsafe class SoftTlb
                 ReadTag[i] = EmptyTag;
             }
 
-            if (WriteTag[i] == tag)
+            if ((WriteTag[i] & ~CodePageTag) == tag)
             {
                 WriteTag[i] = EmptyTag;
             }

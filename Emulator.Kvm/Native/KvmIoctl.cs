@@ -47,6 +47,7 @@ internal static class KvmIoctl
     public static readonly nuint SetCpuid2 = Ioc(Write, 0x90, Unsafe.SizeOf<KvmCpuid2>());
     public static readonly nuint GetCpuid2 = Ioc(Read | Write, 0x91, Unsafe.SizeOf<KvmCpuid2>());
     public static readonly nuint Nmi = Io(0x9a);
+    public static readonly nuint SetGuestDebug = Ioc(Write, 0x9b, Unsafe.SizeOf<KvmGuestDebug>());
     public static readonly nuint GetVcpuEvents = Ioc(Read, 0x9f, Unsafe.SizeOf<KvmVcpuEvents>());
     public static readonly nuint SetVcpuEvents = Ioc(Write, 0xa0, Unsafe.SizeOf<KvmVcpuEvents>());
     public static readonly nuint GetDebugRegs = Ioc(Read, 0xa1, Unsafe.SizeOf<KvmDebugRegs>());

@@ -46,6 +46,12 @@ internal unsafe struct KvmRun
     [FieldOffset(32)] public ulong HardwareExitReason;
 
     // KVM_EXIT_EXCEPTION
+    // exit_reason == KVM_EXIT_DEBUG: struct kvm_debug_exit_arch (x86).
+    [FieldOffset(32)] public uint DebugException;
+    [FieldOffset(40)] public ulong DebugPc;
+    [FieldOffset(48)] public ulong DebugDr6;
+    [FieldOffset(56)] public ulong DebugDr7;
+
     [FieldOffset(32)] public uint ExceptionNumber;
     [FieldOffset(36)] public uint ExceptionErrorCode;
 
@@ -182,6 +188,24 @@ internal unsafe struct KvmDebugRegs
     public ulong Dr7;
     public ulong Flags;
     private fixed ulong _reserved[9];
+}
+
+/// <summary><c>struct kvm_guest_debug</c> (x86: the arch part is debugreg[8]), for KVM_SET_GUEST_DEBUG.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct KvmGuestDebug
+{
+    /// <summary>KVM_GUESTDBG_ENABLE (1): debugging on.</summary>
+    public const uint Enable = 0x1;
+
+    /// <summary>KVM_GUESTDBG_SINGLESTEP (2): exit after every instruction.</summary>
+    public const uint SingleStep = 0x2;
+
+    /// <summary>KVM_GUESTDBG_USE_HW_BP (0x20000, x86): debugreg[] are the host's breakpoints, not the guest's.</summary>
+    public const uint UseHardwareBreakpoints = 0x20000;
+
+    public uint Control;
+    private uint _pad;
+    public fixed ulong DebugReg[8];
 }
 
 /// <summary><c>struct kvm_userspace_memory_region</c>: one memory slot.</summary>

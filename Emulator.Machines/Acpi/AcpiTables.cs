@@ -4,9 +4,10 @@ using Emulator.Machines.Pc;
 namespace Emulator.Machines.Acpi;
 
 /// <summary>
-/// The machine's ACPI tables laid out in guest memory: the RSDP at the start of the EBDA (whose
-/// segment is stored in the BIOS data area at 40E, where the OS looks for it: ACPI 6.5 5.2.5.1), and
-/// the DSDT, FADT, MADT and XSDT in the ACPI range of the E820 map.
+/// The machine's ACPI tables placed in guest memory by emu itself (direct kernel boot): the RSDP at
+/// the start of the EBDA (whose segment is stored in the BIOS data area at 40E, where the OS looks
+/// for it: ACPI 6.5 5.2.5.1), and the DSDT, FADT, MADT and XSDT in the ACPI range of the E820 map.
+/// Under firmware the same <see cref="AcpiTableSet"/> goes through fw_cfg instead.
 /// </summary>
 public sealed class AcpiTables
 {
@@ -18,7 +19,7 @@ public sealed class AcpiTables
 
     private AcpiTables(IReadOnlyList<(ulong Address, byte[] Bytes)> blobs) => Blobs = blobs;
 
-    /// <summary>Each table and where it goes.</summary>
+    /// <summary>Each blob and where it goes.</summary>
     public IReadOnlyList<(ulong Address, byte[] Bytes)> Blobs { get; }
 
     /// <summary>Lays out the tables for the machine described by <paramref name="map"/> with <paramref name="cpus"/> CPUs.</summary>
@@ -29,27 +30,14 @@ public sealed class AcpiTables
             throw new MachineConfigException("--memory: the machine is too small to hold ACPI tables above 1 MiB; give more memory");
         }
 
-        var blobs = new List<(ulong, byte[])>();
-        ulong next = map.AcpiTablesAddress;
-        ulong Place(byte[] table)
-        {
-            ulong at = next;
-            blobs.Add((at, table));
-            next = (next + (ulong)table.Length + 15) & ~15UL;
-            return at;
-        }
-
-        ulong dsdt = Place(Dsdt.Build());
-        ulong fadt = Place(Fadt.Build((uint)dsdt));
-        ulong madt = Place(Madt.Build(cpus));
-        ulong xsdt = Place(Xsdt.Build([fadt, madt]));
-        if (next > map.AcpiTablesAddress + E820Map.AcpiTablesSize)
+        AcpiTableSet set = AcpiTableSet.Build(cpus);
+        if ((ulong)set.Tables.Length > E820Map.AcpiTablesSize)
         {
             throw new InvalidOperationException("the ACPI tables outgrew their E820 range");
         }
 
-        blobs.Add((RsdpAddress, Rsdp.Build(xsdt)));
-        return new AcpiTables(blobs);
+        (byte[] tables, byte[] rsdp) = set.Link(map.AcpiTablesAddress);
+        return new AcpiTables([(map.AcpiTablesAddress, tables), (RsdpAddress, rsdp)]);
     }
 
     /// <summary>Writes the tables and the EBDA pointer into guest memory.</summary>

@@ -25,7 +25,7 @@ public static class Dsdt
     }
 
     /// <summary>
-    /// <c>Scope (\_SB) { Device (PCI0) { _HID, _UID, _CRS, _PRT } }</c>: the host bridge decodes bus
+    /// <c>Scope (\_SB) { Device (PCI0) { _HID, _UID, _CRS, _PRT }, Device (KBD) }</c>: the host bridge decodes bus
     /// 0-255, consumes the configuration ports 0xCF8-0xCFF, and forwards every other I/O port and the
     /// legacy VGA window and the PCI hole below the IOAPIC (where the firmware role places BARs).
     /// </summary>
@@ -42,8 +42,20 @@ public static class Dsdt
             Aml.Name("_HID", Aml.EisaId("PNP0A03")),
             Aml.Name("_UID", Aml.Integer(0)),
             Aml.Name("_CRS", Aml.Buffer(crs)),
-            Aml.Name("_PRT", RoutingTable())));
+            Aml.Name("_PRT", RoutingTable())),
+            Keyboard());
     }
+
+    /// <summary>
+    /// <c>Device (KBD) { _HID PNP0303, _CRS { IO 0x60, IO 0x64, IRQ 1 } }</c>: the i8042's keyboard
+    /// port. Firmware and OSes that enumerate legacy devices through ACPI look for it: SeaBIOS skips
+    /// its PS/2 keyboard set-up without it ("ACPI: no PS/2 keyboard present"), Linux's i8042 driver
+    /// binds to it.
+    /// </summary>
+    public static byte[] Keyboard() => Aml.Device("KBD",
+        Aml.Name("_HID", Aml.EisaId("PNP0303")),
+        Aml.Name("_CRS", Aml.Buffer(ResourceTemplate.Build(
+            ResourceTemplate.Io(0x60, 1), ResourceTemplate.Io(0x64, 1), ResourceTemplate.Irq(1)))));
 
     /// <summary>
     /// The interrupt routing table (ACPI 6.5 6.2.13 _PRT): for every slot 1-31 and pin INTA#-INTD#,

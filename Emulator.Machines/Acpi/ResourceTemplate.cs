@@ -38,6 +38,10 @@ public static class ResourceTemplate
     public static byte[] Io(ushort port, byte length) =>
         [0x47, 0x01, (byte)port, (byte)(port >> 8), (byte)port, (byte)(port >> 8), 0x01, length];
 
+    /// <summary>IRQ Descriptor (6.4.2.1), the 2-byte form: edge-triggered, active-high, exclusive (an ISA IRQ).</summary>
+    public static byte[] Irq(int irq) =>
+        irq is < 0 or > 15 ? throw new ArgumentOutOfRangeException(nameof(irq)) : [0x22, (byte)(1 << irq), (byte)((1 << irq) >> 8)];
+
     /// <summary>Joins descriptors and appends the End Tag (6.4.2.9); checksum 0 means "treat as correct".</summary>
     public static byte[] Build(params byte[][] descriptors) => [.. descriptors.SelectMany(d => d), 0x79, 0x00];
 

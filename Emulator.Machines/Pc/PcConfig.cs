@@ -48,7 +48,11 @@ public sealed record PcConfig
     /// <summary>The RTC's date and time at power-on; null takes the host's UTC time.</summary>
     public DateTime? RtcStart { get; init; }
 
-    /// <summary>Disk images, each on its own virtio-blk device (consecutive PCI slots from 03.0).</summary>
+    /// <summary>
+    /// Disk and CD-ROM images: virtio ones each on its own virtio-blk device (consecutive PCI slots
+    /// from 03.0), IDE ones on the PIIX3's channels (CD-ROMs from the secondary master, as QEMU's
+    /// -cdrom; disks in the free positions from the primary master).
+    /// </summary>
     public IReadOnlyList<DriveConfig> Drives { get; init; } = [];
 
     /// <summary>
@@ -69,6 +73,24 @@ public sealed record PcConfig
 
     /// <summary>Where one-line notices for the user go (the CLI prints them on stderr), or null.</summary>
     public Action<string>? Notice { get; init; }
+
+    /// <summary>
+    /// Boot order for firmware as QEMU's letters: 'c' the disks, 'd' the CD-ROMs, most preferred
+    /// first (passed to SeaBIOS as its "bootorder" file). Null means "cd".
+    /// </summary>
+    public string? BootOrder { get; init; }
+
+    /// <summary>Whether the machine has the standard VGA (PCI 1234:1111 with Bochs VBE), as QEMU's -vga std.</summary>
+    public bool Vga { get; init; } = true;
+
+    /// <summary>The VGA option ROM firmware runs for INT 10h (Debian's vgabios-stdvga.bin), or null for none.</summary>
+    public byte[]? VgaBios { get; init; }
+
+    /// <summary>Whether firmware shows its boot menu (SeaBIOS: press ESC), through fw_cfg.</summary>
+    public bool BootMenu { get; init; }
+
+    /// <summary>Start with the VM stopped (<c>-S</c>): the vCPUs wait for a <c>cont</c> from the control socket or the debugger.</summary>
+    public bool StartPaused { get; init; }
 
     /// <summary>Deterministic virtual time (tests).</summary>
     public bool DeterministicTime { get; init; }

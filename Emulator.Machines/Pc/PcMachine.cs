@@ -1,4 +1,3 @@
-using Emulator.Backends.Block;
 using Emulator.Core.Block;
 using Emulator.Core.Chardev;
 using Emulator.Core.Cpu;
@@ -9,6 +8,9 @@ using Emulator.Devices.Acpi;
 using Emulator.Devices.Char;
 using Emulator.Devices.Chipset;
 using Emulator.Devices.Diagnostics;
+using Emulator.Devices.Display;
+using Emulator.Devices.FwCfg;
+using Emulator.Devices.Ide;
 using Emulator.Devices.Input;
 using Emulator.Devices.Intc;
 using Emulator.Devices.Timers;
@@ -77,6 +79,16 @@ public sealed partial class PcMachine : IDisposable
 
         // Disk images are opened before anything is built, so that a bad --drive fails first and cheaply.
         List<IBlockBackend> images = OpenDrives(config.Drives);
+        List<PlacedDrive> drives;
+        try
+        {
+            drives = PcDriveLayout.Place(config.Drives, images);
+        }
+        catch (MachineConfigException)
+        {
+            images.ForEach(i => i.Dispose());
+            throw;
+        }
 
         Platform = new MachinePlatform(config.DeterministicTime);
         try
@@ -95,8 +107,8 @@ public sealed partial class PcMachine : IDisposable
         image.CopyTo(_firmware.AsSpan(0, image.Length));
         ulong size = (ulong)image.Length;
         Platform.Memory.AddRom("firmware", new GuestPhysicalAddress(0x1_0000_0000 - size), size, _firmware);
-        ulong legacy = Math.Min(size, FirmwareImage.LegacyWindow);
-        Platform.Memory.AddRom("firmware-legacy", new GuestPhysicalAddress(0x10_0000 - legacy), legacy, _firmware, size - legacy);
+        ShadowRam.Map(Platform.Memory, _ram);
+        ShadowRam.Load(Platform.Memory, image);
 
         Pic = new CascadedPic8259(Platform.DeviceLock);
         AddPort(CascadedPic8259.MasterPort, 2, Pic.Master);
@@ -123,18 +135,35 @@ public sealed partial class PcMachine : IDisposable
             AddPort(port, 1, new DebugConsole(sink, port));
         }
 
-        var pmEvent = new AcpiPmEvent(UnconnectedLine.Instance);
+        FwCfg = new FwCfgDevice(Platform.Memory);
+        Platform.Io.Register(FwCfgDevice.SelectorPort, 2, FwCfg);
+        Platform.Io.Register(FwCfgDevice.DmaPort, 8, FwCfg, FwCfgDevice.DmaPort - FwCfgDevice.SelectorPort);
+        _devices.Add(FwCfg);
+        PcFwCfg.Fill(FwCfg, config, PcDriveLayout.BootOrder(drives, config.BootOrder));
+        Piix3Ide ide = AddIde(drives);
+        VgaPci? vga = AddVga();
+
+        // The SCI is ISA IRQ 9, level-triggered (the FADT's SCI_INT and the MADT's override say so),
+        // shared with whatever PCI interrupt the guest steers there.
+        var irq9 = new WiredOrLine(IsaIrq(9));
+        var pmEvent = _pmEvent = new AcpiPmEvent(irq9.CreateInput());
         AddPort(AcpiPmPorts.Pm1aEvtBlk, AcpiPmPorts.Pm1EvtLen, pmEvent);
         AddPort(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, new AcpiPmControl(Platform.Control, errors: Platform.GuestErrors));
         AddPort(AcpiPmPorts.PmTmrBlk, AcpiPmPorts.PmTmrLen, new AcpiPmTimer(Platform.Timers, pmEvent));
 
         // PCI bus and virtio devices: PIIX3 steers PIRQA-D to ISA IRQs (the PIC and the IOAPIC).
         // IRQ 2 is the cascade input: nothing may be steered there.
-        IInterruptLine[] isaIrqs = [.. Enumerable.Range(0, 16).Select(irq => irq == 2 ? UnconnectedLine.Instance : IsaIrq(irq))];
-        Pci = new PcPci(Platform, isaIrqs, images, () => Platform.Control.Raise(MachineRequest.Reset));
+        IInterruptLine[] isaIrqs = [.. Enumerable.Range(0, 16).Select(irq => irq switch
+        {
+            2 => UnconnectedLine.Instance,
+            9 => irq9.CreateInput(),
+            _ => IsaIrq(irq),
+        })];
+        Pci = new PcPci(Platform, isaIrqs, [.. drives.Where(d => d.VirtioSlot >= 0).Select(d => d.Image)], () => Platform.Control.Raise(MachineRequest.Reset), ide, vga);
         _devices.AddRange(Pci.Devices);
 
         AcceleratorKind = config.Accelerator;
+        _runState = config.StartPaused ? MachineRunState.Prelaunch : MachineRunState.Running;
         _accelerator = CreateAccelerator(config.Accelerator);
         CreateVcpus(null);
         NoticeCpuidDifferences();
@@ -187,6 +216,9 @@ public sealed partial class PcMachine : IDisposable
     /// <summary>The PS/2 keyboard; host key presses enter through it.</summary>
     public Ps2Keyboard Keyboard { get; }
 
+    /// <summary>The firmware configuration device (ports 0x510-0x511, DMA at 0x514).</summary>
+    public FwCfgDevice FwCfg { get; }
+
     /// <summary>Port 0x80.</summary>
     public PostCodePort PostCodes { get; }
 
@@ -202,6 +234,20 @@ public sealed partial class PcMachine : IDisposable
     /// </summary>
     public MachineOutcome Run()
     {
+        _machineThread = Thread.CurrentThread;
+        try
+        {
+            return RunLoop();
+        }
+        finally
+        {
+            _runState = MachineRunState.Shutdown;
+            _work.Close();
+        }
+    }
+
+    private MachineOutcome RunLoop()
+    {
         if (!Platform.Timers.IsDeterministic)
         {
             Platform.Timers.Start();
@@ -211,13 +257,20 @@ public sealed partial class PcMachine : IDisposable
 
         // Application processors wait, parked, for INIT/SIPI from the bootstrap processor's local APIC.
         StartVcpuThreads();
+        WaitHandle[] wake = [Platform.Control.Raised, _work.Available];
         while (true)
         {
-            Platform.Control.Raised.WaitOne();
+            WaitHandle.WaitAny(wake);
+            _work.RunPending();
             MachineRequest request = Platform.Control.Request;
+            if (request == MachineRequest.None)
+            {
+                continue;
+            }
+
             if (request == MachineRequest.Reset && !_config.NoReboot)
             {
-                Reset();
+                ResetMachine(guest: true);
                 continue;
             }
 
@@ -236,6 +289,13 @@ public sealed partial class PcMachine : IDisposable
             }
 
             StopAll();
+            _runState = MachineRunState.Shutdown;
+            if (request != MachineRequest.Exit)
+            {
+                // The debug-exit device ends the process as QEMU's isa-debug-exit does: without an event.
+                Raise(ShutdownEvent(request));
+            }
+
             return request switch
             {
                 MachineRequest.PowerOff => new MachineOutcome(0, "guest powered off"),
@@ -377,7 +437,9 @@ public sealed partial class PcMachine : IDisposable
                 Vcpus.Add(vcpu);
             }
 
-            _threads.Add(new VcpuThread(vcpu, OnVcpuExit));
+            var thread = new VcpuThread(vcpu, OnVcpuExit);
+            ApplyRunStateTo(thread);
+            _threads.Add(thread);
         }
     }
 
@@ -413,18 +475,24 @@ public sealed partial class PcMachine : IDisposable
                 _failure = $"vCPU {vcpu.Index} stopped: {exit.Detail}";
                 Platform.Control.Raise(MachineRequest.Exit, InternalErrorStatus);
                 break;
+            case VcpuExitReason.Debug:
+                OnDebugExit(vcpu, exit.Debug ?? new VcpuDebugEvent(VcpuDebugEventKind.Step));
+                break;
             default:
                 break;
         }
     }
 
     /// <summary>
-    /// Resets the machine as its reset line does: every device and vCPU back to power-on, the
-    /// firmware's PCI set-up and a direct kernel boot done again, the bootstrap processor let run.
-    /// The machine loop calls it for a guest's reset request; a harness driving the devices of a
-    /// machine that is not running may call it too.
+    /// Resets the machine as its reset line does, for a reset the guest asked for: every device and
+    /// vCPU back to power-on, the firmware's PCI set-up and a direct kernel boot done again, the
+    /// bootstrap processor let run. The machine loop does this for a guest's reset request; a harness
+    /// driving the devices of a machine that is not running (Emulator.Fuzzing) calls it directly.
     /// </summary>
-    public void Reset()
+    public void Reset() => ResetMachine(guest: true);
+
+    // guest: the guest asked (a reset port, a triple fault), else the host (QMP system_reset).
+    private void ResetMachine(bool guest)
     {
         SettleApicProcessors();
         foreach (VcpuThread t in _threads)
@@ -441,6 +509,8 @@ public sealed partial class PcMachine : IDisposable
             {
                 d.Reset();
             }
+
+            ShadowRam.Load(Platform.Memory, _config.Firmware ?? DemoRom.Image);
 
             Pci.ProgramAsFirmware();
         }
@@ -460,6 +530,7 @@ public sealed partial class PcMachine : IDisposable
         BootKernel();
 
         Platform.Control.Clear(MachineRequest.Reset);
+        Raise(new MachineEvent(MachineEventKind.Reset, guest, guest ? "guest-reset" : "host-qmp-system-reset"));
         if (_config.KvmIrqchip == KvmIrqchipMode.Kernel)
         {
             StartVcpuThreads();
@@ -492,7 +563,7 @@ public sealed partial class PcMachine : IDisposable
         {
             foreach (DriveConfig d in drives)
             {
-                images.Add(new RawFileBackend(d.Open(), d.ReadOnly));
+                images.Add(d.Open());
             }
         }
         catch (MachineConfigException)
@@ -533,6 +604,7 @@ public sealed partial class PcMachine : IDisposable
 
         _accelerator.Dispose();
         Pci.Dispose();
+        DisposeIde();
         Platform.Dispose();
         _firmware.Dispose();
         _ram.Dispose();

@@ -2,6 +2,8 @@ using Emulator.Core.Block;
 using Emulator.Core.Devices;
 using Emulator.Core.Machine;
 using Emulator.Devices.Chipset;
+using Emulator.Devices.Display;
+using Emulator.Devices.Ide;
 using Emulator.Devices.Pci;
 using Emulator.Devices.Virtio;
 
@@ -17,6 +19,9 @@ public sealed class PcPci : IDisposable
 {
     /// <summary>Slot of the always-present virtio-rng.</summary>
     public const int RngSlot = 2;
+
+    /// <summary>Slot of the standard VGA (the last one, away from the drives' consecutive slots).</summary>
+    public const int VgaSlot = 0x1f;
 
     /// <summary>Slot of the first virtio-blk; further drives take the next slots.</summary>
     public const int FirstDriveSlot = 3;
@@ -37,11 +42,14 @@ public sealed class PcPci : IDisposable
     /// <param name="isaIrqs">The 16 ISA IRQ inputs (PIC and IOAPIC) that PCI interrupts are steered to.</param>
     /// <param name="drives">The opened disks.</param>
     /// <param name="resetRequest">Called on a reset through port 0xCF9.</param>
-    public PcPci(MachinePlatform platform, IReadOnlyList<IInterruptLine> isaIrqs, IReadOnlyList<IBlockBackend> drives, Action resetRequest)
+    /// <param name="ide">The PIIX3's IDE function, attached at 01.1, or null for none.</param>
+    /// <param name="vga">The VGA, attached at <see cref="VgaSlot"/>, or null for none.</param>
+    public PcPci(MachinePlatform platform, IReadOnlyList<IInterruptLine> isaIrqs, IReadOnlyList<IBlockBackend> drives, Action resetRequest,
+        Piix3Ide? ide = null, VgaPci? vga = null)
     {
-        if (FirstDriveSlot + drives.Count > 32)
+        if (FirstDriveSlot + drives.Count > VgaSlot)
         {
-            throw new MachineConfigException($"--drive: at most {32 - FirstDriveSlot} disks fit on the PCI bus");
+            throw new MachineConfigException($"--drive: at most {VgaSlot - FirstDriveSlot} virtio disks fit on the PCI bus");
         }
 
         Bus = new PciBus(platform.Memory, platform.Io, platform.GuestErrors);
@@ -51,6 +59,16 @@ public sealed class PcPci : IDisposable
         platform.Io.Register(PciHostBridge.AddressPort, PciHostBridge.PortCount, HostBridge);
         Bus.Attach(0, 0, new I440fx());
         Bus.Attach(1, 0, Piix3);
+        Ide = ide;
+        if (ide is not null)
+        {
+            Bus.Attach(1, 1, ide);
+        }
+
+        if (vga is not null)
+        {
+            Bus.Attach(VgaSlot, 0, vga);
+        }
 
         var rng = new VirtioPci("virtio-rng@02.0", new VirtioRng(), platform.Memory, platform.GuestErrors);
         _virtio.Add(rng);
@@ -75,6 +93,9 @@ public sealed class PcPci : IDisposable
     /// <summary>The ISA bridge with the PIRQ router.</summary>
     public Piix3 Piix3 { get; }
 
+    /// <summary>The IDE function at 01.1, or null.</summary>
+    public Piix3Ide? Ide { get; }
+
     /// <summary>The host bridge and every function, for machine reset and saved state.</summary>
     public IEnumerable<IDevice> Devices => Bus.Functions.Cast<IDevice>().Prepend(HostBridge);
 
@@ -86,6 +107,7 @@ public sealed class PcPci : IDisposable
     {
         Bus.AssignResources(MemoryWindowStart, MemoryWindowEnd, IoWindowStart, 0xffff);
         Piix3.ProgramDefaultRouting();
+        Ide?.EnableDecode();
     }
 
     /// <summary>Flushes every disk to stable storage and closes it: nothing the guest wrote is lost.</summary>

@@ -22,8 +22,14 @@ public sealed class CommandLineTests
     [InlineData("--guest-errors nowhere", "--guest-errors nowhere")]
     [InlineData("--bogus", "'--bogus'")]
     [InlineData("--drive readonly=on", "--drive readonly=on")]
-    [InlineData("--drive file=disk.img,format=qcow2", "format=qcow2")]
+    [InlineData("--drive file=disk.img,format=vmdk", "format=vmdk")]
     [InlineData("--drive file=disk.img,readonly=maybe", "readonly=maybe")]
+    [InlineData("--drive file=disk.img,if=scsi", "if=scsi")]
+    [InlineData("--boot x", "--boot x")]
+    [InlineData("--boot c,menu=maybe", "menu=maybe")]
+    [InlineData("--vga cirrus", "--vga cirrus")]
+    [InlineData("--screendump-on-exit screen.bmp", "screen.bmp")]
+    [InlineData("--vga none --screendump-on-exit screen.png", "--vga none")]
     public void BadRunArgumentsGiveOneLineAndStatus2(string args, string named)
     {
         EmuProcess.Result r = EmuProcess.Run(Timeout, ["run", .. args.Split(' ')]);
@@ -43,6 +49,14 @@ public sealed class CommandLineTests
         EmuProcess.Result r = EmuProcess.Run(Timeout, "run", "--bios", "/nonexistent/bios.bin");
         Assert.Equal(2, r.ExitCode);
         Assert.Equal("emu: --bios /nonexistent/bios.bin: no such file", r.Stderr.TrimEnd());
+    }
+
+    [Fact]
+    public void MissingCdromImageIsOneLineNamingIt()
+    {
+        EmuProcess.Result r = EmuProcess.Run(Timeout, "run", "--bios", Path.Combine(DemoGuestTests.RepositoryRoot(), "Roms", "demo", "demo.bin"), "--cdrom", "/nonexistent/disc.iso");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("emu: --cdrom /nonexistent/disc.iso: no such file", r.Stderr.TrimEnd());
     }
 
     [Fact]

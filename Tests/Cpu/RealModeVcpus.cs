@@ -22,17 +22,23 @@ internal sealed class RealModeVcpus : IDisposable
     /// <summary>
     /// Starts one vCPU at CS=0, IP=entry (SP=0x7000) per entry, polls the bytes at
     /// [<paramref name="address"/>, +<paramref name="length"/>) until <paramref name="done"/> holds or
-    /// <paramref name="timeout"/> passes, stops the vCPUs and returns the last bytes read.
+    /// <paramref name="timeout"/> passes, stops the vCPUs and returns the last bytes read. With
+    /// <paramref name="flat32"/> they start in 32-bit protected mode with flat segments instead
+    /// (EIP=entry, ESP=0x7000), code the translator runs.
     /// </summary>
-    public byte[] RunUntil(ulong[] entries, ulong address, int length, Func<byte[], bool> done, TimeSpan timeout)
+    public byte[] RunUntil(ulong[] entries, ulong address, int length, Func<byte[], bool> done, TimeSpan timeout, bool flat32 = false)
     {
         _accelerator ??= new SoftAccelerator(_platform);
         var threads = new List<VcpuThread>();
         for (int i = 0; i < entries.Length; i++)
         {
             IVcpu vcpu = _accelerator.CreateVcpu(i);
-            CpuState s = CpuState.AtReset();
-            s.Segments[(int)Seg.Cs] = SegmentRegister.RealMode(0, type: 0xb);
+            CpuState s = flat32 ? TranslatorRig.FlatProtectedMode(entries[i]) : CpuState.AtReset();
+            if (!flat32)
+            {
+                s.Segments[(int)Seg.Cs] = SegmentRegister.RealMode(0, type: 0xb);
+            }
+
             s.Rip = entries[i];
             s.Gpr[(int)Gpr.Rsp] = 0x7000;
             vcpu.SetState(s);

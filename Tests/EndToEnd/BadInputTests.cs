@@ -93,7 +93,9 @@ public sealed class BadInputTests : IDisposable
 
         Check(["--drive", $"file={image}"], $"emu: --drive {image}: no write permission (add readonly=on to attach it read-only)", image);
 
-        EmuProcess.Result ok = EmuProcess.Run(Timeout, "run", "--accel", "jit", "--drive", $"file={image},readonly=on");
+        // The demo ROM as firmware: without --bios a drive would boot SeaBIOS, which waits for a boot disk.
+        string demo = Path.Combine(DemoGuestTests.RepositoryRoot(), "Roms", "demo", "demo.bin");
+        EmuProcess.Result ok = EmuProcess.Run(Timeout, "run", "--accel", "jit", "--bios", demo, "--drive", $"file={image},readonly=on");
         Assert.True(ok.ExitCode == 0, $"readonly=on should attach it: exit {ok.ExitCode}: {ok.Stderr}");
     }
 

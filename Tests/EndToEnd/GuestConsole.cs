@@ -46,7 +46,11 @@ internal sealed class GuestConsole : IDisposable
     public Process Emu => _emu;
 
     /// <summary>Starts `emu run --accel jit -m 512M --kernel --initrd --append console=ttyS0` plus <paramref name="extra"/>.</summary>
-    public static GuestConsole Boot(params string[] extra)
+    public static GuestConsole Boot(params string[] extra) =>
+        Start(["--accel", "jit", "-m", "512M", "--kernel", Kernel, "--initrd", Initrd, "--append", "console=ttyS0", .. extra]);
+
+    /// <summary>Starts `emu run` with <paramref name="args"/>, its serial console on stdio.</summary>
+    public static GuestConsole Start(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -55,13 +59,38 @@ internal sealed class GuestConsole : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "emu.dll"), "run", "--accel", "jit", "-m", "512M",
-            "--kernel", Kernel, "--initrd", Initrd, "--append", "console=ttyS0", .. extra])
+        foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "emu.dll"), "run", .. args])
         {
             psi.ArgumentList.Add(a);
         }
 
         return new GuestConsole(Process.Start(psi)!);
+    }
+
+    /// <summary>Waits until <paramref name="text"/> appears on the console (after what was already waited for).</summary>
+    public void WaitFor(string text, TimeSpan timeout) => _from = WaitFor(text, _from, timeout);
+
+    /// <summary>Everything the guest printed so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_console)
+            {
+                return _console.ToString();
+            }
+        }
+    }
+
+    /// <summary>Asks emu to quit as SIGTERM does (it saves its screen dumps and exits); returns its exit status or null.</summary>
+    public int? Terminate(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _emu.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            kill.WaitForExit();
+        }
+
+        return _emu.WaitForExit(timeout) ? _emu.ExitCode : null;
     }
 
     /// <summary>Waits for the first shell prompt.</summary>
@@ -79,6 +108,9 @@ internal sealed class GuestConsole : IDisposable
             return _console.ToString(start, _from - start);
         }
     }
+
+    /// <summary>Waits for <paramref name="text"/> in the console output after the last prompt or wait.</summary>
+    public void WaitForOutput(string text, TimeSpan timeout) => _from = WaitFor(text, _from, timeout);
 
     /// <summary>Sends one line to the guest's console.</summary>
     public void Type(string line)

@@ -78,10 +78,13 @@ public sealed class DriveOptionTests : IDisposable
             $"emu: --drive {path}: no write permission (add readonly=on to attach it read-only)");
         AssertUntouched(path, 4096);
 
-        EmuProcess.Result ok = RunUnprivileged(root, "run", "--accel", "jit", "--drive", $"file={path},readonly=on");
+        // The demo ROM as firmware: without --bios a drive would boot SeaBIOS, which waits for a boot disk.
+        EmuProcess.Result ok = RunUnprivileged(root, "run", "--accel", "jit", "--bios", DemoRom, "--drive", $"file={path},readonly=on");
         Assert.True(ok.ExitCode == 0, ok.Stderr);
         AssertUntouched(path, 4096);
     }
+
+    private static string DemoRom => Path.Combine(EndToEnd.DemoGuestTests.RepositoryRoot(), "Roms", "demo", "demo.bin");
 
     // As root, permissions do not apply: run emu as "nobody" through setpriv instead.
     private static EmuProcess.Result RunUnprivileged(bool root, params string[] args)
@@ -125,7 +128,7 @@ public sealed class DriveOptionTests : IDisposable
         string a = Image("a.img", 8192);
         string b = Image("b.img", 4096);
 
-        EmuProcess.Result r = EmuProcess.Run(Timeout, "run", "--accel", "jit", "--drive", $"file={a},format=raw", "--drive", $"file={b},readonly=on");
+        EmuProcess.Result r = EmuProcess.Run(Timeout, "run", "--accel", "jit", "--bios", DemoRom, "--drive", $"file={a},format=raw", "--drive", $"file={b},readonly=on");
 
         Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.Stderr}");
         AssertUntouched(a, 8192);

@@ -5,7 +5,8 @@ namespace Emulator.Jit.CodeGen.X86;
 /// <summary>
 /// The general (ModRM) encoding of instructions the guest may have used in a short form bound to
 /// one register: the accumulator forms (ADD EAX,imm32; TEST AL,imm8; XCHG r32,EAX) and the
-/// one-byte INC/DEC r32 of 32-bit code (opcodes 40h-4Fh, REX prefixes in 64-bit mode). Once the
+/// one-byte INC/DEC r32 of 32-bit code (opcodes 40h-4Fh, REX prefixes in 64-bit mode), MOV to and
+/// from a bare offset. Once the
 /// guest register is replaced by another host register, only the general form can encode it.
 /// </summary>
 internal static class GeneralForms
@@ -25,6 +26,16 @@ internal static class GeneralForms
             [Code.Xchg_r16_AX] = Code.Xchg_rm16_r16,
             [Code.Xchg_r32_EAX] = Code.Xchg_rm32_r32,
             [Code.Xchg_r64_RAX] = Code.Xchg_rm64_r64,
+
+            // MOV with a bare offset (A0h-A3h): the host operand is [R10].
+            [Code.Mov_AL_moffs8] = Code.Mov_r8_rm8,
+            [Code.Mov_AX_moffs16] = Code.Mov_r16_rm16,
+            [Code.Mov_EAX_moffs32] = Code.Mov_r32_rm32,
+            [Code.Mov_RAX_moffs64] = Code.Mov_r64_rm64,
+            [Code.Mov_moffs8_AL] = Code.Mov_rm8_r8,
+            [Code.Mov_moffs16_AX] = Code.Mov_rm16_r16,
+            [Code.Mov_moffs32_EAX] = Code.Mov_rm32_r32,
+            [Code.Mov_moffs64_RAX] = Code.Mov_rm64_r64,
         };
 
         // Add_EAX_imm32 -> Add_rm32_imm32, Test_AL_imm8 -> Test_rm8_imm8, And_RAX_imm32 -> And_rm64_imm32, ...

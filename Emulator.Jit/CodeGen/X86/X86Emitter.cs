@@ -346,8 +346,16 @@ internal sealed unsafe class X86Emitter
                 disp = (int)(uint)disp;
             }
 
-            var memory = new MemoryOperand(b, x, ins.MemoryIndexScale, disp, disp == 0 && b != Register.None ? 0 : 8);
-            _a.AddInstruction(Instruction.Create(wide ? Code.Lea_r64_m : Code.Lea_r32_m, wide ? Register.RAX : Register.EAX, memory));
+            if (b == Register.None && x == Register.None)
+            {
+                // An absolute address (moffs forms carry 64 bits of it).
+                _a.mov(rax, wide ? (ulong)disp : (uint)disp);
+            }
+            else
+            {
+                var memory = new MemoryOperand(b, x, ins.MemoryIndexScale, disp, disp == 0 && b != Register.None ? 0 : 8);
+                _a.AddInstruction(Instruction.Create(wide ? Code.Lea_r64_m : Code.Lea_r32_m, wide ? Register.RAX : Register.EAX, memory));
+            }
         }
 
         if (_ir.Bitness == 64 && ins.MemorySegment is Register.FS or Register.GS)
@@ -361,10 +369,14 @@ internal sealed unsafe class X86Emitter
 
     // The TLB probe for an access of `size` bytes at the linear address in RAX: on a hit R10 holds
     // the host address; on a miss it jumps to `miss`. The tag compared is that of the access's last
-    // byte, so an access that crosses into the next page misses (Tag and Addend: see SoftTlb).
+    // byte, so an access that crosses into the next page misses (Tag and Addend: see SoftTlb). A
+    // store to a page holding code finds a CodePageTag entry: it goes on in host code when the
+    // chunks it writes hold no code (data sharing the page), else to `miss`, where the interpreter
+    // drops the overwritten blocks. Clobbers RDX, R10 and, on that path, RCX.
     private void Probe(int size, bool write, Label miss)
     {
         Assembler a = _a;
+        Label codePage = a.CreateLabel(), hit = a.CreateLabel();
         a.mov(rdx, rax);
         a.shr(rdx, SoftTlb.PageShift - 3);
         a.and(edx, (SoftTlb.Entries - 1) << 3);
@@ -379,9 +391,35 @@ internal sealed unsafe class X86Emitter
 
         a.and(r10, unchecked((int)~SoftTlb.PageMask));
         a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteTagOffset : SoftTlb.ReadTagOffset)]);
-        a.jne(miss);
+        a.jne(write ? codePage : miss);
         a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteAddendOffset : SoftTlb.ReadAddendOffset)]);
         a.add(r10, rax);
+        Bind(ref hit);
+        if (!write)
+        {
+            return;
+        }
+
+        _outOfLine.Add(() =>
+        {
+            Bind(ref codePage);
+            a.or(r10, (int)SoftTlb.CodePageTag);
+            a.cmp(r10, __qword_ptr[r11 + rdx + SoftTlb.WriteTagOffset]);
+            a.jne(miss);
+            a.mov(r10, __qword_ptr[r11 + rdx + SoftTlb.WriteCodeMapOffset]);
+            a.mov(r10, __qword_ptr[r10]);
+            a.mov(ecx, eax);
+            a.shr(ecx, Decoding.BlockCache.ChunkShift);
+            a.bt(r10, rcx);
+            a.jc(miss);
+            a.lea(ecx, __[rax + (size - 1)]);
+            a.shr(ecx, Decoding.BlockCache.ChunkShift);
+            a.bt(r10, rcx);
+            a.jc(miss);
+            a.mov(r10, __qword_ptr[r11 + rdx + SoftTlb.WriteAddendOffset]);
+            a.add(r10, rax);
+            a.jmp(hit);
+        });
     }
 
     private bool NativeMemory(IrOp op)
@@ -630,6 +668,16 @@ internal sealed unsafe class X86Emitter
             else
             {
                 _a.mov(__dword_ptr[r10], (uint)op.Next);
+            }
+
+            // The probe may have used RCX; the target register is unchanged until RSP moves.
+            if (op.Size == 8 || _ir.Bitness == 64)
+            {
+                _a.mov(rcx, Host64(target));
+            }
+            else
+            {
+                _a.mov(ecx, Host32(target));
             }
 
             AdjustStack(-op.Size, op.Size);

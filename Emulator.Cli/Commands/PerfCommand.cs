@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Emulator.Control.Guest;
+using Emulator.Control.Qmp;
+
+namespace Emulator.Cli.Commands;
+
+/// <summary>
+/// `emu perf GUEST`: asks the guest's emu to sample its vCPUs (x-emu-profile) and prints a
+/// `perf top`-like table: the hottest kernel functions by share of all samples, and the user-mode
+/// share. Symbols are the kernel's own, found in guest memory by emu, or --kallsyms FILE.
+/// </summary>
+internal static class PerfCommand
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static int Execute(PerfOptions o)
+    {
+        if (o.Frequency is < 1 or > 10_000)
+        {
+            throw new UsageException($"--frequency {o.Frequency}: between 1 and 10000 samples per second");
+        }
+
+        if (o.Duration is <= 0 or > 600)
+        {
+            throw new UsageException($"--duration {o.Duration}: between 0 and 600 seconds");
+        }
+
+        KernelSymbols? file = o.Kallsyms is null ? null : ReadSymbols(o.Kallsyms);
+        using QmpClient client = GuestConnection.Open(o.Guest, TimeSpan.FromSeconds(o.Duration + 60));
+        JsonNode profile;
+        try
+        {
+            profile = client.Execute("x-emu-profile", new JsonObject
+            {
+                ["frequency"] = o.Frequency,
+                ["duration-ms"] = (int)(o.Duration * 1000),
+            });
+        }
+        catch (QmpException e)
+        {
+            Console.Error.WriteLine($"emu: {o.Guest}: {e.Message}");
+            return 1;
+        }
+
+        int samples = profile["samples"]!.GetValue<int>();
+        int user = profile["user"]!.GetValue<int>();
+        List<(string[] Functions, int Count)> stacks = [.. profile["kernel-stacks"]!.AsArray().Select(s => (Functions(s!, file), s!["count"]!.GetValue<int>()))];
+        List<(string Function, int Count)> top = [.. stacks.GroupBy(s => s.Functions[0]).Select(g => (g.Key, g.Sum(s => s.Count))).OrderByDescending(f => f.Item2)];
+
+        if (o.Folded is { } folded)
+        {
+            WriteFolded(folded, stacks, user);
+        }
+
+        if (o.Json)
+        {
+            var json = new JsonObject
+            {
+                ["samples"] = samples,
+                ["user"] = user,
+                ["kernel"] = samples - user,
+                ["user-share"] = samples == 0 ? 0 : Math.Round(100.0 * user / samples, 2),
+                ["kallsyms"] = file is null ? profile["kallsyms"]?.DeepClone() : o.Kallsyms,
+                ["functions"] = new JsonArray([.. top.Select(f => (JsonNode)new JsonObject { ["function"] = f.Function, ["samples"] = f.Count, ["share"] = Math.Round(100.0 * f.Count / Math.Max(1, samples), 2) })]),
+            };
+            Console.WriteLine(json.ToJsonString(Indented));
+            return 0;
+        }
+
+        Console.WriteLine($"emu perf {o.Guest}: {samples} samples at {o.Frequency} Hz over {profile["elapsed-ms"]!.GetValue<long>() / 1000.0:0.0} s; symbols: {(file is null ? profile["kallsyms"]?.GetValue<string>() ?? "none (" + profile["kallsyms-error"]?.GetValue<string>() + ")" : o.Kallsyms)}");
+        Console.WriteLine($"  {Share(user, samples),7}  [user]    user mode");
+        foreach ((string function, int count) in top.Take(o.Top))
+        {
+            Console.WriteLine($"  {Share(count, samples),7}  [kernel]  {function}");
+        }
+
+        return 0;
+    }
+
+    private static string[] Functions(JsonNode stack, KernelSymbols? file)
+    {
+        JsonArray pcs = stack["pcs"]!.AsArray();
+        JsonArray names = stack["functions"]!.AsArray();
+        var result = new string[pcs.Count];
+        for (int i = 0; i < pcs.Count; i++)
+        {
+            string hex = pcs[i]!.GetValue<string>();
+            ulong pc = ulong.Parse(hex.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+            result[i] = file is not null
+                ? file.Lookup(pc)?.Symbol.Name ?? hex
+                : names[i]?.GetValue<string>() ?? hex;
+        }
+
+        return result;
+    }
+
+    // Folded stacks: outermost frame first, ';' between frames, a space and the count.
+    private static void WriteFolded(string path, List<(string[] Functions, int Count)> stacks, int user)
+    {
+        try
+        {
+            using var w = new StreamWriter(path);
+            if (user > 0)
+            {
+                w.WriteLine($"[user] {user}");
+            }
+
+            foreach (IGrouping<string, (string[] Functions, int Count)> g in stacks.GroupBy(s => string.Join(';', s.Functions.Reverse())))
+            {
+                w.WriteLine($"{g.Key} {g.Sum(s => s.Count)}");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--folded {path}: cannot write: {e.Message}", e);
+        }
+    }
+
+    private static KernelSymbols ReadSymbols(string path)
+    {
+        try
+        {
+            using var reader = new StreamReader(path);
+            KernelSymbols symbols = KernelSymbols.Parse(reader);
+            return symbols.All.Count == 0
+                ? throw new UsageException($"--kallsyms {path}: no 'ADDRESS TYPE NAME' lines (expected /proc/kallsyms or System.map)")
+                : symbols;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--kallsyms {path}: cannot read: {e.Message}", e);
+        }
+    }
+
+    private static string Share(int count, int total) => total == 0 ? "-" : $"{100.0 * count / total:0.00}%";
+}

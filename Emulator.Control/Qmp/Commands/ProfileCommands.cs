@@ -1,0 +1,93 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Emulator.Control.Guest;
+using Emulator.Control.Profiling;
+
+namespace Emulator.Control.Qmp.Commands;
+
+/// <summary>
+/// <c>x-emu-profile</c> (sample the vCPUs for a while; what <c>emu perf</c> asks) and
+/// <c>x-emu-query-kallsyms</c> (the kernel symbols found in guest memory; <c>emu kallsyms</c>).
+/// Addresses are hexadecimal strings: JSON numbers lose precision above 2^53 in many clients.
+/// </summary>
+internal static class ProfileCommands
+{
+    public static void Register(QmpCommandTable table)
+    {
+        table.Add(
+            "x-emu-profile",
+            [new QmpParameter("frequency", JsonValueKind.Number, Optional: true), new QmpParameter("duration-ms", JsonValueKind.Number, Optional: true), new QmpParameter("unwind", JsonValueKind.True, Optional: true)],
+            Profile);
+        table.Add("x-emu-query-kallsyms", [new QmpParameter("name", JsonValueKind.String, Optional: true)], QueryKallsyms);
+    }
+
+    private static JsonNode Profile(QmpContext c, JsonObject args)
+    {
+        int frequency = args["frequency"]?.GetValue<int>() ?? 1000;
+        int duration = args["duration-ms"]?.GetValue<int>() ?? 10_000;
+        bool unwind = args["unwind"]?.GetValue<bool>() ?? true;
+        if (frequency is < 1 or > 10_000)
+        {
+            throw new QmpException($"Parameter 'frequency' must be between 1 and 10000 Hz, not {frequency}");
+        }
+
+        if (duration is < 1 or > 600_000)
+        {
+            throw new QmpException($"Parameter 'duration-ms' must be between 1 and 600000, not {duration}");
+        }
+
+        KernelSymbols? symbols = c.Kernel.Get(out string why);
+        GuestProfile profile = GuestSampler.Run(c.Machine, frequency, TimeSpan.FromMilliseconds(duration), symbols, unwind);
+        int user = profile.Samples.Count(s => s.User);
+        var stacks = profile.Samples.Where(s => !s.User)
+            .GroupBy(s => string.Join(';', s.Pcs.Select(Hex)))
+            .OrderByDescending(g => g.Count())
+            .Select(g => (JsonNode)new JsonObject
+            {
+                ["pcs"] = new JsonArray([.. g.First().Pcs.Select(p => (JsonNode)Hex(p))]),
+                ["functions"] = new JsonArray([.. g.First().Pcs.Select(p => (JsonNode?)(symbols?.Lookup(p)?.Symbol.Name))]),
+                ["count"] = g.Count(),
+            });
+        var result = new JsonObject
+        {
+            ["frequency"] = frequency,
+            ["elapsed-ms"] = (long)profile.Elapsed.TotalMilliseconds,
+            ["ticks"] = profile.Ticks,
+            ["samples"] = profile.Samples.Count,
+            ["user"] = user,
+            ["kernel"] = profile.Samples.Count - user,
+            ["kallsyms"] = symbols is null ? null : "guest memory",
+            ["kernel-stacks"] = new JsonArray([.. stacks]),
+        };
+        if (symbols is null)
+        {
+            result["kallsyms-error"] = why;
+        }
+
+        return result;
+    }
+
+    private static JsonNode QueryKallsyms(QmpContext c, JsonObject args)
+    {
+        KernelSymbols symbols = c.Kernel.Get(out string why) ?? throw new QmpException($"no kernel symbols: {why}");
+        if (args["name"]?.GetValue<string>() is { } name)
+        {
+            KernelSymbol s = symbols.All.FirstOrDefault(x => x.Name == name);
+            return s.Name is null
+                ? throw new QmpException($"no kernel symbol '{name}'")
+                : new JsonObject { ["name"] = s.Name, ["address"] = Hex(s.Address), ["type"] = s.Type.ToString() };
+        }
+
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        symbols.Write(text);
+        return new JsonObject
+        {
+            ["relative-base"] = Hex(symbols.RelativeBase),
+            ["count"] = symbols.All.Count,
+            ["symbols"] = text.ToString(),
+        };
+    }
+
+    private static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
+}

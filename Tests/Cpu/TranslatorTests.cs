@@ -1,0 +1,275 @@
+using Emulator.Core.Cpu;
+using Emulator.Jit;
+using Iced.Intel;
+using Xunit;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Emulator.Tests.Cpu;
+
+/// <summary>
+/// The translator keeps the interpreter's precision: faults in the middle of a translated block
+/// report the state before the faulting instruction (Intel SDM Vol. 3A 6.5: a fault's saved EIP
+/// is that of the faulting instruction, and no state of it is committed), code written by the
+/// running block or on its page is executed as written (Vol. 3A 9.1.3), a long loop of host code
+/// still returns for interrupts, and a full code cache is reset without changing results. Expected
+/// values come from the manuals' definitions of the instructions, not from either tier's output.
+/// </summary>
+public sealed class TranslatorTests
+{
+    private const uint ZF = 0x40, PF = 0x04, AF = 0x10;
+
+    [Fact]
+    public void DivideErrorFromAHelperInATranslatedBlockIsPrecise()
+    {
+        using var rig = new TranslatorRig();
+        Label fault = default;
+        AssemblerResult code = rig.Load(a =>
+        {
+            fault = a.CreateLabel();
+            a.mov(ebx, 10);
+            a.add(ebx, 5);
+            a.mov(edx, 0);
+            a.mov(ecx, 0xffff_ffff);
+            a.inc(ecx);          // ECX = 0: ZF, PF and AF set, CF kept (clear)
+            a.mov(eax, 100);
+            a.mov(edi, 0);
+            a.Label(ref fault);
+            a.div(edi);          // #DE: the interpreter's handler, called from host code
+            a.mov(ebx, 99);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        CpuState s = rig.Core.SaveState();
+        Assert.Equal(TranslatorRig.Handler + 1, s.Rip);
+        Assert.Equal(code.GetLabelRIP(fault), (ulong)rig.ReadUInt32(TranslatorRig.Stack - 12));
+        Assert.Equal(0x08u, rig.ReadUInt32(TranslatorRig.Stack - 8) & 0xffff);
+        Assert.Equal(0x2u | ZF | PF | AF, rig.ReadUInt32(TranslatorRig.Stack - 4) & 0x8d7);
+        Assert.Equal((15UL, 0UL, 100UL, 0UL), (s.Gpr[(int)Gpr.Rbx], s.Gpr[(int)Gpr.Rcx], s.Gpr[(int)Gpr.Rax], s.Gpr[(int)Gpr.Rdx]));
+        Assert.True(rig.Statistics!.NativeInstructions >= 7, "the block did not run as host code");
+    }
+
+    [Fact]
+    public void PageFaultOnATlbMissInTranslatedCodeIsPrecise()
+    {
+        using var rig = new TranslatorRig(paging: true);
+        Label fault = default;
+        AssemblerResult code = rig.Load(a =>
+        {
+            fault = a.CreateLabel();
+            a.mov(ebx, 7);
+            a.add(ebx, ebx);
+            a.mov(esi, 0x40_0100);
+            a.Label(ref fault);
+            a.mov(eax, __dword_ptr[esi + 0x23]);   // not present: #PF, nothing of the MOV done
+            a.mov(ebx, 99);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        CpuState s = rig.Core.SaveState();
+        Assert.Equal(TranslatorRig.Handler + 1, s.Rip);
+        Assert.Equal(0x40_0123UL, s.Cr2);
+        Assert.Equal(0u, rig.ReadUInt32(TranslatorRig.Stack - 16));                      // error code: not present, read, supervisor
+        Assert.Equal(code.GetLabelRIP(fault), (ulong)rig.ReadUInt32(TranslatorRig.Stack - 12));
+        Assert.Equal(14UL, s.Gpr[(int)Gpr.Rbx]);
+        Assert.Equal(0x40_0100UL, s.Gpr[(int)Gpr.Rsi]);
+    }
+
+    [Fact]
+    public void AStoreIntoTheRunningBlockChangesTheInstructionsAfterIt()
+    {
+        using var rig = new TranslatorRig();
+        // mov eax, 1 (5 bytes at 0x10000); mov byte [0x1000d], 5 (7 bytes); 0x1000c: mov eax, imm32.
+        rig.Load(a =>
+        {
+            a.mov(eax, 1);
+            a.mov(__byte_ptr[TranslatorRig.Code + 13], 5);    // the low byte of the next MOV's immediate
+            a.mov(eax, 0x1111_1111);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        Assert.Equal(0x1111_1105UL, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
+    }
+
+    [Fact]
+    public void ALoopWhoseDataSharesItsCodePageCountsRight()
+    {
+        using var rig = new TranslatorRig();
+        rig.Load(a =>
+        {
+            const ulong Counter = TranslatorRig.Code + 0x800;    // on the loop's own 4 KiB page
+            Label loop = a.CreateLabel();
+            a.mov(ecx, 10_000);
+            a.Label(ref loop);
+            a.add(__dword_ptr[Counter], 3);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.mov(eax, __dword_ptr[Counter]);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        Assert.Equal(30_000UL, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
+    }
+
+    [Fact]
+    public void ALongTranslatedLoopReturnsWithinItsBudget()
+    {
+        using var rig = new TranslatorRig();
+        rig.Load(a =>
+        {
+            Label loop = a.CreateLabel();
+            a.Label(ref loop);
+            a.inc(eax);
+            a.jmp(loop);
+        });
+
+        // The loop never ends; the dispatcher must get control back after at most one budget.
+        rig.Core.ExecuteBlocks(32);
+        long first = rig.Core.InstructionsRetired;
+        rig.Core.ExecuteBlocks(32);
+        Assert.InRange(rig.Core.InstructionsRetired - first, 1, Emulator.Jit.Translation.TranslationCache.Budget + 64);
+        Assert.True(rig.Core.SaveState().Gpr[(int)Gpr.Rax] > 1000, "the loop did not run as host code");
+    }
+
+    [Fact]
+    public void AnInterruptReachesAVcpuSpinningInTranslatedCode()
+    {
+        using var platform = new Emulator.Core.Machine.MachinePlatform(deterministicTime: true);
+        using var ram = new Emulator.Core.Memory.HostMapping(1 << 20);
+        platform.Memory.AddRam("ram", new Emulator.Core.Memory.GuestPhysicalAddress(0), 1 << 20, ram);
+        using var accelerator = new SoftAccelerator(platform) { Translate = true };
+        using IVcpu vcpu = accelerator.CreateVcpu(0);
+        // The handler of vector 0x40 at 0x600: mov byte [0x700], 1; hlt. The main code spins with IF=1.
+        platform.Memory.Write(new Emulator.Core.Memory.GuestPhysicalAddress(0x600), [0xc6, 0x05, 0x00, 0x07, 0x00, 0x00, 0x01, 0xf4]);
+        CpuState s = TranslatorRig.FlatProtectedMode(0x1000);
+        s.Rflags = 0x202;
+        s.Gpr[(int)Gpr.Rsp] = 0x8000;
+        // Flat 32-bit code: inc eax; jmp $-3. Interrupts in protected mode need an IDT: vector 0x40 -> 0x600 as 32-bit code.
+        platform.Memory.Write(new Emulator.Core.Memory.GuestPhysicalAddress(0x1000), [0x40, 0xeb, 0xfd]);
+        platform.Memory.Write(new Emulator.Core.Memory.GuestPhysicalAddress(0x800 + 8), BitConverter.GetBytes(0x00cf_9b00_0000_ffffUL));
+        platform.Memory.Write(new Emulator.Core.Memory.GuestPhysicalAddress(0x2000 + (0x40 * 8)), BitConverter.GetBytes(0x0600UL | (0x08UL << 16) | (0x8e00UL << 32)));
+        s.Gdtr = new TableRegister { Base = 0x800, Limit = 23 };
+        s.Idtr = new TableRegister { Base = 0x2000, Limit = 0x7ff };
+        vcpu.SetState(s);
+        var source = new PendingInterrupt();
+        vcpu.InterruptSource = source;
+        var thread = new Thread(() => vcpu.Run());
+        thread.Start();
+        Thread.Sleep(300);
+        Assert.Equal(0, ReadByte(platform, 0x700));
+        source.Pending = true;
+        vcpu.NotifyInterrupt();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (ReadByte(platform, 0x700) == 0 && watch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            Thread.Sleep(1);
+        }
+
+        vcpu.RequestExit();
+        thread.Join();
+        Assert.Equal(1, ReadByte(platform, 0x700));
+        Assert.True(vcpu.GetState().Gpr[(int)Gpr.Rax] > 10_000, "the loop did not spin");
+    }
+
+    [Fact]
+    public void AFullCodeCacheIsResetAndTheProgramStillComputesTheSame()
+    {
+        using var rig = new TranslatorRig(cacheBytes: 64 << 10);
+        const int Pieces = 3000;
+        rig.Load(a =>
+        {
+            Label outer = a.CreateLabel();
+            a.mov(ecx, 3);
+            a.Label(ref outer);
+            for (int i = 1; i <= Pieces; i++)
+            {
+                // Each piece its own block: the JMP ends it.
+                Label next = a.CreateLabel();
+                a.add(eax, i);
+                a.jmp(next);
+                a.Label(ref next);
+            }
+
+            a.dec(ecx);
+            a.jnz(outer);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        Assert.Equal((ulong)(3L * Pieces * (Pieces + 1) / 2), rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
+        Assert.True(rig.Statistics!.Flushes > 0, "the cache never filled");
+    }
+
+    [Fact]
+    public void CodeWrittenByOneVcpuRunsOnAnotherAfterSerialisingInTranslatedCode()
+    {
+        using var machine = new RealModeVcpus();
+        // f: mov eax, 1; ret
+        machine.Write(0x8000, [0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3]);
+        machine.Write(0x7c00, Assemble(0x7c00, a =>
+        {
+            Label wait = a.CreateLabel(), spin = a.CreateLabel();
+            a.Label(ref wait);
+            a.cmp(__byte_ptr[0x600], 1);   // the reader has run f
+            a.jne(wait);
+            a.mov(__byte_ptr[0x8001], 2);  // f now returns 2
+            a.mov(__byte_ptr[0x602], 1);
+            a.Label(ref spin);
+            a.jmp(spin);
+        }));
+        machine.Write(0x7d00, Assemble(0x7d00, a =>
+        {
+            Label reader = a.CreateLabel(), spin = a.CreateLabel();
+            a.Label(ref reader);
+            a.call(0x8000);
+            a.mov(__dword_ptr[0x604], eax);
+            a.mov(__byte_ptr[0x600], 1);
+            a.cmp(__byte_ptr[0x602], 1);
+            a.jne(reader);
+            a.cpuid();
+            a.mov(eax, 0);
+            a.call(0x8000);
+            a.mov(__dword_ptr[0x606], eax);
+            a.mov(__byte_ptr[0x60a], 1);
+            a.Label(ref spin);
+            a.jmp(spin);
+        }));
+
+        byte[] data = machine.RunUntil([0x7c00, 0x7d00], 0x600, 11, d => d[10] == 1, TimeSpan.FromSeconds(30), flat32: true);
+
+        Assert.True(data[10] == 1, $"the reader did not finish: {Convert.ToHexString(data)}");
+        Assert.Equal(2u, BitConverter.ToUInt32(data, 6));
+    }
+
+    private static byte[] Assemble(ulong at, Action<Assembler> emit)
+    {
+        var a = new Assembler(32);
+        emit(a);
+        using var stream = new MemoryStream();
+        a.Assemble(new StreamCodeWriter(stream), at);
+        return stream.ToArray();
+    }
+
+    private static byte ReadByte(Emulator.Core.Machine.MachinePlatform platform, ulong address)
+    {
+        byte[] b = new byte[1];
+        platform.Memory.Read(new Emulator.Core.Memory.GuestPhysicalAddress(address), b);
+        return b[0];
+    }
+
+    private sealed class PendingInterrupt : IInterruptSource
+    {
+        public volatile bool Pending;
+
+        public bool HasInterrupt => Pending;
+
+        public int Acknowledge()
+        {
+            Pending = false;
+            return 0x40;
+        }
+    }
+}

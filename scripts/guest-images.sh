@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Linux guest used to test emu: Debian 12's stock kernel (linux-image-amd64) and an
-# initramfs with busybox-static, the modules for virtio disks and ext4, and a small /init.
+# initramfs with busybox-static, the modules for virtio and IDE disks, CD-ROMs, ext4, ISO 9660 and virtio-net, and a small /init.
 # Everything is downloaded from the Debian archive with `apt-get download` (no root needed) into a
 # cache outside the repository; nothing here is committed.
 #
@@ -53,12 +53,12 @@ kver="${vmlinuz##*/vmlinuz-}"
 cp "$vmlinuz" "$cache/vmlinuz"
 echo "$kver" > "$cache/kernel-version"
 
-# The modules for a virtio disk and ext4, an IDE disk and CD-ROM (ata_piix, sd_mod, sr_mod) and
-# ISO 9660, with their dependencies first. The package ships no
+# The modules for a virtio disk and ext4, an IDE disk and CD-ROM (ata_piix, sd_mod, sr_mod),
+# ISO 9660 and a virtio network card, with their dependencies first. The package ships no
 # modules.dep (depmod makes it at install time), so dependencies come from each module's own
 # .modinfo section ("depends=a,b"); names there use '_' where file names may use '-'.
 moddir="$kroot/lib/modules/$kver"
-wanted=(virtio_pci virtio_blk crc32c_generic ext4 ata_piix sd_mod sr_mod isofs)
+wanted=(virtio_pci virtio_blk crc32c_generic ext4 ata_piix sd_mod sr_mod isofs virtio_net)
 declare -A modpath=()
 while IFS= read -r f; do
   base="${f##*/}"; base="${base%%.ko*}"
@@ -80,9 +80,10 @@ for m in "${wanted[@]}"; do add_module "$m"; done
 
 stage="$cache/initramfs-root"
 rm -rf "$stage"
-mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,root,etc,mnt,lib/modules}
+mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,root,etc/udhcpc,mnt,lib/modules}
 cp "$broot/bin/busybox" "$stage/bin/busybox"
-for applet in sh mount umount mkdir cat echo insmod uname ls poweroff reboot sync sha256sum gzip taskset setsid cttyhack dmesg head sleep; do
+for applet in sh mount umount mkdir cat echo insmod uname ls poweroff reboot sync sha256sum gzip taskset setsid cttyhack dmesg head \
+    udhcpc ip ifconfig route wget nc httpd nslookup ping sleep kill dd rm grep cut cmp wc tr; do
   ln -s busybox "$stage/bin/$applet"
 done
 : > "$stage/etc/modules-order"
@@ -91,6 +92,22 @@ for m in "${order[@]}"; do
   cp "$moddir/$m" "$stage/lib/modules/$m"
   echo "/lib/modules/$m" >> "$stage/etc/modules-order"
 done
+
+# busybox udhcpc (Debian's build) runs /etc/udhcpc/default.script with the lease in its environment (ip, subnet, router, dns).
+cat > "$stage/etc/udhcpc/default.script" <<'EOF'
+#!/bin/sh
+case "$1" in
+  deconfig)
+    ifconfig "$interface" 0.0.0.0 up ;;
+  bound|renew)
+    ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
+    for r in $router; do route add default gw "$r" dev "$interface"; break; done
+    : > /etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done ;;
+esac
+exit 0
+EOF
+chmod +x "$stage/etc/udhcpc/default.script"
 
 cat > "$stage/init" <<'EOF'
 #!/bin/sh

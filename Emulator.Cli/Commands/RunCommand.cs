@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Emulator.Backends.Block;
 using Emulator.Backends.Chardev;
+using Emulator.Backends.Net;
 using Emulator.Core.Chardev;
 using Emulator.Control.Gdb;
 using Emulator.Control.Instances;
@@ -27,6 +28,7 @@ internal static class RunCommand
 
         ushort debugExit = ValueParsers.ParsePort("--debug-exit", o.DebugExit);
         List<DriveConfig> drives = [.. o.Drive.Select(ParseDrive)];
+        List<NicConfig> nics = ParseNics(o.Nic);
         if (o.Cdrom is not null)
         {
             drives.Add(new DriveConfig(o.Cdrom, ReadOnly: true) { Interface = DriveInterface.Ide, IsCdrom = true, Option = "--cdrom" });
@@ -108,6 +110,7 @@ internal static class RunCommand
                 PostCodeSink = post,
                 NoReboot = o.NoReboot,
                 Drives = drives,
+                Nics = nics,
                 BootOrder = bootOrder,
                 BootMenu = bootMenu,
                 Vga = vga,
@@ -336,6 +339,35 @@ internal static class RunCommand
         return file is null
             ? throw new UsageException($"--drive {spec}: missing file=PATH")
             : new DriveConfig(file, readOnly, format) { Interface = bus };
+    }
+
+    /// <summary>Parses every <c>--nic</c>; <c>none</c> stands alone. Backends are created by the machine.</summary>
+    private static List<NicConfig> ParseNics(IEnumerable<string> specs)
+    {
+        var nics = new List<NicConfig>();
+        bool none = false;
+        foreach (string spec in specs)
+        {
+            try
+            {
+                if (NicConfig.Parse(spec) is { } nic)
+                {
+                    nics.Add(nic);
+                }
+                else
+                {
+                    none = true;
+                }
+            }
+            catch (FormatException e)
+            {
+                throw new UsageException(e.Message, e);
+            }
+        }
+
+        return none && nics.Count > 0
+            ? throw new UsageException("--nic none: cannot be combined with other --nic options")
+            : nics;
     }
 
     private static KernelBootConfig? KernelBoot(RunOptions o) => o.Kernel is null

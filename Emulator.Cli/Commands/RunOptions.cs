@@ -30,6 +30,9 @@ internal sealed class RunOptions
     [Option("drive", HelpText = "Disk image (raw or qcow2, from its header): file=PATH[,if=virtio|ide][,readonly=on][,format=raw|qcow2]; may be given more than once. if=virtio (default): its own virtio-blk device (PCI slots 03.0, 04.0, ...); if=ide: an ATA disk on the IDE controller.")]
     public IEnumerable<string> Drive { get; set; } = [];
 
+    [Option("nic", HelpText = "Network card (virtio-net): user[,hostfwd=[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT][,restrict=on][,mac=MAC][,mtu=N][,model=virtio] (user-mode networking, needs libslirp0), tap[,ifname=NAME][,mac=MAC][,mtu=N] (needs CAP_NET_ADMIN), or none; may be given more than once.")]
+    public IEnumerable<string> Nic { get; set; } = [];
+
     [Option("cdrom", HelpText = "CD-ROM image (an ISO file), read-only, in an ATAPI drive on the IDE controller (secondary master).")]
     public string? Cdrom { get; set; }
 

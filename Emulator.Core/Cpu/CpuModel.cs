@@ -45,6 +45,21 @@ public static class CpuModel
     // Leaf 7 subleaf 0 ECX: UMIP (2), RDPID (22).
     private const uint Leaf7Ecx = (1u << 2) | (1u << 22);
 
+    // Leaf 7 subleaf 0 EDX: IA32_ARCH_CAPABILITIES (29), the MSR below.
+    private const uint Leaf7Edx = 1u << 29;
+
+    /// <summary>
+    /// IA32_ARCH_CAPABILITIES (MSR 10AH, Intel SDM Vol. 4 Table 2-2): the speculative-execution
+    /// issues the processor is not subject to. An emulated CPU executes nothing speculatively, so it
+    /// reports RDCL_NO (0), SSB_NO (4), MDS_NO (5), IF_PSCHANGE_MC_NO (6), TAA_NO (8), SBDR_SSDP_NO
+    /// (13), FBSDP_NO (14), PSDP_NO (15), BHI_NO (20), PBRSB_NO (24), GDS_NO (26) and RFDS_NO (27).
+    /// Without it a kernel that sees GenuineIntel family 6 assumes the worst and isolates its page
+    /// tables (a CR3 load on every system call and interrupt) and clears CPU buffers on every return
+    /// to user mode.
+    /// </summary>
+    public const ulong ArchCapabilities = (1ul << 0) | (1ul << 4) | (1ul << 5) | (1ul << 6) | (1ul << 8) | (1ul << 13)
+        | (1ul << 14) | (1ul << 15) | (1ul << 20) | (1ul << 24) | (1ul << 26) | (1ul << 27);
+
     // Leaf 80000001h ECX: LAHF/SAHF in 64-bit mode (0), LZCNT (5). EDX (Intel SDM Vol. 2A Table 3-8):
     // SYSCALL/SYSRET (11), execute-disable (20), 1-GByte pages (26), RDTSCP and IA32_TSC_AUX (27),
     // Intel 64 architecture (29).
@@ -74,7 +89,7 @@ public static class CpuModel
             0 => (MaxBasicLeaf, Word(Vendor, 0), Word(Vendor, 8), Word(Vendor, 4)),
             1 => (Signature, (uint)apicId << 24 | (1u << 16) | ClflushLineSize, Leaf1Ecx, Leaf1Edx),
             >= 2 and < 7 => (0, 0, 0, 0),
-            7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, 0u) : (0u, 0u, 0u, 0u),
+            7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, Leaf7Edx) : (0u, 0u, 0u, 0u),
             0x8000_0000 => (MaxExtendedLeaf, 0, 0, 0),
             0x8000_0001 => (0, 0, ExtendedLeaf1Ecx, ExtendedLeaf1Edx),
             >= 0x8000_0002 and <= 0x8000_0004 => BrandPart(leaf - 0x8000_0002),
@@ -92,7 +107,7 @@ public static class CpuModel
     public static (uint Eax, uint Ebx, uint Ecx, uint Edx) FeatureBits(uint leaf) => leaf switch
     {
         1 or 0x8000_0001 => (0, 0, ~0u, ~0u),
-        7 => (0, ~0u, ~0u, 0),
+        7 => (0, ~0u, ~0u, Leaf7Edx),
         _ => (0, 0, 0, 0),
     };
 

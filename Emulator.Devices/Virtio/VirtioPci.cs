@@ -20,7 +20,7 @@ namespace Emulator.Devices.Virtio;
 /// A queue is serviced synchronously when the driver notifies it, on the notifying vCPU's thread
 /// and under the machine's device lock.
 /// </summary>
-public sealed class VirtioPci : PciFunction, IDisposable
+public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
 {
     /// <summary>The virtio PCI vendor ID (Red Hat / Qumranet).</summary>
     public const ushort VirtioVendorId = 0x1af4;
@@ -61,6 +61,7 @@ public sealed class VirtioPci : PciFunction, IDisposable
     private byte _status;
     private ushort _queueSelect;
     private byte _isr;
+    private byte _configGeneration;
 
     /// <summary>
     /// Creates the transport for <paramref name="device"/>, whose queues live in <paramref name="memory"/>; takes ownership of the device.
@@ -88,6 +89,7 @@ public sealed class VirtioPci : PciFunction, IDisposable
         SetWritable(_pciCfgCap + 12, 0xffff_ffff, 4);
         SetWritable(_pciCfgCap + 16, 0xffff_ffff, 4);
         ResetTransport();
+        (device as IVirtioTransportAware)?.Attach(this);
     }
 
     /// <summary>The device behind the transport.</summary>
@@ -295,7 +297,7 @@ public sealed class VirtioPci : PciFunction, IDisposable
         BinaryPrimitives.WriteUInt16LittleEndian(image[0x10..], NoVector);
         BinaryPrimitives.WriteUInt16LittleEndian(image[0x12..], (ushort)_queues.Length);
         image[0x14] = _status;
-        image[0x15] = 0; // config_generation: the device configuration never changes under the driver.
+        image[0x15] = _configGeneration;
         BinaryPrimitives.WriteUInt16LittleEndian(image[0x16..], _queueSelect);
         if (q is not null)
         {
@@ -469,6 +471,19 @@ public sealed class VirtioPci : PciFunction, IDisposable
             {
                 RaiseIsr(IsrQueue);
             }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ServiceQueue(int index) => Notify(index);
+
+    /// <inheritdoc/>
+    public void ConfigurationChanged()
+    {
+        _configGeneration++;
+        if ((_status & StatusDriverOk) != 0)
+        {
+            RaiseIsr(IsrConfig);
         }
     }
 

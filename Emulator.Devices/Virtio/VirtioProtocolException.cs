@@ -5,7 +5,7 @@ namespace Emulator.Devices.Virtio;
 /// The transport answers by setting DEVICE_NEEDS_RESET (Virtio 1.1 §2.1.1) and stops using the
 /// device until the driver resets it; the host never crashes on a guest's mistake.
 /// </summary>
-public sealed class VirtioProtocolException : Exception
+public class VirtioProtocolException : Exception
 {
     /// <summary>Creates the error with a description of what the driver did wrong.</summary>
     public VirtioProtocolException(string message)

@@ -7,8 +7,10 @@ namespace Emulator.Devices.Virtio;
 /// device's used ring, all in guest RAM at addresses the driver chose. Everything read from the
 /// guest is checked before use: ring and buffer addresses must lie in RAM, head and next indices
 /// inside the table, chains may not loop or exceed the queue size, indirect tables (§2.6.5.3) may
-/// not nest, and readable buffers may not follow writable ones (§2.6.4.2). A violation throws
-/// <see cref="VirtioProtocolException"/>.
+/// not nest, and readable buffers may not follow writable ones (§2.6.4.2). A broken ring throws
+/// <see cref="VirtioProtocolException"/>; a broken chain on a sound ring throws its subclass
+/// <see cref="MalformedChainException"/> after the chain has been taken, so a device may drop just
+/// that chain.
 /// </summary>
 public sealed class Virtqueue
 {
@@ -118,7 +120,15 @@ public sealed class Virtqueue
     }
 
     /// <summary>Takes the next available descriptor chain, or returns null when the driver has offered none.</summary>
-    public DescriptorChain? Pop()
+    public DescriptorChain? Pop() => Pop(rejectOverlap: false);
+
+    /// <summary>
+    /// Takes the next available descriptor chain, or returns null when the driver has offered none.
+    /// With <paramref name="rejectOverlap"/> a chain whose buffers overlap each other or this queue's
+    /// own descriptor table and rings is malformed too: nothing a device writes may land on the
+    /// structures it is still reading, and no byte is both source and destination of one request.
+    /// </summary>
+    public DescriptorChain? Pop(bool rejectOverlap)
     {
         Validate();
         ushort availableIndex = Read16(AvailableRing + 2);
@@ -147,7 +157,18 @@ public sealed class Virtqueue
             _memory.WriteUInt(new GuestPhysicalAddress(UsedRing + 4 + (8UL * Size)), 2, NextAvailable);
         }
 
-        return new DescriptorChain(_memory, head, Walk(head));
+        if (head >= Size)
+        {
+            throw new MalformedChainException(null, $"head descriptor index {head} is outside a table of {Size}");
+        }
+
+        List<VirtqueueBuffer> buffers = Walk(head);
+        if (rejectOverlap)
+        {
+            RejectOverlap(head, buffers);
+        }
+
+        return new DescriptorChain(_memory, head, buffers);
     }
 
     /// <summary>Returns the chain at <paramref name="head"/> to the driver with <paramref name="written"/> bytes written (§2.6.8).</summary>
@@ -231,13 +252,13 @@ public sealed class Virtqueue
         {
             if (index >= tableSize)
             {
-                throw new VirtioProtocolException($"descriptor index {index} is outside a table of {tableSize}");
+                throw new MalformedChainException(head, $"descriptor index {index} is outside a table of {tableSize}");
             }
 
             // A chain visits each descriptor at most once, so more steps than entries means a loop (§2.6.5.2).
             if (++visited > tableSize)
             {
-                throw new VirtioProtocolException("descriptor chain loops or is longer than its table");
+                throw new MalformedChainException(head, "descriptor chain loops or is longer than its table");
             }
 
             ulong d = table + (DescriptorSize * (ulong)index);
@@ -253,12 +274,12 @@ public sealed class Virtqueue
                 if (!IndirectDescriptors || indirect || (flags & DescNext) != 0 || length == 0 || length % DescriptorSize != 0
                     || length / DescriptorSize > MaxIndirectDescriptors)
                 {
-                    throw new VirtioProtocolException("invalid indirect descriptor");
+                    throw new MalformedChainException(head, "invalid indirect descriptor");
                 }
 
                 if (!_memory.IsRam(new GuestPhysicalAddress(address), length) || (address & 15) != 0)
                 {
-                    throw new VirtioProtocolException($"indirect table at 0x{address:x} lies outside guest RAM or is misaligned");
+                    throw new MalformedChainException(head, $"indirect table at 0x{address:x} lies outside guest RAM or is misaligned");
                 }
 
                 indirect = true;
@@ -272,13 +293,13 @@ public sealed class Virtqueue
             bool writable = (flags & DescWrite) != 0;
             if (!writable && sawWritable)
             {
-                throw new VirtioProtocolException("a device-readable descriptor follows a device-writable one");
+                throw new MalformedChainException(head, "a device-readable descriptor follows a device-writable one");
             }
 
             sawWritable |= writable;
             if (length != 0 && !_memory.IsRam(new GuestPhysicalAddress(address), length))
             {
-                throw new VirtioProtocolException($"buffer 0x{address:x}+0x{length:x} lies outside guest RAM");
+                throw new MalformedChainException(head, $"buffer 0x{address:x}+0x{length:x} lies outside guest RAM");
             }
 
             buffers.Add(new VirtqueueBuffer(address, length, writable));
@@ -288,6 +309,33 @@ public sealed class Virtqueue
             }
 
             index = next;
+        }
+    }
+
+    private void RejectOverlap(ushort head, List<VirtqueueBuffer> buffers)
+    {
+        // Sorted by start, two ranges overlap exactly when one starts before its predecessor ends.
+        var ranges = new List<(ulong Start, ulong End)>(buffers.Count + 3)
+        {
+            (DescriptorTable, DescriptorTable + ((ulong)DescriptorSize * Size)),
+            (AvailableRing, AvailableRing + 6 + (2UL * Size)),
+            (UsedRing, UsedRing + 6 + (8UL * Size)),
+        };
+        foreach (VirtqueueBuffer b in buffers)
+        {
+            if (b.Length != 0)
+            {
+                ranges.Add((b.Address, b.Address + b.Length));
+            }
+        }
+
+        ranges.Sort();
+        for (int i = 1; i < ranges.Count; i++)
+        {
+            if (ranges[i].Start < ranges[i - 1].End)
+            {
+                throw new MalformedChainException(head, $"buffer 0x{ranges[i].Start:x} overlaps another buffer of its chain or the queue's own rings");
+            }
         }
     }
 

@@ -31,6 +31,10 @@ internal sealed unsafe partial class CpuCore
         if (TranslatorSettings.Profile)
         {
             Translator?.Statistics.CountHelper(op->Ins.Mnemonic);
+            if (TranslatorSettings.ProfileSites)
+            {
+                Translator?.Statistics.CountHelperSite(op->Ins);
+            }
         }
 
         ulong next = (op->Ins.IP + op->Length) & IpMask;

@@ -444,6 +444,7 @@ internal static unsafe class SystemOps
         {
             Msr.Efer => cpu.Efer,
             Msr.Tsc => ReadTsc(cpu),
+            Msr.ArchCapabilities => Core.Cpu.CpuModel.ArchCapabilities,
             Msr.Star => cpu.Star,
             Msr.Lstar => cpu.Lstar,
             Msr.Cstar => cpu.Cstar,

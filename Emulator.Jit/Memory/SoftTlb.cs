@@ -17,7 +17,7 @@ namespace Emulator.Jit.Memory;
 /// </summary>
 internal sealed unsafe class SoftTlb
 {
-    public const int Entries = 256;
+    public const int Entries = 1024;
     public const int PageShift = 12;
     public const ulong PageMask = 0xfff;
 
@@ -63,6 +63,12 @@ internal sealed unsafe class SoftTlb
     private bool _hasLargePages;
     private bool _hasGlobal;
 
+    // The large pages (first 4 KiB page number, mask of page-number bits within) that entries were
+    // made from since the last flush, so INVLPG of an address outside them drops one slot instead of
+    // scanning the tables; more than fit here means every INVLPG scans.
+    private readonly (ulong Base, ulong Mask)[] _largeRegions = new (ulong, ulong)[8];
+    private int _largeRegionCount;
+
     public SoftTlb(bool user)
     {
         User = user;
@@ -98,7 +104,7 @@ internal sealed unsafe class SoftTlb
         ReadAddend[i] = host - (nint)Tag(linear);
         ReadTag[i] = Tag(linear);
         _readInfo[i] = info;
-        Note(info);
+        Note(info, linear);
     }
 
     /// <summary>
@@ -112,7 +118,7 @@ internal sealed unsafe class SoftTlb
         WriteCodeMap[i] = codeMap;
         WriteTag[i] = Tag(linear) | (codeMap != 0 ? CodePageTag : 0);
         _writeInfo[i] = info;
-        Note(info);
+        Note(info, linear);
     }
 
     public void SetFetch(ulong linear, ulong physicalPage, uint info)
@@ -121,7 +127,7 @@ internal sealed unsafe class SoftTlb
         FetchPhysical[i] = physicalPage;
         FetchTag[i] = Tag(linear);
         _fetchInfo[i] = info;
-        Note(info);
+        Note(info, linear);
     }
 
     /// <summary>Drops every entry, global ones included (CR0/CR4 paging-mode changes, state loads).</summary>
@@ -132,6 +138,7 @@ internal sealed unsafe class SoftTlb
         new Span<ulong>(FetchTag, Entries).Fill(EmptyTag);
         _hasLargePages = false;
         _hasGlobal = false;
+        _largeRegionCount = 0;
     }
 
     /// <summary>A CR3 load: drops every entry not made from a global page (Intel SDM Vol. 3A 4.10.4.1).</summary>
@@ -157,7 +164,7 @@ internal sealed unsafe class SoftTlb
     {
         int i = Slot(linear);
         ulong tag = Tag(linear);
-        if (!_hasLargePages)
+        if (!_hasLargePages || !InLargeRegion(linear >> PageShift))
         {
             if (ReadTag[i] == tag)
             {
@@ -185,10 +192,50 @@ internal sealed unsafe class SoftTlb
 
     public void FlushWrites() => new Span<ulong>(WriteTag, Entries).Fill(EmptyTag);
 
-    private void Note(uint info)
+    private void Note(uint info, ulong linear)
     {
-        _hasLargePages |= info >> 8 != 0;
         _hasGlobal |= (info & GlobalEntry) != 0;
+        ulong mask = info >> 8;
+        if (mask == 0 || _largeRegionCount > _largeRegions.Length)
+        {
+            return;
+        }
+
+        _hasLargePages = true;
+        ulong page = (linear >> PageShift) & ~mask;
+        for (int i = 0; i < _largeRegionCount; i++)
+        {
+            if (_largeRegions[i] == (page, mask))
+            {
+                return;
+            }
+        }
+
+        if (_largeRegionCount < _largeRegions.Length)
+        {
+            _largeRegions[_largeRegionCount] = (page, mask);
+        }
+
+        _largeRegionCount++;
+    }
+
+    // True when an entry for linear page <paramref name="page"/> may have come from a large page.
+    private bool InLargeRegion(ulong page)
+    {
+        if (_largeRegionCount > _largeRegions.Length)
+        {
+            return true;
+        }
+
+        for (int i = 0; i < _largeRegionCount; i++)
+        {
+            if ((page & ~_largeRegions[i].Mask) == _largeRegions[i].Base)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // Drops the valid entries for which drop(info, entryPage ^ page) holds.

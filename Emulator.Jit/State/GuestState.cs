@@ -44,6 +44,9 @@ internal unsafe struct GuestState
     /// <summary>Bit per segment register (<see cref="Seg"/>) that is not flat; set by the dispatcher before entering translated code.</summary>
     public int NonFlatSegments;
 
+    /// <summary>A word translated code may keep across a helper-free stretch of its own (a call's target while it pushes).</summary>
+    public ulong Scratch;
+
     public static int GprOffset(int index) => index * 8;
 
     public static readonly int RipOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Rip));
@@ -56,6 +59,7 @@ internal unsafe struct GuestState
     public static readonly int EndBlockOffset = (int)Marshal.OffsetOf<GuestState>(nameof(EndBlock));
     public static readonly int ExitSlotOffset = (int)Marshal.OffsetOf<GuestState>(nameof(ExitSlot));
     public static readonly int JumpCacheOffset = (int)Marshal.OffsetOf<GuestState>(nameof(JumpCache));
+    public static readonly int ScratchOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Scratch));
     public static readonly int NonFlatSegmentsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(NonFlatSegments));
 
     public static int SegmentBaseOffset(int seg) => SegmentsOffset + (seg * sizeof(SegmentRegister)) + (int)Marshal.OffsetOf<SegmentRegister>(nameof(SegmentRegister.Base));

@@ -4,6 +4,7 @@ namespace Emulator.Jit.State;
 internal static class Msr
 {
     public const uint Tsc = 0x10;
+    public const uint ArchCapabilities = 0x10a;
     public const uint SysenterCs = 0x174, SysenterEsp = 0x175, SysenterEip = 0x176;
     public const uint Efer = 0xc000_0080;
     public const uint Star = 0xc000_0081, Lstar = 0xc000_0082, Cstar = 0xc000_0083, Sfmask = 0xc000_0084;

@@ -87,6 +87,8 @@ internal static unsafe class IrBuilder
     {
         IrKind.Push or IrKind.Pop or IrKind.Call or IrKind.Return => 1 << (int)SegIndex.Ss,
         IrKind.NativeMemory => 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment),
+        IrKind.JumpIndirect => (op.Ins.Op0Kind == OpKind.Memory ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0)
+            | (op.Ins.Mnemonic == Mnemonic.Call ? 1 << (int)SegIndex.Ss : 0),
         _ => 0,
     };
 
@@ -102,6 +104,14 @@ internal static unsafe class IrBuilder
         };
         if (ins.HasLockPrefix || ins.HasRepPrefix || ins.HasRepnePrefix || CpuCore.IsLockedAccess(ins))
         {
+            return op;
+        }
+
+        if (IsHint(ins.Mnemonic))
+        {
+            // No architectural effect the interpreter would make (a prefetch never faults; the
+            // fences only order memory, which the host's own fence or TSO provides): see Native.
+            op.Kind = IrKind.Native;
             return op;
         }
 
@@ -128,6 +138,15 @@ internal static unsafe class IrBuilder
                 op.Target = ins.NearBranchTarget;
                 return op;
             case Mnemonic.Jmp when ins.Op0Kind == OpKind.Register && RegisterMap.Size[(int)ins.Op0Register] == stackSize:
+                return WithOperands(op, bitness, IrKind.JumpIndirect);
+            case Mnemonic.Call when ins.Code == (bitness == 64 ? Code.Call_rm64 : Code.Call_rm32) && ins.Op0Kind == OpKind.Memory
+                && ins.StackPointerIncrement == -stackSize:
+                // Through a pointer in memory (a PLT or IFUNC slot, a function table).
+                op.Target = 0;
+                op = Stack(op, IrKind.JumpIndirect, stackSize);
+                return WithOperands(op, bitness, IrKind.JumpIndirect);
+            case Mnemonic.Jmp when ins.Code == (bitness == 64 ? Code.Jmp_rm64 : Code.Jmp_rm32) && ins.Op0Kind == OpKind.Memory:
+                op.Size = stackSize;
                 return WithOperands(op, bitness, IrKind.JumpIndirect);
             case var _ when ins.IsJccShortOrNear && IsNearBranch(ins, bitness) && Reachable(ins.NearBranchTarget, bitness):
                 op.Kind = IrKind.Branch;
@@ -169,6 +188,11 @@ internal static unsafe class IrBuilder
 
         return op;
     }
+
+    /// <summary>Instructions with no effect on guest state: PAUSE, the fences and the prefetches.</summary>
+    public static bool IsHint(Mnemonic m) =>
+        m is Mnemonic.Pause or Mnemonic.Lfence or Mnemonic.Sfence or Mnemonic.Mfence or Mnemonic.Prefetchnta
+            or Mnemonic.Prefetcht0 or Mnemonic.Prefetcht1 or Mnemonic.Prefetcht2 or Mnemonic.Prefetchw or Mnemonic.Prefetch;
 
     private static IrOp Stack(IrOp op, IrKind kind, int size)
     {

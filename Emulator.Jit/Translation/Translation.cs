@@ -32,12 +32,23 @@ internal sealed unsafe class Translation
     /// <summary>True once the code cache that holds the code was reset: nothing may touch the code again.</summary>
     public bool Dead { get; set; }
 
-    /// <summary>Marks the code as dropped; its entry will leave to the dispatcher from now on.</summary>
+    /// <summary>
+    /// Patched chains that jump straight here, (translation, slot); only the owner vCPU's thread
+    /// touches the list (it patches and unlinks them in its dispatcher).
+    /// </summary>
+    public List<(Translation From, int Slot)> Incoming { get; } = [];
+
+    /// <summary>
+    /// Marks the code as dropped (any thread): its entry will leave to the dispatcher from now on, and
+    /// the owner unlinks the chains into it before it next runs translated code, so that they find
+    /// the block's new translation instead of leaving through this one on every pass.
+    /// </summary>
     public void Invalidate()
     {
         if (!Dead)
         {
             *Invalid = 1;
+            Owner.Unlink(this);
         }
     }
 }

@@ -29,6 +29,7 @@ internal sealed unsafe class TranslationCache : IDisposable
     private readonly List<Translation> _translations = [];
     private readonly List<(Translation From, int Slot)> _slots = [];
     private (Translation From, int Slot)? _pendingChain;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Translation> _unlink = new();
 
     public TranslationCache(CpuCore cpu, long capacity, int threshold)
     {
@@ -64,6 +65,11 @@ internal sealed unsafe class TranslationCache : IDisposable
     /// <summary>Runs <paramref name="block"/> (just fetched at CS:RIP) as translated code if it is, or has become, worth it.</summary>
     public Outcome TryRun(Block block)
     {
+        while (_unlink.TryDequeue(out Translation? dropped))
+        {
+            UnlinkNow(dropped);
+        }
+
         Translation? t = block.TranslationFor(_cpu.Index);
         if (t is null)
         {
@@ -106,17 +112,25 @@ internal sealed unsafe class TranslationCache : IDisposable
 
         state->NonFlatSegments = nonFlat;
         _cpu.Flags.ToHostForm();
-        if (block.FirstPage == block.LastPage)
-        {
-            // A block that runs onto a second page is valid only while that page maps where it did
-            // (FetchBlock checks it on every lookup), so only the dispatcher may enter it.
-            Jumps.Insert(block.Rip, t.Entry);
-        }
+        // A block that runs onto a second page is valid while that page maps where it did. FetchBlock
+        // just checked it, and the jump cache is cleared whenever a mapping may change (every TLB
+        // flush and INVLPG), as for the first page: until then the stale mapping is one a TLB may
+        // hold (Intel SDM Vol. 3A 4.10.4.3). Patched chains, which outlive a flush, never target it.
+        Jumps.Insert(block.Rip, t.Entry);
         state->Budget = Budget;
         Statistics.Entries++;
         int exit = ((delegate* unmanaged<GuestState*, nint, int>)_enter)(state, t.Entry);
         _cpu.InstructionsRetired += Budget - Math.Max(state->Budget, 0);
         _cpu.RethrowFromTranslatedCode();
+        if (TranslatorSettings.ProfileSites)
+        {
+            Statistics.CountExit((ExitReason)exit, _cpu.Rip, exit == (int)ExitReason.Continue ? state->ExitSlot : 0);
+            if (exit == (int)ExitReason.Continue)
+            {
+                state->ExitSlot = 0;
+            }
+        }
+
         switch ((ExitReason)exit)
         {
             case ExitReason.Continue:
@@ -147,7 +161,28 @@ internal sealed unsafe class TranslationCache : IDisposable
         long rel = to.Entry - (s.Jump + 5);
         *(int*)(s.Jump + 1) = checked((int)rel);
         s.Patched = true;
+        to.Incoming.Add((from, slot));
         Statistics.ChainsPatched++;
+    }
+
+    /// <summary>Asks for the chains into a dropped translation to be unlinked (any thread; done by the owner's dispatcher).</summary>
+    public void Unlink(Translation dropped) => _unlink.Enqueue(dropped);
+
+    // On the owner's thread, outside translated code: each chain into `dropped` jumps to its own
+    // jump-cache lookup again (a zero displacement), which finds the block's next translation.
+    private void UnlinkNow(Translation dropped)
+    {
+        foreach ((Translation from, int slot) in dropped.Incoming)
+        {
+            ref ChainSlot s = ref from.Slots[slot];
+            if (!from.Dead && s.Patched)
+            {
+                *(int*)(s.Jump + 1) = 0;
+                s.Patched = false;
+            }
+        }
+
+        dropped.Incoming.Clear();
     }
 
     private static ulong InterpretHelper => (ulong)(delegate* unmanaged<GuestState*, DecodedOp*, int>)&TranslatedCodeHelpers.Interpret;
@@ -222,6 +257,7 @@ internal sealed unsafe class TranslationCache : IDisposable
         _translations.Clear();
         _slots.Clear();
         _pendingChain = null;
+        _unlink.Clear();
         Jumps.Clear();
         _memory.Reset(_stubBytes);
         Statistics.Flushes++;
@@ -338,12 +374,44 @@ internal sealed class TranslationStatistics
 
     public void CountHelper(Iced.Intel.Mnemonic m) => _helpers[m] = _helpers.GetValueOrDefault(m) + 1;
 
+    private readonly Dictionary<ulong, (long Count, string Text)> _helperSites = [];
+
+    private readonly Dictionary<(string, ulong), long> _exits = [];
+
+    /// <summary>Counts a return to the dispatcher by its reason (and the path a Continue took) and the RIP it left at.</summary>
+    public void CountExit(ExitReason why, ulong rip, int path)
+    {
+        string name = path switch
+        {
+            X86Emitter.ExitSlotDropped => "Continue(dropped)",
+            X86Emitter.ExitSlotControlSlowPath => "Continue(control slow path)",
+            X86Emitter.ExitSlotIndirectMiss => "Continue(jump cache miss)",
+            _ => why.ToString(),
+        };
+        _exits[(name, rip)] = _exits.GetValueOrDefault((name, rip)) + 1;
+    }
+
+    /// <summary>Counts a helper call at one instruction (EMU_JIT_STATS=3: the busiest sites are listed).</summary>
+    public void CountHelperSite(in Iced.Intel.Instruction ins)
+    {
+        ref (long Count, string Text) site = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_helperSites, ins.IP, out bool exists);
+        if (!exists)
+        {
+            site.Text = ins.ToString();
+        }
+
+        site.Count++;
+    }
+
     public void CountInterpreted(Iced.Intel.Mnemonic m) => _interpreted[m] = _interpreted.GetValueOrDefault(m) + 1;
 
     /// <summary>The most frequent instructions the interpreter ran, from translated code and outside it.</summary>
     public string Profile() =>
         "helpers: " + string.Join(", ", _helpers.OrderByDescending(p => p.Value).Take(25).Select(p => $"{p.Key} {p.Value}"))
         + "\nwhy interpreted: " + string.Join(", ", _reasons.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"))
+        + (_helperSites.Count == 0 ? string.Empty : "\nbusiest helper sites: " + string.Join("\n  ", _helperSites.OrderByDescending(p => p.Value.Count).Take(60).Select(p => $"{p.Key:x} {p.Value.Text}: {p.Value.Count}")))
+        + (_exits.Count == 0 ? string.Empty : "\nexits by reason: " + string.Join(", ", _exits.GroupBy(p => p.Key.Item1).Select(g => $"{g.Key} {g.Sum(p => p.Value)}"))
+            + "\nbusiest exits: " + string.Join("\n  ", _exits.OrderByDescending(p => p.Value).Take(40).Select(p => $"{p.Key.Item1} at {p.Key.Item2:x}: {p.Value}")))
         + $"\ninterpreted blocks {InterpretedBlocks}, exits {Exits}; interpreted instructions: " + string.Join(", ", _interpreted.OrderByDescending(p => p.Value).Take(25).Select(p => $"{p.Key} {p.Value}"));
 
     public override string ToString() =>

@@ -10,10 +10,13 @@ internal static class TranslatorSettings
     public static int Threshold { get; } = (int)Math.Clamp(Number("EMU_JIT_THRESHOLD", 2), 1, 1_000_000);
 
     /// <summary>EMU_JIT_STATS=1 prints each vCPU's translation statistics when it ends.</summary>
-    public static bool PrintStatistics { get; } = Environment.GetEnvironmentVariable("EMU_JIT_STATS") is "1" or "2";
+    public static bool PrintStatistics { get; } = Environment.GetEnvironmentVariable("EMU_JIT_STATS") is "1" or "2" or "3";
 
     /// <summary>EMU_JIT_STATS=2 also counts, by mnemonic, the instructions translated code hands to the interpreter and those interpreted outside it.</summary>
-    public static bool Profile { get; } = Environment.GetEnvironmentVariable("EMU_JIT_STATS") is "2";
+    public static bool Profile { get; } = Environment.GetEnvironmentVariable("EMU_JIT_STATS") is "2" or "3";
+
+    /// <summary>EMU_JIT_STATS=3 also lists the busiest helper call sites and where translated code returned to the dispatcher.</summary>
+    public static bool ProfileSites { get; } = Environment.GetEnvironmentVariable("EMU_JIT_STATS") is "3";
 
     /// <summary>EMU_JIT_TRACE=1 says why blocks are not translated.</summary>
     public static bool Trace { get; } = Environment.GetEnvironmentVariable("EMU_JIT_TRACE") is "1";

@@ -1,3 +1,4 @@
+using Emulator.Backends.Net;
 using Emulator.Kvm;
 using Emulator.Machines.Loaders;
 
@@ -54,6 +55,9 @@ public sealed record PcConfig
     /// -cdrom; disks in the free positions from the primary master).
     /// </summary>
     public IReadOnlyList<DriveConfig> Drives { get; init; } = [];
+
+    /// <summary>Network cards, each a virtio-net device (PCI slots after the drives).</summary>
+    public IReadOnlyList<NicConfig> Nics { get; init; } = [];
 
     /// <summary>
     /// Move the running guest to the other backend (KVM to the software CPU or back) right after this

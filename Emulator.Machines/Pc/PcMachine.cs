@@ -1,9 +1,11 @@
+using Emulator.Backends.Net;
 using Emulator.Core.Block;
 using Emulator.Core.Chardev;
 using Emulator.Core.Cpu;
 using Emulator.Core.Devices;
 using Emulator.Core.Machine;
 using Emulator.Core.Memory;
+using Emulator.Core.Net;
 using Emulator.Devices.Acpi;
 using Emulator.Devices.Char;
 using Emulator.Devices.Chipset;
@@ -14,6 +16,7 @@ using Emulator.Devices.Ide;
 using Emulator.Devices.Input;
 using Emulator.Devices.Intc;
 using Emulator.Devices.Timers;
+using Emulator.Devices.Virtio;
 using Emulator.Jit;
 using Emulator.Kvm;
 using Emulator.Machines.Loaders;
@@ -80,9 +83,11 @@ public sealed partial class PcMachine : IDisposable
         // Disk images are opened before anything is built, so that a bad --drive fails first and cheaply.
         List<IBlockBackend> images = OpenDrives(config.Drives);
         List<PlacedDrive> drives;
+        List<(INetBackend, byte[], int)> nics;
         try
         {
             drives = PcDriveLayout.Place(config.Drives, images);
+            nics = OpenNics(config.Nics);
         }
         catch (MachineConfigException)
         {
@@ -159,7 +164,8 @@ public sealed partial class PcMachine : IDisposable
             9 => irq9.CreateInput(),
             _ => IsaIrq(irq),
         })];
-        Pci = new PcPci(Platform, isaIrqs, [.. drives.Where(d => d.VirtioSlot >= 0).Select(d => d.Image)], () => Platform.Control.Raise(MachineRequest.Reset), ide, vga);
+        Pci = new PcPci(Platform, isaIrqs, [.. drives.Where(d => d.VirtioSlot >= 0).Select(d => d.Image)], nics,
+            () => Platform.Control.Raise(MachineRequest.Reset), ide, vga);
         _devices.AddRange(Pci.Devices);
 
         AcceleratorKind = config.Accelerator;
@@ -254,6 +260,10 @@ public sealed partial class PcMachine : IDisposable
         }
 
         _serial.Start(Uart.Receive);
+        foreach (VirtioNet nic in Pci.Nics)
+        {
+            nic.Start();
+        }
 
         // Application processors wait, parked, for INIT/SIPI from the bootstrap processor's local APIC.
         StartVcpuThreads();
@@ -289,6 +299,7 @@ public sealed partial class PcMachine : IDisposable
             }
 
             StopAll();
+            ReportNetworkDrops();
             _runState = MachineRunState.Shutdown;
             if (request != MachineRequest.Exit)
             {
@@ -577,6 +588,40 @@ public sealed partial class PcMachine : IDisposable
         }
 
         return images;
+    }
+
+    // What a guest did wrong on a network card is counted, not fatal; the user hears of it once, at exit.
+    private void ReportNetworkDrops()
+    {
+        for (int i = 0; i < Pci.Nics.Count; i++)
+        {
+            NetCounters c = Pci.Nics[i].Counters;
+            if (c.MalformedChains + c.TxDropped + c.RxDropped != 0)
+            {
+                _config.Notice?.Invoke($"--nic {_config.Nics[i].Spec}: {c.TxFrames} frames sent, {c.RxFrames} received; dropped {c.TxDropped} sent and {c.RxDropped} received frames, {c.MalformedChains} malformed descriptor chains");
+            }
+        }
+    }
+
+    // Each card's host end is set up before anything is built, so that a missing libslirp, a busy
+    // forwarded port or a refused tap fails first with one line.
+    private static List<(INetBackend, byte[], int)> OpenNics(IReadOnlyList<NicConfig> configs)
+    {
+        var nics = new List<(INetBackend, byte[], int)>();
+        try
+        {
+            for (int i = 0; i < configs.Count; i++)
+            {
+                nics.Add((configs[i].CreateBackend(), configs[i].MacFor(i), configs[i].Mtu));
+            }
+        }
+        catch (NetBackendException e)
+        {
+            nics.ForEach(n => n.Item1.Dispose());
+            throw new MachineConfigException(e.Message, e);
+        }
+
+        return nics;
     }
 
     private void AddPort(ushort port, int count, IBusDevice device)

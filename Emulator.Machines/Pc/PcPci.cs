@@ -1,6 +1,7 @@
 using Emulator.Core.Block;
 using Emulator.Core.Devices;
 using Emulator.Core.Machine;
+using Emulator.Core.Net;
 using Emulator.Devices.Chipset;
 using Emulator.Devices.Display;
 using Emulator.Devices.Ide;
@@ -11,7 +12,8 @@ namespace Emulator.Machines.Pc;
 
 /// <summary>
 /// The PC's PCI side: the host bridge on ports 0xCF8-0xCFF, bus 0 with the i440FX at 00.0, the
-/// PIIX3 at 01.0, virtio-rng at 02.0 and one virtio-blk per <c>--drive</c> from 03.0 on. Because emu
+/// PIIX3 at 01.0, virtio-rng at 02.0, one virtio-blk per <c>--drive</c> from 03.0 on and one
+/// virtio-net per <c>--nic</c> in the slots after the drives. Because emu
 /// boots without a BIOS it also does the firmware's part: BARs in the 32-bit hole from
 /// <see cref="MemoryWindowStart"/>, decoding and bus mastering on, PIRQ A-D steered to IRQ 10/10/11/11.
 /// </summary>
@@ -41,15 +43,16 @@ public sealed class PcPci : IDisposable
     /// <param name="platform">Memory, ports and the device lock.</param>
     /// <param name="isaIrqs">The 16 ISA IRQ inputs (PIC and IOAPIC) that PCI interrupts are steered to.</param>
     /// <param name="drives">The opened disks.</param>
+    /// <param name="nics">The network cards' host ends, MACs and MTUs.</param>
     /// <param name="resetRequest">Called on a reset through port 0xCF9.</param>
     /// <param name="ide">The PIIX3's IDE function, attached at 01.1, or null for none.</param>
     /// <param name="vga">The VGA, attached at <see cref="VgaSlot"/>, or null for none.</param>
-    public PcPci(MachinePlatform platform, IReadOnlyList<IInterruptLine> isaIrqs, IReadOnlyList<IBlockBackend> drives, Action resetRequest,
-        Piix3Ide? ide = null, VgaPci? vga = null)
+    public PcPci(MachinePlatform platform, IReadOnlyList<IInterruptLine> isaIrqs, IReadOnlyList<IBlockBackend> drives,
+        IReadOnlyList<(INetBackend Backend, byte[] Mac, int Mtu)> nics, Action resetRequest, Piix3Ide? ide = null, VgaPci? vga = null)
     {
-        if (FirstDriveSlot + drives.Count > VgaSlot)
+        if (FirstDriveSlot + drives.Count + nics.Count > VgaSlot)
         {
-            throw new MachineConfigException($"--drive: at most {VgaSlot - FirstDriveSlot} virtio disks fit on the PCI bus");
+            throw new MachineConfigException($"--drive and --nic: at most {VgaSlot - FirstDriveSlot} virtio disks and network cards fit on the PCI bus");
         }
 
         Bus = new PciBus(platform.Memory, platform.Io, platform.GuestErrors);
@@ -81,8 +84,21 @@ public sealed class PcPci : IDisposable
             Bus.Attach(slot, 0, blk);
         }
 
+        for (int i = 0; i < nics.Count; i++)
+        {
+            int slot = FirstDriveSlot + drives.Count + i;
+            var nic = new VirtioNet(nics[i].Backend, platform.DeviceLock, nics[i].Mac, nics[i].Mtu);
+            var pci = new VirtioPci($"virtio-net@{slot:x2}.0", nic, platform.Memory);
+            _virtio.Add(pci);
+            Nics.Add(nic);
+            Bus.Attach(slot, 0, pci);
+        }
+
         ProgramAsFirmware();
     }
+
+    /// <summary>The network cards, in --nic order.</summary>
+    public List<VirtioNet> Nics { get; } = [];
 
     /// <summary>PCI bus 0.</summary>
     public PciBus Bus { get; }

@@ -115,6 +115,66 @@ public sealed class TranslatorTests
     }
 
     [Fact]
+    public void CallsAndJumpsThroughPointersInMemoryStayInTranslatedCode()
+    {
+        using var rig = new TranslatorRig();
+        const ulong Table = 0x9000, Pointer = 0x9100;
+        Label[] functions = [];
+        // Assembled twice: the first pass places the functions, the second stores their addresses
+        // (MOV r32, imm32 has one length whatever the value).
+        uint[] at = new uint[4];
+        for (int pass = 0; pass < 2; pass++)
+        {
+            AssemblerResult result = rig.Load(a =>
+            {
+                Label loop = a.CreateLabel();
+                functions = [a.CreateLabel(), a.CreateLabel(), a.CreateLabel(), a.CreateLabel()];
+                for (int f = 0; f < 3; f++)
+                {
+                    a.mov(edx, at[f]);
+                    a.mov(__dword_ptr[Table + (ulong)(f * 4)], edx);
+                }
+
+                a.mov(edx, at[3]);
+                a.mov(__dword_ptr[Pointer], edx);
+                a.xor(eax, eax);
+                a.xor(esi, esi);       // i
+                a.xor(edi, edi);       // i mod 3
+                a.Label(ref loop);
+                a.call(__dword_ptr[edi * 4 + (int)Table]);   // CALL r/m32 through a table (Intel SDM Vol. 2A CALL)
+                a.inc(edi);
+                a.cmp(edi, 3);
+                a.mov(edx, 0);
+                a.cmove(edi, edx);
+                a.inc(esi);
+                a.cmp(esi, 1000);
+                a.jne(loop);
+                a.hlt();
+                a.Label(ref functions[0]);
+                a.add(eax, 1);
+                a.ret();
+                a.Label(ref functions[1]);
+                a.add(eax, 10);
+                a.ret();
+                a.Label(ref functions[2]);
+                a.jmp(__dword_ptr[Pointer]);            // JMP r/m32 to the fourth, which returns to the caller
+                a.Label(ref functions[3]);
+                a.add(eax, 100);
+                a.ret();
+            });
+            for (int f = 0; f < 4; f++)
+            {
+                at[f] = (uint)result.GetLabelRIP(functions[f]);
+            }
+        }
+
+        Assert.True(rig.RunToHalt());
+        // i = 0..999 calls f0, f1, f2 in turn: 334 x 1 + 333 x 10 + 333 x 100.
+        Assert.Equal(36_964UL, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
+        Assert.True(rig.Statistics!.Entries < 100, $"{rig.Statistics.Entries} entries from the dispatcher: the indirect transfers left translated code");
+    }
+
+    [Fact]
     public void ALongTranslatedLoopReturnsWithinItsBudget()
     {
         using var rig = new TranslatorRig();

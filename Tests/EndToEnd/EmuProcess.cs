@@ -7,16 +7,29 @@ internal static class EmuProcess
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static Result Run(TimeSpan timeout, params string[] args)
+    public static Result Run(TimeSpan timeout, params string[] args) => RunWith(timeout, null, [], args);
+
+    /// <summary>Runs emu with extra environment variables, and with <paramref name="wrapper"/> (a program and its arguments) in front of dotnet when not empty.</summary>
+    public static Result RunWith(TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, string[] wrapper, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "emu.dll");
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (string w in wrapper.Skip(1).Concat(wrapper.Length > 0 ? ["dotnet"] : []))
+        {
+            psi.ArgumentList.Add(w);
+        }
+
+        foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
+        }
+
         psi.ArgumentList.Add(dll);
         foreach (string a in args)
         {

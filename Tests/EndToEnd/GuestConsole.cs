@@ -46,20 +46,26 @@ internal sealed class GuestConsole : IDisposable
     public Process Emu => _emu;
 
     /// <summary>Starts `emu run --accel jit -m 512M --kernel --initrd --append console=ttyS0` plus <paramref name="extra"/>.</summary>
-    public static GuestConsole Boot(params string[] extra) =>
-        Start(["--accel", "jit", "-m", "512M", "--kernel", Kernel, "--initrd", Initrd, "--append", "console=ttyS0", .. extra]);
+    public static GuestConsole Boot(params string[] extra) => BootWrapped([], extra);
+
+    /// <summary>As <see cref="Boot"/>, with emu's command line run by <paramref name="wrapper"/> (e.g. unshare and its arguments).</summary>
+    public static GuestConsole BootWrapped(string[] wrapper, params string[] extra) =>
+        StartWrapped(wrapper, ["--accel", "jit", "-m", "512M", "--kernel", Kernel, "--initrd", Initrd, "--append", "console=ttyS0", .. extra]);
 
     /// <summary>Starts `emu run` with <paramref name="args"/>, its serial console on stdio.</summary>
-    public static GuestConsole Start(params string[] args)
+    public static GuestConsole Start(params string[] args) => StartWrapped([], args);
+
+    /// <summary>Starts `emu run` with <paramref name="args"/>, run by <paramref name="wrapper"/> when it is not empty.</summary>
+    private static GuestConsole StartWrapped(string[] wrapper, string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : "dotnet")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "emu.dll"), "run", .. args])
+        foreach (string a in (string[])[.. wrapper.Skip(1), .. (wrapper.Length > 0 ? ["dotnet"] : Array.Empty<string>()), Path.Combine(AppContext.BaseDirectory, "emu.dll"), "run", .. args])
         {
             psi.ArgumentList.Add(a);
         }

@@ -153,6 +153,7 @@ internal sealed unsafe class X86Emitter
         _outOfLine.Add(() =>
         {
             Bind(ref dropped);
+            _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], ExitSlotDropped);
             ExitAt(_ir.StartRip, ExitReason.Continue);
             Bind(ref spent);
             ExitAt(_ir.StartRip, ExitReason.End);
@@ -285,10 +286,30 @@ internal sealed unsafe class X86Emitter
 
     private Register Host64Of(Register guest) => _host[RegisterMap.Index[(int)guest]];
 
+    // What a Continue exit leaves in ExitSlot (for the EMU_JIT_STATS=3 profile only).
+    public const int ExitSlotDropped = -1, ExitSlotControlSlowPath = -2, ExitSlotIndirectMiss = -3;
+
     private bool Native(IrOp op)
     {
         if (op.Ins.Mnemonic == Mnemonic.Nop)
         {
+            return false;
+        }
+
+        if (IrBuilder.IsHint(op.Ins.Mnemonic))
+        {
+            // MFENCE orders this vCPU's stores before its later loads as seen by other vCPUs (host
+            // threads), which the host's TSO alone does not; PAUSE keeps spin-wait loops kind to the
+            // host core. LFENCE, SFENCE (stores are never non-temporal here) and prefetches need nothing.
+            if (op.Ins.Mnemonic == Mnemonic.Mfence)
+            {
+                _a.mfence();
+            }
+            else if (op.Ins.Mnemonic == Mnemonic.Pause)
+            {
+                _a.pause();
+            }
+
             return false;
         }
 
@@ -579,6 +600,7 @@ internal sealed unsafe class X86Emitter
         {
             Bind(ref miss);
             CallInterpreter(op);
+            _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], ExitSlotControlSlowPath);
             _a.mov(eax, (int)ExitReason.Continue);
             _a.jmp(_exitStub);
         });
@@ -645,8 +667,23 @@ internal sealed unsafe class X86Emitter
     {
         Label miss = _a.CreateLabel();
         ClobberFlags();
-        int target = RegisterMap.Index[(int)op.Ins.Op0Register];
-        if (op.Size == 8 || _ir.Bitness == 64)
+        bool viaMemory = op.Ins.Op0Kind == OpKind.Memory;
+        int target = viaMemory ? -1 : RegisterMap.Index[(int)op.Ins.Op0Register];
+        if (viaMemory)
+        {
+            // The pointer is read before anything changes; a miss leaves the whole transfer to the interpreter.
+            Address(op);
+            Probe(op.Size, write: false, miss);
+            if (op.Size == 8)
+            {
+                _a.mov(rcx, __qword_ptr[r10]);
+            }
+            else
+            {
+                _a.mov(ecx, __dword_ptr[r10]);
+            }
+        }
+        else if (op.Size == 8 || _ir.Bitness == 64)
         {
             _a.mov(rcx, Host64(target));
         }
@@ -658,6 +695,11 @@ internal sealed unsafe class X86Emitter
         CheckCanonical(miss);
         if (op.Ins.Mnemonic == Mnemonic.Call)
         {
+            if (viaMemory)
+            {
+                _a.mov(__qword_ptr[rbx + GuestState.ScratchOffset], rcx);
+            }
+
             StackSlot(-op.Size, op.Size);
             Probe(op.Size, write: true, miss);
             if (op.Size == 8)
@@ -671,7 +713,11 @@ internal sealed unsafe class X86Emitter
             }
 
             // The probe may have used RCX; the target register is unchanged until RSP moves.
-            if (op.Size == 8 || _ir.Bitness == 64)
+            if (viaMemory)
+            {
+                _a.mov(rcx, __qword_ptr[rbx + GuestState.ScratchOffset]);
+            }
+            else if (op.Size == 8 || _ir.Bitness == 64)
             {
                 _a.mov(rcx, Host64(target));
             }
@@ -697,6 +743,7 @@ internal sealed unsafe class X86Emitter
         JumpCacheLookup(miss);
         Bind(ref miss);
         _a.mov(__qword_ptr[rbx + GuestState.RipOffset], rcx);
+        _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], ExitSlotIndirectMiss);
         _a.mov(eax, (int)ExitReason.Continue);
         _a.jmp(_exitStub);
     }

@@ -1,0 +1,483 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Emulator.Core.Net;
+using Emulator.Devices.Net;
+
+namespace Emulator.Devices.Virtio;
+
+/// <summary>
+/// A virtio network card (Virtio 1.1 §5.1, device type 1) over an <see cref="INetBackend"/>.
+/// Queue 0 receives, queue 1 transmits; there is no control queue and no multiqueue. Offered
+/// features: MAC (the address in configuration space), STATUS (link up/down), MTU, MRG_RXBUF
+/// (a received frame may fill several receive buffers) and CSUM (the device completes a
+/// transmitted packet's TCP/UDP checksum, §5.1.6.2). Segmentation offloads (TSO/UFO) and
+/// receive-side checksum offload are not offered, so every frame is a plain Ethernet frame of at most
+/// MTU + 18 bytes (header and a VLAN tag).
+/// <para>
+/// Transmit runs on the vCPU that notifies the queue: each chain's frame is copied out of guest RAM
+/// and handed to the backend. Receive runs on the backend's thread: <see cref="Receive"/> takes the
+/// machine's device lock, queues a copy of the frame and asks the transport to service the receive
+/// queue, which fills the guest's buffers and raises the interrupt. Frames wait (bounded) while the
+/// guest has posted too few buffers, and are dropped when the driver is not running.
+/// </para>
+/// <para>
+/// The guest is untrusted: a chain that loops, points outside RAM, overlaps itself or the queue's
+/// rings, carries an oversized or runt frame, or asks for an offload that was not negotiated is
+/// returned to the driver unused, counted in <see cref="Counters"/>, and the card keeps working.
+/// </para>
+/// </summary>
+public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
+{
+    /// <summary>Queue indices (§5.1.2).</summary>
+    public const int RxQueue = 0, TxQueue = 1;
+
+    /// <summary>Feature bits (§5.1.3).</summary>
+    public const int FeatureCsum = 0, FeatureMtu = 3, FeatureMac = 5, FeatureMrgRxbuf = 15, FeatureStatus = 16;
+
+    /// <summary>struct virtio_net_hdr (§5.1.6) as a VIRTIO_F_VERSION_1 driver sees it: num_buffers is always present.</summary>
+    public const int HeaderSize = 12;
+
+    /// <summary>virtio_net_hdr flags and gso_type values (§5.1.6).</summary>
+    public const byte HeaderNeedsCsum = 1, GsoNone = 0;
+
+    /// <summary>Configuration status bit (§5.1.4).</summary>
+    public const ushort StatusLinkUp = 1;
+
+    /// <summary>Ethernet header and an 802.1Q tag: a frame may be this much longer than the MTU.</summary>
+    public const int LinkHeaderAllowance = 14 + 4;
+
+    /// <summary>The smallest frame: an Ethernet header.</summary>
+    public const int MinFrameLength = 14;
+
+    /// <summary>The MTU range the card accepts (68 is IPv4's minimum; the upper bound is what libslirp takes).</summary>
+    public const int MinMtu = 68, MaxMtu = 65520;
+
+    /// <summary>Received frames held while the guest has no buffers, at most this many ...</summary>
+    public const int MaxPendingFrames = 4096;
+
+    /// <summary>... and at most this many bytes.</summary>
+    public const int MaxPendingBytes = 32 << 20;
+
+    private const int ConfigLength = 12;
+
+    private readonly INetBackend _backend;
+    private readonly Lock _deviceLock;
+    private readonly byte[] _mac;
+    private readonly byte[] _txFrame;
+    private readonly Queue<(byte[] Data, int Length)> _pending = new();
+    private readonly List<DescriptorChain> _held = [];
+    private IVirtioTransport? _transport;
+    private Virtqueue? _rx;
+    private ulong _features;
+    private bool _driverRunning;
+    private bool _started;
+    private bool _linkUp = true;
+    private int _pendingBytes;
+    private NetCounters _counters;
+
+    /// <summary>Creates the card; takes ownership of <paramref name="backend"/>.</summary>
+    /// <param name="backend">Where frames go and come from.</param>
+    /// <param name="deviceLock">The machine's device lock, taken when the backend delivers a frame.</param>
+    /// <param name="mac">The 6-byte MAC address shown in configuration space.</param>
+    /// <param name="mtu">The MTU shown in configuration space (<see cref="MinMtu"/> to <see cref="MaxMtu"/>).</param>
+    public VirtioNet(INetBackend backend, Lock deviceLock, ReadOnlySpan<byte> mac, int mtu = 1500)
+    {
+        ArgumentOutOfRangeException.ThrowIfNotEqual(mac.Length, 6, nameof(mac));
+        ArgumentOutOfRangeException.ThrowIfLessThan(mtu, MinMtu);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(mtu, MaxMtu);
+        _backend = backend;
+        _deviceLock = deviceLock;
+        _mac = mac.ToArray();
+        Mtu = mtu;
+        _txFrame = new byte[MaxFrameLength];
+    }
+
+    /// <summary>The MTU the guest is told.</summary>
+    public int Mtu { get; }
+
+    /// <summary>The longest frame the card carries in either direction.</summary>
+    public int MaxFrameLength => Mtu + LinkHeaderAllowance;
+
+    /// <summary>The MAC address.</summary>
+    public ReadOnlySpan<byte> Mac => _mac;
+
+    /// <summary>The backend's name, for messages.</summary>
+    public string BackendName => _backend.Name;
+
+    /// <summary>What has gone through the card and what was dropped, as of now.</summary>
+    public NetCounters Counters
+    {
+        get
+        {
+            lock (_deviceLock)
+            {
+                return _counters;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The link as the guest sees it (VIRTIO_NET_S_LINK_UP). Setting it sends a configuration
+    /// change interrupt; while the link is down received frames are dropped and transmitted ones discarded.
+    /// </summary>
+    public bool LinkUp
+    {
+        get => _linkUp;
+        set
+        {
+            lock (_deviceLock)
+            {
+                if (_linkUp != value)
+                {
+                    _linkUp = value;
+                    _transport?.ConfigurationChanged();
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public int DeviceType => 1;
+
+    /// <inheritdoc/>
+    public uint PciClassCode => 0x02_00_00; // network controller, Ethernet
+
+    /// <inheritdoc/>
+    public ulong Features => (1UL << FeatureCsum) | (1UL << FeatureMtu) | (1UL << FeatureMac) | (1UL << FeatureMrgRxbuf) | (1UL << FeatureStatus);
+
+    /// <inheritdoc/>
+    public int QueueCount => 2;
+
+    /// <inheritdoc/>
+    public int ConfigSize => ConfigLength;
+
+    /// <inheritdoc/>
+    public void Attach(IVirtioTransport transport) => _transport = transport;
+
+    /// <summary>Starts the backend: from now on received frames reach the guest.</summary>
+    public void Start()
+    {
+        if (!_started)
+        {
+            _started = true;
+            _backend.Start(Receive);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ReadConfig(int offset, Span<byte> data)
+    {
+        // struct virtio_net_config (§5.1.4): mac[6], status, max_virtqueue_pairs, mtu.
+        Span<byte> config = stackalloc byte[ConfigLength];
+        _mac.CopyTo(config);
+        BinaryPrimitives.WriteUInt16LittleEndian(config[6..], _linkUp ? StatusLinkUp : (ushort)0);
+        BinaryPrimitives.WriteUInt16LittleEndian(config[8..], 1);
+        BinaryPrimitives.WriteUInt16LittleEndian(config[10..], (ushort)Mtu);
+        config.Slice(offset, data.Length).CopyTo(data);
+    }
+
+    /// <inheritdoc/>
+    public void WriteConfig(int offset, ReadOnlySpan<byte> data)
+    {
+        // §5.1.4.2: a modern driver does not write the MAC; every field here is read-only.
+    }
+
+    /// <inheritdoc/>
+    public void ProcessQueue(int index, Virtqueue queue, ulong negotiatedFeatures)
+    {
+        _features = negotiatedFeatures;
+        _driverRunning = true;
+        if (index == RxQueue)
+        {
+            _rx = queue;
+            FillReceiveBuffers(queue);
+        }
+        else if (index == TxQueue)
+        {
+            Transmit(queue);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Reset()
+    {
+        _driverRunning = false;
+        _rx = null;
+        _features = 0;
+        _held.Clear();
+        DropPending();
+    }
+
+    /// <inheritdoc/>
+    public void Flush()
+    {
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _backend.Dispose();
+
+    /// <summary>A frame from the host (the backend's thread): queued and, when the guest has buffers, delivered at once.</summary>
+    public void Receive(ReadOnlySpan<byte> frame)
+    {
+        lock (_deviceLock)
+        {
+            if (!_driverRunning || !_linkUp || frame.Length < MinFrameLength || frame.Length > MaxFrameLength
+                || _pending.Count >= MaxPendingFrames || _pendingBytes + frame.Length > MaxPendingBytes)
+            {
+                _counters.RxDropped++;
+                return;
+            }
+
+            byte[] copy = ArrayPool<byte>.Shared.Rent(frame.Length);
+            frame.CopyTo(copy);
+            _pending.Enqueue((copy, frame.Length));
+            _pendingBytes += frame.Length;
+            _transport?.ServiceQueue(RxQueue);
+        }
+    }
+
+    private bool Mergeable => (_features & (1UL << FeatureMrgRxbuf)) != 0;
+
+    private void FillReceiveBuffers(Virtqueue queue)
+    {
+        while (_pending.TryPeek(out (byte[] Data, int Length) frame))
+        {
+            if (!Deliver(queue, frame.Data.AsSpan(0, frame.Length)))
+            {
+                return;
+            }
+
+            _pending.Dequeue();
+            _pendingBytes -= frame.Length;
+            ArrayPool<byte>.Shared.Return(frame.Data);
+        }
+    }
+
+    // Places one frame in the guest's receive buffers; false when there are not enough yet (the
+    // chains taken so far are held for the next try). With MRG_RXBUF the frame spreads over as
+    // many chains as it needs and num_buffers says how many (§5.1.6.4); without it one chain must
+    // hold header and frame, and a frame that does not fit is dropped.
+    private bool Deliver(Virtqueue queue, ReadOnlySpan<byte> frame)
+    {
+        ulong needed = (ulong)(HeaderSize + frame.Length);
+        ulong room = 0;
+        int chains = 0;
+        while (room < needed && (Mergeable || chains == 0))
+        {
+            if (chains == _held.Count)
+            {
+                DescriptorChain? next = TakeReceiveChain(queue);
+                if (next is null)
+                {
+                    return false;
+                }
+
+                _held.Add(next);
+            }
+
+            room += _held[chains].WritableLength;
+            chains++;
+        }
+
+        if (room < needed)
+        {
+            // Only without MRG_RXBUF: the driver's buffer is smaller than the frame; keep the buffer.
+            _counters.RxDropped++;
+            return true;
+        }
+
+        Span<byte> header = stackalloc byte[HeaderSize];
+        header.Clear();
+        BinaryPrimitives.WriteUInt16LittleEndian(header[10..], (ushort)chains);
+        int headerDone = 0, frameDone = 0;
+        for (int i = 0; i < chains; i++)
+        {
+            DescriptorChain chain = _held[i];
+            ulong at = 0;
+            if (headerDone < HeaderSize)
+            {
+                int n = chain.Write(0, header[headerDone..]);
+                headerDone += n;
+                at = (ulong)n;
+            }
+
+            if (headerDone == HeaderSize)
+            {
+                int n = chain.Write(at, frame[frameDone..]);
+                frameDone += n;
+                at += (ulong)n;
+            }
+
+            queue.PushUsed(chain.Head, (uint)at);
+        }
+
+        _held.RemoveRange(0, chains);
+        _counters.RxFrames++;
+        _counters.RxBytes += (ulong)frame.Length;
+        return true;
+    }
+
+    // The next receive chain that is fit to use; malformed ones go back to the driver unused.
+    private DescriptorChain? TakeReceiveChain(Virtqueue queue)
+    {
+        while (true)
+        {
+            DescriptorChain? chain;
+            try
+            {
+                chain = queue.Pop(rejectOverlap: true);
+            }
+            catch (MalformedChainException e)
+            {
+                Discard(queue, e.Head);
+                continue;
+            }
+
+            if (chain is null)
+            {
+                return null;
+            }
+
+            // §5.1.6.3: receive buffers are device-writable only.
+            if (chain.ReadableLength != 0 || chain.WritableLength == 0)
+            {
+                Discard(queue, chain.Head);
+                continue;
+            }
+
+            return chain;
+        }
+    }
+
+    private void Transmit(Virtqueue queue)
+    {
+        while (true)
+        {
+            DescriptorChain? chain;
+            try
+            {
+                chain = queue.Pop(rejectOverlap: true);
+            }
+            catch (MalformedChainException e)
+            {
+                Discard(queue, e.Head);
+                continue;
+            }
+
+            if (chain is null)
+            {
+                return;
+            }
+
+            if (SendFrame(chain))
+            {
+                _counters.TxFrames++;
+            }
+            else
+            {
+                _counters.TxDropped++;
+            }
+
+            queue.PushUsed(chain.Head, 0);
+        }
+    }
+
+    // §5.1.6.2: the header, then the frame; with NEEDS_CSUM the device fills in the checksum.
+    private bool SendFrame(DescriptorChain chain)
+    {
+        if (chain.ReadableLength < HeaderSize + MinFrameLength || chain.ReadableLength - HeaderSize > (ulong)MaxFrameLength)
+        {
+            return false;
+        }
+
+        Span<byte> header = stackalloc byte[HeaderSize];
+        chain.Read(0, header);
+        int length = (int)(chain.ReadableLength - HeaderSize);
+        Span<byte> frame = _txFrame.AsSpan(0, length);
+        chain.Read(HeaderSize, frame);
+
+        // No segmentation offload was offered, so any GSO request is a driver error.
+        if (header[1] != GsoNone)
+        {
+            return false;
+        }
+
+        if ((header[0] & HeaderNeedsCsum) != 0)
+        {
+            if ((_features & (1UL << FeatureCsum)) == 0 || !CompleteChecksum(frame, header))
+            {
+                return false;
+            }
+        }
+
+        if (!_linkUp || !_backend.Send(frame))
+        {
+            return false;
+        }
+
+        _counters.TxBytes += (ulong)length;
+        return true;
+    }
+
+    // csum_start and csum_offset (§5.1.6.2): checksum from csum_start to the end, stored at
+    // csum_start + csum_offset. The field holds the pseudo-header sum the driver put there, so it is
+    // part of the sum. A result of 0 goes out as 0xFFFF, its ones' complement equal, because 0 means
+    // "no checksum" to UDP (RFC 768).
+    private static bool CompleteChecksum(Span<byte> frame, ReadOnlySpan<byte> header)
+    {
+        int start = BinaryPrimitives.ReadUInt16LittleEndian(header[6..]);
+        int field = start + BinaryPrimitives.ReadUInt16LittleEndian(header[8..]);
+        if (start >= frame.Length || field + 2 > frame.Length)
+        {
+            return false;
+        }
+
+        ushort sum = InternetChecksum.Compute(frame[start..]);
+        BinaryPrimitives.WriteUInt16BigEndian(frame[field..], sum == 0 ? (ushort)0xffff : sum);
+        return true;
+    }
+
+    private void Discard(Virtqueue queue, ushort? head)
+    {
+        _counters.MalformedChains++;
+        if (head is ushort h)
+        {
+            queue.PushUsed(h, 0);
+        }
+    }
+
+    private void DropPending()
+    {
+        while (_pending.TryDequeue(out (byte[] Data, int Length) frame))
+        {
+            ArrayPool<byte>.Shared.Return(frame.Data);
+        }
+
+        _pendingBytes = 0;
+    }
+}
+
+/// <summary>Traffic through one network card and what it refused.</summary>
+public struct NetCounters
+{
+    /// <summary>Frames the guest sent that went to the backend.</summary>
+    public ulong TxFrames;
+
+    /// <summary>Their bytes (Ethernet header onwards).</summary>
+    public ulong TxBytes;
+
+    /// <summary>Frames the guest sent that were refused: runt, oversized, a bad offload request, or the backend's queue full.</summary>
+    public ulong TxDropped;
+
+    /// <summary>Frames placed in the guest's receive buffers.</summary>
+    public ulong RxFrames;
+
+    /// <summary>Their bytes.</summary>
+    public ulong RxBytes;
+
+    /// <summary>Frames from the host that were dropped: the driver not running, the link down, too many waiting, or too long.</summary>
+    public ulong RxDropped;
+
+    /// <summary>Descriptor chains that were malformed (loop, outside RAM, overlapping, wrong direction) and returned unused.</summary>
+    public ulong MalformedChains;
+}

@@ -26,6 +26,9 @@ internal unsafe struct IrOp
     /// <summary>NativeMemory: the instruction writes its memory operand (so the write entry is probed).</summary>
     public bool MemoryWrite;
 
+    /// <summary>NativeMemory: a locked read-modify-write (LOCK prefix or XCHG with memory), kept locked on the host.</summary>
+    public bool Locked;
+
     /// <summary>Native: the shift count is CL, which the host instruction needs in its own CL.</summary>
     public bool CountInCl;
 

@@ -102,7 +102,8 @@ internal static unsafe class IrBuilder
             Rip = ins.IP,
             Next = ins.NextIP & (bitness == 64 ? ulong.MaxValue : 0xffff_ffff),
         };
-        if (ins.HasLockPrefix || ins.HasRepPrefix || ins.HasRepnePrefix || CpuCore.IsLockedAccess(ins))
+        bool locked = ins.HasLockPrefix || CpuCore.IsLockedAccess(ins);
+        if (ins.HasRepPrefix || ins.HasRepnePrefix || (locked && !LockableNatively(ins)))
         {
             return op;
         }
@@ -183,11 +184,28 @@ internal static unsafe class IrBuilder
         op = WithOperands(op, bitness, kind);
         if (op.Kind == IrKind.NativeMemory)
         {
-            op.MemoryWrite = ins.Op0Kind == OpKind.Memory && NativeForms.WritesDestination(ins.Mnemonic);
+            op.MemoryWrite = (ins.Op0Kind == OpKind.Memory && NativeForms.WritesDestination(ins.Mnemonic)) || ins.Mnemonic == Mnemonic.Xchg;
+            op.Locked = locked;
+        }
+
+        if (op.Kind != IrKind.Interpret && ins.Mnemonic == Mnemonic.Cmpxchg)
+        {
+            // The accumulator is an implicit operand, read and written (Intel SDM Vol. 2A CMPXCHG).
+            op.Registers |= 1;
+            op.Written |= 1;
         }
 
         return op;
     }
+
+    // Locked read-modify-writes that run as the host's own locked instruction on guest RAM: atomic
+    // against other vCPUs' host instructions and the interpreter's compare-and-exchange alike.
+    private static bool LockableNatively(in Instruction ins) =>
+        ins.Op0Kind == OpKind.Memory || ins.Mnemonic == Mnemonic.Xchg
+            ? ins.Mnemonic is Mnemonic.Add or Mnemonic.Or or Mnemonic.Adc or Mnemonic.Sbb or Mnemonic.And or Mnemonic.Sub
+                or Mnemonic.Xor or Mnemonic.Inc or Mnemonic.Dec or Mnemonic.Not or Mnemonic.Neg or Mnemonic.Xadd
+                or Mnemonic.Xchg or Mnemonic.Cmpxchg or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc
+            : false;
 
     /// <summary>Instructions with no effect on guest state: PAUSE, the fences and the prefetches.</summary>
     public static bool IsHint(Mnemonic m) =>

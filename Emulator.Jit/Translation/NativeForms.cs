@@ -41,6 +41,7 @@ internal static class NativeForms
         [Mnemonic.Bsf] = Flags.Write,
         [Mnemonic.Bsr] = Flags.Write,
         [Mnemonic.Xadd] = Flags.Write,
+        [Mnemonic.Cmpxchg] = Flags.Write,
         [Mnemonic.Adc] = Flags.ReadWrite,
         [Mnemonic.Sbb] = Flags.ReadWrite,
         [Mnemonic.Inc] = Flags.ReadWrite,
@@ -89,6 +90,9 @@ internal static class NativeForms
     /// <summary>True for the instructions that store to their first operand (not CMP, TEST, BT).</summary>
     public static bool WritesDestination(Mnemonic m) => m is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt);
 
+    private static bool UsesAccumulator(in Instruction ins, int operand) =>
+        ins.GetOpKind(operand) == OpKind.Register && ins.GetOpRegister(operand).GetFullRegister() == Register.RAX;
+
     private static bool FormAllowed(in Instruction ins)
     {
         switch (ins.Mnemonic)
@@ -97,7 +101,11 @@ internal static class NativeForms
                 // The one-operand form writes RDX:RAX implicitly.
                 return ins.OpCount >= 2;
             case Mnemonic.Xchg or Mnemonic.Xadd:
-                return ins.Op0Kind == OpKind.Register && ins.Op1Kind == OpKind.Register;
+                // Register and memory forms; the memory ones are locked (see IrBuilder).
+                return ins.Op1Kind == OpKind.Register;
+            case Mnemonic.Cmpxchg:
+                // The accumulator passes through the host's RAX, so it may not also be an explicit operand.
+                return ins.Op1Kind == OpKind.Register && !UsesAccumulator(ins, 0) && !UsesAccumulator(ins, 1);
             case Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc:
                 // With a register bit offset, a memory operand is addressed by the offset too.
                 return ins.Op0Kind == OpKind.Register || ins.Op1Kind != OpKind.Register;

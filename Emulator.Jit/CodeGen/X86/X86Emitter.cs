@@ -329,9 +329,25 @@ internal sealed unsafe class X86Emitter
         }
 
         Operands(op);
-        _a.AddInstruction(Rewrite(op));
+        HostInstruction(op);
         FlagsAfter(op);
         return false;
+    }
+
+    // The rewritten guest instruction; CMPXCHG's implicit accumulator goes through the host's RAX.
+    private void HostInstruction(in IrOp op)
+    {
+        bool accumulator = op.Ins.Mnemonic == Mnemonic.Cmpxchg;
+        if (accumulator)
+        {
+            _a.mov(rax, Host64(0));
+        }
+
+        _a.AddInstruction(Rewrite(op));
+        if (accumulator)
+        {
+            _a.mov(Host64(0), rax);
+        }
     }
 
     // What a host instruction needs in place before it runs: its CL count, and the guest's flags.
@@ -448,9 +464,20 @@ internal sealed unsafe class X86Emitter
         Label miss = _a.CreateLabel(), done = _a.CreateLabel();
         ClobberFlags();
         Address(op);
-        Probe(op.Ins.MemorySize.GetSize() is var s and > 0 ? s : 1, op.MemoryWrite, miss);
+        int size = op.Ins.MemorySize.GetSize() is var s and > 0 ? s : 1;
+        if (op.Locked && size > 1)
+        {
+            // A locked operand that straddles an aligned 8-byte word takes the interpreter's bus
+            // lock (CpuCore.Locked), so that all such updates exclude one another as they do there.
+            _a.mov(edx, eax);
+            _a.and(edx, 7);
+            _a.cmp(edx, 8 - size);
+            _a.ja(miss);
+        }
+
+        Probe(size, op.MemoryWrite, miss);
         Operands(op);
-        _a.AddInstruction(Rewrite(op));
+        HostInstruction(op);
         FlagsAfter(op);
         Bind(ref done);
         SlowPath(op, miss, done);

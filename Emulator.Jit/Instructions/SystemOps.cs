@@ -229,6 +229,9 @@ internal static unsafe class SystemOps
     {
         RequireCpl0(cpu);
         cpu.Cr0 &= ~8UL;
+
+        // Translated code checks CR0.TS and EM for SSE at block entry only.
+        cpu.EndBlock = true;
     }
 
     /// <summary>
@@ -286,6 +289,9 @@ internal static unsafe class SystemOps
         }
 
         cpu.UpdateMode();
+
+        // Translated code checks CR0.TS and EM for SSE at block entry only.
+        cpu.EndBlock = true;
     }
 
     private static void WriteCr3(CpuCore cpu, ulong value)

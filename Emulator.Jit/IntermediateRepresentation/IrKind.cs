@@ -37,6 +37,12 @@ internal enum IrKind : byte
     /// <summary>Near JMP or CALL through a register.</summary>
     JumpIndirect,
 
+    /// <summary>
+    /// An SSE instruction on XMM registers (and at most one general register or memory operand):
+    /// re-encoded on host XMM registers loaded from and stored back to the guest state.
+    /// </summary>
+    Vector,
+
     /// <summary>Any other instruction: translated code calls the interpreter's handler for it.</summary>
     Interpret,
 }

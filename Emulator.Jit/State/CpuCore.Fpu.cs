@@ -23,8 +23,9 @@ internal sealed partial class CpuCore
     public const ulong Cr0MP = 1 << 1, Cr0EM = 1 << 2, Cr0TS = 1 << 3, Cr0NE = 1 << 5;
     public const ulong Cr4OsFxsr = 1 << 9, Cr4OsXmmExcpt = 1 << 10;
 
-    /// <summary>XMM0-XMM15.</summary>
-    public readonly Vector128<byte>[] Xmm = new Vector128<byte>[16];
+    /// <summary>XMM0-XMM15, in the native state (translated code keeps them there too).</summary>
+    // Sound: the state lives in native memory owned by this CpuCore for its whole life.
+    public unsafe Span<Vector128<byte>> Xmm => new(_state->Xmm, 16);
 
     public uint Mxcsr = MxcsrDefault;
 

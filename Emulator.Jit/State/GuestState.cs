@@ -44,6 +44,9 @@ internal unsafe struct GuestState
     /// <summary>Bit per segment register (<see cref="Seg"/>) that is not flat; set by the dispatcher before entering translated code.</summary>
     public int NonFlatSegments;
 
+    /// <summary>XMM0-XMM15, 16 bytes each.</summary>
+    public fixed byte Xmm[256];
+
     /// <summary>A word translated code may keep across a helper-free stretch of its own (a call's target while it pushes).</summary>
     public ulong Scratch;
 
@@ -59,6 +62,7 @@ internal unsafe struct GuestState
     public static readonly int EndBlockOffset = (int)Marshal.OffsetOf<GuestState>(nameof(EndBlock));
     public static readonly int ExitSlotOffset = (int)Marshal.OffsetOf<GuestState>(nameof(ExitSlot));
     public static readonly int JumpCacheOffset = (int)Marshal.OffsetOf<GuestState>(nameof(JumpCache));
+    public static readonly int XmmOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Xmm));
     public static readonly int ScratchOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Scratch));
     public static readonly int NonFlatSegmentsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(NonFlatSegments));
 

@@ -20,6 +20,9 @@ internal static unsafe class IrBuilder
     /// <summary>Host registers that hold guest registers through a block (see X86Emitter).</summary>
     public const int MaxCachedRegisters = 9;
 
+    /// <summary>The bit of <see cref="IrBlock.FlatSegments"/> and GuestState.NonFlatSegments that stands for "SSE instructions fault".</summary>
+    public const int SseUnavailable = 1 << 8;
+
     private const int Rsp = 4;
 
     public static IrBlock? Build(Block block)
@@ -80,6 +83,11 @@ internal static unsafe class IrBuilder
 
         ir.WrittenRegisters = written;
         ir.FlatSegments = block.Bitness == 64 ? 0 : flat;
+        if (ir.Ops.Exists(o => o.Kind == IrKind.Vector))
+        {
+            // SSE runs only while CR0.EM and TS are clear and CR4.OSFXSR is set (else #UD or #NM, from the interpreter).
+            ir.FlatSegments |= SseUnavailable;
+        }
         return ir;
     }
 
@@ -87,10 +95,24 @@ internal static unsafe class IrBuilder
     {
         IrKind.Push or IrKind.Pop or IrKind.Call or IrKind.Return => 1 << (int)SegIndex.Ss,
         IrKind.NativeMemory => 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment),
+        IrKind.Vector => HasMemoryOperand(op.Ins) ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0,
         IrKind.JumpIndirect => (op.Ins.Op0Kind == OpKind.Memory ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0)
             | (op.Ins.Mnemonic == Mnemonic.Call ? 1 << (int)SegIndex.Ss : 0),
         _ => 0,
     };
+
+    private static bool HasMemoryOperand(in Instruction ins)
+    {
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            if (ins.GetOpKind(i) == OpKind.Memory)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static IrOp Classify(ref DecodedOp decoded, int bitness)
     {
@@ -114,6 +136,11 @@ internal static unsafe class IrBuilder
             // fences only order memory, which the host's own fence or TSO provides): see Native.
             op.Kind = IrKind.Native;
             return op;
+        }
+
+        if (VectorForms.IsNative(ins))
+        {
+            return Vector(op, bitness);
         }
 
         int stackSize = bitness / 8;
@@ -211,6 +238,47 @@ internal static unsafe class IrBuilder
     public static bool IsHint(Mnemonic m) =>
         m is Mnemonic.Pause or Mnemonic.Lfence or Mnemonic.Sfence or Mnemonic.Mfence or Mnemonic.Prefetchnta
             or Mnemonic.Prefetcht0 or Mnemonic.Prefetcht1 or Mnemonic.Prefetcht2 or Mnemonic.Prefetchw or Mnemonic.Prefetch;
+
+    // An SSE form of VectorForms: its general-register operand and address registers are cached
+    // like any other; the XMM registers stay in the state.
+    private static IrOp Vector(IrOp op, int bitness)
+    {
+        ref Instruction ins = ref op.Ins;
+        ushort regs = 0, written = 0;
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            switch (ins.GetOpKind(i))
+            {
+                case OpKind.Register when !ins.GetOpRegister(i).IsXMM():
+                    int r = RegisterMap.Index[(int)ins.GetOpRegister(i)];
+                    if (r < 0)
+                    {
+                        return op;
+                    }
+
+                    regs |= (ushort)(1 << r);
+                    if (i == 0)
+                    {
+                        written |= (ushort)(1 << r);
+                    }
+
+                    break;
+                case OpKind.Memory:
+                    if (!AddressRegisters(ins, bitness, ref regs))
+                    {
+                        return op;
+                    }
+
+                    break;
+            }
+        }
+
+        op.Kind = IrKind.Vector;
+        op.Registers = regs;
+        op.Written = written;
+        op.MemoryWrite = ins.Op0Kind == OpKind.Memory;
+        return op;
+    }
 
     private static IrOp Stack(IrOp op, IrKind kind, int size)
     {

@@ -92,7 +92,8 @@ internal sealed unsafe class TranslationCache : IDisposable
         }
 
         GuestState* state = _cpu.State;
-        int nonFlat = t.FlatSegments == 0 ? 0 : NonFlatSegments();
+        // Computed whatever this block needs: chained blocks check it too.
+        int nonFlat = NonFlatSegments();
         if ((t.FlatSegments & nonFlat) != 0)
         {
             if (TranslatorSettings.Profile)
@@ -279,7 +280,12 @@ internal sealed unsafe class TranslationCache : IDisposable
     /// <summary>Bit per segment register that translated code may not treat as flat (base 0, 4 GiB, writable expand-up data; SS also 32-bit).</summary>
     private int NonFlatSegments()
     {
-        int mask = 0;
+        int mask = (_cpu.Cr0 & (CpuCore.Cr0EM | CpuCore.Cr0TS)) != 0 || (_cpu.Cr4 & CpuCore.Cr4OsFxsr) == 0 ? IrBuilder.SseUnavailable : 0;
+        if (_cpu.Bitness == 64)
+        {
+            return mask; // 64-bit blocks address through FS and GS bases only (IrBuilder), never limits.
+        }
+
         for (int s = 0; s < 6; s++)
         {
             ref Core.Cpu.SegmentRegister r = ref _cpu.Seg[s];

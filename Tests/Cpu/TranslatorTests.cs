@@ -1,4 +1,5 @@
 using Emulator.Core.Cpu;
+using System.Runtime.Intrinsics;
 using Emulator.Jit;
 using Iced.Intel;
 using Xunit;
@@ -172,6 +173,101 @@ public sealed class TranslatorTests
         // i = 0..999 calls f0, f1, f2 in turn: 334 x 1 + 333 x 10 + 333 x 100.
         Assert.Equal(36_964UL, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
         Assert.True(rig.Statistics!.Entries < 100, $"{rig.Statistics.Entries} entries from the dispatcher: the indirect transfers left translated code");
+    }
+
+    [Fact]
+    public void AnSseScanInTranslatedCodeFindsTheTerminator()
+    {
+        using var rig = new TranslatorRig();
+        const ulong Buffer = 0x9000;
+        byte[] text = new byte[256];
+        Array.Fill(text, (byte)'a', 0, 100);    // NUL at offset 100, then NULs
+        rig.Write(Buffer, text);
+        rig.Load(a =>
+        {
+            Label loop = a.CreateLabel(), found = a.CreateLabel();
+            EnableSse(a);
+            a.pxor(xmm0, xmm0);
+            a.mov(esi, (uint)Buffer);
+            a.Label(ref loop);
+            a.movdqa(xmm1, __xmmword_ptr[esi]);
+            a.pcmpeqb(xmm1, xmm0);               // 0xFF where the byte is NUL (Intel SDM Vol. 2B PCMPEQB)
+            a.pmovmskb(eax, xmm1);               // one bit per byte's top bit
+            a.test(eax, eax);
+            a.jnz(found);
+            a.add(esi, 16);
+            a.jmp(loop);
+            a.Label(ref found);
+            a.bsf(eax, eax);
+            a.add(eax, esi);
+            a.sub(eax, (uint)Buffer);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        Assert.Equal(100UL, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
+    }
+
+    [Fact]
+    public void AMisalignedMovdqaInTranslatedCodeRaisesGpAtItsAddress()
+    {
+        using var rig = new TranslatorRig();
+        Label fault = default;
+        AssemblerResult code = rig.Load(a =>
+        {
+            fault = a.CreateLabel();
+            EnableSse(a);
+            a.mov(ebx, 5);
+            a.pcmpeqb(xmm2, xmm2);
+            a.mov(esi, 0x9001);
+            a.Label(ref fault);
+            a.movdqa(xmm2, __xmmword_ptr[esi]);  // not 16-byte aligned: #GP(0) (Intel SDM Vol. 2B MOVDQA)
+            a.mov(ebx, 99);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        CpuState s = rig.Core.SaveState();
+        Assert.Equal(TranslatorRig.Handler + 1, s.Rip);
+        Assert.Equal(0u, rig.ReadUInt32(TranslatorRig.Stack - 16));                      // error code 0
+        Assert.Equal(code.GetLabelRIP(fault), (ulong)rig.ReadUInt32(TranslatorRig.Stack - 12));
+        Assert.Equal(5UL, s.Gpr[(int)Gpr.Rbx]);
+        Assert.Equal(ulong.MaxValue, rig.Core.Xmm[2].AsUInt64()[0]);                   // XMM2 as PCMPEQB left it
+    }
+
+    [Fact]
+    public void AnSseInstructionAfterCr0TsIsSetRaisesNm()
+    {
+        using var rig = new TranslatorRig();
+        Label fault = default;
+        AssemblerResult code = rig.Load(a =>
+        {
+            fault = a.CreateLabel();
+            EnableSse(a);
+            a.pxor(xmm3, xmm3);
+            a.mov(eax, cr0);
+            a.or(eax, 8);                        // CR0.TS
+            a.mov(cr0, eax);
+            a.mov(ebx, 7);
+            a.Label(ref fault);
+            a.pxor(xmm3, xmm3);                  // #NM: TS set (Intel SDM Vol. 3A 2.5, Table 12-1)
+            a.mov(ebx, 99);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        CpuState s = rig.Core.SaveState();
+        Assert.Equal(TranslatorRig.Handler + 1, s.Rip);
+        Assert.Equal(code.GetLabelRIP(fault), (ulong)rig.ReadUInt32(TranslatorRig.Stack - 12));
+        Assert.Equal(7UL, s.Gpr[(int)Gpr.Rbx]);
+    }
+
+    // CR4.OSFXSR and OSXMMEXCPT: the operating system supports SSE (Intel SDM Vol. 3A 13.1.3).
+    private static void EnableSse(Assembler a)
+    {
+        a.mov(eax, cr4);
+        a.or(eax, 0x600);
+        a.mov(cr4, eax);
     }
 
     [Fact]

@@ -16,7 +16,7 @@ namespace Emulator.Jit.CodeGen.X86;
 /// probed in the TLB inline; a miss runs the whole instruction through the interpreter's handler
 /// (which walks the page tables, handles MMIO and code pages, and delivers faults) and rejoins.
 /// </summary>
-internal sealed unsafe class X86Emitter
+internal sealed unsafe partial class X86Emitter
 {
     private readonly Assembler _a = new(64);
     private readonly IrBlock _ir;
@@ -108,6 +108,7 @@ internal sealed unsafe class X86Emitter
                 IrKind.Jump => Jump(op.Target),
                 IrKind.Branch => Branch(op),
                 IrKind.JumpIndirect => JumpIndirect(op),
+                IrKind.Vector => Vector(op),
                 _ => Interpret(op, i == ops.Count - 1 && op.Ins.FlowControl != FlowControl.Next),
             };
         }

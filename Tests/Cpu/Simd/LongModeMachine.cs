@@ -21,12 +21,18 @@ internal sealed class LongModeMachine : IDisposable
     private readonly HostMapping _ram = new(RamSize);
     private readonly MachinePlatform _platform = new(deterministicTime: true);
 
-    public LongModeMachine()
+    /// <param name="translate">Run programs through the translator (each block translated on its first run) rather than the interpreter alone.</param>
+    public LongModeMachine(bool translate = false)
     {
         _platform.Memory.AddRam("ram", new GuestPhysicalAddress(0), RamSize, _ram);
         var code = new BlockCache();
         _platform.Memory.ObserveRamWrites(code.OnWrite);
         Core = new CpuCore(0, _platform.Memory, _platform.Io, code);
+        if (translate)
+        {
+            Core.Translator = new Emulator.Jit.Translation.TranslationCache(Core, 8 << 20, threshold: 1);
+        }
+
         code.AttachTlb(Core.Tlb);
         Core.LoadState(InitialState());
     }
@@ -134,6 +140,7 @@ internal sealed class LongModeMachine : IDisposable
 
     public void Dispose()
     {
+        Core.Translator?.Dispose();
         _platform.Dispose();
         _ram.Dispose();
     }

@@ -63,8 +63,17 @@ public sealed class SseIntegerTests
     [MemberData(nameof(Names))]
     public void RegisterForm(string name)
     {
+        foreach (bool translate in (bool[])[false, true])
+        {
+            RegisterFormIn(name, translate);
+        }
+    }
+
+    // Once through the interpreter, once through the translator (which keeps these as host instructions).
+    private static void RegisterFormIn(string name, bool translate)
+    {
         (Action<Assembler> emit, Func<Vector128<byte>, Vector128<byte>, Vector128<byte>> host) = Forms[name];
-        using var m = new LongModeMachine();
+        using var m = new LongModeMachine(translate);
         var random = new Random(name.GetHashCode(StringComparison.Ordinal) & 0xffff);
         for (int i = 0; i < Cases; i++)
         {

@@ -147,9 +147,18 @@ public sealed class SseShuffleTests
     [MemberData(nameof(Names))]
     public void MatchesHost(string name)
     {
+        foreach (bool translate in (bool[])[false, true])
+        {
+            MatchesHostIn(name, translate);
+        }
+    }
+
+    // Once through the interpreter, once through the translator (which keeps many of these as host instructions).
+    private static void MatchesHostIn(string name, bool translate)
+    {
         Action<Assembler> emit = Forms[name];
         using var host = new HostSimd(emit);
-        using var m = new LongModeMachine();
+        using var m = new LongModeMachine(translate);
         var random = new Random(name.GetHashCode(StringComparison.Ordinal) & 0xffff);
         for (int i = 0; i < Cases; i++)
         {
@@ -179,7 +188,7 @@ public sealed class SseShuffleTests
             m.Core.R[0] = input.Rax;
             m.Core.Rflags = input.Flags;
             m.Run(emit);
-            string where = $"{name} case {i}";
+            string where = $"{name} case {i}{(translate ? " (translated)" : string.Empty)}";
             Assert.True(expected.Xmm0 == m.Core.Xmm[0], $"{where}: xmm0 {m.Core.Xmm[0]}, host {expected.Xmm0}");
             Assert.True(expected.Xmm1 == m.Core.Xmm[1], $"{where}: xmm1 {m.Core.Xmm[1]}, host {expected.Xmm1}");
             Assert.True(expected.Rax == m.Core.R[0], $"{where}: rax {m.Core.R[0]:x}, host {expected.Rax:x}");

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Emulator.Core.Machine;
 using Emulator.Core.Net;
 using Emulator.Devices.Net;
 
@@ -62,6 +63,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
 
     private readonly INetBackend _backend;
     private readonly Lock _deviceLock;
+    private readonly GuestErrorLog _errors;
     private readonly byte[] _mac;
     private readonly byte[] _txFrame;
     private readonly Queue<(byte[] Data, int Length)> _pending = new();
@@ -80,13 +82,15 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
     /// <param name="deviceLock">The machine's device lock, taken when the backend delivers a frame.</param>
     /// <param name="mac">The 6-byte MAC address shown in configuration space.</param>
     /// <param name="mtu">The MTU shown in configuration space (<see cref="MinMtu"/> to <see cref="MaxMtu"/>).</param>
-    public VirtioNet(INetBackend backend, Lock deviceLock, ReadOnlySpan<byte> mac, int mtu = 1500)
+    /// <param name="errors">Where malformed chains the driver offers are reported (the machine's log).</param>
+    public VirtioNet(INetBackend backend, Lock deviceLock, ReadOnlySpan<byte> mac, int mtu = 1500, GuestErrorLog? errors = null)
     {
         ArgumentOutOfRangeException.ThrowIfNotEqual(mac.Length, 6, nameof(mac));
         ArgumentOutOfRangeException.ThrowIfLessThan(mtu, MinMtu);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(mtu, MaxMtu);
         _backend = backend;
         _deviceLock = deviceLock;
+        _errors = errors ?? new GuestErrorLog();
         _mac = mac.ToArray();
         Mtu = mtu;
         _txFrame = new byte[MaxFrameLength];
@@ -329,7 +333,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
             }
             catch (MalformedChainException e)
             {
-                Discard(queue, e.Head);
+                Discard(queue, e.Head, e.Message);
                 continue;
             }
 
@@ -341,7 +345,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
             // §5.1.6.3: receive buffers are device-writable only.
             if (chain.ReadableLength != 0 || chain.WritableLength == 0)
             {
-                Discard(queue, chain.Head);
+                Discard(queue, chain.Head, "a receive buffer that is not device-writable only (virtio 1.2 5.1.6.3)");
                 continue;
             }
 
@@ -360,7 +364,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
             }
             catch (MalformedChainException e)
             {
-                Discard(queue, e.Head);
+                Discard(queue, e.Head, e.Message);
                 continue;
             }
 
@@ -437,9 +441,10 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware
         return true;
     }
 
-    private void Discard(Virtqueue queue, ushort? head)
+    private void Discard(Virtqueue queue, ushort? head, string reason)
     {
         _counters.MalformedChains++;
+        _errors.Report("virtio-net", $"queue {(queue == _rx ? "rx" : "tx")}: chain dropped: {reason}");
         if (head is ushort h)
         {
             queue.PushUsed(h, 0);

@@ -159,11 +159,14 @@ internal static unsafe class Strings
     private static ulong DestinationLinear(CpuCore cpu, int addressSize, int size) =>
         cpu.Linear((int)SegIndex.Es, ReadIndex(cpu, 7, addressSize), size);
 
+    private static ulong DestinationLinearWrite(CpuCore cpu, int addressSize, int size) =>
+        cpu.LinearWrite((int)SegIndex.Es, ReadIndex(cpu, 7, addressSize), size);
+
     private static void Movs(CpuCore cpu, ref Instruction ins) => Repeat(cpu, ins, static (c, i, a) =>
     {
         int size = ElementSize(i);
         ulong v = c.ReadSized(SourceLinear(c, i, a, size), size);
-        c.WriteSized(DestinationLinear(c, a, size), size, v);
+        c.WriteSized(DestinationLinearWrite(c, a, size), size, v);
         Advance(c, 6, a, size);
         Advance(c, 7, a, size);
         return true;
@@ -172,7 +175,7 @@ internal static unsafe class Strings
     private static void Stos(CpuCore cpu, ref Instruction ins) => Repeat(cpu, ins, static (c, i, a) =>
     {
         int size = ElementSize(i);
-        c.WriteSized(DestinationLinear(c, a, size), size, c.R[0] & Alu.Mask(size));
+        c.WriteSized(DestinationLinearWrite(c, a, size), size, c.R[0] & Alu.Mask(size));
         Advance(c, 7, a, size);
         return true;
     });

@@ -89,7 +89,6 @@ public sealed class SseIntegerTests
             Assert.Equal(host(x, y), m.Core.Xmm[1]);
             Assert.Equal(y, m.Core.Xmm[2]);
         }
-
     }
 
     [Fact]

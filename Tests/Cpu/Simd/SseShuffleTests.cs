@@ -194,7 +194,6 @@ public sealed class SseShuffleTests
             Assert.True(expected.Rax == m.Core.R[0], $"{where}: rax {m.Core.R[0]:x}, host {expected.Rax:x}");
             Assert.True((expected.Flags & 0x8d5) == (m.Core.Rflags & 0x8d5), $"{where}: flags {m.Core.Rflags:x}, host {expected.Flags:x}");
         }
-
     }
 
     [Fact]

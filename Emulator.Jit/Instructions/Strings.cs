@@ -162,7 +162,15 @@ internal static unsafe class Strings
     private static ulong DestinationLinearWrite(CpuCore cpu, int addressSize, int size) =>
         cpu.LinearWrite((int)SegIndex.Es, ReadIndex(cpu, 7, addressSize), size);
 
-    private static void Movs(CpuCore cpu, ref Instruction ins) => Repeat(cpu, ins, static (c, i, a) =>
+    private static void Movs(CpuCore cpu, ref Instruction ins)
+    {
+        if (!StringsBulk.TryRun(cpu, ins, movs: true))
+        {
+            MovsElements(cpu, ins);
+        }
+    }
+
+    private static void MovsElements(CpuCore cpu, in Instruction ins) => Repeat(cpu, ins, static (c, i, a) =>
     {
         int size = ElementSize(i);
         ulong v = c.ReadSized(SourceLinear(c, i, a, size), size);
@@ -172,7 +180,15 @@ internal static unsafe class Strings
         return true;
     });
 
-    private static void Stos(CpuCore cpu, ref Instruction ins) => Repeat(cpu, ins, static (c, i, a) =>
+    private static void Stos(CpuCore cpu, ref Instruction ins)
+    {
+        if (!StringsBulk.TryRun(cpu, ins, movs: false))
+        {
+            StosElements(cpu, ins);
+        }
+    }
+
+    private static void StosElements(CpuCore cpu, in Instruction ins) => Repeat(cpu, ins, static (c, i, a) =>
     {
         int size = ElementSize(i);
         c.WriteSized(DestinationLinearWrite(c, a, size), size, c.R[0] & Alu.Mask(size));

@@ -1,6 +1,7 @@
 using Emulator.Benchmarks;
 
 // dotnet run -c Release --project Benchmarks -- guest-ips [seconds-per-run] [runs]
+// dotnet run -c Release --project Benchmarks -- fuzz-devices [--seed N] [--seeds K] [--ops M] [--log FILE]
 string romDirectory = Path.Combine(AppContext.BaseDirectory, "bench");
 if (args.Length > 0 && args[0] == "guest-ips")
 {
@@ -10,5 +11,10 @@ if (args.Length > 0 && args[0] == "guest-ips")
     return 0;
 }
 
-Console.Error.WriteLine("usage: Benchmarks guest-ips [seconds-per-run] [runs]");
+if (args.Length > 0 && args[0] == "fuzz-devices")
+{
+    return FuzzDevices.Run(args[1..], Path.Combine(AppContext.BaseDirectory, "roms"));
+}
+
+Console.Error.WriteLine("usage: Benchmarks guest-ips [seconds-per-run] [runs] | fuzz-devices [--seed N] [--seeds K] [--ops M] [--log FILE]");
 return 2;

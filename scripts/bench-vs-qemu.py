@@ -39,11 +39,17 @@ def timed(argv):
 
 
 def rate(make_argv, per_iteration, n, runs):
+    """Guest instructions per second from the time 4N more iterations take; the count grows until
+    that difference is at least half a second, so start-up noise cannot dominate it."""
     rates = []
     for _ in range(runs):
-        t1 = timed(make_argv(n))
-        t5 = timed(make_argv(5 * n))
-        rates.append(4 * n * per_iteration / max(t5 - t1, 1e-6))
+        while True:
+            t1 = timed(make_argv(n))
+            t5 = timed(make_argv(5 * n))
+            if t5 - t1 >= 0.5 or n >= 1 << 40:
+                break
+            n *= 8
+        rates.append(4 * n * per_iteration / (t5 - t1))
     rates.sort()
     return rates[len(rates) // 2]
 

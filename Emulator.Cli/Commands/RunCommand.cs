@@ -96,6 +96,7 @@ internal static class RunCommand
         {
             var debugConsoles = o.DebugCon.Select(spec => ParseDebugCon(spec, sinks)).ToList();
             Action<byte>? post = ParsePostCodes(o.PostCodes, sinks);
+            TextWriter? guestErrors = ParseGuestErrors(o.GuestErrors, sinks);
             var config = new PcConfig
             {
                 MemoryBytes = memory,
@@ -123,6 +124,7 @@ internal static class RunCommand
             using var machine = new PcMachine(config, serial);
             running = machine;
             MachineControl control = machine.Platform.Control;
+            machine.Platform.GuestErrors.Sink = guestErrors;
             // Declared after the machine, so disposed first: clients get SHUTDOWN and their last replies.
             using QmpServer server = OpenControlSockets(machine, o.Name, qmp);
             using GdbServer? debugger = gdb is null ? null : OpenGdb(machine, gdb, o.Gdb ?? "tcp::1234");
@@ -426,6 +428,17 @@ internal static class RunCommand
             sink.Write(line);
             sink.Flush();
         };
+    }
+
+    private static TextWriter? ParseGuestErrors(string? spec, List<Stream> opened)
+    {
+        if (spec is null)
+        {
+            return null;
+        }
+
+        Stream sink = spec == "stderr" ? Console.OpenStandardError() : OpenSink("--guest-errors", spec, spec, opened);
+        return TextWriter.Synchronized(new StreamWriter(sink, leaveOpen: true) { AutoFlush = true });
     }
 
     private static Stream OpenSink(string option, string target, string spec, List<Stream> opened)

@@ -57,6 +57,9 @@ internal sealed class RunOptions
     [Option("post-codes", HelpText = "Print POST codes written to port 0x80: stderr or file:PATH.")]
     public string? PostCodes { get; set; }
 
+    [Option("guest-errors", HelpText = "Log what the guest does wrong to a device (a register that does not exist, a bad DMA address, a virtqueue that loops), one line each: stderr or file:PATH.")]
+    public string? GuestErrors { get; set; }
+
     [Option("kvm-irqchip", Default = "user", HelpText = "Under --accel kvm: user (the machine's PIC, IOAPIC, local APIC and PIT models) or kernel (KVM's in-kernel irqchip and PIT; no --switch-after).")]
     public string KvmIrqchip { get; set; } = "user";
 

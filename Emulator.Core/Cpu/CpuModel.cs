@@ -34,12 +34,16 @@ public static class CpuModel
     // Leaf 1 EBX bits 15:8: the CLFLUSH line size in 8-byte units, valid when CLFSH is set (64 bytes).
     private const uint ClflushLineSize = 8u << 8;
 
-    // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): SSE3 (0), SSSE3 (9), CMPXCHG16B (13), SSE4.1 (19),
-    // SSE4.2 (20), MOVBE (22), POPCNT (23).
-    private const uint Leaf1Ecx = 1u | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 22) | (1u << 23);
+    // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): SSE3 (0), SSSE3 (9), CMPXCHG16B (13), PCID (17),
+    // SSE4.1 (19), SSE4.2 (20), MOVBE (22), POPCNT (23).
+    private const uint Leaf1Ecx = 1u | (1u << 9) | (1u << 13) | (1u << 17) | (1u << 19) | (1u << 20) | (1u << 22) | (1u << 23);
 
-    // Leaf 7 subleaf 0 EBX (Intel SDM Vol. 2A Table 3-8, structured extended features): BMI1 (3), ADX (19).
-    private const uint Leaf7Ebx = (1u << 3) | (1u << 19);
+    // Leaf 7 subleaf 0 EBX (Intel SDM Vol. 2A Table 3-8, structured extended features): FSGSBASE (0),
+    // BMI1 (3), SMEP (7), INVPCID (10), ADX (19), SMAP (20).
+    private const uint Leaf7Ebx = (1u << 0) | (1u << 3) | (1u << 7) | (1u << 10) | (1u << 19) | (1u << 20);
+
+    // Leaf 7 subleaf 0 ECX: UMIP (2), RDPID (22).
+    private const uint Leaf7Ecx = (1u << 2) | (1u << 22);
 
     // Leaf 7 subleaf 0 EDX: IA32_ARCH_CAPABILITIES (29), the MSR below.
     private const uint Leaf7Edx = 1u << 29;
@@ -57,9 +61,10 @@ public static class CpuModel
         | (1ul << 14) | (1ul << 15) | (1ul << 20) | (1ul << 24) | (1ul << 26) | (1ul << 27);
 
     // Leaf 80000001h ECX: LAHF/SAHF in 64-bit mode (0), LZCNT (5). EDX (Intel SDM Vol. 2A Table 3-8):
-    // SYSCALL/SYSRET (11), execute-disable (20), 1-GByte pages (26), Intel 64 architecture (29).
+    // SYSCALL/SYSRET (11), execute-disable (20), 1-GByte pages (26), RDTSCP and IA32_TSC_AUX (27),
+    // Intel 64 architecture (29).
     private const uint ExtendedLeaf1Ecx = (1u << 0) | (1u << 5);
-    private const uint ExtendedLeaf1Edx = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 29);
+    private const uint ExtendedLeaf1Edx = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29);
 
     // Leaf 80000008h EAX: physical address bits (7:0) and linear address bits (15:8).
     private const uint AddressSizes = PhysicalAddressBits | (48 << 8);
@@ -84,7 +89,7 @@ public static class CpuModel
             0 => (MaxBasicLeaf, Word(Vendor, 0), Word(Vendor, 8), Word(Vendor, 4)),
             1 => (Signature, (uint)apicId << 24 | (1u << 16) | ClflushLineSize, Leaf1Ecx, Leaf1Edx),
             >= 2 and < 7 => (0, 0, 0, 0),
-            7 => subleaf == 0 ? (0u, Leaf7Ebx, 0u, Leaf7Edx) : (0u, 0u, 0u, 0u),
+            7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, Leaf7Edx) : (0u, 0u, 0u, 0u),
             0x8000_0000 => (MaxExtendedLeaf, 0, 0, 0),
             0x8000_0001 => (0, 0, ExtendedLeaf1Ecx, ExtendedLeaf1Edx),
             >= 0x8000_0002 and <= 0x8000_0004 => BrandPart(leaf - 0x8000_0002),
@@ -102,7 +107,7 @@ public static class CpuModel
     public static (uint Eax, uint Ebx, uint Ecx, uint Edx) FeatureBits(uint leaf) => leaf switch
     {
         1 or 0x8000_0001 => (0, 0, ~0u, ~0u),
-        7 => (0, ~0u, 0, Leaf7Edx),
+        7 => (0, ~0u, ~0u, Leaf7Edx),
         _ => (0, 0, 0, 0),
     };
 

@@ -19,6 +19,9 @@ public struct SegmentRegister
     /// </summary>
     public uint Attributes;
 
+    /// <summary>The bit of <see cref="Attributes"/> that marks an unusable (null-loaded) segment.</summary>
+    public const uint Unusable = 0x1_0000;
+
     /// <summary>A real-mode style segment: base = selector * 16, limit 64 KiB, present read/write data.</summary>
     public static SegmentRegister RealMode(ushort selector, uint type = 0x3) => new()
     {

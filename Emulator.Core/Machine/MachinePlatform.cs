@@ -36,6 +36,9 @@ public sealed class MachinePlatform : IDisposable
     /// <summary>Power-off, reset and exit requests from devices.</summary>
     public MachineControl Control { get; } = new();
 
+    /// <summary>What the guest did wrong to the devices, counted and optionally logged.</summary>
+    public GuestErrorLog GuestErrors { get; } = new();
+
     /// <inheritdoc/>
     public void Dispose()
     {

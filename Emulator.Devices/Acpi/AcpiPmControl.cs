@@ -37,6 +37,7 @@ public sealed class AcpiPmControl : IBusDevice
 
     private readonly MachineControl _control;
     private readonly bool _acpiModeOnly;
+    private readonly GuestErrorLog _errors;
     private ushort _value;
 
     /// <summary>
@@ -44,8 +45,9 @@ public sealed class AcpiPmControl : IBusDevice
     /// set at all times: a platform whose FADT has SMI_CMD = 0 has no legacy mode to leave
     /// (ACPI 6.5 5.2.9, SMI_CMD), and OSPM checks SCI_EN to see that it is in ACPI mode.
     /// </summary>
-    public AcpiPmControl(MachineControl control, bool acpiModeOnly = true)
+    public AcpiPmControl(MachineControl control, bool acpiModeOnly = true, GuestErrorLog? errors = null)
     {
+        _errors = errors ?? new GuestErrorLog();
         _control = control;
         _acpiModeOnly = acpiModeOnly;
         Reset();
@@ -93,6 +95,11 @@ public sealed class AcpiPmControl : IBusDevice
         if ((written & SlpEn) != 0 && SleepType == SlpTypS5)
         {
             _control.Raise(MachineRequest.PowerOff);
+        }
+        else if ((written & SlpEn) != 0)
+        {
+            // emu's DSDT offers only \_S5; other sleep types do nothing.
+            _errors.Report(Name, $"SLP_EN with SLP_TYP {SleepType}, a sleep state the DSDT does not offer: ignored");
         }
     }
 

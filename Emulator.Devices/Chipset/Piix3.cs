@@ -1,4 +1,5 @@
 using Emulator.Core.Devices;
+using Emulator.Core.Machine;
 using Emulator.Devices.Pci;
 
 namespace Emulator.Devices.Chipset;
@@ -31,11 +32,13 @@ public sealed class Piix3 : PciFunction
     private readonly IReadOnlyList<IInterruptLine> _isaIrqs;
     private readonly HashSet<(int Slot, int Pin)> _assertedPins = [];
     private readonly bool[] _isaLevels = new bool[16];
+    private readonly GuestErrorLog _errors;
 
-    /// <summary>Creates the bridge; <paramref name="isaIrqs"/> are the 16 ISA IRQ inputs PIRQs can be steered to.</summary>
-    public Piix3(IReadOnlyList<IInterruptLine> isaIrqs)
+    /// <summary>Creates the bridge; <paramref name="isaIrqs"/> are the 16 ISA IRQ inputs PIRQs can be steered to; PIRQs steered to reserved IRQs are reported to <paramref name="errors"/>.</summary>
+    public Piix3(IReadOnlyList<IInterruptLine> isaIrqs, GuestErrorLog? errors = null)
         : base("piix3", I440fx.IntelVendorId, Piix3DeviceId, revision: 0x00, classCode: 0x06_01_00, headerType: 0x80)
     {
+        _errors = errors ?? new GuestErrorLog();
         if (isaIrqs.Count != 16)
         {
             throw new ArgumentException("the PIIX3 steers PIRQs to 16 ISA IRQ lines", nameof(isaIrqs));
@@ -90,6 +93,16 @@ public sealed class Piix3 : PciFunction
         base.WriteConfig(offset, size, value);
         if (offset < PirqRouteControl + 4 && offset + size > PirqRouteControl)
         {
+            for (int pirq = 0; pirq < 4; pirq++)
+            {
+                byte r = Config[PirqRouteControl + pirq];
+                bool written = offset <= PirqRouteControl + pirq && offset + size > PirqRouteControl + pirq;
+                if (written && (r & RoutingDisabled) == 0 && RoutedIrq(pirq) is null)
+                {
+                    _errors.Report(Name, $"PIRQ{(char)('A' + pirq)} routed to IRQ {r & 0x0f}, which the PIIX3 reserves: not routed");
+                }
+            }
+
             UpdateIsaLevels();
         }
     }

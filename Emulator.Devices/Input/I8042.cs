@@ -60,6 +60,7 @@ public sealed class I8042 : IBusDevice
     private readonly IInterruptLine _irq12;
     private readonly MachineControl _control;
     private readonly A20Gate.Input _a20;
+    private readonly GuestErrorLog _errors;
     private readonly byte[] _ram = new byte[RamSize];
     private readonly Queue<(byte Value, bool Aux)> _pending = new();
 
@@ -70,9 +71,10 @@ public sealed class I8042 : IBusDevice
     private bool _breakPrefix;
     private bool _irq1Level, _irq12Level;
 
-    /// <summary>Creates the controller with <paramref name="keyboard"/> on its keyboard port.</summary>
-    public I8042(Ps2Keyboard keyboard, IInterruptLine irq1, IInterruptLine irq12, MachineControl control, A20Gate.Input a20)
+    /// <summary>Creates the controller with <paramref name="keyboard"/> on its keyboard port; commands it does not know are reported to <paramref name="errors"/>.</summary>
+    public I8042(Ps2Keyboard keyboard, IInterruptLine irq1, IInterruptLine irq12, MachineControl control, A20Gate.Input a20, GuestErrorLog? errors = null)
     {
+        _errors = errors ?? new GuestErrorLog();
         _keyboard = keyboard;
         _irq1 = irq1;
         _irq12 = irq12;
@@ -291,6 +293,7 @@ public sealed class I8042 : IBusDevice
 
                 break;
             default:
+                _errors.Report(Name, $"unknown controller command 0x{command:x2} ignored");
                 break;
         }
     }
@@ -352,6 +355,10 @@ public sealed class I8042 : IBusDevice
         if (_pending.Count < PendingCapacity)
         {
             _pending.Enqueue((value, aux));
+        }
+        else
+        {
+            _errors.Report(Name, $"reply 0x{value:x2} dropped: {PendingCapacity} replies already wait to be read");
         }
 
         Fill();

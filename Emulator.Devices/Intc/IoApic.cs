@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Emulator.Core.Devices;
+using Emulator.Core.Machine;
 
 namespace Emulator.Devices.Intc;
 
@@ -40,6 +41,7 @@ public sealed class IoApic : IBusDevice
 
     private readonly Lock _deviceLock;
     private readonly ApicBus _bus;
+    private readonly GuestErrorLog _errors;
     private readonly ulong[] _redirection = new ulong[PinCount];
     private readonly bool[] _level = new bool[PinCount];
     private readonly Pin[] _pins;
@@ -49,8 +51,10 @@ public sealed class IoApic : IBusDevice
     /// <param name="name">The device name, e.g. "ioapic".</param>
     /// <param name="deviceLock">The machine's device lock, taken when a line changes.</param>
     /// <param name="bus">The APIC bus; the IOAPIC registers there for EOI broadcasts.</param>
-    public IoApic(string name, Lock deviceLock, ApicBus bus)
+    /// <param name="errors">Where accesses to registers that do not exist are reported, or null for a log of its own.</param>
+    public IoApic(string name, Lock deviceLock, ApicBus bus, GuestErrorLog? errors = null)
     {
+        _errors = errors ?? new GuestErrorLog();
         Name = name;
         _deviceLock = deviceLock;
         _bus = bus;
@@ -83,7 +87,7 @@ public sealed class IoApic : IBusDevice
         {
             >= IoRegSel and < IoRegSel + 4 => _select,
             >= IoWin and < IoWin + 4 => ReadRegister(),
-            _ => 0,
+            _ => UnusedOffset(offset),
         };
         Span<byte> buffer = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(buffer, value);
@@ -105,6 +109,10 @@ public sealed class IoApic : IBusDevice
         else if (offset == IoWin && data.Length == 4)
         {
             WriteRegister(BinaryPrimitives.ReadUInt32LittleEndian(data));
+        }
+        else
+        {
+            _errors.Report(Name, $"{data.Length}-byte write at offset 0x{offset:x} dropped (IOREGSEL takes a byte at 0x00, IOWIN a dword at 0x10)");
         }
     }
 
@@ -169,6 +177,12 @@ public sealed class IoApic : IBusDevice
         }
     }
 
+    private uint UnusedOffset(ulong offset)
+    {
+        _errors.Report(Name, $"read at offset 0x{offset:x}, where there is no register (reads 0)");
+        return 0;
+    }
+
     private uint ReadRegister()
     {
         switch (_select)
@@ -184,6 +198,7 @@ public sealed class IoApic : IBusDevice
                 ulong entry = _redirection[(_select - RegRedirection) >> 1];
                 return (_select & 1) == 0 ? (uint)entry : (uint)(entry >> 32);
             default:
+                _errors.Report(Name, $"read of register 0x{_select:x2}, which does not exist (reads 0)");
                 return 0;
         }
     }
@@ -202,6 +217,11 @@ public sealed class IoApic : IBusDevice
                     ? (old & ~0xFFFF_FFFFul) | value
                     : (old & 0xFFFF_FFFFul) | ((ulong)value << 32);
                 _redirection[pin] = (written & Writable) | (old & RemoteIrr);
+                if (((_redirection[pin] >> 8) & 7) is 3 or 6 && (_select & 1) == 0)
+                {
+                    _errors.Report(Name, $"pin {pin} programmed with reserved delivery mode {(_redirection[pin] >> 8) & 7}: its interrupts are dropped");
+                }
+
                 if ((_redirection[pin] & Level) == 0)
                 {
                     // Remote IRR is undefined for edge-triggered entries; keep it clear.
@@ -211,8 +231,11 @@ public sealed class IoApic : IBusDevice
                 // Unmasking a level-triggered entry whose line is still asserted delivers it now.
                 Service(pin);
                 break;
-            default:
+            case RegVersion or RegArbitration:
                 // Version and arbitration ID are read-only.
+                break;
+            default:
+                _errors.Report(Name, $"write of 0x{value:x} to register 0x{_select:x2}, which does not exist (dropped)");
                 break;
         }
     }
@@ -254,6 +277,7 @@ public sealed class IoApic : IBusDevice
         if (mode is not (ApicDeliveryMode.Fixed or ApicDeliveryMode.LowestPriority or ApicDeliveryMode.Smi
             or ApicDeliveryMode.Nmi or ApicDeliveryMode.Init or ApicDeliveryMode.ExtInt))
         {
+            // Reported when the entry was written.
             return;
         }
 

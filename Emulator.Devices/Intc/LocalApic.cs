@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using Emulator.Core.Cpu;
 using Emulator.Core.Devices;
+using Emulator.Core.Machine;
 using Emulator.Core.Time;
 
 namespace Emulator.Devices.Intc;
@@ -89,6 +90,7 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     private readonly Lock _deviceLock;
     private readonly ApicBus _bus;
     private readonly IApicProcessor _processor;
+    private readonly GuestErrorLog _errors;
     private readonly VirtualTimer _timer;
     private readonly TimerService _timers;
     private readonly bool _bootstrap;
@@ -100,7 +102,7 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     private uint _id, _tpr, _ldr, _dfr, _svr, _esr, _esrPending, _icrLow, _icrHigh, _initialCount, _dcr;
     private long _timerStart;
     private ulong _tscDeadline;
-    private bool _waitingForStartup, _extIntRequested;
+    private bool _waitingForStartup, _extIntRequested, _signallingError;
     private volatile bool _apicInterruptPending, _extIntRouted;
 
     /// <summary>Creates the local APIC of vCPU <c>bus.LocalApics.Count</c> in its power-on state and attaches it to <paramref name="bus"/>.</summary>
@@ -109,8 +111,10 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     /// <param name="bus">The APIC bus shared with the other local APICs and the IOAPIC.</param>
     /// <param name="processor">The processor core this APIC drives.</param>
     /// <param name="bootstrap">True for the bootstrap processor (IA32_APIC_BASE.BSP).</param>
-    public LocalApic(Lock deviceLock, TimerService timers, ApicBus bus, IApicProcessor processor, bool bootstrap)
+    /// <param name="errors">Where the errors ESR records and dropped partial writes are reported, or null for a log of its own.</param>
+    public LocalApic(Lock deviceLock, TimerService timers, ApicBus bus, IApicProcessor processor, bool bootstrap, GuestErrorLog? errors = null)
     {
+        _errors = errors ?? new GuestErrorLog();
         _deviceLock = deviceLock;
         _timers = timers;
         _bus = bus;
@@ -327,6 +331,7 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
         // narrower or misaligned writes are dropped.
         if (data.Length != 4 || (offset & 0xF) != 0 || offset >= PageSize)
         {
+            _errors.Report(Name, $"{data.Length}-byte write at offset 0x{offset:x} dropped (registers take aligned 32-bit writes)");
             return;
         }
 
@@ -542,6 +547,7 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
             case RegCurrentCount: return CurrentCount();
             case RegDcr: return _dcr;
             default:
+                _errors.Report(Name, $"read of reserved register 0x{reg:x3} (ESR: illegal register address)");
                 SignalError(EsrIllegalRegister);
                 return 0;
         }
@@ -595,6 +601,7 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
                 // Read-only registers ignore writes.
                 break;
             default:
+                _errors.Report(Name, $"write of 0x{value:x} to reserved register 0x{reg:x3} (ESR: illegal register address)");
                 SignalError(EsrIllegalRegister);
                 break;
         }
@@ -766,6 +773,7 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
         if (vector < 16)
         {
             // Vectors 0-15 are reserved for exceptions: a receive illegal vector error (11.5.3).
+            _errors.Report(Name, $"received illegal vector {vector} (ESR: receive illegal vector)");
             SignalError(EsrReceiveIllegalVector);
             return;
         }
@@ -817,12 +825,14 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
         if (mode is not (ApicDeliveryMode.Fixed or ApicDeliveryMode.LowestPriority or ApicDeliveryMode.Smi
             or ApicDeliveryMode.Nmi or ApicDeliveryMode.Init or ApicDeliveryMode.Startup))
         {
+            _errors.Report(Name, $"IPI with reserved delivery mode {(int)mode} not sent (ICR 0x{_icrLow:x})");
             return;
         }
 
         byte vector = (byte)_icrLow;
         if (mode is ApicDeliveryMode.Fixed or ApicDeliveryMode.LowestPriority && vector < 16)
         {
+            _errors.Report(Name, $"IPI with illegal vector {vector} not sent (ESR: send illegal vector)");
             SignalError(EsrSendIllegalVector);
             return;
         }
@@ -852,7 +862,23 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     private void SignalError(uint bits)
     {
         _esrPending |= bits;
-        LocalInterrupt(LvtError);
+        if (_signallingError)
+        {
+            // The error entry's own vector is illegal (below 16): its delivery is a receive illegal
+            // vector error, recorded above, which must not signal the error entry again, or the APIC
+            // would loop for ever (11.5.3: one error interrupt per detected error).
+            return;
+        }
+
+        _signallingError = true;
+        try
+        {
+            LocalInterrupt(LvtError);
+        }
+        finally
+        {
+            _signallingError = false;
+        }
     }
 
     // Power-up and INIT values (Intel SDM Vol. 3A 11.4.7.1).

@@ -1,5 +1,6 @@
 using Emulator.Core.Devices;
 using Emulator.Core.Io;
+using Emulator.Core.Machine;
 using Emulator.Core.Memory;
 
 namespace Emulator.Devices.Pci;
@@ -17,10 +18,12 @@ public sealed class PciBus
     private readonly Dictionary<(PciFunction, int), Mapping> _mappings = [];
     private readonly AddressSpace _memory;
     private readonly IoPortBus _io;
+    private readonly GuestErrorLog _errors;
 
-    /// <summary>Creates an empty bus decoding into <paramref name="memory"/> and <paramref name="io"/>.</summary>
-    public PciBus(AddressSpace memory, IoPortBus io)
+    /// <summary>Creates an empty bus decoding into <paramref name="memory"/> and <paramref name="io"/>; BARs that cannot be decoded are reported to <paramref name="errors"/> (a log of its own when null).</summary>
+    public PciBus(AddressSpace memory, IoPortBus io, GuestErrorLog? errors = null)
     {
+        _errors = errors ?? new GuestErrorLog();
         _memory = memory;
         _io = io;
     }
@@ -177,6 +180,7 @@ public sealed class PciBus
         catch (InvalidOperationException)
         {
             ConflictingBars++;
+            _errors.Report(function.Name, $"BAR{bar.Index} at 0x{address:x} ({bar.Size} bytes) overlaps RAM or another device: not decoded");
             return null;
         }
     }

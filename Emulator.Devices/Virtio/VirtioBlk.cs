@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Emulator.Core.Block;
+using Emulator.Core.Machine;
 
 namespace Emulator.Devices.Virtio;
 
@@ -34,12 +35,14 @@ public sealed class VirtioBlk : IVirtioDevice
     private const int ConfigLength = 0x18;
 
     private readonly IBlockBackend _disk;
+    private readonly GuestErrorLog _errors;
     private readonly byte[] _id = new byte[IdLength];
     private readonly byte[] _buffer = new byte[ChunkSize];
 
-    /// <summary>Creates the device over a disk whose length is a multiple of 512; takes ownership of it.</summary>
-    public VirtioBlk(IBlockBackend disk)
+    /// <summary>Creates the device over a disk whose length is a multiple of 512; takes ownership of it. Requests outside the disk and unknown types are reported to <paramref name="errors"/> (a log of its own when null).</summary>
+    public VirtioBlk(IBlockBackend disk, GuestErrorLog? errors = null)
     {
+        _errors = errors ?? new GuestErrorLog();
         if (disk.Length % SectorSize != 0)
         {
             throw new ArgumentException($"{disk.Name}: size {disk.Length} is not a multiple of {SectorSize}", nameof(disk));
@@ -144,6 +147,9 @@ public sealed class VirtioBlk : IVirtioDevice
                     status = StatusOk;
                     break;
                 case TypeIn or TypeOut:
+                    _errors.Report("virtio-blk " + _disk.Name, type == TypeOut && ReadOnly
+                        ? $"write to a read-only disk at sector {sector}: IOERR"
+                        : $"{(type == TypeIn ? "read" : "write")} of {(type == TypeIn ? inLength : outLength)} bytes at sector {sector} is not whole sectors inside the disk's {CapacitySectors}: IOERR");
                     status = StatusIoErr;
                     break;
                 case TypeFlush:
@@ -155,6 +161,7 @@ public sealed class VirtioBlk : IVirtioDevice
                     status = StatusOk;
                     break;
                 default:
+                    _errors.Report("virtio-blk " + _disk.Name, $"request type {type} is not supported: UNSUPP");
                     status = StatusUnsupported;
                     break;
             }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Emulator.Core.Machine;
 using Emulator.Core.Net;
 using Emulator.Devices.Net;
 
@@ -66,6 +67,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
 
     private readonly INetBackend _backend;
     private readonly Lock _deviceLock;
+    private readonly GuestErrorLog _errors;
     private readonly byte[] _mac;
     private readonly byte[] _txFrame;
     // Received frames not yet in the guest's buffers, guarded by _rxLock (never held while taking the device lock).
@@ -89,13 +91,15 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
     /// <param name="deviceLock">The machine's device lock, taken when the backend delivers a frame.</param>
     /// <param name="mac">The 6-byte MAC address shown in configuration space.</param>
     /// <param name="mtu">The MTU shown in configuration space (<see cref="MinMtu"/> to <see cref="MaxMtu"/>).</param>
-    public VirtioNet(INetBackend backend, Lock deviceLock, ReadOnlySpan<byte> mac, int mtu = 1500)
+    /// <param name="errors">Where malformed chains the driver offers are reported (the machine's log).</param>
+    public VirtioNet(INetBackend backend, Lock deviceLock, ReadOnlySpan<byte> mac, int mtu = 1500, GuestErrorLog? errors = null)
     {
         ArgumentOutOfRangeException.ThrowIfNotEqual(mac.Length, 6, nameof(mac));
         ArgumentOutOfRangeException.ThrowIfLessThan(mtu, MinMtu);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(mtu, MaxMtu);
         _backend = backend;
         _deviceLock = deviceLock;
+        _errors = errors ?? new GuestErrorLog();
         _mac = mac.ToArray();
         Mtu = mtu;
         _txFrame = new byte[MaxFrameLength];
@@ -385,7 +389,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
             }
             catch (MalformedChainException e)
             {
-                Discard(queue, e.Head);
+                Discard(queue, e.Head, e.Message);
                 continue;
             }
 
@@ -397,7 +401,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
             // §5.1.6.3: receive buffers are device-writable only.
             if (chain.ReadableLength != 0 || chain.WritableLength == 0)
             {
-                Discard(queue, chain.Head);
+                Discard(queue, chain.Head, "a receive buffer that is not device-writable only (virtio 1.2 5.1.6.3)");
                 continue;
             }
 
@@ -436,7 +440,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
             }
             catch (MalformedChainException e)
             {
-                Discard(queue, e.Head);
+                Discard(queue, e.Head, e.Message);
                 continue;
             }
 
@@ -513,9 +517,10 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
         return true;
     }
 
-    private void Discard(Virtqueue queue, ushort? head)
+    private void Discard(Virtqueue queue, ushort? head, string reason)
     {
         _counters.MalformedChains++;
+        _errors.Report("virtio-net", $"queue {(queue == _rx ? "rx" : "tx")}: chain dropped: {reason}");
         if (head is ushort h)
         {
             queue.PushUsed(h, 0);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Emulator.Core.Devices;
+using Emulator.Core.Machine;
 using Emulator.Core.Memory;
 using Emulator.Devices.Pci;
 
@@ -52,6 +53,7 @@ public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
     private const byte CapCommon = 1, CapNotify = 2, CapIsr = 3, CapDevice = 4, CapPciCfg = 5;
 
     private readonly IVirtioDevice _device;
+    private readonly GuestErrorLog _errors;
     private readonly Virtqueue[] _queues;
     private readonly int _pciCfgCap;
     private uint _deviceFeatureSelect, _driverFeatureSelect;
@@ -61,11 +63,15 @@ public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
     private byte _isr;
     private byte _configGeneration;
 
-    /// <summary>Creates the transport for <paramref name="device"/>, whose queues live in <paramref name="memory"/>; takes ownership of the device.</summary>
-    public VirtioPci(string name, IVirtioDevice device, AddressSpace memory)
+    /// <summary>
+    /// Creates the transport for <paramref name="device"/>, whose queues live in <paramref name="memory"/>; takes ownership of the device.
+    /// Protocol violations of the driver go to <paramref name="errors"/> (a log of its own when null).
+    /// </summary>
+    public VirtioPci(string name, IVirtioDevice device, AddressSpace memory, GuestErrorLog? errors = null)
         : base(name, VirtioVendorId, (ushort)(ModernDeviceIdBase + device.DeviceType), revision: 1, classCode: device.PciClassCode)
     {
         _device = device;
+        _errors = errors ?? new GuestErrorLog();
         _queues = [.. Enumerable.Range(0, device.QueueCount).Select(_ => new Virtqueue(memory))];
         BinaryPrimitives.WriteUInt16LittleEndian(Config[SubsystemVendorIdOffset..], VirtioVendorId);
         BinaryPrimitives.WriteUInt16LittleEndian(Config[SubsystemIdOffset..], 0x1100);
@@ -208,6 +214,7 @@ public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
         uint length = BinaryPrimitives.ReadUInt32LittleEndian(cap[12..]);
         if (bar != 0 || length is not (1 or 2 or 4) || offset % length != 0 || offset > BarSize - length)
         {
+            _errors.Report(Name, $"VIRTIO_PCI_CAP_PCI_CFG access with bar {bar}, offset 0x{offset:x}, length {length} ignored (§4.1.4.7.1)");
             return;
         }
 
@@ -349,6 +356,13 @@ public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
         // The driver configures a queue only while it is disabled (§4.1.4.3.2).
         if (SelectedQueue is not { Enabled: false } q)
         {
+            if (Touches(0x18, 2) || Touches(0x1c, 2) || Touches(0x20, 24))
+            {
+                _errors.Report(Name, SelectedQueue is null
+                    ? $"queue configuration written with queue_select {_queueSelect}, which does not exist (ignored)"
+                    : $"queue {_queueSelect} configuration written while the queue is enabled (ignored, §4.1.4.3.2)");
+            }
+
             return;
         }
 
@@ -400,6 +414,7 @@ public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
         if ((value & StatusFeaturesOk) != 0 && (_status & StatusFeaturesOk) == 0 && !FeaturesAcceptable())
         {
             // §3.1.1 step 6: the driver re-reads the status and finds FEATURES_OK clear.
+            _errors.Report(Name, $"FEATURES_OK refused: driver features 0x{_driverFeatures:x} are not a subset of 0x{OfferedFeatures:x} with VERSION_1");
             value &= unchecked((byte)~StatusFeaturesOk);
         }
 
@@ -409,7 +424,10 @@ public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
             // Buffers made available before DRIVER_OK are processed now (§3.1.1 step 8).
             for (int i = 0; i < _queues.Length; i++)
             {
-                Notify(i);
+                if (_queues[i].Enabled)
+                {
+                    Notify(i);
+                }
             }
         }
     }
@@ -422,13 +440,26 @@ public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
         const byte Ready = StatusDriverOk | StatusFeaturesOk;
         if (index >= _queues.Length || (_status & (Ready | StatusNeedsReset | StatusFailed)) != Ready || !_queues[index].Enabled)
         {
+            if (_status != 0)
+            {
+                // Before any status is set (a driver probing, or after a reset) a notify is harmless noise.
+                _errors.Report(Name, index >= _queues.Length
+                    ? $"notify for queue {index}, which does not exist"
+                    : $"notify for queue {index} ignored: status 0x{_status:x2}, queue {(_queues[index].Enabled ? "enabled" : "disabled")}");
+            }
+
             return;
         }
 
         Virtqueue q = _queues[index];
         try
         {
+            q.BeginBatch();
             _device.ProcessQueue(index, q, _driverFeatures);
+            if (q.BatchLimitReached)
+            {
+                _errors.Report(Name, $"queue {index}: more than {Virtqueue.BatchLimit} chains in one notification (rings the device's own writes keep refilling?); the rest waits for the next notification");
+            }
         }
         catch (VirtioProtocolException e)
         {
@@ -459,6 +490,7 @@ public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
     private void NeedsReset(string why)
     {
         // §2.1.2: set DEVICE_NEEDS_RESET and, with DRIVER_OK, send a configuration change notification.
+        _errors.Report(Name, $"{why}: DEVICE_NEEDS_RESET until the driver resets the device");
         LastError = why;
         _status |= StatusNeedsReset;
         RaiseIsr(IsrConfig);

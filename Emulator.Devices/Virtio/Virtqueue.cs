@@ -29,8 +29,17 @@ public sealed class Virtqueue
     // chain); this cap keeps a hostile table from costing more than a normal request.
     private const uint MaxIndirectDescriptors = 1024;
 
+    /// <summary>
+    /// Chains served per notification at most. A driver has at most a queue's worth outstanding, but
+    /// a hostile one can lay its rings so that the device's own writes (used entries, buffer data)
+    /// keep advancing the available index; the limit keeps one notification from running for ever.
+    /// A driver that adds buffers while the device works notifies again for them.
+    /// </summary>
+    public const int BatchLimit = 4 * MaxSize;
+
     private readonly AddressSpace _memory;
     private ushort _usedAtLastCheck;
+    private int _poppedInBatch;
 
     /// <summary>Creates a disabled queue offering <paramref name="maxSize"/> entries.</summary>
     public Virtqueue(AddressSpace memory, ushort maxSize = MaxSize)
@@ -69,6 +78,16 @@ public sealed class Virtqueue
 
     /// <summary>Index of the next used-ring entry the device will fill (the used ring's idx).</summary>
     public ushort NextUsed { get; set; }
+
+    /// <summary>True when the last batch stopped at <see cref="BatchLimit"/>.</summary>
+    public bool BatchLimitReached { get; private set; }
+
+    /// <summary>Starts counting the chains served for one notification.</summary>
+    public void BeginBatch()
+    {
+        _poppedInBatch = 0;
+        BatchLimitReached = false;
+    }
 
     /// <summary>Disables the queue and forgets the driver's settings.</summary>
     public void Reset()
@@ -115,6 +134,12 @@ public sealed class Virtqueue
         ushort availableIndex = Read16(AvailableRing + 2);
         if (availableIndex == NextAvailable)
         {
+            return null;
+        }
+
+        if (++_poppedInBatch > BatchLimit)
+        {
+            BatchLimitReached = true;
             return null;
         }
 

@@ -44,4 +44,7 @@ internal sealed partial class CpuCore
     /// <summary>The memory operand's linear address, segment checks included.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong MemoryLinear(ref DecodedOp op) => Linear(op.Segment, EffectiveAddress(ref op), op.MemorySize);
+
+    /// <summary>The linear address of the operand for an instruction that writes it (a writable data segment is required).</summary>
+    public ulong MemoryLinearWrite(ref DecodedOp op) => LinearWrite(op.Segment, EffectiveAddress(ref op), op.MemorySize);
 }

@@ -147,7 +147,7 @@ internal sealed partial class CpuCore
             ulong flags = PeekStack(2 * size, size);
             LoadCodeSegment(cs, ip);
             StackPointer += (ulong)(3 * size);
-            SetFlagsFromPop(flags, size);
+            SetFlagsFromPopAtPrivilege(flags, size, Cpl, iret: true);
             NmiBlocked = false;
             return;
         }
@@ -205,7 +205,7 @@ internal sealed partial class CpuCore
         }
 
         CommitCode(target, newIp);
-        SetFlagsFromPopAtPrivilege(newFlags, size, cpl);
+        SetFlagsFromPopAtPrivilege(newFlags, size, cpl, iret: true);
         if (popStack)
         {
             Seg[(int)SegIndex.Ss] = ss;
@@ -491,7 +491,7 @@ internal sealed partial class CpuCore
         ulong flags = PeekStack(2 * size, size);
         LoadCodeSegment(cs, ip & 0xffff);
         StackPointer += (ulong)(3 * size);
-        SetFlagsFromPopAtPrivilege(flags, size, 3);
+        SetFlagsFromPopAtPrivilege(flags, size, 3, iret: true);
         NmiBlocked = false;
     }
 

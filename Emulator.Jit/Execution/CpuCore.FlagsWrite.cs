@@ -8,8 +8,11 @@ internal sealed partial class CpuCore
 
     public void SetFlagsFromPop(ulong value, int size) => SetFlagsFromPopAtPrivilege(value, size, Cpl);
 
-    /// <summary>As POPF, with the privilege checks made against <paramref name="cpl"/> (IRET checks the level it returns from).</summary>
-    public void SetFlagsFromPopAtPrivilege(ulong value, int size, int cpl)
+    /// <summary>
+    /// As POPF, with the privilege checks made against <paramref name="cpl"/> (IRET checks the level
+    /// it returns from); <paramref name="iret"/> also takes RF from the image, as IRETD/IRETQ do.
+    /// </summary>
+    public void SetFlagsFromPopAtPrivilege(ulong value, int size, int cpl, bool iret = false)
     {
         uint changeable = PopfBase;
         if (size == 2)
@@ -31,10 +34,13 @@ internal sealed partial class CpuCore
             }
         }
 
-        // RF is cleared by POPF; only IRET restores it.
+        // RF is cleared by POPF; only IRETD/IRETQ restore it (Intel SDM Vol. 3B 18.3.1.1, RF flag).
         uint current = (uint)Rflags;
         uint next = (current & ~changeable) | ((uint)value & changeable);
-        next &= ~RF;
+        if (!iret || size == 2)
+        {
+            next &= ~RF;
+        }
         Rflags = next | 2;
         EndBlock = true;
     }

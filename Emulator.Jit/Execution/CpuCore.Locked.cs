@@ -192,9 +192,10 @@ internal sealed unsafe partial class CpuCore
             return null;
         }
 
-        if (region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask))
+        if (KeepsEntry(tlb, linear) && region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask))
         {
-            // The write entry a plain store would make, so the next locked access here is a hit.
+            // The write entry a plain store would make (none where WriteSlow would make none: SMAP,
+            // data breakpoints), so the next locked access here is a hit.
             tlb.SetWrite(linear, (nint)region.HostPointer(physical & ~SoftTlb.PageMask), info);
         }
 

@@ -129,9 +129,76 @@ internal sealed partial class CpuCore
             return linear;
         }
 
+        // Usable expand-up data segments (every segment of a flat model, and of real mode but CS)
+        // need only the limit check; code, expand-down and null segments take CheckedLinear.
+        if ((s.Attributes & (Core.Cpu.SegmentRegister.Unusable | 0xc)) != 0)
+        {
+            return CheckedLinear(seg, offset, size, write: false);
+        }
+
         if (offset > s.Limit || s.Limit - offset < (ulong)(size - 1))
         {
             throw new GuestFault(seg == (int)SegIndex.Ss ? Vectors.SS : Vectors.GP, 0);
+        }
+
+        return (s.Base + offset) & 0xffff_ffff;
+    }
+
+    /// <summary>
+    /// <see cref="Linear"/> for an access that writes: in protected mode the segment must also be
+    /// a writable data segment (a read-only data segment or any code segment is #GP(0); Intel SDM
+    /// Vol. 3A 5.5, Table 3-1).
+    /// </summary>
+    public ulong LinearWrite(int seg, ulong offset, int size)
+    {
+        ref Core.Cpu.SegmentRegister s = ref Seg[seg];
+        if (Bitness == 64 || (s.Attributes & (Core.Cpu.SegmentRegister.Unusable | 0xe)) != 2)
+        {
+            return Bitness == 64 ? Linear(seg, offset, size) : CheckedLinear(seg, offset, size, write: true);
+        }
+
+        return Linear(seg, offset, size);
+    }
+
+    // Intel SDM Vol. 3A 5.3 (limits; expand-down segments are valid from limit + 1 to 0xFFFF or,
+    // with B set, 0xFFFFFFFF), 5.4.1 (a null segment register faults on use) and 5.5 (types: code
+    // is never writable and readable only with R; data is writable only with W). Real mode and
+    // virtual-8086 mode check the limit alone.
+    private ulong CheckedLinear(int seg, ulong offset, int size, bool write)
+    {
+        ref Core.Cpu.SegmentRegister s = ref Seg[seg];
+        int vector = seg == (int)SegIndex.Ss ? Vectors.SS : Vectors.GP;
+        ulong last = offset + (ulong)(size - 1);
+        if (!ProtectedMode || V86Mode)
+        {
+            if (offset > s.Limit || s.Limit - offset < (ulong)(size - 1))
+            {
+                throw new GuestFault(vector, 0);
+            }
+
+            return (s.Base + offset) & 0xffff_ffff;
+        }
+
+        uint type = s.Type;
+        bool code = (type & 8) != 0;
+        if ((s.Attributes & Core.Cpu.SegmentRegister.Unusable) != 0
+            || (write && (code || (type & 2) == 0))
+            || (!write && code && (type & 2) == 0))
+        {
+            throw new GuestFault(vector, 0);
+        }
+
+        if (!code && (type & 4) != 0)
+        {
+            ulong upper = s.DefaultBig ? 0xffff_ffffUL : 0xffffUL;
+            if (offset <= s.Limit || last > upper || last < offset)
+            {
+                throw new GuestFault(vector, 0);
+            }
+        }
+        else if (offset > s.Limit || s.Limit - offset < (ulong)(size - 1))
+        {
+            throw new GuestFault(vector, 0);
         }
 
         return (s.Base + offset) & 0xffff_ffff;
@@ -141,6 +208,10 @@ internal sealed partial class CpuCore
 
     public ulong MemoryLinear(in Instruction ins, int size) =>
         Linear(SegmentIndex(ins.MemorySegment), EffectiveAddress(ins), size);
+
+    /// <summary>The linear address of a memory operand the instruction writes (see <see cref="LinearWrite"/>).</summary>
+    public ulong MemoryLinearWrite(in Instruction ins, int size) =>
+        LinearWrite(SegmentIndex(ins.MemorySegment), EffectiveAddress(ins), size);
 
     public ulong ReadOp(in Instruction ins, int n, int size)
     {
@@ -164,7 +235,7 @@ internal sealed partial class CpuCore
         }
         else
         {
-            WriteSized(MemoryLinear(ins, size), size, value);
+            WriteSized(MemoryLinearWrite(ins, size), size, value);
         }
     }
 }

@@ -36,9 +36,21 @@ internal sealed unsafe partial class CpuCore
         {
             for (int n = 0; n < maxBlocks; n++)
             {
+                if (Traced)
+                {
+                    // Single-step, breakpoints or RF: one instruction at a time (CpuCore.Debug.cs).
+                    if (ExecuteTraced())
+                    {
+                        EndBlock = false;
+                        break;
+                    }
+
+                    continue;
+                }
+
                 InstructionStart = Rip;
                 Block block = FetchBlock();
-                if (Translator is { } translator && !EndBlock && !InterpretNext && (FlagsRest & TF) == 0)
+                if (Translator is { } translator && !EndBlock && !InterpretNext && (FlagsRest & TF) == 0 && !DebugArmed)
                 {
                     TranslationCache.Outcome outcome = translator.TryRun(block);
                     if (outcome == TranslationCache.Outcome.Stop)
@@ -98,15 +110,28 @@ internal sealed unsafe partial class CpuCore
         }
         catch (GuestFault fault)
         {
-            Rip = InstructionStart;
-            EndBlock = false;
-            if (InternalError is null)
-            {
-                RaiseException(fault.Vector, fault.ErrorCode, fault.Address);
-            }
+            DeliverFault(fault);
         }
 
         InstructionsRetired += done;
+    }
+
+    /// <summary>
+    /// Delivers <paramref name="fault"/> of the instruction at <see cref="InstructionStart"/>, whose
+    /// state is as before it (the interpreter's loop and translated code's helper both end here).
+    /// </summary>
+    public void DeliverFault(GuestFault fault)
+    {
+        Rip = InstructionStart;
+        EndBlock = false;
+        _deferredTrap = 0;
+        if (InternalError is null)
+        {
+            // Every fault-class exception pushes RF = 1, so that returning to the instruction does
+            // not take its instruction breakpoint again (Intel SDM Vol. 3B 18.3.1.1, RF flag).
+            FlagsRest |= RF;
+            RaiseException(fault.Vector, fault.ErrorCode, fault.Address);
+        }
     }
 
     /// <summary>

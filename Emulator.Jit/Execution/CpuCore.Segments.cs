@@ -77,6 +77,7 @@ internal sealed partial class CpuCore
     /// <summary>MOV/POP to a data or stack segment register, or the data part of a far transfer.</summary>
     public void LoadSegment(int seg, ushort selector)
     {
+        SegmentLoaded = true;
         if (!ProtectedMode || V86Mode)
         {
             ref SegmentRegister s = ref Seg[seg];

@@ -110,7 +110,7 @@ internal sealed partial class CpuCore
             return;
         }
 
-        ulong linear = MemoryLinear(ins, 16);
+        ulong linear = MemoryLinearWrite(ins, 16);
         CheckAligned(linear, aligned);
         Write128(linear, value);
     }

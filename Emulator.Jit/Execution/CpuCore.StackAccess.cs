@@ -30,6 +30,20 @@ internal sealed partial class CpuCore
         StackPointer = sp;
     }
 
+    /// <summary>
+    /// Moves the stack pointer down by <paramref name="slotSize"/> bytes (checked as a push of that
+    /// size) and writes only the low word of the slot: PUSH of a segment register with a 32-bit
+    /// operand size (Intel SDM Vol. 2B PUSH).
+    /// </summary>
+    public void PushWordInSlot(ushort value, int slotSize)
+    {
+        ulong mask = StackAddressSize switch { 2 => 0xffffUL, 4 => 0xffff_ffffUL, _ => ulong.MaxValue };
+        ulong sp = (StackPointer - (ulong)slotSize) & mask;
+        ulong linear = Linear((int)SegIndex.Ss, sp, slotSize);
+        WriteSized(linear, 2, value);
+        StackPointer = sp;
+    }
+
     public ulong Pop(int size)
     {
         ulong sp = StackPointer;

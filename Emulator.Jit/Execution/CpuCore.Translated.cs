@@ -16,6 +16,9 @@ internal sealed unsafe partial class CpuCore
     /// <summary>Set when translated code found an assumption broken: the next block is interpreted.</summary>
     public bool InterpretNext;
 
+    /// <summary>Set by <see cref="LoadSegment"/>: a helper called from translated code must then leave it.</summary>
+    public bool SegmentLoaded;
+
     /// <summary>
     /// Runs the instruction <paramref name="op"/> (translated code is at it: registers and flags are
     /// in the state) with its interpreter handler. Returns 0 when translated code may go on with the
@@ -37,19 +40,14 @@ internal sealed unsafe partial class CpuCore
         ulong next = (op->Ins.IP + op->Length) & IpMask;
         InstructionStart = op->Ins.IP;
         Rip = next;
+        SegmentLoaded = false;
         try
         {
             op->Handler(this, ref op->Ins);
         }
         catch (GuestFault fault)
         {
-            Rip = InstructionStart;
-            EndBlock = false;
-            if (InternalError is null)
-            {
-                RaiseException(fault.Vector, fault.ErrorCode, fault.Address);
-            }
-
+            DeliverFault(fault);
             Flags.ToHostForm();
             return (int)ExitReason.End;
         }
@@ -64,6 +62,15 @@ internal sealed unsafe partial class CpuCore
         if (EndBlock || InterruptShadow || Halted)
         {
             return (int)ExitReason.End;
+        }
+
+        // Translated code was entered with the segments it uses found flat (TranslationCache.TryRun);
+        // a data segment register this instruction loaded (MOV, POP, LDS...) may no longer be, and
+        // then the rest of the block goes to the interpreter. 64-bit code uses no segment but the
+        // FS/GS bases, which it reads from the state at each access.
+        if (SegmentLoaded && Bitness != 64 && Translator is { } translator && translator.SegmentsBecameNonFlat())
+        {
+            return (int)ExitReason.Interpret;
         }
 
         return Rip == next ? 0 : (int)ExitReason.Continue;

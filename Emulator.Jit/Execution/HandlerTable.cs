@@ -56,6 +56,9 @@ internal static unsafe class HandlerTable
         Interrupts.Register(registry);
         SystemOps.Register(registry);
         SystemCalls.Register(registry);
+        TimeStamp.Register(registry);
+        SegmentBases.Register(registry);
+        PagingControl.Register(registry);
         SegmentChecks.Register(registry);
         Bcd.Register(registry);
         X87.Register(registry);

@@ -116,7 +116,7 @@ internal static unsafe class BinaryForms<T>
     private static void ToMemory(CpuCore cpu, ref DecodedOp op, ulong src)
     {
         int size = op.Size;
-        ulong linear = cpu.MemoryLinear(ref op);
+        ulong linear = T.WritesDestination ? cpu.MemoryLinearWrite(ref op) : cpu.MemoryLinear(ref op);
         ulong dst = T.ReadsDestination ? cpu.ReadSized(linear, size) : 0;
         ulong result = T.Compute(cpu, size, dst, src);
         if (T.WritesDestination)
@@ -167,7 +167,7 @@ internal static unsafe class UnaryForms<T>
     {
         ref DecodedOp op = ref DecodedOp.Of(ref ins);
         int size = op.Size;
-        ulong linear = cpu.MemoryLinear(ref op);
+        ulong linear = cpu.MemoryLinearWrite(ref op);
         ulong value = cpu.ReadSized(linear, size);
         ulong result = T.Compute(cpu, size, value);
         cpu.WriteSized(linear, size, result);

@@ -45,7 +45,7 @@ internal static unsafe class BitOps
             long displacement = (signedOffset >> (int)Math.Log2(bits)) * size;
             bit = (int)(signedOffset & (bits - 1));
             ulong ea = (cpu.EffectiveAddress(ins) + (ulong)displacement) & AddressMask(cpu, ins);
-            linear = cpu.Linear(CpuCore.SegmentIndex(ins.MemorySegment), ea, size);
+            linear = action == Action.Test ? cpu.Linear(CpuCore.SegmentIndex(ins.MemorySegment), ea, size) : cpu.LinearWrite(CpuCore.SegmentIndex(ins.MemorySegment), ea, size);
             value = cpu.ReadSized(linear, size);
         }
         else
@@ -54,7 +54,7 @@ internal static unsafe class BitOps
             value = cpu.ReadOp(ins, 0, size);
             if (memory)
             {
-                linear = cpu.MemoryLinear(ins, size);
+                linear = action == Action.Test ? cpu.MemoryLinear(ins, size) : cpu.MemoryLinearWrite(ins, size);
             }
         }
 

@@ -54,7 +54,7 @@ internal static unsafe class CompareExchange
     private static void CmpxchgDouble(CpuCore cpu, ref Instruction ins)
     {
         int half = ins.Mnemonic == Mnemonic.Cmpxchg16b ? 8 : 4;
-        ulong linear = cpu.MemoryLinear(ins, half * 2);
+        ulong linear = cpu.MemoryLinearWrite(ins, half * 2);
         if (half == 8 && (linear & 15) != 0)
         {
             throw new GuestFault(Vectors.GP, 0);

@@ -84,6 +84,7 @@ internal static unsafe class DataMove
         {
             // Intel SDM Vol. 3A 6.8.3: no interrupt between MOV SS and the next instruction.
             cpu.InterruptShadow = true;
+            cpu.MovSsShadow = true;
             cpu.EndBlock = true;
         }
     }

@@ -4,7 +4,7 @@ using Iced.Intel;
 
 namespace Emulator.Jit.Instructions;
 
-/// <summary>Direct flag manipulation: CLC, STC, CMC, CLD, STD, CLI, STI, LAHF, SAHF, SALC.</summary>
+/// <summary>Direct flag manipulation: CLC, STC, CMC, CLD, STD, CLI, STI, STAC, CLAC, LAHF, SAHF, SALC.</summary>
 internal static unsafe class FlagOps
 {
     public static void Register(HandlerTable.Registry r)
@@ -19,6 +19,30 @@ internal static unsafe class FlagOps
         r.Add(Mnemonic.Lahf, &Lahf);
         r.Add(Mnemonic.Sahf, &Sahf);
         r.Add(Mnemonic.Salc, &Salc);
+        r.Add(Mnemonic.Stac, &Stac);
+        r.Add(Mnemonic.Clac, &Clac);
+    }
+
+    // STAC/CLAC set and clear EFLAGS.AC, which lets the kernel reach user pages under SMAP; #UD at
+    // CPL > 0, virtual-8086 mode included (Intel SDM Vol. 2B STAC, Vol. 2A CLAC).
+    private static void Stac(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0ForAc(cpu);
+        cpu.FlagsRest |= CpuCore.AC;
+    }
+
+    private static void Clac(CpuCore cpu, ref Instruction ins)
+    {
+        RequireCpl0ForAc(cpu);
+        cpu.FlagsRest &= ~CpuCore.AC;
+    }
+
+    private static void RequireCpl0ForAc(CpuCore cpu)
+    {
+        if (cpu.Cpl > 0)
+        {
+            throw new GuestFault(Vectors.UD);
+        }
     }
 
     private static void SetCarry(CpuCore cpu, bool carry) =>

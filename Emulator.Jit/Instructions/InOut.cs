@@ -79,7 +79,7 @@ internal static unsafe class InOut
         Strings.Repeat(cpu, ins, static (c, i, a) =>
         {
             int size = i.MemorySize.GetSize();
-            ulong linear = c.Linear((int)SegIndex.Es, Strings.ReadIndex(c, 7, a), size);
+            ulong linear = c.LinearWrite((int)SegIndex.Es, Strings.ReadIndex(c, 7, a), size);
             c.WriteSized(linear, size, c.Io.Read((ushort)c.R[2], size));
             Strings.Advance(c, 7, a, size);
             return true;

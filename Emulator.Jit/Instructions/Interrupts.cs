@@ -36,9 +36,11 @@ internal static unsafe class Interrupts
         cpu.EndBlock = true;
     }
 
+    // INT1 (ICEBP, F1): a #DB trap delivered like a hardware exception, without the gate DPL check
+    // of INT n and without touching DR6 (Intel SDM Vol. 2A INT n/INTO/INT3/INT1, Vol. 3B 18.3.2).
     private static void Int1(CpuCore cpu, ref Instruction ins)
     {
-        cpu.SoftwareInterrupt(Vectors.DB);
+        cpu.RaiseException(Vectors.DB, null);
         cpu.EndBlock = true;
     }
 

@@ -58,7 +58,7 @@ internal static unsafe class PointerValidation
             return;
         }
 
-        ulong linear = cpu.MemoryLinear(ins, 2);
+        ulong linear = cpu.MemoryLinearWrite(ins, 2);
         ulong selector = cpu.ReadSized(linear, 2);
         bool raise = (int)(selector & 3) < source;
         cpu.WriteSized(linear, 2, raise ? (selector & ~3UL) | (uint)source : selector);

@@ -116,7 +116,7 @@ internal static unsafe class SseMove
         }
         else
         {
-            cpu.WriteSized(cpu.MemoryLinear(ins, size), size, value);
+            cpu.WriteSized(cpu.MemoryLinearWrite(ins, size), size, value);
         }
     }
 
@@ -127,7 +127,7 @@ internal static unsafe class SseMove
         int size = ins.Mnemonic == Mnemonic.Movss ? 4 : 8;
         if (ins.GetOpKind(0) == OpKind.Memory)
         {
-            cpu.WriteSized(cpu.MemoryLinear(ins, size), size, cpu.ReadXmmLow(ins, 1, size));
+            cpu.WriteSized(cpu.MemoryLinearWrite(ins, size), size, cpu.ReadXmmLow(ins, 1, size));
             return;
         }
 
@@ -156,7 +156,7 @@ internal static unsafe class SseMove
         cpu.CheckSse();
         if (ins.GetOpKind(0) == OpKind.Memory)
         {
-            cpu.WriteSized(cpu.MemoryLinear(ins, 8), 8, cpu.XmmReg(ins.Op1Register).AsUInt64().GetElement(half));
+            cpu.WriteSized(cpu.MemoryLinearWrite(ins, 8), 8, cpu.XmmReg(ins.Op1Register).AsUInt64().GetElement(half));
             return;
         }
 
@@ -252,7 +252,7 @@ internal static unsafe class SseMove
             OpKind.MemorySegEDI => (uint)cpu.R[7],
             _ => cpu.R[7],
         };
-        ulong linear = cpu.Linear(CpuCore.SegmentIndex(ins.MemorySegment), offset, count);
+        ulong linear = cpu.LinearWrite(CpuCore.SegmentIndex(ins.MemorySegment), offset, count);
         for (int i = 0; i < count; i++)
         {
             if (((k >> ((8 * i) + 7)) & 1) != 0)
@@ -301,7 +301,7 @@ internal static unsafe class SseMove
         }
         else
         {
-            cpu.WriteSized(cpu.MemoryLinear(ins, size), size, element);
+            cpu.WriteSized(cpu.MemoryLinearWrite(ins, size), size, element);
         }
     }
 

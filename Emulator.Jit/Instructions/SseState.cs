@@ -31,7 +31,7 @@ internal static unsafe class SseState
     /// </summary>
     private static void Fxsave(CpuCore cpu, ref Instruction ins)
     {
-        ulong linear = Prologue(cpu, ins);
+        ulong linear = Prologue(cpu, ins, write: true);
         Span<byte> image = stackalloc byte[ImageSize];
         int xmmCount = cpu.Bitness == 64 ? 16 : 8;
         cpu.StoreFxImage(image, wide: ins.Mnemonic == Mnemonic.Fxsave64, xmmCount);
@@ -45,7 +45,7 @@ internal static unsafe class SseState
     /// <summary>FXRSTOR m512: as FXSAVE, and #GP(0) when the image sets reserved MXCSR bits.</summary>
     private static void Fxrstor(CpuCore cpu, ref Instruction ins)
     {
-        ulong linear = Prologue(cpu, ins);
+        ulong linear = Prologue(cpu, ins, write: false);
         Span<byte> image = stackalloc byte[ImageSize];
         Span<ulong> words = MemoryMarshal.Cast<byte, ulong>(image);
         int xmmCount = cpu.Bitness == 64 ? 16 : 8;
@@ -62,14 +62,14 @@ internal static unsafe class SseState
         cpu.LoadFxImage(image, wide: ins.Mnemonic == Mnemonic.Fxrstor64, xmmCount);
     }
 
-    private static ulong Prologue(CpuCore cpu, in Instruction ins)
+    private static ulong Prologue(CpuCore cpu, in Instruction ins, bool write)
     {
         if ((cpu.Cr0 & (CpuCore.Cr0EM | CpuCore.Cr0TS)) != 0)
         {
             throw new GuestFault(Vectors.NM);
         }
 
-        ulong linear = cpu.MemoryLinear(ins, ImageSize);
+        ulong linear = write ? cpu.MemoryLinearWrite(ins, ImageSize) : cpu.MemoryLinear(ins, ImageSize);
         if ((linear & 15) != 0)
         {
             throw new GuestFault(Vectors.GP, 0);
@@ -94,7 +94,7 @@ internal static unsafe class SseState
     private static void Stmxcsr(CpuCore cpu, ref Instruction ins)
     {
         cpu.CheckSse();
-        cpu.WriteSized(cpu.MemoryLinear(ins, 4), 4, cpu.Mxcsr);
+        cpu.WriteSized(cpu.MemoryLinearWrite(ins, 4), 4, cpu.Mxcsr);
     }
 
     /// <summary>EMMS: every x87 register empty (tag word all ones, Intel SDM Vol. 1 9.6.1).</summary>

@@ -47,10 +47,24 @@ internal static unsafe class Stack
     private static void Push(CpuCore cpu, ref Instruction ins)
     {
         int size = StackOperandSize(ins);
-        ulong value = ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister()
-            ? cpu.Seg[CpuCore.SegmentIndex(ins.Op0Register)].Selector
-            : cpu.ReadOp(ins, 0, size);
-        cpu.Push(value, size);
+        if (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister())
+        {
+            ushort selector = cpu.Seg[CpuCore.SegmentIndex(ins.Op0Register)].Selector;
+            if (size == 4)
+            {
+                // Intel SDM Vol. 2B PUSH: with a 32-bit operand size the selector is either
+                // zero-extended or written with a 16-bit move; "all recent Core and Atom processors
+                // perform a 16-bit move, leaving the upper portion of the stack location unmodified",
+                // and so do the 80386 and 80486. The stack pointer still moves by 4.
+                cpu.PushWordInSlot(selector, size);
+                return;
+            }
+
+            cpu.Push(selector, size);
+            return;
+        }
+
+        cpu.Push(cpu.ReadOp(ins, 0, size), size);
     }
 
     private static void Pop(CpuCore cpu, ref Instruction ins)
@@ -65,6 +79,7 @@ internal static unsafe class Stack
             if (seg == (int)SegIndex.Ss)
             {
                 cpu.InterruptShadow = true;
+                cpu.MovSsShadow = true;
                 cpu.EndBlock = true;
             }
 

@@ -11,7 +11,7 @@ namespace Emulator.Jit.Instructions;
 /// itself, so that interrupts and exit requests are seen during long copies; registers are updated
 /// every iteration, so a fault leaves them at the failing element (Intel SDM Vol. 2B REP).
 /// </summary>
-internal static unsafe partial class Strings
+internal static unsafe class Strings
 {
     private const int IterationsPerSlice = 4096;
 
@@ -159,9 +159,12 @@ internal static unsafe partial class Strings
     private static ulong DestinationLinear(CpuCore cpu, int addressSize, int size) =>
         cpu.Linear((int)SegIndex.Es, ReadIndex(cpu, 7, addressSize), size);
 
+    private static ulong DestinationLinearWrite(CpuCore cpu, int addressSize, int size) =>
+        cpu.LinearWrite((int)SegIndex.Es, ReadIndex(cpu, 7, addressSize), size);
+
     private static void Movs(CpuCore cpu, ref Instruction ins)
     {
-        if (!BulkMovs(cpu, ins))
+        if (!StringsBulk.TryRun(cpu, ins, movs: true))
         {
             MovsElements(cpu, ins);
         }
@@ -171,7 +174,7 @@ internal static unsafe partial class Strings
     {
         int size = ElementSize(i);
         ulong v = c.ReadSized(SourceLinear(c, i, a, size), size);
-        c.WriteSized(DestinationLinear(c, a, size), size, v);
+        c.WriteSized(DestinationLinearWrite(c, a, size), size, v);
         Advance(c, 6, a, size);
         Advance(c, 7, a, size);
         return true;
@@ -179,7 +182,7 @@ internal static unsafe partial class Strings
 
     private static void Stos(CpuCore cpu, ref Instruction ins)
     {
-        if (!BulkStos(cpu, ins))
+        if (!StringsBulk.TryRun(cpu, ins, movs: false))
         {
             StosElements(cpu, ins);
         }
@@ -188,7 +191,7 @@ internal static unsafe partial class Strings
     private static void StosElements(CpuCore cpu, in Instruction ins) => Repeat(cpu, ins, static (c, i, a) =>
     {
         int size = ElementSize(i);
-        c.WriteSized(DestinationLinear(c, a, size), size, c.R[0] & Alu.Mask(size));
+        c.WriteSized(DestinationLinearWrite(c, a, size), size, c.R[0] & Alu.Mask(size));
         Advance(c, 7, a, size);
         return true;
     });

@@ -10,10 +10,11 @@ internal static unsafe class SystemOps
 {
     private const ulong Cr0NW = 1UL << 29, Cr0CD = 1UL << 30;
 
-    // CR4 bits this CPU model accepts: TSD, DE, PSE, PAE, MCE, PGE, PCE, OSFXSR, OSXMMEXCPT and
-    // OSXSAVE; the others (VME, PVI, UMIP, PCIDE, SMEP, SMAP...) are reserved because CPUID does not
-    // advertise them, so setting one is #GP(0) (Intel SDM Vol. 3A 2.5, 2.6.2.1).
-    private const ulong Cr4Known = 0x7fc | (1UL << 18);
+    // CR4 bits this CPU model accepts: TSD, DE, PSE, PAE, MCE, PGE, PCE, OSFXSR, OSXMMEXCPT, UMIP,
+    // FSGSBASE, PCIDE, OSXSAVE, SMEP and SMAP; the others (VME, PVI, PKE...) are reserved because
+    // CPUID does not advertise them, so setting one is #GP(0) (Intel SDM Vol. 3A 2.5, 2.6.2.1).
+    private const ulong Cr4Known = 0x7fc | CpuCore.Cr4Umip | SegmentBases.Cr4FsGsBase | CpuCore.Cr4Pcide | (1UL << 18)
+        | CpuCore.Cr4Smep | CpuCore.Cr4Smap;
 
     public static void Register(HandlerTable.Registry r)
     {
@@ -102,13 +103,30 @@ internal static unsafe class SystemOps
         ulong ea = cpu.EffectiveAddress(ins);
         int seg = CpuCore.SegmentIndex(ins.MemorySegment);
         int baseSize = cpu.Bitness == 64 ? 8 : 4;
-        cpu.Write16(cpu.Linear(seg, ea, 2), table.Limit);
-        cpu.WriteSized(cpu.Linear(seg, ea + 2, baseSize), baseSize, table.Base);
+        cpu.Write16(cpu.LinearWrite(seg, ea, 2), table.Limit);
+        cpu.WriteSized(cpu.LinearWrite(seg, ea + 2, baseSize), baseSize, table.Base);
     }
 
-    private static void Sgdt(CpuCore cpu, ref Instruction ins) => StoreTable(cpu, ins, cpu.Gdtr);
+    private static void Sgdt(CpuCore cpu, ref Instruction ins)
+    {
+        RequireUmipPrivilege(cpu);
+        StoreTable(cpu, ins, cpu.Gdtr);
+    }
 
-    private static void Sidt(CpuCore cpu, ref Instruction ins) => StoreTable(cpu, ins, cpu.Idtr);
+    private static void Sidt(CpuCore cpu, ref Instruction ins)
+    {
+        RequireUmipPrivilege(cpu);
+        StoreTable(cpu, ins, cpu.Idtr);
+    }
+
+    // CR4.UMIP: SGDT, SIDT, SLDT, SMSW and STR are #GP(0) at CPL > 0 (Intel SDM Vol. 3A 2.5, UMIP).
+    private static void RequireUmipPrivilege(CpuCore cpu)
+    {
+        if ((cpu.Cr4 & CpuCore.Cr4Umip) != 0 && cpu.Cpl > 0)
+        {
+            throw new GuestFault(Vectors.GP, 0);
+        }
+    }
 
     private static void RequireProtected(CpuCore cpu)
     {
@@ -180,12 +198,14 @@ internal static unsafe class SystemOps
     private static void Sldt(CpuCore cpu, ref Instruction ins)
     {
         RequireProtected(cpu);
+        RequireUmipPrivilege(cpu);
         cpu.WriteOp(ins, 0, ins.Op0Kind == OpKind.Memory ? 2 : CpuCore.OpSize(ins, 0), cpu.Ldtr.Selector);
     }
 
     private static void Str(CpuCore cpu, ref Instruction ins)
     {
         RequireProtected(cpu);
+        RequireUmipPrivilege(cpu);
         cpu.WriteOp(ins, 0, ins.Op0Kind == OpKind.Memory ? 2 : CpuCore.OpSize(ins, 0), cpu.Tr.Selector);
     }
 
@@ -200,6 +220,7 @@ internal static unsafe class SystemOps
 
     private static void Smsw(CpuCore cpu, ref Instruction ins)
     {
+        RequireUmipPrivilege(cpu);
         int size = ins.Op0Kind == OpKind.Memory ? 2 : CpuCore.OpSize(ins, 0);
         cpu.WriteOp(ins, 0, size, cpu.Cr0 & Alu.Mask(size));
     }
@@ -230,6 +251,11 @@ internal static unsafe class SystemOps
 
         bool enablePaging = (value & CpuCore.Cr0PG) != 0 && (old & CpuCore.Cr0PG) == 0;
         bool disablePaging = (value & CpuCore.Cr0PG) == 0 && (old & CpuCore.Cr0PG) != 0;
+        if (disablePaging && (cpu.Cr4 & CpuCore.Cr4Pcide) != 0)
+        {
+            // Paging cannot be turned off while PCIDs are enabled (Intel SDM Vol. 2B MOV, CR0).
+            throw new GuestFault(Vectors.GP, 0);
+        }
         ulong efer = cpu.Efer;
         if (enablePaging && (efer & CpuCore.EferLME) != 0)
         {
@@ -272,7 +298,14 @@ internal static unsafe class SystemOps
     {
         if (cpu.LongMode)
         {
-            // Bits 63:MAXPHYADDR are reserved (bit 63 only means something with CR4.PCIDE).
+            // Bits 62:MAXPHYADDR are reserved; bit 63 is reserved too unless CR4.PCIDE is set, when it
+            // asks to keep the PCID's TLB entries and is not stored (Intel SDM Vol. 3A 4.10.4.1).
+            // This TLB does not tag entries by PCID, so it flushes anyway (invalidating more is allowed).
+            if ((cpu.Cr4 & CpuCore.Cr4Pcide) != 0)
+            {
+                value &= ~(1UL << 63);
+            }
+
             if ((value >> CpuCore.PhysicalAddressBits) != 0)
             {
                 throw new GuestFault(Vectors.GP, 0);
@@ -310,7 +343,13 @@ internal static unsafe class SystemOps
             throw new GuestFault(Vectors.GP, 0);
         }
 
-        const ulong pagingBits = CpuCore.Cr4Pse | CpuCore.Cr4Pae | CpuCore.Cr4Pge;
+        // PCIDE may be set only in IA-32e mode with CR3[11:0] = 0 (Intel SDM Vol. 2B MOV, CR4).
+        if ((value & ~old & CpuCore.Cr4Pcide) != 0 && (!cpu.LongMode || (cpu.Cr3 & 0xfff) != 0))
+        {
+            throw new GuestFault(Vectors.GP, 0);
+        }
+
+        const ulong pagingBits = CpuCore.Cr4Pse | CpuCore.Cr4Pae | CpuCore.Cr4Pge | CpuCore.Cr4Pcide | CpuCore.Cr4Smep | CpuCore.Cr4Smap;
         cpu.Cr4 = value;
         if (((old ^ value) & pagingBits) != 0)
         {
@@ -363,30 +402,20 @@ internal static unsafe class SystemOps
         cpu.WriteOp(ins, 0, CpuCore.OpSize(ins, 0), value);
     }
 
-    private static ref ulong DebugRegister(CpuCore cpu, Iced.Intel.Register reg)
-    {
-        switch (reg)
-        {
-            case Iced.Intel.Register.DR0: return ref cpu.Dr0;
-            case Iced.Intel.Register.DR1: return ref cpu.Dr1;
-            case Iced.Intel.Register.DR2: return ref cpu.Dr2;
-            case Iced.Intel.Register.DR3: return ref cpu.Dr3;
-            case Iced.Intel.Register.DR6: return ref cpu.Dr6;
-            case Iced.Intel.Register.DR7: return ref cpu.Dr7;
-            default: throw new GuestFault(Vectors.UD);
-        }
-    }
+    // DR0-DR7 by number; DR8-DR15 do not exist (#UD).
+    private static int DebugRegisterIndex(Iced.Intel.Register reg) =>
+        reg is >= Iced.Intel.Register.DR0 and <= Iced.Intel.Register.DR7 ? reg - Iced.Intel.Register.DR0 : throw new GuestFault(Vectors.UD);
 
     private static void MovToDr(CpuCore cpu, ref Instruction ins)
     {
         RequireCpl0(cpu);
-        DebugRegister(cpu, ins.Op0Register) = cpu.ReadOp(ins, 1, CpuCore.OpSize(ins, 1));
+        cpu.WriteDebugRegister(DebugRegisterIndex(ins.Op0Register), cpu.ReadOp(ins, 1, CpuCore.OpSize(ins, 1)));
     }
 
     private static void MovFromDr(CpuCore cpu, ref Instruction ins)
     {
         RequireCpl0(cpu);
-        cpu.WriteOp(ins, 0, CpuCore.OpSize(ins, 0), DebugRegister(cpu, ins.Op1Register));
+        cpu.WriteOp(ins, 0, CpuCore.OpSize(ins, 0), cpu.ReadDebugRegister(DebugRegisterIndex(ins.Op1Register)));
     }
 
     private static void Cpuid(CpuCore cpu, ref Instruction ins)
@@ -429,6 +458,7 @@ internal static unsafe class SystemOps
             Msr.FsBase => cpu.Seg[(int)Core.Cpu.Seg.Fs].Base,
             Msr.GsBase => cpu.Seg[(int)Core.Cpu.Seg.Gs].Base,
             Msr.KernelGsBase => cpu.KernelGsBase,
+            Msr.TscAux => TimeStamp.TscAux(cpu),
             Msr.SysenterCs => cpu.SysenterCs,
             Msr.SysenterEsp => cpu.SysenterEsp,
             Msr.SysenterEip => cpu.SysenterEip,
@@ -459,6 +489,7 @@ internal static unsafe class SystemOps
             case Msr.FsBase: cpu.Seg[(int)Core.Cpu.Seg.Fs].Base = Canonical(value); break;
             case Msr.GsBase: cpu.Seg[(int)Core.Cpu.Seg.Gs].Base = Canonical(value); break;
             case Msr.KernelGsBase: cpu.KernelGsBase = Canonical(value); break;
+            case Msr.TscAux: cpu.Msrs[Msr.TscAux] = value >> 32 == 0 ? value : throw new GuestFault(Vectors.GP, 0); break;
             case Msr.SysenterCs: cpu.SysenterCs = value & 0xffff_ffff; break;
             case Msr.SysenterEsp: cpu.SysenterEsp = Canonical(value); break;
             case Msr.SysenterEip: cpu.SysenterEip = Canonical(value); break;

@@ -207,7 +207,7 @@ internal static unsafe class X87
     private static void Fnstcw(CpuCore cpu, ref Instruction ins)
     {
         Begin(cpu, ins, control: true);
-        cpu.WriteSized(cpu.MemoryLinear(ins, 2), 2, cpu.Fcw);
+        cpu.WriteSized(cpu.MemoryLinearWrite(ins, 2), 2, cpu.Fcw);
     }
 
     private static void Fldcw(CpuCore cpu, ref Instruction ins)
@@ -227,7 +227,7 @@ internal static unsafe class X87
         }
         else
         {
-            cpu.WriteSized(cpu.MemoryLinear(ins, 2), 2, cpu.FswWithTop);
+            cpu.WriteSized(cpu.MemoryLinearWrite(ins, 2), 2, cpu.FswWithTop);
         }
     }
 
@@ -364,7 +364,7 @@ internal static unsafe class X87
             return;
         }
 
-        ulong linear = cpu.MemoryLinear(ins, Math.Max(1, ins.MemorySize.GetSize()));
+        ulong linear = cpu.MemoryLinearWrite(ins, Math.Max(1, ins.MemorySize.GetSize()));
         int size;
         ulong bits;
         ushort high = 0;
@@ -442,7 +442,7 @@ internal static unsafe class X87
         Begin(cpu, ins);
         uint flags = 0;
         Float80 v = Operand(cpu, 0, ref flags);
-        ulong linear = cpu.MemoryLinear(ins, 10);
+        ulong linear = cpu.MemoryLinearWrite(ins, 10);
         long value = v.IsZero ? 0 : v.ToInteger(64, RoundingMode(cpu), ref flags);
         ulong low;
         ushort high;
@@ -559,7 +559,7 @@ internal static unsafe class X87
     private static void Fnstenv(CpuCore cpu, ref Instruction ins)
     {
         Begin(cpu, ins, control: true);
-        StoreEnvironment(cpu, ins, cpu.MemoryLinear(ins, 28));
+        StoreEnvironment(cpu, ins, cpu.MemoryLinearWrite(ins, 28));
         cpu.Fcw |= 0x3f;
         UpdateErrorSummary(cpu);
     }
@@ -574,7 +574,7 @@ internal static unsafe class X87
     private static void Fnsave(CpuCore cpu, ref Instruction ins)
     {
         Begin(cpu, ins, control: true);
-        ulong linear = cpu.MemoryLinear(ins, 108);
+        ulong linear = cpu.MemoryLinearWrite(ins, 108);
         int envSize = StoreEnvironment(cpu, ins, linear);
         for (int i = 0; i < 8; i++)
         {

@@ -56,10 +56,39 @@ internal sealed unsafe partial class CpuCore
     public void WriteSized(ulong linear, int size, ulong value) => WriteIn(Tlb, linear, size, value);
 
     /// <summary>An implicit supervisor-mode read (GDT, LDT, IDT, TSS).</summary>
-    public ulong SystemRead(ulong linear, int size) => ReadIn(SupervisorTlb, linear, size);
+    public ulong SystemRead(ulong linear, int size)
+    {
+        ImplicitAccess = true;
+        try
+        {
+            return ReadIn(SupervisorTlb, linear, size);
+        }
+        finally
+        {
+            ImplicitAccess = false;
+        }
+    }
 
     /// <summary>An implicit supervisor-mode write (descriptor accessed and busy bits, the TSS).</summary>
-    public void SystemWrite(ulong linear, int size, ulong value) => WriteIn(SupervisorTlb, linear, size, value);
+    public void SystemWrite(ulong linear, int size, ulong value)
+    {
+        ImplicitAccess = true;
+        try
+        {
+            WriteIn(SupervisorTlb, linear, size, value);
+        }
+        finally
+        {
+            ImplicitAccess = false;
+        }
+    }
+
+    // With CR4.SMAP, supervisor accesses to user pages are allowed only sometimes (explicit, with
+    // EFLAGS.AC): the supervisor TLB keeps no entry for such a page, so every access takes the slow
+    // path and is checked against the AC flag of its moment.
+    // A page watched by a data breakpoint gets no entry either, for the same reason (CpuCore.Debug.cs).
+    private bool KeepsEntry(SoftTlb tlb, ulong linear) =>
+        (tlb.User || (Cr4 & Cr4Smap) == 0 || !LastWalkUserPage) && !(DataBreakpointsArmed && DataBreakpointOnPage(linear));
 
     /// <summary>A read with the rights of privilege level <paramref name="cpl"/> (stack accesses of a privilege change).</summary>
     public ulong ReadAt(int cpl, ulong linear, int size) => ReadIn(cpl == 3 ? UserTlb : SupervisorTlb, linear, size);
@@ -105,57 +134,6 @@ internal sealed unsafe partial class CpuCore
         }
 
         WriteSlow(tlb, linear, size, value);
-    }
-
-    /// <summary>
-    /// The host address of <paramref name="length"/> bytes at <paramref name="linear"/> (all on
-    /// one page) when the TLB of the current privilege already holds a read entry for the page,
-    /// else null: the caller then reads one element the ordinary way, which walks the page tables,
-    /// faults precisely and fills the entry.
-    /// </summary>
-    public byte* ReadableHost(ulong linear, int length)
-    {
-        SoftTlb tlb = Tlb;
-        int i = SoftTlb.Slot(linear);
-        return tlb.ReadTag[i] == SoftTlb.Tag(linear) && (linear & SoftTlb.PageMask) + (ulong)length <= SoftTlb.PageMask + 1
-            ? (byte*)(tlb.ReadAddend[i] + (nint)linear)
-            : null;
-    }
-
-    /// <summary>
-    /// The host address of <paramref name="length"/> bytes at <paramref name="linear"/> (all on
-    /// one page) when the TLB of the current privilege holds a write entry for the page (so the
-    /// page is writable, RAM, and already dirty) and the bytes hold no decoded code (a code page's
-    /// chunk map is consulted, as translated stores do), else null: the caller then writes one
-    /// element the ordinary way, which faults precisely, drops overwritten code and fills the entry.
-    /// </summary>
-    public byte* WritableHost(ulong linear, int length)
-    {
-        SoftTlb tlb = Tlb;
-        int i = SoftTlb.Slot(linear);
-        ulong offset = linear & SoftTlb.PageMask;
-        if (length <= 0 || offset + (ulong)length > SoftTlb.PageMask + 1)
-        {
-            return null;
-        }
-
-        ulong tag = tlb.WriteTag[i];
-        if (tag == SoftTlb.Tag(linear))
-        {
-            return (byte*)(tlb.WriteAddend[i] + (nint)linear);
-        }
-
-        if (tag == (SoftTlb.Tag(linear) | SoftTlb.CodePageTag))
-        {
-            int first = (int)(offset >> Decoding.BlockCache.ChunkShift), last = (int)((offset + (ulong)length - 1) >> Decoding.BlockCache.ChunkShift);
-            ulong chunks = (last >= 63 ? ulong.MaxValue : (1UL << (last + 1)) - 1) & ~((1UL << first) - 1);
-            if ((Volatile.Read(ref *(ulong*)tlb.WriteCodeMap[i]) & chunks) == 0)
-            {
-                return (byte*)(tlb.WriteAddend[i] + (nint)linear);
-            }
-        }
-
-        return null;
     }
 
     /// <summary>
@@ -217,6 +195,11 @@ internal sealed unsafe partial class CpuCore
 
     private ulong ReadSlow(SoftTlb tlb, ulong linear, int size)
     {
+        if (DataBreakpointsArmed)
+        {
+            CheckDataBreakpoints(linear, size, write: false);
+        }
+
         if (_locked is not LockedState.None and not LockedState.Bus)
         {
             return LockedRead(linear, size);
@@ -236,7 +219,7 @@ internal sealed unsafe partial class CpuCore
 
         ulong physical = Translate(linear, Access.Read, tlb.User, out uint info);
         MemoryRegion? region = FindRegion(physical);
-        if (region is { Kind: RegionKind.Ram or RegionKind.Rom } && region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask))
+        if (region is { Kind: RegionKind.Ram or RegionKind.Rom } && KeepsEntry(tlb, linear) && region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask))
         {
             tlb.SetRead(linear, (nint)region.HostPointer(physical & ~SoftTlb.PageMask), info);
         }
@@ -246,6 +229,11 @@ internal sealed unsafe partial class CpuCore
 
     private void WriteSlow(SoftTlb tlb, ulong linear, int size, ulong value)
     {
+        if (DataBreakpointsArmed)
+        {
+            CheckDataBreakpoints(linear, size, write: true);
+        }
+
         if (_locked is not LockedState.None and not LockedState.Bus)
         {
             LockedWrite(linear, size, value);
@@ -278,7 +266,7 @@ internal sealed unsafe partial class CpuCore
 
         MemoryRegion? region = FindRegion(physical);
         Memory.WriteUInt(new GuestPhysicalAddress(physical), size, value);
-        if (region is { Kind: RegionKind.Ram } && region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask))
+        if (region is { Kind: RegionKind.Ram } && KeepsEntry(tlb, linear) && region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask))
         {
             // On a page that holds (or held) code the entry carries the page's code map: stores
             // that do not touch code (data sharing the page) stay on the fast path of translated code.

@@ -23,6 +23,9 @@ internal sealed unsafe partial class CpuCore
 {
     public const ulong Cr0WP = 1UL << 16;
     public const ulong Cr4Pse = 1UL << 4, Cr4Pae = 1UL << 5, Cr4Pge = 1UL << 7;
+
+    /// <summary>CR4.UMIP (11), PCIDE (17), SMEP (20), SMAP (21) (Intel SDM Vol. 3A 2.5).</summary>
+    public const ulong Cr4Umip = 1UL << 11, Cr4Pcide = 1UL << 17, Cr4Smep = 1UL << 20, Cr4Smap = 1UL << 21;
     public const ulong EferSCE = 1, EferNXE = 1 << 11;
 
     /// <summary>MAXPHYADDR of this CPU model (CPUID 80000008h EAX[7:0]).</summary>
@@ -50,6 +53,7 @@ internal sealed unsafe partial class CpuCore
     public ulong Translate(ulong linear, Access access, bool user, out uint info)
     {
         info = 0;
+        LastWalkUserPage = false;
         if ((Cr0 & Cr0PG) == 0)
         {
             return linear & A20Mask;
@@ -186,20 +190,38 @@ internal sealed unsafe partial class CpuCore
 
     // Access rights, Intel SDM Vol. 3A 4.6.1: user accesses need U/S set at every level and, to
     // write, R/W at every level; supervisor writes need R/W only when CR0.WP is set; fetches need
-    // XD clear at every level (and, in user mode, U/S). SMEP and SMAP are not advertised.
+    // XD clear at every level (and, in user mode, U/S). A page whose U/S is set at every level is a
+    // user-mode page: with CR4.SMEP a supervisor fetch from it faults, with CR4.SMAP a supervisor
+    // data access to it faults unless it is explicit, at CPL < 3, with EFLAGS.AC set (4.6.1.1, 4.6.2).
     private void CheckRights(ulong linear, Access access, bool user, ulong rights, bool noExecute)
     {
+        bool userPage = (rights & EntryUser) != 0;
         bool allowed = access switch
         {
-            Access.Write => (rights & EntryWritable) != 0 ? !user || (rights & EntryUser) != 0 : !user && (Cr0 & Cr0WP) == 0,
-            Access.Fetch => !noExecute && (!user || (rights & EntryUser) != 0),
-            _ => !user || (rights & EntryUser) != 0,
+            Access.Write => (rights & EntryWritable) != 0 ? !user || userPage : !user && (Cr0 & Cr0WP) == 0,
+            Access.Fetch => !noExecute && (!user || userPage),
+            _ => !user || userPage,
         };
+        if (allowed && !user && userPage)
+        {
+            allowed = access == Access.Fetch
+                ? (Cr4 & Cr4Smep) == 0
+                : (Cr4 & Cr4Smap) == 0 || (!ImplicitAccess && (FlagsRest & AC) != 0 && Cpl < 3);
+        }
+
         if (!allowed)
         {
             throw PageFault(linear, access, user, PfPresent);
         }
+
+        LastWalkUserPage = userPage;
     }
+
+    /// <summary>Set while the CPU makes an implicit supervisor-mode access (descriptor tables, TSS), which SMAP never lets reach user pages.</summary>
+    public bool ImplicitAccess;
+
+    /// <summary>Whether the last successful page walk ended at a user-mode page (U/S set at every level).</summary>
+    public bool LastWalkUserPage;
 
     private GuestFault PageFault(ulong linear, Access access, bool user, int code)
     {
@@ -213,8 +235,8 @@ internal sealed unsafe partial class CpuCore
             code |= PfUser;
         }
 
-        // I/D reports a fetch only when execute-disable is in force (Intel SDM Vol. 3A 4.7).
-        if (access == Access.Fetch && (Cr4 & Cr4Pae) != 0 && (Efer & EferNXE) != 0)
+        // I/D reports a fetch only when SMEP or execute-disable is in force (Intel SDM Vol. 3A 4.7).
+        if (access == Access.Fetch && ((Cr4 & Cr4Smep) != 0 || ((Cr4 & Cr4Pae) != 0 && (Efer & EferNXE) != 0)))
         {
             code |= PfFetch;
         }

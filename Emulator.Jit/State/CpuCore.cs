@@ -174,6 +174,7 @@ internal sealed unsafe partial class CpuCore
         Halted = s.Halted;
         InterruptShadow = s.InterruptShadow;
         NmiBlocked = s.NmiBlocked;
+        UpdateDebugState();
         FlushTlb();
         if (PaePaging)
         {

@@ -9,6 +9,8 @@ internal static class Msr
     public const uint Efer = 0xc000_0080;
     public const uint Star = 0xc000_0081, Lstar = 0xc000_0082, Cstar = 0xc000_0083, Sfmask = 0xc000_0084;
     public const uint FsBase = 0xc000_0100, GsBase = 0xc000_0101, KernelGsBase = 0xc000_0102;
+    /// <summary>IA32_TSC_AUX, what RDTSCP and RDPID return (bits 63:32 reserved).</summary>
+    public const uint TscAux = 0xc000_0103;
 
     // Architectural MSRs a kernel reads and writes back without the CPU acting on them: kept as
     // plain storage with their reset values (Intel SDM Vol. 4 Table 2-2).

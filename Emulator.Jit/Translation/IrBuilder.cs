@@ -385,9 +385,11 @@ internal static unsafe class IrBuilder
             return false;
         }
 
-        if (bitness != 64 && ins.MemorySegment is Register.FS or Register.GS)
+        if (bitness != 64 && ins.MemorySegment is Register.FS or Register.GS or Register.CS)
         {
-            // Outside 64-bit mode the translator only addresses flat segments; FS and GS are left to the interpreter.
+            // Outside 64-bit mode the translator only addresses flat data segments; FS and GS are
+            // left to the interpreter, and so is CS, which is never writable and readable only with
+            // its R bit (Intel SDM Vol. 3A 5.5), checks the flat test of CS does not make.
             return false;
         }
 

@@ -311,6 +311,19 @@ internal sealed unsafe class TranslationCache : IDisposable
         Statistics.Flushes++;
     }
 
+    /// <summary>
+    /// After a helper called from translated code loaded a segment register: records which segments
+    /// are not flat now (blocks entered from here on check it in their prologue) and returns true
+    /// when one became so, since the running block was entered assuming it flat and must stop.
+    /// </summary>
+    public bool SegmentsBecameNonFlat()
+    {
+        int before = _cpu.State->NonFlatSegments;
+        int now = NonFlatSegments();
+        _cpu.State->NonFlatSegments = now;
+        return (now & ~before) != 0;
+    }
+
     /// <summary>Bit per segment register that translated code may not treat as flat (base 0, 4 GiB, writable expand-up data; SS also 32-bit).</summary>
     private int NonFlatSegments()
     {

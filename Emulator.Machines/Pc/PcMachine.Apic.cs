@@ -40,7 +40,7 @@ public sealed partial class PcMachine
         {
             var processor = new VcpuApicProcessor(Vcpus[i], _threads[i]);
             _apicProcessors.Add(processor);
-            var apic = new LocalApic(Platform.DeviceLock, Platform.Timers, ApicBus, processor, bootstrap: i == 0);
+            var apic = new LocalApic(Platform.DeviceLock, Platform.Timers, ApicBus, processor, bootstrap: i == 0, Platform.GuestErrors);
             if (_config.KvmIrqchip == KvmIrqchipMode.User)
             {
                 Vcpus[i].InterruptSource = apic;
@@ -51,7 +51,7 @@ public sealed partial class PcMachine
         }
 
         Platform.Memory.AddMmio("lapic", new GuestPhysicalAddress(LocalApic.DefaultBase), LocalApic.PageSize, new LocalApicMmio(ApicBus));
-        IoApic = new IoApic("ioapic", Platform.DeviceLock, ApicBus);
+        IoApic = new IoApic("ioapic", Platform.DeviceLock, ApicBus, Platform.GuestErrors);
         Platform.Memory.AddMmio("ioapic", new GuestPhysicalAddress(IoApic.DefaultBase), IoApic.WindowSize, IoApic);
         _devices.Add(IoApic);
     }

@@ -127,7 +127,7 @@ public sealed partial class PcMachine : IDisposable
 
         Keyboard = new Ps2Keyboard(Platform.DeviceLock);
         _devices.Add(Keyboard);
-        KeyboardController = new I8042(Keyboard, IsaIrq(1), IsaIrq(12), Platform.Control, Platform.A20.CreateInput("i8042"));
+        KeyboardController = new I8042(Keyboard, IsaIrq(1), IsaIrq(12), Platform.Control, Platform.A20.CreateInput("i8042"), Platform.GuestErrors);
         AddPort(I8042.DataPort, 1, KeyboardController);
         Platform.Io.Register(I8042.CommandPort, 1, KeyboardController, I8042.CommandOffset);
         AddPort(SystemControlPortA.Port, 1, new SystemControlPortA(Platform.Control, Platform.A20.CreateInput("port92")));
@@ -153,7 +153,7 @@ public sealed partial class PcMachine : IDisposable
         var irq9 = new WiredOrLine(IsaIrq(9));
         var pmEvent = _pmEvent = new AcpiPmEvent(irq9.CreateInput());
         AddPort(AcpiPmPorts.Pm1aEvtBlk, AcpiPmPorts.Pm1EvtLen, pmEvent);
-        AddPort(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, new AcpiPmControl(Platform.Control));
+        AddPort(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, new AcpiPmControl(Platform.Control, errors: Platform.GuestErrors));
         AddPort(AcpiPmPorts.PmTmrBlk, AcpiPmPorts.PmTmrLen, new AcpiPmTimer(Platform.Timers, pmEvent));
 
         // PCI bus and virtio devices: PIIX3 steers PIRQA-D to ISA IRQs (the PIC and the IOAPIC).
@@ -493,6 +493,14 @@ public sealed partial class PcMachine : IDisposable
                 break;
         }
     }
+
+    /// <summary>
+    /// Resets the machine as its reset line does, for a reset the guest asked for: every device and
+    /// vCPU back to power-on, the firmware's PCI set-up and a direct kernel boot done again, the
+    /// bootstrap processor let run. The machine loop does this for a guest's reset request; a harness
+    /// driving the devices of a machine that is not running (Emulator.Fuzzing) calls it directly.
+    /// </summary>
+    public void Reset() => ResetMachine(guest: true);
 
     // guest: the guest asked (a reset port, a triple fault), else the host (QMP system_reset).
     private void ResetMachine(bool guest)

@@ -55,8 +55,8 @@ public sealed class PcPci : IDisposable
             throw new MachineConfigException($"--drive and --nic: at most {VgaSlot - FirstDriveSlot} virtio disks and network cards fit on the PCI bus");
         }
 
-        Bus = new PciBus(platform.Memory, platform.Io);
-        Piix3 = new Piix3(isaIrqs);
+        Bus = new PciBus(platform.Memory, platform.Io, platform.GuestErrors);
+        Piix3 = new Piix3(isaIrqs, platform.GuestErrors);
         Bus.IntxRouter = Piix3.IntxLine;
         HostBridge = new PciHostBridge(Bus, resetRequest);
         platform.Io.Register(PciHostBridge.AddressPort, PciHostBridge.PortCount, HostBridge);
@@ -73,13 +73,13 @@ public sealed class PcPci : IDisposable
             Bus.Attach(VgaSlot, 0, vga);
         }
 
-        var rng = new VirtioPci("virtio-rng@02.0", new VirtioRng(), platform.Memory);
+        var rng = new VirtioPci("virtio-rng@02.0", new VirtioRng(), platform.Memory, platform.GuestErrors);
         _virtio.Add(rng);
         Bus.Attach(RngSlot, 0, rng);
         for (int i = 0; i < drives.Count; i++)
         {
             int slot = FirstDriveSlot + i;
-            var blk = new VirtioPci($"virtio-blk@{slot:x2}.0", new VirtioBlk(drives[i]), platform.Memory);
+            var blk = new VirtioPci($"virtio-blk@{slot:x2}.0", new VirtioBlk(drives[i], platform.GuestErrors), platform.Memory, platform.GuestErrors);
             _virtio.Add(blk);
             Bus.Attach(slot, 0, blk);
         }
@@ -87,8 +87,8 @@ public sealed class PcPci : IDisposable
         for (int i = 0; i < nics.Count; i++)
         {
             int slot = FirstDriveSlot + drives.Count + i;
-            var nic = new VirtioNet(nics[i].Backend, platform.DeviceLock, nics[i].Mac, nics[i].Mtu);
-            var pci = new VirtioPci($"virtio-net@{slot:x2}.0", nic, platform.Memory);
+            var nic = new VirtioNet(nics[i].Backend, platform.DeviceLock, nics[i].Mac, nics[i].Mtu, platform.GuestErrors);
+            var pci = new VirtioPci($"virtio-net@{slot:x2}.0", nic, platform.Memory, platform.GuestErrors);
             _virtio.Add(pci);
             Nics.Add(nic);
             Bus.Attach(slot, 0, pci);

@@ -236,6 +236,19 @@ public sealed class LocalApicTests : IDisposable
     }
 
     [Fact]
+    public void AnIllegalVectorInTheErrorEntryIsOneMoreErrorNotALoop()
+    {
+        // Found by the device fuzzer: the error entry's delivery of vector 5 is itself a receive
+        // illegal vector error (11.5.3), which used to signal the error entry again, for ever.
+        _rig.EnableAll();
+        W(A0, LvtError, 0x05);
+        Assert.Equal(0u, R(A0, 0x40));
+        W(A0, Esr, 0);
+        Assert.Equal((1u << 7) | (1u << 6), R(A0, Esr));
+        Assert.False(A0.IsRequested(0x05));
+    }
+
+    [Fact]
     public void SoftwareDisableMasksTheLvtAndRefusesFixedInterrupts()
     {
         _rig.EnableAll();

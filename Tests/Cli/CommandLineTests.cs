@@ -19,6 +19,7 @@ public sealed class CommandLineTests
     [InlineData("--serial bogus", "--serial")]
     [InlineData("--debug-exit 0x10000", "--debug-exit 0x10000")]
     [InlineData("--debugcon nowhere", "--debugcon nowhere")]
+    [InlineData("--guest-errors nowhere", "--guest-errors nowhere")]
     [InlineData("--bogus", "'--bogus'")]
     [InlineData("--drive readonly=on", "--drive readonly=on")]
     [InlineData("--drive file=disk.img,format=vmdk", "format=vmdk")]

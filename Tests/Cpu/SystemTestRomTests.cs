@@ -25,6 +25,11 @@ public sealed class SystemTestRomTests
     [InlineData("a20", 13)]
     [InlineData("irqshadow", 7)]
     [InlineData("ptrcheck", 116)]
+    [InlineData("stack", 99)]
+    [InlineData("protect", 133)]
+    [InlineData("addressing", 39)]
+    [InlineData("flags", 73)]
+    [InlineData("sysfeat", 68)]
     public void EveryCheckPasses(string rom, int checks) => AssertAllPassed(rom, checks, Run(rom));
 
     /// <summary>

@@ -13,7 +13,7 @@ public sealed class KvmCpuidTableTests
     [Fact]
     public void EveryLeafOfTheModelIsGivenWithTheModelsValuesWhenTheHostOffersEverything()
     {
-        KvmCpuidEntry2[] host = [Supported(1, ~0u, ~0u), Supported(7, 0, 0), Supported(0x8000_0001, ~0u, ~0u)];
+        KvmCpuidEntry2[] host = [Supported(1, ~0u, ~0u), Supported(7, ~0u, ~0u), Supported(0x8000_0001, ~0u, ~0u)];
 
         (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 3, host);
 
@@ -29,7 +29,7 @@ public sealed class KvmCpuidTableTests
     public void AFeatureTheHostLacksIsClearedAndNamedButVendorAndSignatureStay()
     {
         // A host without CMOV (CPUID.1:EDX bit 15, Intel SDM Vol. 2A Table 3-11).
-        KvmCpuidEntry2[] host = [Supported(1, ~0u, ~(1u << 15)), Supported(7, 0, 0), Supported(0x8000_0001, ~0u, ~0u)];
+        KvmCpuidEntry2[] host = [Supported(1, ~0u, ~(1u << 15)), Supported(7, ~0u, ~0u), Supported(0x8000_0001, ~0u, ~0u)];
 
         (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 0, host);
 

@@ -61,13 +61,14 @@ public sealed class VirtioNetTests : IDisposable
     private readonly PciTestBench _pc = new();
     private readonly RecordingNetBackend _host = new();
     private readonly VirtioNet _net;
+    private readonly Emulator.Core.Machine.GuestErrorLog _errors = new();
     private readonly VirtioDriver _driver;
     private readonly ushort[] _availIndex = new ushort[2];
     private readonly ushort[] _usedSeen = new ushort[2];
 
     public VirtioNetTests()
     {
-        _net = new VirtioNet(_host, _pc.DeviceLock, TestMac, mtu: 1500);
+        _net = new VirtioNet(_host, _pc.DeviceLock, TestMac, mtu: 1500, errors: _errors);
         _driver = new VirtioDriver(_pc, 4, new VirtioPci("virtio-net", _net, _pc.Memory));
         _net.Start();
     }
@@ -426,6 +427,8 @@ public sealed class VirtioNetTests : IDisposable
         Assert.Equal([(0u, 0u), (1u, 0u), (3u, 0u), (4u, 0u), (5u, 312u)], TakeUsed(0));
         Assert.Equal(frame, ReadGuest(Buffers + 0x5000 + 12, 300));
         Assert.Equal(4UL, _net.Counters.MalformedChains);
+        Assert.Equal(4L, _errors.CountsByDevice["virtio-net"]);
+        Assert.Contains(_errors.Recent, l => l.Contains("rx", StringComparison.Ordinal) && l.Contains("5.1.6.3", StringComparison.Ordinal));
         Assert.Equal(0, _driver.Status & VirtioPci.StatusNeedsReset);
     }
 

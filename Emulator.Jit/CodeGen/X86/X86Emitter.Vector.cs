@@ -92,5 +92,5 @@ internal sealed unsafe partial class X86Emitter
     }
 
     private static MemoryOperand XmmSlot(int guest) =>
-        new(Register.RBX, GuestState.XmmOffset + (16 * guest), 4);
+        new(Register.RBX, GuestState.XmmOffset + (16 * guest), 8);
 }

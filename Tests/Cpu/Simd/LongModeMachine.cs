@@ -76,6 +76,7 @@ internal sealed class LongModeMachine : IDisposable
         asm.Assemble(new StreamCodeWriter(stream), CodeAddress);
         Write(CodeAddress, stream.ToArray());
         Core.Rip = CodeAddress;
+        Core.EndBlock = false;  // else the first instruction runs alone, in the interpreter
         Core.Halted = false;
         Core.InternalError = null;
         Core.UpdateMode();

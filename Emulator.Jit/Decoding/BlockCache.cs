@@ -53,13 +53,17 @@ internal sealed unsafe class BlockCache
 
     /// <summary>
     /// The chunk map of a code page: a 64-bit word, bit n set while bytes [64n, 64n+63] of the page
-    /// hold decoded code. It lives as long as the cache (TLB entries point at it); 0 when the page never held code.
+    /// hold decoded code. It lives as long as the cache (TLB entries point at it); 0 when the page
+    /// holds no decoded code now. A page whose code has all been dropped (a freed page of an exited
+    /// process, reused for data) so gets plain TLB write entries again, which the interpreter's
+    /// fast paths and the bulk string operations take; <see cref="Add"/> drops every TLB write
+    /// entry when code arrives on a page without any, so none of those entries outlives that.
     /// </summary>
     public nint CodeMap(ulong physical)
     {
         lock (_lock)
         {
-            return _pages.TryGetValue(physical >> SoftTlb.PageShift, out CodePage? p) ? (nint)p.Map.Pointer : 0;
+            return _pages.TryGetValue(physical >> SoftTlb.PageShift, out CodePage? p) && p.Blocks.Count > 0 ? (nint)p.Map.Pointer : 0;
         }
     }
 

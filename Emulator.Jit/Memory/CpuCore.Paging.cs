@@ -331,6 +331,6 @@ internal sealed unsafe partial class CpuCore
     {
         SupervisorTlb.FlushPage(linear);
         UserTlb.FlushPage(linear);
-        ForgetCodeMappings();
+        Translator?.ForgetJumpsAround(linear);
     }
 }

@@ -1,3 +1,4 @@
+using Emulator.Jit.Memory;
 using Emulator.Jit.State;
 
 namespace Emulator.Jit.Translation;
@@ -43,6 +44,40 @@ internal sealed unsafe class JumpCache
         ulong* e = (ulong*)_table.Pointer + (Slot(rip) * 2);
         e[0] = rip;
         e[1] = (ulong)code;
+    }
+
+    /// <summary>
+    /// INVLPG of <paramref name="linear"/>: drops the entries whose code may have been fetched
+    /// through the invalidated translation. That is the page holding <paramref name="linear"/>, or
+    /// any part of a large page holding it (Intel SDM Vol. 3A 4.10.4.1), so every entry whose code
+    /// starts in the same 1 GiB region (the largest page) or on the page just below it (a block may
+    /// run onto the next page). A kernel invalidating user or vmalloc addresses so keeps its own text.
+    /// </summary>
+    public void DropAround(ulong linear)
+    {
+        if (Mode is not { } mode)
+        {
+            return;
+        }
+
+        const ulong Region = 1UL << 30;
+        ulong low = (linear & ~(Region - 1)) - (SoftTlb.PageMask + 1), high = (linear | (Region - 1)) + 1;
+        ulong* e = (ulong*)_table.Pointer;
+        for (int i = 0; i < Entries; i++)
+        {
+            ulong rip = e[i * 2];
+            if (rip == Empty)
+            {
+                continue;
+            }
+
+            // Modulo the linear address width, so the page below the first region is the last one.
+            ulong distance = mode.Bitness == 64 ? rip - low : (mode.CsBase + rip - low) & 0xffff_ffff;
+            if (distance < high - low)
+            {
+                e[i * 2] = Empty;
+            }
+        }
     }
 
     public void Clear()

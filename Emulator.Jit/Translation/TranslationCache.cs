@@ -87,7 +87,14 @@ internal sealed unsafe class TranslationCache : IDisposable
         }
     }
 
-    /// <summary>Mappings may have changed (TLB flush, INVLPG, A20, code cache reset): both jump caches forget everything.</summary>
+    /// <summary>INVLPG: both jump caches drop what the page of <paramref name="linear"/> may have mapped.</summary>
+    public void ForgetJumpsAround(ulong linear)
+    {
+        _supervisorJumps.DropAround(linear);
+        _userJumps.DropAround(linear);
+    }
+
+    /// <summary>Mappings may have changed (TLB flush, A20, code cache reset): both jump caches forget everything.</summary>
     public void ForgetJumps()
     {
         _supervisorJumps.Clear();

@@ -12,7 +12,8 @@ namespace Emulator.Tests.Cpu;
 /// system calls, interrupts and context switches do not empty it. What it keeps must still be
 /// right: an instruction fetch from a supervisor page at CPL 3 is a page fault (Intel SDM Vol. 3A
 /// 4.6.1, 4.7), however warm the kernel's translation of that page is, and after a CR3 load a
-/// non-global page runs what the new page tables map there (Vol. 3A 4.10.4.1).
+/// non-global page, or after INVLPG the page or the whole large page holding the address, runs
+/// what the page tables map there now (Vol. 3A 4.10.4.1, Vol. 2A INVLPG).
 /// </summary>
 public sealed class JumpCacheTests
 {
@@ -122,6 +123,53 @@ public sealed class JumpCacheTests
         CpuState s = rig.Core.SaveState();
         Assert.Equal((1UL, 2UL), (s.Gpr[(int)Gpr.Rbx], s.Gpr[(int)Gpr.Rax]));
         Assert.NotEqual(TranslatorRig.Handler + 1, s.Rip);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AfterInvlpgAnIndirectCallRunsWhatThePageMapsNow(bool largePage)
+    {
+        using var rig = new TranslatorRig(paging: true);
+        const uint Function = 0x40_0100, Table = 0xb000;
+
+        // Before: linear 0x400100 is physical 0x500100 (MOV EAX, 1; RET), through a page table or
+        // through a 4 MiB page at 4 MiB. After: physical 0x501100 (4 KiB) or 0x100 (4 MiB page at 0),
+        // holding MOV EAX, 2; RET. INVLPG names the function's page, or another page of the large one.
+        ulong after = largePage ? 0x100UL : 0x50_1100UL;
+        rig.Write(0x50_0100, [0xb8, 1, 0, 0, 0, 0xc3]);
+        rig.Write(0x40_0100, [0xb8, 1, 0, 0, 0, 0xc3]);
+        rig.Write(after, [0xb8, 2, 0, 0, 0, 0xc3]);
+        uint before = largePage ? 0x40_0000u | 0x83 : Table | 3;
+        uint remapped = largePage ? 0x83u : 0x50_1000u | 3;
+        rig.Write(Table, BitConverter.GetBytes(0x50_0000u | 3));
+        rig.Write(0x3004, BitConverter.GetBytes(before));
+        ulong entry = largePage ? 0x3004UL : Table;
+        uint invalidated = largePage ? 0x7f_f000u : Function;
+
+        rig.Load(a =>
+        {
+            Label loop = a.CreateLabel();
+            a.mov(ecx, 3);
+            a.Label(ref loop);
+            a.mov(edx, Function);
+            a.call(edx);                 // through the jump cache once translated
+            a.dec(ecx);
+            a.jnz(loop);
+            a.mov(ebx, eax);
+            a.mov(__dword_ptr[entry], remapped);
+            a.mov(edx, invalidated);
+            a.invlpg(__[edx]);
+            a.push(eax);                 // the stack's TLB entry again, so the call's push stays in host code
+            a.pop(eax);
+            a.mov(edx, Function);
+            a.call(edx);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        CpuState s = rig.Core.SaveState();
+        Assert.Equal((1UL, 2UL), (s.Gpr[(int)Gpr.Rbx], s.Gpr[(int)Gpr.Rax]));
     }
 
     // A GDT with ring-3 code and data and a 32-bit TSS whose ring-0 stack is the rig's, and a

@@ -62,9 +62,24 @@ internal static unsafe class StringsBulk
             }
 
             ulong n = Math.Min(count, room / (ulong)size);
-            byte* to = n >= 2 ? WritePointer(cpu.Tlb, dst) : null;
-            byte* from = movs && to != null ? ReadPointer(cpu.Tlb, src) : null;
             ulong bytes = n * (ulong)size;
+            byte* from = null, to = null;
+            if (n >= 2)
+            {
+                // The source first: a MOVS element reads before it writes, so its fault comes first.
+                if (movs)
+                {
+                    from = ReadPointer(cpu.Tlb, src);
+                    from = from != null ? from : SmapPointer(cpu, src, bytes, write: false);
+                }
+
+                if (!movs || from != null)
+                {
+                    to = WritePointer(cpu.Tlb, dst);
+                    to = to != null ? to : SmapPointer(cpu, dst, bytes, write: true);
+                }
+            }
+
             if (to == null || (movs && (from == null || (to > from && to < from + bytes) || (from > to && from < to + bytes))))
             {
                 // One element the ordinary way (and the TLB entry it may fill), then try again.
@@ -123,6 +138,12 @@ internal static unsafe class StringsBulk
         int i = SoftTlb.Slot(linear);
         return tlb.WriteTag[i] == SoftTlb.Tag(linear) ? (byte*)(tlb.WriteAddend[i] + (nint)linear) : null;
     }
+
+    // The kernel's copy_to_user and copy_from_user under SMAP: a supervisor access to a user page,
+    // permitted by EFLAGS.AC, for which the TLB keeps no entry (AC decides per access). The page is
+    // walked once for the run instead of once per element (CpuCore.BulkPointer).
+    private static byte* SmapPointer(CpuCore cpu, ulong linear, ulong bytes, bool write) =>
+        !cpu.Tlb.User && (cpu.Cr4 & CpuCore.Cr4Smap) != 0 ? cpu.BulkPointer(linear, (int)bytes, write) : null;
 
     private static byte* ReadPointer(SoftTlb tlb, ulong linear)
     {

@@ -193,6 +193,31 @@ internal sealed unsafe partial class CpuCore
         return physical;
     }
 
+    /// <summary>
+    /// For a bulk string operation where the TLB holds no entry it may use (a supervisor access to a
+    /// user page under SMAP keeps none): walks the page tables for <paramref name="linear"/> with
+    /// the access's rights, so a fault is raised as the first element would raise it, and returns
+    /// the host address of <paramref name="length"/> bytes there (one page) when they are RAM, no
+    /// data breakpoint watches the page and, for a write, they hold no decoded code; else null.
+    /// </summary>
+    public byte* BulkPointer(ulong linear, int length, bool write)
+    {
+        if (DataBreakpointsArmed && DataBreakpointOnPage(linear))
+        {
+            return null;
+        }
+
+        ulong physical = Translate(linear, write ? Access.Write : Access.Read, Tlb.User, out _);
+        MemoryRegion? region = FindRegion(physical);
+        if (region is not { Kind: RegionKind.Ram } || !region.Contains(physical + (ulong)length - 1)
+            || (write && Code.CodeMap(physical) != 0 && Code.HitsCode(physical, length)))
+        {
+            return null;
+        }
+
+        return region.HostPointer(physical);
+    }
+
     private ulong ReadSlow(SoftTlb tlb, ulong linear, int size)
     {
         if (DataBreakpointsArmed)

@@ -140,6 +140,42 @@ public sealed class StringBulkTests
         Assert.Equal(2UL, m.Core.SaveState().Gpr[(int)Gpr.Rax]);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    public void UnderSmapASupervisorCopyToAndFromUserPagesNeedsAc(int element)
+    {
+        // copy_to_user and copy_from_user: the kernel moves data between its pages and user pages
+        // with EFLAGS.AC set (STAC); without AC the first user access is a page fault (Intel SDM
+        // Vol. 3A 4.6.1 with CR4.SMAP).
+        using var m = new LongModeMachine();
+        const ulong Kernel = 0x4_0000, User = 0x5_0000, Back = 0x6_0000;
+        const int Bytes = 0x1800;                // a page and a half
+        EnablePaging(m, missingPage: 0x3_0000, userPages: (User, 2));
+        byte[] data = RandomBytes(Bytes, seed: element);
+        m.Write(Kernel, data);
+        CpuState s = m.Core.SaveState();
+        s.Cr4 |= CpuCore.Cr4Smap;
+        m.Core.LoadState(s);
+
+        SetRegisters(m, (Gpr.Rsi, Kernel), (Gpr.Rdi, User), (Gpr.Rcx, (ulong)(Bytes / element)));
+        Assert.Equal(14, m.Execute(a => RepMovs(a, element)));
+        s = m.Core.SaveState();
+        Assert.Equal((Kernel, User, (ulong)(Bytes / element)), (s.Gpr[(int)Gpr.Rsi], s.Gpr[(int)Gpr.Rdi], s.Gpr[(int)Gpr.Rcx]));
+        Assert.Equal(0, m.Read(User, Bytes).Count(b => b != 0));
+
+        s.Rflags |= CpuCore.AC;
+        m.Core.LoadState(s);
+        Assert.Equal(-1, m.Execute(a => RepMovs(a, element)));
+        Assert.Equal(data, m.Read(User, Bytes));
+
+        SetRegisters(m, (Gpr.Rsi, User), (Gpr.Rdi, Back), (Gpr.Rcx, (ulong)(Bytes / element)));
+        Assert.Equal(-1, m.Execute(a => RepMovs(a, element)));
+        Assert.Equal(data, m.Read(Back, Bytes));
+        s = m.Core.SaveState();
+        Assert.Equal((User + Bytes, Back + Bytes, 0UL), (s.Gpr[(int)Gpr.Rsi], s.Gpr[(int)Gpr.Rdi], s.Gpr[(int)Gpr.Rcx]));
+    }
+
     private static void RepMovs(Assembler a, int element)
     {
         switch (element)
@@ -181,18 +217,20 @@ public sealed class StringBulkTests
     }
 
     // 4-level paging (Intel SDM Vol. 3A 4.5) identity-mapping the first 2 MiB in 4 KiB pages, all
-    // present and writable but `missingPage`, and 2-4 MiB as one large page.
-    private static void EnablePaging(LongModeMachine m, ulong missingPage)
+    // present and writable but `missingPage`, supervisor pages but `userPages`, and 2-4 MiB as one
+    // large page.
+    private static void EnablePaging(LongModeMachine m, ulong missingPage, (ulong First, int Count) userPages = default)
     {
-        m.Write(Pml4, BitConverter.GetBytes(Pdpt | 3));
-        m.Write(Pdpt, BitConverter.GetBytes(Pd | 3));
-        m.Write(Pd, BitConverter.GetBytes(Pt | 3));
+        m.Write(Pml4, BitConverter.GetBytes(Pdpt | 7));
+        m.Write(Pdpt, BitConverter.GetBytes(Pd | 7));
+        m.Write(Pd, BitConverter.GetBytes(Pt | 7));
         m.Write(Pd + 8, BitConverter.GetBytes(0x20_0000UL | 0x83));
         byte[] table = new byte[4096];
         for (int i = 0; i < 512; i++)
         {
             ulong page = (ulong)i << 12;
-            BitConverter.GetBytes(page == missingPage ? 0 : page | 3).CopyTo(table, i * 8);
+            bool user = page >= userPages.First && page < userPages.First + ((ulong)userPages.Count << 12);
+            BitConverter.GetBytes(page == missingPage ? 0 : page | (user ? 7UL : 3UL)).CopyTo(table, i * 8);
         }
 
         m.Write(Pt, table);

@@ -47,6 +47,65 @@ public sealed class SlirpBackendTests
     }
 
     [SkippableFact]
+    public void WhatLibslirpAnswersAtOnceReachesTheCardBeforeSendReturnsAndNeedsNoDeliver()
+    {
+        // libslirp answers DHCP from inside slirp_input: the offer is handed to the receiver on the
+        // transmitting thread, during Send, and left for the card to deliver after its transmit batch.
+        SkipWithoutLibslirp();
+        var frames = new BlockingCollection<byte[]>();
+        using var slirp = new SlirpBackend(new SlirpOptions());
+        var guest = new TestGuest(slirp, frames);
+        slirp.Start(guest);
+        Thread.Sleep(200);                     // the slirp thread is polling
+
+        int thread = Environment.CurrentManagedThreadId;
+        Assert.True(slirp.Send(DhcpDiscover(0x0bad_cafe)));
+        Assert.True(frames.TryTake(out byte[]? offer), "the DHCP offer had not arrived when Send returned");
+        Assert.True(IsUdp(offer, 67, 68));
+        Assert.Equal(thread, guest.LastReceiveThread);
+        Assert.Equal(0, guest.Deliveries);
+    }
+
+    [SkippableFact]
+    public void AGuestsTcpSegmentReachesTheHostSocketAndTheHostsBytesComeBackInBatches()
+    {
+        // The guest connects to the host's listener and sends a line; the host answers. The SYN and
+        // the data go into libslirp on the sending thread; the host's answer is read by the slirp
+        // thread, which hands it over and then delivers the batch.
+        SkipWithoutLibslirp();
+        using var host = new TcpListener(IPAddress.Loopback, 0);
+        host.Start();
+        var frames = new BlockingCollection<byte[]>();
+        using var slirp = new SlirpBackend(new SlirpOptions());
+        var guest = new TestGuest(slirp, frames);
+        slirp.Start(guest);
+        slirp.Send(TcpSyn(((IPEndPoint)host.LocalEndpoint).Port));
+        using Socket accepted = host.AcceptSocketAsync().WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+        byte[] synAck = WaitFor(frames, f => IsTcp(f) && (f[14 + 20 + 13] & 0x12) == 0x12, "a SYN-ACK");
+        uint serverSequence = BinaryPrimitives.ReadUInt32BigEndian(synAck.AsSpan(14 + 20 + 4));
+
+        byte[] line = "hello from the guest\n"u8.ToArray();
+        slirp.Send(TcpSegment(((IPEndPoint)host.LocalEndpoint).Port, 1001, serverSequence + 1, 0x18, line));
+        var got = new byte[line.Length];
+        accepted.ReceiveTimeout = 30_000;
+        int n = 0;
+        while (n < got.Length)
+        {
+            n += accepted.Receive(got, n, got.Length - n, SocketFlags.None);
+        }
+
+        Assert.Equal(line, got);
+        accepted.Send("hello from the host\n"u8.ToArray());
+        // The payload: the IPv4 total length less the IP and TCP headers (RFC 791, RFC 793 data offset).
+        static int PayloadLength(byte[] f) => BinaryPrimitives.ReadUInt16BigEndian(f.AsSpan(16)) - 20 - ((f[14 + 20 + 12] >> 4) * 4);
+        byte[] data = WaitFor(frames, f => IsTcp(f) && PayloadLength(f) > 0, "the host's bytes");
+        int offset = 14 + 20 + ((data[14 + 20 + 12] >> 4) * 4);
+        Assert.Equal("hello from the host\n"u8.ToArray(), data.AsSpan(offset, PayloadLength(data)).ToArray());
+        Assert.NotEqual(Environment.CurrentManagedThreadId, guest.LastReceiveThread);
+        Assert.True(guest.Deliveries > 0, "the slirp thread handed frames over without delivering them");
+    }
+
+    [SkippableFact]
     public void AGuestConnectionTo10_0_2_2ReachesTheHostsLoopback()
     {
         SkipWithoutLibslirp();
@@ -121,8 +180,15 @@ public sealed class SlirpBackendTests
     // from inside the callback (so the backend must take a frame sent from there), keeps the rest.
     private sealed class TestGuest(SlirpBackend slirp, BlockingCollection<byte[]>? frames) : INetReceiver
     {
+        private int _deliveries;
+
+        public int Deliveries => Volatile.Read(ref _deliveries);
+
+        public int LastReceiveThread { get; private set; }
+
         public void Receive(ReadOnlySpan<byte> f)
         {
+            LastReceiveThread = Environment.CurrentManagedThreadId;
             if (f.Length >= 42 && f[12] == 0x08 && f[13] == 0x06 && BinaryPrimitives.ReadUInt16BigEndian(f[20..]) == 1
                 && f.Slice(38, 4).SequenceEqual(new byte[] { 10, 0, 2, 15 }))
             {
@@ -143,9 +209,7 @@ public sealed class SlirpBackendTests
             frames?.Add(f.ToArray());
         }
 
-        public void Deliver()
-        {
-        }
+        public void Deliver() => Interlocked.Increment(ref _deliveries);
     }
 
     private static byte[] WaitFor(BlockingCollection<byte[]> frames, Func<byte[], bool> wanted, string what)
@@ -214,17 +278,22 @@ public sealed class SlirpBackendTests
         return InternetChecksum.Sum(pseudo);
     }
 
-    private static byte[] TcpSyn(int port)
+    private static byte[] TcpSyn(int port) => TcpSegment(port, 1000, 0, 0x02, []);
+
+    // A segment from 10.0.2.15:40000 to 10.0.2.2:port (RFC 793 header, no options).
+    private static byte[] TcpSegment(int port, uint sequence, uint acknowledgment, byte flags, byte[] payload)
     {
-        byte[] f = Ipv4Frame(6, [10, 0, 2, 15], [10, 0, 2, 2], [0x52, 0x55, 0x0a, 0x00, 0x02, 0x02], 20);
+        byte[] f = Ipv4Frame(6, [10, 0, 2, 15], [10, 0, 2, 2], [0x52, 0x55, 0x0a, 0x00, 0x02, 0x02], 20 + payload.Length);
         Span<byte> tcp = f.AsSpan(34);
         BinaryPrimitives.WriteUInt16BigEndian(tcp, 40000);
         BinaryPrimitives.WriteUInt16BigEndian(tcp[2..], (ushort)port);
-        BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], 1000);
+        BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], sequence);
+        BinaryPrimitives.WriteUInt32BigEndian(tcp[8..], acknowledgment);
         tcp[12] = 5 << 4;
-        tcp[13] = 0x02; // SYN
+        tcp[13] = flags;
         BinaryPrimitives.WriteUInt16BigEndian(tcp[14..], 64240);
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], InternetChecksum.Compute(tcp, PseudoHeaderSum(f, 6, 20)));
+        payload.CopyTo(tcp[20..]);
+        BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], InternetChecksum.Compute(tcp, PseudoHeaderSum(f, 6, 20 + payload.Length)));
         return f;
     }
 

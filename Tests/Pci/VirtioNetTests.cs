@@ -16,6 +16,9 @@ internal sealed class RecordingNetBackend : INetBackend
 
     public bool Full { get; set; }
 
+    /// <summary>Answer every frame at once, from inside Send, with this frame (as libslirp answers a TCP segment with its ACK).</summary>
+    public byte[]? Answer { get; set; }
+
     public string Name => "recording";
 
     public void Start(INetReceiver receiver) => Receiver = receiver;
@@ -35,6 +38,11 @@ internal sealed class RecordingNetBackend : INetBackend
         }
 
         Sent.Add(frame.ToArray());
+        if (Answer is { } answer)
+        {
+            Receiver!.Receive(answer);
+        }
+
         return true;
     }
 
@@ -205,6 +213,47 @@ public sealed class VirtioNetTests : IDisposable
         Assert.Equal(frame, Assert.Single(_host.Sent));
         Assert.Equal([(0u, 0u)], TakeUsed(1));
         Assert.Equal(1UL, _net.Counters.TxFrames);
+    }
+
+    [Fact]
+    public void AnAnswerTheBackendGivesDuringTransmitArrivesWithTheTransmitCompletion()
+    {
+        Start();
+        Descriptor(0, 0, Buffers + 0x8000, 2048, Write);
+        Offer(0, 0);
+        _ = _driver.ReadIsr();
+        byte[] answer = Frame(60, 21);
+        _host.Answer = answer;
+
+        // One notification of the transmit queue: the frame goes out, and the backend's answer is
+        // already in the receive buffer, with the queue interrupt pending (§2.6.8, §4.1.4.5).
+        Transmit(0, Frame(100, 20));
+        Assert.Equal([(0u, 0u)], TakeUsed(1));
+        Assert.Equal([(0u, (uint)(VirtioNet.HeaderSize + answer.Length))], TakeUsed(0));
+        Assert.Equal(answer, ReadGuest(Buffers + 0x8000 + VirtioNet.HeaderSize, answer.Length));
+        Assert.Equal(VirtioPci.IsrQueue, _driver.ReadIsr() & VirtioPci.IsrQueue);
+        Assert.Equal(1UL, _net.Counters.RxFrames);
+    }
+
+    [Fact]
+    public void AReceivedFrameWaitsForDeliverAndOneDeliverCarriesTheBatch()
+    {
+        Start();
+        for (ushort i = 0; i < 3; i++)
+        {
+            Descriptor(0, i, Buffers + (i * 0x1000UL), 2048, Write);
+            Offer(0, i);
+        }
+
+        _ = _driver.ReadIsr();
+        _host.Receiver!.Receive(Frame(60, 30));
+        _host.Receiver.Receive(Frame(61, 31));
+        Assert.Empty(TakeUsed(0));
+        Assert.Equal(0, _driver.ReadIsr());
+
+        _host.Receiver.Deliver();
+        Assert.Equal([(0u, 72u), (1u, 73u)], TakeUsed(0));
+        Assert.Equal(VirtioPci.IsrQueue, _driver.ReadIsr() & VirtioPci.IsrQueue);
     }
 
     [Fact]

@@ -4,7 +4,7 @@ namespace Emulator.Core.Cpu;
 
 /// <summary>
 /// The one CPU model emu presents through CPUID, whichever backend runs the guest: the software CPU
-/// answers CPUID from <see cref="Query"/>, and KVM is given the same table (<see cref="Leaves"/>),
+/// answers CPUID from <see cref="Query(uint, uint, int)"/>, and KVM is given the same table (<see cref="Leaves"/>),
 /// with the feature bits of <see cref="FeatureBits"/> cleared where the host cannot provide them.
 /// It advertises only what the software CPU implements; features join as their instructions land.
 /// </summary>
@@ -16,8 +16,8 @@ public static class CpuModel
     /// <summary>CPUID.80000002-80000004 (NUL-padded to 48 bytes).</summary>
     public const string Brand = "emu software CPU";
 
-    /// <summary>The highest basic leaf (CPUID.0:EAX).</summary>
-    public const uint MaxBasicLeaf = 7;
+    /// <summary>The highest basic leaf (CPUID.0:EAX): 0DH, the XSAVE state enumeration.</summary>
+    public const uint MaxBasicLeaf = 0xd;
 
     /// <summary>The highest extended leaf (CPUID.80000000:EAX).</summary>
     public const uint MaxExtendedLeaf = 0x8000_0008;
@@ -34,13 +34,22 @@ public static class CpuModel
     // Leaf 1 EBX bits 15:8: the CLFLUSH line size in 8-byte units, valid when CLFSH is set (64 bytes).
     private const uint ClflushLineSize = 8u << 8;
 
-    // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): SSE3 (0), SSSE3 (9), CMPXCHG16B (13), PCID (17),
-    // SSE4.1 (19), SSE4.2 (20), MOVBE (22), POPCNT (23).
-    private const uint Leaf1Ecx = 1u | (1u << 9) | (1u << 13) | (1u << 17) | (1u << 19) | (1u << 20) | (1u << 22) | (1u << 23);
+    // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): SSE3 (0), SSSE3 (9), FMA (12), CMPXCHG16B (13),
+    // PCID (17), SSE4.1 (19), SSE4.2 (20), MOVBE (22), POPCNT (23), XSAVE (26), AVX (28), F16C (29).
+    // OSXSAVE (27) is not a constant: it reflects CR4.OSXSAVE (see Query's overload with the state).
+    private const uint Leaf1Ecx = 1u | (1u << 9) | (1u << 12) | (1u << 13) | (1u << 17) | (1u << 19) | (1u << 20) | (1u << 22) | (1u << 23)
+        | (1u << 26) | (1u << 28) | (1u << 29);
+
+    /// <summary>CPUID.1:ECX bit 27, OSXSAVE: set while CR4.OSXSAVE is (Intel SDM Vol. 2A Table 3-10).</summary>
+    public const uint OsXsaveBit = 1u << 27;
 
     // Leaf 7 subleaf 0 EBX (Intel SDM Vol. 2A Table 3-8, structured extended features): FSGSBASE (0),
-    // BMI1 (3), SMEP (7), INVPCID (10), ADX (19), SMAP (20).
-    private const uint Leaf7Ebx = (1u << 0) | (1u << 3) | (1u << 7) | (1u << 10) | (1u << 19) | (1u << 20);
+    // BMI1 (3), AVX2 (5), SMEP (7), INVPCID (10), ADX (19), SMAP (20).
+    private const uint Leaf7Ebx = (1u << 0) | (1u << 3) | (1u << 5) | (1u << 7) | (1u << 10) | (1u << 19) | (1u << 20);
+
+    // Leaf 0DH subleaf 1 EAX (Intel SDM Vol. 2A Table 3-8): XSAVEOPT (0). XSAVEC (1), XGETBV with
+    // ECX = 1 (2) and XSAVES/XRSTORS (3) are not offered, so those instructions are #UD.
+    private const uint LeafDSubleaf1Eax = 1u << 0;
 
     // Leaf 7 subleaf 0 ECX: UMIP (2), RDPID (22).
     private const uint Leaf7Ecx = (1u << 2) | (1u << 22);
@@ -72,8 +81,20 @@ public static class CpuModel
     // Family 6, model 0x0f, stepping 1 (a generic P6-family signature).
     private const uint Signature = 0x0000_06f1;
 
-    /// <summary>Every leaf the model defines (leaf 7 is given for subleaf 0, its only subleaf); any other leaf is out of range.</summary>
-    public static IReadOnlyList<uint> Leaves { get; } = [0, 1, 7, 0x8000_0000, 0x8000_0001, 0x8000_0002, 0x8000_0003, 0x8000_0004, 0x8000_0008];
+    /// <summary>Every leaf the model defines (see <see cref="Subleaves"/> for those indexed by ECX); any other leaf is out of range.</summary>
+    public static IReadOnlyList<uint> Leaves { get; } = [0, 1, 7, 0xd, 0x8000_0000, 0x8000_0001, 0x8000_0002, 0x8000_0003, 0x8000_0004, 0x8000_0008];
+
+    /// <summary>True for the leaves whose output depends on ECX (Intel SDM Vol. 2A CPUID: leaves 07H and 0DH).</summary>
+    public static bool IsIndexed(uint leaf) => leaf is 7 or 0xd;
+
+    /// <summary>
+    /// The subleaves of <paramref name="leaf"/> that carry information: 0 for an unindexed leaf or
+    /// leaf 7 (the model reports no further subleaf); for leaf 0DH, 0 and 1 and one per extended
+    /// state component (Intel SDM Vol. 1 13.2).
+    /// </summary>
+    public static IReadOnlyList<uint> Subleaves(uint leaf) => leaf == 0xd
+        ? [0, 1, .. XsaveLayout.Extended.Select(c => (uint)c.Index)]
+        : [0];
 
     /// <summary>What CPUID returns for <paramref name="leaf"/> on the vCPU whose initial APIC ID is <paramref name="apicId"/>.</summary>
     /// <remarks>
@@ -90,6 +111,8 @@ public static class CpuModel
             1 => (Signature, (uint)apicId << 24 | (1u << 16) | ClflushLineSize, Leaf1Ecx, Leaf1Edx),
             >= 2 and < 7 => (0, 0, 0, 0),
             7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, Leaf7Edx) : (0u, 0u, 0u, 0u),
+            >= 8 and < 0xd => (0, 0, 0, 0),
+            0xd => XsaveLeaf(subleaf, XsaveLayout.X87),
             0x8000_0000 => (MaxExtendedLeaf, 0, 0, 0),
             0x8000_0001 => (0, 0, ExtendedLeaf1Ecx, ExtendedLeaf1Edx),
             >= 0x8000_0002 and <= 0x8000_0004 => BrandPart(leaf - 0x8000_0002),
@@ -100,14 +123,51 @@ public static class CpuModel
     }
 
     /// <summary>
+    /// What CPUID returns on a vCPU in a given state: the leaves that report control-register
+    /// settings follow them, CPUID.1:ECX.OSXSAVE (bit 27) reflecting CR4.OSXSAVE and
+    /// CPUID.(EAX=0DH,ECX=0):EBX giving the XSAVE area size for the components enabled in
+    /// <paramref name="xcr0"/> (Intel SDM Vol. 2A CPUID, Table 3-8; Vol. 1 13.2). The overload
+    /// without the state answers for a processor after RESET (CR4.OSXSAVE clear, XCR0 = 1).
+    /// </summary>
+    public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf, int apicId, bool osXsave, ulong xcr0)
+    {
+        (uint a, uint b, uint c, uint d) = Query(leaf, subleaf, apicId);
+        if (leaf == 1 && osXsave)
+        {
+            c |= OsXsaveBit;
+        }
+        else if (leaf == 0xd && subleaf == 0)
+        {
+            b = (uint)XsaveLayout.StandardSize(xcr0);
+        }
+
+        return (a, b, c, d);
+    }
+
+    // Leaf 0DH (Intel SDM Vol. 1 13.2, Vol. 2A Table 3-8). Subleaf 0: the XCR0 bits that may be set
+    // (EDX:EAX), the size for the enabled ones (EBX) and for all (ECX). Subleaf 1: the XSAVE
+    // extensions (EAX). Subleaf i > 1: component i's size (EAX) and standard-format offset (EBX);
+    // ECX bit 0 (supervisor, IA32_XSS) and bit 1 (64-byte aligned when compacted) are clear.
+    private static (uint, uint, uint, uint) XsaveLeaf(uint subleaf, ulong xcr0) => subleaf switch
+    {
+        0 => ((uint)XsaveLayout.Supported, (uint)XsaveLayout.StandardSize(xcr0), (uint)XsaveLayout.StandardSize(XsaveLayout.Supported), (uint)(XsaveLayout.Supported >> 32)),
+        1 => (LeafDSubleaf1Eax, 0, 0, 0),
+        _ when subleaf < 64 && XsaveLayout.Find((int)subleaf) is { } c => ((uint)c.Size, (uint)c.Offset, 0, 0),
+        _ => (0, 0, 0, 0),
+    };
+
+    /// <summary>
     /// The bits of a leaf that are feature flags: a backend may advertise such a bit only when it
     /// implements the feature, so it clears those the host lacks. Other bits (vendor, signature,
     /// brand, leaf counts) are the model's and are reported as they are.
     /// </summary>
-    public static (uint Eax, uint Ebx, uint Ecx, uint Edx) FeatureBits(uint leaf) => leaf switch
+    public static (uint Eax, uint Ebx, uint Ecx, uint Edx) FeatureBits(uint leaf, uint subleaf = 0) => (leaf, subleaf) switch
     {
-        1 or 0x8000_0001 => (0, 0, ~0u, ~0u),
-        7 => (0, ~0u, ~0u, Leaf7Edx),
+        (1 or 0x8000_0001, _) => (0, 0, ~0u, ~0u),
+        (7, _) => (0, ~0u, ~0u, Leaf7Edx),
+        // The XCR0 bits the host's XSAVE can manage, and its XSAVE extensions.
+        (0xd, 0) => (~0u, 0, 0, ~0u),
+        (0xd, 1) => (~0u, 0, 0, 0),
         _ => (0, 0, 0, 0),
     };
 

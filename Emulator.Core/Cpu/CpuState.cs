@@ -70,6 +70,13 @@ public sealed class CpuState
     public Dictionary<uint, ulong> Msrs { get; private set; } = [];
     /// <summary>FXSAVE-format x87/MMX/SSE state (512 bytes, Intel SDM Vol. 1 10.5.1).</summary>
     public byte[] FxState { get; private set; } = new byte[512];
+    /// <summary>
+    /// Bits 255:128 of YMM0-YMM15, 16 bytes each (the XSAVE AVX component, YMM_Hi128, in its
+    /// standard-format layout: Intel SDM Vol. 1 13.5.3). Bits 127:0 are the XMM registers in <see cref="FxState"/>.
+    /// </summary>
+    public byte[] YmmHigh { get; private set; } = new byte[256];
+    /// <summary>XCR0, the extended control register that enables XSAVE state components (Intel SDM Vol. 1 13.3); 1 at RESET.</summary>
+    public ulong Xcr0 = XsaveLayout.X87;
     /// <summary>True when the processor is halted (HLT) waiting for an interrupt.</summary>
     public bool Halted;
     /// <summary>Interrupt shadow after STI or MOV SS: no external interrupt before the next instruction.</summary>
@@ -127,6 +134,7 @@ public sealed class CpuState
         Gpr = (ulong[])source.Gpr.Clone();
         Segments = (SegmentRegister[])source.Segments.Clone();
         FxState = (byte[])source.FxState.Clone();
+        YmmHigh = (byte[])source.YmmHigh.Clone();
         Msrs = new Dictionary<uint, ulong>(source.Msrs);
     }
 }

@@ -66,6 +66,7 @@ internal static unsafe class HandlerTable
         SseInteger.Register(registry);
         SseMove.Register(registry);
         SseState.Register(registry);
+        Xsave.Register(registry);
         SseFloat.Register(registry);
         SseConvert.Register(registry);
         SseShuffle.Register(registry);

@@ -420,7 +420,7 @@ internal static unsafe class SystemOps
 
     private static void Cpuid(CpuCore cpu, ref Instruction ins)
     {
-        (uint a, uint b, uint c, uint d) = CpuModel.Query((uint)cpu.R[0], (uint)cpu.R[1], cpu.Index);
+        (uint a, uint b, uint c, uint d) = CpuModel.Query((uint)cpu.R[0], (uint)cpu.R[1], cpu.Index, (cpu.Cr4 & CpuCore.Cr4OsXsave) != 0, cpu.Xcr0);
         cpu.R[0] = a;
         cpu.R[3] = b;
         cpu.R[1] = c;

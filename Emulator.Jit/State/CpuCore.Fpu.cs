@@ -76,6 +76,17 @@ internal sealed partial class CpuCore
     /// <summary>Reads the FXSAVE image (64-bit layout: 64-bit FIP and FDP, XMM0-15).</summary>
     public void LoadFxImage(ReadOnlySpan<byte> image, bool wide = true, int xmmCount = 16)
     {
+        LoadX87Image(image, wide);
+        Mxcsr = BinaryPrimitives.ReadUInt32LittleEndian(image[24..]) & MxcsrMask;
+        LoadXmmImage(image, xmmCount);
+    }
+
+    /// <summary>
+    /// The x87 part of an FXSAVE or XSAVE legacy region: bytes 0-23 (without MXCSR at 24-31) and
+    /// the registers at 32-159 (Intel SDM Vol. 1 Table 10-2, 13.5.1).
+    /// </summary>
+    public void LoadX87Image(ReadOnlySpan<byte> image, bool wide)
+    {
         Fcw = BinaryPrimitives.ReadUInt16LittleEndian(image);
         ushort fsw = BinaryPrimitives.ReadUInt16LittleEndian(image[2..]);
         Fsw = (ushort)(fsw & ~0x3800);
@@ -96,8 +107,6 @@ internal sealed partial class CpuCore
             Fds = BinaryPrimitives.ReadUInt16LittleEndian(image[20..]);
         }
 
-        Mxcsr = BinaryPrimitives.ReadUInt32LittleEndian(image[24..]) & MxcsrMask;
-
         // The register area holds ST0-ST7 in stack order, not R0-R7 (Intel SDM Vol. 1 Table 10-2).
         for (int i = 0; i < 8; i++)
         {
@@ -105,7 +114,11 @@ internal sealed partial class CpuCore
             FpSignificand[p] = BinaryPrimitives.ReadUInt64LittleEndian(image[(32 + (16 * i))..]);
             FpSignExponent[p] = BinaryPrimitives.ReadUInt16LittleEndian(image[(40 + (16 * i))..]);
         }
+    }
 
+    /// <summary>XMM0 to XMM(<paramref name="xmmCount"/> - 1) from bytes 160-415 of an FXSAVE image or XSAVE legacy region.</summary>
+    public void LoadXmmImage(ReadOnlySpan<byte> image, int xmmCount)
+    {
         for (int i = 0; i < xmmCount; i++)
         {
             Xmm[i] = Vector128.Create(image.Slice(160 + (16 * i), 16));
@@ -114,6 +127,15 @@ internal sealed partial class CpuCore
 
     /// <summary>Writes the FXSAVE image; reserved areas and unsaved XMM registers are left as they are.</summary>
     public void StoreFxImage(Span<byte> image, bool wide = true, int xmmCount = 16)
+    {
+        StoreX87Image(image, wide);
+        BinaryPrimitives.WriteUInt32LittleEndian(image[24..], Mxcsr);
+        BinaryPrimitives.WriteUInt32LittleEndian(image[28..], MxcsrMask);
+        StoreXmmImage(image, xmmCount);
+    }
+
+    /// <summary>The x87 part of an FXSAVE image or XSAVE legacy region (see <see cref="LoadX87Image"/>).</summary>
+    public void StoreX87Image(Span<byte> image, bool wide)
     {
         BinaryPrimitives.WriteUInt16LittleEndian(image, Fcw);
         BinaryPrimitives.WriteUInt16LittleEndian(image[2..], FswWithTop);
@@ -133,8 +155,6 @@ internal sealed partial class CpuCore
             BinaryPrimitives.WriteUInt32LittleEndian(image[20..], Fds);
         }
 
-        BinaryPrimitives.WriteUInt32LittleEndian(image[24..], Mxcsr);
-        BinaryPrimitives.WriteUInt32LittleEndian(image[28..], MxcsrMask);
         for (int i = 0; i < 8; i++)
         {
             int p = StIndex(i);
@@ -143,7 +163,11 @@ internal sealed partial class CpuCore
             BinaryPrimitives.WriteUInt64LittleEndian(slot, FpSignificand[p]);
             BinaryPrimitives.WriteUInt16LittleEndian(slot[8..], FpSignExponent[p]);
         }
+    }
 
+    /// <summary>XMM0 to XMM(<paramref name="xmmCount"/> - 1) to bytes 160-415.</summary>
+    public void StoreXmmImage(Span<byte> image, int xmmCount)
+    {
         for (int i = 0; i < xmmCount; i++)
         {
             Xmm[i].CopyTo(image.Slice(160 + (16 * i), 16));

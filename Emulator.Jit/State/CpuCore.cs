@@ -166,6 +166,7 @@ internal sealed unsafe partial class CpuCore
         SysenterEsp = TakeMsr(Msr.SysenterEsp);
         SysenterEip = TakeMsr(Msr.SysenterEip);
         LoadFxImage(s.FxState);
+        LoadAvxState(s);
         // CpuState holds the counter's value; this CPU keeps the offset from host time (see HostTsc).
         if (Msrs.TryGetValue(Msr.Tsc, out ulong tsc))
         {
@@ -209,6 +210,7 @@ internal sealed unsafe partial class CpuCore
 
         s.Msrs[Msr.Tsc] = HostTsc() + Msrs.GetValueOrDefault(Msr.Tsc);
         StoreFxImage(s.FxState);
+        StoreAvxState(s);
         s.Halted = Halted;
         s.InterruptShadow = InterruptShadow;
         s.NmiBlocked = NmiBlocked;

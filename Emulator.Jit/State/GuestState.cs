@@ -44,8 +44,14 @@ internal unsafe struct GuestState
     /// <summary>Bit per segment register (<see cref="Seg"/>) that is not flat; set by the dispatcher before entering translated code.</summary>
     public int NonFlatSegments;
 
-    /// <summary>XMM0-XMM15, 16 bytes each.</summary>
+    /// <summary>XMM0-XMM15, 16 bytes each: bits 127:0 of YMM0-YMM15.</summary>
     public fixed byte Xmm[256];
+
+    /// <summary>
+    /// Bits 255:128 of YMM0-YMM15, 16 bytes each. Apart from <see cref="Xmm"/> so that the legacy SSE
+    /// instructions, which leave these bits unchanged (Intel SDM Vol. 1 14.1.2), never touch them.
+    /// </summary>
+    public fixed byte YmmHigh[256];
 
     /// <summary>A word translated code may keep across a helper-free stretch of its own (a call's target while it pushes).</summary>
     public ulong Scratch;

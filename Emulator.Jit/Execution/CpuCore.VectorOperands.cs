@@ -166,11 +166,16 @@ internal sealed partial class CpuCore
     public void ProbeWrite(ulong linear, int length)
     {
         ulong last = WrapLinear(linear + (ulong)(length - 1));
-        if ((linear >> SoftTlb.PageShift) == (last >> SoftTlb.PageShift))
+        if ((linear >> SoftTlb.PageShift) != (last >> SoftTlb.PageShift))
         {
-            return;
+            CheckWritable(linear, length);
         }
+    }
 
+    /// <summary>Raises the fault a write of <paramref name="length"/> bytes at <paramref name="linear"/> would raise, page by page in ascending order, without writing.</summary>
+    public void CheckWritable(ulong linear, int length)
+    {
+        ulong last = WrapLinear(linear + (ulong)(length - 1));
         for (ulong page = linear & ~SoftTlb.PageMask; ; page = WrapLinear(page + SoftTlb.PageMask + 1))
         {
             _ = Translate(page == (linear & ~SoftTlb.PageMask) ? linear : page, Access.Write, Tlb.User, out _);

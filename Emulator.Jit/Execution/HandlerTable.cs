@@ -71,6 +71,14 @@ internal static unsafe class HandlerTable
         SseConvert.Register(registry);
         SseShuffle.Register(registry);
         Sse42.Register(registry);
+        Vzero.Register(registry);
+        Broadcast.Register(registry);
+        LanePermute.Register(registry);
+        Permute.Register(registry);
+        MaskedMove.Register(registry);
+        Gather.Register(registry);
+        Fma.Register(registry);
+        HalfPrecision.Register(registry);
         CompareExchange.Register(registry);
         BitCount.Register(registry);
         ByteOrder.Register(registry);
@@ -157,6 +165,13 @@ internal static unsafe class HandlerTable
         public void Add(Mnemonic mnemonic, delegate*<CpuCore, ref Instruction, void> handler) => ByMnemonic.Add(mnemonic, (nint)handler);
 
         public void Add(Code code, delegate*<CpuCore, ref Instruction, void> handler) => ByCode.Add(code, (nint)handler);
+
+        /// <summary>An SSE instruction and its VEX form (ADDPS and VADDPS), executed by one handler that serves both encodings.</summary>
+        public void Add(Mnemonic legacy, Mnemonic vex, delegate*<CpuCore, ref Instruction, void> handler)
+        {
+            Add(legacy, handler);
+            Add(vex, handler);
+        }
 
         /// <summary>Registers per-<see cref="OperandForm"/> handlers (index <see cref="OperandForm.Other"/> is the generic one).</summary>
         public void Add(Mnemonic mnemonic, nint[] forms) => FormsByMnemonic.Add(mnemonic, forms);

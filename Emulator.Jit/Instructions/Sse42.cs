@@ -7,7 +7,7 @@ using Iced.Intel;
 namespace Emulator.Jit.Instructions;
 
 /// <summary>
-/// SSE4.2: CRC32 (Intel SDM Vol. 2A CRC32), the CRC-32C (Castagnoli, reflected polynomial 0x82F63B78)
+/// SSE4.2 (and the AVX forms of the string comparisons): CRC32 (Intel SDM Vol. 2A CRC32), the CRC-32C (Castagnoli, reflected polynomial 0x82F63B78)
 /// of an 8-, 16-, 32- or 64-bit source accumulated into a 32-bit value (general-purpose registers, so
 /// CR4.OSFXSR does not gate it), and the string comparisons PCMPESTRI/PCMPESTRM/PCMPISTRI/PCMPISTRM
 /// (Vol. 2B 4.1: element format, aggregation, polarity and output selection by imm8). PCMPGTQ is in
@@ -22,25 +22,26 @@ internal static unsafe class Sse42
     public static void Register(HandlerTable.Registry r)
     {
         r.Add(Mnemonic.Crc32, &Crc32);
-        r.Add(Mnemonic.Pcmpestri, &StringCompare);
-        r.Add(Mnemonic.Pcmpestri64, &StringCompare);
-        r.Add(Mnemonic.Pcmpestrm, &StringCompare);
-        r.Add(Mnemonic.Pcmpestrm64, &StringCompare);
-        r.Add(Mnemonic.Pcmpistri, &StringCompare);
-        r.Add(Mnemonic.Pcmpistrm, &StringCompare);
+        r.Add(Mnemonic.Pcmpestri, Mnemonic.Vpcmpestri, &StringCompare);
+        r.Add(Mnemonic.Pcmpestri64, Mnemonic.Vpcmpestri64, &StringCompare);
+        r.Add(Mnemonic.Pcmpestrm, Mnemonic.Vpcmpestrm, &StringCompare);
+        r.Add(Mnemonic.Pcmpestrm64, Mnemonic.Vpcmpestrm64, &StringCompare);
+        r.Add(Mnemonic.Pcmpistri, Mnemonic.Vpcmpistri, &StringCompare);
+        r.Add(Mnemonic.Pcmpistrm, Mnemonic.Vpcmpistrm, &StringCompare);
     }
 
     private static void StringCompare(CpuCore cpu, ref Instruction ins)
     {
-        cpu.CheckSse();
-        Vector128<byte> b = cpu.ReadXmmOp(ins, 1, aligned: false);
+        cpu.CheckVector(ins);
+        Vector128<byte> b = cpu.ReadVectorOp(ins, 1).GetLower();
         Vector128<byte> a = cpu.XmmReg(ins.Op0Register);
         byte imm = ins.Immediate8;
         bool words = (imm & 1) != 0, signed = (imm & 2) != 0;
         int n = words ? 8 : 16;
         Mnemonic m = ins.Mnemonic;
-        bool explicitLengths = m is Mnemonic.Pcmpestri or Mnemonic.Pcmpestri64 or Mnemonic.Pcmpestrm or Mnemonic.Pcmpestrm64;
-        bool wide = m is Mnemonic.Pcmpestri64 or Mnemonic.Pcmpestrm64;
+        bool explicitLengths = m is Mnemonic.Pcmpestri or Mnemonic.Pcmpestri64 or Mnemonic.Pcmpestrm or Mnemonic.Pcmpestrm64
+            or Mnemonic.Vpcmpestri or Mnemonic.Vpcmpestri64 or Mnemonic.Vpcmpestrm or Mnemonic.Vpcmpestrm64;
+        bool wide = m is Mnemonic.Pcmpestri64 or Mnemonic.Pcmpestrm64 or Mnemonic.Vpcmpestri64 or Mnemonic.Vpcmpestrm64;
         int la, lb;
         if (explicitLengths)
         {
@@ -101,7 +102,7 @@ internal static unsafe class Sse42
             _ => intRes1,
         };
 
-        bool index = m is Mnemonic.Pcmpestri or Mnemonic.Pcmpestri64 or Mnemonic.Pcmpistri;
+        bool index = m is Mnemonic.Pcmpestri or Mnemonic.Pcmpestri64 or Mnemonic.Pcmpistri or Mnemonic.Vpcmpestri or Mnemonic.Vpcmpestri64 or Mnemonic.Vpcmpistri;
         if (index)
         {
             int result = intRes2 == 0 ? n : (imm & 0x40) != 0 ? 31 - BitOperations.LeadingZeroCount((uint)intRes2) : BitOperations.TrailingZeroCount(intRes2);
@@ -109,7 +110,8 @@ internal static unsafe class Sse42
         }
         else if ((imm & 0x40) == 0)
         {
-            cpu.Xmm[0] = Vector128.CreateScalar((uint)intRes2).AsByte();
+            // The mask goes to XMM0; a VEX form zeroes bits 255:128 of YMM0.
+            cpu.WriteVectorRegister(ins, Iced.Intel.Register.XMM0, Vector256.CreateScalar((uint)intRes2).AsByte());
         }
         else
         {
@@ -123,7 +125,7 @@ internal static unsafe class Sse42
                 }
             }
 
-            cpu.Xmm[0] = SseInteger.FromUInt128(mask);
+            cpu.WriteVectorRegister(ins, Iced.Intel.Register.XMM0, Vector256.Create(SseInteger.FromUInt128(mask), Vector128<byte>.Zero));
         }
 
         uint flags = (intRes2 != 0 ? LazyFlags.CF : 0) | (lb < n ? LazyFlags.ZF : 0) | (la < n ? LazyFlags.SF : 0) | ((intRes2 & 1) != 0 ? LazyFlags.OF : 0);

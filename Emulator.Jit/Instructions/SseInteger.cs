@@ -7,8 +7,9 @@ using static Emulator.Jit.Instructions.SimdForms;
 namespace Emulator.Jit.Instructions;
 
 /// <summary>
-/// Packed integer arithmetic, comparison, logic and shifts of MMX, SSE2, SSSE3 and SSE4.1
-/// (Intel SDM Vol. 1 9.4, 11.4.3, 12.3, 12.10; Vol. 2 PADDB...PXOR). The host's own SSE instructions
+/// Packed integer arithmetic, comparison, logic and shifts of MMX, SSE2, SSSE3 and SSE4.1, their
+/// AVX and AVX2 (VEX.128 and VEX.256) forms and the AVX2 variable shifts (Intel SDM Vol. 1 9.4,
+/// 11.4.3, 12.3, 12.10, 14.7; Vol. 2 PADDB...PXOR, VPSLLVD...VPSRAVD). The host's own SSE instructions
 /// compute each element, so the semantics are the hardware's (saturation, shift counts above the
 /// element width, the sign rules of PSIGN).
 /// </summary>
@@ -16,90 +17,95 @@ internal static unsafe class SseInteger
 {
     public static void Register(HandlerTable.Registry r)
     {
-        r.Add(Mnemonic.Paddb, &Packed<Paddb>);
-        r.Add(Mnemonic.Paddw, &Packed<Paddw>);
-        r.Add(Mnemonic.Paddd, &Packed<Paddd>);
-        r.Add(Mnemonic.Paddq, &Packed<Paddq>);
-        r.Add(Mnemonic.Psubb, &Packed<Psubb>);
-        r.Add(Mnemonic.Psubw, &Packed<Psubw>);
-        r.Add(Mnemonic.Psubd, &Packed<Psubd>);
-        r.Add(Mnemonic.Psubq, &Packed<Psubq>);
-        r.Add(Mnemonic.Paddsb, &Packed<Paddsb>);
-        r.Add(Mnemonic.Paddsw, &Packed<Paddsw>);
-        r.Add(Mnemonic.Paddusb, &Packed<Paddusb>);
-        r.Add(Mnemonic.Paddusw, &Packed<Paddusw>);
-        r.Add(Mnemonic.Psubsb, &Packed<Psubsb>);
-        r.Add(Mnemonic.Psubsw, &Packed<Psubsw>);
-        r.Add(Mnemonic.Psubusb, &Packed<Psubusb>);
-        r.Add(Mnemonic.Psubusw, &Packed<Psubusw>);
-        r.Add(Mnemonic.Pcmpeqb, &Packed<Pcmpeqb>);
-        r.Add(Mnemonic.Pcmpeqw, &Packed<Pcmpeqw>);
-        r.Add(Mnemonic.Pcmpeqd, &Packed<Pcmpeqd>);
-        r.Add(Mnemonic.Pcmpeqq, &Packed<Pcmpeqq>);
-        r.Add(Mnemonic.Pcmpgtb, &Packed<Pcmpgtb>);
-        r.Add(Mnemonic.Pcmpgtw, &Packed<Pcmpgtw>);
-        r.Add(Mnemonic.Pcmpgtd, &Packed<Pcmpgtd>);
-        r.Add(Mnemonic.Pcmpgtq, &Packed<Pcmpgtq>);
-        r.Add(Mnemonic.Pmullw, &Packed<Pmullw>);
-        r.Add(Mnemonic.Pmulhw, &Packed<Pmulhw>);
-        r.Add(Mnemonic.Pmulhuw, &Packed<Pmulhuw>);
-        r.Add(Mnemonic.Pmuludq, &Packed<Pmuludq>);
-        r.Add(Mnemonic.Pmuldq, &Packed<Pmuldq>);
-        r.Add(Mnemonic.Pmulld, &Packed<Pmulld>);
-        r.Add(Mnemonic.Pmaddwd, &Packed<Pmaddwd>);
-        r.Add(Mnemonic.Pmaddubsw, &Packed<Pmaddubsw>);
-        r.Add(Mnemonic.Pmulhrsw, &Packed<Pmulhrsw>);
-        r.Add(Mnemonic.Pavgb, &Packed<Pavgb>);
-        r.Add(Mnemonic.Pavgw, &Packed<Pavgw>);
-        r.Add(Mnemonic.Psadbw, &Packed<Psadbw>);
-        r.Add(Mnemonic.Pminub, &Packed<Pminub>);
-        r.Add(Mnemonic.Pmaxub, &Packed<Pmaxub>);
-        r.Add(Mnemonic.Pminsw, &Packed<Pminsw>);
-        r.Add(Mnemonic.Pmaxsw, &Packed<Pmaxsw>);
-        r.Add(Mnemonic.Pminsb, &Packed<Pminsb>);
-        r.Add(Mnemonic.Pmaxsb, &Packed<Pmaxsb>);
-        r.Add(Mnemonic.Pminuw, &Packed<Pminuw>);
-        r.Add(Mnemonic.Pmaxuw, &Packed<Pmaxuw>);
-        r.Add(Mnemonic.Pminsd, &Packed<Pminsd>);
-        r.Add(Mnemonic.Pmaxsd, &Packed<Pmaxsd>);
-        r.Add(Mnemonic.Pminud, &Packed<Pminud>);
-        r.Add(Mnemonic.Pmaxud, &Packed<Pmaxud>);
-        r.Add(Mnemonic.Pabsb, &Packed<Pabsb>);
-        r.Add(Mnemonic.Pabsw, &Packed<Pabsw>);
-        r.Add(Mnemonic.Pabsd, &Packed<Pabsd>);
-        r.Add(Mnemonic.Psignb, &Packed<Psignb>);
-        r.Add(Mnemonic.Psignw, &Packed<Psignw>);
-        r.Add(Mnemonic.Psignd, &Packed<Psignd>);
-        r.Add(Mnemonic.Pand, &Packed<And>);
-        r.Add(Mnemonic.Pandn, &Packed<AndNot>);
-        r.Add(Mnemonic.Por, &Packed<Or>);
-        r.Add(Mnemonic.Pxor, &Packed<Xor>);
-        r.Add(Mnemonic.Andps, &Packed<And>);
-        r.Add(Mnemonic.Andpd, &Packed<And>);
-        r.Add(Mnemonic.Andnps, &Packed<AndNot>);
-        r.Add(Mnemonic.Andnpd, &Packed<AndNot>);
-        r.Add(Mnemonic.Orps, &Packed<Or>);
-        r.Add(Mnemonic.Orpd, &Packed<Or>);
-        r.Add(Mnemonic.Xorps, &Packed<Xor>);
-        r.Add(Mnemonic.Xorpd, &Packed<Xor>);
-        r.Add(Mnemonic.Phaddw, &Packed<Phaddw>);
-        r.Add(Mnemonic.Phaddd, &Packed<Phaddd>);
-        r.Add(Mnemonic.Phaddsw, &Packed<Phaddsw>);
-        r.Add(Mnemonic.Phsubw, &Packed<Phsubw>);
-        r.Add(Mnemonic.Phsubd, &Packed<Phsubd>);
-        r.Add(Mnemonic.Phsubsw, &Packed<Phsubsw>);
-        r.Add(Mnemonic.Phminposuw, &Packed<Phminposuw>);
-        r.Add(Mnemonic.Mpsadbw, &PackedImm<Mpsadbw>);
-        r.Add(Mnemonic.Psllw, &Shift<Psllw>);
-        r.Add(Mnemonic.Pslld, &Shift<Pslld>);
-        r.Add(Mnemonic.Psllq, &Shift<Psllq>);
-        r.Add(Mnemonic.Psrlw, &Shift<Psrlw>);
-        r.Add(Mnemonic.Psrld, &Shift<Psrld>);
-        r.Add(Mnemonic.Psrlq, &Shift<Psrlq>);
-        r.Add(Mnemonic.Psraw, &Shift<Psraw>);
-        r.Add(Mnemonic.Psrad, &Shift<Psrad>);
-        r.Add(Mnemonic.Pslldq, &Shift<Pslldq>);
-        r.Add(Mnemonic.Psrldq, &Shift<Psrldq>);
+        r.Add(Mnemonic.Paddb, Mnemonic.Vpaddb, &Packed<Paddb>);
+        r.Add(Mnemonic.Paddw, Mnemonic.Vpaddw, &Packed<Paddw>);
+        r.Add(Mnemonic.Paddd, Mnemonic.Vpaddd, &Packed<Paddd>);
+        r.Add(Mnemonic.Paddq, Mnemonic.Vpaddq, &Packed<Paddq>);
+        r.Add(Mnemonic.Psubb, Mnemonic.Vpsubb, &Packed<Psubb>);
+        r.Add(Mnemonic.Psubw, Mnemonic.Vpsubw, &Packed<Psubw>);
+        r.Add(Mnemonic.Psubd, Mnemonic.Vpsubd, &Packed<Psubd>);
+        r.Add(Mnemonic.Psubq, Mnemonic.Vpsubq, &Packed<Psubq>);
+        r.Add(Mnemonic.Paddsb, Mnemonic.Vpaddsb, &Packed<Paddsb>);
+        r.Add(Mnemonic.Paddsw, Mnemonic.Vpaddsw, &Packed<Paddsw>);
+        r.Add(Mnemonic.Paddusb, Mnemonic.Vpaddusb, &Packed<Paddusb>);
+        r.Add(Mnemonic.Paddusw, Mnemonic.Vpaddusw, &Packed<Paddusw>);
+        r.Add(Mnemonic.Psubsb, Mnemonic.Vpsubsb, &Packed<Psubsb>);
+        r.Add(Mnemonic.Psubsw, Mnemonic.Vpsubsw, &Packed<Psubsw>);
+        r.Add(Mnemonic.Psubusb, Mnemonic.Vpsubusb, &Packed<Psubusb>);
+        r.Add(Mnemonic.Psubusw, Mnemonic.Vpsubusw, &Packed<Psubusw>);
+        r.Add(Mnemonic.Pcmpeqb, Mnemonic.Vpcmpeqb, &Packed<Pcmpeqb>);
+        r.Add(Mnemonic.Pcmpeqw, Mnemonic.Vpcmpeqw, &Packed<Pcmpeqw>);
+        r.Add(Mnemonic.Pcmpeqd, Mnemonic.Vpcmpeqd, &Packed<Pcmpeqd>);
+        r.Add(Mnemonic.Pcmpeqq, Mnemonic.Vpcmpeqq, &Packed<Pcmpeqq>);
+        r.Add(Mnemonic.Pcmpgtb, Mnemonic.Vpcmpgtb, &Packed<Pcmpgtb>);
+        r.Add(Mnemonic.Pcmpgtw, Mnemonic.Vpcmpgtw, &Packed<Pcmpgtw>);
+        r.Add(Mnemonic.Pcmpgtd, Mnemonic.Vpcmpgtd, &Packed<Pcmpgtd>);
+        r.Add(Mnemonic.Pcmpgtq, Mnemonic.Vpcmpgtq, &Packed<Pcmpgtq>);
+        r.Add(Mnemonic.Pmullw, Mnemonic.Vpmullw, &Packed<Pmullw>);
+        r.Add(Mnemonic.Pmulhw, Mnemonic.Vpmulhw, &Packed<Pmulhw>);
+        r.Add(Mnemonic.Pmulhuw, Mnemonic.Vpmulhuw, &Packed<Pmulhuw>);
+        r.Add(Mnemonic.Pmuludq, Mnemonic.Vpmuludq, &Packed<Pmuludq>);
+        r.Add(Mnemonic.Pmuldq, Mnemonic.Vpmuldq, &Packed<Pmuldq>);
+        r.Add(Mnemonic.Pmulld, Mnemonic.Vpmulld, &Packed<Pmulld>);
+        r.Add(Mnemonic.Pmaddwd, Mnemonic.Vpmaddwd, &Packed<Pmaddwd>);
+        r.Add(Mnemonic.Pmaddubsw, Mnemonic.Vpmaddubsw, &Packed<Pmaddubsw>);
+        r.Add(Mnemonic.Pmulhrsw, Mnemonic.Vpmulhrsw, &Packed<Pmulhrsw>);
+        r.Add(Mnemonic.Pavgb, Mnemonic.Vpavgb, &Packed<Pavgb>);
+        r.Add(Mnemonic.Pavgw, Mnemonic.Vpavgw, &Packed<Pavgw>);
+        r.Add(Mnemonic.Psadbw, Mnemonic.Vpsadbw, &Packed<Psadbw>);
+        r.Add(Mnemonic.Pminub, Mnemonic.Vpminub, &Packed<Pminub>);
+        r.Add(Mnemonic.Pmaxub, Mnemonic.Vpmaxub, &Packed<Pmaxub>);
+        r.Add(Mnemonic.Pminsw, Mnemonic.Vpminsw, &Packed<Pminsw>);
+        r.Add(Mnemonic.Pmaxsw, Mnemonic.Vpmaxsw, &Packed<Pmaxsw>);
+        r.Add(Mnemonic.Pminsb, Mnemonic.Vpminsb, &Packed<Pminsb>);
+        r.Add(Mnemonic.Pmaxsb, Mnemonic.Vpmaxsb, &Packed<Pmaxsb>);
+        r.Add(Mnemonic.Pminuw, Mnemonic.Vpminuw, &Packed<Pminuw>);
+        r.Add(Mnemonic.Pmaxuw, Mnemonic.Vpmaxuw, &Packed<Pmaxuw>);
+        r.Add(Mnemonic.Pminsd, Mnemonic.Vpminsd, &Packed<Pminsd>);
+        r.Add(Mnemonic.Pmaxsd, Mnemonic.Vpmaxsd, &Packed<Pmaxsd>);
+        r.Add(Mnemonic.Pminud, Mnemonic.Vpminud, &Packed<Pminud>);
+        r.Add(Mnemonic.Pmaxud, Mnemonic.Vpmaxud, &Packed<Pmaxud>);
+        r.Add(Mnemonic.Pabsb, Mnemonic.Vpabsb, &Packed<Pabsb>);
+        r.Add(Mnemonic.Pabsw, Mnemonic.Vpabsw, &Packed<Pabsw>);
+        r.Add(Mnemonic.Pabsd, Mnemonic.Vpabsd, &Packed<Pabsd>);
+        r.Add(Mnemonic.Psignb, Mnemonic.Vpsignb, &Packed<Psignb>);
+        r.Add(Mnemonic.Psignw, Mnemonic.Vpsignw, &Packed<Psignw>);
+        r.Add(Mnemonic.Psignd, Mnemonic.Vpsignd, &Packed<Psignd>);
+        r.Add(Mnemonic.Pand, Mnemonic.Vpand, &Packed<And>);
+        r.Add(Mnemonic.Pandn, Mnemonic.Vpandn, &Packed<AndNot>);
+        r.Add(Mnemonic.Por, Mnemonic.Vpor, &Packed<Or>);
+        r.Add(Mnemonic.Pxor, Mnemonic.Vpxor, &Packed<Xor>);
+        r.Add(Mnemonic.Andps, Mnemonic.Vandps, &Packed<And>);
+        r.Add(Mnemonic.Andpd, Mnemonic.Vandpd, &Packed<And>);
+        r.Add(Mnemonic.Andnps, Mnemonic.Vandnps, &Packed<AndNot>);
+        r.Add(Mnemonic.Andnpd, Mnemonic.Vandnpd, &Packed<AndNot>);
+        r.Add(Mnemonic.Orps, Mnemonic.Vorps, &Packed<Or>);
+        r.Add(Mnemonic.Orpd, Mnemonic.Vorpd, &Packed<Or>);
+        r.Add(Mnemonic.Xorps, Mnemonic.Vxorps, &Packed<Xor>);
+        r.Add(Mnemonic.Xorpd, Mnemonic.Vxorpd, &Packed<Xor>);
+        r.Add(Mnemonic.Phaddw, Mnemonic.Vphaddw, &Packed<Phaddw>);
+        r.Add(Mnemonic.Phaddd, Mnemonic.Vphaddd, &Packed<Phaddd>);
+        r.Add(Mnemonic.Phaddsw, Mnemonic.Vphaddsw, &Packed<Phaddsw>);
+        r.Add(Mnemonic.Phsubw, Mnemonic.Vphsubw, &Packed<Phsubw>);
+        r.Add(Mnemonic.Phsubd, Mnemonic.Vphsubd, &Packed<Phsubd>);
+        r.Add(Mnemonic.Phsubsw, Mnemonic.Vphsubsw, &Packed<Phsubsw>);
+        r.Add(Mnemonic.Phminposuw, Mnemonic.Vphminposuw, &Packed<Phminposuw>);
+        r.Add(Mnemonic.Mpsadbw, Mnemonic.Vmpsadbw, &PackedImm<Mpsadbw>);
+        r.Add(Mnemonic.Psllw, Mnemonic.Vpsllw, &Shift<Psllw>);
+        r.Add(Mnemonic.Pslld, Mnemonic.Vpslld, &Shift<Pslld>);
+        r.Add(Mnemonic.Psllq, Mnemonic.Vpsllq, &Shift<Psllq>);
+        r.Add(Mnemonic.Psrlw, Mnemonic.Vpsrlw, &Shift<Psrlw>);
+        r.Add(Mnemonic.Psrld, Mnemonic.Vpsrld, &Shift<Psrld>);
+        r.Add(Mnemonic.Psrlq, Mnemonic.Vpsrlq, &Shift<Psrlq>);
+        r.Add(Mnemonic.Psraw, Mnemonic.Vpsraw, &Shift<Psraw>);
+        r.Add(Mnemonic.Psrad, Mnemonic.Vpsrad, &Shift<Psrad>);
+        r.Add(Mnemonic.Pslldq, Mnemonic.Vpslldq, &Shift<Pslldq>);
+        r.Add(Mnemonic.Psrldq, Mnemonic.Vpsrldq, &Shift<Psrldq>);
+        r.Add(Mnemonic.Vpsllvd, &Packed<Vpsllvd>);
+        r.Add(Mnemonic.Vpsllvq, &Packed<Vpsllvq>);
+        r.Add(Mnemonic.Vpsrlvd, &Packed<Vpsrlvd>);
+        r.Add(Mnemonic.Vpsrlvq, &Packed<Vpsrlvq>);
+        r.Add(Mnemonic.Vpsravd, &Packed<Vpsravd>);
     }
 
     private readonly struct Paddb : IVectorOp { public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b) => a + b; }
@@ -316,9 +322,11 @@ internal static unsafe class SseInteger
     /// <summary>PHMINPOSUW (SSE4.1): the minimum unsigned word of the source and its index; the rest cleared.</summary>
     private readonly struct Phminposuw : IVectorOp { public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b) => Sse41.MinHorizontal(b.AsUInt16()).AsByte(); }
 
-    /// <summary>MPSADBW (SSE4.1): eight sums of absolute differences of sliding 4-byte groups selected by imm8[2:0].</summary>
+    /// <summary>MPSADBW (SSE4.1): eight sums of absolute differences of sliding 4-byte groups selected by imm8[2:0]; the upper lane of VMPSADBW ymm by imm8[5:3].</summary>
     private readonly struct Mpsadbw : IVectorImmOp
     {
+        public static byte LaneImmediate(byte imm, int lane) => (byte)(imm >> (3 * lane));
+
         public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b, byte imm)
         {
             int aOffset = ((imm >> 2) & 1) * 4, bOffset = (imm & 3) * 4;
@@ -336,6 +344,60 @@ internal static unsafe class SseInteger
 
             return r.AsByte();
         }
+    }
+
+    // AVX2 VPSLLVD/Q, VPSRLVD/Q, VPSRAVD: each element shifted by the count in the same element of
+    // the second source; a count above the element width clears it (fills it with the sign for VPSRAVD).
+    private readonly struct Vpsllvd : IVectorOp
+    {
+        public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b)
+        {
+            Vector128<uint> x = a.AsUInt32(), n = b.AsUInt32();
+            return Vector128.Create(Sll(x[0], n[0]), Sll(x[1], n[1]), Sll(x[2], n[2]), Sll(x[3], n[3])).AsByte();
+        }
+
+        private static uint Sll(uint v, uint n) => n > 31 ? 0 : v << (int)n;
+    }
+
+    private readonly struct Vpsllvq : IVectorOp
+    {
+        public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b)
+        {
+            Vector128<ulong> x = a.AsUInt64(), n = b.AsUInt64();
+            return Vector128.Create(n[0] > 63 ? 0 : x[0] << (int)n[0], n[1] > 63 ? 0 : x[1] << (int)n[1]).AsByte();
+        }
+    }
+
+    private readonly struct Vpsrlvd : IVectorOp
+    {
+        public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b)
+        {
+            Vector128<uint> x = a.AsUInt32(), n = b.AsUInt32();
+            return Vector128.Create(Srl(x[0], n[0]), Srl(x[1], n[1]), Srl(x[2], n[2]), Srl(x[3], n[3])).AsByte();
+        }
+
+        private static uint Srl(uint v, uint n) => n > 31 ? 0 : v >> (int)n;
+    }
+
+    private readonly struct Vpsrlvq : IVectorOp
+    {
+        public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b)
+        {
+            Vector128<ulong> x = a.AsUInt64(), n = b.AsUInt64();
+            return Vector128.Create(n[0] > 63 ? 0 : x[0] >> (int)n[0], n[1] > 63 ? 0 : x[1] >> (int)n[1]).AsByte();
+        }
+    }
+
+    private readonly struct Vpsravd : IVectorOp
+    {
+        public static Vector128<byte> Apply(Vector128<byte> a, Vector128<byte> b)
+        {
+            Vector128<int> x = a.AsInt32();
+            Vector128<uint> n = b.AsUInt32();
+            return Vector128.Create(Sra(x[0], n[0]), Sra(x[1], n[1]), Sra(x[2], n[2]), Sra(x[3], n[3])).AsByte();
+        }
+
+        private static int Sra(int v, uint n) => v >> (int)Math.Min(n, 31);
     }
 
     public static UInt128 ToUInt128(Vector128<byte> v) => new(v.AsUInt64().GetElement(1), v.AsUInt64().GetElement(0));

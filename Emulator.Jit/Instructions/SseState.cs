@@ -19,8 +19,8 @@ internal static unsafe class SseState
         r.Add(Mnemonic.Fxsave64, &Fxsave);
         r.Add(Mnemonic.Fxrstor, &Fxrstor);
         r.Add(Mnemonic.Fxrstor64, &Fxrstor);
-        r.Add(Mnemonic.Ldmxcsr, &Ldmxcsr);
-        r.Add(Mnemonic.Stmxcsr, &Stmxcsr);
+        r.Add(Mnemonic.Ldmxcsr, Mnemonic.Vldmxcsr, &Ldmxcsr);
+        r.Add(Mnemonic.Stmxcsr, Mnemonic.Vstmxcsr, &Stmxcsr);
         r.Add(Mnemonic.Emms, &Emms);
     }
 
@@ -78,10 +78,10 @@ internal static unsafe class SseState
         return linear;
     }
 
-    /// <summary>LDMXCSR m32: #GP(0) when a reserved bit is set (Intel SDM Vol. 2A LDMXCSR).</summary>
+    /// <summary>LDMXCSR / VLDMXCSR m32: #GP(0) when a reserved bit is set (Intel SDM Vol. 2A LDMXCSR).</summary>
     private static void Ldmxcsr(CpuCore cpu, ref Instruction ins)
     {
-        cpu.CheckSse();
+        cpu.CheckVector(ins);
         uint value = (uint)cpu.ReadSized(cpu.MemoryLinear(ins, 4), 4);
         if ((value & ~CpuCore.MxcsrMask) != 0)
         {
@@ -93,7 +93,7 @@ internal static unsafe class SseState
 
     private static void Stmxcsr(CpuCore cpu, ref Instruction ins)
     {
-        cpu.CheckSse();
+        cpu.CheckVector(ins);
         cpu.WriteSized(cpu.MemoryLinearWrite(ins, 4), 4, cpu.Mxcsr);
     }
 

@@ -64,6 +64,7 @@ public sealed partial class KvmAccelerator : IAccelerator
             HashSet<uint> known = _system.MsrIndexList();
             TransferredMsrs = [.. KvmMsrState.Candidates.Where(known.Contains)];
             HasXsave = _system.Check(KvmCap.Xsave) != 0;
+            HasXcrs = _system.Check(KvmCap.Xcrs) != 0;
             VcpuMmapSize = _system.VcpuMmapSize();
             MaxVcpus = _system.MaxVcpus();
         }
@@ -95,6 +96,9 @@ public sealed partial class KvmAccelerator : IAccelerator
     internal int VcpuMmapSize { get; }
 
     internal bool HasXsave { get; }
+
+    /// <summary>KVM_GET_XCRS/KVM_SET_XCRS (XCR0) are available.</summary>
+    internal bool HasXcrs { get; }
 
     internal int MaxVcpus { get; }
 

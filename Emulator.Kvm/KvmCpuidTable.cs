@@ -17,32 +17,37 @@ internal static class KvmCpuidTable
         var missing = new List<string>();
         foreach (uint leaf in CpuModel.Leaves)
         {
-            (uint a, uint b, uint c, uint d) = CpuModel.Query(leaf, 0, apicId);
-            (uint fa, uint fb, uint fc, uint fd) = CpuModel.FeatureBits(leaf);
-            KvmCpuidEntry2 host = supported.FirstOrDefault(e => e.Function == leaf && e.Index == 0);
-            entries.Add(new KvmCpuidEntry2
+            foreach (uint subleaf in CpuModel.Subleaves(leaf))
             {
-                Function = leaf,
-                // Leaf 7 is indexed by ECX: KVM_CPUID_FLAG_SIGNIFCANT_INDEX marks the entry as subleaf 0 only.
-                Flags = leaf == 7 ? 1u : 0u,
-                Eax = Filter(leaf, "EAX", a, fa, host.Eax, missing),
-                Ebx = Filter(leaf, "EBX", b, fb, host.Ebx, missing),
-                Ecx = Filter(leaf, "ECX", c, fc, host.Ecx, missing),
-                Edx = Filter(leaf, "EDX", d, fd, host.Edx, missing),
-            });
+                (uint a, uint b, uint c, uint d) = CpuModel.Query(leaf, subleaf, apicId);
+                (uint fa, uint fb, uint fc, uint fd) = CpuModel.FeatureBits(leaf, subleaf);
+                KvmCpuidEntry2 host = supported.FirstOrDefault(e => e.Function == leaf && e.Index == subleaf);
+                string name = subleaf == 0 ? $"{leaf:X}H" : $"{leaf:X}H.{subleaf}";
+                entries.Add(new KvmCpuidEntry2
+                {
+                    Function = leaf,
+                    Index = subleaf,
+                    // Leaves 7 and 0DH are indexed by ECX: KVM_CPUID_FLAG_SIGNIFCANT_INDEX says the entry is for this subleaf only.
+                    Flags = CpuModel.IsIndexed(leaf) ? 1u : 0u,
+                    Eax = Filter(name, "EAX", a, fa, host.Eax, missing),
+                    Ebx = Filter(name, "EBX", b, fb, host.Ebx, missing),
+                    Ecx = Filter(name, "ECX", c, fc, host.Ecx, missing),
+                    Edx = Filter(name, "EDX", d, fd, host.Edx, missing),
+                });
+            }
         }
 
         return ([.. entries], missing);
     }
 
-    private static uint Filter(uint leaf, string register, uint model, uint featureMask, uint host, List<string> missing)
+    private static uint Filter(string leaf, string register, uint model, uint featureMask, uint host, List<string> missing)
     {
         uint lacking = model & featureMask & ~host;
         for (int bit = 0; bit < 32; bit++)
         {
             if ((lacking & (1u << bit)) != 0)
             {
-                missing.Add($"CPUID.{leaf:X}H:{register}[{bit}]");
+                missing.Add($"CPUID.{leaf}:{register}[{bit}]");
             }
         }
 

@@ -48,7 +48,8 @@ public sealed partial class KvmVcpu
         }
 
         (s.Dr6, s.Dr7) = (dr.Dr6, dr.Dr7);
-        ReadFxState(s.FxState);
+        ReadFxState(s.FxState, s.YmmHigh);
+        s.Xcr0 = ReadXcr0();
         foreach ((uint index, ulong value) in GetMsrs())
         {
             s.Msrs[index] = value;
@@ -88,7 +89,7 @@ public sealed partial class KvmVcpu
         };
         Set(KvmIoctl.SetRegs, r, "KVM_SET_REGS");
 
-        WriteFxState(state.FxState);
+        WriteFxState(state.FxState, state.YmmHigh);
 
         var sr = new KvmSregs
         {
@@ -111,6 +112,7 @@ public sealed partial class KvmVcpu
             ApicBase = ApicBaseFor(state),
         };
         Set(KvmIoctl.SetSregs, sr, "KVM_SET_SREGS");
+        WriteXcr0(state.Xcr0);
 
         SetMsrs([.. _vm.TransferredMsrs.Select(i => (i, state.Msrs.TryGetValue(i, out ulong v) ? v : KvmMsrState.ResetValue(i)))]);
 
@@ -256,8 +258,10 @@ public sealed partial class KvmVcpu
     // where KVM offers it. KVM_SET_FPU is the fallback only: on this project's hosts (Linux 6.18) it
     // was observed to leave MXCSR unchanged, and what it wrote did not show in KVM_GET_XSAVE, whose
     // XSTATE_BV still marked x87 and SSE as in their initial state, which is what the guest then gets.
-    private void ReadFxState(byte[] fx)
+    // The AVX component (bits 255:128 of YMM0-15) is the area's standard-format component 2.
+    private void ReadFxState(byte[] fx, byte[] ymmHigh)
     {
+        Array.Clear(ymmHigh);
         if (!_vm.HasXsave)
         {
             FpuToFxsave(Get<KvmFpu>(KvmIoctl.GetFpu, "KVM_GET_FPU"), fx);
@@ -268,8 +272,14 @@ public sealed partial class KvmVcpu
         Array.Clear(fx);
         unsafe
         {
-            // SAFETY: Region is a 4096-byte fixed array inside the local struct; its first 416 bytes are read.
-            new ReadOnlySpan<byte>(area.Region, FxStateEnd).CopyTo(fx);
+            // SAFETY: Region is a 4096-byte fixed array inside the local struct; its first 416 bytes,
+            // XSTATE_BV and the AVX component (576-831) are read.
+            var region = new ReadOnlySpan<byte>(area.Region, 4096);
+            region[..FxStateEnd].CopyTo(fx);
+            if ((BitConverter.ToUInt64(region[KvmXsave.XstateBvOffset..]) & XsaveLayout.Avx) != 0)
+            {
+                region.Slice(AvxOffset, ymmHigh.Length).CopyTo(ymmHigh);
+            }
         }
 
         // MXCSR_MASK says which MXCSR bits this processor supports: a property of the CPU model, not
@@ -277,7 +287,7 @@ public sealed partial class KvmVcpu
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(fx.AsSpan(MxcsrMaskOffset, 4), 0xffff);
     }
 
-    private void WriteFxState(byte[] fx)
+    private void WriteFxState(byte[] fx, byte[] ymmHigh)
     {
         if (!_vm.HasXsave)
         {
@@ -287,20 +297,77 @@ public sealed partial class KvmVcpu
             return;
         }
 
-        // Start from KVM's area so that components beyond x87 and SSE keep their state, and MXCSR_MASK its value.
+        // Start from KVM's area so that components beyond x87, SSE and AVX keep their state, and MXCSR_MASK its value.
         KvmXsave area = Get<KvmXsave>(KvmIoctl.GetXsave, "KVM_GET_XSAVE");
         unsafe
         {
-            // SAFETY: Region is a 4096-byte fixed array inside the local struct; the legacy region and
-            // XSTATE_BV (bytes 512-519) lie inside it.
+            // SAFETY: Region is a 4096-byte fixed array inside the local struct; the legacy region,
+            // XSTATE_BV (bytes 512-519) and the AVX component (576-831) lie inside it.
             var region = new Span<byte>(area.Region, 4096);
             fx.AsSpan(0, MxcsrMaskOffset).CopyTo(region);
             fx.AsSpan(MxcsrMaskOffset + 4, FxStateEnd - MxcsrMaskOffset - 4).CopyTo(region[(MxcsrMaskOffset + 4)..]);
             ulong xstateBv = BitConverter.ToUInt64(region[KvmXsave.XstateBvOffset..]) | KvmXsave.LegacyComponents;
+
+            // All-zero upper halves are the AVX component's initial configuration (Intel SDM Vol. 1 13.6): XSTATE_BV[2] = 0
+            // says so, which also suits a host whose KVM has no AVX state.
+            bool avxInUse = ymmHigh.AsSpan().ContainsAnyExcept((byte)0);
+            xstateBv = avxInUse ? xstateBv | XsaveLayout.Avx : xstateBv & ~XsaveLayout.Avx;
+            ymmHigh.CopyTo(region.Slice(AvxOffset, ymmHigh.Length));
             BitConverter.TryWriteBytes(region[KvmXsave.XstateBvOffset..], xstateBv);
         }
 
         Set(KvmIoctl.SetXsave, area, "KVM_SET_XSAVE");
+    }
+
+    // The standard-format offset of the AVX component (CPUID.(EAX=0DH,ECX=2):EBX).
+    private static readonly int AvxOffset = XsaveLayout.Find(2)!.Value.Offset;
+
+    /// <summary>XCR0 from KVM_GET_XCRS (1, x87 only, on a host without it).</summary>
+    private ulong ReadXcr0()
+    {
+        if (!_vm.HasXcrs)
+        {
+            return XsaveLayout.X87;
+        }
+
+        KvmXcrs xcrs = Get<KvmXcrs>(KvmIoctl.GetXcrs, "KVM_GET_XCRS");
+        unsafe
+        {
+            // SAFETY: Xcrs is a fixed array of 2 * 16 words inside the local struct; Count is at most 16.
+            for (int i = 0; i < Math.Min((int)xcrs.Count, KvmXcrs.MaxXcrs); i++)
+            {
+                if ((uint)xcrs.Xcrs[2 * i] == 0)
+                {
+                    return xcrs.Xcrs[(2 * i) + 1];
+                }
+            }
+        }
+
+        return XsaveLayout.X87;
+    }
+
+    /// <summary>
+    /// XCR0 through KVM_SET_XCRS, limited to the components the vCPU's CPUID offers (KVM refuses
+    /// others): a state saved on a machine whose host had more state components loses those.
+    /// </summary>
+    private void WriteXcr0(ulong xcr0)
+    {
+        if (!_vm.HasXcrs)
+        {
+            return;
+        }
+
+        CpuidLeaf? leaf = EffectiveCpuid.Where(l => l.Leaf == 0xd && l.Subleaf == 0).Select(l => (CpuidLeaf?)l).FirstOrDefault();
+        ulong offered = leaf is { } l ? l.Eax | ((ulong)l.Edx << 32) : XsaveLayout.X87;
+        var xcrs = new KvmXcrs { Count = 1 };
+        unsafe
+        {
+            // SAFETY: Xcrs is a fixed array of 2 * 16 words inside the local struct.
+            xcrs.Xcrs[0] = 0;
+            xcrs.Xcrs[1] = (xcr0 & offered) | XsaveLayout.X87;
+        }
+
+        Set(KvmIoctl.SetXcrs, xcrs, "KVM_SET_XCRS");
     }
 
     // kvm_fpu is the FXSAVE image (Intel SDM Vol. 1 Table 10-2) split into fields: FCW at 0, FSW at 2,

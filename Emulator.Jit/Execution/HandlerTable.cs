@@ -92,12 +92,15 @@ internal static unsafe class HandlerTable
         var table = new delegate*<CpuCore, ref Instruction, void>[codes.Length];
         foreach (Code code in codes)
         {
-            if (registry.ByCode.TryGetValue(code, out nint h) || registry.ByMnemonic.TryGetValue(code.Mnemonic(), out h))
+            // A handler registered by mnemonic serves its legacy and VEX encodings; the EVEX, XOP and
+            // MVEX encodings of the same mnemonic (AVX-512, AMD XOP, Knights Corner) are other instructions.
+            bool byMnemonic = code.Encoding() is EncodingKind.Legacy or EncodingKind.VEX;
+            if (registry.ByCode.TryGetValue(code, out nint h) || (byMnemonic && registry.ByMnemonic.TryGetValue(code.Mnemonic(), out h)))
             {
                 table[(int)code] = (delegate*<CpuCore, ref Instruction, void>)h;
                 Implemented.Add(code);
             }
-            else if (registry.FormsByMnemonic.TryGetValue(code.Mnemonic(), out nint[]? forms))
+            else if (byMnemonic && registry.FormsByMnemonic.TryGetValue(code.Mnemonic(), out nint[]? forms))
             {
                 table[(int)code] = (delegate*<CpuCore, ref Instruction, void>)forms[(int)OperandForm.Other];
                 FormsByCode[code] = forms;

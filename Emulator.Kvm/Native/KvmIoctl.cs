@@ -54,6 +54,8 @@ internal static class KvmIoctl
     public static readonly nuint SetDebugRegs = Ioc(Write, 0xa2, Unsafe.SizeOf<KvmDebugRegs>());
     public static readonly nuint GetXsave = Ioc(Read, 0xa4, Unsafe.SizeOf<KvmXsave>());
     public static readonly nuint SetXsave = Ioc(Write, 0xa5, Unsafe.SizeOf<KvmXsave>());
+    public static readonly nuint GetXcrs = Ioc(Read, 0xa6, Unsafe.SizeOf<KvmXcrs>());
+    public static readonly nuint SetXcrs = Ioc(Write, 0xa7, Unsafe.SizeOf<KvmXcrs>());
 
     private static nuint Io(uint nr) => Ioc(0, nr, 0);
 
@@ -76,6 +78,7 @@ internal static class KvmCap
     public const int DebugRegs = 50;
     public const int MaxVcpus = 66;
     public const int Xsave = 55;
+    public const int Xcrs = 56;
     public const int ReadonlyMem = 81;
     public const int ImmediateExit = 136;
     public const int UserSpaceMsr = 188;

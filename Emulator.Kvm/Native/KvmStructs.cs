@@ -141,6 +141,23 @@ internal unsafe struct KvmXsave
     public const ulong LegacyComponents = 0x3;
 }
 
+/// <summary>
+/// <c>struct kvm_xcrs</c>: the extended control registers (XCR0 only on x86, Intel SDM Vol. 1 13.3):
+/// a count, flags, 16 <c>struct kvm_xcr</c> (u32 index, u32 reserved, u64 value) and padding.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct KvmXcrs
+{
+    public const int MaxXcrs = 16;
+
+    public uint Count;
+    public uint Flags;
+
+    /// <summary>Per register: index at +0 (u32), value at +8 (u64).</summary>
+    public fixed ulong Xcrs[2 * MaxXcrs];
+    public fixed ulong Padding[16];
+}
+
 /// <summary><c>struct kvm_vcpu_events</c>: events in flight and interrupt/NMI blocking.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 64)]
 internal struct KvmVcpuEvents

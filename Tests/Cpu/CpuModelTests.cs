@@ -20,6 +20,15 @@ public sealed class CpuModelTests
         (1, 2, 22, [Mnemonic.Movbe]),
         (1, 2, 23, [Mnemonic.Popcnt]),
         (7, 1, 3, [Mnemonic.Andn, Mnemonic.Bextr, Mnemonic.Blsi, Mnemonic.Blsmsk, Mnemonic.Blsr, Mnemonic.Tzcnt]),
+        (1, 2, 26, [Mnemonic.Xsave, Mnemonic.Xsave64, Mnemonic.Xrstor, Mnemonic.Xrstor64, Mnemonic.Xgetbv, Mnemonic.Xsetbv]),
+        (1, 2, 28, [Mnemonic.Vaddps, Mnemonic.Vbroadcastss, Mnemonic.Vperm2f128, Mnemonic.Vinsertf128, Mnemonic.Vextractf128, Mnemonic.Vmaskmovps,
+            Mnemonic.Vmaskmovpd, Mnemonic.Vzeroupper, Mnemonic.Vzeroall, Mnemonic.Vpermilps, Mnemonic.Vpermilpd, Mnemonic.Vtestps, Mnemonic.Vtestpd,
+            Mnemonic.Vcmpps, Mnemonic.Vblendvps, Mnemonic.Vdpps, Mnemonic.Vroundps, Mnemonic.Vmovaps, Mnemonic.Vpcmpestri, Mnemonic.Vldmxcsr]),
+        (7, 1, 5, [Mnemonic.Vpaddb, Mnemonic.Vpbroadcastb, Mnemonic.Vpbroadcastq, Mnemonic.Vpermd, Mnemonic.Vpermps, Mnemonic.Vpermq, Mnemonic.Vpermpd,
+            Mnemonic.Vperm2i128, Mnemonic.Vinserti128, Mnemonic.Vextracti128, Mnemonic.Vpmaskmovd, Mnemonic.Vpmaskmovq, Mnemonic.Vpsllvd,
+            Mnemonic.Vpsravd, Mnemonic.Vgatherdps, Mnemonic.Vpgatherqq, Mnemonic.Vpblendd, Mnemonic.Vmpsadbw]),
+        (1, 2, 12, [Mnemonic.Vfmadd132ps, Mnemonic.Vfmsub213sd, Mnemonic.Vfnmadd231pd, Mnemonic.Vfnmsub132ss, Mnemonic.Vfmaddsub213ps, Mnemonic.Vfmsubadd231pd]),
+        (1, 2, 29, [Mnemonic.Vcvtph2ps, Mnemonic.Vcvtps2ph]),
         (7, 1, 19, [Mnemonic.Adcx, Mnemonic.Adox]),
         (0x8000_0001, 2, 0, [Mnemonic.Lahf, Mnemonic.Sahf]),
         (0x8000_0001, 2, 5, [Mnemonic.Lzcnt]),
@@ -49,7 +58,7 @@ public sealed class CpuModelTests
     [Fact]
     public void MaximumLeavesCoverTheAdvertisedOnes()
     {
-        Assert.True(CpuModel.Query(0, 0, 0).Eax >= 7);
+        Assert.True(CpuModel.Query(0, 0, 0).Eax >= 0xd);
         Assert.True(CpuModel.Query(0x8000_0000, 0, 0).Eax >= 0x8000_0001);
     }
 }

@@ -108,8 +108,8 @@ public sealed class InstructionClassificationTests(ITestOutputHelper output)
         }
     }
 
-    // Instructions a processor with the model's CPUID (GenuineIntel, no VMX, no XSAVE, no AVX,
-    // CR4.OSXSAVE clear) rejects with #UD in 64-bit mode.
+    // Instructions a processor with the model's CPUID (GenuineIntel, no VMX, no AVX-512, no XSAVEC)
+    // rejects with #UD in 64-bit mode, with CR4.OSXSAVE clear as after RESET.
     [Theory]
     [InlineData("vmcall", "0f01c1")]
     [InlineData("vmlaunch", "0f01c2")]
@@ -121,6 +121,10 @@ public sealed class InstructionClassificationTests(ITestOutputHelper output)
     [InlineData("xgetbv with CR4.OSXSAVE clear", "0f01d0")]
     [InlineData("xsetbv", "0f01d1")]
     [InlineData("vzeroupper (VEX) with CR4.OSXSAVE clear", "c5f877")]
+    [InlineData("xsave with CR4.OSXSAVE clear", "0fae20")]
+    [InlineData("xsavec (CPUID.(EAX=0DH,ECX=1):EAX[1] clear)", "0fc720")]
+    [InlineData("xsaves (CPUID.(EAX=0DH,ECX=1):EAX[3] clear)", "0fc728")]
+    [InlineData("vaesenc (VEX, AES not in the model)", "c4e279dcc1")]
     [InlineData("vaddps zmm (EVEX, AVX-512)", "62f17c4858c1")]
     [InlineData("femms (AMD 3DNow!)", "0f0e")]
     [InlineData("extrq (AMD SSE4A)", "660f78c00102")]

@@ -7,8 +7,9 @@ namespace Emulator.Tests.EndToEnd;
 /// <summary>
 /// The stock Debian 12 kernel and a busybox initramfs (scripts/guest-images.sh, cached outside the
 /// repository) booted in the software CPU, driven over the serial console as a user would: the
-/// oracles are the kernel package's own version string, the CPU model emu advertises, and the
-/// host's SHA-256 of the same bytes the guest hashes.
+/// oracles are the kernel package's own version string, the CPU model emu advertises (the kernel's
+/// view of it in /proc/cpuinfo and its XSAVE set-up message), and the host's SHA-256 of the same
+/// bytes the guest hashes.
 /// </summary>
 public sealed class LinuxBootTests
 {
@@ -22,6 +23,17 @@ public sealed class LinuxBootTests
         guest.WaitForShell(TimeSpan.FromMinutes(12));
         guest.Command("uname -r", version);
         guest.Command("grep -m1 'model name' /proc/cpuinfo", Emulator.Core.Cpu.CpuModel.Brand);
+
+        // The kernel found the x86-64-v3 vector features in CPUID, checked CPUID leaf 0DH against its
+        // own idea of the XSAVE layout, and manages x87, SSE and AVX state with XSAVE (arch/x86/kernel/fpu/xstate.c).
+        string flags = guest.Command("grep -m1 '^flags' /proc/cpuinfo", "fpu ");
+        string[] words = flags.Split([' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        foreach (string feature in new[] { "avx", "avx2", "fma", "f16c", "xsave", "xsaveopt" })
+        {
+            Assert.True(words.Contains(feature), $"/proc/cpuinfo lacks {feature}: {flags}");
+        }
+
+        guest.Command("dmesg | grep -m1 'xstate features'", "Enabled xstate features 0x7, context size is 832 bytes");
 
         // 1,000,000 bytes of "emu\n" repeated, hashed in the guest by busybox and here by .NET.
         byte[] data = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("emu\n", 250_000)));

@@ -24,7 +24,7 @@ public sealed class KvmAbiLayoutTests
             S(kvm_dtable); S(kvm_sregs); O(kvm_sregs, tr); O(kvm_sregs, gdt); O(kvm_sregs, cr0); O(kvm_sregs, apic_base); O(kvm_sregs, interrupt_bitmap);
             S(kvm_fpu); O(kvm_fpu, fcw); O(kvm_fpu, ftwx); O(kvm_fpu, last_opcode); O(kvm_fpu, last_ip); O(kvm_fpu, last_dp); O(kvm_fpu, xmm); O(kvm_fpu, mxcsr);
             S(kvm_vcpu_events); O(kvm_vcpu_events, interrupt); O(kvm_vcpu_events, nmi); O(kvm_vcpu_events, sipi_vector); O(kvm_vcpu_events, flags); O(kvm_vcpu_events, exception_payload);
-            S(kvm_xsave); S(kvm_debugregs); O(kvm_debugregs, dr6); O(kvm_debugregs, flags);
+            S(kvm_xsave); S(kvm_xcrs); O(kvm_xcrs, xcrs); S(kvm_xcr); O(kvm_xcr, value); S(kvm_debugregs); O(kvm_debugregs, dr6); O(kvm_debugregs, flags);
             S(kvm_userspace_memory_region); O(kvm_userspace_memory_region, userspace_addr);
             S(kvm_cpuid2); S(kvm_cpuid_entry2); O(kvm_cpuid_entry2, eax); O(kvm_cpuid_entry2, edx);
             S(kvm_msrs); S(kvm_msr_entry); O(kvm_msr_entry, data);
@@ -77,6 +77,9 @@ public sealed class KvmAbiLayoutTests
         Assert.Equal(c["kvm_vcpu_events.flags"], Offset<KvmVcpuEvents>(nameof(KvmVcpuEvents.Flags)));
         Assert.Equal(c["kvm_vcpu_events.exception_payload"], Offset<KvmVcpuEvents>(nameof(KvmVcpuEvents.ExceptionPayload)));
         Assert.Equal(c["kvm_xsave"], Unsafe.SizeOf<KvmXsave>());
+        Assert.Equal(c["kvm_xcrs"], Unsafe.SizeOf<KvmXcrs>());
+        Assert.Equal(8, c["kvm_xcrs.xcrs"]);
+        Assert.Equal((16, 8), (c["kvm_xcr"], c["kvm_xcr.value"]));
         Assert.Equal(c["kvm_debugregs"], Unsafe.SizeOf<KvmDebugRegs>());
         Assert.Equal(c["kvm_debugregs.dr6"], Offset<KvmDebugRegs>(nameof(KvmDebugRegs.Dr6)));
         Assert.Equal(c["kvm_debugregs.flags"], Offset<KvmDebugRegs>(nameof(KvmDebugRegs.Flags)));

@@ -8,28 +8,45 @@ namespace Emulator.Tests.Kvm;
 /// <summary>The CPUID table given to KVM: the model's leaves, feature bits filtered by what the host offers.</summary>
 public sealed class KvmCpuidTableTests
 {
-    private static KvmCpuidEntry2 Supported(uint leaf, uint ecx, uint edx) => new() { Function = leaf, Ebx = ~0u, Ecx = ecx, Edx = edx };
+    private static KvmCpuidEntry2 Supported(uint leaf, uint ecx, uint edx, uint index = 0, uint eax = 0) => new() { Function = leaf, Index = index, Eax = eax, Ebx = ~0u, Ecx = ecx, Edx = edx };
+
+    // Everything the model's feature bits can name, leaf 0DH's XCR0 bits (subleaf 0) and XSAVE extensions (subleaf 1) included.
+    private static KvmCpuidEntry2[] HostWithEverything(uint leaf1Edx = ~0u, uint xcr0 = ~0u) =>
+        [Supported(1, ~0u, leaf1Edx), Supported(7, ~0u, ~0u), Supported(0xd, 0, ~0u, 0, xcr0), Supported(0xd, 0, 0, 1, ~0u), Supported(0x8000_0001, ~0u, ~0u)];
 
     [Fact]
     public void EveryLeafOfTheModelIsGivenWithTheModelsValuesWhenTheHostOffersEverything()
     {
-        KvmCpuidEntry2[] host = [Supported(1, ~0u, ~0u), Supported(7, ~0u, ~0u), Supported(0x8000_0001, ~0u, ~0u)];
-
-        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 3, host);
+        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 3, HostWithEverything());
 
         Assert.Empty(missing);
-        Assert.Equal(CpuModel.Leaves, entries.Select(e => e.Function));
+        Assert.Equal(CpuModel.Leaves.SelectMany(l => CpuModel.Subleaves(l).Select(s => (l, s))), entries.Select(e => (e.Function, e.Index)));
         foreach (KvmCpuidEntry2 e in entries)
         {
-            Assert.Equal(CpuModel.Query(e.Function, 0, 3), (e.Eax, e.Ebx, e.Ecx, e.Edx));
+            Assert.Equal(CpuModel.Query(e.Function, e.Index, 3), (e.Eax, e.Ebx, e.Ecx, e.Edx));
+            Assert.Equal(e.Function is 7 or 0xd ? KvmCpuidEntry2.SignificantIndex : 0u, e.Flags);
         }
+
+        // Leaf 0DH: x87, SSE and AVX state, XSAVEOPT, and the AVX component's size and offset (Intel SDM Vol. 1 Table 13-1).
+        Assert.Equal(7u, entries.Single(e => e.Function == 0xd && e.Index == 0).Eax);
+        Assert.Equal(1u, entries.Single(e => e.Function == 0xd && e.Index == 1).Eax);
+        Assert.Equal((256u, 576u), entries.Single(e => e.Function == 0xd && e.Index == 2) is var avx ? (avx.Eax, avx.Ebx) : default);
+    }
+
+    [Fact]
+    public void AHostWithoutAvxStateClearsItsXcr0Bit()
+    {
+        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 0, HostWithEverything(xcr0: 3));
+
+        Assert.Equal(["CPUID.DH:EAX[2]"], missing);
+        Assert.Equal(3u, entries.Single(e => e.Function == 0xd && e.Index == 0).Eax);
     }
 
     [Fact]
     public void AFeatureTheHostLacksIsClearedAndNamedButVendorAndSignatureStay()
     {
         // A host without CMOV (CPUID.1:EDX bit 15, Intel SDM Vol. 2A Table 3-11).
-        KvmCpuidEntry2[] host = [Supported(1, ~0u, ~(1u << 15)), Supported(7, ~0u, ~0u), Supported(0x8000_0001, ~0u, ~0u)];
+        KvmCpuidEntry2[] host = HostWithEverything(leaf1Edx: ~(1u << 15));
 
         (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 0, host);
 

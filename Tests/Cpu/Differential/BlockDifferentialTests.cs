@@ -53,6 +53,7 @@ public sealed unsafe class BlockDifferentialTests(ITestOutputHelper output)
 
             initial.Gpr[3] = data.Address + 4096;  // RBX: the data pointer
             initial.Rflags = 0x202 | ((uint)random.Next() & CaseGenerator.ArithmeticFlags);
+            initial.Mxcsr = RegisterImage.DefaultMxcsr;
             initialData.CopyTo(data.Span);
             initialData.CopyTo(emulated.DataBuffer);
             RegisterImage expected = initial;

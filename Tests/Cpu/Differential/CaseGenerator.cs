@@ -16,11 +16,19 @@ internal sealed class DiffCase
     /// <summary>XMM0-XMM15, two quadwords each, low first.</summary>
     public required ulong[] Xmm { get; init; }
 
+    /// <summary>Bits 255:128 of YMM0-YMM15, two quadwords each, low first.</summary>
+    public required ulong[] YmmHigh { get; init; }
+
+    public uint Mxcsr { get; init; } = RegisterImage.DefaultMxcsr;
+
     /// <summary>The GS base, which GS-prefixed operands add to their effective address.</summary>
     public ulong GsBase { get; init; }
 
     /// <summary>The case may fault natively, so it runs in a forked child (<see cref="NativeCpu.RunInChild"/>).</summary>
     public bool MayFault { get; init; }
+
+    /// <summary>A SIMD form: SIGFPE means #XM rather than #DE.</summary>
+    public bool Simd { get; init; }
 }
 
 /// <summary>
@@ -71,6 +79,8 @@ internal sealed class CaseGenerator
     private readonly InstructionInfoFactory _infoFactory = new();
 
     private ulong[] _gpr = new ulong[16];
+    private ulong[] _xmm = new ulong[32], _ymm = new ulong[32];
+    private uint _mxcsr;
     private ulong _flags;
     private int _base, _index;
     private long _target;
@@ -117,6 +127,21 @@ internal sealed class CaseGenerator
             _target = -1;
             _mayFault = false;
             _gsBase = 0;
+            _xmm = new ulong[32];
+            _ymm = new ulong[32];
+            _mxcsr = RegisterImage.DefaultMxcsr;
+            if (_form.Simd)
+            {
+                for (int i = 0; i < 32; i++)
+                {
+                    _xmm[i] = VectorValues.Next(_rng);
+                    _ymm[i] = VectorValues.Next(_rng);
+                }
+
+                // One SIMD case in FaultingShare unmasks some exceptions: an instruction that raises one takes #XM.
+                _mxcsr = VectorValues.Mxcsr(_rng, unmask: _rng.Next(FaultingShare) == 0);
+                _mayFault = (_mxcsr & 0x1f80) != 0x1f80;
+            }
 
             Instruction ins;
             if (IsString)
@@ -143,13 +168,16 @@ internal sealed class CaseGenerator
                 continue;
             }
 
-            ulong[] xmm = new ulong[32];
-            for (int i = 0; i < xmm.Length; i++)
+            if (!_form.Simd)
             {
-                xmm[i] = EdgeValues.Next(_rng);
+                // The integer forms draw XMM contents last (as they always have), and leave YMM bits 255:128 zero.
+                for (int i = 0; i < _xmm.Length; i++)
+                {
+                    _xmm[i] = EdgeValues.Next(_rng);
+                }
             }
 
-            return new DiffCase { Instruction = ins, Bytes = bytes, Gpr = _gpr, Rflags = _flags, Xmm = xmm, GsBase = _gsBase, MayFault = _mayFault };
+            return new DiffCase { Instruction = ins, Bytes = bytes, Gpr = _gpr, Rflags = _flags, Xmm = _xmm, YmmHigh = _ymm, Mxcsr = _mxcsr, GsBase = _gsBase, MayFault = _mayFault, Simd = _form.Simd };
         }
 
         return null;
@@ -174,6 +202,10 @@ internal sealed class CaseGenerator
                 case OperandRole.RegisterOrMemory when !_form.Memory:
                     regs[i] = RandomRegister(s.Size);
                     break;
+                case OperandRole.VectorRegister:
+                case OperandRole.VectorOrMemory when !_form.Memory:
+                    regs[i] = (s.Size == 32 ? Register.YMM0 : Register.XMM0) + _rng.Next(16);
+                    break;
                 case OperandRole.FixedRegister:
                     regs[i] = s.Fixed;
                     break;
@@ -192,16 +224,21 @@ internal sealed class CaseGenerator
         MemoryOperand memory = default;
         bool locked = false;
         bool gs = false;
-        if (memoryOperand >= 0)
+        if (memoryOperand >= 0 && _shapes[memoryOperand].Role == OperandRole.Vsib)
+        {
+            memory = BuildVsib(memoryOperand, regs);
+        }
+        else if (memoryOperand >= 0)
         {
             int size = _info.MemorySize.GetSize();
             locked = _info.CanUseLockPrefix && _rng.Next(2) == 0;
             bool implicitlyLocked = Mnemonic == Mnemonic.Xchg;
-            int alignment = Mnemonic == Mnemonic.Cmpxchg16b ? 16 : locked || implicitlyLocked ? Math.Max(size, 1) : 1;
-            if (Mnemonic == Mnemonic.Cmpxchg16b && _rng.Next(FaultingShare) == 0)
+            int alignment = Mnemonic == Mnemonic.Cmpxchg16b ? 16 : locked || implicitlyLocked ? Math.Max(size, 1) : _form.Simd ? SimdAlignment(size) : 1;
+            if ((Mnemonic == Mnemonic.Cmpxchg16b || (_form.Simd && alignment > 1)) && _rng.Next(FaultingShare) == 0)
             {
-                // Intel SDM Vol. 2A CMPXCHG16B: #GP(0) unless the operand is 16-byte aligned.
-                alignment = 8;
+                // Intel SDM Vol. 2A CMPXCHG16B: #GP(0) unless the operand is 16-byte aligned; the
+                // aligned SSE and AVX forms likewise (Vol. 1 11.6.8, Vol. 2A 2.4).
+                alignment = alignment / 2;
                 _mayFault = true;
             }
 
@@ -301,11 +338,83 @@ internal sealed class CaseGenerator
             "RMI" => Instruction.Create(code, regs[0], m, Imm(2)),
             "MRI" => Instruction.Create(code, m, regs[1], Imm(2)),
             "RRR" => Instruction.Create(code, regs[0], regs[1], regs[2]),
+            "RRRR" => Instruction.Create(code, regs[0], regs[1], regs[2], regs[3]),
+            "RRMR" => Instruction.Create(code, regs[0], regs[1], m, regs[3]),
+            "RRRI" => Instruction.Create(code, regs[0], regs[1], regs[2], Imm(3)),
+            "RRMI" => Instruction.Create(code, regs[0], regs[1], m, Imm(3)),
             "RRM" => Instruction.Create(code, regs[0], regs[1], m),
             "RMR" => Instruction.Create(code, regs[0], m, regs[2]),
             "MRR" => Instruction.Create(code, m, regs[1], regs[2]),
             _ => throw new ArgumentException($"no Instruction.Create for operand pattern {pattern}"),
         };
+    }
+
+    /// <summary>
+    /// The alignment a SIMD memory operand needs: 16 bytes for a 128-bit operand of a legacy SSE
+    /// instruction but the unaligned moves and the string compares, the operand's size for the
+    /// explicitly aligned VEX moves (Intel SDM Vol. 1 11.6.8, Vol. 2A 2.4, Table 2-4), else none.
+    /// </summary>
+    private int SimdAlignment(int size)
+    {
+        bool vex = _info.Encoding == EncodingKind.VEX;
+        if (!vex && size == 16 && Mnemonic is not (Mnemonic.Movups or Mnemonic.Movupd or Mnemonic.Movdqu or Mnemonic.Lddqu
+            or Mnemonic.Pcmpestri or Mnemonic.Pcmpestri64 or Mnemonic.Pcmpestrm or Mnemonic.Pcmpestrm64 or Mnemonic.Pcmpistri or Mnemonic.Pcmpistrm))
+        {
+            return 16;
+        }
+
+        return vex && Mnemonic is Mnemonic.Vmovaps or Mnemonic.Vmovapd or Mnemonic.Vmovdqa or Mnemonic.Vmovntps or Mnemonic.Vmovntpd
+            or Mnemonic.Vmovntdq or Mnemonic.Vmovntdqa ? size : 1;
+    }
+
+    /// <summary>
+    /// A VSIB operand (Intel SDM Vol. 2A 2.3.12) whose selected elements (mask element's top bit set)
+    /// all land in the buffer: base + index[i] * scale + displacement with small indices around a
+    /// target; elements that are masked off get any index, which must not fault. The mask register is
+    /// given random top bits. Two equal registers among destination, index and mask make the case a #UD.
+    /// </summary>
+    private MemoryOperand BuildVsib(int memoryOperand, Register[] regs)
+    {
+        OpCodeOperandKind kind = _info.GetOpKind(memoryOperand);
+        bool wideIndex = kind is OpCodeOperandKind.mem_vsib64x or OpCodeOperandKind.mem_vsib64y;
+        Register index = (kind is OpCodeOperandKind.mem_vsib32y or OpCodeOperandKind.mem_vsib64y ? Register.YMM0 : Register.XMM0) + _rng.Next(16);
+        int indexSize = wideIndex ? 8 : 4;
+        int size = _info.MemorySize.GetSize();
+        Register dst = regs[0], mask = regs[2];
+        int count = Math.Min(dst.GetSize() / size, index.GetSize() / indexSize);
+        int d = dst.GetNumber(), k = mask.GetNumber(), x = index.GetNumber();
+        if (d == k || d == x || k == x)
+        {
+            _mayFault = true;
+        }
+
+        int scale = 1 << _rng.Next(4);
+        _target = _rng.Next(TargetLow + 512, TargetHigh - 512);
+        FillAround(_target, 512);
+        long disp = _rng.Next(-128, 128);
+        _base = RandomIndex([]);
+        _gpr[_base] = _buffer + (ulong)_target - (ulong)disp;
+        for (int i = 0; i < index.GetSize() / indexSize; i++)
+        {
+            bool selected = i < count && _rng.Next(4) != 0;
+            SetVectorBits(k, (i * size) + size - 1, 1, (uint)(_rng.Next(256) & 0x7f) | (selected ? 0x80u : 0u));
+            ulong value = selected || _rng.Next(2) == 0 ? (ulong)(long)_rng.Next(-40, 40) : EdgeValues.Random64(_rng);
+            SetVectorBits(x, i * indexSize, indexSize, value);
+        }
+
+        return new MemoryOperand(Register.RAX + _base, index, scale, disp, 1);
+    }
+
+    /// <summary>Sets <paramref name="count"/> bytes at byte <paramref name="offset"/> of YMM register <paramref name="register"/> in the case's image.</summary>
+    private void SetVectorBits(int register, int offset, int count, ulong value)
+    {
+        for (int b = 0; b < count; b++)
+        {
+            int at = offset + b;
+            ulong[] half = at < 16 ? _xmm : _ymm;
+            int q = (2 * register) + ((at & 15) / 8), shift = 8 * (at & 7);
+            half[q] = (half[q] & ~(0xffUL << shift)) | (((value >> (8 * b)) & 0xff) << shift);
+        }
     }
 
     private int OperandBits() => _shapes[0].Size switch { 0 => _info.MemorySize.GetSize() * 8, int s => s * 8 };
@@ -512,13 +621,24 @@ internal sealed class CaseGenerator
     {
         reason = null;
         int memorySize = _info.MemorySize.GetSize();
-        if (_target >= 0 && Mnemonic != Mnemonic.Lea)
+        if (_target >= 0 && Mnemonic != Mnemonic.Lea && _shapes.All(s => s.Role != OperandRole.Vsib))
         {
             for (int part = 0; part < Math.Max(memorySize, 1); part += 8)
             {
                 int size = Math.Min(8, Math.Max(memorySize, 1));
-                WriteMemory(_target + part, size, EdgeValues.Sized(_rng, size));
+                ulong value = _form.Simd ? VectorValues.Next(_rng) & RegisterModel.Mask(size) : EdgeValues.Sized(_rng, size);
+                WriteMemory(_target + part, size, value);
             }
+        }
+
+        if (Mnemonic is Mnemonic.Ldmxcsr or Mnemonic.Vldmxcsr)
+        {
+            // A valid MXCSR, with every exception masked unless the case may fault; or, one time in
+            // FaultingShare, a reserved bit set (#GP(0), Intel SDM Vol. 2A LDMXCSR).
+            bool reserved = _rng.Next(FaultingShare) == 0;
+            uint value = VectorValues.Mxcsr(_rng, _mayFault) | (reserved ? 1u << _rng.Next(16, 32) : 0);
+            _mayFault |= reserved;
+            WriteMemory(_target, 4, value);
         }
 
         if (IsShiftOrRotate)

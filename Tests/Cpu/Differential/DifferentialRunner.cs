@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Iced.Intel;
 
 namespace Emulator.Tests.Cpu.Differential;
 
@@ -118,9 +119,11 @@ internal sealed unsafe class DifferentialRunner : IDisposable
         for (int i = 0; i < 32; i++)
         {
             initial.Xmm[i] = c.Xmm[i];
+            initial.YmmHigh[i] = c.YmmHigh[i];
         }
 
         initial.GsBase = c.GsBase;
+        initial.Mxcsr = c.Mxcsr;
 
         _initial.CopyTo(_nativeData.Span);
         _initial.CopyTo(_emulated.DataBuffer);
@@ -177,6 +180,17 @@ internal sealed unsafe class DifferentialRunner : IDisposable
             {
                 diff.Append(CultureInfo.InvariantCulture, $" xmm{i} native {native.Xmm[(2 * i) + 1]:x16}{native.Xmm[2 * i]:x16} emulated {emulated.Xmm[(2 * i) + 1]:x16}{emulated.Xmm[2 * i]:x16};");
             }
+
+            // Bits 255:128 exist natively only on a host with AVX.
+            if (NativeCpu.HasAvx && (native.YmmHigh[2 * i] != emulated.YmmHigh[2 * i] || native.YmmHigh[(2 * i) + 1] != emulated.YmmHigh[(2 * i) + 1]))
+            {
+                diff.Append(CultureInfo.InvariantCulture, $" ymm{i}[255:128] native {native.YmmHigh[(2 * i) + 1]:x16}{native.YmmHigh[2 * i]:x16} emulated {emulated.YmmHigh[(2 * i) + 1]:x16}{emulated.YmmHigh[2 * i]:x16};");
+            }
+        }
+
+        if (native.Mxcsr != emulated.Mxcsr)
+        {
+            diff.Append(CultureInfo.InvariantCulture, $" mxcsr native {native.Mxcsr:x4} emulated {emulated.Mxcsr:x4};");
         }
 
         uint compared = (CaseGenerator.ArithmeticFlags | CaseGenerator.DirectionFlag) & ~UndefinedFlags.For(c.Instruction, c.Gpr);
@@ -203,8 +217,9 @@ internal sealed unsafe class DifferentialRunner : IDisposable
     }
 
     // The signal Linux sends for each exception an unprivileged instruction can raise here.
-    private static int? VectorOfSignal(int signal) => signal switch
+    private static int? VectorOfSignal(int signal, bool simd) => signal switch
     {
+        8 when simd => 19, // SIGFPE: #XM
         8 => 0,   // SIGFPE: #DE
         4 => 6,   // SIGILL: #UD
         11 => 13, // SIGSEGV: #GP (the buffer is mapped, so never #PF)
@@ -219,9 +234,9 @@ internal sealed unsafe class DifferentialRunner : IDisposable
     {
         int? vector = _emulated.RunToFault(c.Bytes, initial, out RegisterImage emulated);
         var diff = new StringBuilder();
-        if (vector != VectorOfSignal(signal))
+        if (vector != VectorOfSignal(signal, c.Simd))
         {
-            diff.Append(CultureInfo.InvariantCulture, $" native fault signal {signal} (vector {VectorOfSignal(signal)}), emulated {(vector is { } v ? $"vector {v}" : "no fault")};");
+            diff.Append(CultureInfo.InvariantCulture, $" native fault signal {signal} (vector {VectorOfSignal(signal, c.Simd)}), emulated {(vector is { } v ? $"vector {v}" : "no fault")};");
         }
 
         for (int i = 0; i < 16; i++)
@@ -235,6 +250,16 @@ internal sealed unsafe class DifferentialRunner : IDisposable
         if (((initial.Rflags ^ emulated.Rflags) & (CaseGenerator.ArithmeticFlags | CaseGenerator.DirectionFlag)) != 0)
         {
             diff.Append(CultureInfo.InvariantCulture, $" flags changed to {FlagNames((uint)emulated.Rflags)} by a faulting instruction;");
+        }
+
+        // The destination of a faulting SIMD instruction is unchanged (#XM: Intel SDM Vol. 1 11.5.3; MXCSR does record the flags).
+        for (int i = 0; i < 32; i++)
+        {
+            if (initial.Xmm[i] != emulated.Xmm[i] || initial.YmmHigh[i] != emulated.YmmHigh[i])
+            {
+                diff.Append(CultureInfo.InvariantCulture, $" ymm{i / 2} changed by a faulting instruction;");
+                break;
+            }
         }
 
         if (!_initial.AsSpan().SequenceEqual(_emulated.DataBuffer))
@@ -257,7 +282,40 @@ internal sealed unsafe class DifferentialRunner : IDisposable
         }
 
         s.Append(CultureInfo.InvariantCulture, $"flags={FlagNames((uint)c.Rflags & (CaseGenerator.ArithmeticFlags | CaseGenerator.DirectionFlag))} gsbase={c.GsBase:x} buffer={_nativeData.Address:x}");
+        if (c.Simd)
+        {
+            s.Append(CultureInfo.InvariantCulture, $" mxcsr={c.Mxcsr:x4}");
+            foreach (int r in VectorRegistersOf(c.Instruction))
+            {
+                s.Append(CultureInfo.InvariantCulture, $" ymm{r}={c.YmmHigh[(2 * r) + 1]:x16}{c.YmmHigh[2 * r]:x16}_{c.Xmm[(2 * r) + 1]:x16}{c.Xmm[2 * r]:x16}");
+            }
+        }
         return s.ToString();
+    }
+
+    // The vector registers an instruction names (operands and a VSIB index), and XMM0 for the legacy variable blends.
+    private static IEnumerable<int> VectorRegistersOf(in Iced.Intel.Instruction ins)
+    {
+        var numbers = new SortedSet<int>();
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            if (ins.GetOpKind(i) == Iced.Intel.OpKind.Register && ins.GetOpRegister(i).IsVectorRegister())
+            {
+                numbers.Add(ins.GetOpRegister(i).GetNumber());
+            }
+        }
+
+        if (ins.MemoryIndex.IsVectorRegister())
+        {
+            numbers.Add(ins.MemoryIndex.GetNumber());
+        }
+
+        if (ins.Mnemonic is Iced.Intel.Mnemonic.Pblendvb or Iced.Intel.Mnemonic.Blendvps or Iced.Intel.Mnemonic.Blendvpd)
+        {
+            numbers.Add(0);
+        }
+
+        return numbers;
     }
 
     private static string FlagNames(uint f)

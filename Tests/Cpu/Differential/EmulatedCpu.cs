@@ -111,6 +111,7 @@ internal sealed class EmulatedCpu : IDisposable
 
         _core.Rflags = initial.Rflags;
         _core.Seg[(int)Seg.Gs].Base = initial.GsBase;
+        LoadXmm(initial);
         _core.InstructionStart = CodeAddress;
         _core.Rip = CodeAddress + (ulong)ins.Length;
         _core.InternalError = null;
@@ -133,16 +134,20 @@ internal sealed class EmulatedCpu : IDisposable
         }
 
         final.Rflags = _core.Rflags;
+        StoreXmm(ref final);
         return vector;
     }
 
-    // XMM0-XMM15, two 64-bit halves each in the image.
+    // XMM0-XMM15 and bits 255:128 of YMM0-YMM15, two 64-bit halves each in the image, and MXCSR.
     private unsafe void LoadXmm(in RegisterImage image)
     {
         for (int i = 0; i < 16; i++)
         {
             _core.Xmm[i] = Vector128.Create(image.Xmm[2 * i], image.Xmm[(2 * i) + 1]).AsByte();
+            _core.YmmHigh[i] = Vector128.Create(image.YmmHigh[2 * i], image.YmmHigh[(2 * i) + 1]).AsByte();
         }
+
+        _core.Mxcsr = image.Mxcsr;
     }
 
     private unsafe void StoreXmm(ref RegisterImage image)
@@ -152,7 +157,12 @@ internal sealed class EmulatedCpu : IDisposable
             Vector128<ulong> v = _core.Xmm[i].AsUInt64();
             image.Xmm[2 * i] = v.GetElement(0);
             image.Xmm[(2 * i) + 1] = v.GetElement(1);
+            Vector128<ulong> h = _core.YmmHigh[i].AsUInt64();
+            image.YmmHigh[2 * i] = h.GetElement(0);
+            image.YmmHigh[(2 * i) + 1] = h.GetElement(1);
         }
+
+        image.Mxcsr = _core.Mxcsr;
     }
 
     /// <summary>Instructions of the cases that ran as host code (0 without the translator).</summary>
@@ -166,11 +176,13 @@ internal sealed class EmulatedCpu : IDisposable
         _dataRam.Dispose();
     }
 
+    // CR4 as Linux runs user code: PAE, OSFXSR, OSXMMEXCPT (unmasked SIMD exceptions are #XM) and
+    // OSXSAVE with XCR0 enabling x87, SSE and AVX state, so SSE and VEX instructions execute.
     private static CpuState LongModeWithoutPaging(ulong codeAddress)
     {
-        const ulong Cr0PeEt = 0x11, Cr4Pae = 0x20, EferLmeLma = 0x500;
+        const ulong Cr0PeEt = 0x11, Cr4 = 0x20 | (1 << 9) | (1 << 10) | (1 << 18), EferLmeLma = 0x500;
         const uint Code64 = 0x209b, FlatData = 0xc093;
-        var s = new CpuState { Cr0 = Cr0PeEt, Cr4 = Cr4Pae, Efer = EferLmeLma, Rip = codeAddress };
+        var s = new CpuState { Cr0 = Cr0PeEt, Cr4 = Cr4, Efer = EferLmeLma, Rip = codeAddress, Xcr0 = 7 };
         for (int i = 0; i < 6; i++)
         {
             s.Segments[i] = new SegmentRegister { Selector = 0x10, Base = 0, Limit = 0xffff_ffff, Attributes = FlatData };

@@ -7,7 +7,7 @@ namespace Emulator.Tests.Cpu.Differential;
 /// encoding with its operand sizes) and, for encodings with a ModRM r/m operand, whether that
 /// operand is a register or memory.
 /// </summary>
-internal sealed record DiffForm(Code Code, bool Memory, bool HasRm)
+internal sealed record DiffForm(Code Code, bool Memory, bool HasRm, bool Simd = false)
 {
     public Mnemonic Mnemonic => Code.Mnemonic();
 
@@ -83,6 +83,11 @@ internal static class FormCatalog
         OpCodeOperandKind.imm64 => new(OperandRole.Immediate, 8),
         OpCodeOperandKind.seg_rSI or OpCodeOperandKind.es_rDI or OpCodeOperandKind.seg_rDI => new(OperandRole.String, 0),
         OpCodeOperandKind.seg_rBX_al => new(OperandRole.Xlat, 0),
+        OpCodeOperandKind.xmm_reg or OpCodeOperandKind.xmm_rm or OpCodeOperandKind.xmm_vvvv or OpCodeOperandKind.xmm_is4 => new(OperandRole.VectorRegister, 16),
+        OpCodeOperandKind.ymm_reg or OpCodeOperandKind.ymm_rm or OpCodeOperandKind.ymm_vvvv or OpCodeOperandKind.ymm_is4 => new(OperandRole.VectorRegister, 32),
+        OpCodeOperandKind.xmm_or_mem => new(OperandRole.VectorOrMemory, 16),
+        OpCodeOperandKind.ymm_or_mem => new(OperandRole.VectorOrMemory, 32),
+        OpCodeOperandKind.mem_vsib32x or OpCodeOperandKind.mem_vsib32y or OpCodeOperandKind.mem_vsib64x or OpCodeOperandKind.mem_vsib64y => new(OperandRole.Vsib, 0),
         _ => new(OperandRole.Unsupported, 0),
     };
 
@@ -112,7 +117,7 @@ internal static class FormCatalog
             }
 
             OperandShape[] shapes = [.. Enumerable.Range(0, info.OpCount).Select(i => Shape(info.GetOpKind(i)))];
-            int unsupported = Array.FindIndex(shapes, s => s.Role == OperandRole.Unsupported);
+            int unsupported = Array.FindIndex(shapes, s => s.Role is OperandRole.Unsupported or OperandRole.VectorRegister or OperandRole.VectorOrMemory or OperandRole.Vsib);
             if (unsupported >= 0)
             {
                 excluded[code] = $"operand {info.GetOpKind(unsupported)} (not a general-purpose integer form)";
@@ -149,6 +154,15 @@ internal enum OperandRole
     ImmediateOne,
     String,
     Xlat,
+
+    /// <summary>An XMM or YMM register (size 16 or 32).</summary>
+    VectorRegister,
+
+    /// <summary>An XMM or YMM register, or memory of the instruction's memory size.</summary>
+    VectorOrMemory,
+
+    /// <summary>A VSIB memory operand (base + vector index * scale + displacement) of a gather.</summary>
+    Vsib,
 }
 
 /// <summary>An operand's role, its size in bytes, and the register an encoding fixes (AL, CL, AX, EAX, RAX).</summary>

@@ -6,10 +6,11 @@ namespace Emulator.Tests.Cpu.Differential;
 
 /// <summary>
 /// Runs one instruction on the host CPU. A stub emitted once with Iced's <see cref="Assembler"/>
-/// into an executable page saves the callee-saved registers, loads RFLAGS, XMM0-XMM15 and every
-/// general register except RSP from a <see cref="RegisterImage"/> (pointer in RDI, System V ABI),
-/// executes the instruction placed in a 15-byte slot (padded with NOPs), stores the registers and
-/// RFLAGS (PUSHFQ) back, clears DF as the ABI requires, restores and returns.
+/// into an executable page saves the callee-saved registers and the host's MXCSR, loads RFLAGS,
+/// MXCSR, XMM0-XMM15 (whole YMM registers on a host with AVX) and every general register except
+/// RSP from a <see cref="RegisterImage"/> (pointer in RDI, System V ABI), executes the instruction
+/// placed in a 15-byte slot (padded with NOPs), stores the registers, MXCSR and RFLAGS (PUSHFQ)
+/// back, clears DF as the ABI requires, restores and returns.
 /// <para>
 /// RSP is never an operand of a case: the stub runs on the host stack, so the instruction under
 /// test must neither read RSP as a value nor move it. <see cref="Run"/> executes in the test
@@ -39,6 +40,12 @@ internal sealed unsafe partial class NativeCpu : IDisposable
     // control bits are callee-saved and are left alone.
     private static readonly AssemblerRegisterXMM[] Xmm =
         [xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15];
+
+    private static readonly AssemblerRegisterYMM[] Ymm =
+        [ymm0, ymm1, ymm2, ymm3, ymm4, ymm5, ymm6, ymm7, ymm8, ymm9, ymm10, ymm11, ymm12, ymm13, ymm14, ymm15];
+
+    /// <summary>True when the host has AVX (and the kernel enabled its state): the stub then loads and stores whole YMM registers.</summary>
+    public static bool HasAvx { get; } = System.Runtime.Intrinsics.X86.Avx.IsSupported;
 
     private readonly HostPages _page = HostPages.Executable(4096);
     private readonly HostPages _shared = HostPages.Low(4096);
@@ -91,9 +98,9 @@ internal sealed unsafe partial class NativeCpu : IDisposable
         *Image = registers;
 
         // SAFETY: the page holds the stub built above; it follows the System V calling convention,
-        // preserves every callee-saved register and RSP, leaves DF clear and touches only the image
-        // and the instruction's own operands, which the case generator keeps inside the data buffer
-        // and free of faults.
+        // preserves every callee-saved register, RSP and the host's MXCSR, leaves DF clear and touches
+        // only the image and the instruction's own operands, which the case generator keeps inside
+        // the data buffer and free of faults (a case that unmasks a SIMD exception runs in a child).
         ((delegate* unmanaged[SuppressGCTransition]<RegisterImage*, void>)_page.Pointer)(Image);
         registers = *Image;
     }
@@ -180,12 +187,24 @@ internal sealed unsafe partial class NativeCpu : IDisposable
             a.wrgsbase(rax);
         }
 
+        // The host's MXCSR (its control bits are callee-saved) is kept on the stack while the case's is loaded.
+        a.sub(rsp, 8);
+        a.stmxcsr(__dword_ptr[rsp]);
         a.push(rdi);
         a.push(__qword_ptr[rdi + RegisterImage.RflagsOffset]);
         a.popfq();
+        a.ldmxcsr(__dword_ptr[rdi + RegisterImage.MxcsrOffset]);
         for (int i = 0; i < 16; i++)
         {
-            a.movdqu(Xmm[i], __xmmword_ptr[rdi + RegisterImage.XmmOffset + (i * 16)]);
+            if (HasAvx)
+            {
+                a.vmovdqu(Xmm[i], __xmmword_ptr[rdi + RegisterImage.XmmOffset + (i * 16)]);
+                a.vinsertf128(Ymm[i], Ymm[i], __xmmword_ptr[rdi + RegisterImage.YmmHighOffset + (i * 16)], 1);
+            }
+            else
+            {
+                a.movdqu(Xmm[i], __xmmword_ptr[rdi + RegisterImage.XmmOffset + (i * 16)]);
+            }
         }
 
         for (int i = 0; i < 16; i++)
@@ -215,12 +234,23 @@ internal sealed unsafe partial class NativeCpu : IDisposable
 
         for (int i = 0; i < 16; i++)
         {
-            a.movdqu(__xmmword_ptr[rdi + RegisterImage.XmmOffset + (i * 16)], Xmm[i]);
+            if (HasAvx)
+            {
+                a.vmovdqu(__xmmword_ptr[rdi + RegisterImage.XmmOffset + (i * 16)], Xmm[i]);
+                a.vextractf128(__xmmword_ptr[rdi + RegisterImage.YmmHighOffset + (i * 16)], Ymm[i], 1);
+            }
+            else
+            {
+                a.movdqu(__xmmword_ptr[rdi + RegisterImage.XmmOffset + (i * 16)], Xmm[i]);
+            }
         }
 
+        a.stmxcsr(__dword_ptr[rdi + RegisterImage.MxcsrOffset]);
         a.pop(__qword_ptr[rdi + (7 * 8)]);
         a.pop(__qword_ptr[rdi + RegisterImage.RflagsOffset]);
         a.pop(rdi);
+        a.ldmxcsr(__dword_ptr[rsp]);
+        a.add(rsp, 8);
         if (CanSetGsBase)
         {
             a.pop(rax);
@@ -228,6 +258,11 @@ internal sealed unsafe partial class NativeCpu : IDisposable
         }
 
         a.cld();
+        if (HasAvx)
+        {
+            a.vzeroupper();
+        }
+
         a.pop(r15);
         a.pop(r14);
         a.pop(r13);

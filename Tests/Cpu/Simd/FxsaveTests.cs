@@ -176,6 +176,8 @@ public sealed unsafe class FxsaveTests
         (_, _, uint ecx, uint edx) = CpuModel.Query(1, 0, 0);
         Assert.Equal(0x0780_0001u, edx & 0x0780_0001u); // FPU, MMX, FXSR, SSE, SSE2
         Assert.Equal(0x0018_0201u, ecx & 0x0018_0201u); // SSE3, SSSE3, SSE4.1, SSE4.2
-        Assert.Equal(0u, ecx & ((1u << 26) | (1u << 28))); // no XSAVE, no AVX
+        // FMA (12), XSAVE (26), AVX (28), F16C (29); OSXSAVE (27) clear after RESET (CR4.OSXSAVE = 0).
+        Assert.Equal((1u << 12) | (1u << 26) | (1u << 28) | (1u << 29), ecx & ((1u << 12) | (1u << 26) | (1u << 27) | (1u << 28) | (1u << 29)));
+        Assert.Equal(1u << 5, CpuModel.Query(7, 0, 0).Ebx & (1u << 5)); // AVX2
     }
 }

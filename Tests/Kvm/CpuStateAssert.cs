@@ -46,6 +46,8 @@ internal static class CpuStateAssert
             Field($"FXSAVE bytes {i}-{i + 15}", Convert.ToHexString(expectedFx, i, 16), Convert.ToHexString(actualFx, i, 16));
         }
 
+        Field("XCR0", expected.Xcr0, actual.Xcr0);
+        Field("YMM0-15 bits 255:128", Convert.ToHexString(expected.YmmHigh), Convert.ToHexString(actual.YmmHigh));
         Field("MSR indexes", string.Join(",", expected.Msrs.Keys.Order().Select(k => k.ToString("x"))), string.Join(",", actual.Msrs.Keys.Order().Select(k => k.ToString("x"))));
         foreach ((uint index, ulong value) in expected.Msrs)
         {

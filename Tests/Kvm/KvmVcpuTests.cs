@@ -277,6 +277,17 @@ public sealed class KvmVcpuTests
             s.Msrs[index] = index == 0x10 ? 0x1_0000_0000UL : values[next++ % values.Length];
         }
 
+        // AVX state, where the host has it: CR4.OSXSAVE, XCR0 with x87, SSE and AVX, and bits 255:128 of every YMM register.
+        if (System.Runtime.Intrinsics.X86.Avx.IsSupported)
+        {
+            s.Cr4 |= 1UL << 18;
+            s.Xcr0 = 7;
+            for (int i = 0; i < s.YmmHigh.Length; i++)
+            {
+                s.YmmHigh[i] = (byte)((i * 13) + 5);
+            }
+        }
+
         s.Msrs[0x1b] = 0xfee0_0900; // APIC base after RESET: bootstrap processor, APIC enabled
         s.InterruptShadow = true;
         s.NmiBlocked = true;

@@ -130,12 +130,13 @@ internal static unsafe class IrBuilder
     /// accumulator already takes the host's RAX.
     /// </summary>
     public static bool Spillable(in IrOp op) =>
-        op.Kind is IrKind.Native or IrKind.NativeMemory && op.Ins.Mnemonic != Mnemonic.Cmpxchg;
+        op.Kind is IrKind.Native or IrKind.NativeMemory or IrKind.MulDiv && op.Ins.Mnemonic != Mnemonic.Cmpxchg;
 
     private static int SegmentsUsed(in IrOp op) => op.Kind switch
     {
         IrKind.Push or IrKind.Pop or IrKind.Call or IrKind.Return => 1 << (int)SegIndex.Ss,
         IrKind.NativeMemory => 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment),
+        IrKind.MulDiv => op.Ins.Op0Kind == OpKind.Memory ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0,
         IrKind.Vector => HasMemoryOperand(op.Ins) ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0,
         IrKind.JumpIndirect => (op.Ins.Op0Kind == OpKind.Memory ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0)
             | (op.Ins.Mnemonic == Mnemonic.Call ? 1 << (int)SegIndex.Ss : 0),
@@ -187,6 +188,8 @@ internal static unsafe class IrBuilder
         int stackSize = bitness / 8;
         switch (ins.Mnemonic)
         {
+            case Mnemonic.Mul or Mnemonic.Imul or Mnemonic.Div or Mnemonic.Idiv when ins.OpCount == 1 && !locked:
+                return MulDiv(op, bitness);
             case Mnemonic.Push when ins.StackPointerIncrement == -stackSize && ins.OpCount == 1
                 && (ins.Op0Kind != OpKind.Memory):
                 return Stack(op, IrKind.Push, stackSize);
@@ -318,6 +321,49 @@ internal static unsafe class IrBuilder
         op.Registers = regs;
         op.Written = written;
         op.MemoryWrite = ins.Op0Kind == OpKind.Memory;
+        return op;
+    }
+
+    // RDX:RAX and one register or memory operand of 16, 32 or 64 bits (the 8-bit forms use AH).
+    private static IrOp MulDiv(IrOp op, int bitness)
+    {
+        ref Instruction ins = ref op.Ins;
+        ushort regs = (1 << 0) | (1 << 2);
+        int size;
+        if (ins.Op0Kind == OpKind.Register)
+        {
+            Register reg = ins.Op0Register;
+            int r = RegisterMap.Index[(int)reg];
+            if (r < 0 || RegisterMap.HighByte[(int)reg])
+            {
+                return op;
+            }
+
+            size = RegisterMap.Size[(int)reg];
+            regs |= (ushort)(1 << r);
+        }
+        else if (ins.Op0Kind == OpKind.Memory && AddressRegisters(ins, bitness, ref regs))
+        {
+            size = ins.MemorySize.GetSize();
+        }
+        else
+        {
+            return op;
+        }
+
+        if (size < 2)
+        {
+            return op;
+        }
+
+        op.Kind = IrKind.MulDiv;
+        op.Size = size;
+        op.Registers = regs;
+        op.Written = (1 << 0) | (1 << 2);
+        // MUL and IMUL define CF and OF (the host's undefined SF, ZF, AF and PF come along, as for
+        // the two-operand IMUL); DIV and IDIV leave every flag undefined, and here keep the guest's,
+        // as the interpreter does.
+        op.WritesFlags = ins.Mnemonic is Mnemonic.Mul or Mnemonic.Imul;
         return op;
     }
 

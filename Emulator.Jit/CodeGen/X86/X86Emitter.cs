@@ -109,6 +109,7 @@ internal sealed unsafe partial class X86Emitter
                 IrKind.Branch => Branch(op),
                 IrKind.JumpIndirect => JumpIndirect(op),
                 IrKind.Vector => Vector(op),
+                IrKind.MulDiv => MulDiv(op),
                 _ => Interpret(op, i == ops.Count - 1 && op.Ins.FlowControl != FlowControl.Next),
             };
         }
@@ -261,7 +262,7 @@ internal sealed unsafe partial class X86Emitter
                     ins.SetOpRegister(i, Host(r));
                 }
             }
-            else if (kind == OpKind.Memory && op.Kind == IrKind.NativeMemory)
+            else if (kind == OpKind.Memory && op.Kind is IrKind.NativeMemory or IrKind.MulDiv)
             {
                 ins.MemoryBase = Register.R10;
                 ins.MemoryIndex = Register.None;

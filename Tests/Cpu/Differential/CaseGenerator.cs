@@ -636,7 +636,9 @@ internal sealed class CaseGenerator
             // A valid MXCSR, with every exception masked unless the case may fault; or, one time in
             // FaultingShare, a reserved bit set (#GP(0), Intel SDM Vol. 2A LDMXCSR).
             bool reserved = _rng.Next(FaultingShare) == 0;
-            uint value = VectorValues.Mxcsr(_rng, _mayFault) | (reserved ? 1u << _rng.Next(16, 32) : 0);
+            uint reservedBit = reserved ? 1u << _rng.Next(16, 32) : 0;
+            reservedBit = (reservedBit & VendorDifferences.HostOnlyMxcsrBits) != 0 ? 1u << 16 : reservedBit;
+            uint value = VectorValues.Mxcsr(_rng, _mayFault) | reservedBit;
             _mayFault |= reserved;
             WriteMemory(_target, 4, value);
         }

@@ -12,6 +12,15 @@ internal static class VendorDifferences
     private const int Rcx = 1, Rsi = 6, Rdi = 7;
 
     /// <summary>
+    /// The MXCSR bits above 15 that the host accepts though the emulated CPU reserves them (LDMXCSR
+    /// raises #GP(0) for a reserved bit, Intel SDM Vol. 2A LDMXCSR): on AMD processors with
+    /// misaligned SSE mode (CPUID Fn8000_0001 ECX bit 7, MisAlignSse), bit 17 is MM, the
+    /// misaligned-exception mask (AMD APM Vol. 1 4.2.2 "MXCSR"); Intel processors, and so the
+    /// software CPU, have no such bit. A case that sets a reserved bit to make LDMXCSR fault avoids these.
+    /// </summary>
+    public static uint HostOnlyMxcsrBits { get; } = HostCpu.IsAmd && HostCpu.Has(unchecked((int)0x8000_0001), 2, 7) ? 1u << 17 : 0;
+
+    /// <summary>
     /// The bits of general register <paramref name="register"/> to compare after <paramref name="ins"/>
     /// started from <paramref name="gpr"/> (all of them unless a vendor difference applies), and why
     /// the others are not compared.

@@ -52,6 +52,16 @@ internal sealed unsafe class DifferentialRunner : IDisposable
     public static int CasesPerForm =>
         int.TryParse(Environment.GetEnvironmentVariable("EMU_DIFF_CASES"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : DefaultCases;
 
+    /// <summary>
+    /// Cases per SIMD form in the default run: fewer than the integer forms', as there are about
+    /// 1,700 of them and each case also loads and compares sixteen YMM registers; EMU_DIFF_CASES
+    /// overrides it too (256 per form were run, in both tiers, when the AVX forms landed).
+    /// </summary>
+    public const int DefaultSimdCases = 64;
+
+    public static int SimdCasesPerForm =>
+        int.TryParse(Environment.GetEnvironmentVariable("EMU_DIFF_CASES"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : DefaultSimdCases;
+
     /// <summary>Added to every form's seed (EMU_DIFF_SEED), to explore other cases than the fixed default ones.</summary>
     public static int SeedOffset =>
         int.TryParse(Environment.GetEnvironmentVariable("EMU_DIFF_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : 0;

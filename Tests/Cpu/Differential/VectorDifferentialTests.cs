@@ -64,7 +64,7 @@ public sealed class VectorDifferentialTests(ITestOutputHelper output)
         Skip.If(missing is not null, $"the host CPU does not support {missing}");
 
         output.WriteLine($"host CPU: {HostCpu.Description}");
-        int cases = DifferentialRunner.CasesPerForm;
+        int cases = DifferentialRunner.SimdCasesPerForm;
         var failures = new List<string>();
         var watch = Stopwatch.StartNew();
         using var runner = new DifferentialRunner(translate);

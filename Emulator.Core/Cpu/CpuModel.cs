@@ -35,12 +35,13 @@ public static class CpuModel
     private const uint ClflushLineSize = 8u << 8;
 
     // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): SSE3 (0), SSSE3 (9), CMPXCHG16B (13), PCID (17),
-    // SSE4.1 (19), SSE4.2 (20), MOVBE (22), POPCNT (23).
-    private const uint Leaf1Ecx = 1u | (1u << 9) | (1u << 13) | (1u << 17) | (1u << 19) | (1u << 20) | (1u << 22) | (1u << 23);
+    // SSE4.1 (19), SSE4.2 (20), MOVBE (22), POPCNT (23), RDRAND (30).
+    private const uint Leaf1Ecx = 1u | (1u << 9) | (1u << 13) | (1u << 17) | (1u << 19) | (1u << 20) | (1u << 22) | (1u << 23)
+        | (1u << 30);
 
     // Leaf 7 subleaf 0 EBX (Intel SDM Vol. 2A Table 3-8, structured extended features): FSGSBASE (0),
-    // BMI1 (3), SMEP (7), INVPCID (10), ADX (19), SMAP (20).
-    private const uint Leaf7Ebx = (1u << 0) | (1u << 3) | (1u << 7) | (1u << 10) | (1u << 19) | (1u << 20);
+    // BMI1 (3), SMEP (7), BMI2 (8), INVPCID (10), RDSEED (18), ADX (19), SMAP (20).
+    private const uint Leaf7Ebx = (1u << 0) | (1u << 3) | (1u << 7) | (1u << 8) | (1u << 10) | (1u << 18) | (1u << 19) | (1u << 20);
 
     // Leaf 7 subleaf 0 ECX: UMIP (2), RDPID (22).
     private const uint Leaf7Ecx = (1u << 2) | (1u << 22);

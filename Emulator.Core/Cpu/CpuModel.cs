@@ -35,9 +35,15 @@ public static class CpuModel
     private const uint ClflushLineSize = 8u << 8;
 
     // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): SSE3 (0), SSSE3 (9), CMPXCHG16B (13), PCID (17),
-    // SSE4.1 (19), SSE4.2 (20), MOVBE (22), POPCNT (23), RDRAND (30).
+    // SSE4.1 (19), SSE4.2 (20), x2APIC (21), MOVBE (22), POPCNT (23), TSC-deadline timer (24), RDRAND (30).
     private const uint Leaf1Ecx = 1u | (1u << 9) | (1u << 13) | (1u << 17) | (1u << 19) | (1u << 20) | (1u << 22) | (1u << 23)
-        | (1u << 30);
+        | (1u << 30) | X2Apic | TscDeadline;
+
+    /// <summary>CPUID.01H:ECX[21]: the local APIC has x2APIC mode (Intel SDM Vol. 3A 11.12).</summary>
+    public const uint X2Apic = 1u << 21;
+
+    /// <summary>CPUID.01H:ECX[24]: the local APIC timer has TSC-deadline mode (Intel SDM Vol. 3A 11.5.4.1).</summary>
+    public const uint TscDeadline = 1u << 24;
 
     // Leaf 7 subleaf 0 EBX (Intel SDM Vol. 2A Table 3-8, structured extended features): FSGSBASE (0),
     // BMI1 (3), SMEP (7), BMI2 (8), INVPCID (10), RDSEED (18), ADX (19), SMAP (20).

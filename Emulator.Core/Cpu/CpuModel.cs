@@ -49,8 +49,11 @@ public static class CpuModel
     // BMI1 (3), SMEP (7), BMI2 (8), INVPCID (10), RDSEED (18), ADX (19), SMAP (20).
     private const uint Leaf7Ebx = (1u << 0) | (1u << 3) | (1u << 7) | (1u << 8) | (1u << 10) | (1u << 18) | (1u << 19) | (1u << 20);
 
-    // Leaf 7 subleaf 0 ECX: UMIP (2), RDPID (22).
-    private const uint Leaf7Ecx = (1u << 2) | (1u << 22);
+    // Leaf 7 subleaf 0 ECX: UMIP (2), PKU (3), RDPID (22). OSPKE (4) is CR4.PKE, which the processor adds.
+    private const uint Leaf7Ecx = (1u << 2) | (1u << 3) | (1u << 22);
+
+    /// <summary>CPUID.(EAX=07H,ECX=0):ECX[4], OSPKE: set by the processor while CR4.PKE is set; never in <see cref="Query"/>.</summary>
+    public const uint OsPke = 1u << 4;
 
     // Leaf 7 subleaf 0 EDX: IA32_ARCH_CAPABILITIES (29), the MSR below.
     private const uint Leaf7Edx = 1u << 29;

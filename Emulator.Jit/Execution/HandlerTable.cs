@@ -77,6 +77,7 @@ internal static unsafe class HandlerTable
         Bmi.Register(registry);
         Bmi2.Register(registry);
         RandomNumber.Register(registry);
+        ProtectionKeys.Register(registry);
         PointerValidation.Register(registry);
         HintNops.Register(registry);
         Undefined.Register(registry);

@@ -28,6 +28,12 @@ public sealed partial class LocalApic
     /// </summary>
     public bool X2ApicAvailable { get; set; } = true;
 
+    /// <summary>
+    /// Whether the timer offers TSC-deadline mode (CPUID.01H:ECX[24] is advertised); when false, LVT
+    /// timer mode 10b is reserved and reads back as one-shot. True unless the machine clears it.
+    /// </summary>
+    public bool TscDeadlineAvailable { get; set; } = true;
+
     /// <summary>IA32_APIC_BASE.EN and EXTD both set: the registers are MSRs and the register page is gone.</summary>
     public bool X2ApicMode => (_apicBase & (BaseEnable | BaseExtd)) == (BaseEnable | BaseExtd);
 

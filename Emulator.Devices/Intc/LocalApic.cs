@@ -37,9 +37,6 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     /// <summary>The IA32_TSC_DEADLINE MSR number.</summary>
     public const uint TscDeadlineMsr = 0x6E0;
 
-    /// <summary>The timer supports TSC-deadline mode (CPUID.01H:ECX[24] may be advertised).</summary>
-    public const bool SupportsTscDeadline = true;
-
     /// <summary>
     /// Frequency of the timer's input clock before the divider: 1 GHz, so one count is one
     /// nanosecond times the divide value. Guests calibrate the timer against the PIT or the TSC.
@@ -692,7 +689,7 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
             entry |= LvtMasked;
         }
 
-        if (index == LvtTimer && ((entry & TimerModeMask) == 3u << 17 || (!SupportsTscDeadline && (entry & TimerTscDeadline) != 0)))
+        if (index == LvtTimer && ((entry & TimerModeMask) == 3u << 17 || (!TscDeadlineAvailable && (entry & TimerTscDeadline) != 0)))
         {
             entry &= ~TimerModeMask;
         }

@@ -3,7 +3,8 @@
 ; - LVT timer mode 10b arms the timer through IA32_TSC_DEADLINE (MSR 6E0H), which reads back
 ;   what was written while armed; the interrupt comes when the TSC reaches the deadline (the
 ;   handler's TSC is at or past it), once, and the MSR then reads 0;
-; - writing 0 disarms; a deadline already in the past fires at once (IRR set without waiting);
+; - writing 0 disarms (no interrupt when the TSC passes the old deadline); a deadline already in
+;   the past fires at once (IRR set without waiting);
 ; - writes to the initial-count register are ignored and the current count reads 0 in this mode;
 ; - outside TSC-deadline mode the MSR reads 0 and writes are ignored; changing the mode disarms;
 ; - a masked timer still disarms at the deadline (the MSR reads 0) but raises no interrupt;
@@ -30,6 +31,7 @@ VEC         equ 0x50
 MODE_DEADLINE equ 2 << 17
 MASKED      equ 1 << 16
 DELAY       equ 2000000                 ; ticks from arming to the deadline
+DISTANT     equ 1 << 26                 ; a deadline the host cannot pass before the next few instructions
 LATE        equ 1 << 30                 ; an interrupt this far past its deadline is not its interrupt
 irq_count   equ scratch + 0x00          ; dd: timer interrupts taken
 irq_tsc     equ scratch + 0x08          ; dq: TSC in the last one
@@ -102,7 +104,7 @@ long_entry:
             ; ---- the interrupt at the deadline
             mov dword [irq_count], 0
             RDTSC64
-            add rax, DELAY
+            add rax, DISTANT                    ; far enough to read it back before it fires
             mov [deadline], rax
             ARM
             mov ecx, TSC_DEADLINE
@@ -133,14 +135,16 @@ long_entry:
             call wait_irq
             CHECK64 "the timer fires once per deadline", [irq_count], 1
 
-            ; ---- writing 0 disarms
+            ; ---- writing 0 disarms (the deadline is far enough that the host cannot pass it between the writes)
             RDTSC64
-            add rax, DELAY
+            add rax, DISTANT
+            mov [deadline], rax
             ARM
             xor eax, eax
             ARM
-            mov rbx, 3 * DELAY
-            call wait_irq
+            mov rbx, [deadline]
+            add rbx, DELAY
+            call wait_until
             CHECK64 "writing 0 disarms the timer", [irq_count], 1
 
             ; ---- a deadline in the past fires at once: IRR is set before interrupts are enabled
@@ -198,14 +202,28 @@ long_entry:
             RDTSC64
             add rax, DELAY
             ARM
-            mov rbx, 3 * DELAY
-            call wait_irq
-            CHECK64 "a masked timer raises no interrupt", [irq_count], 2
+            RDTSC64
+            mov rbx, rax
+            add rbx, LATE
+            sti
+.masked:    mov ecx, TSC_DEADLINE               ; until the timer has fired (the MSR reads 0)
+            rdmsr
+            or eax, edx
+            jz .fired
+            RDTSC64
+            cmp rax, rbx
+            jb .masked
+.fired:     cli
             mov ecx, TSC_DEADLINE
             rdmsr
             shl rdx, 32
             or rax, rdx
             CHECK64 "a masked timer is disarmed at its deadline", rax, 0
+            RDTSC64
+            mov rbx, rax
+            add rbx, DELAY
+            call wait_until
+            CHECK64 "a masked timer raises no interrupt", [irq_count], 2
 
             ; ---- HLT: the deadline wakes a sleeping processor
             mov dword [r15 + APIC_LVTT], MODE_DEADLINE | VEC
@@ -224,6 +242,20 @@ long_entry:
             CHECK64 "and not before the deadline", rax, 1
 
             jmp finish64
+
+; wait_until: with interrupts enabled, until the TSC reaches RBX.
+wait_until:
+            push rax
+            push rdx
+            sti
+.spin:      pause
+            RDTSC64
+            cmp rax, rbx
+            jb .spin
+            cli
+            pop rdx
+            pop rax
+            ret
 
 ; wait_irq: with interrupts enabled, until [irq_count] changes or RBX more ticks pass.
 wait_irq:

@@ -1,8 +1,8 @@
 ; x2APIC test ROM, in 64-bit mode (Intel SDM Vol. 3A 11.12; Vol. 2A CPUID Table 3-10,
 ; CPUID.01H:ECX[21]):
 ; - in xAPIC mode the x2APIC MSRs (800H-8FFH) raise #GP;
-; - IA32_APIC_BASE.EXTD enters x2APIC mode from xAPIC mode; the register page is gone (reads all
-;   ones), the registers are MSRs: the x2APIC ID is the initial APIC ID (CPUID.01H:EBX[31:24]),
+; - IA32_APIC_BASE.EXTD enters x2APIC mode from xAPIC mode; the register page is gone (a write
+;   to it changes nothing), the registers are MSRs: the x2APIC ID is the initial APIC ID (CPUID.01H:EBX[31:24]),
 ;   the version is the xAPIC one, TPR keeps what was written through the page (11.12.5.1), the
 ;   logical ID is derived from the x2APIC ID (11.12.10.2);
 ; - #GP on writes to read-only registers (ID, version, PPR, LDR, current count), on reads of the
@@ -139,9 +139,9 @@ long_entry:
             RDMSR64 APIC_BASE
             mov rbx, LAPIC | BASE_EN | BASE_EXTD | BASE_BSP
             CHECK64 "IA32_APIC_BASE: EN, EXTD, BSP", rax, rbx
-            mov eax, [r15 + 0x30]
-            mov ebx, 0xffffffff
-            CHECK64 "x2APIC mode: the register page reads all ones", rax, rbx
+            mov dword [r15 + 0x80], 0x70            ; TPR through the page: not a register any more
+            RDMSR64 0x808
+            CHECK64 "x2APIC mode: a write to the register page does not reach the registers", rax, 0x30
             RDMSR64 0x802
             CHECK64 "x2APIC ID (802H) = the initial APIC ID", rax, [my_id]
             RDMSR64 0x803

@@ -212,7 +212,8 @@ public sealed class QmpTests : IDisposable
         Assert.False(emu.HasExited, emu.Stderr);
 
         qmp.Send("""{"execute":"quit"}""");
-        Assert.Equal(0, emu.WaitForExit(TimeSpan.FromSeconds(30)));
+        int? status = emu.WaitForExit(TimeSpan.FromSeconds(30));
+        Assert.True(status == 0, $"exit status {status}: {emu.Stderr}");
     }
 
     private static int Ticks(string serial)

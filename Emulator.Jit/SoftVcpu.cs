@@ -86,6 +86,9 @@ public sealed partial class SoftVcpu : IVcpu
                 core.SetA20(_a20.Enabled);
             }
 
+            // A task switch's T-flag trap comes before interrupts (Intel SDM Vol. 3A Table 6-2).
+            core.TakeTaskSwitchTrap();
+
             if (core.InterruptShadow)
             {
                 // STI or MOV SS blocks interrupts for one instruction only (Intel SDM Vol. 2B STI,

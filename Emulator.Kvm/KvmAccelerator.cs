@@ -65,6 +65,9 @@ public sealed partial class KvmAccelerator : IAccelerator
             TransferredMsrs = [.. KvmMsrState.Candidates.Where(known.Contains)];
             HasXsave = _system.Check(KvmCap.Xsave) != 0;
             HasXcrs = _system.Check(KvmCap.Xcrs) != 0;
+            ApicFeatures = irqchip == KvmIrqchipMode.Kernel
+                ? KvmApicFeatures.InKernel(_system.Check(KvmCap.TscDeadlineTimer) != 0)
+                : KvmApicFeatures.UserIrqchip;
             VcpuMmapSize = _system.VcpuMmapSize();
             MaxVcpus = _system.MaxVcpus();
         }
@@ -100,6 +103,14 @@ public sealed partial class KvmAccelerator : IAccelerator
     /// <summary>KVM_GET_XCRS/KVM_SET_XCRS (XCR0) are available.</summary>
     internal bool HasXcrs { get; }
 
+    /// <summary>Whether the guest's local APIC has x2APIC mode and the TSC-deadline timer under this irqchip (CPUID.01H:ECX[21], [24]).</summary>
+    public bool ApicHasX2Apic => ApicFeatures.X2Apic;
+
+    /// <inheritdoc cref="ApicHasX2Apic"/>
+    public bool ApicHasTscDeadline => ApicFeatures.TscDeadline;
+
+    internal KvmApicFeatures ApicFeatures { get; }
+
     internal int MaxVcpus { get; }
 
     /// <summary>
@@ -124,7 +135,7 @@ public sealed partial class KvmAccelerator : IAccelerator
             throw KvmException.LastError($"KVM_CREATE_VCPU({index})");
         }
 
-        (KvmCpuidEntry2[] cpuid, IReadOnlyList<string> missing) = KvmCpuidTable.Build(index, SupportedCpuid);
+        (KvmCpuidEntry2[] cpuid, IReadOnlyList<string> missing) = KvmCpuidTable.Build(index, SupportedCpuid, ApicFeatures);
         return new KvmVcpu(this, index, fd, cpuid, missing);
     }
 

@@ -6,12 +6,13 @@ namespace Emulator.Kvm;
 /// <summary>
 /// The CPUID table a KVM vCPU is given (KVM_SET_CPUID2): exactly the leaves of <see cref="CpuModel"/>,
 /// so that a guest sees the same processor under KVM as under the software CPU. Feature bits the
-/// host's KVM cannot provide (KVM_GET_SUPPORTED_CPUID) are cleared and reported.
+/// host's KVM cannot provide (KVM_GET_SUPPORTED_CPUID) are cleared and reported; the local APIC's
+/// bits (x2APIC, TSC-deadline) follow the APIC the guest really talks to (<see cref="KvmApicFeatures"/>).
 /// </summary>
 internal static class KvmCpuidTable
 {
     /// <summary>The entries for the vCPU whose initial APIC ID is <paramref name="apicId"/>, and the model's feature bits the host lacks.</summary>
-    public static (KvmCpuidEntry2[] Entries, IReadOnlyList<string> Missing) Build(int apicId, IReadOnlyList<KvmCpuidEntry2> supported)
+    public static (KvmCpuidEntry2[] Entries, IReadOnlyList<string> Missing) Build(int apicId, IReadOnlyList<KvmCpuidEntry2> supported, KvmApicFeatures apic)
     {
         var entries = new List<KvmCpuidEntry2>();
         var missing = new List<string>();
@@ -22,6 +23,11 @@ internal static class KvmCpuidTable
                 (uint a, uint b, uint c, uint d) = CpuModel.Query(leaf, subleaf, apicId);
                 (uint fa, uint fb, uint fc, uint fd) = CpuModel.FeatureBits(leaf, subleaf);
                 KvmCpuidEntry2 host = supported.FirstOrDefault(e => e.Function == leaf && e.Index == subleaf);
+                if (leaf == 1)
+                {
+                    host.Ecx = apic.Apply(host.Ecx);
+                }
+
                 string name = subleaf == 0 ? $"{leaf:X}H" : $"{leaf:X}H.{subleaf}";
                 entries.Add(new KvmCpuidEntry2
                 {

@@ -35,24 +35,34 @@ public static class CpuModel
     private const uint ClflushLineSize = 8u << 8;
 
     // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): SSE3 (0), SSSE3 (9), FMA (12), CMPXCHG16B (13),
-    // PCID (17), SSE4.1 (19), SSE4.2 (20), MOVBE (22), POPCNT (23), XSAVE (26), AVX (28), F16C (29).
+    // PCID (17), SSE4.1 (19), SSE4.2 (20), x2APIC (21), MOVBE (22), POPCNT (23), TSC-deadline timer (24),
+    // XSAVE (26), AVX (28), F16C (29), RDRAND (30).
     // OSXSAVE (27) is not a constant: it reflects CR4.OSXSAVE (see Query's overload with the state).
     private const uint Leaf1Ecx = 1u | (1u << 9) | (1u << 12) | (1u << 13) | (1u << 17) | (1u << 19) | (1u << 20) | (1u << 22) | (1u << 23)
-        | (1u << 26) | (1u << 28) | (1u << 29);
+        | (1u << 26) | (1u << 28) | (1u << 29) | (1u << 30) | X2Apic | TscDeadline;
 
     /// <summary>CPUID.1:ECX bit 27, OSXSAVE: set while CR4.OSXSAVE is (Intel SDM Vol. 2A Table 3-10).</summary>
     public const uint OsXsaveBit = 1u << 27;
 
+    /// <summary>CPUID.01H:ECX[21]: the local APIC has x2APIC mode (Intel SDM Vol. 3A 11.12).</summary>
+    public const uint X2Apic = 1u << 21;
+
+    /// <summary>CPUID.01H:ECX[24]: the local APIC timer has TSC-deadline mode (Intel SDM Vol. 3A 11.5.4.1).</summary>
+    public const uint TscDeadline = 1u << 24;
+
     // Leaf 7 subleaf 0 EBX (Intel SDM Vol. 2A Table 3-8, structured extended features): FSGSBASE (0),
-    // BMI1 (3), AVX2 (5), SMEP (7), INVPCID (10), ADX (19), SMAP (20).
-    private const uint Leaf7Ebx = (1u << 0) | (1u << 3) | (1u << 5) | (1u << 7) | (1u << 10) | (1u << 19) | (1u << 20);
+    // BMI1 (3), AVX2 (5), SMEP (7), BMI2 (8), INVPCID (10), RDSEED (18), ADX (19), SMAP (20).
+    private const uint Leaf7Ebx = (1u << 0) | (1u << 3) | (1u << 5) | (1u << 7) | (1u << 8) | (1u << 10) | (1u << 18) | (1u << 19) | (1u << 20);
 
     // Leaf 0DH subleaf 1 EAX (Intel SDM Vol. 2A Table 3-8): XSAVEOPT (0). XSAVEC (1), XGETBV with
     // ECX = 1 (2) and XSAVES/XRSTORS (3) are not offered, so those instructions are #UD.
     private const uint LeafDSubleaf1Eax = 1u << 0;
 
-    // Leaf 7 subleaf 0 ECX: UMIP (2), RDPID (22).
-    private const uint Leaf7Ecx = (1u << 2) | (1u << 22);
+    // Leaf 7 subleaf 0 ECX: UMIP (2), PKU (3), RDPID (22). OSPKE (4) is CR4.PKE, which the processor adds.
+    private const uint Leaf7Ecx = (1u << 2) | (1u << 3) | (1u << 22);
+
+    /// <summary>CPUID.(EAX=07H,ECX=0):ECX[4], OSPKE: set by the processor while CR4.PKE is set; never in <see cref="Query(uint, uint, int)"/>.</summary>
+    public const uint OsPke = 1u << 4;
 
     // Leaf 7 subleaf 0 EDX: IA32_ARCH_CAPABILITIES (29), the MSR below.
     private const uint Leaf7Edx = 1u << 29;

@@ -61,6 +61,8 @@ public sealed class CpuState
     public ulong Cr0, Cr2, Cr3, Cr4, Cr8;
     /// <summary>Extended feature enable register (MSR 0xC0000080).</summary>
     public ulong Efer;
+    /// <summary>The protection-key rights register for user pages (Intel SDM Vol. 3A 2.7): two bits, AD and WD, per key.</summary>
+    public uint Pkru;
     /// <summary>Debug registers DR0-DR3, DR6, DR7.</summary>
     public ulong Dr0, Dr1, Dr2, Dr3, Dr6 = 0xffff0ff0, Dr7 = 0x400;
     /// <summary>

@@ -75,7 +75,7 @@ public sealed class ApicBus
             ApicShorthand.Self => apic.Index == m.Source,
             ApicShorthand.AllIncludingSelf => true,
             ApicShorthand.AllExcludingSelf => apic.Index != m.Source,
-            _ => m.Logical ? apic.MatchesLogical(m.Destination) : apic.MatchesPhysical(m.Destination),
+            _ => m.Logical ? apic.MatchesLogical(m.Destination, m.X2ApicFormat) : apic.MatchesPhysical(m.Destination, m.X2ApicFormat),
         };
     }
 

@@ -39,17 +39,19 @@ public enum ApicShorthand
 /// <param name="Vector">The vector (ignored for NMI and INIT; the start page for SIPI).</param>
 /// <param name="Mode">The delivery mode.</param>
 /// <param name="Logical">True for logical destination mode (LDR/DFR matching), false for physical (APIC ID).</param>
-/// <param name="Destination">The 8-bit destination field; 0xFF is a broadcast in physical and in logical mode.</param>
+/// <param name="Destination">The destination field: 8 bits in an xAPIC-format message (0xFF is a broadcast in physical and in logical mode), 32 bits in an x2APIC-format one (FFFFFFFFH is the broadcast).</param>
 /// <param name="LevelTriggered">Level-triggered: the target sets its TMR bit and broadcasts the EOI.</param>
 /// <param name="Assert">The ICR level bit; an INIT with this clear and level trigger is the INIT level de-assert.</param>
 /// <param name="Shorthand">The ICR destination shorthand.</param>
 /// <param name="Source">Index of the sending local APIC, or -1 for the IOAPIC.</param>
+/// <param name="X2ApicFormat">Sent by an APIC in x2APIC mode: a 32-bit destination (Intel SDM Vol. 3A 11.12.9).</param>
 public readonly record struct ApicMessage(
     byte Vector,
     ApicDeliveryMode Mode,
     bool Logical,
-    byte Destination,
+    uint Destination,
     bool LevelTriggered = false,
     bool Assert = true,
     ApicShorthand Shorthand = ApicShorthand.None,
-    int Source = -1);
+    int Source = -1,
+    bool X2ApicFormat = false);

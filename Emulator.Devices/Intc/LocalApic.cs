@@ -8,21 +8,22 @@ using Emulator.Core.Time;
 namespace Emulator.Devices.Intc;
 
 /// <summary>
-/// One processor's local APIC in xAPIC mode (Intel SDM Vol. 3A chapter 11): the 4 KiB register page
-/// (offsets relative to the APIC base, normally 0xFEE00000), interrupt acceptance with IRR/ISR/TMR
-/// and task/processor priority, EOI, the ICR for IPIs, the local vector table, the APIC timer
-/// (one-shot, periodic and TSC-deadline) and the IA32_APIC_BASE MSR.
+/// One processor's local APIC (Intel SDM Vol. 3A chapter 11): in xAPIC mode the 4 KiB register page
+/// (offsets relative to the APIC base, normally 0xFEE00000), in x2APIC mode the MSRs 800H-8FFH
+/// (<c>LocalApic.X2Apic.cs</c>); behind both, interrupt acceptance with IRR/ISR/TMR and task/processor
+/// priority, EOI, the ICR for IPIs, the local vector table, the APIC timer (one-shot, periodic and
+/// TSC-deadline) and the IA32_APIC_BASE MSR.
 /// It is its processor's <see cref="IInterruptSource"/>: the highest-priority pending vector above
 /// PPR, or, when LINT0 is programmed for ExtINT (or the APIC is globally disabled), whatever the
 /// 8259A in <see cref="ExtIntSource"/> presents.
 /// </summary>
 /// <remarks>
 /// Deviations: the register page cannot be relocated (IA32_APIC_BASE keeps the written base, but the
-/// machine maps only 0xFEE00000); x2APIC is not offered; the bootstrap processor's LINT0 comes out of
+/// machine maps only 0xFEE00000); the bootstrap processor's LINT0 comes out of
 /// reset in ExtINT mode, unmasked (virtual wire mode, MP specification 3.6.2.2), which PC firmware
 /// programs before any OS runs and emu's firmware does not.
 /// </remarks>
-public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
+public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
 {
     /// <summary>The architectural default base of the register page.</summary>
     public const ulong DefaultBase = 0xFEE0_0000;
@@ -35,9 +36,6 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
 
     /// <summary>The IA32_TSC_DEADLINE MSR number.</summary>
     public const uint TscDeadlineMsr = 0x6E0;
-
-    /// <summary>The timer supports TSC-deadline mode (CPUID.01H:ECX[24] may be advertised).</summary>
-    public const bool SupportsTscDeadline = true;
 
     /// <summary>
     /// Frequency of the timer's input clock before the divider: 1 GHz, so one count is one
@@ -84,8 +82,9 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     // ICR low bits (Figure 11-12). Delivery status (bit 12) always reads idle: messages are sent at once.
     private const uint IcrWritable = 0xFF | (7u << 8) | (1u << 11) | (1u << 14) | (1u << 15) | (3u << 18);
 
-    // IA32_APIC_BASE (Figure 11-5): BSP flag, global enable, base bits 12 to MAXPHYADDR-1 (36 here).
-    private const ulong BaseBsp = 1ul << 8, BaseEnable = 1ul << 11, BaseAddressMask = 0xF_FFFF_F000;
+    // IA32_APIC_BASE (Figure 11-5, Figure 11-26): BSP flag, x2APIC enable (EXTD), global enable,
+    // base bits 12 to MAXPHYADDR-1 (36 here).
+    private const ulong BaseBsp = 1ul << 8, BaseExtd = 1ul << 10, BaseEnable = 1ul << 11, BaseAddressMask = 0xF_FFFF_F000;
 
     private readonly Lock _deviceLock;
     private readonly ApicBus _bus;
@@ -196,25 +195,42 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     }
 
     /// <summary>
-    /// WRMSR to IA32_APIC_BASE. Returns false when the value sets reserved bits or x2APIC enable,
-    /// which must raise #GP. The BSP flag is read-only. Clearing the enable bit returns the APIC to
-    /// its power-on register state (Intel SDM Vol. 3A 11.4.3) with the processor's INTR wired
-    /// straight to the 8259A.
+    /// WRMSR to IA32_APIC_BASE. Returns false when the value must raise #GP: reserved bits, or a
+    /// transition Intel SDM Vol. 3A 11.12.5 (Figure 11-27) calls illegal (EXTD without EN, x2APIC
+    /// straight back to xAPIC, disabled straight to x2APIC; EXTD at all while <see cref="X2ApicAvailable"/>
+    /// is false). The BSP flag is read-only. Clearing the enable bit returns the APIC to its power-on
+    /// register state (11.4.3) with the processor's INTR wired straight to the 8259A; setting EXTD
+    /// enters x2APIC mode (<see cref="EnterX2ApicMode"/>).
     /// </summary>
     public bool WriteApicBase(ulong value)
     {
-        if ((value & ~(BaseAddressMask | BaseEnable | BaseBsp)) != 0)
+        if ((value & ~(BaseAddressMask | BaseEnable | BaseExtd | BaseBsp)) != 0)
         {
             return false;
         }
 
         lock (_deviceLock)
         {
-            bool wasEnabled = GloballyEnabled;
-            _apicBase = (value & (BaseAddressMask | BaseEnable)) | (_apicBase & BaseBsp);
+            bool wasEnabled = GloballyEnabled, wasX2Apic = X2ApicMode;
+            bool enable = (value & BaseEnable) != 0, extd = (value & BaseExtd) != 0;
+            if ((extd && (!enable || !X2ApicAvailable || !wasEnabled)) || (wasX2Apic && enable && !extd))
+            {
+                return false;
+            }
+
+            _apicBase = (value & (BaseAddressMask | BaseEnable | BaseExtd)) | (_apicBase & BaseBsp);
             if (wasEnabled && !GloballyEnabled)
             {
                 ResetRegisters(keepId: true);
+                if (wasX2Apic)
+                {
+                    // The 8-bit legacy ID survives the x2APIC -> disabled transition (11.12.5).
+                    _id = (X2ApicId & 0xFF) << 24;
+                }
+            }
+            else if (!wasX2Apic && X2ApicMode)
+            {
+                EnterX2ApicMode();
             }
 
             UpdateInterrupt();
@@ -259,15 +275,26 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// The x2APIC registers (800H-8FFH) read only in x2APIC mode and only where a register exists
+    /// and is readable; otherwise false, and the processor raises #GP (Intel SDM Vol. 3A 11.12.1.2).
+    /// </remarks>
     public bool TryReadMsr(uint index, ulong tsc, out ulong value)
     {
-        value = index switch
+        switch (index)
         {
-            ApicBaseMsr => ReadApicBase(),
-            TscDeadlineMsr => ReadTscDeadline(),
-            _ => 0,
-        };
-        return index is ApicBaseMsr or TscDeadlineMsr;
+            case ApicBaseMsr:
+                value = ReadApicBase();
+                return true;
+            case TscDeadlineMsr:
+                value = ReadTscDeadline();
+                return true;
+            case >= X2ApicMsrFirst and <= X2ApicMsrLast:
+                return TryReadX2ApicMsr(index, out value);
+            default:
+                value = 0;
+                return false;
+        }
     }
 
     /// <inheritdoc/>
@@ -280,6 +307,8 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
             case TscDeadlineMsr:
                 WriteTscDeadline(value, tsc);
                 return MsrWriteResult.Done;
+            case >= X2ApicMsrFirst and <= X2ApicMsrLast:
+                return WriteX2ApicMsr(index, value);
             default:
                 return MsrWriteResult.NotClaimed;
         }
@@ -374,15 +403,43 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
         }
     }
 
-    /// <summary>Physical destination: this APIC's ID, or the broadcast 0xFF (11.6.2.1).</summary>
-    public bool MatchesPhysical(byte destination) => destination == 0xFF || destination == Id;
-
-    /// <summary>Logical destination in the flat or cluster model of DFR against LDR (11.6.2.2).</summary>
-    public bool MatchesLogical(byte destination)
+    /// <summary>
+    /// Physical destination: this APIC's ID, or the broadcast (0xFF in an xAPIC-format message from an
+    /// xAPIC ICR or the IOAPIC, FFFFFFFFH in an x2APIC-format one; 11.6.2.1, 11.12.9). In x2APIC mode
+    /// the ID compared is the 32-bit x2APIC ID.
+    /// </summary>
+    public bool MatchesPhysical(uint destination, bool x2ApicFormat = false)
     {
-        if (destination == 0xFF)
+        if (destination == (x2ApicFormat ? 0xFFFF_FFFFu : 0xFFu))
         {
             return true;
+        }
+
+        return destination == (X2ApicMode ? X2ApicId : Id);
+    }
+
+    /// <summary>
+    /// Logical destination: in xAPIC mode the flat or cluster model of DFR against LDR (11.6.2.2); in
+    /// x2APIC mode the cluster (bits 31:16) and member bitmap (bits 15:0) against the logical x2APIC
+    /// ID (11.12.10.2), an xAPIC-format 8-bit destination counting as cluster 0.
+    /// </summary>
+    public bool MatchesLogical(uint destination, bool x2ApicFormat = false)
+    {
+        if (destination == (x2ApicFormat ? 0xFFFF_FFFFu : 0xFFu))
+        {
+            return true;
+        }
+
+        if (X2ApicMode)
+        {
+            uint ldr = X2ApicLogicalId;
+            return destination >> 16 == ldr >> 16 && (destination & ldr & 0xFFFF) != 0;
+        }
+
+        // An x2APIC-format destination above 8 bits selects no xAPIC-mode APIC.
+        if (destination > 0xFF)
+        {
+            return false;
         }
 
         byte logicalId = (byte)(_ldr >> 24);
@@ -392,8 +449,8 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
         }
 
         // Cluster model: bits 4-7 name the cluster (15 is all clusters), bits 0-3 select members.
-        int cluster = destination >> 4;
-        return (cluster == 0xF || cluster == logicalId >> 4) && (destination & logicalId & 0xF) != 0;
+        uint cluster = destination >> 4;
+        return (cluster == 0xF || cluster == (uint)logicalId >> 4) && (destination & logicalId & 0xF) != 0;
     }
 
     /// <summary>True when <paramref name="vector"/> is requested or in service here (the focus processor test).</summary>
@@ -632,7 +689,7 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
             entry |= LvtMasked;
         }
 
-        if (index == LvtTimer && ((entry & TimerModeMask) == 3u << 17 || (!SupportsTscDeadline && (entry & TimerTscDeadline) != 0)))
+        if (index == LvtTimer && ((entry & TimerModeMask) == 3u << 17 || (!TscDeadlineAvailable && (entry & TimerTscDeadline) != 0)))
         {
             entry &= ~TimerModeMask;
         }
@@ -819,17 +876,22 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
         UpdateInterrupt();
     }
 
-    private void SendIpi()
+    private void SendIpi() => SendIpi(_icrLow, X2ApicMode ? _icrHigh : _icrHigh >> 24, X2ApicMode);
+
+    // An IPI of the ICR (or of the x2APIC SELF IPI register, as a fixed IPI to self): icrLow holds
+    // the vector, mode and shorthand bits of ICR[31:0]; the destination is 8 bits wide in xAPIC
+    // mode and 32 bits in x2APIC mode (11.6.1, 11.12.9).
+    private void SendIpi(uint icrLow, uint destination, bool x2ApicFormat)
     {
-        var mode = (ApicDeliveryMode)((_icrLow >> 8) & 7);
+        var mode = (ApicDeliveryMode)((icrLow >> 8) & 7);
         if (mode is not (ApicDeliveryMode.Fixed or ApicDeliveryMode.LowestPriority or ApicDeliveryMode.Smi
             or ApicDeliveryMode.Nmi or ApicDeliveryMode.Init or ApicDeliveryMode.Startup))
         {
-            _errors.Report(Name, $"IPI with reserved delivery mode {(int)mode} not sent (ICR 0x{_icrLow:x})");
+            _errors.Report(Name, $"IPI with reserved delivery mode {(int)mode} not sent (ICR 0x{icrLow:x})");
             return;
         }
 
-        byte vector = (byte)_icrLow;
+        byte vector = (byte)icrLow;
         if (mode is ApicDeliveryMode.Fixed or ApicDeliveryMode.LowestPriority && vector < 16)
         {
             _errors.Report(Name, $"IPI with illegal vector {vector} not sent (ESR: send illegal vector)");
@@ -840,13 +902,14 @@ public sealed class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
         var message = new ApicMessage(
             vector,
             mode,
-            Logical: (_icrLow & (1u << 11)) != 0,
-            Destination: (byte)(_icrHigh >> 24),
+            Logical: (icrLow & (1u << 11)) != 0,
+            Destination: destination,
             // The ICR trigger mode only matters for INIT level de-assert (11.6.1): IPIs are edges.
-            LevelTriggered: mode == ApicDeliveryMode.Init && (_icrLow & (1u << 15)) != 0,
-            Assert: (_icrLow & (1u << 14)) != 0,
-            Shorthand: (ApicShorthand)((_icrLow >> 18) & 3),
-            Source: Index);
+            LevelTriggered: mode == ApicDeliveryMode.Init && (icrLow & (1u << 15)) != 0,
+            Assert: (icrLow & (1u << 14)) != 0,
+            Shorthand: (ApicShorthand)((icrLow >> 18) & 3),
+            Source: Index,
+            X2ApicFormat: x2ApicFormat);
         _bus.Deliver(message);
     }
 

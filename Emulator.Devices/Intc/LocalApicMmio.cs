@@ -7,8 +7,9 @@ namespace Emulator.Devices.Intc;
 /// shared by all processors that sends each access to the local APIC of the processor that made
 /// it (Intel SDM Vol. 3A 11.4.1: each processor addresses its own APIC at the same address). The
 /// accessing processor is the vCPU of the calling thread (<see cref="ApicBus.Current"/>). Accesses
-/// from no vCPU, to a globally disabled APIC, or to one whose base was moved read all ones and are
-/// dropped, as unclaimed bus cycles.
+/// from no vCPU, to a globally disabled APIC, to one in x2APIC mode (whose registers are MSRs only,
+/// Intel SDM Vol. 3A 11.12.1.2), or to one whose base was moved read all ones and are dropped, as
+/// unclaimed bus cycles.
 /// </summary>
 public sealed class LocalApicMmio(ApicBus bus) : IBusDevice
 {
@@ -54,5 +55,5 @@ public sealed class LocalApicMmio(ApicBus bus) : IBusDevice
 
     // ReadApicBase takes the device lock, which the bus dispatch already holds (Lock is re-entrant).
     private LocalApic? Target() =>
-        bus.Current is { GloballyEnabled: true } apic && (apic.ReadApicBase() & ~0xFFFul & 0xF_FFFF_FFFF) == LocalApic.DefaultBase ? apic : null;
+        bus.Current is { GloballyEnabled: true, X2ApicMode: false } apic && (apic.ReadApicBase() & ~0xFFFul & 0xF_FFFF_FFFF) == LocalApic.DefaultBase ? apic : null;
 }

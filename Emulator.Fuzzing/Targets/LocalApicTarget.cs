@@ -9,8 +9,10 @@ namespace Emulator.Fuzzing.Targets;
 /// reserved ones), every shorthand, physical and logical destinations (broadcast, flat and cluster
 /// models) and vectors below 16; LVT entries with illegal vectors (the error entry too), every
 /// timer mode, initial counts and divide values; SVR enable and disable; EOIs with nothing in
-/// service; ESR write-then-read; and the APIC MSRs: IA32_APIC_BASE with reserved bits, disabled
-/// and re-enabled, and IA32_TSC_DEADLINE.
+/// service; ESR write-then-read; and the APIC MSRs: IA32_APIC_BASE with reserved bits, disabled,
+/// re-enabled and switched to x2APIC mode (legal and illegal transitions), IA32_TSC_DEADLINE, and
+/// the x2APIC MSRs 800H-8FFH (every index, read and written, the 64-bit ICR with 32-bit
+/// destinations, SELF IPI), whichever mode the APIC is in.
 /// </summary>
 internal sealed class LocalApicTarget : IFuzzTarget
 {
@@ -22,7 +24,7 @@ internal sealed class LocalApicTarget : IFuzzTarget
     {
         int cpus = g.Machine.LocalApics.Count;
         g.Cpu = g.OneIn(16) ? cpus : g.Random.Next(cpus);
-        switch (g.Random.Next(9))
+        switch (g.Random.Next(10))
         {
             case 0:
             case 1:
@@ -63,7 +65,7 @@ internal sealed class LocalApicTarget : IFuzzTarget
                 if (g.Cpu < cpus)
                 {
                     LocalApic apic = g.Machine.LocalApics[g.Cpu];
-                    ulong baseValue = g.Random.Next(4) switch { 0 => g.Value(), 1 => Base | 0x800 | (g.Cpu == 0 ? 0x100UL : 0), 2 => Base, _ => Base | 0x800 | (ulong)g.Random.Next(0x1000) };
+                    ulong baseValue = g.Random.Next(5) switch { 0 => g.Value(), 1 => Base | 0x800 | (g.Cpu == 0 ? 0x100UL : 0), 2 => Base, 3 => Base | 0xc00, _ => Base | 0x800 | (ulong)g.Random.Next(0x1000) };
                     apic.WriteMsr(g.OneIn(2) ? LocalApic.ApicBaseMsr : LocalApic.TscDeadlineMsr, g.OneIn(3) ? (ulong)g.Random.NextInt64(1, 1_000_000_000) : baseValue, (ulong)g.Random.NextInt64());
                     apic.TryReadMsr(LocalApic.TscDeadlineMsr, 0, out _);
                 }
@@ -71,6 +73,26 @@ internal sealed class LocalApicTarget : IFuzzTarget
                 break;
             case 7:
                 g.Load(Base + (ulong)g.Random.Next(0x1000), g.MemorySize());
+                break;
+            case 8:
+                // The x2APIC registers as MSRs: most of the time the ones that exist, with plausible values.
+                if (g.Cpu < cpus)
+                {
+                    LocalApic apic = g.Machine.LocalApics[g.Cpu];
+                    uint msr = g.OneIn(4) ? LocalApic.X2ApicMsrFirst + (uint)g.Random.Next(0x100) : g.Random.Next(6) switch
+                    {
+                        0 => 0x830u, 1 => 0x83fu, 2 => 0x80bu, 3 => 0x808u, 4 => 0x832u + (uint)g.Random.Next(6), _ => 0x838u,
+                    };
+                    ulong value = g.Random.Next(3) switch
+                    {
+                        0 => g.Value(),
+                        1 => ((ulong)(g.OneIn(2) ? 0xffff_ffffu : (uint)g.Random.Next(cpus + 1)) << 32) | (uint)g.Random.Next(0x100000),
+                        _ => (ulong)g.Random.Next(256),
+                    };
+                    apic.WriteMsr(msr, value, (ulong)g.Random.NextInt64());
+                    apic.TryReadMsr(LocalApic.X2ApicMsrFirst + (uint)g.Random.Next(0x100), 0, out _);
+                }
+
                 break;
             default:
                 g.Store(Base + (ulong)g.Random.Next(0x1000), g.MemorySize(), g.Value());

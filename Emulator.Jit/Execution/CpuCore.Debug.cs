@@ -7,19 +7,23 @@ namespace Emulator.Jit.State;
 /// <summary>
 /// The debug facilities of Intel SDM Vol. 3B chapter 18 (17 in older editions): single-step (TF),
 /// the four breakpoint registers DR0-DR3 with DR7 (instruction breakpoints, faults; data write and
-/// read/write breakpoints, traps) reporting in DR6, the resume flag, general detect, and the MOV SS
-/// / POP SS shadow that holds debug traps back for one instruction. While TF or RF is set, a
-/// breakpoint is enabled, or a trap waits out a shadow, the interpreter runs one instruction at a
-/// time here (<see cref="ExecuteTraced"/>) instead of whole blocks, and never runs translated code;
-/// otherwise none of this costs anything. Data breakpoints are seen in the memory slow path: no TLB
-/// entry is made for a page a data breakpoint covers, so every access to it is checked.
-/// Not modelled: I/O breakpoints (RW = 10 with CR4.DE), task-switch traps (T bit), a data
-/// breakpoint in a REP string instruction traps after the last iteration, not after the one that hit.
+/// read/write breakpoints and, with CR4.DE, I/O breakpoints, traps) reporting in DR6, the resume
+/// flag, general detect, the task-switch trap of a TSS's T flag (DR6.BT), and the MOV SS / POP SS
+/// shadow that holds debug traps back for one instruction. While TF or RF is set, a breakpoint is
+/// enabled, or a trap is waiting, the interpreter runs one instruction at a time here
+/// (<see cref="ExecuteTraced"/>) instead of whole blocks, and never runs translated code; otherwise
+/// none of this costs anything. Data breakpoints are seen in the memory slow path: no TLB entry is
+/// made for a page a data breakpoint covers, so every access to it is checked. A REP string
+/// instruction stops after the iteration that hit a data or I/O breakpoint, so the trap reports
+/// that iteration and the instruction resumes after the handler (18.3.1.2).
 /// </summary>
 internal sealed unsafe partial class CpuCore
 {
-    /// <summary>DR6 bits: B0-B3 (breakpoint matched), BD (general detect), BS (single step); reserved bits read as 1 (bits 4-11, 16-31).</summary>
-    public const ulong Dr6B0B3 = 0xf, Dr6Bd = 1UL << 13, Dr6Bs = 1UL << 14, Dr6Fixed = 0xffff_0ff0;
+    /// <summary>DR6 bits: B0-B3 (breakpoint matched), BD (general detect), BS (single step), BT (task switch); reserved bits read as 1 (bits 4-11, 16-31).</summary>
+    public const ulong Dr6B0B3 = 0xf, Dr6Bd = 1UL << 13, Dr6Bs = 1UL << 14, Dr6Bt = 1UL << 15, Dr6Fixed = 0xffff_0ff0;
+
+    /// <summary>CR4.DE (bit 3): DR4/DR5 are reserved and DR7 R/W = 10b means I/O breakpoints (Intel SDM Vol. 3A 2.5).</summary>
+    public const ulong Cr4De = 1UL << 3;
 
     /// <summary>DR7: GD (general detect, bit 13); bit 10 reads as 1; bits 11, 12, 14 and 15 are reserved.</summary>
     public const ulong Dr7Gd = 1UL << 13, Dr7Fixed = 0x400, Dr7Writable = 0xffff_23ff;
@@ -37,8 +41,14 @@ internal sealed unsafe partial class CpuCore
     private ulong _dataBreakpointHits;
     private ulong _deferredTrap;
 
+    // A task switch loaded a TSS whose T flag is set: #DB before the new task's first instruction.
+    private bool _taskSwitchTrap;
+
     /// <summary>True when the interpreter must run one instruction at a time through <see cref="ExecuteTraced"/>.</summary>
-    public bool Traced => (FlagsRest & (TF | RF)) != 0 || DebugArmed || _deferredTrap != 0;
+    public bool Traced => (FlagsRest & (TF | RF)) != 0 || DebugArmed || _deferredTrap != 0 || _taskSwitchTrap;
+
+    /// <summary>True when the current instruction has hit a data or I/O breakpoint (its trap follows the instruction).</summary>
+    public bool BreakpointHitPending => _dataBreakpointHits != 0;
 
     /// <summary>Recomputes what DR7 arms after a write to DR0-DR3 or DR7, or a state load.</summary>
     public void UpdateDebugState()
@@ -88,6 +98,58 @@ internal sealed unsafe partial class CpuCore
         }
     }
 
+    /// <summary>
+    /// Notes the I/O breakpoints an access of <paramref name="size"/> bytes at <paramref name="port"/>
+    /// hits: with CR4.DE set, an enabled breakpoint with R/W = 10b watches the ports DRn (aligned
+    /// down to its length) to DRn + length - 1, for reads and writes alike (Intel SDM Vol. 3B 18.2.4,
+    /// 18.2.5). Without CR4.DE that encoding is undefined and matches nothing here.
+    /// </summary>
+    public void CheckIoBreakpoints(ushort port, int size)
+    {
+        if ((Cr4 & Cr4De) == 0)
+        {
+            return;
+        }
+
+        for (int i = 0; i < 4; i++)
+        {
+            if (!Enabled(i) || Kind(i) != 2)
+            {
+                continue;
+            }
+
+            int length = Length(i);
+            ulong start = BreakpointAddress(i) & 0xffff & ~(ulong)(length - 1);
+            if (port < start + (ulong)length && start < port + (ulong)size)
+            {
+                _dataBreakpointHits |= 1UL << i;
+            }
+        }
+    }
+
+    /// <summary>Records that the task switch just made loaded a TSS with its T flag set (Intel SDM Vol. 3B 18.3.1.5).</summary>
+    public void RequestTaskSwitchTrap() => _taskSwitchTrap = true;
+
+    /// <summary>
+    /// Delivers the #DB of a TSS's T flag, if a task switch requested one: a trap after the switch,
+    /// before the new task's first instruction, with DR6.BT set (Intel SDM Vol. 3B 18.3.1.5); it comes
+    /// before external interrupts and NMI (Vol. 3A Table 6-2, priority 3). Returns true when delivered.
+    /// </summary>
+    public bool TakeTaskSwitchTrap()
+    {
+        if (!_taskSwitchTrap)
+        {
+            return false;
+        }
+
+        _taskSwitchTrap = false;
+        Dr6 = (Dr6 & ~Dr6B0B3) | Dr6Bt | Dr6Fixed;
+        Halted = false;
+        InstructionStart = Rip;
+        RaiseException(Vectors.DB, null);
+        return true;
+    }
+
     /// <summary>True when an enabled data breakpoint covers part of the page of <paramref name="linear"/>.</summary>
     public bool DataBreakpointOnPage(ulong linear)
     {
@@ -130,6 +192,11 @@ internal sealed unsafe partial class CpuCore
     /// </summary>
     public bool ExecuteTraced()
     {
+        if (TakeTaskSwitchTrap())
+        {
+            return true;
+        }
+
         InstructionStart = Rip;
         Block block = FetchBlock();
         ref DecodedOp op = ref block.Ops[0];

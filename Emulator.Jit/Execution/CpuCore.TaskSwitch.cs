@@ -22,7 +22,7 @@ internal enum TaskSwitchReason
 internal sealed partial class CpuCore
 {
     // Offsets in the 32-bit TSS (Intel SDM Vol. 3A Figure 8-2).
-    private const uint TssLink = 0, TssCr3 = 28, TssEip = 32, TssEflags = 36, TssGprs = 40, TssSegments = 72, TssLdt = 96;
+    private const uint TssLink = 0, TssCr3 = 28, TssEip = 32, TssEflags = 36, TssGprs = 40, TssSegments = 72, TssLdt = 96, TssTrap = 100;
 
     public void TaskSwitch(ushort selector, TaskSwitchReason reason, int? errorCode, int ext)
     {
@@ -76,6 +76,7 @@ internal sealed partial class CpuCore
         Span<uint> gprs = stackalloc uint[8];
         Span<ushort> selectors = stackalloc ushort[6];
         ushort ldt;
+        bool trapFlag = false;
         if (next16)
         {
             newCr3 = (uint)Cr3;
@@ -97,6 +98,10 @@ internal sealed partial class CpuCore
             }
 
             ldt = (ushort)SystemRead(newBase + TssLdt, 2);
+
+            // The T flag (bit 0 at offset 100; the 16-bit TSS has none) asks for a #DB on entry to
+            // the task (Intel SDM Vol. 3A 8.2.1, Vol. 3B 18.3.1.5).
+            trapFlag = (SystemRead(newBase + TssTrap, 2) & 1) != 0;
         }
 
         // Save the current task (its EIP is the return address: the next instruction, or the
@@ -177,6 +182,11 @@ internal sealed partial class CpuCore
         {
             // The error code is pushed with the new task's width (a 16-bit TSS makes a 16-bit task).
             Push((uint)code, next16 ? 2 : 4);
+        }
+
+        if (trapFlag)
+        {
+            RequestTaskSwitchTrap();
         }
     }
 

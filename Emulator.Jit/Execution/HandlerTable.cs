@@ -84,6 +84,9 @@ internal static unsafe class HandlerTable
         ByteOrder.Register(registry);
         Adx.Register(registry);
         Bmi.Register(registry);
+        Bmi2.Register(registry);
+        RandomNumber.Register(registry);
+        ProtectionKeys.Register(registry);
         PointerValidation.Register(registry);
         HintNops.Register(registry);
         Undefined.Register(registry);

@@ -25,9 +25,12 @@ internal static unsafe class Bmi
         r.Add(Code.VEX_Blsr_r64_rm64, &Blsr);
     }
 
-    // VEX-encoded instructions do not exist in real-address and virtual-8086 mode (Intel SDM Vol. 2A
-    // 2.5.1, exception conditions of VEX-encoded GPR instructions); they need no OSXSAVE.
-    private static int OperandSize(CpuCore cpu, in Instruction ins)
+    /// <summary>
+    /// The operand size of a VEX-encoded general-purpose instruction (BMI1, BMI2), or #UD: such
+    /// instructions do not exist in real-address and virtual-8086 mode (Intel SDM Vol. 2A 2.5.1,
+    /// exception conditions of VEX-encoded GPR instructions); they need no OSXSAVE.
+    /// </summary>
+    internal static int OperandSize(CpuCore cpu, in Instruction ins)
     {
         if (!cpu.ProtectedMode || cpu.V86Mode)
         {

@@ -61,6 +61,10 @@ internal static unsafe class InOut
         ushort port = (ushort)cpu.ReadOp(ins, 1, ins.Op1Kind == OpKind.Register ? 2 : 1);
         CheckPermission(cpu, port, size);
         cpu.WriteOp(ins, 0, size, cpu.Io.Read(port, size));
+        if (cpu.DebugArmed)
+        {
+            cpu.CheckIoBreakpoints(port, size);
+        }
     }
 
     private static void Out(CpuCore cpu, ref Instruction ins)
@@ -69,6 +73,11 @@ internal static unsafe class InOut
         ushort port = (ushort)cpu.ReadOp(ins, 0, ins.Op0Kind == OpKind.Register ? 2 : 1);
         CheckPermission(cpu, port, size);
         cpu.Io.Write(port, size, (uint)cpu.ReadOp(ins, 1, size));
+        if (cpu.DebugArmed)
+        {
+            cpu.CheckIoBreakpoints(port, size);
+        }
+
         // A device may have changed machine state (a reset, an interrupt line): let the loop look.
         cpu.EndBlock = true;
     }
@@ -81,6 +90,11 @@ internal static unsafe class InOut
             int size = i.MemorySize.GetSize();
             ulong linear = c.LinearWrite((int)SegIndex.Es, Strings.ReadIndex(c, 7, a), size);
             c.WriteSized(linear, size, c.Io.Read((ushort)c.R[2], size));
+            if (c.DebugArmed)
+            {
+                c.CheckIoBreakpoints((ushort)c.R[2], size);
+            }
+
             Strings.Advance(c, 7, a, size);
             return true;
         });
@@ -94,6 +108,11 @@ internal static unsafe class InOut
             int size = i.MemorySize.GetSize();
             ulong linear = c.Linear(CpuCore.SegmentIndex(i.MemorySegment), Strings.ReadIndex(c, 6, a), size);
             c.Io.Write((ushort)c.R[2], size, (uint)c.ReadSized(linear, size));
+            if (c.DebugArmed)
+            {
+                c.CheckIoBreakpoints((ushort)c.R[2], size);
+            }
+
             Strings.Advance(c, 6, a, size);
             return true;
         });

@@ -110,6 +110,20 @@ internal static unsafe class Strings
             {
                 return;
             }
+
+            if (cpu.DebugArmed && cpu.BreakpointHitPending)
+            {
+                // A data or I/O breakpoint traps after the iteration that hit it, with the
+                // registers of that iteration; the rest runs when the handler returns (Intel SDM
+                // Vol. 3B 18.3.1.2, repeated string instructions).
+                if ((cpu.R[1] & Alu.Mask(addressSize)) != 0)
+                {
+                    cpu.Rip = cpu.InstructionStart;
+                    cpu.EndBlock = true;
+                }
+
+                return;
+            }
         }
 
         if ((cpu.R[1] & Alu.Mask(addressSize)) != 0)

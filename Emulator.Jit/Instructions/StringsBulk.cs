@@ -25,9 +25,10 @@ internal static unsafe class StringsBulk
     /// <summary>Runs the instruction if the bulk rules apply; false to leave it to the element loop.</summary>
     public static bool TryRun(CpuCore cpu, in Instruction ins, bool movs)
     {
-        // Single-stepping traps between iterations, and a zero count has its own register rules
-        // (Strings.ClearUpperStringRegisters): both stay with the element loop.
-        if (cpu.Bitness != 64 || !Strings.IsRepeated(ins) || (cpu.FlagsRest & (CpuCore.DF | CpuCore.TF)) != 0)
+        // Single-stepping traps between iterations, a data breakpoint after the iteration that hit
+        // it, and a zero count has its own register rules (Strings.ClearUpperStringRegisters): all
+        // stay with the element loop.
+        if (cpu.Bitness != 64 || !Strings.IsRepeated(ins) || (cpu.FlagsRest & (CpuCore.DF | CpuCore.TF)) != 0 || cpu.DataBreakpointsArmed)
         {
             return false;
         }

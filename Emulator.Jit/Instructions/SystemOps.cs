@@ -11,10 +11,10 @@ internal static unsafe class SystemOps
     private const ulong Cr0NW = 1UL << 29, Cr0CD = 1UL << 30;
 
     // CR4 bits this CPU model accepts: TSD, DE, PSE, PAE, MCE, PGE, PCE, OSFXSR, OSXMMEXCPT, UMIP,
-    // FSGSBASE, PCIDE, OSXSAVE, SMEP and SMAP; the others (VME, PVI, PKE...) are reserved because
+    // FSGSBASE, PCIDE, OSXSAVE, SMEP, SMAP and PKE; the others (VME, PVI, CET...) are reserved because
     // CPUID does not advertise them, so setting one is #GP(0) (Intel SDM Vol. 3A 2.5, 2.6.2.1).
     private const ulong Cr4Known = 0x7fc | CpuCore.Cr4Umip | SegmentBases.Cr4FsGsBase | CpuCore.Cr4Pcide | (1UL << 18)
-        | CpuCore.Cr4Smep | CpuCore.Cr4Smap;
+        | CpuCore.Cr4Smep | CpuCore.Cr4Smap | CpuCore.Cr4Pke;
 
     public static void Register(HandlerTable.Registry r)
     {
@@ -349,7 +349,8 @@ internal static unsafe class SystemOps
             throw new GuestFault(Vectors.GP, 0);
         }
 
-        const ulong pagingBits = CpuCore.Cr4Pse | CpuCore.Cr4Pae | CpuCore.Cr4Pge | CpuCore.Cr4Pcide | CpuCore.Cr4Smep | CpuCore.Cr4Smap;
+        const ulong pagingBits = CpuCore.Cr4Pse | CpuCore.Cr4Pae | CpuCore.Cr4Pge | CpuCore.Cr4Pcide | CpuCore.Cr4Smep | CpuCore.Cr4Smap
+            | CpuCore.Cr4Pke;
         cpu.Cr4 = value;
         if (((old ^ value) & pagingBits) != 0)
         {
@@ -420,7 +421,14 @@ internal static unsafe class SystemOps
 
     private static void Cpuid(CpuCore cpu, ref Instruction ins)
     {
-        (uint a, uint b, uint c, uint d) = CpuModel.Query((uint)cpu.R[0], (uint)cpu.R[1], cpu.Index, (cpu.Cr4 & CpuCore.Cr4OsXsave) != 0, cpu.Xcr0);
+        uint leaf = (uint)cpu.R[0], subleaf = (uint)cpu.R[1];
+        (uint a, uint b, uint c, uint d) = CpuModel.Query(leaf, subleaf, cpu.Index, (cpu.Cr4 & CpuCore.Cr4OsXsave) != 0, cpu.Xcr0);
+        if (leaf == 7 && subleaf == 0 && (cpu.Cr4 & CpuCore.Cr4Pke) != 0)
+        {
+            // OSPKE reflects CR4.PKE (Intel SDM Vol. 2A CPUID, Table 3-8).
+            c |= CpuModel.OsPke;
+        }
+
         cpu.R[0] = a;
         cpu.R[3] = b;
         cpu.R[1] = c;

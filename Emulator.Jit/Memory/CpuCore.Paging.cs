@@ -16,23 +16,24 @@ internal enum Access
 /// <summary>
 /// Linear-to-physical translation (Intel SDM Vol. 3A chapter 4): 32-bit paging with 4 MiB pages
 /// (CR4.PSE, PSE-36), PAE paging with its four PDPTE registers, and 4-level paging in IA-32e mode
-/// with 2 MiB and 1 GiB pages; U/S, R/W with CR0.WP, execute-disable (EFER.NXE), global pages,
-/// accessed and dirty bits, and the page-fault error code.
+/// with 2 MiB and 1 GiB pages; U/S, R/W with CR0.WP, execute-disable (EFER.NXE), SMEP, SMAP,
+/// protection keys (CR4.PKE with PKRU), global pages, accessed and dirty bits, and the page-fault
+/// error code.
 /// </summary>
 internal sealed unsafe partial class CpuCore
 {
     public const ulong Cr0WP = 1UL << 16;
     public const ulong Cr4Pse = 1UL << 4, Cr4Pae = 1UL << 5, Cr4Pge = 1UL << 7;
 
-    /// <summary>CR4.UMIP (11), PCIDE (17), SMEP (20), SMAP (21) (Intel SDM Vol. 3A 2.5).</summary>
-    public const ulong Cr4Umip = 1UL << 11, Cr4Pcide = 1UL << 17, Cr4Smep = 1UL << 20, Cr4Smap = 1UL << 21;
+    /// <summary>CR4.UMIP (11), PCIDE (17), SMEP (20), SMAP (21), PKE (22) (Intel SDM Vol. 3A 2.5).</summary>
+    public const ulong Cr4Umip = 1UL << 11, Cr4Pcide = 1UL << 17, Cr4Smep = 1UL << 20, Cr4Smap = 1UL << 21, Cr4Pke = 1UL << 22;
     public const ulong EferSCE = 1, EferNXE = 1 << 11;
 
     /// <summary>MAXPHYADDR of this CPU model (CPUID 80000008h EAX[7:0]).</summary>
     public const int PhysicalAddressBits = Core.Cpu.CpuModel.PhysicalAddressBits;
 
     // Page-fault error code bits (Intel SDM Vol. 3A 4.7, Figure 4-12).
-    public const int PfPresent = 1, PfWrite = 2, PfUser = 4, PfReserved = 8, PfFetch = 16;
+    public const int PfPresent = 1, PfWrite = 2, PfUser = 4, PfReserved = 8, PfFetch = 16, PfProtectionKey = 32;
 
     private const ulong PhysicalMask = ((1UL << PhysicalAddressBits) - 1) & ~0xfffUL;
     private const ulong EntryPresent = 1, EntryWritable = 2, EntryUser = 4, EntryAccessed = 0x20, EntryDirty = 0x40, EntryLarge = 0x80, EntryGlobal = 0x100;
@@ -81,7 +82,7 @@ internal sealed unsafe partial class CpuCore
                 throw PageFault(linear, access, user, PfPresent | PfReserved);
             }
 
-            CheckRights(linear, access, user, pde, noExecute: false);
+            CheckRights(linear, access, user, pde, noExecute: false, protectionKey: -1);
             SetAccessedDirty(pdeAddress, pde, access == Access.Write);
             info = SoftTlb.Info(IsGlobal(pde), 0x3ff);
             return (pde & 0xffc0_0000) | (((pde >> 13) & 0xff) << 32) | (linear & 0x3f_ffff);
@@ -95,7 +96,7 @@ internal sealed unsafe partial class CpuCore
         }
 
         // Rights are the most restrictive of the two levels (Intel SDM Vol. 3A 4.6.1).
-        CheckRights(linear, access, user, pde & pte, noExecute: false);
+        CheckRights(linear, access, user, pde & pte, noExecute: false, protectionKey: -1);
         SetAccessedDirty(pdeAddress, pde, write: false);
         SetAccessedDirty(pteAddress, pte, access == Access.Write);
         info = SoftTlb.Info(IsGlobal(pte), 0);
@@ -171,7 +172,10 @@ internal sealed unsafe partial class CpuCore
             if (shift == 12 || large)
             {
                 ulong pageMask = (1UL << shift) - 1;
-                CheckRights(linear, access, user, rights, noExecute);
+                // With CR4.PKE, 4-level paging takes the page's protection key from bits 62:59 of
+                // the entry that maps it (Intel SDM Vol. 3A 4.6.2); PAE paging has none.
+                int protectionKey = longMode && (Cr4 & Cr4Pke) != 0 ? (int)((entry >> 59) & 0xf) : -1;
+                CheckRights(linear, access, user, rights, noExecute, protectionKey);
                 for (int l = 0; l < levels; l++)
                 {
                     SetAccessedDirty(addresses[l], entries[l], access == Access.Write && l == levels - 1);
@@ -193,7 +197,12 @@ internal sealed unsafe partial class CpuCore
     // XD clear at every level (and, in user mode, U/S). A page whose U/S is set at every level is a
     // user-mode page: with CR4.SMEP a supervisor fetch from it faults, with CR4.SMAP a supervisor
     // data access to it faults unless it is explicit, at CPL < 3, with EFLAGS.AC set (4.6.1.1, 4.6.2).
-    private void CheckRights(ulong linear, Access access, bool user, ulong rights, bool noExecute)
+    // A protection key (0-15, or -1 when keys are off) adds the rights of PKRU (4.6.2): AD forbids
+    // every data access to a user-mode page with that key, WD every user-mode write and, with
+    // CR0.WP, every supervisor write, implicit accesses included; fetches are never affected. The
+    // #PF error code's PK bit says that the key forbade the access, whatever else also forbade it
+    // (4.7: it depends only on the key's rights, the access and CR0.WP).
+    private void CheckRights(ulong linear, Access access, bool user, ulong rights, bool noExecute, int protectionKey)
     {
         bool userPage = (rights & EntryUser) != 0;
         bool allowed = access switch
@@ -209,9 +218,17 @@ internal sealed unsafe partial class CpuCore
                 : (Cr4 & Cr4Smap) == 0 || (!ImplicitAccess && (FlagsRest & AC) != 0 && Cpl < 3);
         }
 
-        if (!allowed)
+        bool keyForbids = false;
+        if (protectionKey >= 0 && userPage && access != Access.Fetch)
         {
-            throw PageFault(linear, access, user, PfPresent);
+            uint keyRights = Pkru >> (2 * protectionKey);
+            bool accessDisabled = (keyRights & 1) != 0, writeDisabled = (keyRights & 2) != 0;
+            keyForbids = accessDisabled || (access == Access.Write && writeDisabled && (user || (Cr0 & Cr0WP) != 0));
+        }
+
+        if (!allowed || keyForbids)
+        {
+            throw PageFault(linear, access, user, PfPresent | (keyForbids ? PfProtectionKey : 0));
         }
 
         LastWalkUserPage = userPage;

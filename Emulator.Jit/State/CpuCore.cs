@@ -39,6 +39,8 @@ internal sealed unsafe partial class CpuCore
     public TableRegister Gdtr, Idtr;
     public ulong Cr0, Cr2, Cr3, Cr4, Cr8, Efer;
     public ulong Dr0, Dr1, Dr2, Dr3, Dr6, Dr7;
+    /// <summary>PKRU, the protection-key rights of user pages (Intel SDM Vol. 3A 2.7, 4.6.2); see <c>Instructions/ProtectionKeys</c>.</summary>
+    public uint Pkru;
     /// <summary>MSRs without a field of their own (the TSC offset), by index.</summary>
     public Dictionary<uint, ulong> Msrs = [];
 
@@ -156,6 +158,7 @@ internal sealed unsafe partial class CpuCore
         Idtr = s.Idtr;
         (Cr0, Cr2, Cr3, Cr4, Cr8, Efer) = (s.Cr0, s.Cr2, s.Cr3, s.Cr4, s.Cr8, s.Efer);
         (Dr0, Dr1, Dr2, Dr3, Dr6, Dr7) = (s.Dr0, s.Dr1, s.Dr2, s.Dr3, s.Dr6, s.Dr7);
+        Pkru = s.Pkru;
         Msrs = new Dictionary<uint, ulong>(s.Msrs);
         Star = TakeMsr(Msr.Star);
         Lstar = TakeMsr(Msr.Lstar);
@@ -200,6 +203,7 @@ internal sealed unsafe partial class CpuCore
         s.Idtr = Idtr;
         (s.Cr0, s.Cr2, s.Cr3, s.Cr4, s.Cr8, s.Efer) = (Cr0, Cr2, Cr3, Cr4, Cr8, Efer);
         (s.Dr0, s.Dr1, s.Dr2, s.Dr3, s.Dr6, s.Dr7) = (Dr0, Dr1, Dr2, Dr3, Dr6, Dr7);
+        s.Pkru = Pkru;
         foreach ((uint k, ulong v) in Msrs)
         {
             s.Msrs[k] = v;

@@ -77,6 +77,7 @@ internal static class KvmCap
     public const int VcpuEvents = 41;
     public const int DebugRegs = 50;
     public const int MaxVcpus = 66;
+    public const int TscDeadlineTimer = 72;
     public const int Xsave = 55;
     public const int Xcrs = 56;
     public const int ReadonlyMem = 81;

@@ -72,16 +72,21 @@ public sealed partial class PcMachine
         Pic.IntrRaised += Vcpus[0].NotifyInterrupt;
     }
 
-    // The APIC owns IA32_APIC_BASE and IA32_TSC_DEADLINE on either backend.
-    private static void GiveApicMsrs(IVcpu vcpu, LocalApic apic)
+    // The APIC owns IA32_APIC_BASE and IA32_TSC_DEADLINE on either backend. Under KVM it offers
+    // only what the guest's CPUID says it can reach (KvmApicFeatures): x2APIC and TSC-deadline
+    // mode on the software CPU, neither under KVM's user irqchip.
+    private void GiveApicMsrs(IVcpu vcpu, LocalApic apic)
     {
         switch (vcpu)
         {
             case SoftVcpu soft:
                 soft.PlatformMsrs = apic;
+                apic.X2ApicAvailable = apic.TscDeadlineAvailable = true;
                 break;
             case KvmVcpu kvm:
                 kvm.PlatformMsrs = apic;
+                apic.X2ApicAvailable = _accelerator is KvmAccelerator { ApicHasX2Apic: true };
+                apic.TscDeadlineAvailable = _accelerator is KvmAccelerator { ApicHasTscDeadline: true };
                 break;
         }
     }

@@ -30,6 +30,10 @@ public sealed class SystemTestRomTests
     [InlineData("addressing", 39)]
     [InlineData("flags", 73)]
     [InlineData("sysfeat", 68)]
+    [InlineData("debugtraps", 29)]
+    [InlineData("pku", 32)]
+    [InlineData("tscdeadline", 21)]
+    [InlineData("x2apic", 45)]
     public void EveryCheckPasses(string rom, int checks) => AssertAllPassed(rom, checks, Run(rom));
 
     /// <summary>

@@ -35,6 +35,13 @@ public sealed class LinuxBootTests
 
         guest.Command("dmesg | grep -m1 'xstate features'", "Enabled xstate features 0x7, context size is 832 bytes");
 
+        // Features of the CPU model as the stock kernel finds and enables them, in its own names:
+        // BMI2, RDRAND/RDSEED, the local APIC's x2APIC and TSC-deadline modes, protection keys
+        // (ospke: the kernel set CR4.PKE). The command line echoes spaces; only the output has commas.
+        guest.Command(
+            "for f in bmi2 rdrand rdseed x2apic tsc_deadline_timer pku ospke; do grep -m1 '^flags' /proc/cpuinfo | grep -qw $f && printf '%s,' $f; done; echo",
+            "bmi2,rdrand,rdseed,x2apic,tsc_deadline_timer,pku,ospke,");
+
         // 1,000,000 bytes of "emu\n" repeated, hashed in the guest by busybox and here by .NET.
         byte[] data = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("emu\n", 250_000)));
         string expected = Convert.ToHexStringLower(SHA256.HashData(data));

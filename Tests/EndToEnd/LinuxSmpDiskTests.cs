@@ -42,6 +42,9 @@ public sealed class LinuxSmpDiskTests : IDisposable
         // Each check echoes a computed marker, so the command's own echo on the console cannot match it.
         guest.Command("echo cpus=$(grep -c ^processor /proc/cpuinfo)", "cpus=2");
         guest.Command("dmesg | grep -o 'Brought up.*'", "Brought up 1 node, 2 CPUs");
+        // Each CPU's tick comes from its local APIC in TSC-deadline mode (the kernel's clock event
+        // device "lapic-deadline", kernel/time/timer_list.c), which the boot so far has relied on.
+        guest.Command("echo deadline-timers=$(grep -c 'Clock Event Device: lapic-deadline' /proc/timer_list)", "deadline-timers=2");
         foreach (int cpu in new[] { 0, 1 })
         {
             // Field 39 of /proc/PID/stat is the CPU the task last ran on (proc(5)); cut inherits the pinning.

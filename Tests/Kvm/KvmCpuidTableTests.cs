@@ -11,13 +11,13 @@ public sealed class KvmCpuidTableTests
     private static KvmCpuidEntry2 Supported(uint leaf, uint ecx, uint edx, uint index = 0, uint eax = 0) => new() { Function = leaf, Index = index, Eax = eax, Ebx = ~0u, Ecx = ecx, Edx = edx };
 
     // Everything the model's feature bits can name, leaf 0DH's XCR0 bits (subleaf 0) and XSAVE extensions (subleaf 1) included.
-    private static KvmCpuidEntry2[] HostWithEverything(uint leaf1Edx = ~0u, uint xcr0 = ~0u) =>
-        [Supported(1, ~0u, leaf1Edx), Supported(7, ~0u, ~0u), Supported(0xd, 0, ~0u, 0, xcr0), Supported(0xd, 0, 0, 1, ~0u), Supported(0x8000_0001, ~0u, ~0u)];
+    private static KvmCpuidEntry2[] HostWithEverything(uint leaf1Edx = ~0u, uint xcr0 = ~0u, uint leaf1Ecx = ~0u) =>
+        [Supported(1, leaf1Ecx, leaf1Edx), Supported(7, ~0u, ~0u), Supported(0xd, 0, ~0u, 0, xcr0), Supported(0xd, 0, 0, 1, ~0u), Supported(0x8000_0001, ~0u, ~0u)];
 
     [Fact]
     public void EveryLeafOfTheModelIsGivenWithTheModelsValuesWhenTheHostOffersEverything()
     {
-        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 3, HostWithEverything());
+        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 3, HostWithEverything(), KvmApicFeatures.InKernel(tscDeadlineCapability: true));
 
         Assert.Empty(missing);
         Assert.Equal(CpuModel.Leaves.SelectMany(l => CpuModel.Subleaves(l).Select(s => (l, s))), entries.Select(e => (e.Function, e.Index)));
@@ -36,7 +36,7 @@ public sealed class KvmCpuidTableTests
     [Fact]
     public void AHostWithoutAvxStateClearsItsXcr0Bit()
     {
-        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 0, HostWithEverything(xcr0: 3));
+        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 0, HostWithEverything(xcr0: 3), KvmApicFeatures.InKernel(tscDeadlineCapability: true));
 
         Assert.Equal(["CPUID.DH:EAX[2]"], missing);
         Assert.Equal(3u, entries.Single(e => e.Function == 0xd && e.Index == 0).Eax);
@@ -48,7 +48,7 @@ public sealed class KvmCpuidTableTests
         // A host without CMOV (CPUID.1:EDX bit 15, Intel SDM Vol. 2A Table 3-11).
         KvmCpuidEntry2[] host = HostWithEverything(leaf1Edx: ~(1u << 15));
 
-        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 0, host);
+        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 0, host, KvmApicFeatures.InKernel(tscDeadlineCapability: true));
 
         Assert.Equal(["CPUID.1H:EDX[15]"], missing);
         KvmCpuidEntry2 leaf1 = entries.Single(e => e.Function == 1);
@@ -56,6 +56,35 @@ public sealed class KvmCpuidTableTests
         Assert.Equal(CpuModel.Query(1, 0, 0).Eax, leaf1.Eax);
         KvmCpuidEntry2 leaf0 = entries.Single(e => e.Function == 0);
         Assert.Equal(CpuModel.Query(0, 0, 0), (leaf0.Eax, leaf0.Ebx, leaf0.Ecx, leaf0.Edx));
+    }
+
+    [Fact]
+    public void TheInKernelApicGivesTscDeadlineFromTheCapabilityThoughSupportedCpuidLacksIt()
+    {
+        // KVM_GET_SUPPORTED_CPUID does not report CPUID.1:ECX[24]; KVM_CAP_TSC_DEADLINE_TIMER does (api.rst).
+        KvmCpuidEntry2[] host = HostWithEverything(leaf1Ecx: ~CpuModel.TscDeadline);
+
+        (KvmCpuidEntry2[] with, IReadOnlyList<string> missingWith) = KvmCpuidTable.Build(0, host, KvmApicFeatures.InKernel(tscDeadlineCapability: true));
+        (KvmCpuidEntry2[] without, IReadOnlyList<string> missingWithout) = KvmCpuidTable.Build(0, host, KvmApicFeatures.InKernel(tscDeadlineCapability: false));
+
+        Assert.Empty(missingWith);
+        Assert.Equal(CpuModel.Query(1, 0, 0).Ecx, with.Single(e => e.Function == 1).Ecx);
+        Assert.Equal(["CPUID.1H:ECX[24]"], missingWithout);
+        Assert.Equal(0u, without.Single(e => e.Function == 1).Ecx & CpuModel.TscDeadline);
+        Assert.NotEqual(0u, without.Single(e => e.Function == 1).Ecx & CpuModel.X2Apic);
+    }
+
+    [Fact]
+    public void BehindTheUserIrqchipNeitherX2ApicNorTscDeadlineIsOffered()
+    {
+        // The machine's APIC model cannot be reached through the x2APIC MSRs under KVM, so CPUID
+        // must not promise x2APIC or TSC-deadline mode even where KVM itself reports them.
+        KvmCpuidEntry2[] host = HostWithEverything();
+
+        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(0, host, KvmApicFeatures.UserIrqchip);
+
+        Assert.Equal(["CPUID.1H:ECX[21]", "CPUID.1H:ECX[24]"], missing);
+        Assert.Equal(CpuModel.Query(1, 0, 0).Ecx & ~(CpuModel.X2Apic | CpuModel.TscDeadline), entries.Single(e => e.Function == 1).Ecx);
     }
 
     [Fact]

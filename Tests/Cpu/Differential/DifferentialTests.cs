@@ -87,6 +87,8 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     {
         Mnemonic.Lzcnt when !Lzcnt.IsSupported => "LZCNT",
         Mnemonic.Tzcnt or Mnemonic.Andn or Mnemonic.Bextr or Mnemonic.Blsi or Mnemonic.Blsmsk or Mnemonic.Blsr when !Bmi1.IsSupported => "BMI1",
+        Mnemonic.Bzhi or Mnemonic.Mulx or Mnemonic.Pdep or Mnemonic.Pext or Mnemonic.Rorx or Mnemonic.Sarx or Mnemonic.Shlx or Mnemonic.Shrx
+            when !HostCpu.Has(7, 1, 8) => "BMI2",
         Mnemonic.Popcnt when !Popcnt.IsSupported => "POPCNT",
         Mnemonic.Movbe when !HostCpu.Has(1, 2, 22) => "MOVBE",
         Mnemonic.Cmpxchg16b when !HostCpu.Has(1, 2, 13) => "CMPXCHG16B",

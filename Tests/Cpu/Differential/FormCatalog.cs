@@ -46,10 +46,15 @@ internal static class FormCatalog
         Mnemonic.Lahf, Mnemonic.Sahf, Mnemonic.Clc, Mnemonic.Stc, Mnemonic.Cmc, Mnemonic.Cld, Mnemonic.Std,
         Mnemonic.Adcx, Mnemonic.Adox,
         Mnemonic.Andn, Mnemonic.Bextr, Mnemonic.Blsi, Mnemonic.Blsmsk, Mnemonic.Blsr,
+        Mnemonic.Bzhi, Mnemonic.Mulx, Mnemonic.Pdep, Mnemonic.Pext, Mnemonic.Rorx, Mnemonic.Sarx, Mnemonic.Shlx, Mnemonic.Shrx,
     ];
 
-    /// <summary>Mnemonics whose VEX encodings are general-purpose integer instructions (BMI1).</summary>
-    private static readonly HashSet<Mnemonic> VexIntegerMnemonics = [Mnemonic.Andn, Mnemonic.Bextr, Mnemonic.Blsi, Mnemonic.Blsmsk, Mnemonic.Blsr];
+    /// <summary>Mnemonics whose VEX encodings are general-purpose integer instructions (BMI1, BMI2).</summary>
+    private static readonly HashSet<Mnemonic> VexIntegerMnemonics =
+    [
+        Mnemonic.Andn, Mnemonic.Bextr, Mnemonic.Blsi, Mnemonic.Blsmsk, Mnemonic.Blsr,
+        Mnemonic.Bzhi, Mnemonic.Mulx, Mnemonic.Pdep, Mnemonic.Pext, Mnemonic.Rorx, Mnemonic.Sarx, Mnemonic.Shlx, Mnemonic.Shrx,
+    ];
 
     private static readonly Lazy<(List<DiffForm> Forms, Dictionary<Code, string> Excluded)> Built = new(Build);
 

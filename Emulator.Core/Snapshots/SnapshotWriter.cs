@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
-using ZstdSharp;
+using K4os.Compression.LZ4;
 
 namespace Emulator.Core.Snapshots;
 
@@ -32,9 +32,6 @@ public sealed class SnapshotWriter : IDisposable
         _file.Write(header);
     }
 
-    /// <summary>Zstandard level of compressed sections (1 is fast; higher is smaller and slower).</summary>
-    public int CompressionLevel { get; init; } = 1;
-
     /// <summary>Adds a section holding <paramref name="data"/>, compressed unless <paramref name="compress"/> is false.</summary>
     public void Add(string name, int version, ReadOnlySpan<byte> data, bool compress = true)
     {
@@ -44,10 +41,9 @@ public sealed class SnapshotWriter : IDisposable
             return;
         }
 
-        using var compressor = new Compressor(CompressionLevel);
-        byte[] frame = new byte[Compressor.GetCompressBound(data.Length)];
-        int length = compressor.Wrap(data, frame);
-        WriteSection(name, version, SectionEncoding.Zstd, (ulong)data.Length, frame.AsSpan(0, length));
+        byte[] block = new byte[LZ4Codec.MaximumOutputSize(data.Length)];
+        int length = LZ4Codec.Encode(data, block, LZ4Level.L00_FAST);
+        WriteSection(name, version, SectionEncoding.Lz4, (ulong)data.Length, block.AsSpan(0, length));
     }
 
     /// <summary>Adds guest RAM (<see cref="RamImage"/>): <paramref name="size"/> bytes at <paramref name="ram"/>, which must not change meanwhile.</summary>
@@ -61,7 +57,7 @@ public sealed class SnapshotWriter : IDisposable
             hash.Append(bytes);
             _file.Write(bytes);
             stored += (ulong)bytes.Length;
-        }, CompressionLevel);
+        });
         long end = _file.Position;
         _file.Position = start;
         WriteHeader(name, version, SectionEncoding.RamPages, size, stored, hash.GetCurrentHashAsUInt64());

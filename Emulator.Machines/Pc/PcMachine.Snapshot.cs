@@ -56,14 +56,18 @@ public sealed partial class PcMachine
 
         bool wasRunning = _runState == MachineRunState.Running;
         var paused = Stopwatch.StartNew();
+        var phases = new SnapshotPhases("snapshot save");
         Stop(MachineRunState.Paused);
+        phases.Mark("stop");
         try
         {
             SettleApicProcessors();
             WaitForIdeBetweenCommands(mayRun: wasRunning);
+            phases.Mark("settle");
             byte[][] cpus = [.. Enumerable.Range(0, Vcpus.Count).Select(i => CpuStateRecord.Write(ReadVcpuState(i)))];
             byte[] waiting = [.. _threads.Select(t => t.State == VcpuRunState.Created || t.IsPaused ? (byte)1 : (byte)0)];
             waiting[0] = 0;
+            phases.Mark("cpus");
             using var writer = new SnapshotWriter(path);
             RamImageStats ram;
             SnapshotMachineConfig shape;
@@ -101,6 +105,7 @@ public sealed partial class PcMachine
                     writer.Add(DevicePrefix + device.Name, state.Version, state.Data);
                 }
 
+                phases.Mark("devices");
                 unsafe
                 {
                     // SAFETY: _ram is mapped for the machine's lifetime and nothing writes it meanwhile:
@@ -109,8 +114,11 @@ public sealed partial class PcMachine
                 }
             }
 
+            phases.Mark("ram");
             long bytes = writer.Commit();
+            phases.Mark("commit");
             WaitPastDiskWriteTimes(shape);
+            phases.Report();
             return new SnapshotSaveResult(Path.GetFullPath(path), bytes, ram, paused.Elapsed);
         }
         finally
@@ -137,6 +145,7 @@ public sealed partial class PcMachine
             throw new InvalidOperationException("a snapshot is restored into a machine that has not run yet");
         }
 
+        var phases = new SnapshotPhases("snapshot restore");
         SnapshotSection ram = snapshot.Get(RamSection);
         if (snapshot.RamSize(ram) != _ram.Size)
         {
@@ -162,6 +171,8 @@ public sealed partial class PcMachine
             snapshot.ReadRam(ram, _ram.Pointer, _ram.Size, clearZeroPages: false);
         }
 
+        phases.Mark("ram");
+
         lock (Platform.DeviceLock)
         {
             foreach (IDevice device in RestoreOrder())
@@ -178,10 +189,14 @@ public sealed partial class PcMachine
             }
         }
 
+        phases.Mark("devices");
         for (int i = 0; i < cpus.Length; i++)
         {
             Vcpus[i].SetState(cpus[i]);
         }
+
+        phases.Mark("cpus");
+        phases.Report();
 
         _restoredRunning = [.. waiting.Select(w => w == 0)];
     }

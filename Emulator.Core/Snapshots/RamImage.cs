@@ -56,6 +56,7 @@ public static unsafe class RamImage
         ulong stored = HeaderSize, zeroPages = 0;
         ulong chunks = ChunkCount(size);
         var results = new (ulong Map, byte[]? Frame, int Length)[ChunksPerBatch];
+        using var residency = Memory.PageResidency.Open();
         byte[] chunkHeader = new byte[ChunkHeaderSize];
         for (ulong first = 0; first < chunks; first += ChunksPerBatch)
         {
@@ -66,7 +67,7 @@ public static unsafe class RamImage
                 () => ArrayPool<byte>.Shared.Rent(ChunkBytes),
                 (i, _, pages) =>
                 {
-                    results[i] = EncodeChunk(ram, size, first + (ulong)i, pages);
+                    results[i] = EncodeChunk(ram, size, first + (ulong)i, pages, residency);
                     return pages;
                 },
                 pages => ArrayPool<byte>.Shared.Return(pages));
@@ -141,14 +142,21 @@ public static unsafe class RamImage
 
     private static int PagesIn(ulong size, ulong chunk) => (int)Math.Min(PagesPerChunk, (size / PageSize) - (chunk * PagesPerChunk));
 
-    private static (ulong Map, byte[]? Frame, int Length) EncodeChunk(byte* ram, ulong size, ulong chunk, byte[] pages)
+    private static (ulong Map, byte[]? Frame, int Length) EncodeChunk(byte* ram, ulong size, ulong chunk, byte[] pages, Memory.PageResidency residency)
     {
         int pageCount = PagesIn(size, chunk);
         byte* start = ram + (chunk * ChunkBytes);
+        ulong maybeUsed = residency.MaybeUsed(start, pageCount);
         ulong map = 0;
         int gathered = 0;
         for (int i = 0; i < pageCount; i++)
         {
+            if ((maybeUsed & (1UL << i)) == 0)
+            {
+                // Never given a frame by the host: zeros, and not worth a fault to look at.
+                continue;
+            }
+
             var page = new ReadOnlySpan<byte>(start + ((long)i * PageSize), PageSize);
             if (page.ContainsAnyExcept((byte)0))
             {
@@ -166,6 +174,18 @@ public static unsafe class RamImage
         byte[] block = ArrayPool<byte>.Shared.Rent(LZ4Codec.MaximumOutputSize(gathered));
         int length = LZ4Codec.Encode(pages.AsSpan(0, gathered), block, LZ4Level.L00_FAST);
         return (map, block, length);
+    }
+
+    // Each run of stored pages is allocated in one call rather than a fault per page.
+    private static void PrefaultRuns(byte* start, ulong map)
+    {
+        while (map != 0)
+        {
+            int first = BitOperations.TrailingZeroCount(map);
+            int run = BitOperations.TrailingZeroCount(~(map >> first));
+            Memory.HostMapping.Prefault(start + ((long)first * PageSize), (ulong)run * PageSize);
+            map = run + first >= 64 ? 0 : map & ~((1UL << (first + run)) - 1);
+        }
     }
 
     private static List<(ulong Chunk, ulong Map, int Offset, int Length)> ReadTable(ReadOnlySpan<byte> payload, ulong size)
@@ -239,6 +259,7 @@ public static unsafe class RamImage
 
         byte* start = ram + (chunk * ChunkBytes);
         int pageCount = PagesIn(size, chunk);
+        PrefaultRuns(start, map);
         int taken = 0;
         for (int i = 0; i < pageCount; i++)
         {

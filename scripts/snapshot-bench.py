@@ -58,6 +58,15 @@ class Console:
                 if chunk:
                     self.out += chunk
 
+    def drain(self, seconds):
+        """Reads whatever arrives for `seconds` (what the guest printed before it was stopped)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            for _ in self.sel.select(left):
+                chunk = os.read(self.proc.stdout.fileno(), 65536)
+                if chunk:
+                    self.out += chunk
+
     def type(self, line):
         self.proc.stdin.write(line.encode() + b"\n")
         self.proc.stdin.flush()
@@ -105,7 +114,7 @@ def one_run(emu, args, work):
         t0 = time.monotonic()
         saved = qmp(sock, "x-emu-snapshot-save", {"file": snap})
         save_s = time.monotonic() - t0
-        time.sleep(0.3)
+        guest.drain(0.5)
         last = int(COUNT.findall(guest.out)[-1])
     finally:
         guest.kill()
@@ -134,10 +143,14 @@ def main():
     ap.add_argument("--fill-mib", type=int, default=0, help="MiB of random data the guest writes to its tmpfs before the snapshot")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--accel", default="jit")
-    ap.add_argument("--emu", default=os.path.join(ROOT, "emu"), help="the emu command (default: ./emu, built in Release)")
+    ap.add_argument("--emu", help="the emu command (default: ./emu's build, made first if it is missing or stale)")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(CACHE, "vmlinuz")):
         sys.exit(f"no guest images in {CACHE}: run scripts/guest-images.sh")
+    if args.emu is None:
+        # Build once up front, so that no (re)build lands inside a timed restore.
+        subprocess.run([os.path.join(ROOT, "emu"), "--version"], check=True, stdout=subprocess.DEVNULL)
+        args.emu = f"dotnet {os.path.join(ROOT, '.build', 'emu', 'emu.dll')}"
     emu = args.emu.split()
     results = []
     with tempfile.TemporaryDirectory(prefix="emu-snapbench") as work:

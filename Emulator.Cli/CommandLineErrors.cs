@@ -28,7 +28,7 @@ internal static class CommandLineErrors
     {
         Console.Error.WriteLine($"emu: {message}");
         string verb = result.TypeInfo.Current == typeof(NullInstance) ? "<command>" : VerbName(result.TypeInfo.Current);
-        Console.Error.WriteLine($"usage: emu {verb} [options]   (emu {(verb == "<command>" ? string.Empty : verb + " ")}--help lists them; commands: run, info, list, perf, kallsyms)");
+        Console.Error.WriteLine($"usage: emu {verb} [options]   (emu {(verb == "<command>" ? string.Empty : verb + " ")}--help lists them; commands: run, info, list, perf, kallsyms, snapshot)");
         return Program.UsageStatus;
     }
 

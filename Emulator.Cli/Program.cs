@@ -1,10 +1,11 @@
 using CommandLine;
 using Emulator.Cli.Commands;
+using Emulator.Core.Snapshots;
 using Emulator.Machines;
 
 namespace Emulator.Cli;
 
-/// <summary>The `emu` command: verbs run, info, list, perf and kallsyms.</summary>
+/// <summary>The `emu` command: verbs run, info, list, perf, kallsyms and snapshot.</summary>
 internal static class Program
 {
     /// <summary>Exit status for a bad command line or bad input file.</summary>
@@ -20,7 +21,7 @@ internal static class Program
             s.AutoVersion = true;
             s.AllowMultiInstance = true; // --initrd, --debugcon and --drive may be repeated
         });
-        ParserResult<object> result = parser.ParseArguments<RunOptions, InfoOptions, ListOptions, PerfOptions, KallsymsOptions>(args);
+        ParserResult<object> result = parser.ParseArguments<RunOptions, InfoOptions, ListOptions, PerfOptions, KallsymsOptions, SnapshotOptions>(args);
         try
         {
             return result.MapResult(
@@ -29,6 +30,7 @@ internal static class Program
                 (ListOptions o) => ListCommand.Execute(o),
                 (PerfOptions o) => PerfCommand.Execute(o),
                 (KallsymsOptions o) => KallsymsCommand.Execute(o),
+                (SnapshotOptions o) => SnapshotCommand.Execute(o),
                 errors => CommandLineErrors.Report(result, errors));
         }
         catch (UsageException e)
@@ -36,6 +38,11 @@ internal static class Program
             return CommandLineErrors.Fail(e.Message, result);
         }
         catch (MachineConfigException e)
+        {
+            Console.Error.WriteLine($"emu: {e.Message}");
+            return UsageStatus;
+        }
+        catch (SnapshotFileException e)
         {
             Console.Error.WriteLine($"emu: {e.Message}");
             return UsageStatus;

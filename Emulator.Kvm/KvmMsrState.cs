@@ -28,6 +28,7 @@ internal static class KvmMsrState
         0xc000_0083, // IA32_CSTAR
         0xc000_0084, // IA32_FMASK
         0xc000_0102, // IA32_KERNEL_GS_BASE
+        0xc000_0103, // IA32_TSC_AUX: RDTSCP's and RDPID's processor number, which a snapshot or a move must keep
     ];
 
     /// <summary>

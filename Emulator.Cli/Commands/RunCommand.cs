@@ -7,10 +7,12 @@ using Emulator.Control.Gdb;
 using Emulator.Control.Instances;
 using Emulator.Control.Qmp;
 using Emulator.Core.Machine;
+using Emulator.Core.Snapshots;
 using Emulator.Kvm;
 using Emulator.Machines;
 using Emulator.Machines.Loaders;
 using Emulator.Machines.Pc;
+using Emulator.Machines.Snapshots;
 
 namespace Emulator.Cli.Commands;
 
@@ -19,22 +21,15 @@ internal static class RunCommand
 {
     public static int Execute(RunOptions o)
     {
-        RejectUnimplemented(o);
-        ulong memory = ValueParsers.ParseMemorySize("--memory", o.Memory);
-        if (o.Smp is < 1 or > 255)
+        if (o.Restore is null)
         {
-            throw new UsageException($"--smp {o.Smp}: must be between 1 and 255");
+            RejectUnimplemented(o);
+        }
+        else
+        {
+            RejectMachineOptions(o);
         }
 
-        ushort debugExit = ValueParsers.ParsePort("--debug-exit", o.DebugExit);
-        List<DriveConfig> drives = [.. o.Drive.Select(ParseDrive)];
-        List<NicConfig> nics = ParseNics(o.Nic);
-        if (o.Cdrom is not null)
-        {
-            drives.Add(new DriveConfig(o.Cdrom, ReadOnly: true) { Interface = DriveInterface.Ide, IsCdrom = true, Option = "--cdrom" });
-        }
-
-        (string? bootOrder, bool bootMenu) = ParseBoot(o.Boot);
         (AcceleratorKind accel, string? choice) = ChooseAccelerator(o.Accel);
         if (o.SwitchAfter is long n)
         {
@@ -69,16 +64,11 @@ internal static class RunCommand
             throw new UsageException("--name: empty");
         }
 
-        string? bios = o.Bios ?? (o.Kernel is null && drives.Count > 0 ? SeaBios.Require() : null);
-        byte[]? firmware = bios is null ? null : FirmwareImage.Load(bios);
-        bool vga = o.Vga switch
-        {
-            "std" => true,
-            "none" => false,
-            _ => throw new UsageException($"--vga {o.Vga}: expected std or none"),
-        };
-        List<Screendump> dumps = [.. o.ScreendumpOnExit.Select(path => Screendump.Parse(path, vga))];
-        byte[]? vgaBios = vga && firmware is not null && File.Exists(SeaBios.VgaBiosPath) ? File.ReadAllBytes(SeaBios.VgaBiosPath) : null;
+        // A snapshot is checked whole, and its disks against their identities, before anything is built.
+        var restoring = System.Diagnostics.Stopwatch.StartNew();
+        using SnapshotReader? snapshot = o.Restore is null ? null : OpenSnapshot(o.Restore, irqchip);
+        PcConfig shape = snapshot is null ? MachineFromOptions(o) : MachineFromSnapshot(snapshot);
+        List<Screendump> dumps = [.. o.ScreendumpOnExit.Select(path => Screendump.Parse(path, shape.Vga))];
 
         var sinks = new List<Stream>();
         PcMachine? running = null;
@@ -97,24 +87,12 @@ internal static class RunCommand
             var debugConsoles = o.DebugCon.Select(spec => ParseDebugCon(spec, sinks)).ToList();
             Action<byte>? post = ParsePostCodes(o.PostCodes, sinks);
             TextWriter? guestErrors = ParseGuestErrors(o.GuestErrors, sinks);
-            var config = new PcConfig
+            PcConfig config = shape with
             {
-                MemoryBytes = memory,
-                Cpus = o.Smp,
                 Accelerator = accel,
-                Firmware = firmware,
-                Kernel = KernelBoot(o),
-                FirmwareName = bios ?? "built-in demo ROM",
-                DebugExitPort = debugExit,
                 DebugConsoles = debugConsoles,
                 PostCodeSink = post,
                 NoReboot = o.NoReboot,
-                Drives = drives,
-                Nics = nics,
-                BootOrder = bootOrder,
-                BootMenu = bootMenu,
-                Vga = vga,
-                VgaBios = vgaBios,
                 SwitchAfterPortAccesses = o.SwitchAfter,
                 KvmIrqchip = irqchip,
                 Translate = translate,
@@ -123,6 +101,13 @@ internal static class RunCommand
             };
             using var machine = new PcMachine(config, serial);
             running = machine;
+            if (snapshot is not null)
+            {
+                machine.RestoreSnapshot(snapshot);
+                snapshot.Dispose();
+                Console.Error.WriteLine($"emu: restored {snapshot.Path} ({machine.MemoryBytes >> 20} MiB, {machine.VcpuCount} vCPU(s)) in {restoring.Elapsed.TotalSeconds:0.000} s");
+            }
+
             MachineControl control = machine.Platform.Control;
             machine.Platform.GuestErrors.Sink = guestErrors;
             // Declared after the machine, so disposed first: clients get SHUTDOWN and their last replies.
@@ -167,6 +152,126 @@ internal static class RunCommand
             {
                 s.Dispose();
             }
+        }
+    }
+
+    // The machine's shape from the command line: RAM, CPUs, firmware or kernel, disks, cards, VGA.
+    private static PcConfig MachineFromOptions(RunOptions o)
+    {
+        ulong memory = ValueParsers.ParseMemorySize("--memory", o.Memory ?? "128M");
+        int cpus = o.Smp ?? 1;
+        if (cpus is < 1 or > 255)
+        {
+            throw new UsageException($"--smp {cpus}: must be between 1 and 255");
+        }
+
+        ushort debugExit = ValueParsers.ParsePort("--debug-exit", o.DebugExit ?? "0xf4");
+        List<DriveConfig> drives = [.. o.Drive.Select(ParseDrive)];
+        List<NicConfig> nics = ParseNics(o.Nic);
+        if (o.Cdrom is not null)
+        {
+            drives.Add(new DriveConfig(o.Cdrom, ReadOnly: true) { Interface = DriveInterface.Ide, IsCdrom = true, Option = "--cdrom" });
+        }
+
+        (string? bootOrder, bool bootMenu) = ParseBoot(o.Boot);
+        string? bios = o.Bios ?? (o.Kernel is null && drives.Count > 0 ? SeaBios.Require() : null);
+        byte[]? firmware = bios is null ? null : FirmwareImage.Load(bios);
+        bool vga = (o.Vga ?? "std") switch
+        {
+            "std" => true,
+            "none" => false,
+            _ => throw new UsageException($"--vga {o.Vga}: expected std or none"),
+        };
+        byte[]? vgaBios = vga && firmware is not null && File.Exists(SeaBios.VgaBiosPath) ? File.ReadAllBytes(SeaBios.VgaBiosPath) : null;
+        return new PcConfig
+        {
+            MemoryBytes = memory,
+            Cpus = cpus,
+            Firmware = firmware,
+            Kernel = KernelBoot(o),
+            FirmwareName = bios ?? "built-in demo ROM",
+            DebugExitPort = debugExit,
+            Drives = drives,
+            Nics = nics,
+            BootOrder = bootOrder,
+            BootMenu = bootMenu,
+            Vga = vga,
+            VgaBios = vgaBios,
+        };
+    }
+
+    private static SnapshotReader OpenSnapshot(string nameOrFile, KvmIrqchipMode irqchip)
+    {
+        if (irqchip == KvmIrqchipMode.Kernel)
+        {
+            throw new UsageException("--restore with --kvm-irqchip kernel: snapshots hold the machine's own interrupt controllers (use --kvm-irqchip user)");
+        }
+
+        string path = SnapshotStore.Resolve(nameOrFile);
+        SnapshotReader snapshot = SnapshotReader.Open(path);
+        try
+        {
+            SnapshotMachineConfig machine = ReadShape(snapshot);
+            if (machine.ChangedDisk() is { } changed)
+            {
+                throw snapshot.Fail($"the disk {changed.Drive.Path} is not the one the snapshot was taken with: {changed.Why}");
+            }
+
+            if (machine.Kernel is { } kernel && kernel.InitrdPaths.Prepend(kernel.KernelPath).FirstOrDefault(p => !File.Exists(p)) is { } missing)
+            {
+                throw snapshot.Fail($"the guest was booted from {missing}, which is gone (it is loaded again when the guest reboots)");
+            }
+
+            return snapshot;
+        }
+        catch
+        {
+            snapshot.Dispose();
+            throw;
+        }
+    }
+
+    private static PcConfig MachineFromSnapshot(SnapshotReader snapshot)
+    {
+        SnapshotMachineConfig machine = ReadShape(snapshot);
+        byte[]? firmware = machine.HasFirmware ? snapshot.Read("firmware") : null;
+        byte[]? vgaBios = machine.HasVgaBios ? snapshot.Read("vga-bios") : null;
+        try
+        {
+            return machine.Apply(new PcConfig(), firmware, vgaBios);
+        }
+        catch (FormatException e)
+        {
+            throw snapshot.Fail($"its {e.Message} cannot be set up here", e);
+        }
+    }
+
+    private static SnapshotMachineConfig ReadShape(SnapshotReader snapshot)
+    {
+        SnapshotSection section = snapshot.Get("machine");
+        try
+        {
+            return SnapshotMachineConfig.Parse(snapshot.Read(section), section.Version);
+        }
+        catch (InvalidDataException e)
+        {
+            throw snapshot.Fail(e.Message, e);
+        }
+    }
+
+    // With --restore the machine is the snapshot's: options that shape it would be ignored.
+    private static void RejectMachineOptions(RunOptions o)
+    {
+        (string Option, bool Given)[] shaping =
+        [
+            ("--memory", o.Memory is not null), ("--smp", o.Smp is not null), ("--kernel", o.Kernel is not null),
+            ("--initrd", o.Initrd.Any()), ("--append", o.Append is not null), ("--bios", o.Bios is not null),
+            ("--drive", o.Drive.Any()), ("--nic", o.Nic.Any()), ("--cdrom", o.Cdrom is not null), ("--boot", o.Boot is not null),
+            ("--vga", o.Vga is not null), ("--debug-exit", o.DebugExit is not null),
+        ];
+        if (shaping.FirstOrDefault(s => s.Given) is { Option: { } option })
+        {
+            throw new UsageException($"--restore and {option}: the restored machine is the snapshot's (RAM, CPUs, firmware, kernel, disks, cards)");
         }
     }
 

@@ -9,11 +9,11 @@ internal sealed class RunOptions
     [Option("accel", Default = "auto", HelpText = "CPU backend: auto (KVM when usable and fast, else the software CPU), jit (software CPU) or kvm.")]
     public string Accel { get; set; } = "auto";
 
-    [Option('m', "memory", Default = "128M", HelpText = "Guest RAM: a number with an optional K, M, G or T suffix (no suffix means MiB), e.g. 512M, 2G.")]
-    public string Memory { get; set; } = "128M";
+    [Option('m', "memory", HelpText = "Guest RAM: a number with an optional K, M, G or T suffix (no suffix means MiB), e.g. 512M, 2G. Default 128M.")]
+    public string? Memory { get; set; }
 
-    [Option("smp", Default = 1, HelpText = "Number of vCPUs.")]
-    public int Smp { get; set; } = 1;
+    [Option("smp", HelpText = "Number of vCPUs. Default 1.")]
+    public int? Smp { get; set; }
 
     [Option("kernel", HelpText = "Kernel to boot (a Linux bzImage or a multiboot kernel).")]
     public string? Kernel { get; set; }
@@ -39,8 +39,8 @@ internal sealed class RunOptions
     [Option("boot", HelpText = "Firmware boot order as QEMU's letters: c (the disks) and d (the CD-ROM), most preferred first, e.g. d or dc; add ,menu=on for SeaBIOS's boot menu. Default: c then d.")]
     public string? Boot { get; set; }
 
-    [Option("vga", Default = "std", HelpText = "Display adapter: std (standard VGA with Bochs VBE, PCI 1234:1111; SeaBIOS runs Debian's vgabios-stdvga.bin for it) or none.")]
-    public string Vga { get; set; } = "std";
+    [Option("vga", HelpText = "Display adapter: std (the default: standard VGA with Bochs VBE, PCI 1234:1111; SeaBIOS runs Debian's vgabios-stdvga.bin for it) or none.")]
+    public string? Vga { get; set; }
 
     [Option("screendump-on-exit", HelpText = "When emu exits, save the VGA screen to FILE: a PNG image (FILE.png), or the text screen as UTF-8 text (FILE.txt); may be given more than once.")]
     public IEnumerable<string> ScreendumpOnExit { get; set; } = [];
@@ -48,8 +48,8 @@ internal sealed class RunOptions
     [Option("serial", Default = "stdio", HelpText = "COM1 backend: stdio (Ctrl-A X quits), file:PATH, unix:PATH or null.")]
     public string Serial { get; set; } = "stdio";
 
-    [Option("debug-exit", Default = "0xf4", HelpText = "Port of the debug-exit device: a write of v exits emu with status (v << 1) | 1.")]
-    public string DebugExit { get; set; } = "0xf4";
+    [Option("debug-exit", HelpText = "Port of the debug-exit device (default 0xf4): a write of v exits emu with status (v << 1) | 1.")]
+    public string? DebugExit { get; set; }
 
     [Option("debugcon", HelpText = "Debug console port: stdio|file:PATH[,port=N] (default port 0xe9); may be given more than once.")]
     public IEnumerable<string> DebugCon { get; set; } = [];
@@ -83,6 +83,9 @@ internal sealed class RunOptions
 
     [Option('S', HelpText = "Start with the guest stopped (QMP status prelaunch) until a QMP cont or a debugger continues it.")]
     public bool StartPaused { get; set; }
+
+    [Option("restore", HelpText = "Continue the guest saved in a snapshot (a FILE, or a NAME saved by `emu snapshot save`): the machine (RAM, CPUs, disks, firmware, kernel, network cards) is the snapshot's; the CPU backend, serial console, control sockets and debugger options come from this command line, so a guest saved under KVM continues on the software CPU and back.")]
+    public string? Restore { get; set; }
 
     [Option("no-reboot", HelpText = "Exit instead of resetting when the guest reboots or triple-faults.")]
     public bool NoReboot { get; set; }

@@ -34,6 +34,7 @@ internal sealed class QmpCommandTable
         Commands.HumanMonitorCommand.Register(table);
         Commands.InstanceCommands.Register(table);
         Commands.ProfileCommands.Register(table);
+        Commands.SnapshotCommands.Register(table);
         return table;
     }
 

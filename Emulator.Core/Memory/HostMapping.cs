@@ -14,6 +14,7 @@ public sealed unsafe class HostMapping : IDisposable
 
     private const int ProtRead = 1, ProtWrite = 2;
     private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000;
+    private const int MadvPopulateWrite = 23;
 
     private byte* _pointer;
 
@@ -94,6 +95,24 @@ public sealed unsafe class HostMapping : IDisposable
 
     [DllImport("libc", EntryPoint = "mmap", SetLastError = true)]
     private static extern nint Mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
+
+    /// <summary>
+    /// Asks the host to allocate the pages of [<paramref name="start"/>, +<paramref name="length"/>)
+    /// for writing in one call (Linux 5.14's MADV_POPULATE_WRITE), before they are written: a page
+    /// fault per page costs tens of microseconds where faults are trapped by a hypervisor, and a
+    /// snapshot restore writes tens of thousands of pages. Only advice: on other hosts, older
+    /// kernels or an unaligned range nothing happens and the writes fault the pages in as usual.
+    /// </summary>
+    public static void Prefault(byte* start, ulong length)
+    {
+        if (OperatingSystem.IsLinux() && ((nuint)start & (nuint)(PageSize - 1)) == 0 && length > 0)
+        {
+            _ = Madvise((nint)start, (nuint)length, MadvPopulateWrite);
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    private static extern int Madvise(nint addr, nuint length, int advice);
 
     [DllImport("libc", EntryPoint = "munmap", SetLastError = true)]
     private static extern int Munmap(nint addr, nuint length);

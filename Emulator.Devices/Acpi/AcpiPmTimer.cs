@@ -21,7 +21,7 @@ public sealed class AcpiPmTimer : IBusDevice
 
     private const long NanosecondsPerSecond = 1_000_000_000;
     private const int MsbPeriodShift = 23;
-    private const int StateVersion = 1;
+    private const int StateVersion = 2;
 
     private readonly IClock _clock;
     private readonly AcpiPmEvent? _events;
@@ -71,22 +71,30 @@ public sealed class AcpiPmTimer : IBusDevice
     public void Reset() => StartAt(0);
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Version 2: the count at the origin and the nanoseconds since it, so that the restored timer
+    /// keeps the phase of its next tick (version 1 held the count alone and restarted the tick there).
+    /// </remarks>
     public DeviceState Save()
     {
-        var data = new byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(data, Counter);
+        var data = new byte[12];
+        BinaryPrimitives.WriteUInt32LittleEndian(data, (uint)(_originTicks & CounterMask));
+        BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan(4), _clock.NowNanoseconds - _originNanoseconds);
         return new DeviceState(Name, StateVersion, data);
     }
 
-    /// <summary>Continues counting from the saved value, whatever the clock now reads.</summary>
+    /// <summary>Continues counting from the saved value and phase, whatever the clock now reads.</summary>
     public void Restore(DeviceState state)
     {
-        if (state.Version != StateVersion || state.Data.Length != 4)
+        long elapsed = state.Data.Length == 12 ? BinaryPrimitives.ReadInt64LittleEndian(state.Data.AsSpan(4)) : -1;
+        if (state.Version != StateVersion || elapsed < 0)
         {
             throw new InvalidDataException($"{Name}: unknown state version {state.Version} ({state.Data.Length} bytes)");
         }
 
-        StartAt(BinaryPrimitives.ReadUInt32LittleEndian(state.Data) & CounterMask);
+        _originNanoseconds = _clock.NowNanoseconds - elapsed;
+        _originTicks = BinaryPrimitives.ReadUInt32LittleEndian(state.Data) & CounterMask;
+        ArmMsbTimer();
     }
 
     private void StartAt(uint ticks)

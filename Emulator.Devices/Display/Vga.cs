@@ -24,7 +24,7 @@ public sealed class Vga : IBusDevice
     /// <summary>Bytes of display memory (planes and the VBE framebuffer).</summary>
     public const int VramSize = 16 << 20;
 
-    private const int StateVersion = 1;
+    private const int StateVersion = 2;
 
     // Offsets of the ports from 0x3B0.
     private const int CrtcIndexMono = 0x04, CrtcDataMono = 0x05, Status1Mono = 0x0a, AttributeWrite = 0x10, AttributeRead = 0x11,
@@ -241,7 +241,12 @@ public sealed class Vga : IBusDevice
             w.Write(_attributeData);
             w.Write(_latch);
             Dispi.Save(w);
-            w.Write(Vram);
+
+            // Version 2: display memory up to its last byte that is not zero (a text-mode guest uses
+            // a few KiB of its 16 MiB); the rest restores as zeros.
+            int used = Vram.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
+            w.Write(used);
+            w.Write(Vram, 0, used);
         }
 
         return new DeviceState(Name, StateVersion, stream.ToArray());
@@ -271,7 +276,17 @@ public sealed class Vga : IBusDevice
             _attributeData = r.ReadBoolean();
             _latch = r.ReadUInt32();
             Dispi.Restore(r);
-            Fill(r, Vram);
+            int used = r.ReadInt32();
+            if (used is < 0 or > VramSize)
+            {
+                throw new InvalidDataException($"{Name}: {used} bytes of display memory");
+            }
+
+            Array.Clear(Vram);
+            if (r.Read(Vram, 0, used) != used)
+            {
+                throw new EndOfStreamException();
+            }
         }
         catch (EndOfStreamException e)
         {

@@ -163,6 +163,9 @@ public sealed class BusMasterIde : IBusDevice
 
         public void Cancel() => _pending = null;
 
+        /// <summary>True while a drive's DMA request waits for software to start the engine.</summary>
+        public bool HasRequest => _pending is not null;
+
         public void WriteCommand(byte value, BusMasterIde owner)
         {
             bool starting = (value & CommandStart) != 0 && (Command & CommandStart) == 0;

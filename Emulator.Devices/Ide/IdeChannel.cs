@@ -294,7 +294,14 @@ public sealed class IdeChannel : IBusDevice
         ResetDrives();
     }
 
-    /// <summary>Saves the registers; a data transfer in progress is not part of the state (it restores as none).</summary>
+    /// <summary>
+    /// True while a command's data phase is under way: a PIO block offered or asked for, or a DMA
+    /// request waiting for the bus master engine. The drive continues the command from a callback,
+    /// which saved state cannot hold; <see cref="Save"/> is meant for the time between commands.
+    /// </summary>
+    public bool TransferInProgress => _afterDataIn is not null || _afterDataOut is not null || _position < _end || _busMaster?.HasRequest == true;
+
+    /// <summary>Saves the registers; a data transfer in progress is not part of the state (it restores as none, see <see cref="TransferInProgress"/>).</summary>
     public DeviceState Save() => new(Name, StateVersion, [.. _tf[0].ToBytes(), .. _tf[1].ToBytes(), _control, _interruptPending ? (byte)1 : (byte)0]);
 
     /// <inheritdoc/>

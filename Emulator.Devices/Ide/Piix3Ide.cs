@@ -1,3 +1,4 @@
+using Emulator.Core.Devices;
 using Emulator.Core.Memory;
 using Emulator.Devices.Chipset;
 using Emulator.Devices.Pci;
@@ -61,6 +62,35 @@ public sealed class Piix3Ide : PciFunction
     {
         base.Reset();
         BusMaster?.Reset();
+    }
+
+    /// <summary>
+    /// True while either channel is in the middle of a command's data phase (PIO or a DMA request
+    /// waiting for its engine): the drives continue those from callbacks that are not part of any
+    /// saved state, so the machine takes snapshots only between commands.
+    /// </summary>
+    public bool TransferInProgress => Primary.TransferInProgress || Secondary.TransferInProgress;
+
+    /// <inheritdoc/>
+    protected override int StateVersion => 2;
+
+    /// <inheritdoc/>
+    protected override void SaveState(BinaryWriter writer)
+    {
+        // The bus master registers live in BAR 4 of this function: their state is the function's.
+        DeviceState busMaster = BusMaster.Save();
+        writer.Write(busMaster.Version);
+        writer.Write(busMaster.Data.Length);
+        writer.Write(busMaster.Data);
+    }
+
+    /// <inheritdoc/>
+    protected override void RestoreState(BinaryReader reader)
+    {
+        int version = reader.ReadInt32();
+        int length = reader.ReadInt32();
+        byte[] data = length is >= 0 and <= 4096 ? reader.ReadBytes(length) : throw new InvalidDataException($"{Name}: bus master state of {length} bytes");
+        BusMaster.Restore(new DeviceState(BusMaster.Name, version, data));
     }
 
     /// <summary>What firmware does: both channels decode (IDETIM bit 15), as SeaBIOS's PIIX set-up writes.</summary>

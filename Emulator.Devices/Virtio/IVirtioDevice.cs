@@ -39,4 +39,21 @@ public interface IVirtioDevice : IDisposable
 
     /// <summary>Makes everything written so far durable (called at machine exit).</summary>
     void Flush();
+
+    /// <summary>The version of what <see cref="SaveState"/> writes.</summary>
+    int StateVersion { get; }
+
+    /// <summary>
+    /// Writes the device type's own state for a snapshot (the transport saves features, status and
+    /// the queues' positions): work the device holds between notifications, such as receive buffers
+    /// it took from the driver and frames waiting for them. Called under the device lock.
+    /// </summary>
+    void SaveState(BinaryWriter writer);
+
+    /// <summary>
+    /// Reads what <see cref="SaveState"/> wrote (of <paramref name="version"/>), after guest RAM and
+    /// the transport's <paramref name="queues"/> have been restored; throws
+    /// <see cref="InvalidDataException"/> for an unknown version or state that does not fit.
+    /// </summary>
+    void RestoreState(BinaryReader reader, int version, IReadOnlyList<Virtqueue> queues);
 }

@@ -110,6 +110,24 @@ public sealed class VirtioBlk : IVirtioDevice
     }
 
     /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <inheritdoc/>
+    /// <remarks>Nothing: every request is read, carried out and returned within the notification that offered it; the disk image is the disk's state.</remarks>
+    public void SaveState(BinaryWriter writer)
+    {
+    }
+
+    /// <inheritdoc/>
+    public void RestoreState(BinaryReader reader, int version, IReadOnlyList<Virtqueue> queues)
+    {
+        if (version != StateVersion)
+        {
+            throw new InvalidDataException($"virtio-blk: state version {version} is not supported (expected {StateVersion})");
+        }
+    }
+
+    /// <inheritdoc/>
     public void Flush() => _disk.Flush();
 
     /// <inheritdoc/>

@@ -239,6 +239,114 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
     /// <inheritdoc/>
     public void Dispose() => _backend.Dispose();
 
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// The negotiated features, the link, the counters, the receive chains taken from the driver
+    /// and held for a frame that did not fit yet (by head index: they are walked again from guest
+    /// RAM on restore), and the frames from the host still waiting for receive buffers. The
+    /// backend's own state (libslirp's connections, a tap's queue) is the host's and is not saved.
+    /// </remarks>
+    public void SaveState(BinaryWriter writer)
+    {
+        writer.Write(_features);
+        writer.Write(_driverRunning);
+        writer.Write(_linkUp);
+        foreach (ulong c in (ulong[])[_counters.TxFrames, _counters.TxBytes, _counters.TxDropped, _counters.RxFrames, _counters.RxBytes, _counters.RxDropped, _counters.MalformedChains])
+        {
+            writer.Write(c);
+        }
+
+        writer.Write(_rx is not null);
+        writer.Write(_held.Count);
+        foreach (DescriptorChain chain in _held)
+        {
+            writer.Write(chain.Head);
+        }
+
+        lock (_rxLock)
+        {
+            writer.Write(_pending.Count);
+            foreach ((byte[] data, int length) in _pending)
+            {
+                writer.Write(length);
+                writer.Write(data, 0, length);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void RestoreState(BinaryReader reader, int version, IReadOnlyList<Virtqueue> queues)
+    {
+        if (version != StateVersion)
+        {
+            throw new InvalidDataException($"virtio-net: state version {version} is not supported (expected {StateVersion})");
+        }
+
+        Reset();
+        _features = reader.ReadUInt64();
+        bool driverRunning = reader.ReadBoolean();
+        _linkUp = reader.ReadBoolean();
+        _counters = new NetCounters
+        {
+            TxFrames = reader.ReadUInt64(),
+            TxBytes = reader.ReadUInt64(),
+            TxDropped = reader.ReadUInt64(),
+            RxFrames = reader.ReadUInt64(),
+            RxBytes = reader.ReadUInt64(),
+            RxDropped = reader.ReadUInt64(),
+            MalformedChains = reader.ReadUInt64(),
+        };
+        _rx = reader.ReadBoolean() ? queues[RxQueue] : null;
+        int held = reader.ReadInt32();
+        if (held < 0 || held > Virtqueue.MaxSize || (held > 0 && _rx is null))
+        {
+            throw new InvalidDataException($"virtio-net: {held} held receive chains");
+        }
+
+        for (int i = 0; i < held; i++)
+        {
+            try
+            {
+                _held.Add(_rx!.Rewalk(reader.ReadUInt16(), rejectOverlap: true));
+            }
+            catch (VirtioProtocolException e)
+            {
+                throw new InvalidDataException($"virtio-net: a held receive chain: {e.Message}", e);
+            }
+        }
+
+        int frames = reader.ReadInt32();
+        if (frames is < 0 or > MaxPendingFrames)
+        {
+            throw new InvalidDataException($"virtio-net: {frames} frames waiting");
+        }
+
+        lock (_rxLock)
+        {
+            _driverRunning = driverRunning;
+            for (int i = 0; i < frames; i++)
+            {
+                int length = reader.ReadInt32();
+                if (length < MinFrameLength || length > MaxFrameLength || _pendingBytes + length > MaxPendingBytes)
+                {
+                    throw new InvalidDataException($"virtio-net: a waiting frame of {length} bytes");
+                }
+
+                byte[] copy = ArrayPool<byte>.Shared.Rent(length);
+                if (reader.Read(copy, 0, length) != length)
+                {
+                    throw new EndOfStreamException();
+                }
+
+                _pending.Enqueue((copy, length));
+                _pendingBytes += length;
+            }
+        }
+    }
+
     /// <summary>A frame from the host: copied into the receive queue (bounded), or dropped and counted. Any thread.</summary>
     public void Receive(ReadOnlySpan<byte> frame)
     {

@@ -146,7 +146,7 @@ public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
     }
 
     /// <inheritdoc/>
-    protected override int StateVersion => 1;
+    protected override int StateVersion => 2;
 
     /// <inheritdoc/>
     protected override void SaveState(BinaryWriter writer)
@@ -162,6 +162,10 @@ public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
         {
             q.Save(writer);
         }
+
+        writer.Write(_configGeneration);
+        writer.Write(_device.StateVersion);
+        _device.SaveState(writer);
     }
 
     /// <inheritdoc/>
@@ -181,8 +185,21 @@ public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
         foreach (Virtqueue q in _queues)
         {
             q.Restore(reader);
+            if (q.Enabled)
+            {
+                try
+                {
+                    q.Validate();
+                }
+                catch (VirtioProtocolException e)
+                {
+                    throw new InvalidDataException($"{Name}: saved queue: {e.Message}", e);
+                }
+            }
         }
 
+        _configGeneration = reader.ReadByte();
+        _device.RestoreState(reader, reader.ReadInt32(), _queues);
         SetInterrupt(_isr != 0);
     }
 

@@ -54,6 +54,24 @@ public sealed class VirtioRng : IVirtioDevice
     }
 
     /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <inheritdoc/>
+    /// <remarks>Nothing: every buffer is filled within the notification that offered it.</remarks>
+    public void SaveState(BinaryWriter writer)
+    {
+    }
+
+    /// <inheritdoc/>
+    public void RestoreState(BinaryReader reader, int version, IReadOnlyList<Virtqueue> queues)
+    {
+        if (version != StateVersion)
+        {
+            throw new InvalidDataException($"virtio-rng: state version {version} is not supported (expected {StateVersion})");
+        }
+    }
+
+    /// <inheritdoc/>
     public void Flush()
     {
     }

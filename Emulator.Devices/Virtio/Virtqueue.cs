@@ -171,6 +171,28 @@ public sealed class Virtqueue
         return new DescriptorChain(_memory, head, buffers);
     }
 
+    /// <summary>
+    /// The chain at <paramref name="head"/> walked again, checked as <see cref="Pop(bool)"/> checks it,
+    /// without touching the rings: a device restored from a snapshot takes back the chains it held.
+    /// Throws <see cref="VirtioProtocolException"/> when the chain is no longer sound.
+    /// </summary>
+    public DescriptorChain Rewalk(ushort head, bool rejectOverlap)
+    {
+        Validate();
+        if (head >= Size)
+        {
+            throw new MalformedChainException(null, $"head descriptor index {head} is outside a table of {Size}");
+        }
+
+        List<VirtqueueBuffer> buffers = Walk(head);
+        if (rejectOverlap)
+        {
+            RejectOverlap(head, buffers);
+        }
+
+        return new DescriptorChain(_memory, head, buffers);
+    }
+
     /// <summary>Returns the chain at <paramref name="head"/> to the driver with <paramref name="written"/> bytes written (§2.6.8).</summary>
     public void PushUsed(ushort head, uint written)
     {

@@ -96,6 +96,12 @@ public sealed record PcConfig
     /// <summary>Start with the VM stopped (<c>-S</c>): the vCPUs wait for a <c>cont</c> from the control socket or the debugger.</summary>
     public bool StartPaused { get; init; }
 
+    /// <summary>
+    /// The machine's RAM, device and CPU state will come from a snapshot (<see cref="PcMachine.RestoreSnapshot"/>):
+    /// nothing is loaded at power-on (a directly booted kernel is loaded again only when the guest resets).
+    /// </summary>
+    public bool Restoring { get; init; }
+
     /// <summary>Deterministic virtual time (tests).</summary>
     public bool DeterministicTime { get; init; }
 }

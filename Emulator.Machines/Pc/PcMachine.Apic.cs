@@ -98,7 +98,7 @@ public sealed partial class PcMachine
         for (int i = 1; i < _threads.Count; i++)
         {
             // KVM's own local APIC keeps an AP in KVM_RUN, waiting for SIPI (KVM_MP_STATE_UNINITIALIZED).
-            if (_config.KvmIrqchip == KvmIrqchipMode.Kernel)
+            if (_config.KvmIrqchip == KvmIrqchipMode.Kernel || _restoredRunning?[i] == true)
             {
                 _threads[i].Start();
             }
@@ -107,6 +107,8 @@ public sealed partial class PcMachine
                 _threads[i].StartPaused();
             }
         }
+
+        _restoredRunning = null;
     }
 
     /// <summary>Lets INIT/SIPI work still in flight finish before the machine resets the vCPUs.</summary>

@@ -50,6 +50,8 @@ public sealed partial class PcMachine : IDisposable
     private readonly List<VcpuThread> _threads = [];
     private readonly ISerialBackend _serial;
     private readonly List<IsaIrqLine> _isaLines = [];
+    // The disk images, in --drive order (owned by their devices).
+    private readonly List<IBlockBackend> _images;
     // Guards Vcpus against kicks while the machine moves to another backend.
     private readonly Lock _vcpuLock = new();
     private IAccelerator _accelerator;
@@ -81,7 +83,7 @@ public sealed partial class PcMachine : IDisposable
         }
 
         // Disk images are opened before anything is built, so that a bad --drive fails first and cheaply.
-        List<IBlockBackend> images = OpenDrives(config.Drives);
+        List<IBlockBackend> images = _images = OpenDrives(config.Drives);
         List<PlacedDrive> drives;
         List<(INetBackend, byte[], int)> nics;
         try
@@ -192,7 +194,10 @@ public sealed partial class PcMachine : IDisposable
 
         ForwardIsaLinesToKvm();
 
-        BootKernel();
+        if (!config.Restoring)
+        {
+            BootKernel();
+        }
     }
 
     /// <summary>Memory, buses, time and control of this machine.</summary>

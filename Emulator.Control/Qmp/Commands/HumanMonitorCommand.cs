@@ -28,6 +28,7 @@ internal static class HumanMonitorCommand
         ["system_powerdown"] = (c, _) => Do(c.Machine.PressPowerButton),
         ["quit"] = (c, _) => Do(() => c.Machine.Quit("host-qmp-quit")),
         ["q"] = (c, _) => Do(() => c.Machine.Quit("host-qmp-quit")),
+        ["savevm"] = SaveVm,
     };
 
     public static void Register(QmpCommandTable table) => table.Add(
@@ -87,6 +88,25 @@ internal static class HumanMonitorCommand
         }
 
         return b.ToString();
+    }
+
+    // savevm NAME|FILE: a snapshot file (x-emu-snapshot-save); like QEMU's monitor, nothing is printed on success.
+    private static string SaveVm(QmpContext c, string[] args)
+    {
+        if (args.Length != 1)
+        {
+            return "savevm: expects one NAME or FILE (a NAME is kept in the snapshot directory)\r\n";
+        }
+
+        try
+        {
+            SnapshotCommands.Save(c.Machine, args[0]);
+            return string.Empty;
+        }
+        catch (QmpException e)
+        {
+            return $"Error: {e.Message}\r\n";
+        }
     }
 
     private static string Status(MachineRunState state) => state switch

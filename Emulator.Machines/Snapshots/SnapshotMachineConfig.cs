@@ -1,0 +1,218 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Emulator.Backends.Block;
+using Emulator.Backends.Net;
+using Emulator.Machines.Loaders;
+using Emulator.Machines.Pc;
+
+namespace Emulator.Machines.Snapshots;
+
+/// <summary>
+/// The shape of the machine a snapshot was taken of (its "machine" section, JSON): RAM, CPUs, the
+/// firmware and kernel it booted, its disks with their identities, network cards, VGA. A restore
+/// builds the same machine from it; what belongs to the host (the serial console, control sockets,
+/// the CPU backend) comes from the restoring command line instead. The firmware image and the VGA
+/// BIOS travel in sections of their own, so a restore needs no firmware file.
+/// </summary>
+public sealed record SnapshotMachineConfig
+{
+    /// <summary>The version of this section's JSON.</summary>
+    public const int Version = 1;
+
+    /// <summary>Guest RAM in bytes.</summary>
+    public required ulong MemoryBytes { get; init; }
+
+    /// <summary>vCPUs.</summary>
+    public required int Cpus { get; init; }
+
+    /// <summary>The backend that ran the guest when it was saved (for information: a restore may pick either).</summary>
+    public required string Accelerator { get; init; }
+
+    /// <summary>Where the firmware came from, for messages.</summary>
+    public required string FirmwareName { get; init; }
+
+    /// <summary>True when the "firmware" section holds the image (else the built-in demo ROM).</summary>
+    public bool HasFirmware { get; init; }
+
+    /// <summary>True when the "vga-bios" section holds the VGA option ROM.</summary>
+    public bool HasVgaBios { get; init; }
+
+    /// <summary>The directly booted kernel (needed again when the guest reboots), or null.</summary>
+    public KernelBootConfig? Kernel { get; init; }
+
+    /// <summary>Port of the debug-exit device.</summary>
+    public ushort DebugExitPort { get; init; } = 0xf4;
+
+    /// <summary>The firmware boot order, or null.</summary>
+    public string? BootOrder { get; init; }
+
+    /// <summary>Whether firmware shows its boot menu.</summary>
+    public bool BootMenu { get; init; }
+
+    /// <summary>Whether the machine has the standard VGA.</summary>
+    public bool Vga { get; init; } = true;
+
+    /// <summary>The disks in machine order, each with the identity of its image at the snapshot.</summary>
+    public IReadOnlyList<(DriveConfig Drive, DiskIdentity Identity)> Drives { get; init; } = [];
+
+    /// <summary>The network cards as given with --nic.</summary>
+    public IReadOnlyList<string> Nics { get; init; } = [];
+
+    /// <summary>The description of <paramref name="config"/>'s machine, with the identities of its disks as they are now.</summary>
+    public static SnapshotMachineConfig Of(PcConfig config, string accelerator) => new()
+    {
+        MemoryBytes = config.MemoryBytes,
+        Cpus = config.Cpus,
+        Accelerator = accelerator,
+        FirmwareName = config.FirmwareName,
+        HasFirmware = config.Firmware is not null,
+        HasVgaBios = config.VgaBios is not null,
+        Kernel = config.Kernel is { } k ? k with { KernelPath = Path.GetFullPath(k.KernelPath), InitrdPaths = [.. k.InitrdPaths.Select(Path.GetFullPath)] } : null,
+        DebugExitPort = config.DebugExitPort,
+        BootOrder = config.BootOrder,
+        BootMenu = config.BootMenu,
+        Vga = config.Vga,
+        Drives = [.. config.Drives.Select(d => d with { Path = Path.GetFullPath(d.Path) }).Select(d => (d, DiskIdentity.Of(d.Path)))],
+        Nics = [.. config.Nics.Select(n => n.Spec)],
+    };
+
+    /// <summary>
+    /// <paramref name="host"/> (the restoring command line's host-side settings) with this machine's
+    /// shape, ready to build the machine a snapshot is restored into. <paramref name="firmware"/> and
+    /// <paramref name="vgaBios"/> are the images from the snapshot's sections.
+    /// </summary>
+    public PcConfig Apply(PcConfig host, byte[]? firmware, byte[]? vgaBios) => host with
+    {
+        MemoryBytes = MemoryBytes,
+        Cpus = Cpus,
+        Firmware = firmware,
+        FirmwareName = FirmwareName,
+        Kernel = Kernel,
+        DebugExitPort = DebugExitPort,
+        BootOrder = BootOrder,
+        BootMenu = BootMenu,
+        Vga = Vga,
+        VgaBios = vgaBios,
+        Drives = [.. Drives.Select(d => d.Drive)],
+        Nics = [.. Nics.Select(n => NicConfig.Parse(n) ?? throw new FormatException($"network card '{n}'"))],
+        Restoring = true,
+    };
+
+    /// <summary>The first disk that is not the one the snapshot was taken with, and why, or null when all are.</summary>
+    public (DriveConfig Drive, string Why)? ChangedDisk()
+    {
+        foreach ((DriveConfig drive, DiskIdentity saved) in Drives)
+        {
+            DiskIdentity now;
+            try
+            {
+                now = DiskIdentity.Of(drive.Path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return (drive, $"cannot be read: {e.Message}");
+            }
+
+            if (saved.Difference(now) is { } why)
+            {
+                return (drive, why);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The JSON of this section.</summary>
+    public byte[] ToJson()
+    {
+        var json = new JsonObject
+        {
+            ["memory"] = MemoryBytes,
+            ["cpus"] = Cpus,
+            ["accelerator"] = Accelerator,
+            ["firmware-name"] = FirmwareName,
+            ["firmware"] = HasFirmware,
+            ["vga-bios"] = HasVgaBios,
+            ["debug-exit-port"] = DebugExitPort,
+            ["boot-order"] = BootOrder,
+            ["boot-menu"] = BootMenu,
+            ["vga"] = Vga,
+            ["kernel"] = Kernel is null ? null : new JsonObject
+            {
+                ["path"] = Kernel.KernelPath,
+                ["initrd"] = new JsonArray([.. Kernel.InitrdPaths.Select(p => (JsonNode)p)]),
+                ["cmdline"] = Kernel.CommandLine,
+                ["long-mode-entry"] = Kernel.LinuxLongModeEntry,
+            },
+            ["drives"] = new JsonArray([.. Drives.Select(d => (JsonNode)new JsonObject
+            {
+                ["path"] = d.Drive.Path,
+                ["read-only"] = d.Drive.ReadOnly,
+                ["format"] = d.Drive.Format?.ToString(),
+                ["interface"] = d.Drive.Interface.ToString(),
+                ["cdrom"] = d.Drive.IsCdrom,
+                ["option"] = d.Drive.Option,
+                ["size"] = d.Identity.Size,
+                ["modified-ticks"] = d.Identity.ModifiedTicks,
+                ["head-sha256"] = d.Identity.HeadSha256,
+            })]),
+            ["nics"] = new JsonArray([.. Nics.Select(n => (JsonNode)n)]),
+        };
+        return Encoding.UTF8.GetBytes(json.ToJsonString());
+    }
+
+    /// <summary>Reads the JSON of a "machine" section; throws <see cref="InvalidDataException"/> for one that is malformed or of an unknown version.</summary>
+    public static SnapshotMachineConfig Parse(ReadOnlySpan<byte> utf8, int version)
+    {
+        if (version != Version)
+        {
+            throw new InvalidDataException($"machine description version {version} is not supported (this emu reads version {Version})");
+        }
+
+        try
+        {
+            JsonObject json = JsonNode.Parse(utf8)?.AsObject() ?? throw new InvalidDataException("machine description is not a JSON object");
+            return new SnapshotMachineConfig
+            {
+                MemoryBytes = json["memory"]!.GetValue<ulong>(),
+                Cpus = json["cpus"]!.GetValue<int>(),
+                Accelerator = json["accelerator"]!.GetValue<string>(),
+                FirmwareName = json["firmware-name"]!.GetValue<string>(),
+                HasFirmware = json["firmware"]!.GetValue<bool>(),
+                HasVgaBios = json["vga-bios"]!.GetValue<bool>(),
+                DebugExitPort = json["debug-exit-port"]!.GetValue<ushort>(),
+                BootOrder = json["boot-order"]?.GetValue<string>(),
+                BootMenu = json["boot-menu"]!.GetValue<bool>(),
+                Vga = json["vga"]!.GetValue<bool>(),
+                Kernel = json["kernel"] is JsonObject k ? new KernelBootConfig
+                {
+                    KernelPath = k["path"]!.GetValue<string>(),
+                    InitrdPaths = [.. k["initrd"]!.AsArray().Select(p => p!.GetValue<string>())],
+                    CommandLine = k["cmdline"]!.GetValue<string>(),
+                    LinuxLongModeEntry = k["long-mode-entry"]!.GetValue<bool>(),
+                } : null,
+                Drives = [.. json["drives"]!.AsArray().Select(d => ReadDrive(d!.AsObject()))],
+                Nics = [.. json["nics"]!.AsArray().Select(n => n!.GetValue<string>())],
+            };
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException or ArgumentException)
+        {
+            throw new InvalidDataException($"machine description is malformed: {e.Message}", e);
+        }
+    }
+
+    private static (DriveConfig, DiskIdentity) ReadDrive(JsonObject d)
+    {
+        string path = d["path"]!.GetValue<string>();
+        DiskImageFormat? format = d["format"]?.GetValue<string>() is { } f ? Enum.Parse<DiskImageFormat>(f) : null;
+        var drive = new DriveConfig(path, d["read-only"]!.GetValue<bool>(), format)
+        {
+            Interface = Enum.Parse<DriveInterface>(d["interface"]!.GetValue<string>()),
+            IsCdrom = d["cdrom"]!.GetValue<bool>(),
+            Option = d["option"]!.GetValue<string>(),
+        };
+        var identity = new DiskIdentity(path, d["size"]!.GetValue<long>(), d["modified-ticks"]!.GetValue<long>(), d["head-sha256"]!.GetValue<string>());
+        return (drive, identity);
+    }
+}

@@ -129,7 +129,7 @@ def main():
     ap.add_argument("--memory", default="512", help="guest RAM in MiB (both emulators)")
     ap.add_argument("--mib", type=int, default=64, help="MiB sent in each direction")
     ap.add_argument("--http-seconds", type=float, default=10)
-    ap.add_argument("--mtu", type=int, default=None, help="emu only: the card's and libslirp's MTU, 68-1500 (QEMU's user networking is fixed at 1500)")
+    ap.add_argument("--mtu", type=int, default=None, help="emu only: the card's and libslirp's MTU, 68-65520 (QEMU's user networking is fixed at 1500)")
     ap.add_argument("--emu", default=os.path.join(ROOT, "emu"), help="the emu command (default: the repository's ./emu)")
     ap.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"))
     ap.add_argument("--only", choices=["emu", "qemu"], default=None)

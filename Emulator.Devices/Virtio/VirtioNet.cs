@@ -368,8 +368,11 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
                 at += (ulong)n;
             }
 
-            queue.PushUsed(chain.Head, (uint)at);
+            queue.StageUsed(chain.Head, (uint)at);
         }
+
+        // All of the frame's buffers become used with one index update (§5.1.6.4).
+        queue.PublishUsed();
 
         _held.RemoveRange(0, chains);
         _counters.RxFrames++;

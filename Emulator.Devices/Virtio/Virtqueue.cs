@@ -39,6 +39,8 @@ public sealed class Virtqueue
 
     private readonly AddressSpace _memory;
     private ushort _usedAtLastCheck;
+    // Used-ring entries written after NextUsed but not yet published by the ring's idx.
+    private ushort _staged;
     private int _poppedInBatch;
 
     /// <summary>Creates a disabled queue offering <paramref name="maxSize"/> entries.</summary>
@@ -95,7 +97,7 @@ public sealed class Virtqueue
         Size = MaxQueueSize;
         DescriptorTable = AvailableRing = UsedRing = 0;
         Enabled = EventIndex = IndirectDescriptors = false;
-        NextAvailable = NextUsed = _usedAtLastCheck = 0;
+        NextAvailable = NextUsed = _usedAtLastCheck = _staged = 0;
     }
 
     /// <summary>Checks the driver's settings when it enables the queue (§2.6: alignment 16/2/4, sizes, RAM).</summary>
@@ -174,13 +176,42 @@ public sealed class Virtqueue
     /// <summary>Returns the chain at <paramref name="head"/> to the driver with <paramref name="written"/> bytes written (§2.6.8).</summary>
     public void PushUsed(ushort head, uint written)
     {
-        ulong entry = UsedRing + 4 + (8UL * (uint)(NextUsed % Size));
+        StageUsed(head, written);
+        PublishUsed();
+    }
+
+    /// <summary>
+    /// Writes the used-ring entry for the chain at <paramref name="head"/> after those already
+    /// staged, without publishing it: the driver sees it with the others at <see cref="PublishUsed"/>.
+    /// For buffers the driver must find used together, such as the several buffers of one
+    /// mergeable receive packet (§5.1.6.4: at least num_buffers must be observed as used at once;
+    /// Linux drops the packet, "buffers missing", when it finds the first without the rest).
+    /// </summary>
+    public void StageUsed(ushort head, uint written)
+    {
+        if (_staged >= Size)
+        {
+            throw new VirtioProtocolException($"more than a queue ({Size}) of used entries staged at once");
+        }
+
+        ulong entry = UsedRing + 4 + (8UL * (uint)((ushort)(NextUsed + _staged) % Size));
         _memory.WriteUInt(new GuestPhysicalAddress(entry), 4, head);
         _memory.WriteUInt(new GuestPhysicalAddress(entry + 4), 4, written);
+        _staged++;
+    }
 
-        // §2.6.8.2: the entry must be visible before the index that publishes it.
+    /// <summary>Publishes the staged used entries with one write of the used ring's idx.</summary>
+    public void PublishUsed()
+    {
+        if (_staged == 0)
+        {
+            return;
+        }
+
+        // §2.6.8.2: the entries must be visible before the index that publishes them.
         Interlocked.MemoryBarrier();
-        NextUsed++;
+        NextUsed += _staged;
+        _staged = 0;
         _memory.WriteUInt(new GuestPhysicalAddress(UsedRing + 2), 2, NextUsed);
     }
 

@@ -342,6 +342,34 @@ public sealed class VirtioNetTests : IDisposable
     }
 
     [Fact]
+    public void TheBuffersOfOneFrameBecomeUsedWithOneIndexUpdate()
+    {
+        // §5.1.6.4: the driver must observe at least num_buffers buffers used at once. Linux's
+        // virtio_net drops a frame whose first buffer it finds without the rest ("buffers
+        // missing"), which a driver polling the ring from another CPU can do between two updates.
+        Start();
+        for (ushort i = 0; i < 6; i++)
+        {
+            Descriptor(0, i, Buffers + (i * 0x1000UL), 600, Write);
+            Offer(0, i);
+        }
+
+        var indexes = new List<ushort>();
+        _pc.Memory.ObserveRamWrites((address, length) =>
+        {
+            if (address <= RxUsed + 2 && address + (ulong)length > RxUsed + 2)
+            {
+                indexes.Add((ushort)_pc.Memory.ReadUInt(new GuestPhysicalAddress(RxUsed + 2), 2));
+            }
+        });
+        _host.Deliver(Frame(1500, 2));
+        _host.Deliver(Frame(700, 3));
+
+        Assert.Equal([(ushort)3, (ushort)5], indexes);
+        Assert.Equal([(0u, 600u), (1u, 600u), (2u, 312u)], TakeUsed(0).Take(3));
+    }
+
+    [Fact]
     public void AFrameWaitsForBuffersAndArrivesWhenTheDriverPostsThem()
     {
         Start();

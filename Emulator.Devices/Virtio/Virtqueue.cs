@@ -81,6 +81,18 @@ public sealed class Virtqueue
     /// <summary>Index of the next used-ring entry the device will fill (the used ring's idx).</summary>
     public ushort NextUsed { get; set; }
 
+    /// <summary>
+    /// Set by a device that holds back the used-buffer notification for what it has just
+    /// published: the transport does not interrupt for this queue at the end of the notification,
+    /// and the device asks for the check later (<see cref="IVirtioTransport.NotifyUsed"/>). The
+    /// driver's suppression (§2.6.7) is applied then, over everything published since the last
+    /// check, so a deferred notification is never lost.
+    /// </summary>
+    public bool NotificationHeld { get; set; }
+
+    /// <summary>Used entries published since the last <see cref="NeedsInterrupt"/> check.</summary>
+    public int UsedSinceCheck => (ushort)(NextUsed - _usedAtLastCheck);
+
     /// <summary>True when the last batch stopped at <see cref="BatchLimit"/>.</summary>
     public bool BatchLimitReached { get; private set; }
 
@@ -96,7 +108,7 @@ public sealed class Virtqueue
     {
         Size = MaxQueueSize;
         DescriptorTable = AvailableRing = UsedRing = 0;
-        Enabled = EventIndex = IndirectDescriptors = false;
+        Enabled = EventIndex = IndirectDescriptors = NotificationHeld = false;
         NextAvailable = NextUsed = _usedAtLastCheck = _staged = 0;
     }
 

@@ -43,6 +43,12 @@ internal enum IrKind : byte
     /// </summary>
     Vector,
 
+    /// <summary>
+    /// One-operand MUL, IMUL, DIV and IDIV (16, 32 and 64 bits): RDX:RAX through the host's RAX and
+    /// RDX; a division that would fault (#DE) goes to the interpreter, which raises it.
+    /// </summary>
+    MulDiv,
+
     /// <summary>Any other instruction: translated code calls the interpreter's handler for it.</summary>
     Interpret,
 }

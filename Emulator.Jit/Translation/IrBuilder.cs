@@ -34,21 +34,28 @@ internal static unsafe class IrBuilder
 
         var ir = new IrBlock { StartRip = block.Rip, Bitness = block.Bitness };
         DecodedOp[] ops = block.Ops;
-        ushort registers = 0, written = 0;
+        ushort registers = 0, written = 0, pinned = 0;
+        Span<int> uses = stackalloc int[16];
         int flat = 1 << (int)SegIndex.Cs;
         int nativeCount = 0;
         for (int i = 0; i < ops.Length; i++)
         {
             IrOp op = Classify(ref ops[i], block.Bitness);
             op.Op = (DecodedOp*)Unsafe.AsPointer(ref ops[i]);
-            ushort more = (ushort)(registers | op.Registers);
-            if (BitOperations.PopCount(more) > MaxCachedRegisters)
+            ushort morePinned = Spillable(op) ? pinned : (ushort)(pinned | op.Registers);
+            if (BitOperations.PopCount(morePinned) > MaxCachedRegisters)
             {
                 break;
             }
 
-            registers = more;
+            pinned = morePinned;
+            registers |= op.Registers;
             written |= op.Written;
+            for (ushort r = op.Registers; r != 0; r &= (ushort)(r - 1))
+            {
+                uses[BitOperations.TrailingZeroCount(r)]++;
+            }
+
             if (op.Kind != IrKind.Interpret)
             {
                 nativeCount++;
@@ -73,15 +80,16 @@ internal static unsafe class IrBuilder
             return null;
         }
 
+        ushort cached = CachedSet(registers, pinned, uses);
         for (int r = 0; r < 16; r++)
         {
-            if ((registers & (1 << r)) != 0)
+            if ((cached & (1 << r)) != 0)
             {
                 ir.CachedRegisters.Add(r);
             }
         }
 
-        ir.WrittenRegisters = written;
+        ir.WrittenRegisters = (ushort)(written & cached);
         ir.FlatSegments = block.Bitness == 64 ? 0 : flat;
         if (ir.Ops.Exists(o => o.Kind == IrKind.Vector))
         {
@@ -91,10 +99,44 @@ internal static unsafe class IrBuilder
         return ir;
     }
 
+    // Which registers live in host registers through the block: every register of an op that must
+    // have its operands there (stack, control transfer, vector and CMPXCHG forms), then the most used
+    // of the rest. A Native or NativeMemory op reaches a register left in the state through a
+    // scratch register (X86Emitter.Spills), so a block that touches all sixteen is not cut in pieces.
+    private static ushort CachedSet(ushort registers, ushort pinned, ReadOnlySpan<int> uses)
+    {
+        ushort cached = pinned;
+        while (BitOperations.PopCount(cached) < MaxCachedRegisters && (registers & ~cached) != 0)
+        {
+            int best = -1;
+            for (ushort r = (ushort)(registers & ~cached); r != 0; r &= (ushort)(r - 1))
+            {
+                int g = BitOperations.TrailingZeroCount(r);
+                if (best < 0 || uses[g] > uses[best])
+                {
+                    best = g;
+                }
+            }
+
+            cached |= (ushort)(1 << best);
+        }
+
+        return cached;
+    }
+
+    /// <summary>
+    /// Whether the emitter can run <paramref name="op"/> with its general registers in the state
+    /// rather than in host registers (loaded into scratch registers around it). CMPXCHG's implicit
+    /// accumulator already takes the host's RAX.
+    /// </summary>
+    public static bool Spillable(in IrOp op) =>
+        op.Kind is IrKind.Native or IrKind.NativeMemory or IrKind.MulDiv && op.Ins.Mnemonic != Mnemonic.Cmpxchg;
+
     private static int SegmentsUsed(in IrOp op) => op.Kind switch
     {
         IrKind.Push or IrKind.Pop or IrKind.Call or IrKind.Return => 1 << (int)SegIndex.Ss,
         IrKind.NativeMemory => 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment),
+        IrKind.MulDiv => op.Ins.Op0Kind == OpKind.Memory ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0,
         IrKind.Vector => HasMemoryOperand(op.Ins) ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0,
         IrKind.JumpIndirect => (op.Ins.Op0Kind == OpKind.Memory ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0)
             | (op.Ins.Mnemonic == Mnemonic.Call ? 1 << (int)SegIndex.Ss : 0),
@@ -146,6 +188,8 @@ internal static unsafe class IrBuilder
         int stackSize = bitness / 8;
         switch (ins.Mnemonic)
         {
+            case Mnemonic.Mul or Mnemonic.Imul or Mnemonic.Div or Mnemonic.Idiv when ins.OpCount == 1 && !locked:
+                return MulDiv(op, bitness);
             case Mnemonic.Push when ins.StackPointerIncrement == -stackSize && ins.OpCount == 1
                 && (ins.Op0Kind != OpKind.Memory):
                 return Stack(op, IrKind.Push, stackSize);
@@ -277,6 +321,49 @@ internal static unsafe class IrBuilder
         op.Registers = regs;
         op.Written = written;
         op.MemoryWrite = ins.Op0Kind == OpKind.Memory;
+        return op;
+    }
+
+    // RDX:RAX and one register or memory operand of 16, 32 or 64 bits (the 8-bit forms use AH).
+    private static IrOp MulDiv(IrOp op, int bitness)
+    {
+        ref Instruction ins = ref op.Ins;
+        ushort regs = (1 << 0) | (1 << 2);
+        int size;
+        if (ins.Op0Kind == OpKind.Register)
+        {
+            Register reg = ins.Op0Register;
+            int r = RegisterMap.Index[(int)reg];
+            if (r < 0 || RegisterMap.HighByte[(int)reg])
+            {
+                return op;
+            }
+
+            size = RegisterMap.Size[(int)reg];
+            regs |= (ushort)(1 << r);
+        }
+        else if (ins.Op0Kind == OpKind.Memory && AddressRegisters(ins, bitness, ref regs))
+        {
+            size = ins.MemorySize.GetSize();
+        }
+        else
+        {
+            return op;
+        }
+
+        if (size < 2)
+        {
+            return op;
+        }
+
+        op.Kind = IrKind.MulDiv;
+        op.Size = size;
+        op.Registers = regs;
+        op.Written = (1 << 0) | (1 << 2);
+        // MUL and IMUL define CF and OF (the host's undefined SF, ZF, AF and PF come along, as for
+        // the two-operand IMUL); DIV and IDIV leave every flag undefined, and here keep the guest's,
+        // as the interpreter does.
+        op.WritesFlags = ins.Mnemonic is Mnemonic.Mul or Mnemonic.Imul;
         return op;
     }
 

@@ -1,12 +1,14 @@
+using System.Buffers.Binary;
 using Iced.Intel;
 
 namespace Emulator.Jit.CodeGen.X86;
 
 /// <summary>
-/// Encodes what an Iced <see cref="Assembler"/> collected in two straight passes, instead of Iced's
+/// Encodes what an Iced <see cref="Assembler"/> collected in one straight pass, instead of Iced's
 /// block encoder (which sizes branches iteratively and cost most of the translation time): every
-/// branch to a label takes its rel32 form, so each instruction's length is known before any label
-/// address is, and the second pass fills the targets in. Labels are the assembler's: an
+/// branch to a label takes its rel32 form and every RIP-relative operand naming a label its disp32,
+/// so each instruction is encoded once, with a placeholder target, and its 32-bit field is patched
+/// when the pass is over and every label's address is known. Labels are the assembler's: an
 /// instruction's IP holds the id of the label bound to it, and branches and RIP-relative operands
 /// name label ids (small numbers) where absolute addresses would be.
 /// </summary>
@@ -25,11 +27,12 @@ internal static class LinearEncoder
     public static Output Encode(IReadOnlyList<Instruction> instructions, ulong at)
     {
         int n = instructions.Count;
-        var work = new Instruction[n];
-        var lengths = new int[n];
         var labels = new Dictionary<ulong, ulong>();
-        var sizer = new Sink();
-        Encoder sizing = Encoder.Create(64, sizer);
+        // A rel32/disp32 field: where it is in the output, the label it names, and the address its
+        // displacement counts from (the end of its instruction).
+        var fixups = new List<(int Field, ulong Label, ulong End)>();
+        var output = new Sink(n * 6);
+        Encoder encoder = Encoder.Create(64, output);
         ulong ip = at;
         for (int i = 0; i < n; i++)
         {
@@ -39,62 +42,45 @@ internal static class LinearEncoder
                 labels[ins.IP] = ip;
             }
 
+            ulong label = 0;
+            bool branch = false;
             if (ins.Op0Kind == OpKind.NearBranch64)
             {
                 // The assembler prefers short forms and leaves sizing to the block encoder; here
                 // every branch, to a label or to an absolute address (the exit stub), is rel32.
                 ins.Code = ins.Code.ToNearBranch();
-            }
-
-            work[i] = ins;
-            lengths[i] = Length(sizing, sizer, ins, ip);
-            ip += (ulong)lengths[i];
-        }
-
-        var output = new Sink((int)(ip - at));
-        Encoder encoder = Encoder.Create(64, output);
-        ip = at;
-        for (int i = 0; i < n; i++)
-        {
-            Instruction ins = work[i];
-            if (IsLabelBranch(ins))
-            {
-                ins.NearBranch64 = labels[ins.NearBranch64];
+                if (ins.NearBranch64 < MaxLabelId)
+                {
+                    label = ins.NearBranch64;
+                    branch = true;
+                    ins.NearBranch64 = ip;
+                }
             }
             else if (ins.IsIPRelativeMemoryOperand && ins.MemoryDisplacement64 < MaxLabelId)
             {
-                ins.MemoryDisplacement64 = labels[ins.MemoryDisplacement64];
+                label = ins.MemoryDisplacement64;
+                ins.MemoryDisplacement64 = ip;
             }
 
+            int before = output.Count;
             int length = EncodeOne(encoder, output, ins, ip);
-            if (length != lengths[i])
+            if (label != 0)
             {
-                throw new InvalidOperationException($"{ins} changed length between passes");
+                // A near branch's rel32 ends it; a memory operand's disp32 is where Iced says.
+                int field = branch ? before + length - 4 : before + (int)encoder.GetConstantOffsets().DisplacementOffset;
+                fixups.Add((field, label, ip + (ulong)length));
             }
 
             ip += (ulong)length;
         }
 
-        return new Output { Code = output.ToArray(), LabelAddresses = labels };
-    }
-
-    private static bool IsLabelBranch(in Instruction ins) =>
-        ins.Op0Kind == OpKind.NearBranch64 && ins.NearBranch64 < MaxLabelId;
-
-    private static int Length(Encoder encoder, Sink sink, Instruction ins, ulong ip)
-    {
-        // Placeholder targets in range: the instruction itself.
-        if (ins.Op0Kind == OpKind.NearBranch64 && ins.NearBranch64 < MaxLabelId)
+        byte[] code = output.ToArray();
+        foreach ((int field, ulong label, ulong end) in fixups)
         {
-            ins.NearBranch64 = ip;
-        }
-        else if (ins.IsIPRelativeMemoryOperand && ins.MemoryDisplacement64 < MaxLabelId)
-        {
-            ins.MemoryDisplacement64 = ip;
+            BinaryPrimitives.WriteInt32LittleEndian(code.AsSpan(field), checked((int)unchecked((long)(labels[label] - end))));
         }
 
-        sink.Clear();
-        return EncodeOne(encoder, sink, ins, ip);
+        return new Output { Code = code, LabelAddresses = labels };
     }
 
     private static int EncodeOne(Encoder encoder, Sink sink, in Instruction ins, ulong ip)
@@ -135,7 +121,7 @@ internal static class LinearEncoder
             _bytes[_count++] = value;
         }
 
-        public void Clear() => _count = 0;
+        public int Count => _count;
 
         public byte[] ToArray() => _bytes.AsSpan(0, _count).ToArray();
     }

@@ -109,6 +109,7 @@ internal sealed unsafe partial class X86Emitter
                 IrKind.Branch => Branch(op),
                 IrKind.JumpIndirect => JumpIndirect(op),
                 IrKind.Vector => Vector(op),
+                IrKind.MulDiv => MulDiv(op),
                 _ => Interpret(op, i == ops.Count - 1 && op.Ins.FlowControl != FlowControl.Next),
             };
         }
@@ -261,7 +262,7 @@ internal sealed unsafe partial class X86Emitter
                     ins.SetOpRegister(i, Host(r));
                 }
             }
-            else if (kind == OpKind.Memory && op.Kind == IrKind.NativeMemory)
+            else if (kind == OpKind.Memory && op.Kind is IrKind.NativeMemory or IrKind.MulDiv)
             {
                 ins.MemoryBase = Register.R10;
                 ins.MemoryIndex = Register.None;
@@ -317,20 +318,24 @@ internal sealed unsafe partial class X86Emitter
         if (op.Ins.Mnemonic == Mnemonic.Lea && op.Ins.MemoryBase is Register.RIP or Register.EIP)
         {
             // RIP-relative: Iced gives the absolute address.
-            Register dst = Host(op.Ins.Op0Register);
             ulong address = op.Ins.MemoryDisplacement64;
+            Operands(op);
+            ushort leaSpills = LoadSpills(OperandRegisters(op), NativeScratch);
             switch (RegisterMap.Size[(int)op.Ins.Op0Register])
             {
-                case 8: _a.mov(new AssemblerRegister64(dst), address); break;
-                case 4: _a.mov(new AssemblerRegister32(dst), (uint)address); break;
-                default: _a.mov(new AssemblerRegister16(dst), (ushort)address); break;
+                case 8: _a.mov(new AssemblerRegister64(Host(op.Ins.Op0Register)), address); break;
+                case 4: _a.mov(new AssemblerRegister32(Host(op.Ins.Op0Register)), (uint)address); break;
+                default: _a.mov(new AssemblerRegister16(Host(op.Ins.Op0Register)), (ushort)address); break;
             }
 
+            StoreSpills(leaSpills, op.Written);
             return false;
         }
 
         Operands(op);
+        ushort spills = LoadSpills((ushort)(OperandRegisters(op) | AddressRegisters(op.Ins)), NativeScratch);
         HostInstruction(op);
+        StoreSpills(spills, op.Written);
         FlagsAfter(op);
         return false;
     }
@@ -356,7 +361,14 @@ internal sealed unsafe partial class X86Emitter
     {
         if (op.CountInCl)
         {
-            _a.mov(ecx, Host32(1));
+            if (_host[1] == Register.None)
+            {
+                _a.mov(ecx, __dword_ptr[rbx + GuestState.GprOffset(1)]);
+            }
+            else
+            {
+                _a.mov(ecx, Host32(1));
+            }
         }
 
         if (op.ReadsFlags)
@@ -464,7 +476,9 @@ internal sealed unsafe partial class X86Emitter
     {
         Label miss = _a.CreateLabel(), done = _a.CreateLabel();
         ClobberFlags();
+        ushort addressSpills = LoadSpills(AddressRegisters(op.Ins), AddressScratch);
         Address(op);
+        StoreSpills(addressSpills, 0);
         int size = op.Ins.MemorySize.GetSize() is var s and > 0 ? s : 1;
         if (op.Locked && size > 1)
         {
@@ -478,7 +492,9 @@ internal sealed unsafe partial class X86Emitter
 
         Probe(size, op.MemoryWrite, miss);
         Operands(op);
+        ushort spills = LoadSpills(OperandRegisters(op), OperandScratch);
         HostInstruction(op);
+        StoreSpills(spills, op.Written);
         FlagsAfter(op);
         Bind(ref done);
         SlowPath(op, miss, done);

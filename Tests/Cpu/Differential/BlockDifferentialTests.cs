@@ -28,6 +28,7 @@ public sealed unsafe class BlockDifferentialTests(ITestOutputHelper output)
     // Registers the blocks compute in: all but RSP (the native stub's stack) and RBX (the data pointer).
     private static readonly AssemblerRegister64[] Regs64 = [rax, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15];
     private static readonly AssemblerRegister32[] Regs32 = [eax, ecx, edx, esi, edi, ebp, r8d, r9d, r10d, r11d, r12d, r13d, r14d, r15d];
+    private static readonly AssemblerRegister64[] Divisors = [rcx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15];
     private static readonly AssemblerRegister8[] Regs8 = [al, cl, dl, sil, dil, bpl, r8b, r9b, r10b, r11b, r12b, r13b, r14b, r15b];
 
     [SkippableFact]
@@ -148,7 +149,9 @@ public sealed unsafe class BlockDifferentialTests(ITestOutputHelper output)
         AssemblerMemoryOperand m = __qword_ptr[rbx + ((r.Next(-64, 512) * 8) + r.Next(8))];
         AssemblerMemoryOperand m32 = __dword_ptr[rbx + (r.Next(-256, 2048) * 4)];
         int imm = r.Next(3) == 0 ? r.Next(-128, 128) : r.Next();
-        switch (r.Next(30))
+        // A divisor that is neither RAX nor RDX (they hold the dividend).
+        AssemblerRegister64 v = Divisors[r.Next(Divisors.Length)];
+        switch (r.Next(34))
         {
             case 0: a.add(d, s); break;
             case 1: a.sub(d32, s32); break;
@@ -205,6 +208,31 @@ public sealed unsafe class BlockDifferentialTests(ITestOutputHelper output)
 
                 break;
             case 28: a.sbb(d, m); break;
+            case 29: a.mul(s); a.test(d, d); break;
+            case 30: a.imul(m32); a.test(d32, d32); break;
+            case 31:
+                // Odd and positive, over a zero or sign-extended high half: the division cannot fault.
+                if (r.Next(2) == 0)
+                {
+                    a.shr(v, 1);
+                    a.or(v, 1);
+                    a.xor(edx, edx);
+                    a.div(v);
+                }
+                else
+                {
+                    var v32 = new AssemblerRegister32((Register)((int)v.Value - (int)Register.RAX + (int)Register.EAX));
+                    a.shr(v32, 1);
+                    a.or(v32, 1);
+                    a.mov(edx, eax);
+                    a.sar(edx, 31);
+                    a.idiv(v32);
+                }
+
+                a.test(d, d);
+                break;
+            case 32: a.or(m, 1); a.xor(edx, edx); a.div(m); a.test(d32, d32); break;
+            case 33: a.mov(rdx, rax); a.sar(rdx, 63); a.shr(v, 1); a.or(v, 1); a.idiv(v); a.add(d, s); break;
             default: a.test(d32, imm); break;
         }
     }

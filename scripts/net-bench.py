@@ -7,17 +7,23 @@
   - HTTP requests per second: this script fetches a 1 KiB file from the guest's busybox httpd
     through a hostfwd port, one connection per request, for a fixed time.
 
+Each phase also records the emulator process's CPU time (user + system, all threads, from
+/proc/PID/stat) per MiB or per request, which depends much less on other load on the host.
+
 emu runs `--accel jit --nic user,...`, QEMU `-accel tcg -nic user,model=virtio-net-pci,...`; both
 boot the kernel directly with the same memory and command line. Throughput is measured on the host
 side, from the connection's first byte to its end.
 
-  scripts/net-bench.py [--mib 64] [--http-seconds 10] [--emu CMD] [--qemu PATH] [--mtu N]
+  scripts/net-bench.py [--mib 64] [--http-seconds 10] [--runs 3] [--emu CMD] [--qemu PATH] [--mtu N]
+
+With --runs N each emulator boots N times, alternating, and the table shows the medians.
 
 Not a test: the figures depend on the host and its load. All traffic stays on 127.0.0.1.
 """
 import argparse
 import importlib.util
 import os
+import statistics
 import shutil
 import socket
 import subprocess
@@ -106,19 +112,32 @@ def http_rate(g, port, seconds):
     return done / (time.monotonic() - start)
 
 
+def cpu_seconds(pid):
+    """User plus system CPU time of a process and all its threads so far (proc(5), /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(name, argv, a, fwd_port, http_port, log_path):
+    """One boot: the three measurements, and the emulator's CPU time for each (per MiB, per request)."""
     with open(log_path, "wb") as log:
         g = Guest(argv, log)
         try:
             g.wait_for(linux_bench.INIT_MARK, 3600)
             g.wait_for(PROMPT, 600)
             command(g, "udhcpc -i eth0 -n -q -t 10 >/dev/null 2>&1; ifconfig eth0 | grep -c 10.0.2.15", "dhcp", 600)
-            return {
-                "name": name,
-                "g2h": guest_to_host(g, a.mib),
-                "h2g": host_to_guest(g, fwd_port, a.mib),
-                "http": http_rate(g, http_port, a.http_seconds),
-            }
+            r = {"name": name}
+            cpu = cpu_seconds(g.proc.pid)
+            r["g2h"] = guest_to_host(g, a.mib)
+            cpu, r["g2h cpu"] = cpu_seconds(g.proc.pid), (cpu_seconds(g.proc.pid) - cpu) / a.mib
+            r["h2g"] = host_to_guest(g, fwd_port, a.mib)
+            cpu, r["h2g cpu"] = cpu_seconds(g.proc.pid), (cpu_seconds(g.proc.pid) - cpu) / a.mib
+            start = time.monotonic()
+            r["http"] = http_rate(g, http_port, a.http_seconds)
+            requests = r["http"] * (time.monotonic() - start)
+            r["http cpu"] = (cpu_seconds(g.proc.pid) - cpu) / requests * 1000 if requests else None
+            return r
         finally:
             g.close()
 
@@ -129,10 +148,11 @@ def main():
     ap.add_argument("--memory", default="512", help="guest RAM in MiB (both emulators)")
     ap.add_argument("--mib", type=int, default=64, help="MiB sent in each direction")
     ap.add_argument("--http-seconds", type=float, default=10)
-    ap.add_argument("--mtu", type=int, default=None, help="emu only: the card's and libslirp's MTU, 68-1500 (QEMU's user networking is fixed at 1500)")
+    ap.add_argument("--mtu", type=int, default=None, help="emu only: the card's and libslirp's MTU, 68-65520 (QEMU's user networking is fixed at 1500)")
     ap.add_argument("--emu", default=os.path.join(ROOT, "emu"), help="the emu command (default: the repository's ./emu)")
     ap.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"))
     ap.add_argument("--only", choices=["emu", "qemu"], default=None)
+    ap.add_argument("--runs", type=int, default=1, help="boots per emulator, alternating; the table shows medians")
     a = ap.parse_args()
 
     kernel, initrd = os.path.join(a.cache, "vmlinuz"), os.path.join(a.cache, "initramfs.gz")
@@ -155,16 +175,32 @@ def main():
     elif a.only != "emu":
         print("net-bench: qemu-system-x86_64 not found (apt-get install qemu-system-x86); emu only", file=sys.stderr)
 
-    print(f"{a.mib} MiB each way, HTTP for {a.http_seconds:.0f} s (logs in /tmp/net-bench-*.log)")
-    results = [run(name, argv, a, fwd_port, http_port, f"/tmp/net-bench-{name.split()[0]}.log") for name, argv in machines]
-    fmt = lambda v: "failed" if v is None else f"{v:10.2f}"
-    print(f"{'':10} {'guest->host MiB/s':>18} {'host->guest MiB/s':>18} {'HTTP req/s':>11}")
+    print(f"{a.mib} MiB each way, HTTP for {a.http_seconds:.0f} s, emu mtu {a.mtu or 1500}, QEMU 1500, "
+          f"{a.runs} run(s) each (logs in /tmp/net-bench-*.log)", flush=True)
+    keys = ("g2h", "h2g", "http", "g2h cpu", "h2g cpu", "http cpu")
+    samples = {name: {k: [] for k in keys} for name, _ in machines}
+    for i in range(a.runs):
+        for name, argv in machines:
+            r = run(name, argv, a, fwd_port, http_port, f"/tmp/net-bench-{name.split()[0]}.log")
+            if a.runs > 1:
+                print(f"  run {i + 1} {name}: " + "  ".join(f"{k} {r[k] if r[k] is None else round(r[k], 3)}" for k in keys), flush=True)
+            for k in keys:
+                samples[name][k].append(r[k])
+    # A failed measurement makes the median "failed": it is not silently left out.
+    results = [{"name": name, **{k: None if None in v else statistics.median(v) for k, v in samples[name].items()}}
+               for name, _ in machines]
+    fmt = lambda v, w=10, p=2: "failed" if v is None else f"{v:{w}.{p}f}"
+    print(f"{'':10} {'guest->host MiB/s':>18} {'host->guest MiB/s':>18} {'HTTP req/s':>11}"
+          f" | {'CPU s/MiB g->h':>14} {'CPU s/MiB h->g':>14} {'CPU ms/req':>10}")
     for r in results:
-        print(f"{r['name']:10} {fmt(r['g2h']):>18} {fmt(r['h2g']):>18} {fmt(r['http']):>11}")
-    if len(results) == 2 and all(results[0][k] and results[1][k] for k in ("g2h", "h2g", "http")):
+        print(f"{r['name']:10} {fmt(r['g2h']):>18} {fmt(r['h2g']):>18} {fmt(r['http']):>11}"
+              f" | {fmt(r['g2h cpu'], 14, 3)} {fmt(r['h2g cpu'], 14, 3)} {fmt(r['http cpu'], 10)}")
+    if len(results) == 2 and all(results[0][k] and results[1][k] for k in keys):
         e, q = results
-        print(f"{'emu/qemu':10} {e['g2h'] / q['g2h']:18.2f} {e['h2g'] / q['h2g']:18.2f} {e['http'] / q['http']:11.2f}")
-
+        print(f"{'emu/qemu':10} {e['g2h'] / q['g2h']:18.2f} {e['h2g'] / q['h2g']:18.2f} {e['http'] / q['http']:11.2f}"
+              f" | {e['g2h cpu'] / q['g2h cpu']:14.2f} {e['h2g cpu'] / q['h2g cpu']:14.2f} {e['http cpu'] / q['http cpu']:10.2f}")
+    print("Throughput: higher is better. CPU: the emulator process's CPU time (all threads) per MiB or per request,"
+          " lower is better; it depends less on the host's load than throughput does.")
 
 if __name__ == "__main__":
     main()

@@ -14,6 +14,13 @@ public interface IVirtioTransport
     /// </summary>
     void ServiceQueue(int index);
 
+    /// <summary>
+    /// Ends a hold the device put on queue <paramref name="index"/>'s used-buffer notification
+    /// (<see cref="Virtqueue.NotificationHeld"/>): interrupts the guest now if the driver wants a
+    /// notification for anything published since the last check (§2.6.7).
+    /// </summary>
+    void NotifyUsed(int index);
+
     /// <summary>The device configuration changed (e.g. link status): a new config_generation and a configuration change interrupt (Virtio 1.1 §2.4, §4.1.4.3).</summary>
     void ConfigurationChanged();
 }

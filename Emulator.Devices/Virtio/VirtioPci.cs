@@ -196,6 +196,13 @@ public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
                     throw new InvalidDataException($"{Name}: saved queue: {e.Message}", e);
                 }
             }
+
+            // A device may have held a notification back when the state was saved (the device's
+            // own hold is not part of it): whatever the driver still waits for is notified now.
+            if ((_status & StatusDriverOk) != 0 && q.Enabled && q.NeedsInterrupt())
+            {
+                _isr |= IsrQueue;
+            }
         }
 
         _configGeneration = reader.ReadByte();
@@ -484,10 +491,21 @@ public sealed class VirtioPci : PciFunction, IVirtioTransport, IDisposable
         }
         finally
         {
-            if (q.NeedsInterrupt())
+            if (!q.NotificationHeld && q.NeedsInterrupt())
             {
                 RaiseIsr(IsrQueue);
             }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void NotifyUsed(int index)
+    {
+        Virtqueue q = _queues[index];
+        q.NotificationHeld = false;
+        if ((_status & StatusDriverOk) != 0 && q.Enabled && q.NeedsInterrupt())
+        {
+            RaiseIsr(IsrQueue);
         }
     }
 

@@ -39,6 +39,8 @@ public sealed class Virtqueue
 
     private readonly AddressSpace _memory;
     private ushort _usedAtLastCheck;
+    // Used-ring entries written after NextUsed but not yet published by the ring's idx.
+    private ushort _staged;
     private int _poppedInBatch;
 
     /// <summary>Creates a disabled queue offering <paramref name="maxSize"/> entries.</summary>
@@ -79,6 +81,18 @@ public sealed class Virtqueue
     /// <summary>Index of the next used-ring entry the device will fill (the used ring's idx).</summary>
     public ushort NextUsed { get; set; }
 
+    /// <summary>
+    /// Set by a device that holds back the used-buffer notification for what it has just
+    /// published: the transport does not interrupt for this queue at the end of the notification,
+    /// and the device asks for the check later (<see cref="IVirtioTransport.NotifyUsed"/>). The
+    /// driver's suppression (§2.6.7) is applied then, over everything published since the last
+    /// check, so a deferred notification is never lost.
+    /// </summary>
+    public bool NotificationHeld { get; set; }
+
+    /// <summary>Used entries published since the last <see cref="NeedsInterrupt"/> check.</summary>
+    public int UsedSinceCheck => (ushort)(NextUsed - _usedAtLastCheck);
+
     /// <summary>True when the last batch stopped at <see cref="BatchLimit"/>.</summary>
     public bool BatchLimitReached { get; private set; }
 
@@ -94,8 +108,8 @@ public sealed class Virtqueue
     {
         Size = MaxQueueSize;
         DescriptorTable = AvailableRing = UsedRing = 0;
-        Enabled = EventIndex = IndirectDescriptors = false;
-        NextAvailable = NextUsed = _usedAtLastCheck = 0;
+        Enabled = EventIndex = IndirectDescriptors = NotificationHeld = false;
+        NextAvailable = NextUsed = _usedAtLastCheck = _staged = 0;
     }
 
     /// <summary>Checks the driver's settings when it enables the queue (§2.6: alignment 16/2/4, sizes, RAM).</summary>
@@ -196,13 +210,42 @@ public sealed class Virtqueue
     /// <summary>Returns the chain at <paramref name="head"/> to the driver with <paramref name="written"/> bytes written (§2.6.8).</summary>
     public void PushUsed(ushort head, uint written)
     {
-        ulong entry = UsedRing + 4 + (8UL * (uint)(NextUsed % Size));
+        StageUsed(head, written);
+        PublishUsed();
+    }
+
+    /// <summary>
+    /// Writes the used-ring entry for the chain at <paramref name="head"/> after those already
+    /// staged, without publishing it: the driver sees it with the others at <see cref="PublishUsed"/>.
+    /// For buffers the driver must find used together, such as the several buffers of one
+    /// mergeable receive packet (§5.1.6.4: at least num_buffers must be observed as used at once;
+    /// Linux drops the packet, "buffers missing", when it finds the first without the rest).
+    /// </summary>
+    public void StageUsed(ushort head, uint written)
+    {
+        if (_staged >= Size)
+        {
+            throw new VirtioProtocolException($"more than a queue ({Size}) of used entries staged at once");
+        }
+
+        ulong entry = UsedRing + 4 + (8UL * (uint)((ushort)(NextUsed + _staged) % Size));
         _memory.WriteUInt(new GuestPhysicalAddress(entry), 4, head);
         _memory.WriteUInt(new GuestPhysicalAddress(entry + 4), 4, written);
+        _staged++;
+    }
 
-        // §2.6.8.2: the entry must be visible before the index that publishes it.
+    /// <summary>Publishes the staged used entries with one write of the used ring's idx.</summary>
+    public void PublishUsed()
+    {
+        if (_staged == 0)
+        {
+            return;
+        }
+
+        // §2.6.8.2: the entries must be visible before the index that publishes them.
         Interlocked.MemoryBarrier();
-        NextUsed++;
+        NextUsed += _staged;
+        _staged = 0;
         _memory.WriteUInt(new GuestPhysicalAddress(UsedRing + 2), 2, NextUsed);
     }
 

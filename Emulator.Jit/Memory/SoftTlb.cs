@@ -69,6 +69,12 @@ internal sealed unsafe class SoftTlb
     private readonly (ulong Base, ulong Mask)[] _largeRegions = new (ulong, ulong)[8];
     private int _largeRegionCount;
 
+    // One bit per slot that has held an entry made from a non-global page since the last full
+    // flush, so a CR3 load visits those slots instead of every entry of the three tables (two
+    // processes piping data to each other load CR3 twice per pipe buffer; the kernel's own entries
+    // are global and stay).
+    private readonly ulong[] _nonGlobalSlots = new ulong[Entries / 64];
+
     public SoftTlb(bool user)
     {
         User = user;
@@ -143,6 +149,7 @@ internal sealed unsafe class SoftTlb
         new Span<ulong>(ReadTag, Entries).Fill(EmptyTag);
         new Span<ulong>(WriteTag, Entries).Fill(EmptyTag);
         new Span<ulong>(FetchTag, Entries).Fill(EmptyTag);
+        Array.Clear(_nonGlobalSlots);
         _hasLargePages = false;
         _hasGlobal = false;
         _largeRegionCount = 0;
@@ -157,9 +164,27 @@ internal sealed unsafe class SoftTlb
             return;
         }
 
-        Drop(ReadTag, _readInfo, static (info, _) => (info & GlobalEntry) == 0, 0);
-        Drop(WriteTag, _writeInfo, static (info, _) => (info & GlobalEntry) == 0, 0);
-        Drop(FetchTag, _fetchInfo, static (info, _) => (info & GlobalEntry) == 0, 0);
+        for (int word = 0; word < _nonGlobalSlots.Length; word++)
+        {
+            ulong bits = _nonGlobalSlots[word];
+            _nonGlobalSlots[word] = 0;
+            while (bits != 0)
+            {
+                int i = (word * 64) + System.Numerics.BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                DropIfNotGlobal(ReadTag, _readInfo, i);
+                DropIfNotGlobal(WriteTag, _writeInfo, i);
+                DropIfNotGlobal(FetchTag, _fetchInfo, i);
+            }
+        }
+    }
+
+    private static void DropIfNotGlobal(ulong* tags, uint[] info, int i)
+    {
+        if ((info[i] & GlobalEntry) == 0)
+        {
+            tags[i] = EmptyTag;
+        }
     }
 
     /// <summary>
@@ -202,6 +227,12 @@ internal sealed unsafe class SoftTlb
     private void Note(uint info, ulong linear)
     {
         _hasGlobal |= (info & GlobalEntry) != 0;
+        if ((info & GlobalEntry) == 0)
+        {
+            int slot = Slot(linear);
+            _nonGlobalSlots[slot >> 6] |= 1UL << (slot & 63);
+        }
+
         ulong mask = info >> 8;
         if (mask == 0 || _largeRegionCount > _largeRegions.Length)
         {

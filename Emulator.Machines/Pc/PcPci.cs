@@ -87,7 +87,7 @@ public sealed class PcPci : IDisposable
         for (int i = 0; i < nics.Count; i++)
         {
             int slot = FirstDriveSlot + drives.Count + i;
-            var nic = new VirtioNet(nics[i].Backend, platform.DeviceLock, nics[i].Mac, nics[i].Mtu, platform.GuestErrors);
+            var nic = new VirtioNet(nics[i].Backend, platform.DeviceLock, nics[i].Mac, nics[i].Mtu, platform.GuestErrors, platform.Timers);
             var pci = new VirtioPci($"virtio-net@{slot:x2}.0", nic, platform.Memory, platform.GuestErrors);
             _virtio.Add(pci);
             Nics.Add(nic);

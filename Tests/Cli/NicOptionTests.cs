@@ -25,7 +25,7 @@ public sealed class NicOptionTests
     [InlineData("--nic user,hostfwd=tcp:127.0.0.1:2222", "hostfwd=tcp:127.0.0.1:2222")]
     [InlineData("--nic user,hostfwd=tcp:localhost:2222-:22", "'localhost' is not an IPv4 address")]
     [InlineData("--nic user,mtu=20", "mtu=20")]
-    [InlineData("--nic user,mtu=9000", "mtu=9000 is not a number from 68 to 1500")]
+    [InlineData("--nic user,mtu=65521", "mtu=65521 is not a number from 68 to 65520")]
     [InlineData("--nic user,ifname=tap0", "'ifname=tap0'")]
     [InlineData("--nic tap,hostfwd=tcp::2222-:22", "'hostfwd=tcp::2222-:22'")]
     [InlineData("--nic none,mac=52:54:00:12:34:56", "'none' takes no settings")]

@@ -24,6 +24,63 @@ public sealed unsafe class SoftTlbTests
     }
 
     [Fact]
+    public void FlushNonGlobalDropsExactlyTheNonGlobalEntriesLeftInEverySlot()
+    {
+        // Entries of every slot, in all three tables, global or not at random, overwritten at
+        // random (a global entry where a non-global one was, and the reverse), with INVLPGs and
+        // CR3 loads between: after each CR3 load exactly the last entry of each slot that came
+        // from a global page is left (Intel SDM Vol. 3A 4.10.4.1).
+        var tlb = new SoftTlb(user: false);
+        var random = new Random(7);
+        var expected = new (ulong Tag, bool Global)?[3, SoftTlb.Entries];
+        for (int round = 0; round < 20; round++)
+        {
+            for (int n = 0; n < 3000; n++)
+            {
+                int table = random.Next(3);
+                ulong linear = (ulong)random.Next(1 << 20) << 12;
+                bool global = random.Next(4) == 0;
+                uint info = SoftTlb.Info(global, 0);
+                switch (table)
+                {
+                    case 0: tlb.SetRead(linear, 0x1000, info); break;
+                    case 1: tlb.SetWrite(linear, 0x1000, info); break;
+                    default: tlb.SetFetch(linear, 0x1000, info); break;
+                }
+
+                expected[table, SoftTlb.Slot(linear)] = (SoftTlb.Tag(linear), global);
+                if (random.Next(100) == 0)
+                {
+                    ulong victim = (ulong)random.Next(1 << 20) << 12;
+                    tlb.FlushPage(victim);
+                    for (int t = 0; t < 3; t++)
+                    {
+                        if (expected[t, SoftTlb.Slot(victim)] is { } e && e.Tag == SoftTlb.Tag(victim))
+                        {
+                            expected[t, SoftTlb.Slot(victim)] = null;
+                        }
+                    }
+                }
+            }
+
+            tlb.FlushNonGlobal();
+            for (int i = 0; i < SoftTlb.Entries; i++)
+            {
+                for (int t = 0; t < 3; t++)
+                {
+                    if (expected[t, i] is { Global: false })
+                    {
+                        expected[t, i] = null;
+                    }
+
+                    ulong tag = t switch { 0 => tlb.ReadTag[i], 1 => tlb.WriteTag[i], _ => tlb.FetchTag[i] };
+                    Assert.Equal(expected[t, i]?.Tag ?? SoftTlb.EmptyTag, tag);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void FlushPageDropsGlobalEntriesOfThatPage()
     {
         var tlb = new SoftTlb(user: true);

@@ -49,8 +49,11 @@ internal sealed class GuestConsole : IDisposable
     public static GuestConsole Boot(params string[] extra) => BootWrapped([], extra);
 
     /// <summary>As <see cref="Boot"/>, with emu's command line run by <paramref name="wrapper"/> (e.g. unshare and its arguments).</summary>
-    public static GuestConsole BootWrapped(string[] wrapper, params string[] extra) =>
-        StartWrapped(wrapper, ["--accel", "jit", "-m", "512M", "--kernel", Kernel, "--initrd", Initrd, "--append", "console=ttyS0", .. extra]);
+    public static GuestConsole BootWrapped(string[] wrapper, params string[] extra) => BootWrapped("jit", wrapper, extra);
+
+    /// <summary>As <see cref="BootWrapped(string[], string[])"/>, under the CPU backend <paramref name="accel"/> (jit or kvm).</summary>
+    public static GuestConsole BootWrapped(string accel, string[] wrapper, params string[] extra) =>
+        StartWrapped(wrapper, ["--accel", accel, "-m", "512M", "--kernel", Kernel, "--initrd", Initrd, "--append", "console=ttyS0", .. extra]);
 
     /// <summary>Starts `emu run` with <paramref name="args"/>, its serial console on stdio.</summary>
     public static GuestConsole Start(params string[] args) => StartWrapped([], args);

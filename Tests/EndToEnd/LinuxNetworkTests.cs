@@ -5,18 +5,21 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using Emulator.Tests.Kvm;
 using Microsoft.Win32.SafeHandles;
 using Xunit;
 
 namespace Emulator.Tests.EndToEnd;
 
 /// <summary>
-/// One boot of the Debian guest shared by the network tests (one boot keeps CI short): a
-/// <c>--nic user</c> card (virtio-net over libslirp) and, where this process may create tap devices,
-/// a <c>--nic tap</c> card whose host side is moved into a network namespace made for the test.
-/// All traffic stays on this machine: the loopback for user networking, the test's own namespace for tap.
+/// One boot of the Debian guest shared by the network tests of one CPU backend (one boot keeps CI
+/// short): a <c>--nic user</c> card (virtio-net over libslirp) and, where this process may create
+/// tap devices, a <c>--nic tap</c> card whose host side is moved into a network namespace made for
+/// the test. All traffic stays on this machine: the loopback for user networking, the test's own
+/// namespace for tap. The backends' guests take turns (<see cref="NetworkGuestCollection"/>): both
+/// would want the test's DNS server on 127.0.0.1:53.
 /// </summary>
-public sealed class NetworkGuest : IDisposable
+public abstract class NetworkGuest : IDisposable
 {
     public const int Size = 16 << 20;
     public const string TestName = "emu-test.example";
@@ -29,9 +32,11 @@ public sealed class NetworkGuest : IDisposable
     private readonly UdpClient? _dns;
     private readonly string _tapName = string.Empty;
 
-    public NetworkGuest()
+    /// <param name="accel">The CPU backend, as <c>--accel</c> takes it.</param>
+    /// <param name="unusable">Why that backend cannot run here, or null.</param>
+    protected NetworkGuest(string accel, string? unusable)
     {
-        SkipReason = GuestConsole.MissingImages;
+        SkipReason = unusable ?? GuestConsole.MissingImages;
         if (SkipReason is null && !NativeLibrary.TryLoad("libslirp.so.0", out _))
         {
             SkipReason = "libslirp is not installed (Debian package libslirp0; .ci/run installs it)";
@@ -69,8 +74,8 @@ public sealed class NetworkGuest : IDisposable
         File.WriteAllText(resolvConf, "nameserver 127.0.0.1\n");
 
         string[] nics = ["--nic", $"user,hostfwd=tcp:127.0.0.1:{ToGuestPort}-:5000,hostfwd=tcp:127.0.0.1:{FromGuestPort}-:80"];
-        string tapName = _tapName = $"emutap{Environment.ProcessId % 10000}";
-        TapNamespace = $"emu-net-{Environment.ProcessId}";
+        string tapName = _tapName = $"emutap{accel[0]}{Environment.ProcessId % 10000}";
+        TapNamespace = $"emu-net-{accel}-{Environment.ProcessId}";
         TapSkipReason = CreateTap(tapName, TapNamespace);
         if (TapSkipReason is null)
         {
@@ -78,6 +83,7 @@ public sealed class NetworkGuest : IDisposable
         }
 
         Guest = GuestConsole.BootWrapped(
+            accel,
             ["/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c", $"mount --bind {resolvConf} /etc/resolv.conf && exec \"$0\" \"$@\""],
             nics);
         if (TapSkipReason is null)
@@ -112,6 +118,7 @@ public sealed class NetworkGuest : IDisposable
 
     public void Dispose()
     {
+        GC.SuppressFinalize(this);
         Guest?.Dispose();
         _stop.Cancel();
         _http?.Stop();
@@ -309,8 +316,20 @@ public sealed class NetworkGuest : IDisposable
     }
 }
 
+/// <summary>The guest under the software CPU.</summary>
+public sealed class JitNetworkGuest() : NetworkGuest("jit", null);
+
+/// <summary>The guest under KVM, where this host has a usable /dev/kvm.</summary>
+public sealed class KvmNetworkGuest() : NetworkGuest("kvm", KvmHost.UnusableReason);
+
+/// <summary>The network guests of the two backends boot one after the other.</summary>
+[CollectionDefinition("network guests", DisableParallelization = true)]
+public sealed class NetworkGuestCollection
+{
+}
+
 /// <summary>
-/// The network checks, in one boot (<see cref="NetworkGuest"/>). User networking: busybox udhcpc
+/// The network checks, in one boot per CPU backend (<see cref="NetworkGuest"/>). User networking: busybox udhcpc
 /// gets 10.0.2.15 from libslirp's DHCP server with 10.0.2.2 as gateway and 10.0.2.3 as DNS; the
 /// guest's wget fetches 16 MiB from an HTTP server on the host's 127.0.0.1 (the guest's 10.0.2.2);
 /// a hostfwd port carries 16 MiB into the guest's nc and another 16 MiB of the guest's own data out
@@ -319,7 +338,7 @@ public sealed class NetworkGuest : IDisposable
 /// sha256 is compared on both sides. Tap: the guest pings the host side and back, and 16 MiB go
 /// each way.
 /// </summary>
-public sealed class LinuxNetworkTests(NetworkGuest net) : IClassFixture<NetworkGuest>
+public abstract class LinuxNetworkChecks(NetworkGuest net)
 {
     [SkippableFact]
     public void UserNetworkingDhcpHttpPortForwardsBothWaysAndDns()
@@ -413,3 +432,11 @@ public sealed class LinuxNetworkTests(NetworkGuest net) : IClassFixture<NetworkG
     private static string GuestHash(string output, string file) =>
         output.Split('\n').Select(l => l.Trim()).First(l => l.EndsWith("  " + file, StringComparison.Ordinal) && l.Length == 66 + file.Length)[..64];
 }
+
+/// <summary>The network checks under the software CPU (<c>--accel jit</c>).</summary>
+[Collection("network guests")]
+public sealed class LinuxNetworkTests(JitNetworkGuest net) : LinuxNetworkChecks(net), IClassFixture<JitNetworkGuest>;
+
+/// <summary>The same checks under KVM (<c>--accel kvm</c>); skipped, with the reason, where KVM cannot run.</summary>
+[Collection("network guests")]
+public sealed class LinuxNetworkKvmTests(KvmNetworkGuest net) : LinuxNetworkChecks(net), IClassFixture<KvmNetworkGuest>;

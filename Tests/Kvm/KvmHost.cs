@@ -13,6 +13,9 @@ internal static class KvmHost
     /// <summary>Skips the calling test when KVM cannot run here, naming why.</summary>
     public static void SkipUnlessUsable() => Skip.If(Unusable.Value is not null, Unusable.Value);
 
+    /// <summary>Why KVM cannot run here, or null when it can.</summary>
+    public static string? UnusableReason => Unusable.Value;
+
     private static readonly Lazy<bool> TscWrites = new(ProbeTscWrites);
 
     /// <summary>

@@ -84,8 +84,15 @@ public sealed class SlirpBackendTests
         byte[] synAck = WaitFor(frames, f => IsTcp(f) && (f[14 + 20 + 13] & 0x12) == 0x12, "a SYN-ACK");
         uint serverSequence = BinaryPrimitives.ReadUInt32BigEndian(synAck.AsSpan(14 + 20 + 4));
 
+        Assert.False(PureTcpAck.Is(synAck));
+
         byte[] line = "hello from the guest\n"u8.ToArray();
         slirp.Send(TcpSegment(((IPEndPoint)host.LocalEndpoint).Port, 1001, serverSequence + 1, 0x18, line));
+
+        // libslirp acknowledges the line at once (its tcp_input ACKs short segments immediately):
+        // a bare ACK, which the card may hold back (VirtioNet).
+        byte[] ack = WaitFor(frames, f => IsTcp(f) && BinaryPrimitives.ReadUInt32BigEndian(f.AsSpan(14 + 20 + 8)) == 1001 + (uint)line.Length, "the ACK of the line");
+        Assert.True(PureTcpAck.Is(ack));
         var got = new byte[line.Length];
         accepted.ReceiveTimeout = 30_000;
         int n = 0;
@@ -101,6 +108,7 @@ public sealed class SlirpBackendTests
         byte[] data = WaitFor(frames, f => IsTcp(f) && PayloadLength(f) > 0, "the host's bytes");
         int offset = 14 + 20 + ((data[14 + 20 + 12] >> 4) * 4);
         Assert.Equal("hello from the host\n"u8.ToArray(), data.AsSpan(offset, PayloadLength(data)).ToArray());
+        Assert.False(PureTcpAck.Is(data));
         Assert.NotEqual(Environment.CurrentManagedThreadId, guest.LastReceiveThread);
         Assert.True(guest.Deliveries > 0, "the slirp thread handed frames over without delivering them");
     }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Emulator.Core.Memory;
 using Emulator.Core.Net;
+using Emulator.Core.Time;
 using Emulator.Devices.Net;
 using Emulator.Devices.Virtio;
 using Xunit;
@@ -67,6 +68,7 @@ public sealed class VirtioNetTests : IDisposable
     private static readonly byte[] TestMac = [0x52, 0x54, 0x00, 0xab, 0xcd, 0xef];
 
     private readonly PciTestBench _pc = new();
+    private readonly TimerService _timers;
     private readonly RecordingNetBackend _host = new();
     private readonly VirtioNet _net;
     private readonly Emulator.Core.Machine.GuestErrorLog _errors = new();
@@ -76,7 +78,8 @@ public sealed class VirtioNetTests : IDisposable
 
     public VirtioNetTests()
     {
-        _net = new VirtioNet(_host, _pc.DeviceLock, TestMac, mtu: 1500, errors: _errors);
+        _timers = TimerService.Deterministic(_pc.DeviceLock);
+        _net = new VirtioNet(_host, _pc.DeviceLock, TestMac, mtu: 1500, errors: _errors, timers: _timers);
         _driver = new VirtioDriver(_pc, 4, new VirtioPci("virtio-net", _net, _pc.Memory));
         _net.Start();
     }
@@ -84,6 +87,7 @@ public sealed class VirtioNetTests : IDisposable
     public void Dispose()
     {
         _driver.Device.Dispose();
+        _timers.Dispose();
         _pc.Dispose();
     }
 
@@ -342,6 +346,34 @@ public sealed class VirtioNetTests : IDisposable
     }
 
     [Fact]
+    public void TheBuffersOfOneFrameBecomeUsedWithOneIndexUpdate()
+    {
+        // §5.1.6.4: the driver must observe at least num_buffers buffers used at once. Linux's
+        // virtio_net drops a frame whose first buffer it finds without the rest ("buffers
+        // missing"), which a driver polling the ring from another CPU can do between two updates.
+        Start();
+        for (ushort i = 0; i < 6; i++)
+        {
+            Descriptor(0, i, Buffers + (i * 0x1000UL), 600, Write);
+            Offer(0, i);
+        }
+
+        var indexes = new List<ushort>();
+        _pc.Memory.ObserveRamWrites((address, length) =>
+        {
+            if (address <= RxUsed + 2 && address + (ulong)length > RxUsed + 2)
+            {
+                indexes.Add((ushort)_pc.Memory.ReadUInt(new GuestPhysicalAddress(RxUsed + 2), 2));
+            }
+        });
+        _host.Deliver(Frame(1500, 2));
+        _host.Deliver(Frame(700, 3));
+
+        Assert.Equal([(ushort)3, (ushort)5], indexes);
+        Assert.Equal([(0u, 600u), (1u, 600u), (2u, 312u)], TakeUsed(0).Take(3));
+    }
+
+    [Fact]
     public void AFrameWaitsForBuffersAndArrivesWhenTheDriverPostsThem()
     {
         Start();
@@ -489,6 +521,157 @@ public sealed class VirtioNetTests : IDisposable
         Transmit(0, Frame(100, 11));
         Assert.Equal([(0u, 0u)], TakeUsed(1));
         Assert.Equal(1UL, _net.Counters.TxDropped);
+    }
+
+    // A bare TCP acknowledgement (RFC 791 and RFC 9293 headers, ACK only, no data), as libslirp
+    // answers each data segment; the checksums do not matter to the card.
+    private static byte[] BareAck(uint acknowledgment)
+    {
+        var f = new byte[14 + 20 + 20];
+        TestMac.CopyTo(f, 0);
+        f[12] = 0x08;
+        f[14] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(16), 40);
+        f[14 + 8] = 64;
+        f[14 + 9] = 6;
+        BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(34 + 8), acknowledgment);
+        f[34 + 12] = 5 << 4;
+        f[34 + 13] = 0x10;
+        return f;
+    }
+
+    // Receive buffers away from the transmit buffers (Transmit puts head n at Buffers + n * 0x1000).
+    private void PostReceiveBuffers(int count)
+    {
+        for (ushort i = 0; i < count; i++)
+        {
+            Descriptor(0, i, Buffers + 0x20000 + (i * 0x800UL), 2048, Write);
+            Offer(0, i);
+        }
+    }
+
+    [Fact]
+    public void BareAcksAnsweringTransmitsWaitWithTheCompletionsUntilTheHoldEnds()
+    {
+        Start();
+        PostReceiveBuffers(4);
+        _ = _driver.ReadIsr();
+        _host.Answer = BareAck(1);
+
+        Transmit(0, Frame(100, 40));
+        Assert.Equal([(0u, 0u)], TakeUsed(1));      // the frame went out and its buffer is back...
+        Assert.Empty(TakeUsed(0));                  // ...the ACK waits...
+        Assert.Equal(0, _driver.ReadIsr());         // ...and so does the interrupt
+        Transmit(2, Frame(100, 41));
+        _timers.AdvanceTo(VirtioNet.AnswerHoldNanoseconds - 1);
+        Assert.Empty(TakeUsed(0));
+        Assert.Equal(0, _driver.ReadIsr());
+
+        _timers.AdvanceTo(VirtioNet.AnswerHoldNanoseconds);
+        List<(uint Id, uint Length)> used = TakeUsed(0);
+        Assert.Equal([(0u, 66u), (1u, 66u)], used);
+        Assert.Equal(BareAck(1), ReadGuest(Buffers + 0x20000 + 12, 54));
+        Assert.Equal(VirtioPci.IsrQueue, _driver.ReadIsr() & VirtioPci.IsrQueue);
+    }
+
+    [Fact]
+    public void AnAnswerOtherThanABareAckEndsTheHoldAndTakesTheHeldOnesAlong()
+    {
+        Start();
+        PostReceiveBuffers(4);
+        _ = _driver.ReadIsr();
+        _host.Answer = BareAck(1);
+        Transmit(0, Frame(100, 42));
+        Assert.Empty(TakeUsed(0));
+
+        _host.Answer = Frame(60, 43);               // not TCP: say, the ARP reply the guest waits for
+        Transmit(2, Frame(100, 44));
+        Assert.Equal([(0u, 66u), (1u, 72u)], TakeUsed(0));
+        Assert.Equal(VirtioPci.IsrQueue, _driver.ReadIsr() & VirtioPci.IsrQueue);
+        _timers.AdvanceTo(VirtioNet.AnswerHoldNanoseconds);
+        Assert.Equal(0, _driver.ReadIsr());
+    }
+
+    [Fact]
+    public void AFrameFromTheBackendsOwnThreadEndsTheHold()
+    {
+        Start();
+        PostReceiveBuffers(4);
+        _ = _driver.ReadIsr();
+        _host.Answer = BareAck(1);
+        Transmit(0, Frame(100, 45));
+        Assert.Empty(TakeUsed(0));
+
+        _host.Answer = null;
+        _host.Deliver(BareAck(2));
+        Assert.Equal([(0u, 66u), (1u, 66u)], TakeUsed(0));
+        Assert.Equal(VirtioPci.IsrQueue, _driver.ReadIsr() & VirtioPci.IsrQueue);
+    }
+
+    [Fact]
+    public void SoManyHeldAcksEndTheHoldAtOnce()
+    {
+        Start();
+        PostReceiveBuffers(QueueSize);
+        _ = _driver.ReadIsr();
+        _host.Answer = BareAck(1);
+        for (int i = 0; i < VirtioNet.MaxHeldAnswers - 1; i++)
+        {
+            Transmit((ushort)(2 * (i % 2)), Frame(100, 50 + i));
+        }
+
+        Assert.Empty(TakeUsed(0));
+        Assert.Equal(0, _driver.ReadIsr());
+        Transmit(0, Frame(100, 49));
+        Assert.Equal(VirtioNet.MaxHeldAnswers, TakeUsed(0).Count);
+        Assert.Equal(VirtioPci.IsrQueue, _driver.ReadIsr() & VirtioPci.IsrQueue);
+    }
+
+    [Fact]
+    public void ATransmitWithoutAnswersIsNotifiedAtOnce()
+    {
+        // Nothing to batch with: holding the completion would only wake an idle guest later.
+        Start();
+        _ = _driver.ReadIsr();
+        Transmit(0, Frame(100, 46));
+        Assert.Equal([(0u, 0u)], TakeUsed(1));
+        Assert.Equal(VirtioPci.IsrQueue, _driver.ReadIsr() & VirtioPci.IsrQueue);
+    }
+
+    [Fact]
+    public void AHeldNotificationStillHonoursTheDriversSuppression()
+    {
+        // VIRTQ_AVAIL_F_NO_INTERRUPT on both queues (§2.6.7.1): no interrupt when the hold ends either.
+        Start();
+        PostReceiveBuffers(4);
+        _ = _driver.ReadIsr();
+        _pc.Memory.WriteUInt(new GuestPhysicalAddress(TxAvail), 2, 1);
+        _pc.Memory.WriteUInt(new GuestPhysicalAddress(RxAvail), 2, 1);
+        _host.Answer = BareAck(1);
+        Transmit(0, Frame(100, 47));
+        _timers.AdvanceTo(VirtioNet.AnswerHoldNanoseconds);
+        Assert.Equal([(0u, 0u)], TakeUsed(1));
+        Assert.Equal([(0u, 66u)], TakeUsed(0));
+        Assert.Equal(0, _driver.ReadIsr());
+    }
+
+    [Fact]
+    public void ADeviceResetDropsAHold()
+    {
+        Start();
+        PostReceiveBuffers(4);
+        _host.Answer = BareAck(1);
+        Transmit(0, Frame(100, 48));
+        _driver.Write(0x14, 1, 0);
+        _timers.AdvanceTo(VirtioNet.AnswerHoldNanoseconds);
+        Assert.Equal(0, _driver.ReadIsr());
+
+        // The card starts afresh: a new driver's first transmit works.
+        Array.Clear(_availIndex);
+        Array.Clear(_usedSeen);
+        Start();
+        _host.Answer = null;
+        AssertStillHealthy();
     }
 
     private byte[] ReadGuest(ulong address, int length)

@@ -4,14 +4,16 @@ namespace Emulator.Core.Cpu;
 /// The saved form of a <see cref="CpuState"/>: one record for every backend, so a vCPU saved under
 /// KVM restores on the software CPU and back. The record holds the architectural state only
 /// (registers, segment caches, control and debug registers, MSRs, the FXSAVE image with x87, MMX,
-/// XMM and MXCSR, and the events in flight); what a backend keeps besides (the software CPU's
+/// XMM and MXCSR, the upper halves of YMM0-15, XCR0, PKRU, and the events in flight); what a backend keeps besides (the software CPU's
 /// decoded and translated code, its TLBs) is rebuilt after a restore. Little-endian, versioned:
 /// <see cref="Read"/> refuses versions it does not know.
 /// </summary>
 public static class CpuStateRecord
 {
     /// <summary>The version <see cref="Write"/> produces.</summary>
-    public const int Version = 1;
+    /// <remarks>Version 2 adds YMM bits 255:128, XCR0 and PKRU after the FXSAVE image; a version 1
+    /// record (before the CPU model had AVX and protection keys) reads with their reset values.</remarks>
+    public const int Version = 2;
 
     // Bounds a hostile record cannot exceed: every MSR index a CPU model has fits easily.
     private const int MaxMsrs = 4096;
@@ -52,6 +54,9 @@ public static class CpuStateRecord
             }
 
             w.Write(state.FxState);
+            w.Write(state.YmmHigh);
+            w.Write(state.Xcr0);
+            w.Write(state.Pkru);
             w.Write(state.Halted);
             w.Write(state.InterruptShadow);
             w.Write(state.NmiBlocked);
@@ -68,7 +73,7 @@ public static class CpuStateRecord
     /// <summary>Reads a record of <paramref name="version"/>; throws <see cref="InvalidDataException"/> for an unknown version or a malformed record.</summary>
     public static CpuState Read(ReadOnlySpan<byte> record, int version)
     {
-        if (version != Version)
+        if (version is not (1 or Version))
         {
             throw new InvalidDataException($"CPU state record version {version} is not supported (this emu reads version {Version})");
         }
@@ -114,6 +119,24 @@ public static class CpuStateRecord
             }
 
             fx.CopyTo(s.FxState, 0);
+            if (version >= 2)
+            {
+                byte[] ymm = r.ReadBytes(s.YmmHigh.Length);
+                if (ymm.Length != s.YmmHigh.Length)
+                {
+                    throw new EndOfStreamException();
+                }
+
+                ymm.CopyTo(s.YmmHigh, 0);
+                s.Xcr0 = r.ReadUInt64();
+                s.Pkru = r.ReadUInt32();
+                if ((s.Xcr0 & XsaveLayout.X87) == 0)
+                {
+                    // XSETBV refuses XCR0 without x87 state (Intel SDM Vol. 1 13.3); so does a restore.
+                    throw new InvalidDataException($"CPU state record with XCR0 {s.Xcr0:X}");
+                }
+            }
+
             s.Halted = r.ReadBoolean();
             s.InterruptShadow = r.ReadBoolean();
             s.NmiBlocked = r.ReadBoolean();

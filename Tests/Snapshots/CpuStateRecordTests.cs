@@ -18,6 +18,7 @@ public sealed class CpuStateRecordTests
         Assert.Equal((s.Ldtr, s.Tr, s.Gdtr.Base, s.Idtr.Limit), (back.Ldtr, back.Tr, back.Gdtr.Base, back.Idtr.Limit));
         Assert.Equal(s.Msrs.OrderBy(m => m.Key), back.Msrs.OrderBy(m => m.Key));
         Assert.Equal(s.FxState, back.FxState);
+        Assert.Equal((s.YmmHigh, s.Xcr0, s.Pkru), (back.YmmHigh, back.Xcr0, back.Pkru));
         Assert.Equal((s.Halted, s.InterruptShadow, s.NmiBlocked, s.NmiPending), (back.Halted, back.InterruptShadow, back.NmiBlocked, back.NmiPending));
         Assert.Equal((s.PendingInterrupt, s.PendingException, s.PendingExceptionErrorCode), (back.PendingInterrupt, back.PendingException, back.PendingExceptionErrorCode));
     }
@@ -26,7 +27,7 @@ public sealed class CpuStateRecordTests
     public void UnknownVersionsAndDamagedRecordsAreRefused()
     {
         byte[] record = CpuStateRecord.Write(Sample());
-        Assert.Contains("version 2", Assert.Throws<InvalidDataException>(() => CpuStateRecord.Read(record, 2)).Message, StringComparison.Ordinal);
+        Assert.Contains("version 3", Assert.Throws<InvalidDataException>(() => CpuStateRecord.Read(record, 3)).Message, StringComparison.Ordinal);
         Assert.Throws<InvalidDataException>(() => CpuStateRecord.Read(record.AsSpan(0, record.Length - 1), CpuStateRecord.Version));
         Assert.Throws<InvalidDataException>(() => CpuStateRecord.Read([.. record, 0], CpuStateRecord.Version));
         byte[] bad = (byte[])record.Clone();
@@ -56,6 +57,8 @@ public sealed class CpuStateRecordTests
         s.Msrs[0xc000_0082] = 0xffff_ffff_8200_0040;
         s.Msrs[0x277] = 0x0007_0406_0007_0406;
         random.NextBytes(s.FxState);
+        random.NextBytes(s.YmmHigh);
+        (s.Xcr0, s.Pkru) = (7, 0x5555_5554);
         (s.Halted, s.InterruptShadow, s.NmiBlocked, s.NmiPending) = (false, true, true, false);
         (s.PendingInterrupt, s.PendingException, s.PendingExceptionErrorCode) = (-1, 14, 6u);
         return s;

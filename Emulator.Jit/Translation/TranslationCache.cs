@@ -288,6 +288,11 @@ internal sealed unsafe class TranslationCache : IDisposable
         }
 
         _translations.Add(t);
+        if (TranslatorSettings.DumpFile is { } dump)
+        {
+            Dump(dump, at, code, block);
+        }
+
         block.Publish(_cpu.Index, t, _cpu.Code.SyncRoot);
         Statistics.Blocks++;
         Statistics.GuestInstructions += ir.Ops.Count;
@@ -295,6 +300,20 @@ internal sealed unsafe class TranslationCache : IDisposable
         Statistics.HostBytes += code.Code.Length;
         Statistics.TranslateTicks += Stopwatch.GetTimestamp() - start;
         return t;
+    }
+
+    // EMU_JIT_DUMP: one record per translation, read by scripts/jit-dump.py.
+    private static void Dump(string file, nint at, X86Emitter.Result code, Block block)
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append($"block host={at:x} entry={at + code.EntryOffset:x} len={code.Code.Length} guest={block.Rip:x}\n");
+        foreach (DecodedOp op in block.Ops)
+        {
+            text.Append($"  {op.Ins.IP:x}: {op.Ins}\n");
+        }
+
+        text.Append("  bytes ").Append(Convert.ToHexString(code.Code)).Append('\n');
+        File.AppendAllText(file, text.ToString());
     }
 
     /// <summary>Drops every translation (code cache full, or asked): their code is unreachable from now on.</summary>

@@ -21,6 +21,9 @@ internal static class TranslatorSettings
     /// <summary>EMU_JIT_TRACE=1 says why blocks are not translated.</summary>
     public static bool Trace { get; } = Environment.GetEnvironmentVariable("EMU_JIT_TRACE") is "1";
 
+    /// <summary>EMU_JIT_DUMP=FILE appends every translation (host address, guest code, host bytes) to FILE, for reading generated code.</summary>
+    public static string? DumpFile { get; } = Environment.GetEnvironmentVariable("EMU_JIT_DUMP");
+
     private static long Number(string name, long fallback) =>
         long.TryParse(Environment.GetEnvironmentVariable(name), out long v) ? v : fallback;
 }

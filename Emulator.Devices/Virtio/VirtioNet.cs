@@ -309,7 +309,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
         lock (_rxLock)
         {
             writer.Write(_pending.Count);
-            foreach ((byte[] data, int length) in _pending)
+            foreach ((byte[] data, int length, _) in _pending)
             {
                 writer.Write(length);
                 writer.Write(data, 0, length);
@@ -381,8 +381,10 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
                     throw new EndOfStreamException();
                 }
 
-                _pending.Enqueue((copy, length));
+                // Whether it was a bare ACK is not saved: a restored frame counts as urgent, so it ends a hold at once.
+                _pending.Enqueue((copy, length, true));
                 _pendingBytes += length;
+                _pendingUrgent++;
             }
         }
     }

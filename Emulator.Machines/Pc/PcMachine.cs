@@ -640,8 +640,12 @@ public sealed partial class PcMachine : IDisposable
     {
         StopAll();
 
-        // Timer callbacks and host input still reach the devices until the platform stops; none may
-        // wake a vCPU that is gone.
+        // Timers stop before anything they call is disposed: the host-time thread fired callbacks
+        // until Platform.Dispose, after the disks and network cards were gone, and an exception on
+        // that thread (a timer completing into a closed image) ends the process.
+        Platform.Timers.Stop();
+
+        // Host input still reaches the devices until its backends stop; none may wake a vCPU that is gone.
         lock (Platform.DeviceLock)
         {
             Pic.IntrRaised -= Vcpus[0].NotifyInterrupt;

@@ -188,6 +188,15 @@ internal sealed class QmpSession : IDisposable
         {
             return Error(id, QmpException.GenericError, e.Message);
         }
+        catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException or NotSupportedException)
+        {
+            // A command that failed in a way nobody foresaw (a vCPU call that threw, a host file):
+            // the client gets an error, the user one line, and neither this connection nor the
+            // reader thread (whose exception would end emu) goes down with it.
+            string name = request["execute"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : "?";
+            Console.Error.WriteLine($"emu: QMP command {name} failed: {e.GetType().Name}: {e.Message}");
+            return Error(id, QmpException.GenericError, e.Message);
+        }
     }
 
     // The members of a command (QEMU's qmp-dispatch.c rules): execute (a string), arguments (an

@@ -646,9 +646,13 @@ public sealed partial class PcMachine : IDisposable
         Platform.Timers.Stop();
 
         // Host input still reaches the devices until its backends stop; none may wake a vCPU that is gone.
+        // Nor may it reach the in-kernel irqchip: a serial byte or a network frame raising an ISA line
+        // after the accelerator below closed the VM was an ioctl on a closed (or reused) descriptor,
+        // whose KvmException ended the process from the input's thread.
         lock (Platform.DeviceLock)
         {
             Pic.IntrRaised -= Vcpus[0].NotifyInterrupt;
+            _inKernelIrqchip = null;
         }
 
         foreach (IVcpu v in Vcpus)

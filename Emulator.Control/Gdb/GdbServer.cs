@@ -66,6 +66,14 @@ public sealed class GdbServer : IDisposable
         }
 
         _listener.Dispose();
+
+        // The session reads guest memory directly (an 'm' packet with registers it already has), and
+        // the machine, with its RAM, is disposed right after this server: wait for the session to see
+        // its closed connection and end first. Bounded: a session thread is a background thread.
+        if (Thread.CurrentThread != _thread && !_thread.Join(TimeSpan.FromSeconds(2)))
+        {
+            Console.Error.WriteLine("emu: the gdbstub's connection did not end within 2 s of shutdown");
+        }
     }
 
     private void AcceptLoop()

@@ -57,6 +57,7 @@ public sealed class QmpServer : IDisposable
 
             _disposed = true;
             sessions = [.. _sessions];
+            _sessions.Clear();
         }
 
         _context.Machine.EventRaised -= Broadcast;
@@ -95,15 +96,17 @@ public sealed class QmpServer : IDisposable
             {
                 if (_disposed || _sessions.Count >= MaxClients)
                 {
-                    client.Dispose();
+                    session.Dispose();
                     continue;
                 }
 
+                // Started under the lock (it only queues the greeting and starts two threads): Dispose
+                // then either sees a started session or none. Started after the lock, a session that
+                // Dispose had just closed and disposed would run its threads on a disposed outbox.
                 _sessions.Add(session);
+                session.Start();
+                _firstClient.Set();
             }
-
-            session.Start();
-            _firstClient.Set();
         }
     }
 

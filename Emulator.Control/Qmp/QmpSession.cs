@@ -20,6 +20,9 @@ internal sealed class QmpSession : IDisposable
     /// <summary>Messages waiting for a client before it is considered gone.</summary>
     public const int MaxQueued = 4096;
 
+    /// <summary>How long <see cref="Dispose"/> waits for the session's threads.</summary>
+    public static readonly TimeSpan ThreadEndTimeout = TimeSpan.FromSeconds(2);
+
     // Monitor text holds quotes and '+'; escaping only what JSON requires keeps replies readable.
     private static readonly JsonSerializerOptions Output = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -32,6 +35,8 @@ internal sealed class QmpSession : IDisposable
     private readonly Thread _writer;
     private volatile bool _negotiated;
     private volatile bool _closed;
+    private int _shut;
+    private bool _started;
     // True while the reader runs a command: closing waits for its reply (a quit's {} must reach the client).
     private volatile bool _busy;
 
@@ -47,6 +52,7 @@ internal sealed class QmpSession : IDisposable
     /// <summary>Sends the greeting and starts serving.</summary>
     public void Start()
     {
+        _started = true;
         Send(Greeting(_context.Instance));
         _writer.Start();
         _reader.Start();
@@ -79,12 +85,30 @@ internal sealed class QmpSession : IDisposable
         Shut();
     }
 
-    /// <inheritdoc/>
+    /// <summary>
+    /// Closes the connection and waits (at most <see cref="ThreadEndTimeout"/>) for the reader and
+    /// writer to end. The outbox is theirs until then: it is disposed only once neither can touch it.
+    /// </summary>
+    /// <remarks>
+    /// The race this closes (seen as exit status 134 after <c>quit</c> on a loaded host): the server
+    /// closed a session and disposed its outbox at once, while the session's reader, woken by the
+    /// closed socket, had not yet run; it then completed the disposed outbox, and the
+    /// ObjectDisposedException ended the process. A reader still busy after the timeout (a command
+    /// that takes long) keeps the outbox, which holds no operating-system resource, to the GC.
+    /// </remarks>
     public void Dispose()
     {
         Shut();
-        _outbox.Dispose();
+        bool ended = !_started || (EndOf(_reader) & EndOf(_writer));
+        if (ended)
+        {
+            _outbox.Dispose();
+        }
     }
+
+    // True when the thread has ended (or is the calling one, which is on its way out: the reader
+    // disposes its own session last thing, through the server's Forget).
+    private static bool EndOf(Thread thread) => Thread.CurrentThread == thread || thread.Join(ThreadEndTimeout);
 
     /// <summary>QEMU's greeting: the version and the capabilities the client may enable (none here).</summary>
     public static JsonObject Greeting(InstanceFacts instance) => new()
@@ -128,6 +152,7 @@ internal sealed class QmpSession : IDisposable
             // The client went away, or the session is closing.
         }
 
+        // Dispose waits for this thread before it disposes the outbox, so completing it here is safe.
         _outbox.CompleteAdding();
         _onClosed(this);
     }
@@ -161,6 +186,15 @@ internal sealed class QmpSession : IDisposable
         }
         catch (MachineStoppedException e)
         {
+            return Error(id, QmpException.GenericError, e.Message);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException or NotSupportedException)
+        {
+            // A command that failed in a way nobody foresaw (a vCPU call that threw, a host file):
+            // the client gets an error, the user one line, and neither this connection nor the
+            // reader thread (whose exception would end emu) goes down with it.
+            string name = request["execute"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : "?";
+            Console.Error.WriteLine($"emu: QMP command {name} failed: {e.GetType().Name}: {e.Message}");
             return Error(id, QmpException.GenericError, e.Message);
         }
     }
@@ -306,14 +340,16 @@ internal sealed class QmpSession : IDisposable
         }
     }
 
+    // Any thread: the reader or writer on a broken connection, the machine's thread dropping a client
+    // that reads nothing, the server closing. Only the first closes the socket.
     private void Shut()
     {
-        if (_closed)
+        _closed = true;
+        if (Interlocked.Exchange(ref _shut, 1) == 1)
         {
             return;
         }
 
-        _closed = true;
         try
         {
             _socket.Shutdown(SocketShutdown.Both);

@@ -179,12 +179,21 @@ public sealed class TimerService : IDisposable
         }
     }
 
-    /// <inheritdoc/>
-    public void Dispose()
+    /// <summary>
+    /// Ends the host-time thread: no callback runs after this returns (a machine stops its timers
+    /// before it disposes the devices they call). Idempotent; not from a timer callback.
+    /// </summary>
+    public void Stop()
     {
         _stopping = true;
         _wake?.Signal();
         _thread?.Join();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        Stop();
         _wake?.Dispose();
     }
 }

@@ -17,6 +17,9 @@ internal sealed partial class WakeableWait : IDisposable
 
     private readonly int _eventFd = -1;
     private readonly AutoResetEvent? _event;
+    // Signal writes and Dispose closes under it: see Signal.
+    private readonly Lock _closeLock = new();
+    private bool _disposed;
     private int _signalled;
 
     public WakeableWait()
@@ -47,14 +50,26 @@ internal sealed partial class WakeableWait : IDisposable
             return;
         }
 
-        if (_event is not null)
+        // A thread arming a timer may signal while the timer service is being disposed (it read the
+        // sleeping deadline just before the timer thread ended): once Dispose has closed the eventfd,
+        // its number may belong to a file or socket opened since, which must not get these 8 bytes
+        // (and a disposed event would throw on the arming thread). Uncontended but for that moment.
+        lock (_closeLock)
         {
-            _event.Set();
-            return;
-        }
+            if (_disposed)
+            {
+                return;
+            }
 
-        ulong one = 1;
-        _ = Write(_eventFd, &one, sizeof(ulong));
+            if (_event is not null)
+            {
+                _event.Set();
+                return;
+            }
+
+            ulong one = 1;
+            _ = Write(_eventFd, &one, sizeof(ulong));
+        }
     }
 
     /// <summary>Sleeps until <paramref name="nanoseconds"/> have passed or <see cref="Signal"/> is called.</summary>
@@ -86,8 +101,19 @@ internal sealed partial class WakeableWait : IDisposable
         }
     }
 
+    /// <summary>Closes the eventfd; later signals do nothing. Only once no thread waits (the timer thread has ended).</summary>
     public void Dispose()
     {
+        lock (_closeLock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
         _event?.Dispose();
         if (_eventFd >= 0)
         {

@@ -640,11 +640,19 @@ public sealed partial class PcMachine : IDisposable
     {
         StopAll();
 
-        // Timer callbacks and host input still reach the devices until the platform stops; none may
-        // wake a vCPU that is gone.
+        // Timers stop before anything they call is disposed: the host-time thread fired callbacks
+        // until Platform.Dispose, after the disks and network cards were gone, and an exception on
+        // that thread (a timer completing into a closed image) ends the process.
+        Platform.Timers.Stop();
+
+        // Host input still reaches the devices until its backends stop; none may wake a vCPU that is gone.
+        // Nor may it reach the in-kernel irqchip: a serial byte or a network frame raising an ISA line
+        // after the accelerator below closed the VM was an ioctl on a closed (or reused) descriptor,
+        // whose KvmException ended the process from the input's thread.
         lock (Platform.DeviceLock)
         {
             Pic.IntrRaised -= Vcpus[0].NotifyInterrupt;
+            _inKernelIrqchip = null;
         }
 
         foreach (IVcpu v in Vcpus)

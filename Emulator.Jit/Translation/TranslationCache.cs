@@ -25,7 +25,7 @@ internal sealed unsafe class TranslationCache : IDisposable
     private readonly ExecutableMemory _memory;
     private readonly long _stubBytes;
     private readonly nint _enter;
-    private readonly ulong _exitStub;
+    private readonly HostStubs _stubs;
     private readonly List<Translation> _translations = [];
     private readonly List<(Translation From, int Slot)> _slots = [];
     private (Translation From, int Slot)? _pendingChain;
@@ -36,7 +36,7 @@ internal sealed unsafe class TranslationCache : IDisposable
         _cpu = cpu;
         Threshold = threshold;
         _memory = new ExecutableMemory(capacity);
-        (_enter, _exitStub) = EmitStubs();
+        (_enter, _stubs) = EmitStubs();
         _memory.Align();
         _stubBytes = _memory.Used;
         Jumps = _supervisorJumps;
@@ -253,13 +253,13 @@ internal sealed unsafe class TranslationCache : IDisposable
         }
 
         _memory.Align();
-        X86Emitter.Result? code = X86Emitter.Compile(ir, _memory.Next, _exitStub, InterpretHelper, _slots.Count);
+        X86Emitter.Result? code = X86Emitter.Compile(ir, _memory.Next, _stubs, _slots.Count);
         if (code is not null && code.Code.Length > _memory.Capacity - _memory.Used)
         {
             // Full: drop every translation of this vCPU and start again (the dispatcher runs no translated code now).
             Flush();
             _memory.Align();
-            code = X86Emitter.Compile(ir, _memory.Next, _exitStub, InterpretHelper, _slots.Count);
+            code = X86Emitter.Compile(ir, _memory.Next, _stubs, _slots.Count);
         }
 
         if (code is null || !_memory.TryAppend(code.Code, out nint at))
@@ -374,12 +374,13 @@ internal sealed unsafe class TranslationCache : IDisposable
         return mask;
     }
 
-    // The entry stub (called by the dispatcher with the state and the code address) and the exit
-    // stub every block leaves through with its ExitReason in EAX.
-    private (nint Enter, ulong Exit) EmitStubs()
+    // The entry stub (called by the dispatcher with the state and the code address), the exit
+    // stub every block leaves through with its ExitReason in EAX, and the chain-miss stub an
+    // unpatched chain exit jumps to (target RIP in RCX, slot number in R10D; see HostStubs).
+    private (nint Enter, HostStubs Stubs) EmitStubs()
     {
         var a = new Assembler(64);
-        Label exit = a.CreateLabel();
+        Label exit = a.CreateLabel(), chainMiss = a.CreateLabel(), noEntry = a.CreateLabel();
         foreach (Register r in HostAbi.CalleeSaved)
         {
             a.push(new AssemblerRegister64(r));
@@ -396,6 +397,24 @@ internal sealed unsafe class TranslationCache : IDisposable
         }
 
         a.ret();
+
+        // The jump cache entry of the target (JumpCache's hash, as X86Emitter's indirect branches use it).
+        a.Label(ref chainMiss);
+        a.mov(rdx, rcx);
+        a.shr(rdx, JumpCache.Shift);
+        a.xor(rdx, rcx);
+        a.and(edx, JumpCache.Entries - 1);
+        a.shl(edx, 4);
+        a.add(rdx, __qword_ptr[rbx + GuestState.JumpCacheOffset]);
+        a.cmp(rcx, __qword_ptr[rdx]);
+        a.jne(noEntry);
+        a.jmp(__qword_ptr[rdx + 8]);
+        a.Label(ref noEntry);
+        a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], r10d);
+        a.mov(__qword_ptr[rbx + GuestState.RipOffset], rcx);
+        a.mov(eax, (int)ExitReason.Chain);
+        a.jmp(exit);
+
         var bytes = new StubWriter();
         ulong at = _memory.Next;
         AssemblerResult result = a.Assemble(bytes, at, BlockEncoderOptions.ReturnNewInstructionOffsets);
@@ -404,7 +423,7 @@ internal sealed unsafe class TranslationCache : IDisposable
             throw new InvalidOperationException("no room for the translator's stubs");
         }
 
-        return (start, result.GetLabelRIP(exit));
+        return (start, new HostStubs(result.GetLabelRIP(exit), result.GetLabelRIP(chainMiss), InterpretHelper));
     }
 
     public void Dispose() => _memory.Dispose();

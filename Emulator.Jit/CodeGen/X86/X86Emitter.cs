@@ -21,6 +21,7 @@ internal sealed unsafe partial class X86Emitter
     private readonly Assembler _a = new(64);
     private readonly IrBlock _ir;
     private readonly ulong _exitStub;
+    private readonly ulong _chainMissStub;
     private readonly ulong _interpretHelper;
     private readonly int _firstSlot;
     private readonly Register[] _host = new Register[16];
@@ -28,18 +29,21 @@ internal sealed unsafe partial class X86Emitter
     private readonly List<(Label Label, ulong Target)> _slots = [];
     private Label _invalidByte;
     private Label _body;
+    private Label _helperStub;
+    private bool _helperStubUsed;
     private bool _hostFlags;
     private bool _savedFlags = true;
 
     /// <summary>Time spent in Iced's block encoder (for the translator's statistics).</summary>
     public static long AssembleTicks;
 
-    private X86Emitter(IrBlock ir, ulong exitStub, ulong interpretHelper, int firstSlot)
+    private X86Emitter(IrBlock ir, HostStubs stubs, int firstSlot)
     {
         _firstSlot = firstSlot;
         _ir = ir;
-        _exitStub = exitStub;
-        _interpretHelper = interpretHelper;
+        _exitStub = stubs.Exit;
+        _chainMissStub = stubs.ChainMiss;
+        _interpretHelper = stubs.InterpretHelper;
         for (int i = 0; i < ir.CachedRegisters.Count; i++)
         {
             _host[ir.CachedRegisters[i]] = HostRegisters.Pool[i];
@@ -62,9 +66,9 @@ internal sealed unsafe partial class X86Emitter
     /// Assembles <paramref name="ir"/> for host address <paramref name="at"/>; null when a guest
     /// instruction has no host encoding. Chain exits report slot numbers from <paramref name="firstSlot"/>.
     /// </summary>
-    public static Result? Compile(IrBlock ir, ulong at, ulong exitStub, ulong interpretHelper, int firstSlot)
+    public static Result? Compile(IrBlock ir, ulong at, HostStubs stubs, int firstSlot)
     {
-        var e = new X86Emitter(ir, exitStub, interpretHelper, firstSlot);
+        var e = new X86Emitter(ir, stubs, firstSlot);
         try
         {
             return e.Emit(at);
@@ -122,6 +126,11 @@ internal sealed unsafe partial class X86Emitter
         foreach (Action stub in _outOfLine)
         {
             stub();
+        }
+
+        if (_helperStubUsed)
+        {
+            HelperStub();
         }
 
         long assembleStart = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -510,7 +519,6 @@ internal sealed unsafe partial class X86Emitter
         {
             Bind(ref miss);
             CallInterpreter(op);
-            LoadRegisters();
             if (flagsInHost)
             {
                 _a.mov(ax, __word_ptr[rbx + GuestState.HostRflagsOffset]);
@@ -522,16 +530,47 @@ internal sealed unsafe partial class X86Emitter
         });
     }
 
-    // Registers to the state, the helper called; a non-zero return leaves through the exit stub.
+    // The interpreter runs `op` through the block's helper stub: registers stored, the helper
+    // called, registers reloaded; a non-zero return has left through the exit stub.
     private void CallInterpreter(in IrOp op)
     {
+        if (!_helperStubUsed)
+        {
+            _helperStub = _a.CreateLabel();
+            _helperStubUsed = true;
+        }
+
+        _a.mov(rax, (ulong)op.Op);
+        _a.call(_helperStub);
+    }
+
+    // One per block, shared by every helper call of it (each site is a MOV and a CALL, where it
+    // was some thirty instructions): the block's written registers go to the state, the
+    // interpreter runs the op whose DecodedOp is in RAX, and the cached registers and the TLB
+    // base come back. The stores and loads are the same at every site, because the emitter keeps
+    // each cached guest register in its host register for the whole block. A non-zero return
+    // (an exit reason) drops the return address into the block and leaves through the exit stub,
+    // whose frame the block shares. The CALL into the stub left RSP 8 bytes off the 16-byte
+    // alignment the ABI wants at the helper call; FrameBytes (8, or 40 with Windows' shadow space) restores it.
+    private void HelperStub()
+    {
+        Assembler a = _a;
+        Label leave = a.CreateLabel();
+        Bind(ref _helperStub);
         StoreRegisters();
-        _a.mov(new AssemblerRegister64(HostAbi.Arg0), rbx);
-        _a.mov(new AssemblerRegister64(HostAbi.Arg1), (ulong)op.Op);
-        _a.mov(rax, _interpretHelper);
-        _a.call(rax);
-        _a.test(eax, eax);
-        _a.jnz(_exitStub);
+        a.mov(new AssemblerRegister64(HostAbi.Arg1), rax);
+        a.mov(new AssemblerRegister64(HostAbi.Arg0), rbx);
+        a.sub(rsp, HostAbi.FrameBytes);
+        a.mov(rax, _interpretHelper);
+        a.call(rax);
+        a.add(rsp, HostAbi.FrameBytes);
+        a.test(eax, eax);
+        a.jnz(leave);
+        LoadRegisters();
+        a.ret();
+        Bind(ref leave);
+        a.lea(rsp, __[rsp + 8]);
+        a.jmp(_exitStub);
     }
 
     private bool Interpret(IrOp op, bool last)
@@ -548,7 +587,6 @@ internal sealed unsafe partial class X86Emitter
             return true;
         }
 
-        LoadRegisters();
         return false;
     }
 
@@ -845,20 +883,32 @@ internal sealed unsafe partial class X86Emitter
         return true;
     }
 
-    // A patchable JMP rel32 (E9 with a zero displacement falls through to the exit below it).
-    // Until it is patched (same-page targets, by the dispatcher), the branch looks its target up
-    // in the jump cache, and leaves to the dispatcher on a miss.
+    // A patchable JMP rel32 (E9 with a zero displacement falls through to what follows it).
+    // Until it is patched (same-page targets, by the dispatcher), the branch goes to the shared
+    // chain-miss stub with the target in RCX and the slot number in R10D: the stub looks the
+    // target up in the jump cache and leaves to the dispatcher on a miss (HostStubs).
     private void Chain(ulong target)
     {
-        Label slot = _a.CreateLabel(), miss = _a.CreateLabel();
+        Label slot = _a.CreateLabel();
         Bind(ref slot);
         _a.db(0xe9, 0, 0, 0, 0);
-        _a.mov(rcx, target);
-        JumpCacheLookup(miss);
-        Bind(ref miss);
-        _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], _firstSlot + _slots.Count);
+        if ((long)target == (int)(long)target)
+        {
+            // Sign-extended imm32 (user code below 2 GiB, a kernel in the top 2 GiB): 7 bytes, not 10.
+            _a.mov(rcx, (int)(long)target);
+        }
+        else if (target <= uint.MaxValue)
+        {
+            _a.mov(ecx, (uint)target);
+        }
+        else
+        {
+            _a.mov(rcx, target);
+        }
+
+        _a.mov(r10d, _firstSlot + _slots.Count);
         _slots.Add((slot, target));
-        ExitAt(target, ExitReason.Chain);
+        _a.jmp(_chainMissStub);
     }
 
     // A branch back to the block's own start: the loop stays in host registers; it still counts

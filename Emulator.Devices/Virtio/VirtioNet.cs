@@ -309,7 +309,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
         lock (_rxLock)
         {
             writer.Write(_pending.Count);
-            foreach ((byte[] data, int length) in _pending)
+            foreach ((byte[] data, int length, _) in _pending)
             {
                 writer.Write(length);
                 writer.Write(data, 0, length);
@@ -381,8 +381,12 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
                     throw new EndOfStreamException();
                 }
 
-                _pending.Enqueue((copy, length));
+                // Whether a waiting frame may be held back is a property of its bytes, so it is
+                // recomputed as Receive computes it rather than stored.
+                bool urgent = !PureTcpAck.Is(copy.AsSpan(0, length));
+                _pending.Enqueue((copy, length, urgent));
                 _pendingBytes += length;
+                _pendingUrgent += urgent ? 1 : 0;
             }
         }
     }

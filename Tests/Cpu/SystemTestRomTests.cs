@@ -21,7 +21,7 @@ public sealed class SystemTestRomTests
     [InlineData("rings32", 36)]
     [InlineData("tasks", 45)]
     [InlineData("doublefault", 16)]
-    [InlineData("v86", 22)]
+    [InlineData("v86", 38)]
     [InlineData("a20", 13)]
     [InlineData("irqshadow", 7)]
     [InlineData("ptrcheck", 116)]

@@ -19,7 +19,7 @@ public sealed class SystemTestRomTests
     [InlineData("longmode", 65)]
     [InlineData("syscall", 20)]
     [InlineData("rings32", 36)]
-    [InlineData("tasks", 45)]
+    [InlineData("tasks", 73)]
     [InlineData("doublefault", 16)]
     [InlineData("v86", 38)]
     [InlineData("a20", 13)]

@@ -15,7 +15,7 @@ public sealed class SystemTestRomTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
     [Theory]
-    [InlineData("paging", 45)]
+    [InlineData("paging", 63)]
     [InlineData("longmode", 65)]
     [InlineData("syscall", 20)]
     [InlineData("rings32", 36)]

@@ -29,6 +29,7 @@ public sealed class SystemTestRomTests
     [InlineData("protect", 133)]
     [InlineData("addressing", 39)]
     [InlineData("flags", 73)]
+    [InlineData("addrsize", 41)]
     [InlineData("sysfeat", 68)]
     [InlineData("debugtraps", 29)]
     [InlineData("pku", 32)]

@@ -30,6 +30,7 @@ public sealed class SystemTestRomTests
     [InlineData("addressing", 39)]
     [InlineData("flags", 73)]
     [InlineData("addrsize", 41)]
+    [InlineData("undefflags", 51)]
     [InlineData("sysfeat", 68)]
     [InlineData("debugtraps", 29)]
     [InlineData("pku", 32)]

@@ -8,7 +8,10 @@
 ; IOPL 3: POPF cannot change IOPL (Vol. 2A POPF, virtual-8086 mode), CLI/STI change IF, HLT and
 ; MOV to CR0 are privileged (CPL 3 in V86: #GP(0)), MOV to a segment register gives base =
 ; selector * 16, and an access past offset FFFFH of a segment (limit FFFFH) is #GP(0) (Vol. 2A
-; MOV, "Virtual-8086 Mode Exceptions"; 20.1.1).
+; MOV, "Virtual-8086 Mode Exceptions"; 20.1.1). An INT n from V86 must reach a non-conforming
+; ring-0 code segment: a gate to ring-3 code or to a conforming segment is #GP(that code segment's
+; selector) (Vol. 2A INT n, INTERRUPT-FROM-VIRTUAL-8086-MODE; Vol. 3A 20.3.1.1). PUSHFD and POPFD
+; (32-bit operand size) are IOPL-sensitive like PUSHF and POPF.
 ;
 ; Build: Roms/build.sh. Run: emu run --bios Roms/tests/v86.bin (exit status 1 = all passed).
 
@@ -60,6 +63,13 @@ v_sti_if    equ 0x0614
 v_popf_err  equ 0x0618
 v_iret_err  equ 0x061c
 SEG_MARKER  equ 0x12348                 ; linear address read through DS = 0x1234, offset 8
+v_gr3_vec   equ 0x0628
+v_gr3_err   equ 0x062c
+v_gcf_vec   equ 0x0630
+v_gcf_err   equ 0x0634
+v_pfd_vec   equ 0x0638
+v_ppd_vec   equ 0x063c
+SEL_CONF    equ SEL_SPARE               ; 0x48: flat conforming code, DPL 0
 
             section v86 start=0x8000 vstart=0x8000
             section pm
@@ -91,6 +101,20 @@ main:
             mov ecx, SEL_CODE32
             mov edx, 0xee
             call set_gate32
+            mov eax, [GDT_BASE + SEL_CODE32]    ; SEL_CONF: SEL_CODE32 made conforming
+            mov [GDT_BASE + SEL_CONF], eax
+            mov eax, [GDT_BASE + SEL_CODE32 + 4]
+            mov [GDT_BASE + SEL_CONF + 4], eax
+            mov byte [GDT_BASE + SEL_CONF + 5], 0x9e
+            mov eax, 0x81                       ; DPL-3 gate to ring-3 code
+            mov ebx, v86_int_handler
+            mov ecx, SEL_UCODE32
+            mov edx, 0xee
+            call set_gate32
+            mov eax, 0x82                       ; DPL-3 gate to conforming ring-0 code
+            mov ecx, SEL_CONF
+            call set_gate32
+            mov ecx, SEL_CODE32
             mov eax, 6                          ; #UD: the way out of V86 back to ring 0
             mov ebx, v86_exit
             mov edx, 0x8e
@@ -150,6 +174,10 @@ phase1_done:
             CHECK "V86: word at offset 0xFFFF crosses the 64 KiB limit: #GP", [v_wrap_vec], 13
             CHECK "V86: limit violation error code 0", [v_wrap_err], 0
             CHECK "V86: 32-bit address 0x10000 is past the limit: #GP", [v_a32_vec], 13
+            CHECK "V86: INT to a gate whose code segment is ring 3: #GP", [v_gr3_vec], 13
+            CHECK "V86: INT to ring-3 code: error code is its selector", [v_gr3_err], SEL_UCODE32
+            CHECK "V86: INT to a gate whose code segment is conforming: #GP", [v_gcf_vec], 13
+            CHECK "V86: INT to conforming code: error code is its selector", [v_gcf_err], SEL_CONF
 
             ; Phase 2: IOPL 0.
             mov dword [ring0_continue], phase2_done
@@ -178,6 +206,8 @@ phase2_done:
             CHECK "V86 with IOPL 0: IRET error code 0", [v_iret_err], 0
             CHECK "V86 with IOPL 0: INT3 is not IOPL-sensitive: its DPL-0 gate gives #GP", [v_int3_vec], 13
             CHECK "V86 with IOPL 0: INT3 error code is the IDT vector 3 (3 * 8 + 2)", [v_int3_err], 3 * 8 + 2
+            CHECK "V86 with IOPL 0: PUSHFD is #GP", [v_pfd_vec], 13
+            CHECK "V86 with IOPL 0: POPFD is #GP", [v_ppd_vec], 13
             jmp finish32
 
 ; INT 0x80 from V86: record the frame and the data segments on entry, IRET back.
@@ -285,6 +315,18 @@ v86_phase1:
             mov al, [esi]
 .a32_done:  mov eax, [fault_vec]
             mov [v_a32_vec], eax
+            mov word [resume], .gr3_done
+            int 0x81
+.gr3_done:  mov eax, [fault_vec]
+            mov [v_gr3_vec], eax
+            mov eax, [fault_err]
+            mov [v_gr3_err], eax
+            mov word [resume], .gcf_done
+            int 0x82
+.gcf_done:  mov eax, [fault_vec]
+            mov [v_gcf_vec], eax
+            mov eax, [fault_err]
+            mov [v_gcf_err], eax
             ud2
 
 v86_phase2:
@@ -332,4 +374,15 @@ v86_phase2:
             mov [v_int3_vec], eax
             mov eax, [fault_err]
             mov [v_int3_err], eax
+            mov dword [fault_vec], 0
+            mov word [resume], .pfd_done
+            pushfd
+.pfd_done:  mov eax, [fault_vec]
+            mov [v_pfd_vec], eax
+            mov dword [fault_vec], 0
+            mov word [resume], .ppd_done
+            push dword 0x00000002
+            popfd
+.ppd_done:  mov eax, [fault_vec]
+            mov [v_ppd_vec], eax
             ud2

@@ -21,7 +21,7 @@ public sealed class SystemTestRomTests
     [InlineData("rings32", 58)]
     [InlineData("tasks", 73)]
     [InlineData("doublefault", 16)]
-    [InlineData("v86", 38)]
+    [InlineData("v86", 44)]
     [InlineData("a20", 13)]
     [InlineData("irqshadow", 7)]
     [InlineData("ptrcheck", 116)]

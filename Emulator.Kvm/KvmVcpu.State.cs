@@ -48,7 +48,7 @@ public sealed partial class KvmVcpu
         }
 
         (s.Dr6, s.Dr7) = (dr.Dr6, dr.Dr7);
-        ReadFxState(s.FxState, s.YmmHigh);
+        s.Pkru = ReadFxState(s.FxState, s.YmmHigh);
         s.Xcr0 = ReadXcr0();
         foreach ((uint index, ulong value) in GetMsrs())
         {
@@ -89,7 +89,7 @@ public sealed partial class KvmVcpu
         };
         Set(KvmIoctl.SetRegs, r, "KVM_SET_REGS");
 
-        WriteFxState(state.FxState, state.YmmHigh);
+        WriteFxState(state.FxState, state.YmmHigh, state.Pkru);
 
         var sr = new KvmSregs
         {
@@ -258,36 +258,48 @@ public sealed partial class KvmVcpu
     // where KVM offers it. KVM_SET_FPU is the fallback only: on this project's hosts (Linux 6.18) it
     // was observed to leave MXCSR unchanged, and what it wrote did not show in KVM_GET_XSAVE, whose
     // XSTATE_BV still marked x87 and SSE as in their initial state, which is what the guest then gets.
-    // The AVX component (bits 255:128 of YMM0-15) is the area's standard-format component 2.
-    private void ReadFxState(byte[] fx, byte[] ymmHigh)
+    // The AVX component (bits 255:128 of YMM0-15) is the area's standard-format component 2, and
+    // PKRU (on a host with protection keys) component 9 (Intel SDM Vol. 1 13.5.7): KVM keeps the
+    // guest's PKRU only there, so this is how it reaches CpuState. Returns PKRU (0, its initial
+    // configuration, when XSTATE_BV[9] is clear or the host has no XSAVE).
+    private uint ReadFxState(byte[] fx, byte[] ymmHigh)
     {
         Array.Clear(ymmHigh);
         if (!_vm.HasXsave)
         {
             FpuToFxsave(Get<KvmFpu>(KvmIoctl.GetFpu, "KVM_GET_FPU"), fx);
-            return;
+            return 0;
         }
+
+        uint pkru = 0;
 
         KvmXsave area = Get<KvmXsave>(KvmIoctl.GetXsave, "KVM_GET_XSAVE");
         Array.Clear(fx);
         unsafe
         {
             // SAFETY: Region is a 4096-byte fixed array inside the local struct; its first 416 bytes,
-            // XSTATE_BV and the AVX component (576-831) are read.
+            // XSTATE_BV, the AVX component (576-831) and PKRU (2688-2691) are read.
             var region = new ReadOnlySpan<byte>(area.Region, 4096);
             region[..FxStateEnd].CopyTo(fx);
-            if ((BitConverter.ToUInt64(region[KvmXsave.XstateBvOffset..]) & XsaveLayout.Avx) != 0)
+            ulong xstateBv = BitConverter.ToUInt64(region[KvmXsave.XstateBvOffset..]);
+            if ((xstateBv & XsaveLayout.Avx) != 0)
             {
                 region.Slice(AvxOffset, ymmHigh.Length).CopyTo(ymmHigh);
+            }
+
+            if ((xstateBv & XsaveLayout.Pkru) != 0)
+            {
+                pkru = BitConverter.ToUInt32(region[PkruOffset..]);
             }
         }
 
         // MXCSR_MASK says which MXCSR bits this processor supports: a property of the CPU model, not
         // state; emu's model supports every MXCSR bit including DAZ (the software CPU reports the same).
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(fx.AsSpan(MxcsrMaskOffset, 4), 0xffff);
+        return pkru;
     }
 
-    private void WriteFxState(byte[] fx, byte[] ymmHigh)
+    private void WriteFxState(byte[] fx, byte[] ymmHigh, uint pkru)
     {
         if (!_vm.HasXsave)
         {
@@ -313,6 +325,20 @@ public sealed partial class KvmVcpu
             bool avxInUse = ymmHigh.AsSpan().ContainsAnyExcept((byte)0);
             xstateBv = avxInUse ? xstateBv | XsaveLayout.Avx : xstateBv & ~XsaveLayout.Avx;
             ymmHigh.CopyTo(region.Slice(AvxOffset, ymmHigh.Length));
+
+            // PKRU = 0 is the component's initial configuration: XSTATE_BV[9] = 0 needs no PKU on the
+            // host. Another value is set only where the vCPU's CPUID offers the component (KVM
+            // refuses an XSTATE_BV bit it does not); elsewhere the guest has no PKRU to keep.
+            if (pkru == 0)
+            {
+                xstateBv &= ~XsaveLayout.Pkru;
+            }
+            else if ((OfferedXcr0() & XsaveLayout.Pkru) != 0)
+            {
+                BitConverter.TryWriteBytes(region[PkruOffset..], (ulong)pkru);
+                xstateBv |= XsaveLayout.Pkru;
+            }
+
             BitConverter.TryWriteBytes(region[KvmXsave.XstateBvOffset..], xstateBv);
         }
 
@@ -321,6 +347,9 @@ public sealed partial class KvmVcpu
 
     // The standard-format offset of the AVX component (CPUID.(EAX=0DH,ECX=2):EBX).
     private static readonly int AvxOffset = XsaveLayout.Find(2)!.Value.Offset;
+
+    // The standard-format offset of the PKRU component (CPUID.(EAX=0DH,ECX=9):EBX).
+    private static readonly int PkruOffset = XsaveLayout.Find(9)!.Value.Offset;
 
     /// <summary>XCR0 from KVM_GET_XCRS (1, x87 only, on a host without it).</summary>
     private ulong ReadXcr0()
@@ -357,8 +386,7 @@ public sealed partial class KvmVcpu
             return;
         }
 
-        CpuidLeaf? leaf = EffectiveCpuid.Where(l => l.Leaf == 0xd && l.Subleaf == 0).Select(l => (CpuidLeaf?)l).FirstOrDefault();
-        ulong offered = leaf is { } l ? l.Eax | ((ulong)l.Edx << 32) : XsaveLayout.X87;
+        ulong offered = OfferedXcr0();
         var xcrs = new KvmXcrs { Count = 1 };
         unsafe
         {
@@ -368,6 +396,13 @@ public sealed partial class KvmVcpu
         }
 
         Set(KvmIoctl.SetXcrs, xcrs, "KVM_SET_XCRS");
+    }
+
+    // The XCR0 bits the vCPU's CPUID offers (CPUID.(EAX=0DH,ECX=0):EDX:EAX; x87 only without the leaf).
+    private ulong OfferedXcr0()
+    {
+        CpuidLeaf? leaf = EffectiveCpuid.Where(l => l.Leaf == 0xd && l.Subleaf == 0).Select(l => (CpuidLeaf?)l).FirstOrDefault();
+        return leaf is { } l ? l.Eax | ((ulong)l.Edx << 32) : XsaveLayout.X87;
     }
 
     // kvm_fpu is the FXSAVE image (Intel SDM Vol. 1 Table 10-2) split into fields: FCW at 0, FSW at 2,

@@ -5,8 +5,8 @@ namespace Emulator.Core.Cpu;
 /// x87 (component 0) and SSE (1) live in the 512-byte legacy region of an XSAVE area; every
 /// other component is one row of <see cref="Extended"/>, with the size and the offset it has in
 /// the standard (non-compacted) format, which CPUID.(EAX=0DH,ECX=i) reports (Vol. 1 13.4.3). A
-/// component the software CPU learns to save (PKRU, component 9) is one more row here and one
-/// more entry in the software CPU's component table.
+/// component the software CPU learns to save is one more row here and one more entry in the
+/// software CPU's component table.
 /// </summary>
 public static class XsaveLayout
 {
@@ -18,6 +18,9 @@ public static class XsaveLayout
 
     /// <summary>XCR0 bit of the AVX state (bits 255:128 of YMM0-15).</summary>
     public const ulong Avx = 4;
+
+    /// <summary>XCR0 bit of the PKRU state (component 9, Intel SDM Vol. 1 13.5.7).</summary>
+    public const ulong Pkru = 1UL << 9;
 
     /// <summary>Bytes of the legacy region (the FXSAVE image, Intel SDM Vol. 1 13.4.1).</summary>
     public const int LegacyRegionSize = 512;
@@ -42,10 +45,15 @@ public static class XsaveLayout
         public ulong Bit => 1UL << Index;
     }
 
-    /// <summary>The extended components of the model, by index (Intel SDM Vol. 1 Table 13-1 for AVX's size and offset).</summary>
+    /// <summary>
+    /// The extended components of the model, by index, with the sizes and standard-format offsets of
+    /// Intel SDM Vol. 1 Table 13-1 (AVX: 256 bytes at 576; PKRU: 8 bytes at 2688, whatever
+    /// components 3-8 the processor lacks, since the standard format fixes every offset).
+    /// </summary>
     public static IReadOnlyList<Component> Extended { get; } =
     [
         new(2, "AVX: YMM_Hi128, bits 255:128 of YMM0-YMM15", 576, 256),
+        new(9, "PKRU: the protection-key rights register (bytes 3:0; 7:4 reserved)", 2688, 8),
     ];
 
     /// <summary>Every component the model supports: the XCR0 bits that may be set (CPUID.(EAX=0DH,ECX=0):EDX:EAX).</summary>

@@ -11,14 +11,20 @@ internal sealed partial class CpuCore
     public ulong StackPointer
     {
         get => StackAddressSize switch { 2 => (ushort)R[4], 4 => (uint)R[4], _ => R[4] };
-        set
+        set => SetStackPointer(value, StackAddressSize);
+    }
+
+    /// <summary>
+    /// Writes SP, ESP or RSP as a stack of <paramref name="addressSize"/> bytes would: a 16-bit
+    /// stack keeps ESP's upper half. For an instruction that changes SS's size while it runs (POP SS).
+    /// </summary>
+    public void SetStackPointer(ulong value, int addressSize)
+    {
+        switch (addressSize)
         {
-            switch (StackAddressSize)
-            {
-                case 2: R[4] = (R[4] & ~0xffffUL) | (value & 0xffff); break;
-                case 4: R[4] = (uint)value; break;
-                default: R[4] = value; break;
-            }
+            case 2: R[4] = (R[4] & ~0xffffUL) | (value & 0xffff); break;
+            case 4: R[4] = (uint)value; break;
+            default: R[4] = value; break;
         }
     }
 

@@ -5,6 +5,14 @@ using Iced.Intel;
 namespace Emulator.Jit.Instructions;
 
 /// <summary>Decimal arithmetic adjustments: DAA, DAS, AAA, AAS, AAM, AAD (Intel SDM Vol. 2A).</summary>
+/// <remarks>
+/// The flags the SDM leaves undefined (OF for DAA/DAS; OF, SF, ZF, PF for AAA/AAS; CF, AF, OF for
+/// AAD and AAM) are those an Intel 80386 leaves, measured on a 386SX by the authors of the public
+/// test386.asm CPU tester ("undefined behaviours" test): each adjustment is an 8-bit addition or
+/// subtraction inside the processor and the undefined flags are that operation's: DAA/DAS add or
+/// subtract the whole correction (0, 06H, 60H or 66H) to AL; AAA/AAS add or subtract 6 (or 0) to AL
+/// before its upper nibble is cleared; AAD adds AH * imm8 to AL; AAM clears CF, AF and OF.
+/// </remarks>
 internal static unsafe class Bcd
 {
     public static void Register(HandlerTable.Registry r)
@@ -19,9 +27,10 @@ internal static unsafe class Bcd
 
     private static uint Flags(CpuCore cpu) => cpu.Flags.Get();
 
-    private static void SetResultFlags(CpuCore cpu, byte al, bool cf, bool af)
+    // PF, ZF, SF and OF of the 8-bit operation AL +/- correction = result, then the defined CF and AF.
+    private static void SetAdjustFlags(CpuCore cpu, bool add, byte al, byte correction, byte result, bool cf, bool af)
     {
-        cpu.Flags.Set(FlagOp.Logic, 1, al, 0, 0);
+        cpu.Flags.Set(add ? FlagOp.Add : FlagOp.Sub, 1, result, al, correction);
         uint f = cpu.Flags.Get() & ~(LazyFlags.CF | LazyFlags.AF);
         cpu.Flags.SetAll(f | (cf ? LazyFlags.CF : 0) | (af ? LazyFlags.AF : 0));
     }
@@ -47,7 +56,7 @@ internal static unsafe class Bcd
         }
 
         cpu.WriteReg(Iced.Intel.Register.AL, (byte)al);
-        SetResultFlags(cpu, (byte)al, cf, af);
+        SetAdjustFlags(cpu, add: true, oldAl, (byte)(al - oldAl), (byte)al, cf, af);
     }
 
     private static void Das(CpuCore cpu, ref Instruction ins)
@@ -71,7 +80,7 @@ internal static unsafe class Bcd
         }
 
         cpu.WriteReg(Iced.Intel.Register.AL, (byte)al);
-        SetResultFlags(cpu, (byte)al, cf, af);
+        SetAdjustFlags(cpu, add: false, oldAl, (byte)(oldAl - al), (byte)al, cf, af);
     }
 
     private static void Aaa(CpuCore cpu, ref Instruction ins) => AsciiAdjust(cpu, add: true);
@@ -83,6 +92,7 @@ internal static unsafe class Bcd
         uint f = Flags(cpu);
         ulong ax = cpu.R[0] & 0xffff;
         bool adjust = (ax & 0xf) > 9 || (f & LazyFlags.AF) != 0;
+        byte al = (byte)ax, correction = (byte)(adjust ? 6 : 0);
         if (adjust)
         {
             ax = add ? ax + 0x106 : ax - 0x106;
@@ -90,8 +100,8 @@ internal static unsafe class Bcd
 
         ax = (ax & 0xff0f) & 0xffff;
         cpu.WriteReg(Iced.Intel.Register.AX, ax);
-        uint rest = f & ~(LazyFlags.CF | LazyFlags.AF);
-        cpu.Flags.SetAll(rest | (adjust ? LazyFlags.CF | LazyFlags.AF : 0));
+        byte intermediate = (byte)(add ? al + correction : al - correction);
+        SetAdjustFlags(cpu, add, al, correction, intermediate, adjust, adjust);
     }
 
     private static void Aam(CpuCore cpu, ref Instruction ins)
@@ -112,8 +122,9 @@ internal static unsafe class Bcd
     {
         byte factor = (byte)ins.Immediate8;
         byte al = (byte)cpu.R[0], ah = (byte)(cpu.R[0] >> 8);
-        byte result = (byte)(al + (ah * factor));
+        byte product = (byte)(ah * factor);
+        byte result = (byte)(al + product);
         cpu.WriteReg(Iced.Intel.Register.AX, result);
-        cpu.Flags.Set(FlagOp.Logic, 1, result, 0, 0);
+        cpu.Flags.Set(FlagOp.Add, 1, result, al, product);
     }
 }

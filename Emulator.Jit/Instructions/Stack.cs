@@ -72,10 +72,16 @@ internal static unsafe class Stack
         int size = StackOperandSize(ins);
         if (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister())
         {
+            // The stack-address size is SS.B before the instruction (Intel SDM Vol. 2B POP,
+            // Operation: StackAddrSize decides between SS:SP and SS:ESP and which of them moves):
+            // a POP SS that loads a segment of the other size still moves SP, or ESP, as the old
+            // stack did (POP SS from a 16-bit stack to a 32-bit one adds to SP and keeps ESP[31:16]).
             int seg = CpuCore.SegmentIndex(ins.Op0Register);
+            int stackSize = cpu.StackAddressSize;
+            ulong sp = cpu.StackPointer + (ulong)size;
             ushort selector = (ushort)cpu.PeekStack(0, size);
             cpu.LoadSegment(seg, selector);
-            cpu.StackPointer += (ulong)size;
+            cpu.SetStackPointer(sp, stackSize);
             if (seg == (int)SegIndex.Ss)
             {
                 cpu.InterruptShadow = true;

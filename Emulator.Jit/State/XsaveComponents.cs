@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.Intrinsics;
 using Emulator.Core.Cpu;
 
@@ -40,7 +41,7 @@ internal abstract class XsaveComponent(int index)
 internal static class XsaveComponents
 {
     /// <summary>Every component the model supports (<see cref="XsaveLayout.Supported"/>), in ascending order.</summary>
-    public static IReadOnlyList<XsaveComponent> All { get; } = [new X87State(), new SseState(), new AvxState()];
+    public static IReadOnlyList<XsaveComponent> All { get; } = [new X87State(), new SseState(), new AvxState(), new PkruState()];
 
     /// <summary>
     /// x87 state: FCW, FSW, the abridged tag word, FOP, FIP/FCS, FDP/FDS (bytes 0-23) and ST0-ST7
@@ -128,5 +129,30 @@ internal static class XsaveComponents
 
             return false;
         }
+    }
+
+    /// <summary>
+    /// PKRU state (Intel SDM Vol. 1 13.5.7): PKRU in bytes 3:0 of the 8-byte component, bytes 7:4
+    /// reserved (the software CPU's XSAVE writes them as 0; XRSTOR ignores them). Initial
+    /// configuration: PKRU = 0 (13.6). The XSAVE feature set manages the component when XCR0[9] is
+    /// set (13.3), whatever CR4.PKE says; a load goes
+    /// through <see cref="Instructions.ProtectionKeys.SetPkru"/> so that translations the old
+    /// rights allowed are dropped, as after WRPKRU.
+    /// </summary>
+    private sealed class PkruState() : XsaveComponent(9)
+    {
+        private static readonly int Offset = XsaveLayout.Find(9)!.Value.Offset;
+
+        public override (int Offset, int Length)[] Pieces(int registers) => [(Offset, 8)];
+
+        public override void Save(CpuCore cpu, Span<byte> area, bool wide, int registers) =>
+            BinaryPrimitives.WriteUInt64LittleEndian(area[Offset..], cpu.Pkru);
+
+        public override void Load(CpuCore cpu, ReadOnlySpan<byte> area, bool wide, int registers) =>
+            Instructions.ProtectionKeys.SetPkru(cpu, BinaryPrimitives.ReadUInt32LittleEndian(area[Offset..]));
+
+        public override void Initialize(CpuCore cpu, int registers) => Instructions.ProtectionKeys.SetPkru(cpu, 0);
+
+        public override bool InUse(CpuCore cpu) => cpu.Pkru != 0;
     }
 }

@@ -2,7 +2,11 @@
 ; Checks the page-fault error code (Intel SDM Vol. 3A 4.7, Figure 4-12: P=1, W/R=2, U/S=4,
 ; RSVD=8, I/D=16), CR2 = the faulting linear address, the saved EIP = the faulting instruction,
 ; CR0.WP, accessed and dirty bits (4.8), INVLPG and CR3 loads (4.10.4), user-mode rights (4.6),
-; and the PDPTE load check of PAE paging (4.4.1).
+; and the PDPTE load check of PAE paging (4.4.1). The rights of a page are those of every level
+; (4.6.1: a write needs R/W = 1 in the PDE and the PTE, a user access U/S = 1 in both): a PDE with
+; R/W = 0 or U/S = 0 over a PTE that allows everything, at CPL 0 with CR0.WP 0 and 1 and at CPL 3;
+; a not-present PDE; the directory entry of a page table gets A but never D (4.8); a write that
+; faults sets no dirty bit; bit 21 of a 4 MiB PDE is reserved (Table 4-4: #PF with RSVD).
 ;
 ; Build: Roms/build.sh. Run: emu run --bios Roms/tests/paging.bin (exit status 1 = all passed).
 
@@ -16,6 +20,12 @@ PAE_PD      equ PAGE_TABLES + 0x5000    ; PAE: page directory for 0-1 GiB
 PAE_PT0     equ PAGE_TABLES + 0x6000    ; PAE: 4 KiB pages for 0-2 MiB
 PAE_PT2     equ PAGE_TABLES + 0x7000    ; PAE: 4 KiB pages for 4-6 MiB
 USER_STACK  equ STACKS + 0x1000
+PT_RO       equ PAGE_TABLES + 0x2000    ; page table under a read-only PDE (linear 12 MiB)
+PT_SUP      equ PAGE_TABLES + 0x3000    ; page table under a supervisor PDE (linear 16 MiB)
+LIN_RO      equ 0xc00000
+LIN_SUP     equ 0x1000000
+LIN_NP      equ 0x1400000               ; PDE not present
+LIN_RSVD    equ 0x1800000               ; 4 MiB PDE with reserved bit 21
 
 %define PTE32(a) (PT32 + ((a) >> 12) * 4)
 %define PAE_PTE2(a) (PAE_PT2 + (((a) - 0x400000) >> 12) * 8)
@@ -59,6 +69,19 @@ main:
             mov dword [PTE32(TSS_BASE)], TSS_BASE | P | W
             ; A 4 MiB page: linear 8 MiB -> physical 4 MiB (needs CR4.PSE).
             mov dword [PD32 + 2 * 4], 0x400000 | P | W | PS
+            ; 12 MiB: PDE read-only (user), PTEs P|W|U; 16 MiB: PDE supervisor (writable), PTEs
+            ; P|W|U; both map their first pages to physical 2 MiB and 2 MiB + 4 KiB.
+            mov edi, PT_RO
+            xor eax, eax
+            mov ecx, 0x2000 / 4
+            rep stosd
+            mov dword [PT_RO], 0x200000 | P | W | U
+            mov dword [PT_RO + 4], 0x201000 | P | W | U
+            mov dword [PT_SUP], 0x200000 | P | W | U
+            mov dword [PD32 + 3 * 4], PT_RO | P | U
+            mov dword [PD32 + 4 * 4], PT_SUP | P | W
+            mov dword [PD32 + 5 * 4], 0
+            mov dword [PD32 + 6 * 4], 0x400000 | P | W | PS | (1 << 21)
 
             mov eax, cr4
             or eax, 0x10 | 0x80                     ; PSE, PGE
@@ -121,6 +144,43 @@ main:
             mov eax, [PD32 + 2 * 4]
             and eax, A | D
             CHECK "4 MiB page: accessed and dirty in the directory entry", eax, A | D
+
+            ; Rights combine over the levels. CR0.WP is 1 here.
+            CHECK "read-only PDE: supervisor read", [LIN_RO], 0x11111111
+            EXPECT_FAULT .rw1
+            mov dword [LIN_RO + 8], 1
+.rw1:       CHECK "read-only PDE over a writable PTE, WP=1: supervisor write faults P|W", [fault_err], 3
+            CHECK "read-only PDE, WP=1: CR2", [fault_cr2], LIN_RO + 8
+            EXPECT_FAULT .rw2
+            mov dword [LIN_RO + 0x1000], 1
+.rw2:       mov eax, [PT_RO + 4]
+            and eax, D
+            CHECK "a write that faults sets no dirty bit", eax, 0
+            mov eax, cr0
+            and eax, ~0x10000
+            mov cr0, eax
+            mov dword [fault_count], 0
+            mov dword [LIN_RO + 8], 0x5eed
+            CHECK "read-only PDE, WP=0: supervisor write succeeds", [fault_count], 0
+            CHECK "read-only PDE, WP=0: the value is there", [0x200008], 0x5eed
+            mov eax, cr0
+            or eax, 0x10000
+            mov cr0, eax
+            mov eax, [PT_RO]
+            and eax, A | D
+            CHECK "the PTE of the written page: accessed and dirty", eax, A | D
+            mov eax, [PD32 + 3 * 4]
+            and eax, A | D
+            CHECK "the PDE of a page table: accessed, never dirty", eax, A
+            CHECK "supervisor PDE: supervisor read", [LIN_SUP], 0x11111111
+            EXPECT_FAULT .rw3
+            mov eax, [LIN_NP + 0x10]
+.rw3:       CHECK "not-present PDE: supervisor read error code 0", [fault_err], 0
+            CHECK "not-present PDE: CR2", [fault_cr2], LIN_NP + 0x10
+            EXPECT_FAULT .rw4
+            mov eax, [LIN_RSVD + 4]
+.rw4:       CHECK "4 MiB PDE with bit 21 set: error code P|RSVD", [fault_err], 9
+            CHECK "4 MiB PDE with bit 21 set: CR2", [fault_cr2], LIN_RSVD + 4
 
             ; INVLPG makes a new mapping visible.
             mov eax, [0x303000]
@@ -270,5 +330,17 @@ user_code:
             EXPECT_FAULT .u3
             mov eax, [0x300000]
 .u3:        CHECK "user read of a not-present page: error code U", [fault_err], 4
+
+            CHECK "user read through a read-only PDE", [LIN_RO], 0x11111111
+            EXPECT_FAULT .u4
+            mov dword [LIN_RO + 8], 2
+.u4:        CHECK "user write through a read-only PDE over a writable PTE: P|W|U", [fault_err], 7
+            EXPECT_FAULT .u5
+            mov eax, [LIN_SUP]
+.u5:        CHECK "user read through a supervisor PDE over a user PTE: P|U", [fault_err], 5
+            CHECK "user read through a supervisor PDE: CR2", [fault_cr2], LIN_SUP
+            EXPECT_FAULT .u6
+            mov dword [LIN_NP], 3
+.u6:        CHECK "user write to a not-present PDE: error code W|U", [fault_err], 6
 
             int 0x30

@@ -3,6 +3,12 @@
 ; (Vol. 1 19.5.2), #GP error codes for a gate DPL below CPL (6.13), IOPL-sensitive and privileged
 ; instructions, data segments made null by a return to ring 3 (Vol. 2A IRET), a call gate with
 ; parameter copy and RETF n back to ring 3 (Vol. 3A 5.8.5), and SYSENTER/SYSEXIT (Vol. 2B).
+; Then from ring 3 (6.12.1, Figure 6-4, Vol. 2A INT n "INTRA-PRIVILEGE-LEVEL-INTERRUPT" and CALL):
+; a 16-bit interrupt gate to ring 0 pushes SS, SP, FLAGS, CS, IP as words on the ring-0 stack; an
+; interrupt gate to a conforming ring-0 code segment and one to a ring-3 code segment stay at CPL 3
+; on the same stack (EFLAGS, CS, EIP) with CS.RPL = CPL; a far CALL to ring-3 code pushes CS and
+; EIP and RETF returns; a far CALL to a conforming ring-0 segment runs at CPL 3; a far CALL or JMP
+; straight to non-conforming ring-0 code is #GP(selector) (5.8.1.1, 5.8.2).
 ;
 ; Build: Roms/build.sh. Run: emu run --bios Roms/tests/rings32.bin (exit status 1 = all passed).
 
@@ -28,6 +34,8 @@ h_p1        equ scratch + 0x20
 h_p2        equ scratch + 0x24
 h_cur_cs    equ scratch + 0x28
 user_esp    equ scratch + 0x2c
+SEL_CONF    equ 0x70                            ; flat 32-bit conforming code, DPL 0
+SEL_CODEF   equ 0x78                            ; 32-bit code, DPL 0, base ROMBASE (16-bit gate offsets)
 
             section pm
             bits 32
@@ -65,6 +73,29 @@ main:
             call set_gate32
             mov eax, 0x82                       ; interrupt gate, DPL 0
             mov edx, 0x8e
+            call set_gate32
+
+            ; SEL_CONF: SEL_CODE32 made conforming (access 9EH); SEL_CODEF: SEL_CODE32 with base F0000H.
+            mov eax, [GDT_BASE + SEL_CODE32]
+            mov edx, [GDT_BASE + SEL_CODE32 + 4]
+            mov [GDT_BASE + SEL_CONF], eax
+            mov [GDT_BASE + SEL_CONF + 4], edx
+            mov byte [GDT_BASE + SEL_CONF + 5], 0x9e
+            mov [GDT_BASE + SEL_CODEF], eax
+            mov [GDT_BASE + SEL_CODEF + 4], edx
+            mov byte [GDT_BASE + SEL_CODEF + 4], ROMBASE >> 16
+            mov eax, 0x83                       ; 16-bit interrupt gate, DPL 3, to ring 0
+            mov ebx, handler16 - ROMBASE
+            mov ecx, SEL_CODEF
+            mov edx, 0xe6
+            call set_gate32
+            mov eax, 0x84                       ; interrupt gate, DPL 3, to conforming ring-0 code
+            mov ebx, same_level_handler
+            mov ecx, SEL_CONF
+            mov edx, 0xee
+            call set_gate32
+            mov eax, 0x85                       ; interrupt gate, DPL 3, to ring-3 code
+            mov ecx, SEL_UCODE32
             call set_gate32
 
             ; Call gate (type 0xc, DPL 3, 2 dword parameters) to gate_target in ring 0.
@@ -171,6 +202,54 @@ gate_target:
             pop ds
             retf 8
 
+; 16-bit interrupt gate from ring 3: records the word frame, then returns to ring 3 with a
+; 32-bit frame of its own (the pushed IP holds only the low 16 bits of the return address).
+handler16:
+            mov ax, SEL_DATA
+            mov ds, ax
+            mov [h_frame], esp
+            movzx eax, word [esp]
+            mov [h_eip], eax
+            movzx eax, word [esp + 2]
+            mov [h_cs], eax
+            movzx eax, word [esp + 4]
+            mov [h_flags], eax
+            movzx eax, word [esp + 6]
+            mov [h_esp], eax
+            movzx eax, word [esp + 8]
+            mov [h_ss], eax
+            mov eax, cs
+            mov [h_cur_cs], eax
+            push dword SEL_UDATA | 3
+            push dword [user_esp]
+            push dword 0x202
+            push dword SEL_UCODE32 | 3
+            push dword user_code.ret83
+            iretd
+
+; Reached at CPL 3 through a gate (conforming code or ring-3 code) or a far CALL: DS is the
+; user's flat data segment.
+same_level_handler:
+            push eax
+            lea eax, [esp + 4]
+            mov [h_frame], eax
+            mov eax, [esp + 8]
+            mov [h_cs], eax
+            mov eax, cs
+            mov [h_cur_cs], eax
+            mov eax, ss
+            mov [h_cur_ss], eax
+            pop eax
+            iretd
+
+far_target:
+            mov [h_frame], esp
+            mov eax, [esp + 4]
+            mov [h_cs], eax
+            mov eax, cs
+            mov [h_cur_cs], eax
+            retf
+
 sysenter_entry:
             mov [h_esp], esp
             mov eax, cs
@@ -272,5 +351,65 @@ user_code:
             CHECK "SYSEXIT: SS = SYSENTER_CS + 24, RPL 3", eax, SEL_SE_CS + 24 | 3
             mov ax, SEL_UDATA | 3
             mov ss, ax
+
+            ; 16-bit interrupt gate to ring 0 (CS is still SYSEXIT's, IF still clear).
+            pushfd
+            pop eax
+            and eax, 0xffff
+            mov [scratch + 0x30], eax
+            mov [user_esp], esp
+            int 0x83
+.ret83:     mov ax, SEL_UDATA | 3
+            mov ds, ax
+            mov es, ax
+            CHECK "16-bit gate from ring 3: handler in ring 0", [h_cur_cs], SEL_CODEF
+            CHECK "16-bit gate: five words at ESP0 - 10", [h_frame], STACK_TOP - 10
+            mov eax, .ret83
+            and eax, 0xffff
+            CHECK "16-bit gate: IP word is the low half of the return address", [h_eip], eax
+            CHECK "16-bit gate: CS word", [h_cs], SEL_SE_CS + 16 | 3
+            CHECK "16-bit gate: FLAGS word", [h_flags], [scratch + 0x30]
+            mov eax, [user_esp]
+            and eax, 0xffff
+            CHECK "16-bit gate: SP word is the ring-3 SP", [h_esp], eax
+            CHECK "16-bit gate: SS word", [h_ss], SEL_UDATA | 3
+
+            ; Gates to conforming ring-0 code and to ring-3 code: no privilege change.
+            mov [user_esp], esp
+            int 0x84
+            CHECK "gate to conforming code: CPL stays 3 (CS.RPL = 3)", [h_cur_cs], SEL_CONF | 3
+            CHECK "gate to conforming code: SS unchanged", [h_cur_ss], SEL_UDATA | 3
+            mov eax, [user_esp]
+            sub eax, 12
+            CHECK "gate to conforming code: EFLAGS, CS, EIP on the same stack", [h_frame], eax
+            CHECK "gate to conforming code: saved CS", [h_cs], SEL_UCODE32 | 3
+            mov eax, esp
+            CHECK "gate to conforming code: IRETD restores ESP", eax, [user_esp]
+            int 0x85
+            CHECK "gate to ring-3 code: handler CS", [h_cur_cs], SEL_UCODE32 | 3
+            mov eax, [user_esp]
+            sub eax, 12
+            CHECK "gate to ring-3 code: frame on the same stack", [h_frame], eax
+
+            ; Far CALL and JMP at CPL 3.
+            call SEL_UCODE32 | 3:far_target
+            mov eax, [user_esp]
+            sub eax, 8
+            CHECK "far CALL to ring-3 code: CS and EIP pushed", [h_frame], eax
+            CHECK "far CALL to ring-3 code: saved CS", [h_cs], SEL_UCODE32 | 3
+            mov eax, esp
+            CHECK "RETF from ring-3 code restores ESP", eax, [user_esp]
+            call SEL_CONF:far_target
+            CHECK "far CALL to conforming ring-0 code runs at CPL 3", [h_cur_cs], SEL_CONF | 3
+            EXPECT_FAULT .u7
+            call SEL_CODE32:far_target
+.u7:        CHECK "far CALL to non-conforming ring-0 code: #GP", [fault_vec], 13
+            CHECK "far CALL to non-conforming ring-0 code: error code is the selector", [fault_err], SEL_CODE32
+            EXPECT_FAULT .u8
+            jmp SEL_CODE32:far_target
+.u8:        CHECK "far JMP to non-conforming ring-0 code: #GP(selector)", [fault_err], SEL_CODE32
+            jmp SEL_UCODE32 | 3:.jumped
+.jumped:    mov eax, cs
+            CHECK "far JMP to ring-3 code", eax, SEL_UCODE32 | 3
 
             int 0x30

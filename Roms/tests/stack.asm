@@ -17,7 +17,9 @@
 ; - ENTER imm16, imm8: push eBP; FrameTemp = eSP; for i = 1 .. level-1: eBP -= size, push [eBP];
 ;   if level > 0 push FrameTemp; eBP = FrameTemp; eSP -= imm16; the level is taken modulo 32;
 ; - BOUND r, m: #BR (vector 5, a fault: EIP at BOUND) when the signed index is below the lower or
-;   above the upper bound, both inclusive.
+;   above the upper bound, both inclusive;
+; - POP SS that loads an SS of the other size moves SP or ESP as the old SS.B says (POP,
+;   Operation: the stack-address size is that of the stack the selector is popped from).
 ;
 ; Build: Roms/build.sh. Run: emu run --bios Roms/tests/stack.bin (exit status 1 = all passed).
 
@@ -176,6 +178,37 @@ main:
             SREG16 fs, "PUSH/POP FS"
             SREG16 gs, "PUSH/POP GS"
             SREG16 cs, "PUSH CS"
+
+            ; ---- POP SS that changes the stack's size: SP or ESP moves as the old SS.B says
+            ; (Vol. 2B POP, Operation: StackAddrSize is that of the stack the value is popped from).
+            mov dword [S16BASE + 0xfffc], SEL_DATA
+            STACK16
+            mov esp, 0x1234fffc
+            o32 pop ss                      ; 16-bit stack -> flat 32-bit SS
+            mov [r_a], esp
+            RESTORE_STACK
+            mov word [S16BASE + 0xfffe], SEL_DATA
+            STACK16
+            mov esp, 0x1234fffe
+            o16 pop ss
+            mov [r_b], esp
+            RESTORE_STACK
+            mov [saved_esp], esp
+            mov dword [0x2fffc], SEL_STACK16
+            mov esp, 0x2fffc
+            o32 pop ss                      ; flat 32-bit stack -> 16-bit SS
+            mov [r_c], esp
+            RESTORE_STACK
+            mov [saved_esp], esp
+            mov word [0x2fffe], SEL_STACK16
+            mov esp, 0x2fffe
+            o16 pop ss
+            mov [r_d], esp
+            RESTORE_STACK
+            CHECK "o32 POP SS from a 16-bit stack to a 32-bit SS: SP wraps, ESP[31:16] kept", [r_a], 0x12340000
+            CHECK "o16 POP SS from a 16-bit stack to a 32-bit SS: SP wraps, ESP[31:16] kept", [r_b], 0x12340000
+            CHECK "o32 POP SS from a 32-bit stack to a 16-bit SS: ESP + 4", [r_c], 0x30000
+            CHECK "o16 POP SS from a 32-bit stack to a 16-bit SS: ESP + 2", [r_d], 0x30000
 
             ; ---- general registers and memory on the 16-bit stack
             mov dword [S16BASE + 0xfffc], 0xdeadbeef

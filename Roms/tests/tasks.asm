@@ -4,7 +4,13 @@
 ; #GP on a CALL to a busy task. Then a 16-bit (80286) task, Intel SDM Vol. 3A 8.7 and Figure 8-11:
 ; CALL to its TSS loads IP, FLAGS, the 16-bit registers, ES/CS/SS/DS and leaves CR3 and FS/GS
 ; (null); its IRET saves its state in the 16-bit format and returns through the back link; a JMP
-; back into it and its JMP out save and load across the two formats.
+; back into it and its JMP out save and load across the two formats. Then (8.3 steps 8-12, 8.2.1,
+; 8.2.2): a 32-bit task whose TSS names an LDT (LDTR loaded, an LDT selector in FS usable at once),
+; FS/GS/EFLAGS/EDX/EBP/EDI loaded from the TSS, CR0.TS set by every task switch; the outgoing
+; task's general registers, segment registers and EFLAGS written to its TSS and its LDT field left
+; as it was; a TSS whose T flag is set raises #DB in the new task before its first instruction with
+; DR6.BT set (Vol. 3B 18.2.3, 18.3.1.5); a TSS descriptor whose limit is below 67H gives
+; #TS(selector) (Table 8-2 / Vol. 3A 6.15 #TS conditions).
 ;
 ; Build: Roms/build.sh. Run: emu run --bios Roms/tests/tasks.bin (exit status 1 = all passed).
 
@@ -24,6 +30,17 @@ SEL_TSS_D   equ SEL_SPARE + 0x28        ; 0x70: 16-bit TSS of task D, the #GP ha
 TSS_D       equ 0x3240
 D_STACK     equ 0x6600
 C_SEEN      equ scratch + 0x20          ; words task C records: AX, SI, FLAGS, TR, FS, link, CR3 low, marker
+SEL_TSS_E   equ SEL_SPARE + 0x30        ; 0x78: 32-bit TSS of task E, with an LDT
+SEL_TSS_F   equ SEL_SPARE + 0x38        ; 0x80: 32-bit TSS of task F, T flag set
+SEL_LDT     equ SEL_SPARE + 0x40        ; 0x88: task E's LDT
+SEL_TSS_S   equ SEL_SPARE + 0x48        ; 0x90: a TSS descriptor with limit 50H (too short)
+TSS_E       equ 0x3300
+TSS_F       equ 0x3380
+LDT_E       equ 0x3400                  ; entry 1 (selector 0x0C): data at LDT_DATA
+LDT_DATA    equ 0x3500
+E_STACK     equ 0x6400
+F_STACK     equ 0x6200
+E_SEEN      equ 0x0640                  ; dwords task E and F record (below the GDT, above the scratch)
 
             section pm
             bits 32
@@ -227,7 +244,171 @@ main:
             CHECK "#GP through a task gate to a 16-bit task: error code pushed as a word", eax, D_STACK - 2
             movzx eax, word [TSS_D]
             CHECK "#GP through a task gate to a 16-bit task: back link", eax, SEL_TSS
+
+            ; Task E: an LDT, FS from it, EFLAGS with arithmetic flags set.
+            mov dword [LDT_DATA], 0xfeedface
+            mov dword [LDT_E], 0                                ; LDT entry 0 (unused), entry 1: data
+            mov dword [LDT_E + 4], 0
+            mov dword [LDT_E + 8], (LDT_DATA << 16) | 0xff
+            mov dword [LDT_E + 12], 0x00009200 | ((LDT_DATA >> 16) & 0xff)
+            mov eax, LDT_E
+            mov edx, 15
+            mov ebx, SEL_LDT
+            mov ecx, 0x82                                       ; present, DPL 0, LDT
+            call set_descriptor
+            mov edi, TSS_E
+            xor eax, eax
+            mov ecx, 0x80 / 4
+            rep stosd
+            mov dword [TSS_E + 28], PD_A                        ; CR3
+            mov dword [TSS_E + 32], task_e                      ; EIP
+            mov dword [TSS_E + 36], 0xc7                        ; EFLAGS: SF ZF PF CF and bit 1
+            mov dword [TSS_E + 48], 0xdddd0001                  ; EDX
+            mov dword [TSS_E + 56], E_STACK                     ; ESP
+            mov dword [TSS_E + 60], 0xbbbb0002                  ; EBP
+            mov dword [TSS_E + 68], 0xeeee0003                  ; EDI
+            mov dword [TSS_E + 72], SEL_DATA                    ; ES
+            mov dword [TSS_E + 76], SEL_CODE32                  ; CS
+            mov dword [TSS_E + 80], SEL_DATA                    ; SS
+            mov dword [TSS_E + 84], SEL_DATA                    ; DS
+            mov dword [TSS_E + 88], 0x0c                        ; FS: LDT entry 1
+            mov dword [TSS_E + 92], SEL_DATA                    ; GS
+            mov dword [TSS_E + 96], SEL_LDT                     ; LDT selector
+            mov word [TSS_E + 0x66], 0x68
+            mov eax, TSS_E
+            mov edx, 0x67
+            mov ebx, SEL_TSS_E
+            mov ecx, 0x89
+            call set_descriptor
+            mov dword [TSS_BASE + 96], 0                        ; the main task's LDT field: null
+            clts
+            mov ax, SEL_DATA
+            mov fs, ax
+            mov gs, ax
+            mov eax, 0xa0a0a0a0
+            mov ecx, 0xc1c1c1c1
+            mov edx, 0xd1d1d1d1
+            mov ebp, 0xb0b0b0b0
+            mov esi, 0x51515151
+            mov edi, 0xd0d0d0d0
+            push dword 0x8c3                                    ; OF, SF, ZF, CF and bit 1
+            popfd
+            call SEL_TSS_E:0
+.back6:     pushfd
+            pop dword [E_SEEN + 0x40]
+            mov eax, cr0
+            mov [E_SEEN + 0x44], eax
+            sldt ax
+            movzx eax, ax
+            mov [E_SEEN + 0x48], eax
+            CHECK "task E: LDTR loaded from its TSS", [E_SEEN], SEL_LDT
+            CHECK "task E: FS (an LDT selector) reads the LDT's data segment", [E_SEEN + 4], 0xfeedface
+            CHECK "task E: EDX loaded", [E_SEEN + 8], 0xdddd0001
+            CHECK "task E: EBP loaded", [E_SEEN + 12], 0xbbbb0002
+            CHECK "task E: EDI loaded", [E_SEEN + 16], 0xeeee0003
+            mov eax, [E_SEEN + 20]
+            and eax, 0x8d5
+            CHECK "task E: EFLAGS loaded (SF ZF PF CF set, OF AF clear)", eax, 0xc5
+            mov eax, [E_SEEN + 24]
+            and eax, 8
+            CHECK "task E: the task switch set CR0.TS", eax, 8
+            CHECK "task E: GS loaded", [E_SEEN + 28], SEL_DATA
+            CHECK "main TSS: EAX saved", [TSS_BASE + 40], 0xa0a0a0a0
+            CHECK "main TSS: ECX saved", [TSS_BASE + 44], 0xc1c1c1c1
+            CHECK "main TSS: EDX saved", [TSS_BASE + 48], 0xd1d1d1d1
+            CHECK "main TSS: EBP saved", [TSS_BASE + 60], 0xb0b0b0b0
+            CHECK "main TSS: ESI saved", [TSS_BASE + 64], 0x51515151
+            CHECK "main TSS: EDI saved", [TSS_BASE + 68], 0xd0d0d0d0
+            mov eax, [TSS_BASE + 36]
+            and eax, 0x8d5
+            CHECK "main TSS: EFLAGS saved (OF SF ZF CF)", eax, 0x8c1
+            CHECK "main TSS: FS saved", [TSS_BASE + 88], SEL_DATA
+            CHECK "main TSS: CS saved", [TSS_BASE + 76], SEL_CODE32
+            CHECK "main TSS: LDT field not written by the switch", [TSS_BASE + 96], 0
+            CHECK "back in the main task: LDTR from its TSS (null)", [E_SEEN + 0x48], 0
+            mov eax, [E_SEEN + 0x40]
+            and eax, 0x8d5
+            CHECK "back in the main task: EFLAGS from its TSS", eax, 0x8c1
+            mov eax, [E_SEEN + 0x44]
+            and eax, 8
+            CHECK "back in the main task: the IRET task switch set CR0.TS too", eax, 8
+            clts
+
+            ; Task F: T flag set in its TSS.
+            mov edi, TSS_F
+            xor eax, eax
+            mov ecx, 0x80 / 4
+            rep stosd
+            mov dword [TSS_F + 28], PD_A
+            mov dword [TSS_F + 32], task_f
+            mov dword [TSS_F + 36], 2
+            mov dword [TSS_F + 56], F_STACK
+            mov dword [TSS_F + 72], SEL_DATA
+            mov dword [TSS_F + 76], SEL_CODE32
+            mov dword [TSS_F + 80], SEL_DATA
+            mov dword [TSS_F + 84], SEL_DATA
+            mov word [TSS_F + 100], 1                           ; T (debug trap) flag
+            mov word [TSS_F + 0x66], 0x68
+            mov eax, TSS_F
+            mov edx, 0x67
+            mov ebx, SEL_TSS_F
+            mov ecx, 0x89
+            call set_descriptor
+            xor eax, eax
+            mov dr6, eax
+            mov dword [E_SEEN + 0x20], 0
+            EXPECT_FAULT task_f.after_db
+            call SEL_TSS_F:0
+            CHECK "T flag: #DB in the new task", [E_SEEN + 0x20], 1
+            CHECK "T flag: the #DB's saved EIP is the new task's first instruction", [E_SEEN + 0x24], task_f
+            mov eax, [E_SEEN + 0x28]
+            and eax, 0x8000
+            CHECK "T flag: DR6.BT set", eax, 0x8000
+            CHECK "T flag: the new task's first instruction had not run", [E_SEEN + 0x2c], 0
+            clts
+
+            ; A TSS descriptor whose limit is below 67H: #TS(selector), no switch.
+            mov eax, TSS_F
+            mov edx, 0x50
+            mov ebx, SEL_TSS_S
+            mov ecx, 0x89
+            call set_descriptor
+            EXPECT_FAULT .r7
+            jmp SEL_TSS_S:0
+.r7:        CHECK "TSS limit below 67H: #TS", [fault_vec], 10
+            CHECK "TSS limit below 67H: error code is the selector", [fault_err], SEL_TSS_S
+            str ax
+            movzx eax, ax
+            CHECK "TSS limit below 67H: TR unchanged", eax, SEL_TSS
             jmp finish32
+
+task_e:
+            sldt ax
+            movzx eax, ax
+            mov [E_SEEN], eax
+            mov eax, [fs:0]
+            mov [E_SEEN + 4], eax
+            mov [E_SEEN + 8], edx
+            mov [E_SEEN + 12], ebp
+            mov [E_SEEN + 16], edi
+            pushfd
+            pop dword [E_SEEN + 20]
+            mov eax, cr0
+            mov [E_SEEN + 24], eax
+            mov eax, gs
+            mov [E_SEEN + 28], eax
+            clts
+            iretd
+
+task_f:
+            mov dword [E_SEEN + 0x2c], 1                        ; must not run before the #DB
+.after_db:  mov eax, [fault_vec]
+            mov [E_SEEN + 0x20], eax
+            mov eax, [fault_ip]
+            mov [E_SEEN + 0x24], eax
+            mov eax, dr6
+            mov [E_SEEN + 0x28], eax
+            iretd
 
             bits 16
 task_c:

@@ -25,7 +25,7 @@ public sealed class LinuxBootTests
         guest.Command("grep -m1 'model name' /proc/cpuinfo", Emulator.Core.Cpu.CpuModel.Brand);
 
         // The kernel found the x86-64-v3 vector features in CPUID, checked CPUID leaf 0DH against its
-        // own idea of the XSAVE layout, and manages x87, SSE and AVX state with XSAVE (arch/x86/kernel/fpu/xstate.c).
+        // own idea of the XSAVE layout, and manages x87, SSE, AVX and PKRU state with XSAVE (arch/x86/kernel/fpu/xstate.c).
         string flags = guest.Command("grep -m1 '^flags' /proc/cpuinfo", "fpu ");
         string[] words = flags.Split([' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries);
         foreach (string feature in new[] { "avx", "avx2", "fma", "f16c", "xsave", "xsaveopt" })
@@ -33,7 +33,7 @@ public sealed class LinuxBootTests
             Assert.True(words.Contains(feature), $"/proc/cpuinfo lacks {feature}: {flags}");
         }
 
-        guest.Command("dmesg | grep -m1 'xstate features'", "Enabled xstate features 0x7, context size is 832 bytes");
+        guest.Command("dmesg | grep -m1 'xstate features'", "Enabled xstate features 0x207, context size is 2696 bytes");
 
         // Features of the CPU model as the stock kernel finds and enables them, in its own names:
         // BMI2, RDRAND/RDSEED, the local APIC's x2APIC and TSC-deadline modes, protection keys

@@ -27,18 +27,19 @@ public sealed class KvmCpuidTableTests
             Assert.Equal(e.Function is 7 or 0xd ? KvmCpuidEntry2.SignificantIndex : 0u, e.Flags);
         }
 
-        // Leaf 0DH: x87, SSE and AVX state, XSAVEOPT, and the AVX component's size and offset (Intel SDM Vol. 1 Table 13-1).
-        Assert.Equal(7u, entries.Single(e => e.Function == 0xd && e.Index == 0).Eax);
+        // Leaf 0DH: x87, SSE, AVX and PKRU state, XSAVEOPT, and the AVX and PKRU components' sizes and offsets (Intel SDM Vol. 1 Table 13-1).
+        Assert.Equal(0x207u, entries.Single(e => e.Function == 0xd && e.Index == 0).Eax);
+        Assert.Equal((8u, 2688u), entries.Single(e => e.Function == 0xd && e.Index == 9) is var pkru ? (pkru.Eax, pkru.Ebx) : default);
         Assert.Equal(1u, entries.Single(e => e.Function == 0xd && e.Index == 1).Eax);
         Assert.Equal((256u, 576u), entries.Single(e => e.Function == 0xd && e.Index == 2) is var avx ? (avx.Eax, avx.Ebx) : default);
     }
 
     [Fact]
-    public void AHostWithoutAvxStateClearsItsXcr0Bit()
+    public void AHostWithoutAvxOrPkruStateClearsTheirXcr0Bits()
     {
         (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 0, HostWithEverything(xcr0: 3), KvmApicFeatures.InKernel(tscDeadlineCapability: true));
 
-        Assert.Equal(["CPUID.DH:EAX[2]"], missing);
+        Assert.Equal(["CPUID.DH:EAX[2]", "CPUID.DH:EAX[9]"], missing);
         Assert.Equal(3u, entries.Single(e => e.Function == 0xd && e.Index == 0).Eax);
     }
 

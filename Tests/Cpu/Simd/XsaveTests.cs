@@ -248,8 +248,8 @@ public sealed unsafe class XsaveTests(ITestOutputHelper output)
             m.Core.R[1] = 0;
             m.Run(a => a.cpuid());
             Assert.Equal(size, (uint)m.Core.R[3]); // EBX: the size for the components XCR0 enables
-            Assert.Equal(832u, (uint)m.Core.R[1]); // ECX: for every supported component
-            Assert.Equal(7u, (uint)m.Core.R[0]);
+            Assert.Equal(2696u, (uint)m.Core.R[1]); // ECX: for every supported component (PKRU, 8 bytes at 2688, ends the area)
+            Assert.Equal(0x207u, (uint)m.Core.R[0]); // x87, SSE, AVX, PKRU
         }
 
         // CPUID.1:ECX.OSXSAVE (bit 27) reflects CR4.OSXSAVE.
@@ -267,7 +267,7 @@ public sealed unsafe class XsaveTests(ITestOutputHelper output)
     public void XsetbvAcceptsOnlyValidXcr0Values()
     {
         using LongModeMachine m = XsaveMachine();
-        foreach ((ulong value, int vector) in new[] { (7UL, -1), (3UL, -1), (1UL, -1), (5UL, 13), (6UL, 13), (0UL, 13), (0xfUL, 13), (0x207UL, 13), ((1UL << 32) | 7, 13) })
+        foreach ((ulong value, int vector) in new[] { (7UL, -1), (3UL, -1), (1UL, -1), (5UL, 13), (6UL, 13), (0UL, 13), (0xfUL, 13), (0x107UL, 13), ((1UL << 32) | 7, 13) })
         {
             m.Core.Xcr0 = 7;
             m.Core.R[0] = (uint)value;

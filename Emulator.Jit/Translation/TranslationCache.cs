@@ -398,17 +398,8 @@ internal sealed unsafe class TranslationCache : IDisposable
 
         a.ret();
 
-        // The jump cache entry of the target (JumpCache's hash, as X86Emitter's indirect branches use it).
         a.Label(ref chainMiss);
-        a.mov(rdx, rcx);
-        a.shr(rdx, JumpCache.Shift);
-        a.xor(rdx, rcx);
-        a.and(edx, JumpCache.Entries - 1);
-        a.shl(edx, 4);
-        a.add(rdx, __qword_ptr[rbx + GuestState.JumpCacheOffset]);
-        a.cmp(rcx, __qword_ptr[rdx]);
-        a.jne(noEntry);
-        a.jmp(__qword_ptr[rdx + 8]);
+        X86Emitter.EmitJumpCacheLookup(a, noEntry);
         a.Label(ref noEntry);
         a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], r10d);
         a.mov(__qword_ptr[rbx + GuestState.RipOffset], rcx);

@@ -830,10 +830,14 @@ internal sealed unsafe partial class X86Emitter
         _a.jmp(_exitStub);
     }
 
-    // Guest RIP in RCX: jumps to its translation when the jump cache has it, else to `miss`.
-    private void JumpCacheLookup(Label miss)
+    private void JumpCacheLookup(Label miss) => EmitJumpCacheLookup(_a, miss);
+
+    /// <summary>
+    /// Guest RIP in RCX: jumps to its translation when the vCPU's jump cache has it, else to
+    /// <paramref name="miss"/>; clobbers RDX. Indirect branches and the shared chain-miss stub use it.
+    /// </summary>
+    public static void EmitJumpCacheLookup(Assembler a, Label miss)
     {
-        Assembler a = _a;
         a.mov(rdx, rcx);
         a.shr(rdx, JumpCache.Shift);
         a.xor(rdx, rcx);

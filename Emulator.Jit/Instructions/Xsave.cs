@@ -67,6 +67,9 @@ internal static unsafe class Xsave
         }
 
         cpu.Xcr0 = value;
+        // Translated code checks at block entry that VEX instructions may run (TranslationCache's
+        // AvxUnavailable): the rest of this block must see the new XCR0.
+        cpu.EndBlock = true;
     }
 
     /// <summary>

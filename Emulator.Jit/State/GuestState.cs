@@ -69,6 +69,7 @@ internal unsafe struct GuestState
     public static readonly int ExitSlotOffset = (int)Marshal.OffsetOf<GuestState>(nameof(ExitSlot));
     public static readonly int JumpCacheOffset = (int)Marshal.OffsetOf<GuestState>(nameof(JumpCache));
     public static readonly int XmmOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Xmm));
+    public static readonly int YmmHighOffset = (int)Marshal.OffsetOf<GuestState>(nameof(YmmHigh));
     public static readonly int ScratchOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Scratch));
     public static readonly int NonFlatSegmentsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(NonFlatSegments));
 

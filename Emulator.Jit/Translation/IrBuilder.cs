@@ -23,6 +23,9 @@ internal static unsafe class IrBuilder
     /// <summary>The bit of <see cref="IrBlock.FlatSegments"/> and GuestState.NonFlatSegments that stands for "SSE instructions fault".</summary>
     public const int SseUnavailable = 1 << 8;
 
+    /// <summary>The bit of <see cref="IrBlock.FlatSegments"/> and GuestState.NonFlatSegments that stands for "VEX instructions fault" (CR4.OSXSAVE or XCR0's SSE and AVX bits clear, or CR0.TS set).</summary>
+    public const int AvxUnavailable = 1 << 9;
+
     private const int Rsp = 4;
 
     public static IrBlock? Build(Block block)
@@ -96,6 +99,13 @@ internal static unsafe class IrBuilder
             // SSE runs only while CR0.EM and TS are clear and CR4.OSFXSR is set (else #UD or #NM, from the interpreter).
             ir.FlatSegments |= SseUnavailable;
         }
+
+        if (ir.Ops.Exists(o => o.Kind == IrKind.Vector && o.Ins.Encoding == EncodingKind.VEX))
+        {
+            // VEX instructions run only while CR4.OSXSAVE is set, XCR0 enables SSE and AVX state and
+            // CR0.TS is clear (else #UD or #NM, from the interpreter; Intel SDM Vol. 2A 2.4, Table 2-18).
+            ir.FlatSegments |= AvxUnavailable;
+        }
         return ir;
     }
 
@@ -158,7 +168,7 @@ internal static unsafe class IrBuilder
 
     private static IrOp Classify(ref DecodedOp decoded, int bitness)
     {
-        ref Instruction ins = ref decoded.Ins;
+        scoped ref Instruction ins = ref decoded.Ins;
         var op = new IrOp
         {
             Kind = IrKind.Interpret,
@@ -183,6 +193,20 @@ internal static unsafe class IrBuilder
         if (VectorForms.IsNative(ins))
         {
             return Vector(op, bitness);
+        }
+
+        if (VectorForms.IsZeroing(ins))
+        {
+            op.Kind = IrKind.Vector;
+            return op;
+        }
+
+        if (SignExtension(ins) is { } extend)
+        {
+            // CBW, CWDE and CDQE are MOVSX of the accumulator into itself (Intel SDM Vol. 2A
+            // CBW/CWDE/CDQE): translated as that explicit form, which the host can take with any register.
+            op.Ins = extend;
+            ins = ref op.Ins;
         }
 
         int stackSize = bitness / 8;
@@ -269,6 +293,26 @@ internal static unsafe class IrBuilder
         return op;
     }
 
+    private static Instruction? SignExtension(in Instruction ins)
+    {
+        (Code code, Register to, Register from) = ins.Code switch
+        {
+            Code.Cbw => (Code.Movsx_r16_rm8, Register.AX, Register.AL),
+            Code.Cwde => (Code.Movsx_r32_rm16, Register.EAX, Register.AX),
+            Code.Cdqe => (Code.Movsxd_r64_rm32, Register.RAX, Register.EAX),
+            _ => (Code.INVALID, Register.None, Register.None),
+        };
+        if (code == Code.INVALID)
+        {
+            return null;
+        }
+
+        Instruction explicitForm = Instruction.Create(code, to, from);
+        explicitForm.IP = ins.IP;
+        explicitForm.Length = ins.Length;
+        return explicitForm;
+    }
+
     // Locked read-modify-writes that run as the host's own locked instruction on guest RAM: atomic
     // against other vCPUs' host instructions and the interpreter's compare-and-exchange alike.
     private static bool LockableNatively(in Instruction ins) =>
@@ -283,8 +327,10 @@ internal static unsafe class IrBuilder
         m is Mnemonic.Pause or Mnemonic.Lfence or Mnemonic.Sfence or Mnemonic.Mfence or Mnemonic.Prefetchnta
             or Mnemonic.Prefetcht0 or Mnemonic.Prefetcht1 or Mnemonic.Prefetcht2 or Mnemonic.Prefetchw or Mnemonic.Prefetch;
 
-    // An SSE form of VectorForms: its general-register operand and address registers are cached
-    // like any other; the XMM registers stay in the state.
+    // An SSE or AVX form of VectorForms: its general-register operand and address registers are
+    // cached like any other; the XMM and YMM registers stay in the state. The string compares'
+    // implicit registers are cached too: ECX, which PCMPxSTRI writes, and EAX and EDX, the
+    // lengths PCMPESTRI reads.
     private static IrOp Vector(IrOp op, int bitness)
     {
         ref Instruction ins = ref op.Ins;
@@ -293,7 +339,7 @@ internal static unsafe class IrBuilder
         {
             switch (ins.GetOpKind(i))
             {
-                case OpKind.Register when !ins.GetOpRegister(i).IsXMM():
+                case OpKind.Register when !ins.GetOpRegister(i).IsXMM() && !ins.GetOpRegister(i).IsYMM():
                     int r = RegisterMap.Index[(int)ins.GetOpRegister(i)];
                     if (r < 0)
                     {
@@ -317,10 +363,22 @@ internal static unsafe class IrBuilder
             }
         }
 
+        if (VectorForms.WritesEcx(ins.Mnemonic))
+        {
+            regs |= 1 << 1;
+            written |= 1 << 1;
+        }
+
+        if (VectorForms.ReadsLengths(ins.Mnemonic))
+        {
+            regs |= (1 << 0) | (1 << 2);
+        }
+
         op.Kind = IrKind.Vector;
         op.Registers = regs;
         op.Written = written;
         op.MemoryWrite = ins.Op0Kind == OpKind.Memory;
+        op.WritesFlags = VectorForms.WritesFlags(ins.Mnemonic);
         return op;
     }
 

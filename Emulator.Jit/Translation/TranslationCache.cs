@@ -354,6 +354,12 @@ internal sealed unsafe class TranslationCache : IDisposable
     private int NonFlatSegments()
     {
         int mask = (_cpu.Cr0 & (CpuCore.Cr0EM | CpuCore.Cr0TS)) != 0 || (_cpu.Cr4 & CpuCore.Cr4OsFxsr) == 0 ? IrBuilder.SseUnavailable : 0;
+        if ((_cpu.Cr0 & CpuCore.Cr0TS) != 0 || (_cpu.Cr4 & CpuCore.Cr4OsXsave) == 0
+            || (_cpu.Xcr0 & (Core.Cpu.XsaveLayout.Sse | Core.Cpu.XsaveLayout.Avx)) != (Core.Cpu.XsaveLayout.Sse | Core.Cpu.XsaveLayout.Avx))
+        {
+            mask |= IrBuilder.AvxUnavailable;
+        }
+
         if (_cpu.Bitness == 64)
         {
             return mask; // 64-bit blocks address through FS and GS bases only (IrBuilder), never limits.

@@ -4,12 +4,16 @@ using Iced.Intel;
 namespace Emulator.Jit.Translation;
 
 /// <summary>
-/// The SSE instructions the translator keeps as host instructions: integer, bitwise, move, shuffle,
-/// pack and insert/extract forms on XMM registers, whose result is a pure function of their operands
-/// (no MXCSR rounding or exception flags, no arithmetic flags, no implicit register), so the host's
-/// own instruction computes exactly what the interpreter would. Floating-point arithmetic and
-/// conversions (MXCSR), PTEST and the string compares (flags, implicit ECX/XMM0), the blends with an
-/// implicit XMM0, MASKMOVDQU and the non-temporal stores stay with the interpreter.
+/// The SSE and AVX instructions the translator keeps as host instructions: integer, bitwise, move,
+/// shuffle, pack and insert/extract forms on XMM and YMM registers, whose result is a pure function
+/// of their operands (no MXCSR rounding or exception flags, no implicit register), so the host's
+/// own instruction computes exactly what the interpreter would. The VEX forms are the VEX
+/// encodings of the same operations plus AVX2's broadcasts, cross-lane permutes and variable
+/// shifts. The string compares (PCMPISTRI, PCMPESTRI) and PTEST also run as host instructions:
+/// their implicit ECX and EAX/EDX go through the host's own registers and their flags are the
+/// host's (see <see cref="WritesFlags"/>). Floating-point arithmetic and conversions (MXCSR), the
+/// string compares with a mask result in an implicit XMM0, the blends with an implicit XMM0,
+/// MASKMOVDQU, the masked moves, the gathers and the non-temporal stores stay with the interpreter.
 /// </summary>
 internal static class VectorForms
 {
@@ -44,24 +48,54 @@ internal static class VectorForms
         Mnemonic.Pmovsxbw, Mnemonic.Pmovsxbd, Mnemonic.Pmovsxbq, Mnemonic.Pmovsxwd, Mnemonic.Pmovsxwq, Mnemonic.Pmovsxdq,
     ];
 
-    /// <summary>True when <paramref name="ins"/> runs as the host's instruction on XMM copies (see <see cref="Native"/>).</summary>
+    // The VEX encodings of the legacy forms above (VPXOR for PXOR, VMOVDQU for MOVDQU...), and
+    // what only AVX and AVX2 have: broadcasts, 128-bit lane inserts, extracts and permutes, the
+    // cross-lane permutes and dword blend, and the per-element variable shifts.
+    private static readonly HashSet<Mnemonic> Vex = Native
+        .Select(m => Enum.TryParse($"V{m}", out Mnemonic v) ? v : Mnemonic.INVALID)
+        .Where(v => v != Mnemonic.INVALID)
+        .Concat(
+        [
+            Mnemonic.Vpbroadcastb, Mnemonic.Vpbroadcastw, Mnemonic.Vpbroadcastd, Mnemonic.Vpbroadcastq,
+            Mnemonic.Vbroadcastss, Mnemonic.Vbroadcastsd, Mnemonic.Vbroadcasti128, Mnemonic.Vbroadcastf128,
+            Mnemonic.Vinserti128, Mnemonic.Vinsertf128, Mnemonic.Vextracti128, Mnemonic.Vextractf128,
+            Mnemonic.Vperm2i128, Mnemonic.Vperm2f128, Mnemonic.Vpermq, Mnemonic.Vpermd, Mnemonic.Vpermpd, Mnemonic.Vpermps,
+            Mnemonic.Vpermilps, Mnemonic.Vpermilpd, Mnemonic.Vpblendd,
+            Mnemonic.Vpsllvd, Mnemonic.Vpsllvq, Mnemonic.Vpsrlvd, Mnemonic.Vpsrlvq, Mnemonic.Vpsravd,
+        ])
+        .ToHashSet();
+
+    // Forms that also write the arithmetic flags (and PCMPxSTRI ECX): Intel SDM Vol. 2B PTEST,
+    // Vol. 2B 4.1 "Programming considerations for string and text processing instructions".
+    private static readonly HashSet<Mnemonic> FlagWriters =
+    [
+        Mnemonic.Ptest, Mnemonic.Pcmpistri, Mnemonic.Pcmpestri, Mnemonic.Vptest, Mnemonic.Vpcmpistri, Mnemonic.Vpcmpestri,
+    ];
+
+    /// <summary>True when <paramref name="ins"/> runs as the host's instruction on XMM/YMM copies (see <see cref="Native"/>).</summary>
     public static bool IsNative(in Instruction ins)
     {
-        if (ins.Encoding != EncodingKind.Legacy || !Native.Contains(ins.Mnemonic) || !HostHas(ins))
+        bool known = ins.Encoding switch
+        {
+            EncodingKind.Legacy => Native.Contains(ins.Mnemonic) || FlagWriters.Contains(ins.Mnemonic),
+            EncodingKind.VEX => Vex.Contains(ins.Mnemonic) || FlagWriters.Contains(ins.Mnemonic),
+            _ => false,
+        };
+        if (!known || !HostHas(ins))
         {
             return false;
         }
 
-        bool xmm = false;
+        bool vector = false;
         for (int i = 0; i < ins.OpCount; i++)
         {
             switch (ins.GetOpKind(i))
             {
                 case OpKind.Register:
                     Register r = ins.GetOpRegister(i);
-                    if (r.IsXMM())
+                    if (r.IsXMM() || r.IsYMM())
                     {
-                        xmm = true;
+                        vector = true;
                     }
                     else if (!r.IsGPR32() && !r.IsGPR64())
                     {
@@ -69,15 +103,38 @@ internal static class VectorForms
                     }
 
                     break;
-                case OpKind.Memory or OpKind.Immediate8:
+                case OpKind.Memory:
+                    if (ins.IsVsib)
+                    {
+                        return false;
+                    }
+
+                    break;
+                case OpKind.Immediate8:
                     break;
                 default:
                     return false;
             }
         }
 
-        return xmm;
+        return vector;
     }
+
+    /// <summary>True for VZEROUPPER and VZEROALL, which the translator emits as stores of zeros to the state.</summary>
+    public static bool IsZeroing(in Instruction ins) =>
+        ins.Mnemonic is Mnemonic.Vzeroupper or Mnemonic.Vzeroall && Avx.IsSupported;
+
+    /// <summary>True for the forms of <see cref="IsNative"/> that write the arithmetic flags.</summary>
+    public static bool WritesFlags(Mnemonic m) => FlagWriters.Contains(m);
+
+    /// <summary>False for PTEST and the string compares, whose first operand is a source they do not write.</summary>
+    public static bool HasVectorDestination(Mnemonic m) => !FlagWriters.Contains(m);
+
+    /// <summary>True for PCMPISTRI/PCMPESTRI (legacy and VEX): the index goes to ECX.</summary>
+    public static bool WritesEcx(Mnemonic m) => m is Mnemonic.Pcmpistri or Mnemonic.Pcmpestri or Mnemonic.Vpcmpistri or Mnemonic.Vpcmpestri;
+
+    /// <summary>True for PCMPESTRI (legacy and VEX): the string lengths come from EAX and EDX (RAX and RDX with REX.W).</summary>
+    public static bool ReadsLengths(Mnemonic m) => m is Mnemonic.Pcmpestri or Mnemonic.Vpcmpestri;
 
     /// <summary>
     /// True when a 16-byte memory operand must be 16-byte aligned: every legacy-encoded SSE form
@@ -85,9 +142,19 @@ internal static class VectorForms
     /// Floating-Point Exceptions"/"Protected Mode Exceptions" of each instruction).
     /// </summary>
     public static bool RequiresAlignment(in Instruction ins) =>
-        ins.MemorySize.GetSize() == 16 && ins.Mnemonic is not (Mnemonic.Movdqu or Mnemonic.Movups or Mnemonic.Movupd or Mnemonic.Lddqu);
+        ins.Encoding == EncodingKind.Legacy && ins.MemorySize.GetSize() == 16
+        && ins.Mnemonic is not (Mnemonic.Movdqu or Mnemonic.Movups or Mnemonic.Movupd or Mnemonic.Lddqu
+            or Mnemonic.Pcmpistri or Mnemonic.Pcmpestri);
 
-    // The host must have the instruction's extension (the guest's CPU model offers SSE to SSE4.2).
+    /// <summary>
+    /// True when a VEX form requires its memory operand aligned to its size: only VMOVDQA, VMOVAPS
+    /// and VMOVAPD (and the non-temporal forms, not translated); every other VEX form accepts any
+    /// alignment (Intel SDM Vol. 2A 2.4, "Memory alignment", Table 2-4).
+    /// </summary>
+    public static bool RequiresVexAlignment(in Instruction ins) =>
+        ins.Encoding == EncodingKind.VEX && ins.Mnemonic is Mnemonic.Vmovdqa or Mnemonic.Vmovaps or Mnemonic.Vmovapd;
+
+    // The host must have the instruction's extension (the guest's CPU model offers SSE to AVX2).
     private static bool HostHas(in Instruction ins)
     {
         foreach (CpuidFeature f in ins.Code.CpuidFeatures())
@@ -99,6 +166,8 @@ internal static class VectorForms
                 CpuidFeature.SSSE3 => Ssse3.IsSupported,
                 CpuidFeature.SSE4_1 => Sse41.IsSupported,
                 CpuidFeature.SSE4_2 => Sse42.IsSupported,
+                CpuidFeature.AVX => Avx.IsSupported,
+                CpuidFeature.AVX2 => Avx2.IsSupported,
                 _ => false,
             };
             if (!has)

@@ -52,7 +52,7 @@ internal static class VectorForms
     // what only AVX and AVX2 have: broadcasts, 128-bit lane inserts, extracts and permutes, the
     // cross-lane permutes and dword blend, and the per-element variable shifts.
     private static readonly HashSet<Mnemonic> Vex = Native
-        .Select(m => Enum.TryParse($"V{m}", out Mnemonic v) ? v : Mnemonic.INVALID)
+        .Select(m => Enum.TryParse($"V{m}", ignoreCase: true, out Mnemonic v) ? v : Mnemonic.INVALID)
         .Where(v => v != Mnemonic.INVALID)
         .Concat(
         [

@@ -183,21 +183,8 @@ internal static class RunCommand
             _ => throw new UsageException($"--vga {o.Vga}: expected std or none"),
         };
         byte[]? vgaBios = vga && firmware is not null && File.Exists(SeaBios.VgaBiosPath) ? File.ReadAllBytes(SeaBios.VgaBiosPath) : null;
-        return new PcConfig
-        {
-            MemoryBytes = memory,
-            Cpus = cpus,
-            Firmware = firmware,
-            Kernel = KernelBoot(o),
-            FirmwareName = bios ?? "built-in demo ROM",
-            DebugExitPort = debugExit,
-            Drives = drives,
-            Nics = nics,
-            BootOrder = bootOrder,
-            BootMenu = bootMenu,
-            Vga = vga,
-            VgaBios = vgaBios,
-        };
+        var shape = new MachineShape(memory, cpus, KernelBoot(o), firmware, bios ?? "built-in demo ROM", vga, vgaBios, debugExit, drives, nics, bootOrder, bootMenu);
+        return shape.ApplyTo(new PcConfig());
     }
 
     private static SnapshotReader OpenSnapshot(string nameOrFile, KvmIrqchipMode irqchip)

@@ -171,18 +171,7 @@ public sealed class Virtqueue
             _memory.WriteUInt(new GuestPhysicalAddress(UsedRing + 4 + (8UL * Size)), 2, NextAvailable);
         }
 
-        if (head >= Size)
-        {
-            throw new MalformedChainException(null, $"head descriptor index {head} is outside a table of {Size}");
-        }
-
-        List<VirtqueueBuffer> buffers = Walk(head);
-        if (rejectOverlap)
-        {
-            RejectOverlap(head, buffers);
-        }
-
-        return new DescriptorChain(_memory, head, buffers);
+        return Chain(head, rejectOverlap);
     }
 
     /// <summary>
@@ -193,6 +182,12 @@ public sealed class Virtqueue
     public DescriptorChain Rewalk(ushort head, bool rejectOverlap)
     {
         Validate();
+        return Chain(head, rejectOverlap);
+    }
+
+    // The chain at a head index taken from the ring or saved in a snapshot, walked and checked.
+    private DescriptorChain Chain(ushort head, bool rejectOverlap)
+    {
         if (head >= Size)
         {
             throw new MalformedChainException(null, $"head descriptor index {head} is outside a table of {Size}");

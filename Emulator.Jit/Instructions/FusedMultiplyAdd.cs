@@ -16,31 +16,38 @@ namespace Emulator.Jit.Instructions;
 /// </summary>
 internal static class FusedMultiplyAdd
 {
-    // Results between these bounds are normal and finite in every rounding of the exact sum.
-    private static readonly double SmallestFastDouble = Math.ScaleB(1.0, -1020), LargestFastDouble = Math.ScaleB(1.0, 1022);
-    private static readonly float SmallestFastSingle = MathF.ScaleB(1f, -124), LargestFastSingle = MathF.ScaleB(1f, 126);
+    public static double Double(double x, double y, double z, bool negateProduct, bool negateAddend, uint mxcsr, ref uint flags) =>
+        Compute<double, DoubleFormat>(x, y, z, negateProduct, negateAddend, mxcsr, ref flags);
 
-    public static double Double(double x, double y, double z, bool negateProduct, bool negateAddend, uint mxcsr, ref uint flags)
+    public static float Single(float x, float y, float z, bool negateProduct, bool negateAddend, uint mxcsr, ref uint flags) =>
+        Compute<float, SingleFormat>(x, y, z, negateProduct, negateAddend, mxcsr, ref flags);
+
+    // One algorithm for both widths; TFormat supplies what IEEE 754 generic math does not (the
+    // encoding's quiet bit, MXCSR's denormal handling, the format for exact rounding). The JIT
+    // specializes the method for each value type, so this is the code two copies would be.
+    private static T Compute<T, TFormat>(T x, T y, T z, bool negateProduct, bool negateAddend, uint mxcsr, ref uint flags)
+        where T : IBinaryFloatingPointIeee754<T>
+        where TFormat : IMxcsrFormat<T>
     {
-        if (double.IsNaN(x) || double.IsNaN(y) || double.IsNaN(z))
+        if (T.IsNaN(x) || T.IsNaN(y) || T.IsNaN(z))
         {
-            if (IsSignalingNaN(x) || IsSignalingNaN(y) || IsSignalingNaN(z))
+            if (TFormat.IsSignalingNaN(x) || TFormat.IsSignalingNaN(y) || TFormat.IsSignalingNaN(z))
             {
                 flags |= IE;
             }
 
-            return Quiet(double.IsNaN(x) ? x : double.IsNaN(y) ? y : z);
+            return TFormat.Quiet(T.IsNaN(x) ? x : T.IsNaN(y) ? y : z);
         }
 
         uint denormal = 0;
-        x = Operand(x, mxcsr, ref denormal);
-        y = Operand(y, mxcsr, ref denormal);
-        z = Operand(z, mxcsr, ref denormal);
-        double px = negateProduct ? -x : x, pz = negateAddend ? -z : z;
+        x = TFormat.Operand(x, mxcsr, ref denormal);
+        y = TFormat.Operand(y, mxcsr, ref denormal);
+        z = TFormat.Operand(z, mxcsr, ref denormal);
+        T px = negateProduct ? -x : x, pz = negateAddend ? -z : z;
         if (FastPath(mxcsr))
         {
-            double r = Math.FusedMultiplyAdd(px, y, pz);
-            if (double.IsFinite(r) && Math.Abs(r) >= SmallestFastDouble && Math.Abs(r) <= LargestFastDouble)
+            T r = T.FusedMultiplyAdd(px, y, pz);
+            if (T.IsFinite(r) && T.Abs(r) >= TFormat.SmallestFast && T.Abs(r) <= TFormat.LargestFast)
             {
                 flags |= denormal;
                 return r;
@@ -48,42 +55,9 @@ internal static class FusedMultiplyAdd
         }
 
         uint result = 0;
-        ulong bits = Finite(px, y, pz, FloatFormat.Double, mxcsr, ref result);
+        ulong bits = Finite(double.CreateTruncating(px), double.CreateTruncating(y), double.CreateTruncating(pz), TFormat.Format, mxcsr, ref result);
         flags |= Merge(result, denormal);
-        return BitConverter.UInt64BitsToDouble(bits);
-    }
-
-    public static float Single(float x, float y, float z, bool negateProduct, bool negateAddend, uint mxcsr, ref uint flags)
-    {
-        if (float.IsNaN(x) || float.IsNaN(y) || float.IsNaN(z))
-        {
-            if (IsSignalingNaN(x) || IsSignalingNaN(y) || IsSignalingNaN(z))
-            {
-                flags |= IE;
-            }
-
-            return Quiet(float.IsNaN(x) ? x : float.IsNaN(y) ? y : z);
-        }
-
-        uint denormal = 0;
-        x = Operand(x, mxcsr, ref denormal);
-        y = Operand(y, mxcsr, ref denormal);
-        z = Operand(z, mxcsr, ref denormal);
-        float px = negateProduct ? -x : x, pz = negateAddend ? -z : z;
-        if (FastPath(mxcsr))
-        {
-            float r = MathF.FusedMultiplyAdd(px, y, pz);
-            if (float.IsFinite(r) && MathF.Abs(r) >= SmallestFastSingle && MathF.Abs(r) <= LargestFastSingle)
-            {
-                flags |= denormal;
-                return r;
-            }
-        }
-
-        uint result = 0;
-        ulong bits = Finite(px, y, pz, FloatFormat.Single, mxcsr, ref result);
-        flags |= Merge(result, denormal);
-        return BitConverter.UInt32BitsToSingle((uint)bits);
+        return TFormat.FromBits(bits);
     }
 
     // Round to nearest with the precision flag already set and masked: an inexact result adds nothing.
@@ -166,5 +140,58 @@ internal static class FusedMultiplyAdd
         }
 
         return ExactRounding.Round(sum.Sign < 0, BigInteger.Abs(sum), e, format, mode, mxcsr, flushToZero: true, ref flags);
+    }
+
+    /// <summary>A width's encoding and MXCSR handling, for <see cref="Compute{T, TFormat}"/>.</summary>
+    private interface IMxcsrFormat<T>
+    {
+        static abstract FloatFormat Format { get; }
+
+        // Results between these bounds are normal and finite in every rounding of the exact sum.
+        static abstract T SmallestFast { get; }
+
+        static abstract T LargestFast { get; }
+
+        static abstract bool IsSignalingNaN(T v);
+
+        static abstract T Quiet(T v);
+
+        static abstract T Operand(T v, uint mxcsr, ref uint flags);
+
+        static abstract T FromBits(ulong bits);
+    }
+
+    private readonly struct DoubleFormat : IMxcsrFormat<double>
+    {
+        public static FloatFormat Format => FloatFormat.Double;
+
+        public static double SmallestFast { get; } = Math.ScaleB(1.0, -1020);
+
+        public static double LargestFast { get; } = Math.ScaleB(1.0, 1022);
+
+        public static bool IsSignalingNaN(double v) => MxcsrArithmetic.IsSignalingNaN(v);
+
+        public static double Quiet(double v) => MxcsrArithmetic.Quiet(v);
+
+        public static double Operand(double v, uint mxcsr, ref uint flags) => MxcsrArithmetic.Operand(v, mxcsr, ref flags);
+
+        public static double FromBits(ulong bits) => BitConverter.UInt64BitsToDouble(bits);
+    }
+
+    private readonly struct SingleFormat : IMxcsrFormat<float>
+    {
+        public static FloatFormat Format => FloatFormat.Single;
+
+        public static float SmallestFast { get; } = MathF.ScaleB(1f, -124);
+
+        public static float LargestFast { get; } = MathF.ScaleB(1f, 126);
+
+        public static bool IsSignalingNaN(float v) => MxcsrArithmetic.IsSignalingNaN(v);
+
+        public static float Quiet(float v) => MxcsrArithmetic.Quiet(v);
+
+        public static float Operand(float v, uint mxcsr, ref uint flags) => MxcsrArithmetic.Operand(v, mxcsr, ref flags);
+
+        public static float FromBits(ulong bits) => BitConverter.UInt32BitsToSingle((uint)bits);
     }
 }

@@ -78,18 +78,7 @@ internal static class XsaveComponents
 
         public override void Initialize(CpuCore cpu, int registers) => cpu.Xmm[..registers].Clear();
 
-        public override bool InUse(CpuCore cpu)
-        {
-            foreach (Vector128<byte> x in cpu.Xmm)
-            {
-                if (x != Vector128<byte>.Zero)
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
+        public override bool InUse(CpuCore cpu) => cpu.Xmm.ContainsAnyExcept(Vector128<byte>.Zero);
     }
 
     /// <summary>AVX state: bits 255:128 of YMM0-YMM15, 16 bytes each (Vol. 1 13.5.3). Initial configuration: all 0.</summary>
@@ -117,18 +106,7 @@ internal static class XsaveComponents
 
         public override void Initialize(CpuCore cpu, int registers) => cpu.YmmHigh[..registers].Clear();
 
-        public override bool InUse(CpuCore cpu)
-        {
-            foreach (Vector128<byte> x in cpu.YmmHigh)
-            {
-                if (x != Vector128<byte>.Zero)
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
+        public override bool InUse(CpuCore cpu) => cpu.YmmHigh.ContainsAnyExcept(Vector128<byte>.Zero);
     }
 
     /// <summary>

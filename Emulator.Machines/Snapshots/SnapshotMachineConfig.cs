@@ -82,22 +82,12 @@ public sealed record SnapshotMachineConfig
     /// shape, ready to build the machine a snapshot is restored into. <paramref name="firmware"/> and
     /// <paramref name="vgaBios"/> are the images from the snapshot's sections.
     /// </summary>
-    public PcConfig Apply(PcConfig host, byte[]? firmware, byte[]? vgaBios) => host with
+    public PcConfig Apply(PcConfig host, byte[]? firmware, byte[]? vgaBios)
     {
-        MemoryBytes = MemoryBytes,
-        Cpus = Cpus,
-        Firmware = firmware,
-        FirmwareName = FirmwareName,
-        Kernel = Kernel,
-        DebugExitPort = DebugExitPort,
-        BootOrder = BootOrder,
-        BootMenu = BootMenu,
-        Vga = Vga,
-        VgaBios = vgaBios,
-        Drives = [.. Drives.Select(d => d.Drive)],
-        Nics = [.. Nics.Select(n => NicConfig.Parse(n) ?? throw new FormatException($"network card '{n}'"))],
-        Restoring = true,
-    };
+        List<NicConfig> nics = [.. Nics.Select(n => NicConfig.Parse(n) ?? throw new FormatException($"network card '{n}'"))];
+        var shape = new MachineShape(MemoryBytes, Cpus, Kernel, firmware, FirmwareName, Vga, vgaBios, DebugExitPort, [.. Drives.Select(d => d.Drive)], nics, BootOrder, BootMenu);
+        return shape.ApplyTo(host) with { Restoring = true };
+    }
 
     /// <summary>The first disk that is not the one the snapshot was taken with, and why, or null when all are.</summary>
     public (DriveConfig Drive, string Why)? ChangedDisk()

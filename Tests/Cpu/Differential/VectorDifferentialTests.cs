@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using Iced.Intel;
 using Xunit;
@@ -20,67 +18,28 @@ namespace Emulator.Tests.Cpu.Differential;
 /// (which runs the legacy SSE forms it knows as host instructions and calls the handler for the rest).
 /// </summary>
 public sealed class VectorDifferentialTests(ITestOutputHelper output)
+    : HostDifferentialTests<VectorDifferentialTests>(output), IHostDifferentialSuite
 {
-    public static TheoryData<string> Mnemonics()
-    {
-        var data = new TheoryData<string>();
-        foreach (Mnemonic m in VectorFormCatalog.Forms.Select(f => f.Mnemonic).Distinct())
-        {
-            data.Add(m.ToString());
-        }
+    static IReadOnlyList<DiffForm> IHostDifferentialSuite.Forms => VectorFormCatalog.Forms;
 
-        return data;
-    }
+    static int IHostDifferentialSuite.CasesPerForm => DifferentialRunner.SimdCasesPerForm;
 
-    [SkippableTheory]
-    [MemberData(nameof(Mnemonics))]
-    public void MatchesHost(string mnemonic) => Compare(mnemonic, translate: false);
-
-    [SkippableTheory]
-    [MemberData(nameof(Mnemonics))]
-    public void TranslatedMatchesHost(string mnemonic) => Compare(mnemonic, translate: true);
+    static string? IHostDifferentialSuite.HostLacks(Mnemonic m) => VectorFormCatalog.FeaturesOf(m).Select(HostLacks).FirstOrDefault(f => f is not null);
 
     [Fact]
     public void CatalogCoversEverySimdInstruction()
     {
         foreach ((Code code, string reason) in VectorFormCatalog.Excluded.OrderBy(e => e.Key))
         {
-            output.WriteLine($"not run: {code}: {reason}");
+            Output.WriteLine($"not run: {code}: {reason}");
         }
 
-        output.WriteLine($"{VectorFormCatalog.Forms.Count} forms");
+        Output.WriteLine($"{VectorFormCatalog.Forms.Count} forms");
         Assert.True(VectorFormCatalog.Forms.Count > 1500, $"only {VectorFormCatalog.Forms.Count} forms");
         Assert.Contains(VectorFormCatalog.Forms, f => f.Code == Code.VEX_Vfmadd231ps_ymm_ymm_ymmm256);
         Assert.Contains(VectorFormCatalog.Forms, f => f.Code == Code.VEX_Vpgatherdd_ymm_vm32y_ymm);
         Assert.Contains(VectorFormCatalog.Forms, f => f.Code == Code.VEX_Vcvtps2ph_xmmm128_ymm_imm8);
         Assert.DoesNotContain(VectorFormCatalog.Excluded, e => e.Value == "not implemented");
-    }
-
-    private void Compare(string mnemonic, bool translate)
-    {
-        Skip.IfNot(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64, "needs an x86-64 Linux host to run instructions natively");
-        Mnemonic m = Enum.Parse<Mnemonic>(mnemonic);
-        string? missing = VectorFormCatalog.FeaturesOf(m).Select(HostLacks).FirstOrDefault(f => f is not null);
-        Skip.If(missing is not null, $"the host CPU does not support {missing}");
-
-        output.WriteLine($"host CPU: {HostCpu.Description}");
-        int cases = DifferentialRunner.SimdCasesPerForm;
-        var failures = new List<string>();
-        var watch = Stopwatch.StartNew();
-        using var runner = new DifferentialRunner(translate);
-        foreach (DiffForm form in VectorFormCatalog.Forms.Where(f => f.Mnemonic == m))
-        {
-            FormResult r = runner.Run(form, cases);
-            string faults = r.Faulted > 0 ? $" ({r.Faulted} of them faulting, in a child process)" : "";
-            output.WriteLine($"{form.Name}: {r.Passed} passed{faults}, {r.Failed} failed{(r.Unrunnable is { } u ? $", stopped: {u}" : "")}");
-            if (r.Failed > 0 || r.Passed < cases)
-            {
-                failures.Add($"{form.Name}: {r.Failed} of {r.Passed + r.Failed} failed{(r.Unrunnable is { } why ? $"; only {r.Passed + r.Failed} of {cases} cases generated: {why}" : "")}\n  {string.Join("\n  ", r.Failures)}");
-            }
-        }
-
-        output.WriteLine($"{watch.Elapsed.TotalSeconds:0.00} s{(translate ? $", {runner.TranslatedInstructions} instructions ran as host code" : "")}");
-        Assert.True(failures.Count == 0, $"{failures.Count} forms of {mnemonic} differ from the host:\n{string.Join("\n", failures)}");
     }
 
     /// <summary>The extension when the host lacks it (Intel SDM Vol. 2A CPUID, Tables 3-8, 3-10).</summary>

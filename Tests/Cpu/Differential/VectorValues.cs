@@ -17,50 +17,40 @@ internal static class VectorValues
         _ => EdgeValues.Random64(rng),
     };
 
+    private static readonly BinaryFormat SingleFormat = new(23, 8, (100, 155), (1, 30), rng => (ulong)rng.Next(1 << 23), v => BitConverter.SingleToUInt32Bits(v));
+    private static readonly BinaryFormat DoubleFormat = new(52, 11, (900, 1150), (1, 60), rng => (ulong)rng.NextInt64(1L << 52), v => BitConverter.DoubleToUInt64Bits(v));
+
     /// <summary>A single-precision value's bits.</summary>
-    public static uint Single(Random rng)
-    {
-        uint sign = (uint)rng.Next(2) << 31;
-        uint fraction = (uint)rng.Next(1 << 23);
-        return rng.Next(14) switch
-        {
-            0 => sign,
-            1 => sign | 0x7f80_0000,
-            2 => sign | 0x7fc0_0000 | (fraction & 0x3f_ffff),
-            3 => sign | 0x7f80_0000 | Math.Max(1u, fraction & 0x3f_ffff),
-            4 => sign | Math.Max(1u, fraction),
-            5 => sign | 0x0080_0000 | (rng.Next(2) == 0 ? 0u : fraction),
-            6 => sign | 0x7f7f_ffff,
-            7 => sign | 0x3f80_0000,
-            8 => BitConverter.SingleToUInt32Bits(rng.Next(-100, 100)),
-            9 => sign | ((uint)rng.Next(1, 255) << 23) | (rng.Next(2) == 0 ? 0u : 0x7f_ffffu),
-            10 => sign | ((uint)rng.Next(100, 155) << 23) | fraction,
-            11 => sign | ((uint)rng.Next(1, 30) << 23) | fraction,
-            _ => sign | ((uint)rng.Next(1, 255) << 23) | fraction,
-        };
-    }
+    public static uint Single(Random rng) => (uint)Value(rng, SingleFormat);
 
     /// <summary>A double-precision value's bits.</summary>
-    public static ulong Double(Random rng)
+    public static ulong Double(Random rng) => Value(rng, DoubleFormat);
+
+    /// <summary>One value's bits in <paramref name="f"/>, the edge cases weighted in.</summary>
+    private static ulong Value(Random rng, BinaryFormat f)
     {
-        ulong sign = (ulong)rng.Next(2) << 63;
-        ulong fraction = (ulong)rng.NextInt64(1L << 52);
+        ulong sign = (ulong)rng.Next(2) << (f.FractionBits + f.ExponentBits);
+        ulong fraction = f.Fraction(rng);
+        int maxExponent = (1 << f.ExponentBits) - 1;
+        ulong infinity = Exponent(maxExponent), quiet = 1UL << (f.FractionBits - 1);
         return rng.Next(14) switch
         {
             0 => sign,
-            1 => sign | 0x7ff0_0000_0000_0000,
-            2 => sign | 0x7ff8_0000_0000_0000 | (fraction & 0x7_ffff_ffff_ffff),
-            3 => sign | 0x7ff0_0000_0000_0000 | Math.Max(1UL, fraction & 0x7_ffff_ffff_ffff),
+            1 => sign | infinity,
+            2 => sign | infinity | quiet | (fraction & (quiet - 1)),
+            3 => sign | infinity | Math.Max(1UL, fraction & (quiet - 1)),
             4 => sign | Math.Max(1UL, fraction),
-            5 => sign | 0x0010_0000_0000_0000 | (rng.Next(2) == 0 ? 0UL : fraction),
-            6 => sign | 0x7fef_ffff_ffff_ffff,
-            7 => sign | 0x3ff0_0000_0000_0000,
-            8 => BitConverter.DoubleToUInt64Bits(rng.Next(-100, 100)),
-            9 => sign | ((ulong)rng.Next(1, 2047) << 52) | (rng.Next(2) == 0 ? 0UL : 0xf_ffff_ffff_ffffUL),
-            10 => sign | ((ulong)rng.Next(900, 1150) << 52) | fraction,
-            11 => sign | ((ulong)rng.Next(1, 60) << 52) | fraction,
-            _ => sign | ((ulong)rng.Next(1, 2047) << 52) | fraction,
+            5 => sign | Exponent(1) | (rng.Next(2) == 0 ? 0UL : fraction),
+            6 => sign | (infinity - 1),
+            7 => sign | Exponent(maxExponent >> 1),
+            8 => f.Integer(rng.Next(-100, 100)),
+            9 => sign | Exponent(rng.Next(1, maxExponent)) | (rng.Next(2) == 0 ? 0UL : quiet | (quiet - 1)),
+            10 => sign | Exponent(rng.Next(f.Moderate.Low, f.Moderate.High)) | fraction,
+            11 => sign | Exponent(rng.Next(f.Tiny.Low, f.Tiny.High)) | fraction,
+            _ => sign | Exponent(rng.Next(1, maxExponent)) | fraction,
         };
+
+        ulong Exponent(int biased) => (ulong)biased << f.FractionBits;
     }
 
     /// <summary>
@@ -73,3 +63,10 @@ internal static class VectorValues
         return masks | ((uint)rng.Next(4) << 13) | (rng.Next(2) == 0 ? 0x40u : 0) | (rng.Next(2) == 0 ? 0x8000u : 0) | (rng.Next(3) == 0 ? (uint)rng.Next(0x40) : 0);
     }
 }
+
+/// <summary>
+/// An IEEE 754 binary format as <see cref="VectorValues"/> draws from it: its field widths, the biased
+/// exponents of moderate and of tiny values, how a random fraction is drawn (as it always was, so a seed
+/// gives the same cases) and the encoding of a small integer.
+/// </summary>
+internal sealed record BinaryFormat(int FractionBits, int ExponentBits, (int Low, int High) Moderate, (int Low, int High) Tiny, Func<Random, ulong> Fraction, Func<int, ulong> Integer);

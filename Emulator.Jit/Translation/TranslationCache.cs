@@ -381,12 +381,12 @@ internal sealed unsafe class TranslationCache : IDisposable
     }
 
     // The entry stub (called by the dispatcher with the state and the code address), the exit
-    // stub every block leaves through with its ExitReason in EAX, and the chain-miss stub an
-    // unpatched chain exit jumps to (target RIP in RCX, slot number in R10D; see HostStubs).
+    // stub every block leaves through with its ExitReason in EAX, and the two chain stubs an
+    // unpatched chain exit goes to (target RIP in RCX, slot number in R10D; see HostStubs).
     private (nint Enter, HostStubs Stubs) EmitStubs()
     {
         var a = new Assembler(64);
-        Label exit = a.CreateLabel(), chainMiss = a.CreateLabel(), noEntry = a.CreateLabel();
+        Label exit = a.CreateLabel(), chainExit = a.CreateLabel(), chainLookup = a.CreateLabel(), noEntry = a.CreateLabel();
         foreach (Register r in HostAbi.CalleeSaved)
         {
             a.push(new AssemblerRegister64(r));
@@ -404,9 +404,14 @@ internal sealed unsafe class TranslationCache : IDisposable
 
         a.ret();
 
-        a.Label(ref chainMiss);
-        X86Emitter.EmitJumpCacheLookup(a, noEntry);
+        // Called from a chain site: the target's code in RAX, back to the site's JMP RAX.
+        a.Label(ref chainLookup);
+        X86Emitter.EmitJumpCacheProbe(a, noEntry);
+        a.mov(rax, __qword_ptr[rdx + 8]);
+        a.ret();
         a.Label(ref noEntry);
+        a.lea(rsp, __[rsp + 8]); // the site's return address: the exit stub expects the block's frame
+        a.Label(ref chainExit);
         a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], r10d);
         a.mov(__qword_ptr[rbx + GuestState.RipOffset], rcx);
         a.mov(eax, (int)ExitReason.Chain);
@@ -420,7 +425,7 @@ internal sealed unsafe class TranslationCache : IDisposable
             throw new InvalidOperationException("no room for the translator's stubs");
         }
 
-        return (start, new HostStubs(result.GetLabelRIP(exit), result.GetLabelRIP(chainMiss), InterpretHelper));
+        return (start, new HostStubs(result.GetLabelRIP(exit), result.GetLabelRIP(chainExit), result.GetLabelRIP(chainLookup), InterpretHelper));
     }
 
     public void Dispose() => _memory.Dispose();

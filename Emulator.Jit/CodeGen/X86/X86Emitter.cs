@@ -21,7 +21,8 @@ internal sealed unsafe partial class X86Emitter
     private readonly Assembler _a = new(64);
     private readonly IrBlock _ir;
     private readonly ulong _exitStub;
-    private readonly ulong _chainMissStub;
+    private readonly ulong _chainExitStub;
+    private readonly ulong _chainLookupStub;
     private readonly ulong _interpretHelper;
     private readonly int _firstSlot;
     private readonly Register[] _host = new Register[16];
@@ -42,7 +43,8 @@ internal sealed unsafe partial class X86Emitter
         _firstSlot = firstSlot;
         _ir = ir;
         _exitStub = stubs.Exit;
-        _chainMissStub = stubs.ChainMiss;
+        _chainExitStub = stubs.ChainExit;
+        _chainLookupStub = stubs.ChainLookup;
         _interpretHelper = stubs.InterpretHelper;
         for (int i = 0; i < ir.CachedRegisters.Count; i++)
         {
@@ -834,9 +836,19 @@ internal sealed unsafe partial class X86Emitter
 
     /// <summary>
     /// Guest RIP in RCX: jumps to its translation when the vCPU's jump cache has it, else to
-    /// <paramref name="miss"/>; clobbers RDX. Indirect branches and the shared chain-miss stub use it.
+    /// <paramref name="miss"/>; clobbers RDX. Indirect branches use it.
     /// </summary>
     public static void EmitJumpCacheLookup(Assembler a, Label miss)
+    {
+        EmitJumpCacheProbe(a, miss);
+        a.jmp(__qword_ptr[rdx + 8]);
+    }
+
+    /// <summary>
+    /// Guest RIP in RCX: leaves RDX at its jump-cache entry (the code address at [RDX+8]) when the
+    /// vCPU's jump cache has it, else jumps to <paramref name="miss"/>. The shared chain-lookup stub uses it.
+    /// </summary>
+    public static void EmitJumpCacheProbe(Assembler a, Label miss)
     {
         a.mov(rdx, rcx);
         a.shr(rdx, JumpCache.Shift);
@@ -846,7 +858,6 @@ internal sealed unsafe partial class X86Emitter
         a.add(rdx, __qword_ptr[rbx + GuestState.JumpCacheOffset]);
         a.cmp(rcx, __qword_ptr[rdx]);
         a.jne(miss);
-        a.jmp(__qword_ptr[rdx + 8]);
     }
 
     private bool Jump(ulong target)
@@ -912,7 +923,18 @@ internal sealed unsafe partial class X86Emitter
 
         _a.mov(r10d, _firstSlot + _slots.Count);
         _slots.Add((slot, target));
-        _a.jmp(_chainMissStub);
+        if ((target ^ _ir.StartRip) >> 12 == 0)
+        {
+            // Same page: the dispatcher patches the slot the first time the target has a translation.
+            _a.jmp(_chainExitStub);
+        }
+        else
+        {
+            // Another page (never patched, see TranslationCache.Patch): the jump cache, through an
+            // indirect JMP of this site's own, which the host predicts per site.
+            _a.call(_chainLookupStub);
+            _a.jmp(rax);
+        }
     }
 
     // A branch back to the block's own start: the loop stays in host registers; it still counts

@@ -4,7 +4,7 @@ using Emulator.Jit.State;
 namespace Emulator.Jit.Translation;
 
 /// <summary>
-/// A vCPU's direct-mapped table from guest RIP to translated code, in native memory so translated
+/// A vCPU's two-way set-associative table from guest RIP to translated code, in native memory so translated
 /// code looks indirect branches (RET, JMP/CALL through a register) and cross-page direct branches
 /// up without leaving. An entry is only valid for the mode and mappings it was made under: each
 /// table belongs to one <see cref="ModeKey"/> and is cleared when it is selected for another, and
@@ -20,7 +20,17 @@ internal sealed unsafe class JumpCache
     /// <summary>The mode this table's entries were made in (null: none yet).</summary>
     public ModeKey? Mode { get; set; }
 
+    /// <summary>Entries in all: <see cref="Sets"/> sets of two ways, 16 bytes each (RIP, code address).</summary>
     public const int Entries = 4096;
+
+    /// <summary>
+    /// Sets of two entries (32 bytes: way 0, the newer, then way 1). Two ways because hot targets
+    /// collide: in a busybox shell loop, five pairs of branch targets shared a slot of the
+    /// direct-mapped table this was, and each pass through the loop left translated code ten times
+    /// for the dispatcher to put them back.
+    /// </summary>
+    public const int Sets = Entries / 2;
+
     public const int Shift = 12;
 
     /// <summary>A RIP no code has: non-canonical, and above 4 GiB.</summary>
@@ -32,7 +42,8 @@ internal sealed unsafe class JumpCache
 
     public nint Base => (nint)_table.Pointer;
 
-    public static int Slot(ulong rip) => (int)((rip >> Shift) ^ rip) & (Entries - 1);
+    /// <summary>The set of <paramref name="rip"/>: its page number folded onto its offset.</summary>
+    public static int Set(ulong rip) => (int)((rip >> Shift) ^ rip) & (Sets - 1);
 
     /// <summary>True when an entry was made for code on a page that is not global (a CR3 load may remap it).</summary>
     public bool HasNonGlobal { get; private set; }
@@ -41,8 +52,15 @@ internal sealed unsafe class JumpCache
     public void Insert(ulong rip, nint code, bool global)
     {
         HasNonGlobal |= !global;
-        ulong* e = (ulong*)_table.Pointer + (Slot(rip) * 2);
-        e[0] = rip;
+        ulong* e = (ulong*)_table.Pointer + (Set(rip) * 4);
+        if (e[0] != rip)
+        {
+            // Way 0 moves to way 1 (over the older entry, or over this RIP's own stale one).
+            e[2] = e[0];
+            e[3] = e[1];
+            e[0] = rip;
+        }
+
         e[1] = (ulong)code;
     }
 

@@ -53,10 +53,16 @@ internal sealed unsafe class Translation
     }
 }
 
-/// <summary>A direct branch out of a translation: its patchable JMP rel32 and the guest RIP it goes to.</summary>
+/// <summary>
+/// A direct branch out of a translation: its patchable JMP rel32, the guest RIP it goes to, and for
+/// a branch to the same page the JMP rel32 that ends its unpatched path (to the chain-exit stub;
+/// redirected to the jump-cache stub when the chain can never be patched).
+/// </summary>
 internal struct ChainSlot
 {
     public nint Jump;
+    public nint Tail;
     public ulong Target;
     public bool Patched;
+    public bool Redirected;
 }

@@ -202,14 +202,26 @@ internal sealed unsafe class TranslationCache : IDisposable
     }
 
     // A direct branch to the same linear page, whose mapping cannot change without the code leaving
-    // (CR3 loads and INVLPG end the block), becomes a plain JMP into the target's code.
+    // (CR3 loads and INVLPG end the block), becomes a plain JMP into the target's code. One that can
+    // never be (the target block runs onto a second page, or CS moved) has its unpatched path sent
+    // to the jump cache instead of the dispatcher.
     private void Patch(Translation from, int slot, Translation to)
     {
         ref ChainSlot s = ref from.Slots[slot];
-        if (from.Dead || to.Dead || s.Patched || s.Target != to.Block.Rip
-            || (from.Block.Rip ^ to.Block.Rip) >> 12 != 0 || from.Block.CsBase != to.Block.CsBase
+        if (from.Dead || to.Dead || s.Patched || s.Target != to.Block.Rip)
+        {
+            return;
+        }
+
+        if ((from.Block.Rip ^ to.Block.Rip) >> 12 != 0 || from.Block.CsBase != to.Block.CsBase
             || to.Block.FirstPage != to.Block.LastPage)
         {
+            if (s.Tail != 0 && !s.Redirected)
+            {
+                *(int*)(s.Tail + 1) = checked((int)((long)_stubs.ChainLookupJump - (s.Tail + 5)));
+                s.Redirected = true;
+            }
+
             return;
         }
 
@@ -278,7 +290,8 @@ internal sealed unsafe class TranslationCache : IDisposable
         t.Slots = new ChainSlot[code.Slots.Length];
         for (int i = 0; i < code.Slots.Length; i++)
         {
-            t.Slots[i] = new ChainSlot { Jump = at + code.Slots[i].Offset, Target = code.Slots[i].Target };
+            (int offset, int tail, ulong target) = code.Slots[i];
+            t.Slots[i] = new ChainSlot { Jump = at + offset, Tail = tail < 0 ? 0 : at + tail, Target = target };
         }
 
         // Chain exits name a slot by its index in this cache's list (the emitter numbered them so).
@@ -381,12 +394,12 @@ internal sealed unsafe class TranslationCache : IDisposable
     }
 
     // The entry stub (called by the dispatcher with the state and the code address), the exit
-    // stub every block leaves through with its ExitReason in EAX, and the two chain stubs an
+    // stub every block leaves through with its ExitReason in EAX, and the three chain stubs an
     // unpatched chain exit goes to (target RIP in RCX, slot number in R10D; see HostStubs).
     private (nint Enter, HostStubs Stubs) EmitStubs()
     {
         var a = new Assembler(64);
-        Label exit = a.CreateLabel(), chainExit = a.CreateLabel(), chainLookup = a.CreateLabel(), noEntry = a.CreateLabel();
+        Label exit = a.CreateLabel(), chainExit = a.CreateLabel(), chainLookup = a.CreateLabel(), chainLookupJump = a.CreateLabel(), noEntry = a.CreateLabel();
         foreach (Register r in HostAbi.CalleeSaved)
         {
             a.push(new AssemblerRegister64(r));
@@ -403,6 +416,10 @@ internal sealed unsafe class TranslationCache : IDisposable
         }
 
         a.ret();
+
+        // Jumped to from a same-page chain site that can never be patched: the jump cache, else the dispatcher.
+        a.Label(ref chainLookupJump);
+        X86Emitter.EmitJumpCacheLookup(a, chainExit);
 
         // Called from a chain site: the target's code in RAX, back to the site's JMP RAX.
         a.Label(ref chainLookup);
@@ -425,7 +442,7 @@ internal sealed unsafe class TranslationCache : IDisposable
             throw new InvalidOperationException("no room for the translator's stubs");
         }
 
-        return (start, new HostStubs(result.GetLabelRIP(exit), result.GetLabelRIP(chainExit), result.GetLabelRIP(chainLookup), InterpretHelper));
+        return (start, new HostStubs(result.GetLabelRIP(exit), result.GetLabelRIP(chainExit), result.GetLabelRIP(chainLookup), result.GetLabelRIP(chainLookupJump), InterpretHelper));
     }
 
     public void Dispose() => _memory.Dispose();

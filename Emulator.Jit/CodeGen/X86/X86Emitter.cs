@@ -27,7 +27,7 @@ internal sealed unsafe partial class X86Emitter
     private readonly int _firstSlot;
     private readonly Register[] _host = new Register[16];
     private readonly List<Action> _outOfLine = [];
-    private readonly List<(Label Label, ulong Target)> _slots = [];
+    private readonly List<(Label Label, Label? Tail, ulong Target)> _slots = [];
     private Label _invalidByte;
     private Label _body;
     private Label _helperStub;
@@ -61,7 +61,8 @@ internal sealed unsafe partial class X86Emitter
 
         public required int InvalidOffset { get; init; }
 
-        public required (int Offset, ulong Target)[] Slots { get; init; }
+        /// <summary>Each chain slot's JMP rel32, the JMP rel32 ending its unpatched path (-1: none, a call to the lookup), and its target.</summary>
+        public required (int Offset, int Tail, ulong Target)[] Slots { get; init; }
     }
 
     /// <summary>
@@ -143,7 +144,7 @@ internal sealed unsafe partial class X86Emitter
             Code = result.Code,
             EntryOffset = (int)(result.LabelAddresses[entry.Id] - at),
             InvalidOffset = (int)(result.LabelAddresses[_invalidByte.Id] - at),
-            Slots = _slots.Select(s => ((int)(result.LabelAddresses[s.Label.Id] - at), s.Target)).ToArray(),
+            Slots = _slots.Select(s => ((int)(result.LabelAddresses[s.Label.Id] - at), s.Tail is { } tail ? (int)(result.LabelAddresses[tail.Id] - at) : -1, s.Target)).ToArray(),
         };
     }
 
@@ -850,14 +851,20 @@ internal sealed unsafe partial class X86Emitter
     /// </summary>
     public static void EmitJumpCacheProbe(Assembler a, Label miss)
     {
+        Label way0 = a.CreateLabel();
         a.mov(rdx, rcx);
         a.shr(rdx, JumpCache.Shift);
         a.xor(rdx, rcx);
-        a.and(edx, JumpCache.Entries - 1);
-        a.shl(edx, 4);
+        a.and(edx, JumpCache.Sets - 1);
+        a.shl(edx, 5);
         a.add(rdx, __qword_ptr[rbx + GuestState.JumpCacheOffset]);
         a.cmp(rcx, __qword_ptr[rdx]);
+        a.je(way0);
+        a.cmp(rcx, __qword_ptr[rdx + 16]);
         a.jne(miss);
+        a.add(rdx, 16);
+        a.Label(ref way0);
+        a.zero_bytes();
     }
 
     private bool Jump(ulong target)
@@ -922,14 +929,17 @@ internal sealed unsafe partial class X86Emitter
         }
 
         _a.mov(r10d, _firstSlot + _slots.Count);
-        _slots.Add((slot, target));
         if ((target ^ _ir.StartRip) >> 12 == 0)
         {
             // Same page: the dispatcher patches the slot the first time the target has a translation.
-            _a.jmp(_chainExitStub);
+            Label tail = _a.CreateLabel();
+            Bind(ref tail);
+            _slots.Add((slot, tail, target));
+            _a.AddInstruction(Instruction.CreateBranch(Code.Jmp_rel32_64, _chainExitStub));
         }
         else
         {
+            _slots.Add((slot, null, target));
             // Another page (never patched, see TranslationCache.Patch): the jump cache, through an
             // indirect JMP of this site's own, which the host predicts per site.
             _a.call(_chainLookupStub);

@@ -49,6 +49,13 @@ internal enum IrKind : byte
     /// </summary>
     MulDiv,
 
+    /// <summary>
+    /// REP MOVS and REP STOS with 64-bit addresses: when DF is clear and each string lies within one
+    /// page the TLB maps (and the destination holds no code), the host's own REP MOVS/STOS on host
+    /// memory; otherwise the interpreter's handler.
+    /// </summary>
+    RepString,
+
     /// <summary>Any other instruction: translated code calls the interpreter's handler for it.</summary>
     Interpret,
 }

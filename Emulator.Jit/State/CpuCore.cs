@@ -31,8 +31,8 @@ internal sealed unsafe partial class CpuCore
     public ref ulong Rip => ref _state->Rip;
 
     public ref LazyFlags Flags => ref _state->Flags;
-    /// <summary>RFLAGS without the arithmetic flags; bit 1 always set.</summary>
-    public uint FlagsRest = 2;
+    /// <summary>RFLAGS without the arithmetic flags; bit 1 always set. In the state, where translated code reads DF.</summary>
+    public ref uint FlagsRest => ref _state->FlagsRest;
     /// <summary>ES, CS, SS, DS, FS, GS (indexed by <see cref="Core.Cpu.Seg"/>).</summary>
     public readonly SegmentFile Seg;
     public SegmentRegister Ldtr, Tr;
@@ -76,6 +76,7 @@ internal sealed unsafe partial class CpuCore
     {
         _state = (GuestState*)_stateBuffer.Pointer;
         R = new RegisterFile(_state->Gpr);
+        _state->FlagsRest = 2;
         Seg = new SegmentFile((SegmentRegister*)_state->Segments);
         _state->Core = System.Runtime.InteropServices.GCHandle.ToIntPtr(System.Runtime.InteropServices.GCHandle.Alloc(this, System.Runtime.InteropServices.GCHandleType.Weak));
         Index = index;

@@ -20,6 +20,9 @@ internal unsafe struct GuestState
 
     public LazyFlags Flags;
 
+    /// <summary>RFLAGS without the arithmetic flags (CpuCore.FlagsRest): translated string instructions check DF here.</summary>
+    public uint FlagsRest;
+
     /// <summary>ES, CS, SS, DS, FS, GS (see <see cref="Seg"/>), each a <see cref="SegmentRegister"/>.</summary>
     public fixed byte Segments[6 * 24];
 
@@ -60,6 +63,7 @@ internal unsafe struct GuestState
 
     public static readonly int RipOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Rip));
     public static readonly int FlagsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Flags));
+    public static readonly int FlagsRestOffset = (int)Marshal.OffsetOf<GuestState>(nameof(FlagsRest));
     public static readonly int FlagOpOffset = FlagsOffset + (int)Marshal.OffsetOf<LazyFlags>(nameof(LazyFlags.Op));
     public static readonly int HostRflagsOffset = FlagsOffset + (int)Marshal.OffsetOf<LazyFlags>(nameof(LazyFlags.HostRflags));
     public static readonly int SegmentsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Segments));

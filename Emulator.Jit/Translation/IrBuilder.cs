@@ -177,6 +177,16 @@ internal static unsafe class IrBuilder
             Next = ins.NextIP & (bitness == 64 ? ulong.MaxValue : 0xffff_ffff),
         };
         bool locked = ins.HasLockPrefix || CpuCore.IsLockedAccess(ins);
+        if (RepString(ins, bitness) is { } size)
+        {
+            op.Kind = IrKind.RepString;
+            op.Size = size;
+            bool move = ins.Mnemonic is Mnemonic.Movsb or Mnemonic.Movsw or Mnemonic.Movsd or Mnemonic.Movsq;
+            op.Registers = (ushort)((1 << 1) | (1 << 7) | (move ? 1 << 6 : 1 << 0));
+            op.Written = (ushort)((1 << 1) | (1 << 7) | (move ? 1 << 6 : 0));
+            return op;
+        }
+
         if (ins.HasRepPrefix || ins.HasRepnePrefix || (locked && !LockableNatively(ins)))
         {
             return op;
@@ -311,6 +321,25 @@ internal static unsafe class IrBuilder
         explicitForm.IP = ins.IP;
         explicitForm.Length = ins.Length;
         return explicitForm;
+    }
+
+    // REP MOVS/STOS of 64-bit code with 64-bit addresses and no FS or GS source (see IrKind.RepString): the element size.
+    private static int? RepString(in Instruction ins, int bitness)
+    {
+        if (bitness != 64 || !ins.HasRepPrefix || ins.Op0Kind != OpKind.MemoryESRDI
+            || ins.SegmentPrefix is Register.FS or Register.GS)
+        {
+            return null;
+        }
+
+        return ins.Mnemonic switch
+        {
+            Mnemonic.Movsb or Mnemonic.Stosb => 1,
+            Mnemonic.Movsw or Mnemonic.Stosw => 2,
+            Mnemonic.Movsd or Mnemonic.Stosd => 4,
+            Mnemonic.Movsq or Mnemonic.Stosq => 8,
+            _ => null,
+        };
     }
 
     // Locked read-modify-writes that run as the host's own locked instruction on guest RAM: atomic

@@ -117,6 +117,7 @@ internal sealed unsafe partial class X86Emitter
                 IrKind.JumpIndirect => JumpIndirect(op),
                 IrKind.Vector => Vector(op),
                 IrKind.MulDiv => MulDiv(op),
+                IrKind.RepString => RepString(op),
                 _ => Interpret(op, i == ops.Count - 1 && op.Ins.FlowControl != FlowControl.Next),
             };
         }
@@ -435,10 +436,13 @@ internal sealed unsafe partial class X86Emitter
     // store to a page holding code finds a CodePageTag entry: it goes on in host code when the
     // chunks it writes hold no code (data sharing the page), else to `miss`, where the interpreter
     // drops the overwritten blocks. Clobbers RDX, R10 and, on that path, RCX.
-    private void Probe(int size, bool write, Label miss)
+    // With codePages false a store to a page holding code always misses (the access's length is not
+    // known here, so its chunks cannot be checked).
+    private void Probe(int size, bool write, Label miss, bool codePages = true)
     {
         Assembler a = _a;
         Label codePage = a.CreateLabel(), hit = a.CreateLabel();
+        codePages &= write;
         a.mov(rdx, rax);
         a.shr(rdx, SoftTlb.PageShift - 3);
         a.and(edx, (SoftTlb.Entries - 1) << 3);
@@ -453,11 +457,11 @@ internal sealed unsafe partial class X86Emitter
 
         a.and(r10, unchecked((int)~SoftTlb.PageMask));
         a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteTagOffset : SoftTlb.ReadTagOffset)]);
-        a.jne(write ? codePage : miss);
+        a.jne(codePages ? codePage : miss);
         a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteAddendOffset : SoftTlb.ReadAddendOffset)]);
         a.add(r10, rax);
         Bind(ref hit);
-        if (!write)
+        if (!codePages)
         {
             return;
         }

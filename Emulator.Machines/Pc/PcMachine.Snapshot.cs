@@ -137,15 +137,16 @@ public sealed partial class PcMachine
     /// does not outlive the controllers' saved state), then the vCPUs. The file was checked whole
     /// when opened; a section that does not fit this machine (a device it lacks, a version it does
     /// not know) throws <see cref="SnapshotFileException"/> and the machine must not be run.
+    /// <paramref name="phases"/> times the restore (a caller's, with the phases before this one).
     /// </summary>
-    public void RestoreSnapshot(SnapshotReader snapshot)
+    public void RestoreSnapshot(SnapshotReader snapshot, SnapshotPhases? phases = null)
     {
         if (_threads.Any(t => t.State != VcpuRunState.Created))
         {
             throw new InvalidOperationException("a snapshot is restored into a machine that has not run yet");
         }
 
-        var phases = new SnapshotPhases("snapshot restore");
+        phases ??= new SnapshotPhases("snapshot restore");
         SnapshotSection ram = snapshot.Get(RamSection);
         if (snapshot.RamSize(ram) != _ram.Size)
         {

@@ -63,6 +63,8 @@ public sealed unsafe class SnapshotReader : IDisposable
                 // read within [0, length), the size of the file mapped.
                 view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
                 pointer += view.PointerOffset;
+                // Every byte is read by the checks below: map the file's pages in one call.
+                Memory.HostMapping.PrefaultRead(pointer, (ulong)length);
             }
         }
         catch (FileNotFoundException e)

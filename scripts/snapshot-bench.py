@@ -10,7 +10,10 @@ of its RAM (a file of random bytes in its tmpfs), then
     "restored ... in" figure (the restore work inside the process, without .NET's start-up);
   - checks that the count continues where the snapshot left it.
 
-  scripts/snapshot-bench.py [--memory 512] [--fill-mib 0] [--runs 3] [--emu CMD] [--accel jit]
+  scripts/snapshot-bench.py [--memory 512] [--fill-mib 0] [--runs 3] [--emu CMD] [--accel jit] [--keep FILE]
+
+With --keep FILE the guest is booted and saved once into FILE (reused when it is there already) and
+only the restores are timed: restore work without a boot per run.
 
 Not a test: the figures depend on the host and its load. The target is a restore to a running guest
 within 1 s for 512 MiB.
@@ -94,9 +97,9 @@ def qmp(path, command, arguments=None):
     return reply["return"]
 
 
-def one_run(emu, args, work):
+def save(emu, args, work, snap):
+    """Boots the guest, starts the counter, saves it to `snap`; returns the save's figures and the last count printed."""
     sock = os.path.join(work, "qmp.sock")
-    snap = os.path.join(work, "bench.emusnap")
     for p in (sock, snap):
         if os.path.exists(p):
             os.remove(p)
@@ -118,7 +121,11 @@ def one_run(emu, args, work):
         last = int(COUNT.findall(guest.out)[-1])
     finally:
         guest.kill()
+    return saved, save_s, last
 
+
+def restore(emu, args, snap, last):
+    """Starts `emu run --restore`; returns seconds to the next counter line and emu's own restore time."""
     restored = Console(emu + ["run", "--restore", snap, "--accel", args.accel])
     try:
         t_next, m = restored.wait_for(COUNT, 120)
@@ -129,12 +136,42 @@ def one_run(emu, args, work):
         restored.wait_for(re.compile(rb"count %d\r\n" % (last + 5)), 60)
     finally:
         restored.kill()
-    inner = re.search(rb"restored .* in ([0-9.]+) s", restored.proc.stderr.read())
+    stderr = restored.proc.stderr.read()
+    inner = re.search(rb"restored .* in ([0-9.]+) s", stderr)
+    trace = re.search(rb"snapshot restore: .*", stderr)
+    if trace:
+        print("  " + trace.group(0).decode(), flush=True)
+    return restore_s, float(inner.group(1)) if inner else None
+
+
+def one_run(emu, args, work):
+    snap = os.path.join(work, "bench.emusnap")
+    saved, save_s, last = save(emu, args, work, snap)
+    restore_s, inner = restore(emu, args, snap, last)
     return {
         "save_s": save_s, "paused_ms": saved["paused-ms"], "bytes": saved["bytes"],
         "pages": saved["ram-pages"], "zero_pages": saved["zero-pages"],
-        "restore_s": restore_s, "restore_inner_s": float(inner.group(1)) if inner else None,
+        "restore_s": restore_s, "restore_inner_s": inner,
     }
+
+
+def restores_only(emu, args):
+    """--keep FILE: saves once into FILE (kept, with its last count beside it) unless it is there, then only restores."""
+    counted = args.keep + ".count"
+    if not (os.path.exists(args.keep) and os.path.exists(counted)):
+        with tempfile.TemporaryDirectory(prefix="emu-snapbench") as work:
+            saved, save_s, last = save(emu, args, work, args.keep)
+        with open(counted, "w") as f:
+            f.write(str(last))
+        print(f"saved {args.keep}: {saved['bytes'] / 2**20:.1f} MiB in {save_s:.2f} s", flush=True)
+    last = int(open(counted).read())
+    outer, inner = [], []
+    for i in range(args.runs):
+        o, n = restore(emu, args, args.keep, last)
+        outer.append(o)
+        inner.append(n)
+        print(f"run {i + 1}: restore to running guest {o:.2f} s (restore work inside emu {n} s)", flush=True)
+    print(f"median of {args.runs}: restore {statistics.median(outer):.2f} s, inside emu {statistics.median(inner):.3f} s")
 
 
 def main():
@@ -143,6 +180,7 @@ def main():
     ap.add_argument("--fill-mib", type=int, default=0, help="MiB of random data the guest writes to its tmpfs before the snapshot")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--accel", default="jit")
+    ap.add_argument("--keep", metavar="FILE", help="save once into FILE (or reuse it) and time only the restores")
     ap.add_argument("--emu", help="the emu command (default: ./emu's build, made first if it is missing or stale)")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(CACHE, "vmlinuz")):
@@ -152,6 +190,9 @@ def main():
         subprocess.run([os.path.join(ROOT, "emu"), "--version"], check=True, stdout=subprocess.DEVNULL)
         args.emu = f"dotnet {os.path.join(ROOT, '.build', 'emu', 'emu.dll')}"
     emu = args.emu.split()
+    if args.keep:
+        restores_only(emu, args)
+        return
     results = []
     with tempfile.TemporaryDirectory(prefix="emu-snapbench") as work:
         for i in range(args.runs):

@@ -66,8 +66,10 @@ internal static class RunCommand
 
         // A snapshot is checked whole, and its disks against their identities, before anything is built.
         var restoring = System.Diagnostics.Stopwatch.StartNew();
+        SnapshotPhases? phases = o.Restore is null ? null : new SnapshotPhases("snapshot restore");
         using SnapshotReader? snapshot = o.Restore is null ? null : OpenSnapshot(o.Restore, irqchip);
         PcConfig shape = snapshot is null ? MachineFromOptions(o) : MachineFromSnapshot(snapshot);
+        phases?.Mark("open");
         List<Screendump> dumps = [.. o.ScreendumpOnExit.Select(path => Screendump.Parse(path, shape.Vga))];
 
         var sinks = new List<Stream>();
@@ -103,7 +105,8 @@ internal static class RunCommand
             running = machine;
             if (snapshot is not null)
             {
-                machine.RestoreSnapshot(snapshot);
+                phases!.Mark("machine");
+                machine.RestoreSnapshot(snapshot, phases);
                 snapshot.Dispose();
                 Console.Error.WriteLine($"emu: restored {snapshot.Path} ({machine.MemoryBytes >> 20} MiB, {machine.VcpuCount} vCPU(s)) in {restoring.Elapsed.TotalSeconds:0.000} s");
             }

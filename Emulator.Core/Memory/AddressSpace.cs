@@ -79,6 +79,28 @@ public sealed class AddressSpace
     /// <summary>Registers a callback told of every write made through <see cref="Write"/> to RAM (DMA, loaders), so that caches of guest code can be invalidated.</summary>
     public void ObserveRamWrites(Action<ulong, int> observer) => _writeObservers.Add(observer);
 
+    /// <summary>
+    /// Tells every <see cref="ObserveRamWrites"/> observer that all of RAM was rewritten behind the
+    /// address space's back (a snapshot loaded through the host mapping), so that caches of guest
+    /// code drop what they hold.
+    /// </summary>
+    public void NotifyRamRewritten()
+    {
+        foreach (MemoryRegion r in _regions.Where(r => r.Kind == RegionKind.Ram))
+        {
+            for (ulong done = 0; done < r.Size;)
+            {
+                int n = (int)Math.Min(r.Size - done, 1UL << 30);
+                foreach (Action<ulong, int> observer in _writeObservers)
+                {
+                    observer(r.Start.Value + done, n);
+                }
+
+                done += (ulong)n;
+            }
+        }
+    }
+
     /// <summary>The region holding <paramref name="address"/>, or null.</summary>
     public MemoryRegion? Find(ulong address)
     {

@@ -115,10 +115,11 @@ public static unsafe class RamImage
 
     private static void DecodeChunks(ReadOnlySpan<byte> payload, List<(ulong Chunk, ulong Map, int Offset, int Length)> table, byte* ram, ulong size, bool clearZeroPages)
     {
+        // Pages the host never gave a frame are zero already: clearing needs no look at them.
+        using Memory.PageResidency? residency = clearZeroPages ? Memory.PageResidency.Open() : null;
         fixed (byte* p = payload)
         {
             byte* basePointer = p;
-            int payloadLength = payload.Length;
             Parallel.For(
                 0,
                 table.Count,
@@ -127,7 +128,7 @@ public static unsafe class RamImage
                 {
                     (ulong chunk, ulong map, int offset, int length) = table[i];
                     var block = new ReadOnlySpan<byte>(basePointer + offset, length);
-                    DecodeChunk(block, map, chunk, ram, size, clearZeroPages, pages);
+                    DecodeChunk(block, map, chunk, ram, size, residency, pages);
                     return pages;
                 },
                 pages => ArrayPool<byte>.Shared.Return(pages));
@@ -244,7 +245,7 @@ public static unsafe class RamImage
         return table;
     }
 
-    private static void DecodeChunk(ReadOnlySpan<byte> block, ulong map, ulong chunk, byte* ram, ulong size, bool clearZeroPages, byte[] pages)
+    private static void DecodeChunk(ReadOnlySpan<byte> block, ulong map, ulong chunk, byte* ram, ulong size, Memory.PageResidency? clearing, byte[] pages)
     {
         int expected = BitOperations.PopCount(map) * PageSize;
         if (map != 0)
@@ -260,6 +261,7 @@ public static unsafe class RamImage
         byte* start = ram + (chunk * ChunkBytes);
         int pageCount = PagesIn(size, chunk);
         PrefaultRuns(start, map);
+        ulong maybeUsed = clearing?.MaybeUsed(start, pageCount) ?? 0;
         int taken = 0;
         for (int i = 0; i < pageCount; i++)
         {
@@ -269,7 +271,7 @@ public static unsafe class RamImage
                 pages.AsSpan(taken, PageSize).CopyTo(page);
                 taken += PageSize;
             }
-            else if (clearZeroPages && page.ContainsAnyExcept((byte)0))
+            else if ((maybeUsed & (1UL << i)) != 0 && page.ContainsAnyExcept((byte)0))
             {
                 // Only pages that hold something are written: an untouched page stays unallocated.
                 page.Clear();

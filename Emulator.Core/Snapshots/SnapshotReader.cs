@@ -63,6 +63,8 @@ public sealed unsafe class SnapshotReader : IDisposable
                 // read within [0, length), the size of the file mapped.
                 view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
                 pointer += view.PointerOffset;
+                // Every byte is read by the checks below: map the file's pages in one call.
+                Memory.HostMapping.PrefaultRead(pointer, (ulong)length);
             }
         }
         catch (FileNotFoundException e)
@@ -278,6 +280,12 @@ public sealed unsafe class SnapshotReader : IDisposable
     // XXH3 over a range that may exceed what one span can hold.
     private ulong Checksum(long offset, long length)
     {
+        if (length <= int.MaxValue)
+        {
+            // One call: the same value as the streaming hash, measured at about half its time.
+            return XxHash3.HashToUInt64(Bytes(offset, (int)length));
+        }
+
         var hash = new XxHash3();
         while (length > 0)
         {

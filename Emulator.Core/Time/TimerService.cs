@@ -82,7 +82,7 @@ public sealed class TimerService : IDisposable
         while (TakeDue(nanoseconds) is { } due)
         {
             _manual.Set(Math.Max(due.Deadline, _manual.NowNanoseconds));
-            Fire(due.Timer);
+            Fire(due.Timer, due.Deadline);
         }
 
         _manual.Set(nanoseconds);
@@ -94,7 +94,7 @@ public sealed class TimerService : IDisposable
         long now = Clock.NowNanoseconds;
         while (TakeDue(now) is { } due)
         {
-            Fire(due.Timer);
+            Fire(due.Timer, due.Deadline);
         }
     }
 
@@ -129,8 +129,10 @@ public sealed class TimerService : IDisposable
             DropStale();
             if (_queue.TryPeek(out VirtualTimer? timer, out long deadline) && deadline <= now)
             {
+                // The timer stays armed until its callback runs under the device lock (Fire): a
+                // snapshot taken under that lock meanwhile sees it due, not disarmed, and a Cancel
+                // meanwhile still keeps the callback from running.
                 _queue.Dequeue();
-                timer.Deadline = null;
                 return (timer, deadline);
             }
 
@@ -148,10 +150,21 @@ public sealed class TimerService : IDisposable
         }
     }
 
-    private void Fire(VirtualTimer timer)
+    private void Fire(VirtualTimer timer, long deadline)
     {
         lock (_deviceLock)
         {
+            lock (_queueLock)
+            {
+                if (timer.Deadline != deadline)
+                {
+                    // Cancelled or re-armed while this thread waited for the device lock.
+                    return;
+                }
+
+                timer.Deadline = null;
+            }
+
             timer.Callback();
         }
     }

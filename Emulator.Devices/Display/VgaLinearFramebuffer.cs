@@ -35,6 +35,7 @@ public sealed class VgaLinearFramebuffer : IBusDevice
         if (offset + (ulong)data.Length <= Vga.VramSize)
         {
             data.CopyTo(_vga.Vram.AsSpan((int)offset));
+            _vga.NoteWritten((int)offset + data.Length);
         }
     }
 

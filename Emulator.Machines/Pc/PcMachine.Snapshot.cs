@@ -137,15 +137,126 @@ public sealed partial class PcMachine
     /// does not outlive the controllers' saved state), then the vCPUs. The file was checked whole
     /// when opened; a section that does not fit this machine (a device it lacks, a version it does
     /// not know) throws <see cref="SnapshotFileException"/> and the machine must not be run.
+    /// <paramref name="phases"/> times the restore (a caller's, with the phases before this one).
     /// </summary>
-    public void RestoreSnapshot(SnapshotReader snapshot)
+    public void RestoreSnapshot(SnapshotReader snapshot, SnapshotPhases? phases = null)
     {
         if (_threads.Any(t => t.State != VcpuRunState.Created))
         {
             throw new InvalidOperationException("a snapshot is restored into a machine that has not run yet");
         }
 
-        var phases = new SnapshotPhases("snapshot restore");
+        phases ??= new SnapshotPhases("snapshot restore");
+        // A fresh mapping is zero already: the pages the snapshot leaves out are not touched.
+        _restoredRunning = LoadSnapshotState(snapshot, phases, clearZeroPages: false);
+        phases.Report();
+    }
+
+    /// <summary>
+    /// Loads a snapshot into this machine while it runs, as QEMU's <c>loadvm</c>: the snapshot's
+    /// machine must have this machine's shape (<see cref="SnapshotMachineConfig.ShapeDifference"/>,
+    /// the same firmware image) and its disks must be the ones it was taken with, else
+    /// <see cref="InvalidOperationException"/> and nothing changes. Then the vCPUs are stopped (a STOP
+    /// event), RAM, every device and every vCPU are replaced, compiled guest code is dropped, and a VM
+    /// that was running runs on from the snapshot (RESUME). A snapshot that fails while being loaded
+    /// (a device state this emu cannot read) leaves the VM stopped, in no defined state, as QEMU does;
+    /// that throws <see cref="SnapshotFileException"/>.
+    /// </summary>
+    public void LoadSnapshot(SnapshotReader snapshot) => Invoke(() =>
+    {
+        if (_runState == MachineRunState.Shutdown)
+        {
+            throw new MachineStoppedException();
+        }
+
+        if (_config.KvmIrqchip == KvmIrqchipMode.Kernel)
+        {
+            throw new InvalidOperationException("--kvm-irqchip kernel: the in-kernel interrupt controllers' state cannot be loaded; snapshots need --kvm-irqchip user");
+        }
+
+        var phases = new SnapshotPhases("snapshot load");
+        CheckShape(snapshot);
+        phases.Mark("check");
+        bool wasRunning = _runState == MachineRunState.Running;
+        Stop(MachineRunState.Paused);
+        bool loaded = false;
+        try
+        {
+            SettleApicProcessors();
+            foreach (VcpuThread t in _threads)
+            {
+                t.Pause();
+            }
+
+            phases.Mark("stop");
+            bool[] running = LoadSnapshotState(snapshot, phases, clearZeroPages: true);
+            // RAM changed under the software CPU's decoded and translated blocks.
+            Platform.Memory.NotifyRamRewritten();
+            for (int i = 0; i < _threads.Count; i++)
+            {
+                if (running[i])
+                {
+                    _threads[i].Resume();
+                }
+            }
+
+            phases.Mark("code");
+            phases.Report();
+            loaded = true;
+        }
+        finally
+        {
+            if (wasRunning && loaded)
+            {
+                Continue();
+            }
+        }
+    });
+
+    // A loadvm into this machine: the snapshot's shape, firmware and disks must be this machine's.
+    private void CheckShape(SnapshotReader snapshot)
+    {
+        SnapshotSection section = snapshot.Get(MachineSection);
+        SnapshotMachineConfig saved;
+        try
+        {
+            saved = SnapshotMachineConfig.Parse(snapshot.Read(section), section.Version);
+        }
+        catch (InvalidDataException e)
+        {
+            throw snapshot.Fail(e.Message, e);
+        }
+
+        SnapshotMachineConfig running;
+        lock (Platform.DeviceLock)
+        {
+            // The disks' identities are taken once everything the guest wrote is in the files.
+            _images.ForEach(i => i.Flush());
+            running = SnapshotMachineConfig.Of(_config, AcceleratorName);
+        }
+
+        if (saved.ShapeDifference(running) is { } why)
+        {
+            throw new InvalidOperationException(why);
+        }
+
+        if (saved.HasFirmware && !snapshot.Read(FirmwareSection).AsSpan().SequenceEqual(_config.Firmware))
+        {
+            throw new InvalidOperationException($"the snapshot's firmware image is not the one this machine runs ({_config.FirmwareName})");
+        }
+
+        if (saved.ChangedDisk() is { } changed)
+        {
+            throw new InvalidOperationException($"the disk {changed.Drive.Path} is not the one the snapshot was taken with: {changed.Why}");
+        }
+    }
+
+    // RAM, then every device (the interrupt controllers last, so that what the other devices drive on
+    // their lines on the way does not outlive the controllers' saved state), then the vCPUs, whose
+    // threads are parked or not started. Everything that can be checked is checked before RAM is
+    // written. Returns which vCPUs run (the others wait for a startup IPI).
+    private bool[] LoadSnapshotState(SnapshotReader snapshot, SnapshotPhases phases, bool clearZeroPages)
+    {
         SnapshotSection ram = snapshot.Get(RamSection);
         if (snapshot.RamSize(ram) != _ram.Size)
         {
@@ -158,6 +269,11 @@ public sealed partial class PcMachine
             throw snapshot.Fail($"holds the state of {extra.Name[DevicePrefix.Length..]}, which this machine does not have");
         }
 
+        if (expected.FirstOrDefault(name => !snapshot.Has(name)) is { } missing)
+        {
+            throw snapshot.Fail($"has no state for {missing[DevicePrefix.Length..]}, which this machine has");
+        }
+
         CpuState[] cpus = [.. Enumerable.Range(0, Vcpus.Count).Select(i => ReadCpu(snapshot, i))];
         byte[] waiting = snapshot.Read(VcpusSection);
         if (snapshot.Get(VcpusSection).Version != VcpusSectionVersion || waiting.Length != Vcpus.Count)
@@ -167,8 +283,10 @@ public sealed partial class PcMachine
 
         unsafe
         {
-            // SAFETY: _ram is this machine's mapping of _ram.Size bytes, which the section was checked to hold.
-            snapshot.ReadRam(ram, _ram.Pointer, _ram.Size, clearZeroPages: false);
+            // SAFETY: _ram is this machine's mapping of _ram.Size bytes, which the section was checked
+            // to hold; the vCPUs are parked or not started and the devices reach RAM only under the
+            // device lock or from their host threads, which a paused machine's devices leave alone.
+            snapshot.ReadRam(ram, _ram.Pointer, _ram.Size, clearZeroPages);
         }
 
         phases.Mark("ram");
@@ -196,9 +314,7 @@ public sealed partial class PcMachine
         }
 
         phases.Mark("cpus");
-        phases.Report();
-
-        _restoredRunning = [.. waiting.Select(w => w == 0)];
+        return [.. waiting.Select(w => w == 0)];
     }
 
     // An IDE command in its data phase continues from the drive's callbacks, which no saved state

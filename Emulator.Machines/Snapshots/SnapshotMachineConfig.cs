@@ -89,6 +89,35 @@ public sealed record SnapshotMachineConfig
         return shape.ApplyTo(host) with { Restoring = true };
     }
 
+    /// <summary>
+    /// How the machine <paramref name="running"/> describes differs in shape from this one (RAM, CPUs,
+    /// firmware, kernel, disks, cards, VGA), or null when a snapshot of this machine can be loaded
+    /// into it. The backend and the disks' identities are not compared here (see <see cref="ChangedDisk"/>).
+    /// </summary>
+    public string? ShapeDifference(SnapshotMachineConfig running)
+    {
+        static string Describe(IEnumerable<string> items) => items.Any() ? string.Join(", ", items) : "none";
+        static string Disk((DriveConfig Drive, DiskIdentity Identity) d) =>
+            $"{d.Drive.Path} ({d.Drive.Interface}{(d.Drive.IsCdrom ? " cdrom" : string.Empty)}{(d.Drive.ReadOnly ? " read-only" : string.Empty)}{(d.Drive.Format is { } f ? " " + f : string.Empty)})";
+        static string Boot(KernelBootConfig? k) => k is null ? "no kernel" : $"kernel {k.KernelPath} initrd [{string.Join(", ", k.InitrdPaths)}] append \"{k.CommandLine}\"";
+
+        (string What, string Saved, string Now)[] facts =
+        [
+            ("RAM", $"{MemoryBytes >> 20} MiB", $"{running.MemoryBytes >> 20} MiB"),
+            ("vCPUs", Cpus.ToString(System.Globalization.CultureInfo.InvariantCulture), running.Cpus.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("firmware", HasFirmware ? FirmwareName : "the built-in ROM", running.HasFirmware ? running.FirmwareName : "the built-in ROM"),
+            ("VGA", Vga ? (HasVgaBios ? "std with its BIOS" : "std") : "none", running.Vga ? (running.HasVgaBios ? "std with its BIOS" : "std") : "none"),
+            ("boot", Boot(Kernel), Boot(running.Kernel)),
+            ("boot order", $"{BootOrder ?? "default"}{(BootMenu ? " with menu" : string.Empty)}", $"{running.BootOrder ?? "default"}{(running.BootMenu ? " with menu" : string.Empty)}"),
+            ("debug-exit port", $"0x{DebugExitPort:x}", $"0x{running.DebugExitPort:x}"),
+            ("disks", Describe(Drives.Select(Disk)), Describe(running.Drives.Select(Disk))),
+            ("network cards", Describe(Nics), Describe(running.Nics)),
+        ];
+        return facts.FirstOrDefault(f => f.Saved != f.Now) is { What: not null } d
+            ? $"the snapshot's machine has {d.What} {d.Saved}, this one {d.Now}"
+            : null;
+    }
+
     /// <summary>The first disk that is not the one the snapshot was taken with, and why, or null when all are.</summary>
     public (DriveConfig Drive, string Why)? ChangedDisk()
     {

@@ -23,6 +23,42 @@ public sealed class TimerServiceHostTests : IDisposable
     public void Dispose() => _timers.Dispose();
 
     [Fact]
+    public void ATimerDueWhileTheDeviceLockIsHeldStaysArmedUntilItsCallbackRuns()
+    {
+        // A snapshot saves device timers under the device lock: a timer the host thread has taken
+        // off its queue, but whose callback waits for that lock, must still read as armed (due),
+        // or the saved machine loses the interrupt it was about to raise.
+        using var fired = new ManualResetEventSlim();
+        VirtualTimer timer = _timers.CreateTimer("due", fired.Set);
+        lock (_deviceLock)
+        {
+            timer.ArmIn(1_000_000);
+            Thread.Sleep(100); // the thread takes it 1 ms in and then waits for the lock
+            Assert.False(fired.IsSet);
+            Assert.NotNull(timer.Deadline);
+            Assert.True(timer.Deadline <= _timers.Clock.NowNanoseconds);
+        }
+
+        Assert.True(fired.Wait(TimeSpan.FromSeconds(10)), "the timer did not fire once the lock was free");
+        Assert.Null(timer.Deadline);
+    }
+
+    [Fact]
+    public void ATimerCancelledWhileItsCallbackWaitsForTheDeviceLockDoesNotFire()
+    {
+        using var fired = new ManualResetEventSlim();
+        VirtualTimer timer = _timers.CreateTimer("cancelled", fired.Set);
+        lock (_deviceLock)
+        {
+            timer.ArmIn(1_000_000);
+            Thread.Sleep(100);
+            timer.Cancel();
+        }
+
+        Assert.False(fired.Wait(TimeSpan.FromMilliseconds(300)), "a cancelled timer fired");
+    }
+
+    [Fact]
     public void AnEarlierTimerArmedWhileTheThreadSleepsOnALaterOneFiresAtItsOwnTime()
     {
         // The thread sleeps on a timer 30 s away (at most 100 ms at a time); a timer armed 5 ms

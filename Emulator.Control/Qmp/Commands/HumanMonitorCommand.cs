@@ -29,6 +29,7 @@ internal static class HumanMonitorCommand
         ["quit"] = (c, _) => Do(() => c.Machine.Quit("host-qmp-quit")),
         ["q"] = (c, _) => Do(() => c.Machine.Quit("host-qmp-quit")),
         ["savevm"] = SaveVm,
+        ["loadvm"] = LoadVm,
     };
 
     public static void Register(QmpCommandTable table) => table.Add(
@@ -101,6 +102,25 @@ internal static class HumanMonitorCommand
         try
         {
             SnapshotCommands.Save(c.Machine, args[0]);
+            return string.Empty;
+        }
+        catch (QmpException e)
+        {
+            return $"Error: {e.Message}\r\n";
+        }
+    }
+
+    // loadvm NAME|FILE: x-emu-snapshot-load; QEMU's monitor prints nothing on success and "Error: ..." otherwise.
+    private static string LoadVm(QmpContext c, string[] args)
+    {
+        if (args.Length != 1)
+        {
+            return "loadvm: expects one NAME or FILE (a NAME is kept in the snapshot directory)\r\n";
+        }
+
+        try
+        {
+            SnapshotCommands.Load(c.Machine, args[0]);
             return string.Empty;
         }
         catch (QmpException e)

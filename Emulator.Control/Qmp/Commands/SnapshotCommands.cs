@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Emulator.Core.Snapshots;
 using Emulator.Machines.Pc;
 using Emulator.Machines.Snapshots;
 
@@ -13,12 +14,44 @@ namespace Emulator.Control.Qmp.Commands;
 /// paused for an incoming side. emu writes one file beside the disks, so the command is an
 /// extension (QEMU's <c>x-</c> prefix), synchronous, and the VM runs again afterwards as it does
 /// after QEMU's <c>savevm</c> (STOP and RESUME events around it). <c>human-monitor-command</c>'s
-/// <c>savevm NAME|FILE</c> does the same.
+/// <c>savevm NAME|FILE</c> does the same. <c>x-emu-snapshot-load</c> and <c>loadvm NAME|FILE</c>
+/// are the way back, as QEMU's <c>loadvm</c> (its <c>snapshot-load</c> job reads internal qcow2
+/// snapshots, which emu does not write): the running machine takes the snapshot's RAM, devices and
+/// vCPUs, with STOP and RESUME events around it.
 /// </summary>
 internal static class SnapshotCommands
 {
-    public static void Register(QmpCommandTable table) =>
+    public static void Register(QmpCommandTable table)
+    {
         table.Add("x-emu-snapshot-save", [new QmpParameter("file", JsonValueKind.String)], (c, args) => Save(c.Machine, args["file"]!.GetValue<string>()));
+        table.Add("x-emu-snapshot-load", [new QmpParameter("file", JsonValueKind.String)], (c, args) =>
+        {
+            Load(c.Machine, args["file"]!.GetValue<string>());
+            return new JsonObject();
+        });
+    }
+
+    /// <summary>
+    /// Loads <paramref name="nameOrFile"/> into the running machine (see <see cref="PcMachine.LoadSnapshot"/>).
+    /// A file that is cut or corrupted, of another machine's shape or over changed disks is refused
+    /// with a <see cref="QmpException"/> (GenericError) and the guest runs on untouched.
+    /// </summary>
+    public static void Load(PcMachine machine, string nameOrFile)
+    {
+        try
+        {
+            using SnapshotReader snapshot = SnapshotReader.Open(SnapshotStore.Resolve(nameOrFile));
+            machine.LoadSnapshot(snapshot);
+        }
+        catch (SnapshotFileException e)
+        {
+            throw new QmpException($"loadvm: {e.Message}", e);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            throw new QmpException($"loadvm {nameOrFile}: {e.Message}", e);
+        }
+    }
 
     /// <summary>
     /// Saves to <paramref name="nameOrFile"/> (a NAME in the snapshot directory, or a path relative to

@@ -10,9 +10,11 @@ namespace Emulator.Jit.Translation;
 
 /// <summary>
 /// The translator's front end: classifies each instruction of a decoded block into an
-/// <see cref="IrKind"/>. Only instructions whose whole effect is on their explicit general-register
-/// operands, one memory operand and the arithmetic flags are kept as host instructions; everything
-/// else (system instructions, implicit registers, string operations, x87/SSE, LOCK) is left to the
+/// <see cref="IrKind"/>. Instructions whose whole effect is on their explicit general-register
+/// operands, one memory operand and the arithmetic flags are kept as host instructions, and so are
+/// the kinds with implicit operands the emitter routes through host registers (MUL/DIV, the vector
+/// forms of VectorForms, REP MOVS/STOS, the stack and control transfers); everything else (system
+/// instructions, other string operations, x87, floating-point SSE, most LOCK forms) is left to the
 /// interpreter's handler, so each instruction's semantics stays written once.
 /// </summary>
 internal static unsafe class IrBuilder

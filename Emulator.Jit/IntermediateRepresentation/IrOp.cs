@@ -32,6 +32,9 @@ internal unsafe struct IrOp
     /// <summary>Native: the shift count is CL, which the host instruction needs in its own CL.</summary>
     public bool CountInCl;
 
+    /// <summary>Native: an operand is AH, CH, DH or BH, which only a host instruction without REX can name: the guest registers go through the host's RAX, RCX and RDX.</summary>
+    public bool HighByte;
+
     /// <summary>The instruction reads the arithmetic flags.</summary>
     public bool ReadsFlags;
 

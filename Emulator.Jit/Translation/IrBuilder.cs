@@ -142,7 +142,7 @@ internal static unsafe class IrBuilder
     /// accumulator already takes the host's RAX.
     /// </summary>
     public static bool Spillable(in IrOp op) =>
-        op.Kind is IrKind.Native or IrKind.NativeMemory or IrKind.MulDiv && op.Ins.Mnemonic != Mnemonic.Cmpxchg;
+        op.Kind is IrKind.Native or IrKind.NativeMemory or IrKind.MulDiv && op.Ins.Mnemonic != Mnemonic.Cmpxchg && !op.HighByte;
 
     private static int SegmentsUsed(in IrOp op) => op.Kind switch
     {
@@ -484,8 +484,8 @@ internal static unsafe class IrBuilder
     }
 
     // Fills in the registers of a Native, NativeMemory or JumpIndirect op, or falls back to
-    // Interpret for operands the host form cannot take (high-byte registers, 16-bit addressing,
-    // segment or control registers).
+    // Interpret for operands the host form cannot take (high-byte registers beside memory or REX
+    // registers, 16-bit addressing, segment or control registers).
     private static IrOp WithOperands(IrOp op, int bitness, IrKind kind)
     {
         ref Instruction ins = ref op.Ins;
@@ -501,9 +501,13 @@ internal static unsafe class IrBuilder
                     {
                         op.CountInCl = true;
                     }
-                    else if (r < 0 || RegisterMap.HighByte[(int)reg])
+                    else if (r < 0 || (RegisterMap.HighByte[(int)reg] && !HighByteForm(ins, kind)))
                     {
                         return Fallback(op);
+                    }
+                    else if (RegisterMap.HighByte[(int)reg])
+                    {
+                        op.HighByte = true;
                     }
 
                     regs |= (ushort)(1 << r);
@@ -544,8 +548,45 @@ internal static unsafe class IrBuilder
     {
         op.Kind = IrKind.Interpret;
         op.Registers = op.Written = 0;
-        op.ReadsFlags = op.WritesFlags = op.CountInCl = false;
+        op.ReadsFlags = op.WritesFlags = op.CountInCl = op.HighByte = false;
         return op;
+    }
+
+    // A register-only form naming AH, CH, DH or BH (`and dh, 80h`, `test ah, 40h`, `movzx eax, ah`):
+    // its guest registers, at most three and none needing REX, can pass through the host's RAX, RCX
+    // and RDX (X86Emitter.HighByteNative). A shift by CL is left out (its count must be the host's
+    // CL), and so is CMPXCHG (its accumulator is implicit).
+    private static bool HighByteForm(in Instruction ins, IrKind kind)
+    {
+        if (kind != IrKind.Native || ins.Mnemonic == Mnemonic.Cmpxchg)
+        {
+            // CMPXCHG's implicit accumulator would take the host's RAX too.
+            return false;
+        }
+
+        ushort distinct = 0;
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            switch (ins.GetOpKind(i))
+            {
+                case OpKind.Register:
+                    Register reg = ins.GetOpRegister(i);
+                    int r = RegisterMap.Index[(int)reg];
+                    if (r < 0 || (reg.IsGPR8() && r > 3) || RegisterMap.Size[(int)reg] == 8 || (NativeForms.IsShiftCount(ins, i) && reg == Register.CL))
+                    {
+                        return false;
+                    }
+
+                    distinct |= (ushort)(1 << r);
+                    break;
+                case OpKind.Immediate8 or OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate8to16 or OpKind.Immediate8to32:
+                    break;
+                default:
+                    return false;
+            }
+        }
+
+        return BitOperations.PopCount(distinct) <= 3;
     }
 
     private static bool AddressRegisters(in Instruction ins, int bitness, ref ushort regs)

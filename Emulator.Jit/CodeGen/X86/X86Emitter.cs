@@ -345,6 +345,12 @@ internal sealed unsafe partial class X86Emitter
             return false;
         }
 
+        if (op.HighByte)
+        {
+            HighByteNative(op);
+            return false;
+        }
+
         Operands(op);
         ushort spills = LoadSpills((ushort)(OperandRegisters(op) | AddressRegisters(op.Ins)), NativeScratch);
         HostInstruction(op);

@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics.X86;
 using Iced.Intel;
 
 namespace Emulator.Jit.Translation;
@@ -62,7 +61,7 @@ internal static class NativeForms
         [Mnemonic.Btr] = Flags.ReadWrite,
         [Mnemonic.Btc] = Flags.ReadWrite,
 
-        // BMI1, BMI2, LZCNT, POPCNT and MOVBE, when the host has them (HostHas): without BMI1 the
+        // BMI1, BMI2, LZCNT, POPCNT and MOVBE, when the host has them (HostFeatures): without BMI1 the
         // host would run TZCNT as BSF (an F3 prefix it ignores), so the check is not optional.
         [Mnemonic.Tzcnt] = Flags.Write,
         [Mnemonic.Lzcnt] = Flags.Write,
@@ -91,7 +90,7 @@ internal static class NativeForms
         {
             flags = Flags.Read;
         }
-        else if (!Table.TryGetValue(ins.Mnemonic, out flags) || !FormAllowed(ins) || !HostHas(ins))
+        else if (!Table.TryGetValue(ins.Mnemonic, out flags) || !FormAllowed(ins) || !HostFeatures.Has(ins.Code))
         {
             return false;
         }
@@ -109,32 +108,6 @@ internal static class NativeForms
 
     /// <summary>True for the instructions that store to their first operand (not CMP, TEST, BT).</summary>
     public static bool WritesDestination(Mnemonic m) => m is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt);
-
-    // The host has every extension the instruction needs (the base set always).
-    private static bool HostHas(in Instruction ins)
-    {
-        foreach (CpuidFeature f in ins.Code.CpuidFeatures())
-        {
-            bool has = f switch
-            {
-                CpuidFeature.BMI1 => Bmi1.IsSupported,
-                CpuidFeature.BMI2 => Bmi2.IsSupported,
-                CpuidFeature.LZCNT => Lzcnt.IsSupported,
-                CpuidFeature.POPCNT => Popcnt.IsSupported,
-                CpuidFeature.MOVBE => HostMovbe,
-                _ => true,
-            };
-            if (!has)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    // CPUID.01H:ECX.MOVBE[bit 22] of the host (Intel SDM Vol. 2A, Table 3-10); .NET has no flag for it.
-    private static readonly bool HostMovbe = X86Base.CpuId(1, 0).Ecx is var ecx && (ecx & (1 << 22)) != 0;
 
     private static bool UsesAccumulator(in Instruction ins, int operand) =>
         ins.GetOpKind(operand) == OpKind.Register && ins.GetOpRegister(operand).GetFullRegister() == Register.RAX;

@@ -81,7 +81,7 @@ internal static class VectorForms
             EncodingKind.VEX => Vex.Contains(ins.Mnemonic) || FlagWriters.Contains(ins.Mnemonic),
             _ => false,
         };
-        if (!known || !HostHas(ins))
+        if (!known || !HostFeatures.Has(ins.Code))
         {
             return false;
         }
@@ -153,29 +153,4 @@ internal static class VectorForms
     /// </summary>
     public static bool RequiresVexAlignment(in Instruction ins) =>
         ins.Encoding == EncodingKind.VEX && ins.Mnemonic is Mnemonic.Vmovdqa or Mnemonic.Vmovaps or Mnemonic.Vmovapd;
-
-    // The host must have the instruction's extension (the guest's CPU model offers SSE to AVX2).
-    private static bool HostHas(in Instruction ins)
-    {
-        foreach (CpuidFeature f in ins.Code.CpuidFeatures())
-        {
-            bool has = f switch
-            {
-                CpuidFeature.SSE or CpuidFeature.SSE2 => true,
-                CpuidFeature.SSE3 => Sse3.IsSupported,
-                CpuidFeature.SSSE3 => Ssse3.IsSupported,
-                CpuidFeature.SSE4_1 => Sse41.IsSupported,
-                CpuidFeature.SSE4_2 => Sse42.IsSupported,
-                CpuidFeature.AVX => Avx.IsSupported,
-                CpuidFeature.AVX2 => Avx2.IsSupported,
-                _ => false,
-            };
-            if (!has)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 }

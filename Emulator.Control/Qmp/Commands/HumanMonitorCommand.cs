@@ -92,35 +92,23 @@ internal static class HumanMonitorCommand
     }
 
     // savevm NAME|FILE: a snapshot file (x-emu-snapshot-save); like QEMU's monitor, nothing is printed on success.
-    private static string SaveVm(QmpContext c, string[] args)
-    {
-        if (args.Length != 1)
-        {
-            return "savevm: expects one NAME or FILE (a NAME is kept in the snapshot directory)\r\n";
-        }
-
-        try
-        {
-            SnapshotCommands.Save(c.Machine, args[0]);
-            return string.Empty;
-        }
-        catch (QmpException e)
-        {
-            return $"Error: {e.Message}\r\n";
-        }
-    }
+    private static string SaveVm(QmpContext c, string[] args) =>
+        SnapshotCommand("savevm", args, file => SnapshotCommands.Save(c.Machine, file));
 
     // loadvm NAME|FILE: x-emu-snapshot-load; QEMU's monitor prints nothing on success and "Error: ..." otherwise.
-    private static string LoadVm(QmpContext c, string[] args)
+    private static string LoadVm(QmpContext c, string[] args) =>
+        SnapshotCommand("loadvm", args, file => SnapshotCommands.Load(c.Machine, file));
+
+    private static string SnapshotCommand(string name, string[] args, Action<string> run)
     {
         if (args.Length != 1)
         {
-            return "loadvm: expects one NAME or FILE (a NAME is kept in the snapshot directory)\r\n";
+            return $"{name}: expects one NAME or FILE (a NAME is kept in the snapshot directory)\r\n";
         }
 
         try
         {
-            SnapshotCommands.Load(c.Machine, args[0]);
+            run(args[0]);
             return string.Empty;
         }
         catch (QmpException e)

@@ -60,14 +60,18 @@ internal sealed unsafe class SoftTlb
     private readonly uint[] _readInfo = new uint[Entries];
     private readonly uint[] _writeInfo = new uint[Entries];
     private readonly uint[] _fetchInfo = new uint[Entries];
-    private bool _hasLargePages;
     private bool _hasGlobal;
 
-    // The large pages (first 4 KiB page number, mask of page-number bits within) that entries were
-    // made from since the last flush, so INVLPG of an address outside them drops one slot instead of
-    // scanning the tables; more than fit here means every INVLPG scans.
-    private readonly (ulong Base, ulong Mask)[] _largeRegions = new (ulong, ulong)[8];
-    private int _largeRegionCount;
+    // The large pages that entries were made from since the last full flush, so INVLPG of an
+    // address outside them drops one slot, and one inside them visits only the slots its large
+    // page maps to. A key is the large page's first 4 KiB page number, whose low bits are zero,
+    // with its size class in bits 0-1 (LargeClass). Linux maps all of RAM with 2 MiB and 1 GiB
+    // pages, so a booted kernel has hundreds of these; past LargeRegionLimit, INVLPG inside any
+    // size class present scans that class's slots.
+    private readonly HashSet<ulong> _largeRegions = [];
+    private int _largeClasses;
+    private bool _largeOverflow;
+    private const int LargeRegionLimit = 1 << 16;
 
     // One bit per slot that has held an entry made from a non-global page since the last full
     // flush, so a CR3 load visits those slots instead of every entry of the three tables (two
@@ -150,9 +154,10 @@ internal sealed unsafe class SoftTlb
         new Span<ulong>(WriteTag, Entries).Fill(EmptyTag);
         new Span<ulong>(FetchTag, Entries).Fill(EmptyTag);
         Array.Clear(_nonGlobalSlots);
-        _hasLargePages = false;
         _hasGlobal = false;
-        _largeRegionCount = 0;
+        _largeRegions.Clear();
+        _largeClasses = 0;
+        _largeOverflow = false;
     }
 
     /// <summary>A CR3 load: drops every entry not made from a global page (Intel SDM Vol. 3A 4.10.4.1).</summary>
@@ -194,33 +199,61 @@ internal sealed unsafe class SoftTlb
     /// </summary>
     public void FlushPage(ulong linear)
     {
-        int i = Slot(linear);
-        ulong tag = Tag(linear);
-        if (!_hasLargePages || !InLargeRegion(linear >> PageShift))
-        {
-            if (ReadTag[i] == tag)
-            {
-                ReadTag[i] = EmptyTag;
-            }
-
-            if ((WriteTag[i] & ~CodePageTag) == tag)
-            {
-                WriteTag[i] = EmptyTag;
-            }
-
-            if (FetchTag[i] == tag)
-            {
-                FetchTag[i] = EmptyTag;
-            }
-
-            return;
-        }
-
         ulong page = linear >> PageShift;
-        Drop(ReadTag, _readInfo, static (info, d) => (d & ~(ulong)(info >> 8)) == 0, page);
-        Drop(WriteTag, _writeInfo, static (info, d) => (d & ~(ulong)(info >> 8)) == 0, page);
-        Drop(FetchTag, _fetchInfo, static (info, d) => (d & ~(ulong)(info >> 8)) == 0, page);
+        DropSlot(Slot(linear), page);
+        for (int cls = 1; _largeClasses >> cls != 0; cls++)
+        {
+            if ((_largeClasses & (1 << cls)) == 0)
+            {
+                continue;
+            }
+
+            ulong mask = LargeMask(cls);
+            ulong key = (page & ~mask) | (uint)cls;
+            if (_largeRegions.Remove(key) || _largeOverflow)
+            {
+                // The large page's 4 KiB pages fill consecutive slots (all of them past Entries).
+                ulong first = page & ~mask;
+                int count = (int)Math.Min(mask + 1, Entries);
+                for (int k = 0; k < count; k++)
+                {
+                    DropSlot((int)((first + (ulong)k) & (Entries - 1)), page);
+                }
+            }
+        }
     }
+
+    // Drops what slot i holds for `page`: its own entry, or one made from a large page holding it.
+    private void DropSlot(int i, ulong page)
+    {
+        DropIfCovers(ReadTag, _readInfo, i, page);
+        DropIfCovers(WriteTag, _writeInfo, i, page);
+        DropIfCovers(FetchTag, _fetchInfo, i, page);
+    }
+
+    private static void DropIfCovers(ulong* tags, uint[] info, int i, ulong page)
+    {
+        ulong tag = tags[i] & ~CodePageTag;
+        if (tag != EmptyTag && (((tag >> PageShift) ^ page) & ~(ulong)(info[i] >> 8)) == 0)
+        {
+            tags[i] = EmptyTag;
+        }
+    }
+
+    // Size classes of large pages: 2 MiB (PAE and long mode), 4 MiB (32-bit paging with PSE), 1 GiB.
+    private static int LargeClass(ulong mask) => mask switch
+    {
+        0x1ff => 1,
+        0x3ff => 2,
+        _ => 3,
+    };
+
+    private static ulong LargeMask(int cls) => cls switch
+    {
+        1 => 0x1ff,
+        2 => 0x3ff,
+        _ => 0x3ffff,
+    };
 
     public void FlushWrites() => new Span<ulong>(WriteTag, Entries).Fill(EmptyTag);
 
@@ -234,57 +267,17 @@ internal sealed unsafe class SoftTlb
         }
 
         ulong mask = info >> 8;
-        if (mask == 0 || _largeRegionCount > _largeRegions.Length)
+        if (mask == 0)
         {
             return;
         }
 
-        _hasLargePages = true;
-        ulong page = (linear >> PageShift) & ~mask;
-        for (int i = 0; i < _largeRegionCount; i++)
+        int cls = LargeClass(mask);
+        _largeClasses |= 1 << cls;
+        if (!_largeOverflow)
         {
-            if (_largeRegions[i] == (page, mask))
-            {
-                return;
-            }
-        }
-
-        if (_largeRegionCount < _largeRegions.Length)
-        {
-            _largeRegions[_largeRegionCount] = (page, mask);
-        }
-
-        _largeRegionCount++;
-    }
-
-    // True when an entry for linear page <paramref name="page"/> may have come from a large page.
-    private bool InLargeRegion(ulong page)
-    {
-        if (_largeRegionCount > _largeRegions.Length)
-        {
-            return true;
-        }
-
-        for (int i = 0; i < _largeRegionCount; i++)
-        {
-            if ((page & ~_largeRegions[i].Mask) == _largeRegions[i].Base)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    // Drops the valid entries for which drop(info, entryPage ^ page) holds.
-    private static void Drop(ulong* tags, uint[] info, Func<uint, ulong, bool> drop, ulong page)
-    {
-        for (int i = 0; i < Entries; i++)
-        {
-            if (tags[i] != EmptyTag && drop(info[i], (tags[i] >> PageShift) ^ page))
-            {
-                tags[i] = EmptyTag;
-            }
+            _largeRegions.Add(((linear >> PageShift) & ~mask) | (uint)cls);
+            _largeOverflow = _largeRegions.Count > LargeRegionLimit;
         }
     }
 }

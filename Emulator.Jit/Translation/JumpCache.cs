@@ -18,7 +18,30 @@ internal sealed unsafe class JumpCache
     public readonly record struct ModeKey(int Cpl, int Bitness, ulong CsBase, uint CsLimit, uint CsAttributes, ulong Cr0, ulong Cr4, ulong Efer);
 
     /// <summary>The mode this table's entries were made in (null: none yet).</summary>
-    public ModeKey? Mode { get; set; }
+    public ModeKey? Mode
+    {
+        get => _mode;
+        set
+        {
+            _mode = value;
+            _linearBase = value is { Bitness: not 64 } m ? m.CsBase : 0;
+            _linearMask = value is { Bitness: not 64 } ? 0xffff_ffffUL : ulong.MaxValue;
+        }
+    }
+
+    private ModeKey? _mode;
+    private ulong _linearBase, _linearMask = ulong.MaxValue;
+
+    // One bit per 1 GiB region (linear address bits 35:30) that entries' code started in since the
+    // last clear, so INVLPG far from all of them (a kernel invalidating user addresses while the
+    // table holds only its own text) costs a test instead of a walk of every entry.
+    // (All set at first, so that the constructor's Clear writes every entry.) _regionTails: the
+    // same for entries on the last 4 KiB page of a region, whose block may run onto the next one.
+    private ulong _regions = ulong.MaxValue, _regionTails;
+
+    private const int RegionShift = 30;
+
+    private ulong RegionBit(ulong linear) => 1UL << (int)((linear >> RegionShift) & 63);
 
     /// <summary>Entries in all: <see cref="Sets"/> sets of two ways, 16 bytes each (RIP, code address).</summary>
     public const int Entries = 4096;
@@ -52,6 +75,13 @@ internal sealed unsafe class JumpCache
     public void Insert(ulong rip, nint code, bool global)
     {
         HasNonGlobal |= !global;
+        ulong linear = (_linearBase + rip) & _linearMask;
+        _regions |= RegionBit(linear);
+        if ((~linear & ((1UL << RegionShift) - 1)) <= SoftTlb.PageMask)
+        {
+            _regionTails |= RegionBit(linear);
+        }
+
         ulong* e = (ulong*)_table.Pointer + (Set(rip) * 4);
         if (e[0] != rip)
         {
@@ -78,8 +108,13 @@ internal sealed unsafe class JumpCache
             return;
         }
 
-        const ulong Region = 1UL << 30;
+        const ulong Region = 1UL << RegionShift;
         ulong low = (linear & ~(Region - 1)) - (SoftTlb.PageMask + 1), high = (linear | (Region - 1)) + 1;
+        if ((_regions & RegionBit(linear)) == 0 && (_regionTails & RegionBit(low & _linearMask)) == 0)
+        {
+            return;
+        }
+
         ulong* e = (ulong*)_table.Pointer;
         for (int i = 0; i < Entries; i++)
         {
@@ -101,6 +136,14 @@ internal sealed unsafe class JumpCache
     public void Clear()
     {
         HasNonGlobal = false;
+        if (_regions == 0)
+        {
+            // Nothing inserted since the last clear: every entry is still empty.
+            return;
+        }
+
+        _regions = 0;
+        _regionTails = 0;
         ulong* e = (ulong*)_table.Pointer;
         for (int i = 0; i < Entries; i++)
         {

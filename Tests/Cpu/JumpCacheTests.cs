@@ -188,4 +188,39 @@ public sealed class JumpCacheTests
         s.Tr = new SegmentRegister { Selector = TssSelector, Base = Tss, Limit = 0x67, Attributes = 0x8b };
         rig.Core.LoadState(s);
     }
+
+    [Fact]
+    public void InvlpgDropsTheEntriesNearItsAddressOnly()
+    {
+        // Unit level: an entry in the 1 GiB region of the address (or on the page just below it) goes,
+        // entries elsewhere stay, including after the table was cleared and filled again.
+        var j = new Emulator.Jit.Translation.JumpCache { Mode = new(0, 64, 0, 0, 0, 0, 0, 0) };
+        const ulong kernel = 0xffff_ffff_8100_0040, vmalloc = 0xffff_c900_0000_2000, user = 0x40_1000;
+        foreach (int round in new[] { 1, 2 })
+        {
+            j.Insert(kernel, 0x1000 * round, global: true);
+            j.Insert(vmalloc, 0x2000 * round, global: true);
+            j.DropAround(user);
+            Assert.True(Holds(j, kernel) && Holds(j, vmalloc));
+            j.DropAround(vmalloc + 0x3000_0000);
+            Assert.True(Holds(j, kernel) && !Holds(j, vmalloc));
+            j.DropAround(0xffff_ffff_c000_0000);    // the region above the kernel's: its page below is the kernel's last
+            Assert.True(Holds(j, kernel));
+            j.DropAround(0xffff_ffff_8000_0000);
+            Assert.False(Holds(j, kernel));
+
+            const ulong lastPage = 0xffff_ffff_bfff_ff80;       // a block that may run into the next region
+            j.Insert(lastPage, 0x3000, global: true);
+            j.DropAround(0xffff_ffff_c020_0000);
+            Assert.False(Holds(j, lastPage));
+            j.Clear();
+        }
+    }
+
+    private static bool Holds(Emulator.Jit.Translation.JumpCache j, ulong rip)
+    {
+        nint set = j.Base + (Emulator.Jit.Translation.JumpCache.Set(rip) * 32);
+        return (ulong)System.Runtime.InteropServices.Marshal.ReadInt64(set) == rip
+            || (ulong)System.Runtime.InteropServices.Marshal.ReadInt64(set + 16) == rip;
+    }
 }

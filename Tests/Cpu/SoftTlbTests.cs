@@ -108,4 +108,42 @@ public sealed unsafe class SoftTlbTests
         Assert.Equal(SoftTlb.EmptyTag, tlb.WriteTag[SoftTlb.Slot(large + 0x1f_f000)]);
         Assert.Equal(SoftTlb.Tag(large + 0x20_0000), tlb.ReadTag[SoftTlb.Slot(large + 0x20_0000)]);
     }
+
+    [Fact]
+    public void FlushPageFindsItsLargePageAmongManyAndKeepsTheOthers()
+    {
+        // Linux maps RAM with hundreds of 2 MiB pages and some 1 GiB ones; an INVLPG inside one
+        // drops that page's entries wherever their slots are (a 2 MiB page at slot 768 wraps).
+        var tlb = new SoftTlb(user: false);
+        const ulong twoMiB = 0x20_0000;
+        for (ulong n = 0; n < 40; n++)
+        {
+            ulong large = 0x4000_0000 + (n * twoMiB);
+            tlb.SetRead(large + (n * 0x8000), 0x1000, SoftTlb.Info(global: true, 0x1ff));     // every entry its own slot
+            tlb.SetFetch(large + (n * 0x8000) + 0x1000, 0x5000, SoftTlb.Info(global: true, 0x1ff));
+        }
+
+        const ulong huge = 0x80_0000_0000;  // a 1 GiB page
+        tlb.SetRead(huge + 0x123_4000, 0x2000, SoftTlb.Info(global: true, 0x3ffff));
+
+        ulong victim = 0x4000_0000 + (13 * twoMiB);
+        tlb.FlushPage(victim + 0x8_0000);
+
+        for (ulong n = 0; n < 40; n++)
+        {
+            ulong large = 0x4000_0000 + (n * twoMiB);
+            ulong read = large + (n * 0x8000), fetch = read + 0x1000;
+            Assert.Equal(n == 13 ? SoftTlb.EmptyTag : SoftTlb.Tag(read), tlb.ReadTag[SoftTlb.Slot(read)]);
+            Assert.Equal(n == 13 ? SoftTlb.EmptyTag : SoftTlb.Tag(fetch), tlb.FetchTag[SoftTlb.Slot(fetch)]);
+        }
+
+        Assert.Equal(SoftTlb.Tag(huge + 0x123_4000), tlb.ReadTag[SoftTlb.Slot(huge + 0x123_4000)]);
+        tlb.FlushPage(huge + 0x3fff_f000);
+        Assert.Equal(SoftTlb.EmptyTag, tlb.ReadTag[SoftTlb.Slot(huge + 0x123_4000)]);
+
+        // An address in no large page drops only its own slot's entry.
+        tlb.SetRead(0x7000, 0x3000, SoftTlb.Info(global: false, 0));
+        tlb.FlushPage(0x1000_7000);
+        Assert.Equal(SoftTlb.Tag(0x7000), tlb.ReadTag[SoftTlb.Slot(0x7000)]);
+    }
 }

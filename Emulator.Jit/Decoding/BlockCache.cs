@@ -21,6 +21,10 @@ internal sealed unsafe class BlockCache
     private readonly Dictionary<ulong, CodePage> _pages = [];
     private readonly List<SoftTlb> _tlbs = [];
 
+    // Scratch lists of OnWrite and Unlink (used under the lock).
+    private readonly List<Block> _hits = [];
+    private readonly List<CodePage> _touched = [];
+
     /// <summary>The lock that guards the cache, and the translations hung on its blocks.</summary>
     public Lock SyncRoot => _lock;
 
@@ -83,7 +87,9 @@ internal sealed unsafe class BlockCache
             if (_byPhysical.Remove(block.Physical, out Block? old))
             {
                 old.Drop();
-                Unlink(old);
+                _hits.Clear();
+                _hits.Add(old);
+                Unlink(_hits);
             }
 
             _byPhysical[block.Physical] = block;
@@ -114,8 +120,10 @@ internal sealed unsafe class BlockCache
     {
         lock (_lock)
         {
-            foreach ((Block b, ulong page) in Overlapping(physical, length).ToList())
+            _hits.Clear();
+            foreach ((Block b, ulong _) in Overlapping(physical, length))
             {
+                // A block on two pages comes once per page; Dropped marks it seen.
                 if (b.Dropped)
                 {
                     continue;
@@ -128,8 +136,15 @@ internal sealed unsafe class BlockCache
                 }
 
                 b.Drop();
-                Unlink(b);
+                _hits.Add(b);
             }
+
+            if (_hits.Count == 0)
+            {
+                return;
+            }
+
+            Unlink(_hits);
         }
     }
 
@@ -182,14 +197,29 @@ internal sealed unsafe class BlockCache
         }
     }
 
-    private void Unlink(Block block)
+    // Takes dropped blocks off their pages' lists and recomputes each page's map once: a write over
+    // a whole code page (the page reused for data) drops hundreds of blocks at a time.
+    private void Unlink(List<Block> dropped)
     {
-        foreach (ulong page in block.Pages)
+        _touched.Clear();
+        foreach (Block b in dropped)
         {
-            if (_pages.TryGetValue(page, out CodePage? p) && p.Blocks.Remove(block))
-            {
-                p.Remap();
-            }
+            Touch(b.FirstPage);
+            Touch(b.LastPage);
+        }
+
+        foreach (CodePage p in _touched)
+        {
+            p.Blocks.RemoveAll(static b => b.Dropped);
+            p.Remap();
+        }
+    }
+
+    private void Touch(ulong page)
+    {
+        if (_pages.TryGetValue(page, out CodePage? p) && !_touched.Contains(p))
+        {
+            _touched.Add(p);
         }
     }
 
@@ -227,13 +257,10 @@ internal sealed unsafe class BlockCache
             ulong bits = 0;
             foreach (Block b in Blocks)
             {
-                foreach (ulong page in b.Pages.Where(p => _pageNumber == p))
+                (int start, int stop) = b.RangeOn(_pageNumber);
+                if (stop > start)
                 {
-                    (int start, int stop) = b.RangeOn(page);
-                    if (stop > start)
-                    {
-                        bits |= Chunks(start, stop);
-                    }
+                    bits |= Chunks(start, stop);
                 }
             }
 

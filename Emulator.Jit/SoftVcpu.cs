@@ -32,7 +32,7 @@ public sealed partial class SoftVcpu : IVcpu
         _core = new CpuCore(index, platform.Memory, platform.Io, code);
         if (translate)
         {
-            _core.Translator = new Translation.TranslationCache(_core, TranslatorSettings.CacheBytes, TranslatorSettings.Threshold);
+            _core.Translator = new Translation.TranslationCache(_core, TranslatorSettings.CacheBytes, TranslatorSettings.Threshold, TranslatorSettings.Background);
         }
 
         _core.LoadState(CpuState.AtReset());

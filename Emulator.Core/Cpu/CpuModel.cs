@@ -16,8 +16,14 @@ public static class CpuModel
     /// <summary>CPUID.80000002-80000004 (NUL-padded to 48 bytes).</summary>
     public const string Brand = "emu software CPU";
 
-    /// <summary>The highest basic leaf (CPUID.0:EAX): 0DH, the XSAVE state enumeration.</summary>
-    public const uint MaxBasicLeaf = 0xd;
+    /// <summary>The highest basic leaf (CPUID.0:EAX): 16H, the processor frequency.</summary>
+    public const uint MaxBasicLeaf = 0x16;
+
+    /// <summary>
+    /// The rate of the time-stamp counter and of the local APIC's timer clock (the "core crystal
+    /// clock" of CPUID.15H) in the software CPU: both count host nanoseconds.
+    /// </summary>
+    public const uint TscHz = 1_000_000_000;
 
     /// <summary>The highest extended leaf (CPUID.80000000:EAX).</summary>
     public const uint MaxExtendedLeaf = 0x8000_0008;
@@ -51,8 +57,18 @@ public static class CpuModel
     public const uint TscDeadline = 1u << 24;
 
     // Leaf 7 subleaf 0 EBX (Intel SDM Vol. 2A Table 3-8, structured extended features): FSGSBASE (0),
-    // BMI1 (3), AVX2 (5), SMEP (7), BMI2 (8), INVPCID (10), RDSEED (18), ADX (19), SMAP (20).
-    private const uint Leaf7Ebx = (1u << 0) | (1u << 3) | (1u << 5) | (1u << 7) | (1u << 8) | (1u << 10) | (1u << 18) | (1u << 19) | (1u << 20);
+    // IA32_TSC_ADJUST (1), BMI1 (3), AVX2 (5), SMEP (7), BMI2 (8), INVPCID (10), RDSEED (18), ADX (19), SMAP (20).
+    private const uint Leaf7Ebx = (1u << 0) | (1u << 1) | (1u << 3) | (1u << 5) | (1u << 7) | (1u << 8) | (1u << 10) | (1u << 18) | (1u << 19) | (1u << 20);
+
+    /// <summary>
+    /// CPUID.80000007H:EDX[8], invariant TSC: the counter runs at a constant rate in every power
+    /// state (Intel SDM Vol. 3B 18.17.1). Both backends' counters do (host time, or the host's own
+    /// invariant TSC under KVM, which clears the bit where the host lacks it). With it and
+    /// IA32_TSC_ADJUST, Linux trusts the TSC without its clocksource watchdog, which otherwise
+    /// compares it with the timer tick and, when a busy host delays ticks, falls back to the ACPI PM
+    /// timer (a port read for every clock read).
+    /// </summary>
+    public const uint InvariantTsc = 1u << 8;
 
     // Leaf 0DH subleaf 1 EAX (Intel SDM Vol. 2A Table 3-8): XSAVEOPT (0). XSAVEC (1), XGETBV with
     // ECX = 1 (2) and XSAVES/XRSTORS (3) are not offered, so those instructions are #UD.
@@ -92,7 +108,12 @@ public static class CpuModel
     private const uint Signature = 0x0000_06f1;
 
     /// <summary>Every leaf the model defines (see <see cref="Subleaves"/> for those indexed by ECX); any other leaf is out of range.</summary>
-    public static IReadOnlyList<uint> Leaves { get; } = [0, 1, 7, 0xd, 0x8000_0000, 0x8000_0001, 0x8000_0002, 0x8000_0003, 0x8000_0004, 0x8000_0008];
+    /// <remarks>
+    /// Leaves 15H and 16H (the TSC and processor frequencies) are answered by <see cref="Query(uint, uint, int)"/>
+    /// but not listed: they describe the software CPU's clocks. Under KVM the TSC runs at the host's
+    /// rate, so KVM is not given them and answers zeros there, from which a guest calibrates.
+    /// </remarks>
+    public static IReadOnlyList<uint> Leaves { get; } = [0, 1, 7, 0xd, 0x8000_0000, 0x8000_0001, 0x8000_0002, 0x8000_0003, 0x8000_0004, 0x8000_0007, 0x8000_0008];
 
     /// <summary>True for the leaves whose output depends on ECX (Intel SDM Vol. 2A CPUID: leaves 07H and 0DH).</summary>
     public static bool IsIndexed(uint leaf) => leaf is 7 or 0xd;
@@ -123,9 +144,16 @@ public static class CpuModel
             7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, Leaf7Edx) : (0u, 0u, 0u, 0u),
             >= 8 and < 0xd => (0, 0, 0, 0),
             0xd => XsaveLeaf(subleaf, XsaveLayout.X87),
+            // Leaf 15H: TSC = crystal clock (ECX, in Hz) x EBX / EAX; the APIC timer also counts the
+            // crystal clock, as Linux assumes (Intel SDM Vol. 2A CPUID, Table 3-8; Vol. 3A 11.5.4).
+            // Leaf 16H: base and maximum frequency, and the bus (reference) frequency, in MHz.
+            > 0xd and < 0x15 => (0, 0, 0, 0),
+            0x15 => (1, 1, TscHz, 0),
+            0x16 => (TscHz / 1_000_000, TscHz / 1_000_000, 100, 0),
             0x8000_0000 => (MaxExtendedLeaf, 0, 0, 0),
             0x8000_0001 => (0, 0, ExtendedLeaf1Ecx, ExtendedLeaf1Edx),
             >= 0x8000_0002 and <= 0x8000_0004 => BrandPart(leaf - 0x8000_0002),
+            0x8000_0007 => (0, 0, 0, InvariantTsc),
             >= 0x8000_0005 and < 0x8000_0008 => (0, 0, 0, 0),
             0x8000_0008 => (AddressSizes, 0, 0, 0),
             _ => Query(MaxBasicLeaf, 0, apicId),
@@ -174,6 +202,7 @@ public static class CpuModel
     public static (uint Eax, uint Ebx, uint Ecx, uint Edx) FeatureBits(uint leaf, uint subleaf = 0) => (leaf, subleaf) switch
     {
         (1 or 0x8000_0001, _) => (0, 0, ~0u, ~0u),
+        (0x8000_0007, _) => (0, 0, 0, InvariantTsc),
         (7, _) => (0, ~0u, ~0u, Leaf7Edx),
         // The XCR0 bits the host's XSAVE can manage, and its XSAVE extensions.
         (0xd, 0) => (~0u, 0, 0, ~0u),

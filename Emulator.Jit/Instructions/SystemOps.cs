@@ -458,6 +458,7 @@ internal static unsafe class SystemOps
         {
             Msr.Efer => cpu.Efer,
             Msr.Tsc => ReadTsc(cpu),
+            Msr.TscAdjust => cpu.Msrs.GetValueOrDefault(Msr.TscAdjust),
             Msr.ArchCapabilities => Core.Cpu.CpuModel.ArchCapabilities,
             Msr.Star => cpu.Star,
             Msr.Lstar => cpu.Lstar,
@@ -488,7 +489,10 @@ internal static unsafe class SystemOps
                 WriteEfer(cpu, value);
                 break;
             case Msr.Tsc:
-                cpu.Msrs[Msr.Tsc] = value - ReadTsc(cpu) + cpu.Msrs.GetValueOrDefault(Msr.Tsc);
+                AdjustTsc(cpu, value - ReadTsc(cpu));
+                break;
+            case Msr.TscAdjust:
+                AdjustTsc(cpu, value - cpu.Msrs.GetValueOrDefault(Msr.TscAdjust));
                 break;
             case Msr.Star: cpu.Star = value; break;
             case Msr.Lstar: cpu.Lstar = Canonical(value); break;
@@ -513,6 +517,14 @@ internal static unsafe class SystemOps
 
                 throw new GuestFault(Vectors.GP, 0);
         }
+    }
+
+    // A write to IA32_TIME_STAMP_COUNTER that moves the TSC by X also adds X to IA32_TSC_ADJUST, and a
+    // write to IA32_TSC_ADJUST that changes it by X moves the TSC by X (Intel SDM Vol. 3B 18.17.3).
+    private static void AdjustTsc(CpuCore cpu, ulong delta)
+    {
+        cpu.Msrs[Msr.Tsc] = cpu.Msrs.GetValueOrDefault(Msr.Tsc) + delta;
+        cpu.Msrs[Msr.TscAdjust] = cpu.Msrs.GetValueOrDefault(Msr.TscAdjust) + delta;
     }
 
     // MSRs of devices beside the core (IA32_APIC_BASE, IA32_TSC_DEADLINE), then those of the core.

@@ -4,6 +4,9 @@ namespace Emulator.Jit.State;
 internal static class Msr
 {
     public const uint Tsc = 0x10;
+
+    /// <summary>IA32_TSC_ADJUST (Intel SDM Vol. 3B 18.17.3): held in <c>CpuCore.Msrs</c> beside the TSC's offset from host time.</summary>
+    public const uint TscAdjust = 0x3b;
     public const uint ArchCapabilities = 0x10a;
     public const uint SysenterCs = 0x174, SysenterEsp = 0x175, SysenterEip = 0x176;
     public const uint Efer = 0xc000_0080;

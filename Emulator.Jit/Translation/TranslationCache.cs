@@ -31,7 +31,22 @@ internal sealed unsafe class TranslationCache : IDisposable
     private (Translation From, int Slot)? _pendingChain;
     private readonly System.Collections.Concurrent.ConcurrentQueue<Translation> _unlink = new();
 
-    public TranslationCache(CpuCore cpu, long capacity, int threshold)
+    // Held while code is compiled into _memory and while the cache is reset, which a background
+    // worker and the vCPU may do at once. _nextSlot numbers chain slots as they are compiled;
+    // _epoch counts resets, so a result compiled before one is thrown away.
+    private readonly object _compileLock = new();
+    private int _nextSlot;
+    private int _epoch;
+
+    // With a worker: the blocks this vCPU asked for and has not had back (vCPU thread only).
+    private readonly TranslationWorker? _worker;
+    private readonly HashSet<Block> _requested = [];
+
+    /// <param name="cpu">The vCPU whose code this cache holds.</param>
+    /// <param name="capacity">Bytes of host code before the cache is reset.</param>
+    /// <param name="threshold">Executions of a block before it is translated.</param>
+    /// <param name="background">Translate on a worker thread (the vCPU interprets a block until its translation is installed).</param>
+    public TranslationCache(CpuCore cpu, long capacity, int threshold, bool background = false)
     {
         _cpu = cpu;
         Threshold = threshold;
@@ -41,6 +56,16 @@ internal sealed unsafe class TranslationCache : IDisposable
         _stubBytes = _memory.Used;
         Jumps = _supervisorJumps;
         cpu.State->JumpCache = Jumps.Base;
+        if (background)
+        {
+            _worker = new TranslationWorker($"emu-jit{cpu.Index}", block =>
+            {
+                lock (_compileLock)
+                {
+                    return Compile(block);
+                }
+            });
+        }
     }
 
     /// <summary>Executions of a block before it is translated.</summary>
@@ -124,6 +149,11 @@ internal sealed unsafe class TranslationCache : IDisposable
             UnlinkNow(dropped);
         }
 
+        if (_worker is { HasResults: true })
+        {
+            InstallFinished();
+        }
+
         Translation? t = block.TranslationFor(_cpu.Index);
         if (t is null)
         {
@@ -133,6 +163,16 @@ internal sealed unsafe class TranslationCache : IDisposable
                 if (TranslatorSettings.Profile)
                 {
                     Statistics.CountReason(block.Untranslatable ? (block.FirstPage != block.LastPage ? "cross-page" : block.Bitness == 16 ? "16-bit" : "untranslatable") : "cold");
+                }
+
+                return Outcome.Interpret;
+            }
+
+            if (_worker is not null)
+            {
+                if (_requested.Add(block))
+                {
+                    _worker.Request(block);
                 }
 
                 return Outcome.Interpret;
@@ -254,32 +294,94 @@ internal sealed unsafe class TranslationCache : IDisposable
 
     private static ulong InterpretHelper => (ulong)(delegate* unmanaged<GuestState*, DecodedOp*, int>)&TranslatedCodeHelpers.Interpret;
 
-    private Translation? Translate(Block block)
+    /// <summary>
+    /// One block's code, compiled at its final address in the code cache (or why not): made under
+    /// the compile lock, installed by the vCPU's thread.
+    /// </summary>
+    internal sealed record Compiled(Block Block, int Epoch, int FirstSlot, IrBlock? Ir, X86Emitter.Result? Code, nint At, bool Full, long Ticks);
+
+    // Caller holds _compileLock. Full: the code does not fit until the cache is reset.
+    private Compiled Compile(Block block)
     {
         long start = Stopwatch.GetTimestamp();
         IrBlock? ir = IrBuilder.Build(block);
         if (ir is null)
         {
-            block.Untranslatable = true;
-            return null;
+            return new Compiled(block, _epoch, 0, null, null, 0, false, Stopwatch.GetTimestamp() - start);
         }
 
         _memory.Align();
-        X86Emitter.Result? code = X86Emitter.Compile(ir, _memory.Next, _stubs, _slots.Count);
+        X86Emitter.Result? code = X86Emitter.Compile(ir, _memory.Next, _stubs, _nextSlot);
         if (code is not null && code.Code.Length > _memory.Capacity - _memory.Used)
         {
-            // Full: drop every translation of this vCPU and start again (the dispatcher runs no translated code now).
-            Flush();
-            _memory.Align();
-            code = X86Emitter.Compile(ir, _memory.Next, _stubs, _slots.Count);
+            // Full, unless the cache is empty already: then the block can never fit.
+            bool empty = _memory.Used == _stubBytes;
+            return new Compiled(block, _epoch, 0, ir, empty ? null : code, 0, !empty, Stopwatch.GetTimestamp() - start);
         }
 
         if (code is null || !_memory.TryAppend(code.Code, out nint at))
         {
-            block.Untranslatable = true;
+            return new Compiled(block, _epoch, 0, ir, null, 0, false, Stopwatch.GetTimestamp() - start);
+        }
+
+        int first = _nextSlot;
+        _nextSlot += code.Slots.Length;
+        return new Compiled(block, _epoch, first, ir, code, at, false, Stopwatch.GetTimestamp() - start);
+    }
+
+    private Translation? Translate(Block block)
+    {
+        Compiled c;
+        lock (_compileLock)
+        {
+            c = Compile(block);
+            if (c.Full)
+            {
+                // Full: drop every translation of this vCPU and start again (the dispatcher runs no translated code now).
+                Flush();
+                c = Compile(block);
+            }
+        }
+
+        return Install(c);
+    }
+
+    // The worker's results, in the order it compiled them (chain slots are numbered in that order).
+    private void InstallFinished()
+    {
+        while (_worker!.TryTake(out Compiled c))
+        {
+            _requested.Remove(c.Block);
+            if (c.Full)
+            {
+                if (c.Epoch == _epoch)
+                {
+                    Flush();
+                }
+
+                continue;
+            }
+
+            Install(c);
+        }
+    }
+
+    private Translation? Install(Compiled c)
+    {
+        Block block = c.Block;
+        if (c.Code is not { } code || c.Full || c.Ir is not { } ir)
+        {
+            block.Untranslatable = !c.Full;
             return null;
         }
 
+        if (c.Epoch != _epoch)
+        {
+            return null; // compiled into a cache that has since been reset
+        }
+
+        Debug.Assert(c.FirstSlot == _slots.Count, "chain slots installed out of order");
+        nint at = c.At;
         var t = new Translation(block, this)
         {
             Entry = at + code.EntryOffset,
@@ -294,7 +396,7 @@ internal sealed unsafe class TranslationCache : IDisposable
             t.Slots[i] = new ChainSlot { Jump = at + offset, Tail = tail < 0 ? 0 : at + tail, Target = target };
         }
 
-        // Chain exits name a slot by its index in this cache's list (the emitter numbered them so).
+        // Chain exits name a slot by its index in this cache's list (Compile numbered them so).
         for (int i = 0; i < t.Slots.Length; i++)
         {
             _slots.Add((t, i));
@@ -311,7 +413,7 @@ internal sealed unsafe class TranslationCache : IDisposable
         Statistics.GuestInstructions += ir.Ops.Count;
         Statistics.NativeInstructions += ir.Ops.Count(o => o.Kind != IrKind.Interpret);
         Statistics.HostBytes += code.Code.Length;
-        Statistics.TranslateTicks += Stopwatch.GetTimestamp() - start;
+        Statistics.TranslateTicks += c.Ticks;
         return t;
     }
 
@@ -332,22 +434,27 @@ internal sealed unsafe class TranslationCache : IDisposable
     /// <summary>Drops every translation (code cache full, or asked): their code is unreachable from now on.</summary>
     public void Flush()
     {
-        lock (_cpu.Code.SyncRoot)
+        lock (_compileLock)
         {
-            foreach (Translation t in _translations)
+            lock (_cpu.Code.SyncRoot)
             {
-                t.Dead = true;
-                t.Block.Unpublish(_cpu.Index, t);
+                foreach (Translation t in _translations)
+                {
+                    t.Dead = true;
+                    t.Block.Unpublish(_cpu.Index, t);
+                }
             }
-        }
 
-        _translations.Clear();
-        _slots.Clear();
-        _pendingChain = null;
-        _unlink.Clear();
-        ForgetJumps();
-        _memory.Reset(_stubBytes);
-        Statistics.Flushes++;
+            _translations.Clear();
+            _slots.Clear();
+            _pendingChain = null;
+            _unlink.Clear();
+            ForgetJumps();
+            _memory.Reset(_stubBytes);
+            _nextSlot = 0;
+            _epoch++;
+            Statistics.Flushes++;
+        }
     }
 
     /// <summary>
@@ -445,7 +552,11 @@ internal sealed unsafe class TranslationCache : IDisposable
         return (start, new HostStubs(result.GetLabelRIP(exit), result.GetLabelRIP(chainExit), result.GetLabelRIP(chainLookup), result.GetLabelRIP(chainLookupJump), InterpretHelper));
     }
 
-    public void Dispose() => _memory.Dispose();
+    public void Dispose()
+    {
+        _worker?.Dispose();
+        _memory.Dispose();
+    }
 
     private sealed class StubWriter : CodeWriter
     {

@@ -14,6 +14,17 @@ internal static class TranslatorSettings
     /// </summary>
     public static int Threshold { get; } = (int)Math.Clamp(Number("EMU_JIT_THRESHOLD", 8), 1, 1_000_000);
 
+    /// <summary>
+    /// Translate on a worker thread per vCPU (EMU_JIT_BACKGROUND=0 translates on the vCPU's own
+    /// thread): on by default where the host has more than one processor.
+    /// </summary>
+    public static bool Background { get; } = Environment.GetEnvironmentVariable("EMU_JIT_BACKGROUND") switch
+    {
+        "0" => false,
+        "1" => true,
+        _ => false,
+    };
+
     /// <summary>EMU_JIT_STATS=1 prints each vCPU's translation statistics when it ends.</summary>
     public static bool PrintStatistics { get; } = Environment.GetEnvironmentVariable("EMU_JIT_STATS") is "1" or "2" or "3";
 

@@ -12,7 +12,7 @@ public sealed class KvmCpuidTableTests
 
     // Everything the model's feature bits can name, leaf 0DH's XCR0 bits (subleaf 0) and XSAVE extensions (subleaf 1) included.
     private static KvmCpuidEntry2[] HostWithEverything(uint leaf1Edx = ~0u, uint xcr0 = ~0u, uint leaf1Ecx = ~0u) =>
-        [Supported(1, leaf1Ecx, leaf1Edx), Supported(7, ~0u, ~0u), Supported(0xd, 0, ~0u, 0, xcr0), Supported(0xd, 0, 0, 1, ~0u), Supported(0x8000_0001, ~0u, ~0u)];
+        [Supported(1, leaf1Ecx, leaf1Edx), Supported(7, ~0u, ~0u), Supported(0xd, 0, ~0u, 0, xcr0), Supported(0xd, 0, 0, 1, ~0u), Supported(0x8000_0001, ~0u, ~0u), Supported(0x8000_0007, 0, ~0u)];
 
     [Fact]
     public void EveryLeafOfTheModelIsGivenWithTheModelsValuesWhenTheHostOffersEverything()

@@ -22,6 +22,9 @@ internal enum IrKind : byte
     /// <summary>POP into a register.</summary>
     Pop,
 
+    /// <summary>LEAVE with the stack's own size: RSP = RBP + size, RBP = the value RBP pointed at.</summary>
+    Leave,
+
     /// <summary>Near CALL to an immediate target: push the return address, continue at the target.</summary>
     Call,
 

@@ -28,7 +28,7 @@ internal static unsafe class IrBuilder
     /// <summary>The bit of <see cref="IrBlock.FlatSegments"/> and GuestState.NonFlatSegments that stands for "VEX instructions fault" (CR4.OSXSAVE or XCR0's SSE and AVX bits clear, or CR0.TS set).</summary>
     public const int AvxUnavailable = 1 << 9;
 
-    private const int Rsp = 4;
+    private const int Rsp = 4, Rbp = 5;
 
     public static IrBlock? Build(Block block)
     {
@@ -146,7 +146,7 @@ internal static unsafe class IrBuilder
 
     private static int SegmentsUsed(in IrOp op) => op.Kind switch
     {
-        IrKind.Push or IrKind.Pop or IrKind.Call or IrKind.Return => 1 << (int)SegIndex.Ss,
+        IrKind.Push or IrKind.Pop or IrKind.Leave or IrKind.Call or IrKind.Return => 1 << (int)SegIndex.Ss,
         IrKind.NativeMemory => 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment),
         IrKind.MulDiv => op.Ins.Op0Kind == OpKind.Memory ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0,
         IrKind.Vector => HasMemoryOperand(op.Ins) ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0,
@@ -232,6 +232,11 @@ internal static unsafe class IrBuilder
             case Mnemonic.Pop when ins.StackPointerIncrement == stackSize && ins.Op0Kind == OpKind.Register
                 && RegisterMap.Index[(int)ins.Op0Register] is >= 0 and not Rsp:
                 return Stack(op, IrKind.Pop, stackSize);
+            case Mnemonic.Leave when ins.Code == (bitness == 64 ? Code.Leaveq : Code.Leaved) && bitness != 16:
+                op = Stack(op, IrKind.Leave, stackSize);
+                op.Registers |= 1 << Rbp;
+                op.Written |= 1 << Rbp;
+                return op;
             case Mnemonic.Call when ins.StackPointerIncrement == -stackSize && IsNearBranch(ins, bitness) && Reachable(ins.NearBranchTarget, bitness):
                 op.Target = ins.NearBranchTarget;
                 return Stack(op, IrKind.Call, stackSize);

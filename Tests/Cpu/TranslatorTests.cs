@@ -78,6 +78,41 @@ public sealed class TranslatorTests
     }
 
     [Fact]
+    public void LeaveInTranslatedCodeRestoresTheFrameAndFaultsPrecisely()
+    {
+        // LEAVE: ESP = EBP + 4, EBP = [EBP] (Intel SDM Vol. 2A LEAVE). A frame whose saved EBP is on a
+        // page that is not present raises #PF with both registers as before the instruction.
+        using var rig = new TranslatorRig(paging: true);
+        Label fault = default;
+        AssemblerResult code = rig.Load(a =>
+        {
+            fault = a.CreateLabel();
+            a.mov(ebp, 0x6000);
+            a.mov(__dword_ptr[ebp], 0x1234_5678);
+            a.mov(esp, 0x5000);
+            a.leave();
+            a.mov(ecx, esp);
+            a.mov(edx, ebp);
+            a.mov(esp, (uint)TranslatorRig.Stack);
+            a.mov(ebp, 0x40_0200);
+            a.Label(ref fault);
+            a.leave();
+            a.mov(ebx, 99);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        CpuState s = rig.Core.SaveState();
+        Assert.Equal((0x6004UL, 0x1234_5678UL), (s.Gpr[(int)Gpr.Rcx], s.Gpr[(int)Gpr.Rdx]));
+        Assert.Equal(TranslatorRig.Handler + 1, s.Rip);
+        Assert.Equal(0x40_0200UL, s.Cr2);
+        Assert.Equal(code.GetLabelRIP(fault), (ulong)rig.ReadUInt32(TranslatorRig.Stack - 12));
+        Assert.Equal((0x40_0200UL, TranslatorRig.Stack - 16), (s.Gpr[(int)Gpr.Rbp], s.Gpr[(int)Gpr.Rsp]));
+        // Every instruction translated ran as host code but the HLTs (the program's and the handler's).
+        Assert.Equal(rig.Statistics!.GuestInstructions - 2, rig.Statistics.NativeInstructions);
+    }
+
+    [Fact]
     public void AStoreIntoTheRunningBlockChangesTheInstructionsAfterIt()
     {
         using var rig = new TranslatorRig();

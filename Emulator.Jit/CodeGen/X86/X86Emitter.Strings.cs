@@ -17,7 +17,7 @@ namespace Emulator.Jit.CodeGen.X86;
 /// </summary>
 internal sealed unsafe partial class X86Emitter
 {
-    private const int Rcx = 1, Rsi = 6, Rdi = 7;
+    private const int Rcx = 1, Rbp = 5, Rsi = 6, Rdi = 7;
 
     private bool RepString(IrOp op)
     {

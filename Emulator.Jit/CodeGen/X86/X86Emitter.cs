@@ -110,6 +110,7 @@ internal sealed unsafe partial class X86Emitter
                 IrKind.NativeMemory => NativeMemory(op),
                 IrKind.Push => Push(op),
                 IrKind.Pop => Pop(op),
+                IrKind.Leave => Leave(op),
                 IrKind.Call => Call(op),
                 IrKind.Return => Return(op),
                 IrKind.Jump => Jump(op.Target),
@@ -683,6 +684,34 @@ internal sealed unsafe partial class X86Emitter
         }
 
         AdjustStack(op.Size, op.Size);
+        Bind(ref done);
+        SlowPath(op, miss, done);
+        return false;
+    }
+
+    // LEAVE (Intel SDM Vol. 2A): the saved frame pointer is read at RBP before either register
+    // changes, so a fault (the slow path runs the whole instruction) leaves both as they were.
+    private bool Leave(IrOp op)
+    {
+        Label miss = _a.CreateLabel(), done = _a.CreateLabel();
+        ClobberFlags();
+        if (op.Size == 8)
+        {
+            _a.mov(rax, Host64(Rbp));
+            Probe(8, write: false, miss);
+            _a.mov(rdx, __qword_ptr[r10]);
+            _a.lea(Host64(4), __[Host64(Rbp) + 8]);
+            _a.mov(Host64(Rbp), rdx);
+        }
+        else
+        {
+            _a.mov(eax, Host32(Rbp));
+            Probe(4, write: false, miss);
+            _a.mov(edx, __dword_ptr[r10]);
+            _a.lea(Host32(4), __[Host64(Rbp) + 4]);
+            _a.mov(Host32(Rbp), edx);
+        }
+
         Bind(ref done);
         SlowPath(op, miss, done);
         return false;

@@ -25,6 +25,12 @@ internal enum IrKind : byte
     /// <summary>LEAVE with the stack's own size: RSP = RBP + size, RBP = the value RBP pointed at.</summary>
     Leave,
 
+    /// <summary>PUSHFQ in 64-bit mode: RFLAGS (without VM and RF) onto the stack.</summary>
+    Pushf,
+
+    /// <summary>CLI in 64-bit mode: IF cleared when CPL is at most IOPL, else the interpreter (#GP).</summary>
+    Cli,
+
     /// <summary>Near CALL to an immediate target: push the return address, continue at the target.</summary>
     Call,
 

@@ -79,6 +79,8 @@ internal unsafe struct GuestState
 
     public static int SegmentBaseOffset(int seg) => SegmentsOffset + (seg * sizeof(SegmentRegister)) + (int)Marshal.OffsetOf<SegmentRegister>(nameof(SegmentRegister.Base));
 
+    public static int SegmentSelectorOffset(int seg) => SegmentsOffset + (seg * sizeof(SegmentRegister)) + (int)Marshal.OffsetOf<SegmentRegister>(nameof(SegmentRegister.Selector));
+
     public static int SegmentLimitOffset(int seg) => SegmentsOffset + (seg * sizeof(SegmentRegister)) + (int)Marshal.OffsetOf<SegmentRegister>(nameof(SegmentRegister.Limit));
 
     public static int SegmentAttributesOffset(int seg) => SegmentsOffset + (seg * sizeof(SegmentRegister)) + (int)Marshal.OffsetOf<SegmentRegister>(nameof(SegmentRegister.Attributes));

@@ -146,7 +146,7 @@ internal static unsafe class IrBuilder
 
     private static int SegmentsUsed(in IrOp op) => op.Kind switch
     {
-        IrKind.Push or IrKind.Pop or IrKind.Leave or IrKind.Call or IrKind.Return => 1 << (int)SegIndex.Ss,
+        IrKind.Push or IrKind.Pop or IrKind.Leave or IrKind.Pushf or IrKind.Call or IrKind.Return => 1 << (int)SegIndex.Ss,
         IrKind.NativeMemory => 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment),
         IrKind.MulDiv => op.Ins.Op0Kind == OpKind.Memory ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0,
         IrKind.Vector => HasMemoryOperand(op.Ins) ? 1 << CpuCore.SegmentIndex(op.Ins.MemorySegment) : 0,
@@ -236,6 +236,11 @@ internal static unsafe class IrBuilder
                 op = Stack(op, IrKind.Leave, stackSize);
                 op.Registers |= 1 << Rbp;
                 op.Written |= 1 << Rbp;
+                return op;
+            case Mnemonic.Pushfq when bitness == 64:
+                return Stack(op, IrKind.Pushf, 8);
+            case Mnemonic.Cli when bitness == 64:
+                op.Kind = IrKind.Cli;
                 return op;
             case Mnemonic.Call when ins.StackPointerIncrement == -stackSize && IsNearBranch(ins, bitness) && Reachable(ins.NearBranchTarget, bitness):
                 op.Target = ins.NearBranchTarget;

@@ -111,6 +111,8 @@ internal sealed unsafe partial class X86Emitter
                 IrKind.Push => Push(op),
                 IrKind.Pop => Pop(op),
                 IrKind.Leave => Leave(op),
+                IrKind.Pushf => Pushf(op),
+                IrKind.Cli => Cli(op),
                 IrKind.Call => Call(op),
                 IrKind.Return => Return(op),
                 IrKind.Jump => Jump(op.Target),

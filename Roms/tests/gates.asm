@@ -19,7 +19,8 @@
 ;   gate is #NP(n * 8 + 2), an exception whose gate is not present sets EXT (n * 8 + 3), INTO is a
 ;   software interrupt for the DPL check, INT1 (F1) is not;
 ; - task gates in the IDT and the GDT, from ring 0 and ring 3; TSS/gate DPL, RPL, present and busy
-;   checks; IRET to a task that is not busy is #TS(its selector);
+;   checks; IRET to a task that is not busy is #TS(its selector); a task switch clears DR7's local
+;   enables L0-L3 (Vol. 3B 18.2.4);
 ; - a task switch to a TSS whose EFLAGS has VM runs the task in virtual-8086 mode with its segment
 ;   registers as paragraph numbers; INT n there through a task gate saves the V86 state;
 ; - on a 16-bit stack (SS.B = 0) an interrupt pushes with SP, which wraps at 64 KiB and keeps
@@ -90,7 +91,8 @@ t_count         equ RES + 0x88
 i43_esp         equ RES + 0x8c
 saved_esp       equ RES + 0x90
 r3_esp          equ RES + 0x94
-tmp             equ RES + 0x98
+tmp             equ RES + 0x98      ; and tmp + 4
+t_dr7           equ RES + 0xa0
 
 ; TRY insn...: runs the instruction with a fault expected; the handler resumes at the next
 ; line either way ([fault_vec] stays NOFAULT when nothing faulted).
@@ -246,6 +248,12 @@ main:
             CHECK "IRETD on a 16-bit stack: ESP[31:16] kept", [tmp], 0x12340008
 
             ; ---- task gates and TSS checks at CPL 0
+            ; DR7's local enables L0-L3 are cleared by every task switch, G0-G3 are not (Vol. 3B
+            ; 18.2.4). Breakpoint 0 is an instruction breakpoint at FFFFFFF0, never fetched again.
+            mov eax, 0xfffffff0
+            mov dr0, eax
+            mov eax, 0x403                  ; L0, G0
+            mov dr7, eax
             mov ebx, 0x0b0b0b0b
             int 0x40                        ; task gate in the IDT
             mov [tmp], ebx
@@ -256,6 +264,11 @@ main:
             and eax, NT
             CHECK "INT to a task gate: NT set in the new task", eax, NT
             CHECK "IRET from the task: EBX restored", [tmp], 0x0b0b0b0b
+            CHECK "task switch: DR7 L0 cleared, G0 kept (in the new task)", [t_dr7], 0x402
+            mov eax, dr7
+            CHECK "task switch back: DR7 L0 still clear", eax, 0x402
+            mov eax, 0x400
+            mov dr7, eax
             str ax
             movzx eax, ax
             CHECK "IRET from the task: TR", eax, SEL_TSS
@@ -550,6 +563,8 @@ task_t:
             xor eax, eax
             mov ax, cs
             mov [t_cs], eax
+            mov eax, dr7
+            mov [t_dr7], eax
             inc dword [t_count]
             test dword [t_flags], NT
             jz .jmp

@@ -96,13 +96,25 @@ internal static unsafe class Stack
         cpu.WriteOp(ins, 0, size, value);
     }
 
+    // PUSHA/PUSHAD and POPA/POPAD fault as a whole: "#SS(0) If the starting or ending stack address
+    // is outside the stack segment limit" (Intel SDM Vol. 2B PUSHA, POPA), and a faulting
+    // instruction has not executed (Vol. 3A 6.5). PUSHA puts SP back when a push faults; POPA reads
+    // all eight slots before it writes a register or moves SP.
     private static void Pusha(CpuCore cpu, ref Instruction ins)
     {
         int size = ins.Mnemonic == Mnemonic.Pushad ? 4 : 2;
         ulong sp = cpu.R[4];
-        for (int i = 0; i < 8; i++)
+        try
         {
-            cpu.Push(i == 4 ? sp : cpu.R[i], size);
+            for (int i = 0; i < 8; i++)
+            {
+                cpu.Push(i == 4 ? sp : cpu.R[i], size);
+            }
+        }
+        catch (GuestFault)
+        {
+            cpu.R[4] = sp;
+            throw;
         }
     }
 
@@ -110,12 +122,18 @@ internal static unsafe class Stack
     {
         int size = ins.Mnemonic == Mnemonic.Popad ? 4 : 2;
         Iced.Intel.Register first = size == 4 ? Iced.Intel.Register.EAX : Iced.Intel.Register.AX;
+        Span<ulong> values = stackalloc ulong[8];
         for (int i = 7; i >= 0; i--)
         {
-            ulong v = cpu.Pop(size);
+            values[i] = cpu.PeekStack((7 - i) * size, size);
+        }
+
+        cpu.StackPointer += (ulong)(8 * size);
+        for (int i = 7; i >= 0; i--)
+        {
             if (i != 4)
             {
-                cpu.WriteReg(first + i, v);
+                cpu.WriteReg(first + i, values[i]);
             }
         }
     }

@@ -424,6 +424,35 @@ main:
             CHECK "ENTER #SS: ESP unchanged", [r_a], 0x800
             CHECK "ENTER #SS: EBP unchanged", [r_b], 0x11112222
 
+            ; ---- PUSHAD/POPAD whose block crosses SS's limit: #SS(0) with nothing changed
+            ; (Vol. 2B PUSHA/POPA: "#SS(0) If the starting or ending stack address is outside the
+            ; stack segment limit").
+            mov [saved_esp], esp
+            mov ax, SEL_SMALL32
+            mov ss, ax
+            mov esp, 0xff0
+            mov edi, 0x0d0d0d0d
+            mov ebp, 0x0b0b0b0b
+            mov eax, 0x0a0a0a0a
+            EXPECT_FAULT .pss
+.popad_ss:  popad                           ; 32 bytes from 0xFF0: the last 16 past the limit
+.pss:       mov [r_a], esp
+            mov [r_b], edi
+            mov [r_c], ebp
+            mov [r_d], eax
+            mov esp, 0x1c                   ; room for the #SS frame and the handler's pushes
+            EXPECT_FAULT .pss2
+.pushad_ss: pushad                          ; the eighth dword would go below offset 0
+.pss2:      mov [r_e], esp
+            RESTORE_STACK
+            CHECK "POPAD past SS's limit: #SS", [fault_vec + 0], 12
+            CHECK "POPAD #SS: ESP unchanged", [r_a], 0xff0
+            CHECK "POPAD #SS: EDI (popped first) unchanged", [r_b], 0x0d0d0d0d
+            CHECK "POPAD #SS: EBP unchanged", [r_c], 0x0b0b0b0b
+            CHECK "POPAD #SS: EAX unchanged", [r_d], 0x0a0a0a0a
+            CHECK "PUSHAD past SS's limit: #SS, EIP at PUSHAD", [fault_ip], .pushad_ss
+            CHECK "PUSHAD #SS: ESP unchanged", [r_e], 0x1c
+
             ; ---- BOUND (signed, both bounds inclusive)
             mov dword [fault_count], 0
             mov dword [DATA], -2

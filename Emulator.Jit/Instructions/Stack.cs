@@ -92,8 +92,20 @@ internal static unsafe class Stack
             return;
         }
 
+        // POP m computes the destination's address after the increment (POP [ESP] uses the new
+        // ESP; Intel SDM Vol. 2B POP), but a destination that faults leaves ESP as it was: a
+        // faulting instruction has not executed (Vol. 3A 6.5).
+        ulong savedSp = cpu.R[4];
         ulong value = cpu.Pop(size);
-        cpu.WriteOp(ins, 0, size, value);
+        try
+        {
+            cpu.WriteOp(ins, 0, size, value);
+        }
+        catch (GuestFault)
+        {
+            cpu.R[4] = savedSp;
+            throw;
+        }
     }
 
     // PUSHA/PUSHAD and POPA/POPAD fault as a whole: "#SS(0) If the starting or ending stack address

@@ -424,6 +424,17 @@ main:
             CHECK "ENTER #SS: ESP unchanged", [r_a], 0x800
             CHECK "ENTER #SS: EBP unchanged", [r_b], 0x11112222
 
+            ; ---- POP to a destination that faults (a write through CS is #GP(0), Vol. 3A 5.5):
+            ; ESP is left as it was (Vol. 3A 6.5)
+            push dword 0x1234
+            mov [r_a], esp
+            EXPECT_FAULT .popm
+            pop dword [cs:DATA]
+.popm:      mov [r_b], esp
+            add esp, 4
+            CHECK "POP m through CS: #GP", [fault_vec], 13
+            CHECK "POP m #GP: ESP unchanged", [r_b], [r_a]
+
             ; ---- PUSHAD/POPAD whose block crosses SS's limit: #SS(0) with nothing changed
             ; (Vol. 2B PUSHA/POPA: "#SS(0) If the starting or ending stack address is outside the
             ; stack segment limit").

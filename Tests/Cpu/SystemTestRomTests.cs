@@ -25,7 +25,7 @@ public sealed class SystemTestRomTests
     [InlineData("a20", 13)]
     [InlineData("irqshadow", 7)]
     [InlineData("ptrcheck", 121)]
-    [InlineData("stack", 120)]
+    [InlineData("stack", 122)]
     [InlineData("protect", 133)]
     [InlineData("addressing", 39)]
     [InlineData("flags", 73)]

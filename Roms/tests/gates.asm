@@ -489,6 +489,10 @@ ring3:
             FAULT "ring 3 INTO with OF to a DPL-0 gate: #GP(4 * 8 + 2)", 13, 4 * 8 + 2, into
             TRY db 0xf1                     ; INT1
             CHECK "ring 3 INT1: #DB through the DPL-0 gate (no DPL check)", [fault_vec], 1
+            mov dword [resume], .int1_after
+            db 0xf1
+.int1_after:
+            CHECK "INT1 is a trap: saved EIP after it", [fault_ip], ring3.int1_after
             int 0x30
 
 back_in_ring0:

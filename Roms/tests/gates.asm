@@ -24,7 +24,8 @@
 ; - a task switch to a TSS whose EFLAGS has VM runs the task in virtual-8086 mode with its segment
 ;   registers as paragraph numbers; INT n there through a task gate saves the V86 state;
 ; - on a 16-bit stack (SS.B = 0) an interrupt pushes with SP, which wraps at 64 KiB and keeps
-;   ESP[31:16], and IRET pops the same way.
+;   ESP[31:16], and IRET pops the same way;
+; - every byte of an instruction must lie within CS's limit: #GP(0) at the instruction (5.3).
 ;
 ; Error codes carry the selector's index and TI with RPL replaced by IDT and EXT (6.13).
 ;
@@ -55,6 +56,7 @@ SEL_DATA1       equ 0xe0            ; data, DPL 1
 SEL_SS1_SMALL   equ 0xe8            ; data, DPL 1, limit 1F
 SEL_DATA1_NP    equ 0xf0            ; data, DPL 1, not present
 SEL_CG_R1       equ 0xf8            ; call gate, 32-bit, DPL 3 -> SEL_CODE1:r1_target, 1 dword
+SEL_CSLIM       equ 0x40            ; code, base 0, a limit inside cslim_a/cslim_b (free in 32-bit mode)
 
 TSS_V           equ 0x3200          ; the V86 task's TSS
 T_STACK         equ 0x6000
@@ -362,6 +364,31 @@ main:
             popfd
             mov byte [GDT_BASE + SEL_TSS_V + 5], 0x89
 
+            ; ---- instruction fetch past CS's limit: #GP(0) at the instruction that crosses it
+            ; (Vol. 3A 5.3, 6.15 Interrupt 13). Selector 40H (free in 32-bit mode) is 32-bit code
+            ; with base 0 and a limit inside cslim_a or cslim_b at the end of this ROM.
+            xor eax, eax
+            mov edx, cslim_a.end - 1
+            mov ebx, SEL_CSLIM
+            mov ecx, 0x9a
+            call set_descriptor
+            or byte [GDT_BASE + SEL_CSLIM + 6], 0x40
+            FAULT "running past CS's limit: #GP(0)", 13, 0, jmp SEL_CSLIM:cslim_a
+            CHECK "running past CS's limit: saved EIP is the first offset past it", [fault_ip], cslim_a.end
+            CHECK "running past CS's limit: saved CS", [fault_cs], SEL_CSLIM
+            jmp SEL_CODE32:.cslim1          ; the handler resumed in SEL_CSLIM
+.cslim1:    xor eax, eax
+            mov edx, cslim_b.mov + 2        ; the limit falls inside the MOV's immediate
+            mov ebx, SEL_CSLIM
+            mov ecx, 0x9a
+            call set_descriptor
+            or byte [GDT_BASE + SEL_CSLIM + 6], 0x40
+            FAULT "an instruction crossing CS's limit: #GP(0)", 13, 0, jmp SEL_CSLIM:cslim_b
+            CHECK "an instruction crossing CS's limit: saved EIP is its first byte", [fault_ip], cslim_b.mov
+            CHECK "the instruction before it ran", [tmp], 0x600d
+            jmp SEL_CODE32:.cslim2
+.cslim2:
+
             ; ---- ring 3 (IOPL 3, so checks print from there)
             mov dword [ring0_continue], back_in_ring0
             mov eax, ring3
@@ -616,6 +643,15 @@ v86_task:                                   ; virtual-8086 mode, CS = F000
             int 0x42
 .int2:      jmp .int2
             bits 32
+
+; Code for the CS-limit checks, last in the ROM so that every other label lies below the limits.
+cslim_a:    nop
+            nop
+.end:       mov eax, 1                      ; its first byte is past the limit
+            ud2
+cslim_b:    mov dword [tmp], 0x600d
+.mov:       mov eax, 0x12345678
+            ud2
 
             align 8
 descriptors:

@@ -95,6 +95,13 @@ saved_esp       equ RES + 0x90
 r3_esp          equ RES + 0x94
 tmp             equ RES + 0x98      ; and tmp + 4
 t_dr7           equ RES + 0xa0
+x_vec           equ RES + 0xa4
+x_err           equ RES + 0xa8
+x_tr            equ RES + 0xac
+x_ip            equ RES + 0xb0
+x_ran           equ RES + 0xb4
+TSS_X           equ 0x3300
+X_STACK         equ 0x5c00
 
 ; TRY insn...: runs the instruction with a fault expected; the handler resumes at the next
 ; line either way ([fault_vec] stays NOFAULT when nothing faulted).
@@ -302,6 +309,47 @@ main:
             str ax
             movzx eax, ax
             CHECK "IRET #TS: TR unchanged", eax, SEL_TSS
+
+            ; ---- a new task whose DS is a TSS descriptor: the switch commits, then #TS(DS selector)
+            ; is raised in the new task (Vol. 3A 7.3 step 13 and Table 7-1). SEL_TSS_NP becomes task X.
+            mov edi, TSS_X
+            xor eax, eax
+            mov ecx, 0x68 / 4
+            rep stosd
+            mov dword [TSS_X + 0x20], task_x
+            mov dword [TSS_X + 0x24], 2
+            mov dword [TSS_X + 0x38], X_STACK
+            mov dword [TSS_X + 0x48], SEL_DATA
+            mov dword [TSS_X + 0x4c], SEL_CODE32
+            mov dword [TSS_X + 0x50], SEL_DATA
+            mov dword [TSS_X + 0x54], SEL_TSS_T     ; DS: not a data segment
+            mov dword [TSS_X + 0x58], SEL_DATA
+            mov dword [TSS_X + 0x5c], SEL_DATA
+            mov word [TSS_X + 0x66], 0x68
+            mov eax, TSS_X
+            mov edx, 0x67
+            mov ebx, SEL_TSS_NP
+            mov ecx, 0x89
+            call set_descriptor
+            mov eax, 10
+            mov ebx, ts_handler
+            mov ecx, SEL_CODE32
+            mov edx, 0x8e
+            call set_gate32
+            call SEL_TSS_NP:0               ; task X IRETs back here after the #TS
+            mov eax, 10
+            mov ebx, [isr32_table + 10 * 4]
+            mov ecx, SEL_CODE32
+            mov edx, 0x8e
+            call set_gate32
+            CHECK "new task with a bad DS: #TS raised", [x_vec], 10
+            CHECK "new task with a bad DS: error code is the DS selector", [x_err], SEL_TSS_T
+            CHECK "new task with a bad DS: the #TS is taken in the new task (TR)", [x_tr], SEL_TSS_NP
+            CHECK "new task with a bad DS: saved EIP is the new task's first instruction", [x_ip], task_x
+            CHECK "new task with a bad DS: the new task ran after the handler", [x_ran], 1
+            CHECK "new task with a bad DS: back link written", [TSS_X], SEL_TSS
+            movzx eax, byte [GDT_BASE + SEL_TSS_NP + 5]
+            CHECK "new task with a bad DS: not busy after its IRET", eax, 0x89
 
             ; ---- a task switch into virtual-8086 mode
             mov edi, TSS_V
@@ -576,6 +624,26 @@ r1_target:                                  ; ring 1 through SEL_CG_R1
             mov eax, [esp + 8]
             mov [r1_param], eax
             retf 4
+
+; #TS in task X: DS holds a selector that cannot be loaded, so the handler loads its own.
+ts_handler:
+            push ax
+            mov ax, SEL_DATA
+            mov ds, ax
+            mov es, ax
+            pop ax
+            mov dword [x_vec], 10
+            pop dword [x_err]
+            mov eax, [esp]
+            mov [x_ip], eax
+            str ax
+            movzx eax, ax
+            mov [x_tr], eax
+            iretd
+
+task_x:     mov dword [x_ran], 1
+            iretd                           ; NT: back to the caller
+            jmp task_x
 
 int43_handler:
             mov [i43_esp], esp

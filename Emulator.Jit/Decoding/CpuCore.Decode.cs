@@ -59,7 +59,10 @@ internal sealed partial class CpuCore
             _recentBlocks[slot] = block;
         }
 
-        if (block.FirstPage != block.LastPage && TranslateFetch(WrapLinear((linear | SoftTlb.PageMask) + 1)) >> SoftTlb.PageShift != block.LastPage)
+        // A block decoded under a larger CS limit (same base) may run past this one's: decode again,
+        // which stops before the first instruction outside the limit.
+        if ((block.FirstPage != block.LastPage && TranslateFetch(WrapLinear((linear | SoftTlb.PageMask) + 1)) >> SoftTlb.PageShift != block.LastPage)
+            || (Bitness != 64 && Rip + (ulong)block.ByteLength - 1 > Seg[(int)Core.Cpu.Seg.Cs].Limit))
         {
             block = Decode(linear, physical, csBase);
             Code.Add(block);
@@ -71,7 +74,13 @@ internal sealed partial class CpuCore
 
     private Block Decode(ulong linear, ulong physical, ulong csBase)
     {
-        var reader = new GuestCodeReader(this, linear);
+        // Every byte of an instruction must lie within CS's limit, checked before the byte is
+        // fetched (segmentation comes before paging): running past the limit is #GP(0) at the
+        // instruction that crosses it (Intel SDM Vol. 3A 5.3, 6.15 "Interrupt 13": "exceeding the
+        // segment limit when ... fetching an instruction"). 64-bit mode has no limit.
+        ulong fetchable = Bitness == 64 ? ulong.MaxValue
+            : Rip > Seg[(int)Core.Cpu.Seg.Cs].Limit ? 0 : Seg[(int)Core.Cpu.Seg.Cs].Limit - Rip + 1;
+        var reader = new GuestCodeReader(this, linear, fetchable);
         var decoder = Decoder.Create(Bitness, reader, Rip, DecoderOptions.None);
         var list = new List<Instruction>(8);
         ulong lastPhysicalPage = physical >> SoftTlb.PageShift;
@@ -119,12 +128,17 @@ internal sealed partial class CpuCore
     }
 
     /// <summary>Feeds Iced with guest bytes fetched through the CPU's own memory path.</summary>
-    private sealed class GuestCodeReader(CpuCore cpu, ulong start) : CodeReader
+    private sealed class GuestCodeReader(CpuCore cpu, ulong start, ulong fetchable) : CodeReader
     {
         public int Consumed { get; private set; }
 
         public override int ReadByte()
         {
+            if ((ulong)Consumed >= fetchable)
+            {
+                throw new GuestFault(Vectors.GP, 0);
+            }
+
             byte b = cpu.FetchByte(cpu.Bitness == 64 ? start + (ulong)Consumed : (start + (ulong)Consumed) & 0xffff_ffff);
             Consumed++;
             return b;

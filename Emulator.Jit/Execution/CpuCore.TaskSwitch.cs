@@ -151,6 +151,14 @@ internal sealed partial class CpuCore
         // Commit: from here on the new task is current (Intel SDM Vol. 3A 8.3, step 11 onwards).
         Tr = next with { Attributes = next.Attributes | 2 };
         Cr0 |= Cr0TS;
+
+        // The local breakpoint enables L0-L3 belong to the task: "the processor automatically clears
+        // this flag on every task switch" (Intel SDM Vol. 3B 18.2.4, DR7 L0-L3). G0-G3 stay.
+        if ((Dr7 & 0x55) != 0)
+        {
+            Dr7 &= ~0x55UL;
+            UpdateDebugState();
+        }
         if (PagingEnabled && !next16)
         {
             Cr3 = newCr3;

@@ -38,8 +38,11 @@ internal static unsafe class PointerValidation
     // source's, it is raised to the source's and ZF is set; otherwise ZF is cleared. Only ZF changes.
     // The operand is 16 bits whatever the operand size (Iced's Arpl_r32m16_r32 is the same
     // instruction without a 66h prefix in 32-bit code): a register destination keeps bits 31:16.
-    // The destination is read and written back like any read-modify-write operand, so a memory
-    // destination is written (with the same value) even when its RPL does not change.
+    // A memory destination is written only when its RPL is raised, as the SDM's Operation says
+    // (DEST[RPL] <- SRC[RPL] in the THEN branch alone); the #GP(0) for a destination in a
+    // non-writable segment (and a write #PF) therefore comes with that write. An ARPL that leaves
+    // the selector alone reads it through a read-only segment without faulting and writes nothing
+    // (the public test386.asm tester checks exactly this).
     private static void Arpl(CpuCore cpu, ref Instruction ins)
     {
         RequireProtectedMode(cpu);
@@ -58,10 +61,13 @@ internal static unsafe class PointerValidation
             return;
         }
 
-        ulong linear = cpu.MemoryLinearWrite(ins, 2);
-        ulong selector = cpu.ReadSized(linear, 2);
+        ulong selector = cpu.ReadSized(cpu.MemoryLinear(ins, 2), 2);
         bool raise = (int)(selector & 3) < source;
-        cpu.WriteSized(linear, 2, raise ? (selector & ~3UL) | (uint)source : selector);
+        if (raise)
+        {
+            cpu.WriteSized(cpu.MemoryLinearWrite(ins, 2), 2, (selector & ~3UL) | (uint)source);
+        }
+
         SetZf(cpu, raise);
     }
 

@@ -92,17 +92,41 @@ internal static unsafe class Stack
             return;
         }
 
+        // POP m computes the destination's address after the increment (POP [ESP] uses the new
+        // ESP; Intel SDM Vol. 2B POP), but a destination that faults leaves ESP as it was: a
+        // faulting instruction has not executed (Vol. 3A 6.5).
+        ulong savedSp = cpu.R[4];
         ulong value = cpu.Pop(size);
-        cpu.WriteOp(ins, 0, size, value);
+        try
+        {
+            cpu.WriteOp(ins, 0, size, value);
+        }
+        catch (GuestFault)
+        {
+            cpu.R[4] = savedSp;
+            throw;
+        }
     }
 
+    // PUSHA/PUSHAD and POPA/POPAD fault as a whole: "#SS(0) If the starting or ending stack address
+    // is outside the stack segment limit" (Intel SDM Vol. 2B PUSHA, POPA), and a faulting
+    // instruction has not executed (Vol. 3A 6.5). PUSHA puts SP back when a push faults; POPA reads
+    // all eight slots before it writes a register or moves SP.
     private static void Pusha(CpuCore cpu, ref Instruction ins)
     {
         int size = ins.Mnemonic == Mnemonic.Pushad ? 4 : 2;
         ulong sp = cpu.R[4];
-        for (int i = 0; i < 8; i++)
+        try
         {
-            cpu.Push(i == 4 ? sp : cpu.R[i], size);
+            for (int i = 0; i < 8; i++)
+            {
+                cpu.Push(i == 4 ? sp : cpu.R[i], size);
+            }
+        }
+        catch (GuestFault)
+        {
+            cpu.R[4] = sp;
+            throw;
         }
     }
 
@@ -110,12 +134,18 @@ internal static unsafe class Stack
     {
         int size = ins.Mnemonic == Mnemonic.Popad ? 4 : 2;
         Iced.Intel.Register first = size == 4 ? Iced.Intel.Register.EAX : Iced.Intel.Register.AX;
+        Span<ulong> values = stackalloc ulong[8];
         for (int i = 7; i >= 0; i--)
         {
-            ulong v = cpu.Pop(size);
+            values[i] = cpu.PeekStack((7 - i) * size, size);
+        }
+
+        cpu.StackPointer += (ulong)(8 * size);
+        for (int i = 7; i >= 0; i--)
+        {
             if (i != 4)
             {
-                cpu.WriteReg(first + i, v);
+                cpu.WriteReg(first + i, values[i]);
             }
         }
     }
@@ -144,25 +174,51 @@ internal static unsafe class Stack
         cpu.SetFlagsFromPop(value, size);
     }
 
+    // ENTER (Intel SDM Vol. 2A ENTER). A fault leaves the instruction unexecuted (Vol. 3A 6.5):
+    // SP is restored if a later push or the final check faults. Beyond its pushes, ENTER faults
+    // when the new SP is outside the stack segment's limit (#SS(0)) or when "a write using the final
+    // value of the stack pointer (within the current stack segment) would cause a page fault"
+    // (Protected Mode Exceptions), so the byte at SS:final SP is checked as a write without being
+    // written.
     private static void Enter(CpuCore cpu, ref Instruction ins)
     {
         int size = ins.Code switch { Code.Enterw_imm16_imm8 => 2, Code.Enterd_imm16_imm8 => 4, _ => 8 };
         ulong frameSize = ins.Immediate16;
         int level = ins.Immediate8_2nd & 0x1f;
         Iced.Intel.Register bp = size switch { 2 => Iced.Intel.Register.BP, 4 => Iced.Intel.Register.EBP, _ => Iced.Intel.Register.RBP };
-        cpu.Push(cpu.ReadReg(bp), size);
-        ulong frameTemp = cpu.StackPointer;
-        if (level > 0)
+        ulong mask = cpu.StackAddressSize switch { 2 => 0xffffUL, 4 => 0xffff_ffffUL, _ => ulong.MaxValue };
+        ulong savedSp = cpu.R[4];
+        ulong frameTemp;
+        try
         {
-            ulong bpValue = cpu.ReadReg(bp);
-            for (int i = 1; i < level; i++)
+            cpu.Push(cpu.ReadReg(bp), size);
+
+            // FrameTemp is SP, ESP or RSP by the operand size, not the stack's address size: a
+            // 32-bit ENTER on a 16-bit stack loads EBP with all of ESP, bits 31:16 included
+            // (Vol. 2A ENTER, Operation: "IF OperandSize = 32 THEN Push(EBP); FrameTemp <- ESP").
+            frameTemp = size switch { 2 => (ushort)cpu.R[4], 4 => (uint)cpu.R[4], _ => cpu.R[4] };
+            if (level > 0)
             {
-                bpValue -= (ulong)size;
-                ulong mask = cpu.StackAddressSize switch { 2 => 0xffffUL, 4 => 0xffff_ffffUL, _ => ulong.MaxValue };
-                cpu.Push(cpu.ReadSized(cpu.Linear((int)SegIndex.Ss, bpValue & mask, size), size), size);
+                ulong bpValue = cpu.ReadReg(bp);
+                for (int i = 1; i < level; i++)
+                {
+                    bpValue -= (ulong)size;
+                    cpu.Push(cpu.ReadSized(cpu.Linear((int)SegIndex.Ss, bpValue & mask, size), size), size);
+                }
+
+                cpu.Push(frameTemp, size);
             }
 
-            cpu.Push(frameTemp, size);
+            if (frameSize != 0)
+            {
+                ulong finalSp = (cpu.StackPointer - frameSize) & mask;
+                cpu.CheckWritable(cpu.LinearWrite((int)SegIndex.Ss, finalSp, 1), 1);
+            }
+        }
+        catch (GuestFault)
+        {
+            cpu.R[4] = savedSp;
+            throw;
         }
 
         cpu.WriteReg(bp, frameTemp);

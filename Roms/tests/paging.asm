@@ -138,6 +138,26 @@ main:
             and eax, A
             CHECK "the page-directory entry is accessed", eax, A
 
+            ; ENTER checks a write at its final stack pointer (Intel SDM Vol. 2A ENTER, Protected
+            ; Mode Exceptions: #PF "if a write using the final value of the stack pointer (within
+            ; the current stack segment) would cause a page fault"): EBP is pushed in a writable
+            ; page, the 0x200-byte frame would end in the read-only page below (WP = 1). The fault
+            ; leaves ESP and EBP as they were (Vol. 3A 6.5) and is delivered on the same stack.
+            mov [scratch], esp
+            mov esp, 0x302100
+            mov ebp, 0x1234abcd
+            EXPECT_FAULT .r_enter
+.f_enter:   enter 0x200, 0
+.r_enter:   mov [scratch + 4], esp
+            mov [scratch + 8], ebp
+            mov esp, [scratch]
+            CHECK "ENTER whose frame ends in a read-only page: #PF", [fault_vec], 14
+            CHECK "ENTER #PF: error code P|W", [fault_err], 3
+            CHECK "ENTER #PF: CR2 is the final stack pointer", [fault_cr2], 0x302100 - 4 - 0x200
+            CHECK "ENTER #PF: saved EIP is the ENTER", [fault_ip], .f_enter
+            CHECK "ENTER #PF: ESP unchanged", [scratch + 4], 0x302100
+            CHECK "ENTER #PF: EBP unchanged", [scratch + 8], 0x1234abcd
+
             ; A 4 MiB page.
             CHECK "4 MiB page maps 8 MiB + 0x1234 to 4 MiB + 0x1234", [0x801234], 0x4a4a4a4a
             mov dword [0x801238], 1

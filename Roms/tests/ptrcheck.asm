@@ -118,6 +118,34 @@ main:
             and edx, 0x8d5
             CHECK "ARPL changes no flag but ZF", edx, 0x0841
 
+            ; ARPL writes a memory destination only when it raises the RPL (Vol. 2A ARPL, Operation:
+            ; DEST[RPL] <- SRC[RPL] in the THEN branch alone), so the #GP(0) for a non-writable
+            ; destination comes with that write: a selector left alone in a read-only segment is
+            ; read without a fault (the choice the public test386.asm tester checks).
+            mov dword [DATA + 8], 0x0000002b
+            mov ax, 0xd8
+            mov es, ax
+            mov ecx, 1
+            mov dword [fault_vec], 0xffffffff
+            mov dword [resume], .arpl_ro1
+            arpl [es:DATA + 8], cx
+.arpl_ro1:  mov dword [resume], 0
+            pushfd
+            pop edx
+            and edx, ZF
+            mov [scratch + 0x40], edx
+            CHECK "ARPL leaving a selector in a read-only segment alone: no fault", [fault_vec], 0xffffffff
+            CHECK "ARPL leaving a selector in a read-only segment alone: ZF = 0", [scratch + 0x40], 0
+            mov dword [DATA + 8], 0x00000029
+            mov ecx, 3
+            EXPECT_FAULT .arpl_ro2
+            arpl [es:DATA + 8], cx
+.arpl_ro2:  CHECK "ARPL raising the RPL in a read-only segment: #GP", [fault_vec], 13
+            CHECK "ARPL raising the RPL in a read-only segment: error code 0", [fault_err], 0
+            CHECK "ARPL raising the RPL in a read-only segment: operand unchanged", [DATA + 8], 0x29
+            mov ax, SEL_DATA
+            mov es, ax
+
             ; ---- LAR and LSL in protected mode at CPL 0
             SEL32 lar, eax, ecx, 0xdeadbeef, 0x48, "LAR data", ZF, 0x00409200
             SEL32 lar, ax, cx, 0xdeadbeef, 0x48, "LAR 16-bit keeps EAX[31:16]", ZF, 0xdead9200
@@ -313,4 +341,5 @@ descriptors:
             dq 0x00008c00_00101234, 0   ; 0xb8 64-bit call gate
             dq 0x00008100_3000002b      ; 0xc8 type 1 (16-bit TSS; reserved in IA-32e mode)
             dq 0x00af9a00_0000ffff      ; 0xd0 64-bit code, DPL 0, never loaded (accessed bit clear)
+            dq 0x00cf9000_0000ffff      ; 0xd8 read-only data, DPL 0, flat
 descriptors_end:

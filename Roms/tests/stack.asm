@@ -27,6 +27,7 @@
 
 SEL_STACK16 equ SEL_SPARE               ; 0x48: 16-bit data segment (B = 0), base S16BASE, limit 0xffff
 SEL_VALUE   equ SEL_SPARE + 8           ; 0x50: a flat data segment used as a value to pop
+SEL_SMALL32 equ SEL_SPARE + 16          ; 0x58: 32-bit data segment (B = 1), base 0x40000, limit 0xfff
 S16BASE     equ 0x30000
 FLAT_SP     equ 0x9000                  ; ESP for the 32-bit stack tests
 r_a         equ scratch + 0x00
@@ -163,6 +164,12 @@ main:
             mov ebx, SEL_VALUE
             mov ecx, 0x93
             call set_descriptor
+            mov eax, 0x40000
+            mov edx, 0xfff
+            mov ebx, SEL_SMALL32
+            mov ecx, 0x93
+            call set_descriptor
+            or byte [GDT_BASE + SEL_SMALL32 + 6], 0x40      ; B = 1
 
             ; ---- segment registers, 32-bit stack
             SREG32 ds, "PUSH/POP DS"
@@ -374,6 +381,88 @@ main:
             CHECK "o16 ENTER 6, 3: FrameTemp", [r_e], 0x8ffe
             CHECK "o16 LEAVE: SP = BP + 2", [r_f], 0x12349000
             CHECK "o16 LEAVE: BP popped, EBP[31:16] kept", [scratch + 0x18], 0x56788000
+
+            ; ---- o32 ENTER on the 16-bit stack: FrameTemp is ESP, not SP (Vol. 2A ENTER,
+            ; Operation: "IF OperandSize = 32 THEN Push(EBP); FrameTemp <- ESP"), so EBP gets
+            ; ESP[31:16] as well; the display entries are read at BP - 4 ("ELSE (* StackSize = 16 *)
+            ; BP <- BP - 4; Push([BP])"); the pushes and the allocation move SP alone.
+            mov dword [S16BASE + 0x9ffc], 0xd15b1a77
+            STACK16
+            mov ebp, 0x5678a000
+            enter 8, 2                      ; o32: push EBP; push [BP-4]; push FrameTemp
+            mov [r_a], ebp
+            mov [r_b], esp
+            mov eax, [ss:0xfffc]
+            mov [r_c], eax
+            mov eax, [ss:0xfff8]
+            mov [r_d], eax
+            mov eax, [ss:0xfff4]
+            mov [r_e], eax
+            RESTORE_STACK
+            CHECK "o32 ENTER 8, 2, 16-bit stack: EBP = FrameTemp = ESP, bits 31:16 too", [r_a], 0x1234fffc
+            CHECK "o32 ENTER 8, 2, 16-bit stack: ESP (SP moved, ESP[31:16] kept)", [r_b], 0x1234ffec
+            CHECK "o32 ENTER 8, 2, 16-bit stack: old EBP at SP = FFFC", [r_c], 0x5678a000
+            CHECK "o32 ENTER 8, 2, 16-bit stack: display dword from [BP - 4]", [r_d], 0xd15b1a77
+            CHECK "o32 ENTER 8, 2, 16-bit stack: FrameTemp pushed", [r_e], 0x1234fffc
+
+            ; ---- ENTER whose new ESP is past SS's limit: #SS(0) before anything changes
+            ; (Vol. 2A ENTER, Protected Mode Exceptions: "#SS(0) If the new value of the SP or ESP
+            ; register is outside the stack segment limit"; Vol. 3A 6.5: a fault is restartable).
+            mov [saved_esp], esp
+            mov ax, SEL_SMALL32
+            mov ss, ax
+            mov esp, 0x800
+            mov ebp, 0x11112222
+            EXPECT_FAULT .ess
+.enter_ss:  enter 0x1000, 0                 ; EBP fits at 0x7FC; ESP would become 0xFFFFF7FC
+.ess:       mov [r_a], esp
+            mov [r_b], ebp
+            RESTORE_STACK
+            CHECK "ENTER with the new ESP past SS's limit: #SS", [fault_vec], 12
+            CHECK "ENTER #SS: error code 0", [fault_err], 0
+            CHECK "ENTER #SS: saved EIP is the ENTER", [fault_ip], .enter_ss
+            CHECK "ENTER #SS: ESP unchanged", [r_a], 0x800
+            CHECK "ENTER #SS: EBP unchanged", [r_b], 0x11112222
+
+            ; ---- POP to a destination that faults (a write through CS is #GP(0), Vol. 3A 5.5):
+            ; ESP is left as it was (Vol. 3A 6.5)
+            push dword 0x1234
+            mov [r_a], esp
+            EXPECT_FAULT .popm
+            pop dword [cs:DATA]
+.popm:      mov [r_b], esp
+            add esp, 4
+            CHECK "POP m through CS: #GP", [fault_vec], 13
+            CHECK "POP m #GP: ESP unchanged", [r_b], [r_a]
+
+            ; ---- PUSHAD/POPAD whose block crosses SS's limit: #SS(0) with nothing changed
+            ; (Vol. 2B PUSHA/POPA: "#SS(0) If the starting or ending stack address is outside the
+            ; stack segment limit").
+            mov [saved_esp], esp
+            mov ax, SEL_SMALL32
+            mov ss, ax
+            mov esp, 0xff0
+            mov edi, 0x0d0d0d0d
+            mov ebp, 0x0b0b0b0b
+            mov eax, 0x0a0a0a0a
+            EXPECT_FAULT .pss
+.popad_ss:  popad                           ; 32 bytes from 0xFF0: the last 16 past the limit
+.pss:       mov [r_a], esp
+            mov [r_b], edi
+            mov [r_c], ebp
+            mov [r_d], eax
+            mov esp, 0x1c                   ; room for the #SS frame and the handler's pushes
+            EXPECT_FAULT .pss2
+.pushad_ss: pushad                          ; the eighth dword would go below offset 0
+.pss2:      mov [r_e], esp
+            RESTORE_STACK
+            CHECK "POPAD past SS's limit: #SS", [fault_vec + 0], 12
+            CHECK "POPAD #SS: ESP unchanged", [r_a], 0xff0
+            CHECK "POPAD #SS: EDI (popped first) unchanged", [r_b], 0x0d0d0d0d
+            CHECK "POPAD #SS: EBP unchanged", [r_c], 0x0b0b0b0b
+            CHECK "POPAD #SS: EAX unchanged", [r_d], 0x0a0a0a0a
+            CHECK "PUSHAD past SS's limit: #SS, EIP at PUSHAD", [fault_ip], .pushad_ss
+            CHECK "PUSHAD #SS: ESP unchanged", [r_e], 0x1c
 
             ; ---- BOUND (signed, both bounds inclusive)
             mov dword [fault_count], 0

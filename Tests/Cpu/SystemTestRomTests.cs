@@ -15,7 +15,7 @@ public sealed class SystemTestRomTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
     [Theory]
-    [InlineData("paging", 63)]
+    [InlineData("paging", 69)]
     [InlineData("longmode", 65)]
     [InlineData("syscall", 20)]
     [InlineData("rings32", 58)]
@@ -24,8 +24,8 @@ public sealed class SystemTestRomTests
     [InlineData("v86", 44)]
     [InlineData("a20", 13)]
     [InlineData("irqshadow", 7)]
-    [InlineData("ptrcheck", 116)]
-    [InlineData("stack", 103)]
+    [InlineData("ptrcheck", 121)]
+    [InlineData("stack", 122)]
     [InlineData("protect", 133)]
     [InlineData("addressing", 39)]
     [InlineData("flags", 73)]
@@ -36,6 +36,8 @@ public sealed class SystemTestRomTests
     [InlineData("pku", 32)]
     [InlineData("tscdeadline", 21)]
     [InlineData("x2apic", 45)]
+    [InlineData("gates", 146)]
+    [InlineData("v86sys", 93)]
     public void EveryCheckPasses(string rom, int checks) => AssertAllPassed(rom, checks, Run(rom));
 
     /// <summary>

@@ -123,6 +123,9 @@ public sealed class TcpReceiveCoalescer
         return true;
     }
 
+    /// <summary>The packet as <see cref="Finish"/> left it, until the next <see cref="Start"/>.</summary>
+    public ReadOnlySpan<byte> Joined => _frame.AsSpan(0, _length);
+
     /// <summary>
     /// The joined packet, its IPv4 total length and header checksum and its TCP checksum field (the
     /// pseudo-header sum) written; valid until the next <see cref="Start"/>.

@@ -102,6 +102,10 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
     private readonly byte[] _txFrame;
     // Joins received TCP segments (used under the device lock only).
     private readonly TcpReceiveCoalescer _coalescer;
+    // Under the device lock: the virtio header of the packet being delivered, and how many waiting
+    // frames the coalescer's finished packet holds while it waits for receive buffers (0: none).
+    private readonly byte[] _rxHeader = new byte[HeaderSize];
+    private int _prepared;
     // Received frames not yet in the guest's buffers, guarded by _rxLock (never held while taking the device lock).
     private readonly Lock _rxLock = new();
     private readonly Queue<(byte[] Data, int Length, bool Urgent)> _pending = new();
@@ -272,6 +276,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
     public void Reset()
     {
         _holdTimer?.Cancel();
+        _prepared = 0;
         _rx = _tx = null;
         _features = 0;
         _held.Clear();
@@ -472,48 +477,63 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
     // only this method (under the device lock) and Reset take frames out, and Receive only adds at the tail.
     private void FillReceiveBuffers(Virtqueue queue)
     {
-        Span<byte> header = stackalloc byte[HeaderSize];
+        Span<byte> header = _rxHeader;
         while (true)
         {
-            int frames = 1;
-            ReadOnlySpan<byte> frame;
-            header.Clear();
-            lock (_rxLock)
+            int frames = _prepared;
+            ReadOnlySpan<byte> frame = default;
+            if (frames == 0)
             {
-                if (!_pending.TryPeek(out (byte[] Data, int Length, bool Urgent) head))
+                frames = 1;
+                header.Clear();
+                bool started;
+                lock (_rxLock)
                 {
-                    return;
+                    if (!_pending.TryPeek(out (byte[] Data, int Length, bool Urgent) head))
+                    {
+                        return;
+                    }
+
+                    frame = head.Data.AsSpan(0, head.Length);
+                    started = Coalescing && _coalescer.Start(frame);
+                    if (started)
+                    {
+                        frames = JoinFollowing();
+                    }
                 }
 
-                frame = head.Data.AsSpan(0, head.Length);
-                if (Coalescing && _coalescer.Start(frame))
+                if (frames > 1)
                 {
-                    frames = JoinFollowing();
+                    // §5.1.6.4: NEEDS_CSUM with csum_start/csum_offset (the field holds the pseudo-header
+                    // sum), gso_type TCPV4, gso_size the MSS, hdr_len the headers. Kept until it is
+                    // delivered: a guest short of buffers posts them a few at a time.
+                    _coalescer.Finish();
+                    _prepared = frames;
+                    header[0] = HeaderNeedsCsum;
+                    header[1] = GsoTcpV4;
+                    BinaryPrimitives.WriteUInt16LittleEndian(header[2..], (ushort)_coalescer.HeaderLength);
+                    BinaryPrimitives.WriteUInt16LittleEndian(header[4..], (ushort)_coalescer.SegmentSize);
+                    BinaryPrimitives.WriteUInt16LittleEndian(header[6..], (ushort)_coalescer.ChecksumStart);
+                    BinaryPrimitives.WriteUInt16LittleEndian(header[8..], (ushort)TcpReceiveCoalescer.ChecksumOffset);
+                }
+                else if (started || (GuestCsum && ReceiveChecksum.IsValid(frame)))
+                {
+                    // §5.1.6.4: DATA_VALID only for a checksum the device has validated (Start did).
+                    header[0] = HeaderDataValid;
                 }
             }
 
             if (frames > 1)
             {
-                // §5.1.6.4: NEEDS_CSUM with csum_start/csum_offset (the field holds the pseudo-header
-                // sum), gso_type TCPV4, gso_size the MSS, hdr_len the headers.
-                frame = _coalescer.Finish();
-                header[0] = HeaderNeedsCsum;
-                header[1] = GsoTcpV4;
-                BinaryPrimitives.WriteUInt16LittleEndian(header[2..], (ushort)_coalescer.HeaderLength);
-                BinaryPrimitives.WriteUInt16LittleEndian(header[4..], (ushort)_coalescer.SegmentSize);
-                BinaryPrimitives.WriteUInt16LittleEndian(header[6..], (ushort)_coalescer.ChecksumStart);
-                BinaryPrimitives.WriteUInt16LittleEndian(header[8..], (ushort)TcpReceiveCoalescer.ChecksumOffset);
-            }
-            else if (GuestCsum && ReceiveChecksum.IsValid(frame))
-            {
-                // §5.1.6.4: DATA_VALID only for a checksum the device has validated.
-                header[0] = HeaderDataValid;
+                frame = _coalescer.Joined;
             }
 
             if (!DeliverFrame(queue, frame, header))
             {
                 return;
             }
+
+            _prepared = 0;
 
             lock (_rxLock)
             {

@@ -120,4 +120,41 @@ public sealed partial class VirtioNetTests
         Assert.Equal(VirtioNet.GsoTcpV4, ReadGuest(Buffers + 0x20000, 2)[1]);
         Assert.Equal(1UL, _net.Counters.RxFrames);
     }
+
+    [Fact]
+    public void APacketWaitingForBuffersKeepsItsSegmentsAndLaterOnesFollowIt()
+    {
+        Start(OffloadFeatures);
+        byte[] data = Data(0, 4 * 1460);
+        for (int i = 0; i < 3; i++)
+        {
+            _host.Receiver!.Receive(Segment((uint)(i * 1460), data.AsSpan(i * 1460, 1460)));
+        }
+
+        _host.Receiver!.Deliver();
+        Descriptor(0, 0, Buffers + 0x20000, 2048, Write);
+        Offer(0, 0);
+        Assert.Empty(TakeUsed(0));
+
+        // A fourth segment arrives while the first three wait; buffers come one at a time.
+        _host.Deliver(Segment(3 * 1460, data.AsSpan(3 * 1460, 1460)));
+        Descriptor(0, 1, Buffers + 0x30000, 2048, Write);
+        Offer(0, 1);
+        Assert.Empty(TakeUsed(0));
+        Descriptor(0, 2, Buffers + 0x40000, 2048, Write);
+        Offer(0, 2);
+        List<(uint Id, uint Length)> used = TakeUsed(0);
+        Assert.Equal([(0u, 2048u), (1u, 2048u), (2u, 12u + 54u + (3 * 1460u) - 4096u)], used);
+        byte[] joined = [.. ReadGuest(Buffers + 0x20000 + 12, 2036), .. ReadGuest(Buffers + 0x30000, 2048), .. ReadGuest(Buffers + 0x40000, (int)used[2].Length)];
+        BinaryPrimitives.WriteUInt16BigEndian(joined.AsSpan(34 + 16), (ushort)~Sum(joined.AsSpan(34), 0));
+        Assert.Equal(Segment(0, data.AsSpan(0, 3 * 1460)), joined);
+
+        // The fourth goes alone, its checksum validated.
+        Descriptor(0, 3, Buffers + 0x50000, 2048, Write);
+        Offer(0, 3);
+        used = TakeUsed(0);
+        Assert.Equal([(3u, 12u + 1514u)], used);
+        Assert.Equal(VirtioNet.HeaderDataValid, ReadGuest(Buffers + 0x50000, 1)[0]);
+        Assert.Equal(Segment(3 * 1460, data.AsSpan(3 * 1460, 1460)), ReadGuest(Buffers + 0x50000 + 12, 1514));
+    }
 }

@@ -12,9 +12,11 @@ namespace Emulator.Devices.Virtio;
 /// Queue 0 receives, queue 1 transmits; there is no control queue and no multiqueue. Offered
 /// features: MAC (the address in configuration space), STATUS (link up/down), MTU, MRG_RXBUF
 /// (a received frame may fill several receive buffers) and CSUM (the device completes a
-/// transmitted packet's TCP/UDP checksum, §5.1.6.2). Segmentation offloads (TSO/UFO) and
-/// receive-side checksum offload are not offered, so every frame is a plain Ethernet frame of at most
-/// MTU + 18 bytes (header and a VLAN tag).
+/// transmitted packet's TCP/UDP checksum, §5.1.6.2), and for received frames GUEST_CSUM (checksums
+/// validated on the host, DATA_VALID) and GUEST_TSO4 (a batch's consecutive TCP segments joined into
+/// one GSO packet, see <see cref="TcpReceiveCoalescer"/>). Transmit segmentation (HOST_TSO/UFO) is
+/// not offered, so every transmitted frame is a plain Ethernet frame of at most MTU + 18 bytes
+/// (header and a VLAN tag).
 /// <para>
 /// Transmit runs on the vCPU that notifies the queue: each chain's frame is copied out of guest RAM
 /// and handed to the backend. Received frames are taken by <see cref="Receive"/> into a queue of
@@ -51,13 +53,13 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
     public const int RxQueue = 0, TxQueue = 1;
 
     /// <summary>Feature bits (§5.1.3).</summary>
-    public const int FeatureCsum = 0, FeatureMtu = 3, FeatureMac = 5, FeatureMrgRxbuf = 15, FeatureStatus = 16;
+    public const int FeatureCsum = 0, FeatureGuestCsum = 1, FeatureMtu = 3, FeatureMac = 5, FeatureGuestTso4 = 7, FeatureMrgRxbuf = 15, FeatureStatus = 16;
 
     /// <summary>struct virtio_net_hdr (§5.1.6) as a VIRTIO_F_VERSION_1 driver sees it: num_buffers is always present.</summary>
     public const int HeaderSize = 12;
 
     /// <summary>virtio_net_hdr flags and gso_type values (§5.1.6).</summary>
-    public const byte HeaderNeedsCsum = 1, GsoNone = 0;
+    public const byte HeaderNeedsCsum = 1, HeaderDataValid = 2, GsoNone = 0, GsoTcpV4 = 1;
 
     /// <summary>Configuration status bit (§5.1.4).</summary>
     public const ushort StatusLinkUp = 1;
@@ -98,6 +100,12 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
     private readonly GuestErrorLog _errors;
     private readonly byte[] _mac;
     private readonly byte[] _txFrame;
+    // Joins received TCP segments (used under the device lock only).
+    private readonly TcpReceiveCoalescer _coalescer;
+    // Under the device lock: the virtio header of the packet being delivered, and how many waiting
+    // frames the coalescer's finished packet holds while it waits for receive buffers (0: none).
+    private readonly byte[] _rxHeader = new byte[HeaderSize];
+    private int _prepared;
     // Received frames not yet in the guest's buffers, guarded by _rxLock (never held while taking the device lock).
     private readonly Lock _rxLock = new();
     private readonly Queue<(byte[] Data, int Length, bool Urgent)> _pending = new();
@@ -140,6 +148,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
         _mac = mac.ToArray();
         Mtu = mtu;
         _txFrame = new byte[MaxFrameLength];
+        _coalescer = new TcpReceiveCoalescer();
         _holdTimer = timers?.CreateTimer("virtio-net answer hold", EndHold);
     }
 
@@ -200,7 +209,14 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
     public uint PciClassCode => 0x02_00_00; // network controller, Ethernet
 
     /// <inheritdoc/>
-    public ulong Features => (1UL << FeatureCsum) | (1UL << FeatureMtu) | (1UL << FeatureMac) | (1UL << FeatureMrgRxbuf) | (1UL << FeatureStatus);
+    /// <remarks>
+    /// GUEST_CSUM and GUEST_TSO4 (which requires it, §5.1.3.1) are offered for received frames: the
+    /// card validates TCP and UDP checksums on the host (<see cref="ReceiveChecksum"/>) and joins a
+    /// batch's consecutive TCP segments into one (<see cref="TcpReceiveCoalescer"/>), so the guest
+    /// neither sums every byte again nor takes every segment as a packet of its own.
+    /// </remarks>
+    public ulong Features => (1UL << FeatureCsum) | (1UL << FeatureGuestCsum) | (1UL << FeatureMtu) | (1UL << FeatureMac)
+        | (1UL << FeatureGuestTso4) | (1UL << FeatureMrgRxbuf) | (1UL << FeatureStatus);
 
     /// <inheritdoc/>
     public int QueueCount => 2;
@@ -260,6 +276,7 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
     public void Reset()
     {
         _holdTimer?.Cancel();
+        _prepared = 0;
         _rx = _tx = null;
         _features = 0;
         _held.Clear();
@@ -450,42 +467,113 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
 
     private bool Mergeable => (_features & (1UL << FeatureMrgRxbuf)) != 0;
 
-    // Under the device lock. The frame at the head of the queue stays there while it is copied:
-    // only this method (under the device lock) and Reset take frames out.
+    private bool GuestCsum => (_features & (1UL << FeatureGuestCsum)) != 0;
+
+    // Joining segments needs the driver to take large packets (GUEST_TSO4, which needs GUEST_CSUM)
+    // into mergeable buffers; without MRG_RXBUF a driver's buffer is not known to hold 64 KiB.
+    private bool Coalescing => GuestCsum && Mergeable && (_features & (1UL << FeatureGuestTso4)) != 0;
+
+    // Under the device lock. The frames at the head of the queue stay there while they are copied:
+    // only this method (under the device lock) and Reset take frames out, and Receive only adds at the tail.
     private void FillReceiveBuffers(Virtqueue queue)
     {
+        Span<byte> header = _rxHeader;
         while (true)
         {
-            (byte[] Data, int Length, bool Urgent) frame;
-            lock (_rxLock)
+            int frames = _prepared;
+            ReadOnlySpan<byte> frame = default;
+            if (frames == 0)
             {
-                if (!_pending.TryPeek(out frame))
+                frames = 1;
+                header.Clear();
+                bool started;
+                lock (_rxLock)
                 {
-                    return;
+                    if (!_pending.TryPeek(out (byte[] Data, int Length, bool Urgent) head))
+                    {
+                        return;
+                    }
+
+                    frame = head.Data.AsSpan(0, head.Length);
+                    started = Coalescing && _coalescer.Start(frame);
+                    if (started)
+                    {
+                        frames = JoinFollowing();
+                    }
+                }
+
+                if (frames > 1)
+                {
+                    // §5.1.6.4: NEEDS_CSUM with csum_start/csum_offset (the field holds the pseudo-header
+                    // sum), gso_type TCPV4, gso_size the MSS, hdr_len the headers. Kept until it is
+                    // delivered: a guest short of buffers posts them a few at a time.
+                    _coalescer.Finish();
+                    _prepared = frames;
+                    header[0] = HeaderNeedsCsum;
+                    header[1] = GsoTcpV4;
+                    BinaryPrimitives.WriteUInt16LittleEndian(header[2..], (ushort)_coalescer.HeaderLength);
+                    BinaryPrimitives.WriteUInt16LittleEndian(header[4..], (ushort)_coalescer.SegmentSize);
+                    BinaryPrimitives.WriteUInt16LittleEndian(header[6..], (ushort)_coalescer.ChecksumStart);
+                    BinaryPrimitives.WriteUInt16LittleEndian(header[8..], (ushort)TcpReceiveCoalescer.ChecksumOffset);
+                }
+                else if (started || (GuestCsum && ReceiveChecksum.IsValid(frame)))
+                {
+                    // §5.1.6.4: DATA_VALID only for a checksum the device has validated (Start did).
+                    header[0] = HeaderDataValid;
                 }
             }
 
-            if (!DeliverFrame(queue, frame.Data.AsSpan(0, frame.Length)))
+            if (frames > 1)
+            {
+                frame = _coalescer.Joined;
+            }
+
+            if (!DeliverFrame(queue, frame, header))
             {
                 return;
             }
 
+            _prepared = 0;
+
             lock (_rxLock)
             {
-                _pending.Dequeue();
-                _pendingBytes -= frame.Length;
-                _pendingUrgent -= frame.Urgent ? 1 : 0;
+                for (int i = 0; i < frames; i++)
+                {
+                    (byte[] Data, int Length, bool Urgent) done = _pending.Dequeue();
+                    _pendingBytes -= done.Length;
+                    _pendingUrgent -= done.Urgent ? 1 : 0;
+                    ArrayPool<byte>.Shared.Return(done.Data);
+                }
             }
-
-            ArrayPool<byte>.Shared.Return(frame.Data);
         }
     }
 
-    // Places one frame in the guest's receive buffers; false when there are not enough yet (the
+    // Under _rxLock, after the coalescer started with the head frame: the frames after it that
+    // continue its segment are joined; returns how many frames the packet holds.
+    private int JoinFollowing()
+    {
+        int frames = 0;
+        foreach ((byte[] data, int length, _) in _pending)
+        {
+            if (frames++ == 0)
+            {
+                continue;
+            }
+
+            if (!_coalescer.TryAppend(data.AsSpan(0, length)))
+            {
+                return frames - 1;
+            }
+        }
+
+        return frames;
+    }
+
+    // Places one frame after the virtio header in the guest's receive buffers; false when there are not enough yet (the
     // chains taken so far are held for the next try). With MRG_RXBUF the frame spreads over as
     // many chains as it needs and num_buffers says how many (§5.1.6.4); without it one chain must
     // hold header and frame, and a frame that does not fit is dropped.
-    private bool DeliverFrame(Virtqueue queue, ReadOnlySpan<byte> frame)
+    private bool DeliverFrame(Virtqueue queue, ReadOnlySpan<byte> frame, Span<byte> header)
     {
         ulong needed = (ulong)(HeaderSize + frame.Length);
         ulong room = 0;
@@ -514,8 +602,6 @@ public sealed class VirtioNet : IVirtioDevice, IVirtioTransportAware, INetReceiv
             return true;
         }
 
-        Span<byte> header = stackalloc byte[HeaderSize];
-        header.Clear();
         BinaryPrimitives.WriteUInt16LittleEndian(header[10..], (ushort)chains);
         int headerDone = 0, frameDone = 0;
         for (int i = 0; i < chains; i++)

@@ -57,7 +57,7 @@ internal sealed class RecordingNetBackend : INetBackend
 /// it, with malformed chains of every kind: each is returned unused and counted, and the card keeps
 /// working without DEVICE_NEEDS_RESET.
 /// </summary>
-public sealed class VirtioNetTests : IDisposable
+public sealed partial class VirtioNetTests : IDisposable
 {
     private const ushort Next = 1, Write = 2;
     private const ulong RxTable = 0x10000, RxAvail = 0x11000, RxUsed = 0x12000;
@@ -189,8 +189,11 @@ public sealed class VirtioNetTests : IDisposable
             Assert.NotEqual(0UL, offered & (1UL << bit));
         }
 
-        // No segmentation offload, receive checksum offload or control queue is offered (§5.1.3 bits 1, 7-14, 17).
-        Assert.Equal(0UL, offered & ((1UL << 1) | (0xffUL << 7) | (1UL << 17)));
+        // Receive checksum offload and TCPv4 receive segmentation (which requires it, §5.1.3.1) are
+        // offered; no other segmentation offload and no control queue (§5.1.3 bits 8-14, 17).
+        Assert.NotEqual(0UL, offered & (1UL << VirtioNet.FeatureGuestCsum));
+        Assert.NotEqual(0UL, offered & (1UL << VirtioNet.FeatureGuestTso4));
+        Assert.Equal(0UL, offered & ((0x7fUL << 8) | (1UL << 17)));
         for (int i = 0; i < 6; i++)
         {
             Assert.Equal(TestMac[i], (byte)_driver.Read(VirtioPci.DeviceConfigOffset + i, 1));

@@ -17,7 +17,7 @@ namespace Emulator.Jit.Memory;
 /// </summary>
 internal sealed unsafe class SoftTlb
 {
-    public const int Entries = 4096;
+    public const int Entries = 1024;
     public const int PageShift = 12;
     public const ulong PageMask = 0xfff;
 

@@ -26,7 +26,8 @@ internal sealed class TranslatorRig : IDisposable
     /// <param name="threshold">Interpreted runs of a block before it is translated.</param>
     /// <param name="translate">False for the interpreter alone.</param>
     /// <param name="paging">32-bit paging with one 4 MiB page (PSE) mapping 0-4 MiB; 4-8 MiB is not present.</param>
-    public TranslatorRig(long cacheBytes = 8 << 20, int threshold = 1, bool translate = true, bool paging = false)
+    /// <param name="background">Translate on a worker thread (the vCPU interprets a block until its translation is installed).</param>
+    public TranslatorRig(long cacheBytes = 8 << 20, int threshold = 1, bool translate = true, bool paging = false, bool background = false)
     {
         _platform.Memory.AddRam("ram", new GuestPhysicalAddress(0), 8 << 20, _ram);
         var blocks = new BlockCache();
@@ -34,7 +35,7 @@ internal sealed class TranslatorRig : IDisposable
         Core = new CpuCore(0, _platform.Memory, _platform.Io, blocks);
         if (translate)
         {
-            Core.Translator = new TranslationCache(Core, cacheBytes, threshold);
+            Core.Translator = new TranslationCache(Core, cacheBytes, threshold, background);
         }
 
         // GDT: null, flat 32-bit code (0x08), flat data (0x10).

@@ -365,15 +365,20 @@ public sealed class TranslatorTests
         Assert.True(vcpu.GetState().Gpr[(int)Gpr.Rax] > 10_000, "the loop did not spin");
     }
 
-    [Fact]
-    public void AFullCodeCacheIsResetAndTheProgramStillComputesTheSame()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AFullCodeCacheIsResetAndTheProgramStillComputesTheSame(bool background)
     {
-        using var rig = new TranslatorRig(cacheBytes: 64 << 10);
+        // With a worker translating, results compiled before a reset are dropped, not installed.
+        using var rig = new TranslatorRig(cacheBytes: 64 << 10, background: background);
         const int Pieces = 3000;
+        // The worker needs time to fill the cache while the program runs: more rounds with it.
+        int rounds = background ? 300 : 3;
         rig.Load(a =>
         {
             Label outer = a.CreateLabel();
-            a.mov(ecx, 3);
+            a.mov(ecx, rounds);
             a.Label(ref outer);
             for (int i = 1; i <= Pieces; i++)
             {
@@ -390,8 +395,37 @@ public sealed class TranslatorTests
         });
 
         Assert.True(rig.RunToHalt());
-        Assert.Equal((ulong)(3L * Pieces * (Pieces + 1) / 2), rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
+        Assert.Equal((ulong)((long)rounds * Pieces * (Pieces + 1) / 2) & 0xffff_ffff, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
         Assert.True(rig.Statistics!.Flushes > 0, "the cache never filled");
+    }
+
+    [Fact]
+    public void ALoopTranslatedInTheBackgroundRunsAsHostCodeAndComputesTheSame()
+    {
+        // The vCPU interprets the loop until the worker's translation is installed, then runs it.
+        using var rig = new TranslatorRig(threshold: 2, background: true);
+        rig.Load(a =>
+        {
+            Label loop = a.CreateLabel();
+            a.mov(ecx, 2_000_000);
+            a.xor(eax, eax);
+            a.Label(ref loop);
+            a.add(eax, ecx);
+            a.xor(eax, 0x55);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        uint expected = 0;
+        for (uint c = 2_000_000; c != 0; c--)
+        {
+            expected = (expected + c) ^ 0x55;
+        }
+
+        Assert.Equal(expected, (uint)rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
+        Assert.True(rig.Statistics!.Entries > 0, "translated code never ran");
     }
 
     [Fact]

@@ -15,16 +15,17 @@ internal static class TranslatorSettings
     public static int Threshold { get; } = (int)Math.Clamp(Number("EMU_JIT_THRESHOLD", 8), 1, 1_000_000);
 
     /// <summary>
-    /// Translate on a worker thread per vCPU (EMU_JIT_BACKGROUND=0 translates on the vCPU's own
-    /// thread): on by default where the host has more than one processor. Measured on a quiet
-    /// 2-core host, two alternating rounds of two boots: a boot to /init took 5.91 s instead of
-    /// 6.22 s, the vCPU thread 5.05 instead of 5.70 CPU seconds.
+    /// Translate on a worker thread per vCPU (EMU_JIT_BACKGROUND=1; off by default). Measured on a
+    /// quiet 2-core host, boots to /init: one sitting gave 5.91 s with it against 6.22 s without
+    /// (two alternating rounds of two boots), the next 6.09 against 6.08 s, and linux-bench 6.35 s
+    /// against 6.26 s; the vCPU thread uses 0.5-0.65 CPU s less, the process 0.6-0.8 s more. Not a
+    /// robust gain on two cores, so the vCPU translates for itself unless asked.
     /// </summary>
     public static bool Background { get; } = Environment.GetEnvironmentVariable("EMU_JIT_BACKGROUND") switch
     {
         "0" => false,
         "1" => true,
-        _ => Environment.ProcessorCount > 1,
+        _ => false,
     };
 
     /// <summary>EMU_JIT_STATS=1 prints each vCPU's translation statistics when it ends.</summary>

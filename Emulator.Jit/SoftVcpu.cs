@@ -256,7 +256,7 @@ public sealed partial class SoftVcpu : IVcpu
     {
         if (_core.Translator is { } t && TranslatorSettings.PrintStatistics)
         {
-            Console.Error.WriteLine($"emu: vCPU {Index} translator: {t.Statistics}");
+            Console.Error.WriteLine($"emu: vCPU {Index} translator: {t.Statistics}; block fetches that missed the recent-block table {_core.RecentBlockMisses}, blocks decoded {_core.BlocksDecoded}");
             if (TranslatorSettings.Profile)
             {
                 Console.Error.WriteLine(t.Statistics.Profile());

@@ -9,12 +9,15 @@ namespace Emulator.Jit.State;
 internal sealed partial class CpuCore
 {
     private const int MaxBlockInstructions = 64;
-    private const int RecentBlockSlots = 1024;
+    private const int RecentBlockSlots = 4096;
 
     // A direct-mapped table of the blocks this vCPU ran last, by physical address, in front of the
     // shared cache: a hit costs no lock and no dictionary lookup. Blocks dropped from the shared
     // cache (overwritten code) are marked and ignored here.
     private readonly Block?[] _recentBlocks = new Block?[RecentBlockSlots];
+
+    /// <summary>Block fetches the recent-block table missed (looked up in the shared cache), and blocks decoded (EMU_JIT_STATS).</summary>
+    public long RecentBlockMisses, BlocksDecoded;
 
     /// <summary>
     /// The block at CS:RIP. Blocks are cached by the physical address of their first byte, so a
@@ -49,9 +52,11 @@ internal sealed partial class CpuCore
         Block? block = _recentBlocks[slot];
         if (block is null || block.Physical != physical || block.Dropped || !block.Matches(Rip, csBase, Bitness))
         {
+            RecentBlockMisses++;
             block = Code.Lookup(physical);
             if (block is null || !block.Matches(Rip, csBase, Bitness))
             {
+                BlocksDecoded++;
                 block = Decode(linear, physical, csBase);
                 Code.Add(block);
             }

@@ -18,6 +18,9 @@ public sealed partial class SoftVcpu : IVcpu
     private readonly CpuCore _core;
     private readonly A20Gate _a20;
     private readonly AutoResetEvent _wake = new(false);
+    // EMU_JIT_STATS: HLTs entered and the host time spent halted.
+    private long _halts, _haltedTicks;
+    private bool _wasHaltedLast;
     private volatile bool _exitRequested;
     private volatile bool _nmiPending;
     // An event another backend had begun delivering when its state was read (CpuState.PendingException,
@@ -116,21 +119,24 @@ public sealed partial class SoftVcpu : IVcpu
 
             if (core.Halted)
             {
-                if (!core.InterruptsEnabled && !_nmiPending && InterruptSource is null)
+                long haltedSince = TranslatorSettings.PrintStatistics ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+                if (!_wasHaltedLast)
                 {
-                    // Nothing can wake this CPU but an NMI or the machine; wait for either.
-                    _wake.WaitOne(50);
-                    continue;
+                    _halts++;
                 }
 
-                if (!_nmiPending && !(core.InterruptsEnabled && InterruptSource is { HasInterrupt: true }))
+                _wasHaltedLast = true;
+
+                WaitWhileHalted(core);
+                if (haltedSince != 0)
                 {
-                    _wake.WaitOne(10);
+                    _haltedTicks += System.Diagnostics.Stopwatch.GetTimestamp() - haltedSince;
                 }
 
                 continue;
             }
 
+            _wasHaltedLast = false;
             VcpuExit? debugStop = null;
             if (_debug.IsEmpty)
             {
@@ -162,6 +168,23 @@ public sealed partial class SoftVcpu : IVcpu
         }
 
         return new VcpuExit(VcpuExitReason.ExitRequested);
+    }
+
+    // HLT: sleeps until an interrupt (or NMI) can wake the CPU, at most a few milliseconds at a
+    // time so that exit requests and A20 changes are seen.
+    private void WaitWhileHalted(CpuCore core)
+    {
+        if (!core.InterruptsEnabled && !_nmiPending && InterruptSource is null)
+        {
+            // Nothing can wake this CPU but an NMI or the machine; wait for either.
+            _wake.WaitOne(50);
+            return;
+        }
+
+        if (!_nmiPending && !(core.InterruptsEnabled && InterruptSource is { HasInterrupt: true }))
+        {
+            _wake.WaitOne(10);
+        }
     }
 
     /// <summary>
@@ -256,7 +279,7 @@ public sealed partial class SoftVcpu : IVcpu
     {
         if (_core.Translator is { } t && TranslatorSettings.PrintStatistics)
         {
-            Console.Error.WriteLine($"emu: vCPU {Index} translator: {t.Statistics}; block fetches that missed the recent-block table {_core.RecentBlockMisses}, blocks decoded {_core.BlocksDecoded}");
+            Console.Error.WriteLine($"emu: vCPU {Index} translator: {t.Statistics}; block fetches that missed the recent-block table {_core.RecentBlockMisses}, blocks decoded {_core.BlocksDecoded}; {_halts} HLTs, {System.Diagnostics.Stopwatch.GetElapsedTime(0, _haltedTicks).TotalMilliseconds:F0} ms halted");
             if (TranslatorSettings.Profile)
             {
                 Console.Error.WriteLine(t.Statistics.Profile());

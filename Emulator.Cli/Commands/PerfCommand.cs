@@ -44,8 +44,11 @@ internal static class PerfCommand
             return 1;
         }
 
-        int samples = profile["samples"]!.GetValue<int>();
+        // user, kernel and the stacks' counts are in ticks (a sample stands for the ticks it answered):
+        // shares are of their total, which is the sampled time.
+        int taken = profile["samples"]!.GetValue<int>();
         int user = profile["user"]!.GetValue<int>();
+        int samples = user + profile["kernel"]!.GetValue<int>();
         List<(string[] Functions, int Count)> stacks = [.. profile["kernel-stacks"]!.AsArray().Select(s => (Functions(s!, file), s!["count"]!.GetValue<int>()))];
         List<(string Function, int Count)> top = [.. stacks.GroupBy(s => s.Functions[0]).Select(g => (g.Key, g.Sum(s => s.Count))).OrderByDescending(f => f.Item2)];
 
@@ -58,7 +61,9 @@ internal static class PerfCommand
         {
             var json = new JsonObject
             {
-                ["samples"] = samples,
+                ["samples"] = taken,
+                ["ticks"] = profile["ticks"]?.DeepClone(),
+                ["missed"] = profile["missed"]?.DeepClone(),
                 ["user"] = user,
                 ["kernel"] = samples - user,
                 ["user-share"] = samples == 0 ? 0 : Math.Round(100.0 * user / samples, 2),
@@ -69,7 +74,13 @@ internal static class PerfCommand
             return 0;
         }
 
-        Console.WriteLine($"emu perf {o.Guest}: {samples} samples at {o.Frequency} Hz over {profile["elapsed-ms"]!.GetValue<long>() / 1000.0:0.0} s; symbols: {(file is null ? profile["kallsyms"]?.GetValue<string>() ?? "none (" + profile["kallsyms-error"]?.GetValue<string>() + ")" : o.Kallsyms)}");
+        double seconds = profile["elapsed-ms"]!.GetValue<long>() / 1000.0;
+        Console.WriteLine($"emu perf {o.Guest}: {taken} samples at {o.Frequency} Hz over {seconds:0.0} s; symbols: {(file is null ? profile["kallsyms"]?.GetValue<string>() ?? "none (" + profile["kallsyms-error"]?.GetValue<string>() + ")" : o.Kallsyms)}");
+        if (SamplingNote(profile, o.Frequency, seconds) is { } note)
+        {
+            Console.WriteLine($"  ({note})");
+        }
+
         Console.WriteLine($"  {Share(user, samples),7}  [user]    user mode");
         foreach ((string function, int count) in top.Take(o.Top))
         {
@@ -132,6 +143,28 @@ internal static class PerfCommand
         {
             throw new UsageException($"--kallsyms {path}: cannot read: {e.Message}", e);
         }
+    }
+
+    // Says when the sampler took fewer looks than asked (the host fell behind) or a vCPU answered
+    // some looks late (its next sample then counts for them): either is worth knowing when reading
+    // the shares, which stay shares of time.
+    private static string? SamplingNote(JsonNode profile, int frequency, double seconds)
+    {
+        int ticks = profile["ticks"]?.GetValue<int>() ?? 0;
+        int missed = profile["missed"]?.GetValue<int>() ?? 0;
+        long wanted = (long)Math.Round(frequency * seconds);
+        var parts = new List<string>();
+        if (ticks < wanted * 9 / 10)
+        {
+            parts.Add($"the sampler looked {ticks} times of the {wanted} asked: the host was busy");
+        }
+
+        if (missed > 0)
+        {
+            parts.Add($"{missed} looks found a vCPU still answering the one before; its next sample counts for them");
+        }
+
+        return parts.Count == 0 ? null : string.Join("; ", parts);
     }
 
     private static string Share(int count, int total) => total == 0 ? "-" : $"{100.0 * count / total:0.00}%";

@@ -197,6 +197,17 @@ public sealed class VcpuThread
         }
     }
 
+    /// <summary>
+    /// Like <see cref="Execute"/>, but returns at once: <paramref name="action"/> runs on the vCPU's
+    /// thread at its next exit from <see cref="IVcpu.Run"/> (or while it is parked), exactly once,
+    /// also when the thread stops first (then, as before it starts or on the vCPU thread itself, it
+    /// runs at once on the calling thread, as <see cref="Execute"/> does). For a caller that must not wait on the vCPU, such as a
+    /// sampling profiler: a vCPU running guest code answers later than a halted one, and a caller
+    /// that waited would look at running vCPUs less often. Exceptions from the action are dropped,
+    /// so it handles its own.
+    /// </summary>
+    public void Post(Action<IVcpu> action) => Send(new Message(Kind.Call, action), wait: false);
+
     /// <summary>Like <see cref="Execute"/>, returning the function's value (e.g. <c>v =&gt; v.GetState()</c>).</summary>
     public T Call<T>(Func<IVcpu, T> function)
     {
@@ -205,7 +216,7 @@ public sealed class VcpuThread
         return result;
     }
 
-    private void Send(Message m)
+    private void Send(Message m, bool wait = true)
     {
         bool runHere = false;
         lock (_lock)
@@ -237,9 +248,9 @@ public sealed class VcpuThread
         }
 
         Vcpu.RequestExit();
-        if (Thread.CurrentThread == _thread)
+        if (!wait || Thread.CurrentThread == _thread)
         {
-            // The vCPU's own thread (a device access it makes): the message is handled as soon as its Run returns.
+            // Posted, or the vCPU's own thread (a device access it makes): the message is handled as soon as its Run returns.
             return;
         }
 

@@ -3,14 +3,16 @@ using System.Runtime.InteropServices;
 namespace Emulator.Core.Time;
 
 /// <summary>
-/// A wait with a deadline that another thread can cut short, for the timer thread. On Linux it
+/// A wait with a deadline that another thread can cut short, for the timer thread and for other
+/// loops that keep a sub-millisecond period (a sampling profiler: Thread.Sleep counts whole
+/// milliseconds, and a shorter wait becomes a yield that spins). On Linux it
 /// sleeps in ppoll(2) on an eventfd, whose timeout has nanosecond resolution (the kernel's
 /// high-resolution timers, with the thread's default 50 us slack), so a deadline a fraction of a
 /// millisecond away needs neither spinning nor a millisecond of lateness. Elsewhere it waits on an
 /// event with the timeout rounded up to whole milliseconds: a timer may fire up to about a
 /// millisecond late, as a busy host may make it anyway.
 /// </summary>
-internal sealed partial class WakeableWait : IDisposable
+public sealed partial class WakeableWait : IDisposable
 {
     private const int EfdNonblock = 0x800, EfdCloexec = 0x80000;
     private const short PollIn = 1;
@@ -22,6 +24,7 @@ internal sealed partial class WakeableWait : IDisposable
     private bool _disposed;
     private int _signalled;
 
+    /// <summary>Creates the wait (an eventfd on Linux).</summary>
     public WakeableWait()
     {
         if (OperatingSystem.IsLinux())

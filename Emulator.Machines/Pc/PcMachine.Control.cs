@@ -173,22 +173,28 @@ public sealed partial class PcMachine
     public void WriteVcpuState(int index, CpuState state) => Invoke(() => _threads[index].Execute(v => v.SetState(state)));
 
     /// <summary>
-    /// The state of every vCPU that runs guest code now (null for one that is stopped, paused or waiting
-    /// for SIPI), each read on its own thread: a sampling profiler's one look at the machine.
+    /// A sampling profiler's look at the machine, which waits for nothing: on the machine's thread,
+    /// every vCPU that runs guest code now (not stopped, paused or waiting for SIPI) and that
+    /// <paramref name="wanted"/> accepts gets <paramref name="observe"/> posted to its own thread
+    /// (<see cref="VcpuThread.Post"/>), which calls it with the vCPU outside guest code at its next
+    /// exit. A running vCPU answers later than a halted one (it must reach the end of a block, and
+    /// the host must schedule the threads involved), so a profiler that waited for each answer would
+    /// look at running code less often than at halted code. Thread-safe; after the machine has
+    /// stopped this does nothing.
     /// </summary>
-    public CpuState?[] SampleRunningVcpus() => Invoke(() =>
+    /// <param name="wanted">Called on the machine thread with a vCPU index; false skips that vCPU this time (e.g. its previous answer is still outstanding).</param>
+    /// <param name="observe">Called on the vCPU's thread with its index and the vCPU; must not throw.</param>
+    public void ObserveRunningVcpus(Func<int, bool> wanted, Action<int, IVcpu> observe) => _work.Post(() =>
     {
-        var states = new CpuState?[_threads.Count];
         for (int i = 0; i < _threads.Count; i++)
         {
             VcpuThread t = _threads[i];
-            if (t.State == VcpuRunState.Running && !t.IsHeld && !t.IsPaused)
+            int index = i;
+            if (t.State == VcpuRunState.Running && !t.IsHeld && !t.IsPaused && wanted(index))
             {
-                states[i] = t.Call(v => v.GetState());
+                t.Post(v => observe(index, v));
             }
         }
-
-        return states;
     });
 
     /// <summary>Runs <paramref name="action"/> on vCPU <paramref name="index"/>'s own thread while it is outside guest code.</summary>

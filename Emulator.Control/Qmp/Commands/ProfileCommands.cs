@@ -10,6 +10,9 @@ namespace Emulator.Control.Qmp.Commands;
 /// <c>x-emu-profile</c> (sample the vCPUs for a while; what <c>emu perf</c> asks) and
 /// <c>x-emu-query-kallsyms</c> (the kernel symbols found in guest memory; <c>emu kallsyms</c>).
 /// Addresses are hexadecimal strings: JSON numbers lose precision above 2^53 in many clients.
+/// A profile's <c>user</c>, <c>kernel</c> and stack <c>count</c>s are in ticks: a sample stands for
+/// its own tick and the <c>missed</c> ones that found its vCPU still answering (GuestSample.Ticks),
+/// so their shares are shares of time; <c>samples</c> is how many samples were taken.
 /// </summary>
 internal static class ProfileCommands
 {
@@ -39,15 +42,16 @@ internal static class ProfileCommands
 
         KernelSymbols? symbols = c.Kernel.Get(out string why);
         GuestProfile profile = GuestSampler.Run(c.Machine, frequency, TimeSpan.FromMilliseconds(duration), symbols, unwind);
-        int user = profile.Samples.Count(s => s.User);
+        int user = profile.Samples.Where(s => s.User).Sum(s => s.Ticks);
         var stacks = profile.Samples.Where(s => !s.User)
             .GroupBy(s => string.Join(';', s.Pcs.Select(Hex)))
-            .OrderByDescending(g => g.Count())
+            .Select(g => (Pcs: g.First().Pcs, Ticks: g.Sum(s => s.Ticks)))
+            .OrderByDescending(g => g.Ticks)
             .Select(g => (JsonNode)new JsonObject
             {
-                ["pcs"] = new JsonArray([.. g.First().Pcs.Select(p => (JsonNode)Hex(p))]),
-                ["functions"] = new JsonArray([.. g.First().Pcs.Select(p => (JsonNode?)(symbols?.Lookup(p)?.Symbol.Name))]),
-                ["count"] = g.Count(),
+                ["pcs"] = new JsonArray([.. g.Pcs.Select(p => (JsonNode)Hex(p))]),
+                ["functions"] = new JsonArray([.. g.Pcs.Select(p => (JsonNode?)(symbols?.Lookup(p)?.Symbol.Name))]),
+                ["count"] = g.Ticks,
             });
         var result = new JsonObject
         {
@@ -55,8 +59,9 @@ internal static class ProfileCommands
             ["elapsed-ms"] = (long)profile.Elapsed.TotalMilliseconds,
             ["ticks"] = profile.Ticks,
             ["samples"] = profile.Samples.Count,
+            ["missed"] = profile.Missed,
             ["user"] = user,
-            ["kernel"] = profile.Samples.Count - user,
+            ["kernel"] = profile.SampledTicks - user,
             ["kallsyms"] = symbols is null ? null : "guest memory",
             ["kernel-stacks"] = new JsonArray([.. stacks]),
         };

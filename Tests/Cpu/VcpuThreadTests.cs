@@ -82,6 +82,51 @@ public sealed class VcpuThreadTests : IDisposable
         Assert.Equal(MachineRequest.PowerOff, _platform.Control.Request);
     }
 
+    [Fact]
+    public void PostReturnsAtOnceAndRunsTheActionOnceOnTheVcpuThreadWhichThenContinues()
+    {
+        var thread = new VcpuThread(_vcpu, (_, _) => { });
+        thread.Start();
+        Thread.Sleep(30);
+        using var release = new ManualResetEventSlim();
+        using var finished = new ManualResetEventSlim();
+        int runs = 0, ranOn = 0;
+        ulong ax = 0;
+
+        var watch = Stopwatch.StartNew();
+        thread.Post(v =>
+        {
+            ranOn = Environment.CurrentManagedThreadId;
+            ax = v.GetState().Gpr[(int)Gpr.Rax] & 0xffff;
+            Interlocked.Increment(ref runs);
+            release.Wait(TimeSpan.FromSeconds(30));
+            finished.Set();
+        });
+        // The action waits for the test, so Post cannot have waited for it.
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"Post took {watch.Elapsed}");
+        Assert.False(finished.IsSet);
+        release.Set();
+        Assert.True(finished.Wait(TimeSpan.FromSeconds(30)), "the posted action did not run");
+        Assert.Equal(thread.ManagedThreadId, ranOn);
+
+        // The guest runs on afterwards (AX counts up), and the action ran once.
+        ulong later = thread.Call(v => v.GetState().Gpr[(int)Gpr.Rax] & 0xffff);
+        for (int i = 0; i < 100 && later == ax; i++)
+        {
+            Thread.Sleep(10);
+            later = thread.Call(v => v.GetState().Gpr[(int)Gpr.Rax] & 0xffff);
+        }
+
+        Assert.NotEqual(ax, later);
+        thread.Stop();
+        Assert.Equal(1, runs);
+
+        // After the thread has ended, a posted action runs at once on the caller's thread.
+        int afterStop = 0;
+        thread.Post(_ => afterStop = Environment.CurrentManagedThreadId);
+        Assert.Equal(Environment.CurrentManagedThreadId, afterStop);
+    }
+
     public void Dispose()
     {
         _vcpu.Dispose();

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using Emulator.Backends.Chardev;
+using Emulator.Control.Profiling;
+using Emulator.Core.Memory;
+using Emulator.Machines.Loaders;
+using Emulator.Machines.Pc;
+using Emulator.Tests.EndToEnd;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Emulator.Tests.Control;
+
+/// <summary>
+/// The sampler behind <c>emu perf</c> (GuestSampler, the path x-emu-profile takes) against
+/// Roms/control/duty.bin on the software CPU: a guest that the 8254 interrupts 20 times a second
+/// (1.193182 MHz / 59659, the 8254 datasheet's input clock and the count the guest programs), that
+/// runs translated code for the first half of each period (until the 8254's count is below half)
+/// and sleeps in HLT for the second. The oracle is that programming, not emu's output: the
+/// interrupt rate over wall time, and a sleeping share of one half. The bounds are wide for a
+/// loaded two-core host: a late wake-up from HLT adds to the sleeping share (a few percent at most
+/// for a 50 ms period), and the timer may skip a period when the host falls far behind.
+/// </summary>
+public sealed class GuestSamplerTests(ITestOutputHelper output)
+{
+    private const double TimerHz = 1_193_182.0 / 59659;
+    private const ulong LoadAddress = 0x10_0000;
+    private const ulong InterruptsAt = LoadAddress + 32, RoundsAt = LoadAddress + 36;
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(3);
+
+    [Fact]
+    public void SamplingAt1kHzLeavesTheGuestsTimerInterruptRateAlone()
+    {
+        using var guest = new DutyGuest();
+        guest.WaitForFirstInterrupts();
+
+        (uint interrupts, uint rounds, TimeSpan elapsed) quiet = guest.Measure(() => Thread.Sleep(Window));
+        GuestProfile? profile = null;
+        (uint interrupts, uint rounds, TimeSpan elapsed) sampled = guest.Measure(() => profile = GuestSampler.Run(guest.Machine, 1000, Window, null, unwind: false));
+
+        double expectedQuiet = TimerHz * quiet.elapsed.TotalSeconds, expectedSampled = TimerHz * sampled.elapsed.TotalSeconds;
+        output.WriteLine($"unsampled: {quiet.interrupts} interrupts in {quiet.elapsed.TotalSeconds:F2} s (the 8254: {expectedQuiet:F1}), {quiet.rounds / quiet.elapsed.TotalSeconds:F0} rounds/s");
+        output.WriteLine($"sampled at 1 kHz: {sampled.interrupts} interrupts in {sampled.elapsed.TotalSeconds:F2} s (the 8254: {expectedSampled:F1}), {sampled.rounds / sampled.elapsed.TotalSeconds:F0} rounds/s; {profile!.Samples.Count} samples, {profile.Ticks} ticks, {profile.Missed} missed");
+        Assert.InRange(quiet.interrupts, expectedQuiet * 0.9, expectedQuiet * 1.1);
+        Assert.InRange(sampled.interrupts, expectedSampled * 0.9, expectedSampled * 1.1);
+        Assert.True(profile.Samples.Count > 0, "no samples of a running guest");
+    }
+
+    [Fact]
+    public void TheShareOfSampledTimeInHltIsTheShareTheGuestSleeps()
+    {
+        using var guest = new DutyGuest();
+        guest.WaitForFirstInterrupts();
+
+        GuestProfile profile = GuestSampler.Run(guest.Machine, 1000, Window, null, unwind: false);
+
+        int asleep = profile.Samples.Where(s => s.Pcs[0] == guest.SleepRip).Sum(s => s.Ticks);
+        double share = (double)asleep / profile.SampledTicks;
+        output.WriteLine($"{profile.Samples.Count} samples, {profile.Ticks} ticks ({profile.Missed} missed), {profile.SampledTicks} sampled ticks; in HLT: {share:P1}");
+        // Every tick is answered by one sample (the last few may still be on their way at the end).
+        Assert.InRange(profile.SampledTicks, profile.Ticks * 0.95, profile.Ticks);
+        Assert.True(profile.Ticks >= Window.TotalSeconds * 1000 / 2, $"only {profile.Ticks} ticks in {Window.TotalSeconds} s at 1 kHz");
+        Assert.InRange(share, 0.42, 0.60);
+    }
+
+    // The duty guest running on its own machine thread, until disposed.
+    private sealed class DutyGuest : IDisposable
+    {
+        private readonly Thread _thread;
+
+        public DutyGuest()
+        {
+            string kernel = Path.Combine(DemoGuestTests.RepositoryRoot(), "Roms", "control", "duty.bin");
+            // The address of the instruction after its HLT, at file offset 40 (see duty.asm).
+            SleepRip = BitConverter.ToUInt32(File.ReadAllBytes(kernel), 40);
+            Machine = new PcMachine(new PcConfig { MemoryBytes = 32UL << 20, Vga = false, Kernel = new KernelBootConfig { KernelPath = kernel } }, new NullSerialBackend());
+            _thread = new Thread(() => Machine.Run()) { IsBackground = true, Name = "duty-machine" };
+            _thread.Start();
+        }
+
+        public PcMachine Machine { get; }
+
+        public ulong SleepRip { get; }
+
+        public void WaitForFirstInterrupts()
+        {
+            var watch = Stopwatch.StartNew();
+            while (Read(InterruptsAt) < 3)
+            {
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), "the guest took no timer interrupts");
+                Thread.Sleep(10);
+            }
+        }
+
+        // The guest's interrupt and round counts across `during`, and how long it took.
+        public (uint Interrupts, uint Rounds, TimeSpan Elapsed) Measure(Action during)
+        {
+            uint interrupts = Read(InterruptsAt), rounds = Read(RoundsAt);
+            var watch = Stopwatch.StartNew();
+            during();
+            TimeSpan elapsed = watch.Elapsed;
+            return (Read(InterruptsAt) - interrupts, Read(RoundsAt) - rounds, elapsed);
+        }
+
+        public void Dispose()
+        {
+            Machine.Quit("host-signal");
+            _thread.Join();
+            Machine.Dispose();
+        }
+
+        private uint Read(ulong address) => (uint)Machine.Platform.Memory.ReadUInt(new GuestPhysicalAddress(address), 4);
+    }
+}

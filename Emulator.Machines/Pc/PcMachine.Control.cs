@@ -173,29 +173,30 @@ public sealed partial class PcMachine
     public void WriteVcpuState(int index, CpuState state) => Invoke(() => _threads[index].Execute(v => v.SetState(state)));
 
     /// <summary>
-    /// A sampling profiler's look at the machine, which waits for nothing: on the machine's thread,
-    /// every vCPU that runs guest code now (not stopped, paused or waiting for SIPI) and that
-    /// <paramref name="wanted"/> accepts gets <paramref name="observe"/> posted to its own thread
-    /// (<see cref="VcpuThread.Post"/>), which calls it with the vCPU outside guest code at its next
-    /// exit. A running vCPU answers later than a halted one (it must reach the end of a block, and
-    /// the host must schedule the threads involved), so a profiler that waited for each answer would
-    /// look at running code less often than at halted code. Thread-safe; after the machine has
-    /// stopped this does nothing.
+    /// A sampling profiler's look at the machine, which waits for nothing: every vCPU that runs guest
+    /// code now (not stopped, paused or waiting for SIPI) and that <paramref name="wanted"/> accepts
+    /// gets <paramref name="observe"/> posted to its own thread (<see cref="VcpuThread.Post"/>), which
+    /// calls it with the vCPU outside guest code at its next exit. Called on the caller's thread,
+    /// not the machine's: a look that waited for the machine thread, or for the vCPU's answer, would
+    /// reach a vCPU running guest code later than a halted one (on a busy host the running vCPU
+    /// holds a core the other threads wait for), so its answer would come from later in the guest's
+    /// run than the tick that asked. Thread-safe; does nothing once the machine has stopped.
     /// </summary>
-    /// <param name="wanted">Called on the machine thread with a vCPU index; false skips that vCPU this time (e.g. its previous answer is still outstanding).</param>
+    /// <param name="wanted">Called with a vCPU index; false skips that vCPU this time (e.g. its previous answer is still outstanding).</param>
     /// <param name="observe">Called on the vCPU's thread with its index and the vCPU; must not throw.</param>
-    public void ObserveRunningVcpus(Func<int, bool> wanted, Action<int, IVcpu> observe) => _work.Post(() =>
+    public void ObserveRunningVcpus(Func<int, bool> wanted, Action<int, IVcpu> observe)
     {
-        for (int i = 0; i < _threads.Count; i++)
+        VcpuThread[] threads = _threadView;
+        for (int i = 0; i < threads.Length; i++)
         {
-            VcpuThread t = _threads[i];
+            VcpuThread t = threads[i];
             int index = i;
             if (t.State == VcpuRunState.Running && !t.IsHeld && !t.IsPaused && wanted(index))
             {
                 t.Post(v => observe(index, v));
             }
         }
-    });
+    }
 
     /// <summary>Runs <paramref name="action"/> on vCPU <paramref name="index"/>'s own thread while it is outside guest code.</summary>
     public void OnVcpu(int index, Action<IVcpu> action) => Invoke(() => _threads[index].Execute(action));

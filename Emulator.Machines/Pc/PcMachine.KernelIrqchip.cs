@@ -60,6 +60,7 @@ public sealed partial class PcMachine
 
             Vcpus.Clear();
             _threads.Clear();
+            _threadView = [];
             _accelerator.Dispose();
             _accelerator = CreateAccelerator(AcceleratorKind.Kvm);
         }

@@ -48,6 +48,9 @@ public sealed partial class PcMachine : IDisposable
     private readonly HostMapping _firmware;
     private readonly List<IDevice> _devices = [];
     private readonly List<VcpuThread> _threads = [];
+    // _threads as other threads may read it without the machine thread (ObserveRunningVcpus):
+    // replaced, never changed, whenever the machine builds or drops its vCPU threads.
+    private volatile VcpuThread[] _threadView = [];
     private readonly ISerialBackend _serial;
     private readonly List<IsaIrqLine> _isaLines = [];
     // The disk images, in --drive order (owned by their devices).
@@ -361,6 +364,7 @@ public sealed partial class PcMachine : IDisposable
 
             Vcpus.Clear();
             _threads.Clear();
+            _threadView = [];
             _accelerator.Dispose();
             _accelerator = CreateAccelerator(kind);
             AcceleratorKind = kind;
@@ -457,6 +461,8 @@ public sealed partial class PcMachine : IDisposable
             ApplyRunStateTo(thread);
             _threads.Add(thread);
         }
+
+        _threadView = [.. _threads];
     }
 
     // KVM_SET_CPUID2 is the model's table; a host whose KVM changes it is worth one line to the user,

@@ -35,10 +35,12 @@ public sealed record GuestProfile(IReadOnlyList<GuestSample> Samples, int Ticks,
 /// nothing: the vCPU answers on its own thread at its next exit from guest code, which takes it out
 /// of guest code only for the moment it takes to read its registers (and, with <c>unwind</c>, its
 /// stack). A vCPU that has not answered the previous tick yet is not asked again; its answer
-/// then stands for both ticks (<see cref="GuestSample.Ticks"/>). Waiting for each answer instead
-/// made the sampler look at a vCPU running code less often than at a halted one, which answers at
-/// once: a boot sampled at 1 kHz on a busy two-core host reported 27% of its samples in HLT while
-/// the vCPU had been halted for 15% of the time. With <c>unwind</c>, kernel samples follow the RBP
+/// then stands for both ticks (<see cref="GuestSample.Ticks"/>). Waiting for each answer (through
+/// the machine thread) instead made the sampler look at a vCPU running code less often than at a
+/// halted one, which answers at once: a boot sampled at 1 kHz on a busy two-core host reported 27%
+/// of its samples in HLT while the vCPU had been halted for 15% of the time. The period is kept
+/// with a <see cref="WakeableWait"/>: Thread.Sleep counts whole milliseconds, and the shorter waits
+/// of a 1 kHz loop returned at once, so the sampler spun. With <c>unwind</c>, kernel samples follow the RBP
 /// chain (frames of [saved RBP, return address]) while the return addresses are kernel text, as far
 /// as the kernel keeps frame pointers, read while the vCPU is stopped.
 /// </summary>
@@ -121,8 +123,8 @@ public static class GuestSampler
         return new GuestSample(vcpu, user, pcs, ticks);
     }
 
-    // One profiling run's bookkeeping, shared by the sampler's thread (Finish), the machine thread
-    // (Want) and the vCPU threads (Answer).
+    // One profiling run's bookkeeping, shared by the sampler's thread (Want, Finish) and the vCPU
+    // threads (Answer).
     private sealed class Round(PcMachine machine, KernelSymbols? symbols, bool unwind)
     {
         private readonly List<GuestSample> _samples = [];
@@ -134,7 +136,7 @@ public static class GuestSampler
 
         public int Missed => Volatile.Read(ref _missed);
 
-        // On the machine thread: ask vCPU i unless it is still answering the previous tick.
+        // On the sampler's thread: ask vCPU i unless it is still answering the previous tick.
         public bool Want(int i)
         {
             if (_closed || i >= _asked.Length)

@@ -201,10 +201,10 @@ public sealed class VcpuThread
     /// Like <see cref="Execute"/>, but returns at once: <paramref name="action"/> runs on the vCPU's
     /// thread at its next exit from <see cref="IVcpu.Run"/> (or while it is parked), exactly once,
     /// also when the thread stops first (then, as before it starts or on the vCPU thread itself, it
-    /// runs at once on the calling thread, as <see cref="Execute"/> does). For a caller that must not wait on the vCPU, such as a
-    /// sampling profiler: a vCPU running guest code answers later than a halted one, and a caller
-    /// that waited would look at running vCPUs less often. Exceptions from the action are dropped,
-    /// so it handles its own.
+    /// runs at once on the calling thread, as <see cref="Execute"/> does). For a caller that must
+    /// not wait on the vCPU, such as a sampling profiler: a vCPU running guest code answers later
+    /// than a halted one on a busy host, and a caller that waited would look at running vCPUs less
+    /// often. Exceptions from the action are dropped, so it handles its own.
     /// </summary>
     public void Post(Action<IVcpu> action) => Send(new Message(Kind.Call, action), wait: false);
 

@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Emulator.Tests.EndToEnd.Control;
+
+/// <summary>
+/// `emu perf` end to end (the CLI, QMP x-emu-profile, the sampler) against Roms/control/duty.bin,
+/// a guest that runs for the first half of each 8254 period and sleeps in HLT for the second
+/// (see Control/GuestSamplerTests for the in-process checks): the share the table gives the
+/// instruction after the HLT is the half of the time the guest sleeps, within a loaded host's slack.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class PerfTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _runtime = Directory.CreateTempSubdirectory("emu-xdg").FullName;
+
+    public void Dispose() => Directory.Delete(_runtime, recursive: true);
+
+    private Dictionary<string, string> Environment => new() { ["XDG_RUNTIME_DIR"] = _runtime };
+
+    [Fact]
+    public void EmuPerfGivesTheHltOfAGuestThatSleepsHalfOfEachPeriodAboutHalfOfTheSamples()
+    {
+        string kernel = Path.Combine(DemoGuestTests.RepositoryRoot(), "Roms", "control", "duty.bin");
+        // The address of the instruction after the guest's HLT, at file offset 40 (see duty.asm).
+        string sleepRip = "0x" + BitConverter.ToUInt32(File.ReadAllBytes(kernel), 40).ToString("x", CultureInfo.InvariantCulture);
+        using GuestProcess guest = GuestProcess.Emu(Environment, "run", "--accel", "jit", "-m", "32M", "--kernel", kernel, "--serial", "null", "--name", "duty");
+
+        // A first short look waits for the guest's control socket and lets it get past its set-up.
+        Perf("duty", "--duration", "0.5", "--json");
+        JsonObject profile = Perf("duty", "--duration", "3", "--json");
+        output.WriteLine(profile.ToJsonString());
+
+        JsonArray functions = profile["functions"]!.AsArray();
+        double asleep = functions.Where(f => f!["function"]!.GetValue<string>() == sleepRip).Sum(f => f!["share"]!.GetValue<double>());
+        Assert.True(profile["samples"]!.GetValue<int>() > 0, "no samples");
+        Assert.Equal(0, profile["user"]!.GetValue<int>());
+        // Shares are of ticks: every tick the sampler made is in them but the few still unanswered at the end.
+        int ticks = profile["ticks"]!.GetValue<int>();
+        Assert.InRange(profile["kernel"]!.GetValue<int>(), ticks * 0.95, ticks);
+        Assert.InRange(asleep, 42.0, 60.0);
+    }
+
+    // Runs `emu perf GUEST ARGS` once the guest has registered its control socket; the JSON it prints.
+    private JsonObject Perf(string guestName, params string[] args)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            using GuestProcess perf = GuestProcess.Emu(Environment, ["perf", guestName, .. args]);
+            int? status = perf.WaitForExit(TimeSpan.FromSeconds(120));
+            if (status == 0)
+            {
+                return JsonNode.Parse(perf.Stdout)!.AsObject();
+            }
+
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"emu perf kept failing: {status}: {perf.Stderr}");
+            Thread.Sleep(200);
+        }
+    }
+}

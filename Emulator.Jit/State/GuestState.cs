@@ -29,8 +29,14 @@ internal unsafe struct GuestState
     /// <summary>Base of the native TLB of the current privilege (<see cref="Memory.SoftTlb"/>), for translated code's inline probes.</summary>
     public nint Tlb;
 
-    /// <summary>Guest instructions translated code may still start before it must return to the dispatcher.</summary>
+    /// <summary>
+    /// Guest instructions translated code may still start before it must return to the dispatcher.
+    /// Another thread zeroes it to make the code return at its next block boundary (<see cref="CpuCore.RequestStop"/>).
+    /// </summary>
     public long Budget;
+
+    /// <summary>What such a zeroing took away from <see cref="Budget"/>: instructions granted but not run.</summary>
+    public long Forfeited;
 
     /// <summary>Set by an instruction after which the following code must be looked up afresh (see <see cref="CpuCore.EndBlock"/>).</summary>
     public byte EndBlock;

@@ -110,9 +110,16 @@ public sealed partial class SoftVcpu : IVcpu
                 core.NmiBlocked = true;
                 core.RaiseInterrupt(Execution.Vectors.NMI);
             }
-            else if (!stepping && core.InterruptsEnabled && InterruptSource is { HasInterrupt: true } source)
+            else if (!stepping && core.InterruptsEnabled && InterruptSource is { } source)
             {
-                core.RaiseInterrupt(source.Acknowledge());
+                // Cleared before the look (the fence orders the two), so a notification after it keeps it set.
+                core.InterruptPending = false;
+                Interlocked.MemoryBarrier();
+                if (source.HasInterrupt)
+                {
+                    core.InterruptPending = true;
+                    core.RaiseInterrupt(source.Acknowledge());
+                }
             }
 
             if (core.TripleFault)
@@ -272,6 +279,7 @@ public sealed partial class SoftVcpu : IVcpu
     /// <inheritdoc/>
     public void NotifyInterrupt()
     {
+        _core.InterruptPending = true;
         _core.RequestStop();
         Wake();
     }

@@ -21,6 +21,13 @@ internal sealed unsafe partial class CpuCore
     /// </summary>
     public volatile bool StopRequested;
 
+    /// <summary>An external interrupt may be waiting for IF (GuestState.InterruptPending; any thread).</summary>
+    public bool InterruptPending
+    {
+        get => Volatile.Read(ref _state->InterruptPending) != 0;
+        set => Volatile.Write(ref _state->InterruptPending, value ? (byte)1 : (byte)0);
+    }
+
     /// <summary>
     /// Asks the running vCPU to return to its loop soon (any thread). Translated code sees it at its
     /// next block entry or loop back edge, through its budget, which is zeroed here: QEMU's TCG checks

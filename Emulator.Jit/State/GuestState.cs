@@ -38,6 +38,12 @@ internal unsafe struct GuestState
     /// <summary>What such a zeroing took away from <see cref="Budget"/>: instructions granted but not run.</summary>
     public long Forfeited;
 
+    /// <summary>
+    /// Nonzero while an external interrupt may be waiting for IF (set with every notification, cleared
+    /// by the vCPU's loop when it finds none): translated STI then ends its run after the next instruction.
+    /// </summary>
+    public byte InterruptPending;
+
     /// <summary>Set by an instruction after which the following code must be looked up afresh (see <see cref="CpuCore.EndBlock"/>).</summary>
     public byte EndBlock;
 
@@ -75,6 +81,8 @@ internal unsafe struct GuestState
     public static readonly int SegmentsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Segments));
     public static readonly int TlbOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Tlb));
     public static readonly int BudgetOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Budget));
+    public static readonly int ForfeitedOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Forfeited));
+    public static readonly int InterruptPendingOffset = (int)Marshal.OffsetOf<GuestState>(nameof(InterruptPending));
     public static readonly int EndBlockOffset = (int)Marshal.OffsetOf<GuestState>(nameof(EndBlock));
     public static readonly int ExitSlotOffset = (int)Marshal.OffsetOf<GuestState>(nameof(ExitSlot));
     public static readonly int JumpCacheOffset = (int)Marshal.OffsetOf<GuestState>(nameof(JumpCache));

@@ -79,6 +79,10 @@ public sealed partial class SoftVcpu : IVcpu
 
         while (!_exitRequested)
         {
+            // Cleared before interrupts and requests are looked at (the fence orders the two): one
+            // that arrives after the look stops the blocks run below.
+            core.StopRequested = false;
+            Interlocked.MemoryBarrier();
             // A debugger's single step takes no interrupt (QEMU's default), unless the CPU sleeps in HLT.
             bool stepping = _debug.SingleStep && !core.Halted;
             bool wasHalted = core.Halted;
@@ -106,9 +110,16 @@ public sealed partial class SoftVcpu : IVcpu
                 core.NmiBlocked = true;
                 core.RaiseInterrupt(Execution.Vectors.NMI);
             }
-            else if (!stepping && core.InterruptsEnabled && InterruptSource is { HasInterrupt: true } source)
+            else if (!stepping && core.InterruptsEnabled && InterruptSource is { } source)
             {
-                core.RaiseInterrupt(source.Acknowledge());
+                // Cleared before the look (the fence orders the two), so a notification after it keeps it set.
+                core.InterruptPending = false;
+                Interlocked.MemoryBarrier();
+                if (source.HasInterrupt)
+                {
+                    core.InterruptPending = true;
+                    core.RaiseInterrupt(source.Acknowledge());
+                }
             }
 
             if (core.TripleFault)
@@ -258,6 +269,7 @@ public sealed partial class SoftVcpu : IVcpu
     public void RequestExit()
     {
         _exitRequested = true;
+        _core.RequestStop();
         Wake();
     }
 
@@ -265,12 +277,18 @@ public sealed partial class SoftVcpu : IVcpu
     public void ClearExitRequest() => _exitRequested = false;
 
     /// <inheritdoc/>
-    public void NotifyInterrupt() => Wake();
+    public void NotifyInterrupt()
+    {
+        _core.InterruptPending = true;
+        _core.RequestStop();
+        Wake();
+    }
 
     /// <inheritdoc/>
     public void RaiseNmi()
     {
         _nmiPending = true;
+        _core.RequestStop();
         Wake();
     }
 

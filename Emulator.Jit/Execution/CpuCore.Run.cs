@@ -14,6 +14,38 @@ internal sealed unsafe partial class CpuCore
     /// <summary>Guest instructions completed so far.</summary>
     public long InstructionsRetired;
 
+    /// <summary>
+    /// Set from any thread by <see cref="RequestStop"/>: the vCPU's loop has something to look at (an
+    /// interrupt, a request), so <see cref="ExecuteBlocks"/> and translated code return at their next
+    /// block boundary. The vCPU's loop clears it before it looks.
+    /// </summary>
+    public volatile bool StopRequested;
+
+    /// <summary>An external interrupt may be waiting for IF (GuestState.InterruptPending; any thread).</summary>
+    public bool InterruptPending
+    {
+        get => Volatile.Read(ref _state->InterruptPending) != 0;
+        set => Volatile.Write(ref _state->InterruptPending, value ? (byte)1 : (byte)0);
+    }
+
+    /// <summary>
+    /// Asks the running vCPU to return to its loop soon (any thread). Translated code sees it at its
+    /// next block entry or loop back edge, through its budget, which is zeroed here: QEMU's TCG checks
+    /// an exit request at every block entry for the same reason. Without this the code would run out
+    /// its whole budget first.
+    /// </summary>
+    public void RequestStop()
+    {
+        StopRequested = true;
+        // Translated code decrements the budget without a lock, so a decrement racing with this
+        // exchange can undo it; the budget itself then bounds the delay (TranslationCache.Budget).
+        long left = Interlocked.Exchange(ref _state->Budget, 0);
+        if (left > 0)
+        {
+            Interlocked.Add(ref _state->Forfeited, left);
+        }
+    }
+
     /// <summary>Set when exception delivery itself failed past #DF: the machine must shut down.</summary>
     public bool TripleFault;
 
@@ -25,9 +57,9 @@ internal sealed unsafe partial class CpuCore
     /// <summary>
     /// Runs up to <paramref name="maxBlocks"/> blocks back to back. It stops early, for the vCPU's
     /// loop to look at interrupts and requests, when an instruction ends its block on purpose
-    /// (HLT, STI, a mode or CR change: <see cref="EndBlock"/>), an interrupt shadow begins, or a
-    /// fault is delivered. An interrupt that arrives meanwhile waits at most those blocks, a few
-    /// hundred instructions: external interrupts are asynchronous to the instruction stream.
+    /// (HLT, STI, a mode or CR change: <see cref="EndBlock"/>), an interrupt shadow begins, a
+    /// fault is delivered, or <see cref="RequestStop"/> was called (an interrupt arrived): such an
+    /// interrupt waits at most for the block (or translated code's block boundary) under way.
     /// </summary>
     public void ExecuteBlocks(int maxBlocks)
     {
@@ -36,6 +68,13 @@ internal sealed unsafe partial class CpuCore
         {
             for (int n = 0; n < maxBlocks; n++)
             {
+                // The first block always runs, so that a caller outside the vCPU's loop (a single
+                // step) makes progress whatever the flag says.
+                if (n > 0 && StopRequested)
+                {
+                    break;
+                }
+
                 if (Traced)
                 {
                     // Single-step, breakpoints or RF: one instruction at a time (CpuCore.Debug.cs).

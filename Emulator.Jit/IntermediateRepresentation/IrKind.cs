@@ -31,6 +31,15 @@ internal enum IrKind : byte
     /// <summary>CLI in 64-bit mode: IF cleared when CPL is at most IOPL, else the interpreter (#GP).</summary>
     Cli,
 
+    /// <summary>
+    /// STI in 64-bit mode, not last in its block: IF set when CPL is at most IOPL, else the interpreter
+    /// (#GP). The next instruction, in the same block, runs before any interrupt (the STI shadow).
+    /// </summary>
+    Sti,
+
+    /// <summary>MOV r32/r64, Sreg in 64-bit mode: the selector, zero-extended, into a general register.</summary>
+    MovFromSegment,
+
     /// <summary>Near CALL to an immediate target: push the return address, continue at the target.</summary>
     Call,
 

@@ -14,6 +14,12 @@ namespace Emulator.Jit.Memory;
 /// are never made for ROM, MMIO or pages holding decoded code, so those writes take the slow path,
 /// where ROM drops them and code pages are invalidated. Fetch entries give the physical page
 /// (decoded blocks are keyed by physical address) and exist only for executable pages (NX).
+/// Read and write entries have a second way per slot, the victim: an entry displaced by a new one
+/// moves there, and translated code looks there when the first way misses. Two pages whose
+/// numbers differ by a multiple of <see cref="Entries"/> (4 MiB apart) otherwise evict each other on
+/// every access: Linux's boot decompressor, sweeping its output past its own state, made ~950,000
+/// misses that way, each one a whole instruction run by the interpreter. QEMU keeps a small fully
+/// associative victim TLB for the same reason (its softmmu "victim_tlb").
 /// </summary>
 internal sealed unsafe class SoftTlb
 {
@@ -35,6 +41,11 @@ internal sealed unsafe class SoftTlb
     public const int FetchTagOffset = Entries * 32;
     public const int FetchPhysicalOffset = Entries * 40;
     public const int WriteCodeMapOffset = Entries * 48;
+    public const int VictimReadTagOffset = Entries * 56;
+    public const int VictimReadAddendOffset = Entries * 64;
+    public const int VictimWriteTagOffset = Entries * 72;
+    public const int VictimWriteAddendOffset = Entries * 80;
+    private const int TableBytes = Entries * 88;
 
     /// <summary>
     /// Set in a write tag whose page holds decoded code: the plain compare misses, and the store
@@ -55,11 +66,19 @@ internal sealed unsafe class SoftTlb
     /// <summary>For write entries of code pages, the page's code map (Decoding/BlockCache.CodeMap).</summary>
     public readonly nint* WriteCodeMap;
 
-    private readonly NativeBuffer _tables = new(Entries * 56);
+    // The second way of the read and write entries (never a CodePageTag entry: one displaced is dropped).
+    public readonly ulong* VictimReadTag;
+    public readonly nint* VictimReadAddend;
+    public readonly ulong* VictimWriteTag;
+    public readonly nint* VictimWriteAddend;
+
+    private readonly NativeBuffer _tables = new(TableBytes);
 
     private readonly uint[] _readInfo = new uint[Entries];
     private readonly uint[] _writeInfo = new uint[Entries];
     private readonly uint[] _fetchInfo = new uint[Entries];
+    private readonly uint[] _victimReadInfo = new uint[Entries];
+    private readonly uint[] _victimWriteInfo = new uint[Entries];
     private bool _hasGlobal;
 
     // The large pages that entries were made from since the last full flush, so INVLPG of an
@@ -90,6 +109,10 @@ internal sealed unsafe class SoftTlb
         FetchTag = (ulong*)(b + FetchTagOffset);
         FetchPhysical = (ulong*)(b + FetchPhysicalOffset);
         WriteCodeMap = (nint*)(b + WriteCodeMapOffset);
+        VictimReadTag = (ulong*)(b + VictimReadTagOffset);
+        VictimReadAddend = (nint*)(b + VictimReadAddendOffset);
+        VictimWriteTag = (ulong*)(b + VictimWriteTagOffset);
+        VictimWriteAddend = (nint*)(b + VictimWriteAddendOffset);
         Flush();
     }
 
@@ -111,6 +134,15 @@ internal sealed unsafe class SoftTlb
     public void SetRead(ulong linear, nint host, uint info)
     {
         int i = Slot(linear);
+        ulong old = ReadTag[i];
+        if (old != EmptyTag && old != Tag(linear))
+        {
+            VictimReadTag[i] = EmptyTag;
+            VictimReadAddend[i] = ReadAddend[i];
+            _victimReadInfo[i] = _readInfo[i];
+            VictimReadTag[i] = old;
+        }
+
         ReadAddend[i] = host - (nint)Tag(linear);
         ReadTag[i] = Tag(linear);
         _readInfo[i] = info;
@@ -124,6 +156,16 @@ internal sealed unsafe class SoftTlb
     public void SetWrite(ulong linear, nint host, uint info, nint codeMap = 0)
     {
         int i = Slot(linear);
+        ulong old = WriteTag[i];
+        if (old != EmptyTag && (old & ~CodePageTag) != Tag(linear))
+        {
+            // A code page's entry is not kept: its stores must see the page's code map.
+            VictimWriteTag[i] = EmptyTag;
+            VictimWriteAddend[i] = WriteAddend[i];
+            _victimWriteInfo[i] = _writeInfo[i];
+            VictimWriteTag[i] = (old & CodePageTag) != 0 ? EmptyTag : old;
+        }
+
         WriteAddend[i] = host - (nint)Tag(linear);
         WriteCodeMap[i] = codeMap;
         WriteTag[i] = Tag(linear) | (codeMap != 0 ? CodePageTag : 0);
@@ -153,6 +195,8 @@ internal sealed unsafe class SoftTlb
         new Span<ulong>(ReadTag, Entries).Fill(EmptyTag);
         new Span<ulong>(WriteTag, Entries).Fill(EmptyTag);
         new Span<ulong>(FetchTag, Entries).Fill(EmptyTag);
+        new Span<ulong>(VictimReadTag, Entries).Fill(EmptyTag);
+        new Span<ulong>(VictimWriteTag, Entries).Fill(EmptyTag);
         Array.Clear(_nonGlobalSlots);
         _hasGlobal = false;
         _largeRegions.Clear();
@@ -180,6 +224,8 @@ internal sealed unsafe class SoftTlb
                 DropIfNotGlobal(ReadTag, _readInfo, i);
                 DropIfNotGlobal(WriteTag, _writeInfo, i);
                 DropIfNotGlobal(FetchTag, _fetchInfo, i);
+                DropIfNotGlobal(VictimReadTag, _victimReadInfo, i);
+                DropIfNotGlobal(VictimWriteTag, _victimWriteInfo, i);
             }
         }
     }
@@ -229,6 +275,8 @@ internal sealed unsafe class SoftTlb
         DropIfCovers(ReadTag, _readInfo, i, page);
         DropIfCovers(WriteTag, _writeInfo, i, page);
         DropIfCovers(FetchTag, _fetchInfo, i, page);
+        DropIfCovers(VictimReadTag, _victimReadInfo, i, page);
+        DropIfCovers(VictimWriteTag, _victimWriteInfo, i, page);
     }
 
     private static void DropIfCovers(ulong* tags, uint[] info, int i, ulong page)
@@ -255,7 +303,11 @@ internal sealed unsafe class SoftTlb
         _ => 0x3ffff,
     };
 
-    public void FlushWrites() => new Span<ulong>(WriteTag, Entries).Fill(EmptyTag);
+    public void FlushWrites()
+    {
+        new Span<ulong>(WriteTag, Entries).Fill(EmptyTag);
+        new Span<ulong>(VictimWriteTag, Entries).Fill(EmptyTag);
+    }
 
     private void Note(uint info, ulong linear)
     {

@@ -29,8 +29,20 @@ internal unsafe struct GuestState
     /// <summary>Base of the native TLB of the current privilege (<see cref="Memory.SoftTlb"/>), for translated code's inline probes.</summary>
     public nint Tlb;
 
-    /// <summary>Guest instructions translated code may still start before it must return to the dispatcher.</summary>
+    /// <summary>
+    /// Guest instructions translated code may still start before it must return to the dispatcher.
+    /// Another thread zeroes it to make the code return at its next block boundary (<see cref="CpuCore.RequestStop"/>).
+    /// </summary>
     public long Budget;
+
+    /// <summary>What such a zeroing took away from <see cref="Budget"/>: instructions granted but not run.</summary>
+    public long Forfeited;
+
+    /// <summary>
+    /// Nonzero while an external interrupt may be waiting for IF (set with every notification, cleared
+    /// by the vCPU's loop when it finds none): translated STI then ends its run after the next instruction.
+    /// </summary>
+    public byte InterruptPending;
 
     /// <summary>Set by an instruction after which the following code must be looked up afresh (see <see cref="CpuCore.EndBlock"/>).</summary>
     public byte EndBlock;
@@ -69,6 +81,8 @@ internal unsafe struct GuestState
     public static readonly int SegmentsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Segments));
     public static readonly int TlbOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Tlb));
     public static readonly int BudgetOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Budget));
+    public static readonly int ForfeitedOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Forfeited));
+    public static readonly int InterruptPendingOffset = (int)Marshal.OffsetOf<GuestState>(nameof(InterruptPending));
     public static readonly int EndBlockOffset = (int)Marshal.OffsetOf<GuestState>(nameof(EndBlock));
     public static readonly int ExitSlotOffset = (int)Marshal.OffsetOf<GuestState>(nameof(ExitSlot));
     public static readonly int JumpCacheOffset = (int)Marshal.OffsetOf<GuestState>(nameof(JumpCache));

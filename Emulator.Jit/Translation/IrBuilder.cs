@@ -242,6 +242,15 @@ internal static unsafe class IrBuilder
             case Mnemonic.Cli when bitness == 64:
                 op.Kind = IrKind.Cli;
                 return op;
+            case Mnemonic.Sti when bitness == 64:
+                op.Kind = IrKind.Sti;
+                return op;
+            case Mnemonic.Mov when bitness == 64 && ins.Code is Code.Mov_r32m16_Sreg or Code.Mov_r64m16_Sreg
+                && ins.Op0Kind == OpKind.Register:
+                // Linux's sync_core reads SS and CS this way before its IRETQ to itself.
+                op.Kind = IrKind.MovFromSegment;
+                op.Registers = op.Written = (ushort)(1 << RegisterMap.Index[(int)ins.Op0Register]);
+                return op;
             case Mnemonic.Call when ins.StackPointerIncrement == -stackSize && IsNearBranch(ins, bitness) && Reachable(ins.NearBranchTarget, bitness):
                 op.Target = ins.NearBranchTarget;
                 return Stack(op, IrKind.Call, stackSize);

@@ -18,8 +18,13 @@ namespace Emulator.Jit.Translation;
 /// </summary>
 internal sealed unsafe class TranslationCache : IDisposable
 {
-    /// <summary>Guest instructions translated code may run before it returns for interrupts and requests.</summary>
-    public const long Budget = 8192;
+    /// <summary>
+    /// Guest instructions translated code may run before it returns to the dispatcher on its own.
+    /// Interrupts and requests do not wait for it (CpuCore.RequestStop zeroes it); it bounds the
+    /// rare case where a decrement undoes that zeroing, and how long background translations and
+    /// unlink requests wait. At 8,192 a boot to /init returned about 600,000 times for it alone.
+    /// </summary>
+    public const long Budget = 65536;
 
     private readonly CpuCore _cpu;
     private readonly ExecutableMemory _memory;
@@ -212,10 +217,20 @@ internal sealed unsafe class TranslationCache : IDisposable
         // flush and INVLPG), as for the first page: until then the stale mapping is one a TLB may
         // hold (Intel SDM Vol. 3A 4.10.4.3). Patched chains, which outlive a flush, never target it.
         Jumps.Insert(block.Rip, t.Entry, _cpu.Cpl != 3 && _cpu.FetchesFromGlobalPages(block));
-        state->Budget = Budget;
+        // The budget is granted with a full fence, then the stop request is read: a RequestStop on
+        // another thread either zeroes the budget after this grant or is seen here (its flag is set
+        // before its exchange).
+        Interlocked.Exchange(ref state->Budget, Budget);
+        if (_cpu.StopRequested)
+        {
+            RevokeBudget(state);
+            _pendingChain = null;
+            return Outcome.Stop;
+        }
+
         Statistics.Entries++;
         int exit = ((delegate* unmanaged<GuestState*, nint, int>)_enter)(state, t.Entry);
-        _cpu.InstructionsRetired += Budget - Math.Max(state->Budget, 0);
+        _cpu.InstructionsRetired += RevokeBudget(state);
         _cpu.RethrowFromTranslatedCode();
         if (TranslatorSettings.ProfileSites)
         {
@@ -239,6 +254,15 @@ internal sealed unsafe class TranslationCache : IDisposable
             default:
                 return Outcome.Stop;
         }
+    }
+
+    // Outside translated code the budget is zero, so that a RequestStop there forfeits nothing.
+    // Returns the instructions run since the grant.
+    private static long RevokeBudget(GuestState* state)
+    {
+        long left = Interlocked.Exchange(ref state->Budget, 0);
+        long forfeited = Interlocked.Exchange(ref state->Forfeited, 0);
+        return Math.Max(Budget - Math.Max(left, 0) - forfeited, 0);
     }
 
     // A direct branch to the same linear page, whose mapping cannot change without the code leaving

@@ -102,8 +102,7 @@ df_task:
             str ax
             movzx eax, ax
             CHECK "task gate: TR is the #DF task's TSS", eax, SEL_DFTSS
-            movzx eax, word [TSS2_BASE]
-            CHECK "task switch: back link is the interrupted task", eax, SEL_TSS
+            CHECKW "task switch: back link is the interrupted task", [TSS2_BASE], SEL_TSS
             pushfd
             pop eax
             and eax, 0x4000

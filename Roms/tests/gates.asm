@@ -63,7 +63,6 @@ T_STACK         equ 0x6000
 R1_STACK        equ 0x5800
 V_STACK0        equ 0x5400
 USER_STACK      equ 0x9000          ; below 64 KiB: the 16-bit gate saves SP as a word
-NOFAULT         equ 0xffffffff
 NT              equ 0x4000
 RES             equ 0xa000          ; results, dwords
 cg_frame        equ RES + 0x00      ; 7 dwords the 32-bit gate pushed
@@ -103,24 +102,6 @@ x_ran           equ RES + 0xb4
 TSS_X           equ 0x3300
 X_STACK         equ 0x5c00
 
-; TRY insn...: runs the instruction with a fault expected; the handler resumes at the next
-; line either way ([fault_vec] stays NOFAULT when nothing faulted).
-%macro TRY 1+
-            mov dword [resume], %%after
-            mov dword [resume + 4], 0
-            mov dword [fault_vec], NOFAULT
-            mov dword [fault_err], NOFAULT
-            %1
-%%after:    mov dword [resume], 0
-%endmacro
-
-; FAULT name, vector, error, insn...: the instruction must raise vector with the error code.
-%macro FAULT 4+
-            TRY %4
-            CHECKN %1, ": vector", [fault_vec], %2
-            CHECKN %1, ": error code", [fault_err], %3
-%endmacro
-
 ; CALLGATE selector, target selector, offset, access byte, count: writes a call gate into the GDT.
 %macro CALLGATE 5
             mov eax, %3
@@ -141,10 +122,7 @@ X_STACK         equ 0x5c00
             section pm
             bits 32
 main:
-            mov esi, descriptors
-            mov edi, GDT_BASE + SEL_SPARE
-            mov ecx, (descriptors_end - descriptors) / 4
-            rep movsd
+            SPARE_DESCRIPTORS descriptors, descriptors_end
             mov eax, STACK_TOP
             call tss32_install
             call ring0_return_install
@@ -526,20 +504,15 @@ ring3:
             CHECK "16-bit gate: O16 RETF 4 back to ring 3: ESP", [r3f_esp_after], eax
             CHECK "16-bit gate: back in ring 3 (CS)", [r3f_cs_after], SEL_UCODE_F | 3
             CHECK "16-bit gate: ESP = ESP0 - 12 (six words)", [cg16_esp], STACK_TOP - 12
-            movzx eax, word [cg16_frame]
-            CHECK "16-bit gate: IP word", eax, r3f.ret - ROMBASE
-            movzx eax, word [cg16_frame + 2]
-            CHECK "16-bit gate: CS word", eax, SEL_UCODE_F | 3
-            movzx eax, word [cg16_frame + 4]
-            CHECK "16-bit gate: the last pushed word first", eax, 0xbbbb
-            movzx eax, word [cg16_frame + 6]
-            CHECK "16-bit gate: the first pushed word", eax, 0xaaaa
+            CHECKW "16-bit gate: IP word", [cg16_frame], r3f.ret - ROMBASE
+            CHECKW "16-bit gate: CS word", [cg16_frame + 2], SEL_UCODE_F | 3
+            CHECKW "16-bit gate: the last pushed word first", [cg16_frame + 4], 0xbbbb
+            CHECKW "16-bit gate: the first pushed word", [cg16_frame + 6], 0xaaaa
             mov eax, [r3f_esp_before]
             sub eax, 4
             movzx ebx, word [cg16_frame + 8]
             CHECK "16-bit gate: SP word", ebx, eax
-            movzx eax, word [cg16_frame + 10]
-            CHECK "16-bit gate: SS word", eax, SEL_UDATA | 3
+            CHECKW "16-bit gate: SS word", [cg16_frame + 10], SEL_UDATA | 3
             CHECK "16-bit gate: CS in the procedure", [cg16_cs], SEL_CODE_F
 
             ; Task gates and TSSs from ring 3.

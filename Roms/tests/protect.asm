@@ -27,25 +27,6 @@ SEL_DOWN16  equ 0xa0                    ; data, expand-down, limit 0xfff, B = 0
 USER_STACK  equ STACKS + 0x1000
 ZF          equ 0x40
 r3          equ DATA + 0x1000           ; ring-3 results: 8 bytes per test (vector, error code)
-NOFAULT     equ 0xffffffff
-
-; TRY insn...: runs the instruction with a fault expected; the handler resumes at the next
-; line either way ([fault_vec] stays NOFAULT when nothing faulted).
-%macro TRY 1+
-            mov dword [resume], %%after
-            mov dword [resume + 4], 0
-            mov dword [fault_vec], NOFAULT
-            mov dword [fault_err], NOFAULT
-            %1
-%%after:    mov dword [resume], 0
-%endmacro
-
-; FAULT name, vector, error, insn...: the instruction must raise vector with the error code.
-%macro FAULT 4+
-            TRY %4
-            CHECKN %1, ": vector", [fault_vec], %2
-            CHECKN %1, ": error code", [fault_err], %3
-%endmacro
 
 ; NOFAULTS name, insn...: the instruction must not fault.
 %macro NOFAULTS 2+
@@ -80,10 +61,7 @@ NOFAULT     equ 0xffffffff
             section pm
             bits 32
 main:
-            mov esi, descriptors
-            mov edi, GDT_BASE + SEL_SPARE
-            mov ecx, (descriptors_end - descriptors) / 4
-            rep movsd
+            SPARE_DESCRIPTORS descriptors, descriptors_end
             mov eax, STACK_TOP
             call tss32_install              ; no I/O bitmap: every port is beyond it
             call ring0_return_install

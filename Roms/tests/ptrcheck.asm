@@ -62,10 +62,7 @@ r3_results  equ scratch + 0x00          ; ring-3 results: 8 dwords
             bits 32
 main:
             ; Test descriptors at 0x48 onwards, and the LDT.
-            mov esi, descriptors
-            mov edi, GDT_BASE + SEL_SPARE
-            mov ecx, (descriptors_end - descriptors) / 4
-            rep movsd
+            SPARE_DESCRIPTORS descriptors, descriptors_end
             mov dword [LDT_BASE], 0x0000ffff
             mov dword [LDT_BASE + 4], 0x00cf9200
             mov eax, STACK_TOP

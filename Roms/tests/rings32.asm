@@ -41,26 +41,7 @@ SEL_CODEF   equ 0x78                            ; 32-bit code, DPL 0, base ROMBA
             bits 32
 main:
             ; TSS: SS0:ESP0, an I/O bitmap allowing only COM1 (0x3f8-0x3ff) and debug-exit (0xf4).
-            mov edi, TSS_BASE
-            xor eax, eax
-            mov ecx, 0x100 / 4
-            rep stosd
-            mov dword [TSS_BASE + 4], STACK_TOP
-            mov dword [TSS_BASE + 8], SEL_DATA
-            mov word [TSS_BASE + 0x66], 0x68
-            mov edi, TSS_BASE + 0x68
-            mov al, 0xff
-            mov ecx, 0x81
-            rep stosb
-            mov byte [TSS_BASE + 0x68 + 0x3f8 / 8], 0
-            and byte [TSS_BASE + 0x68 + 0xf4 / 8], ~(1 << (0xf4 & 7))
-            mov eax, TSS_BASE
-            mov edx, TSS_LIMIT
-            mov ebx, SEL_TSS
-            mov ecx, 0x89
-            call set_descriptor
-            mov ax, SEL_TSS
-            ltr ax
+            TSS32_IO_INSTALL TSS_LIMIT, DEBUG_EXIT
 
             call ring0_return_install
             mov eax, 0x80                       ; interrupt gate, DPL 3

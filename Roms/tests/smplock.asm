@@ -93,8 +93,7 @@ main:
             CHECK "LOCK CMPXCHG8B 64-bit counter: high dword (carry)", [C_CAS8 + 4], 1
             movzx eax, byte [C_BYTE]
             CHECK "LOCK INC byte beside a locked word: 2 N mod 2^8", eax, (2 * N) & 0xFF
-            movzx eax, word [C_WORD]
-            CHECK "LOCK ADD word at an odd address: 2 N mod 2^16", eax, (2 * N) & 0xFFFF
+            CHECKW "LOCK ADD word at an odd address: 2 N mod 2^16", [C_WORD], (2 * N) & 0xFFFF
             CHECK "LOCK ADD dword across an 8-byte boundary: 2 N", [C_SPLIT], 2 * N
             CHECK "LOCK SUB dword: -2 N", [C_SUB], -2 * N
             CHECK "XCHG spin lock around plain increments: 2 N", [C_SPIN], 2 * N

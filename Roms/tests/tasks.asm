@@ -167,28 +167,20 @@ main:
             mov ebx, 0x0c0c0c0c
             call SEL_TSS_C:0
 .back3:     mov [scratch + 8], ebx
-            movzx eax, word [C_SEEN]
-            CHECK "16-bit TSS: AX loaded", eax, 0x1234
-            movzx eax, word [C_SEEN + 2]
-            CHECK "16-bit TSS: SI loaded", eax, 0x5678
+            CHECKW "16-bit TSS: AX loaded", [C_SEEN], 0x1234
+            CHECKW "16-bit TSS: SI loaded", [C_SEEN + 2], 0x5678
             movzx eax, word [C_SEEN + 4]
             and eax, 0x4000
             CHECK "16-bit TSS: CALL sets NT", eax, 0x4000
-            movzx eax, word [C_SEEN + 6]
-            CHECK "16-bit TSS: TR is its selector", eax, SEL_TSS_C
-            movzx eax, word [C_SEEN + 8]
-            CHECK "16-bit TSS: FS is null (not in the format)", eax, 0
-            movzx eax, word [C_SEEN + 10]
-            CHECK "16-bit TSS: back link to the caller", eax, SEL_TSS
-            movzx eax, word [C_SEEN + 12]
-            CHECK "16-bit TSS: CR3 kept (no CR3 field)", eax, PD_A & 0xffff
+            CHECKW "16-bit TSS: TR is its selector", [C_SEEN + 6], SEL_TSS_C
+            CHECKW "16-bit TSS: FS is null (not in the format)", [C_SEEN + 8], 0
+            CHECKW "16-bit TSS: back link to the caller", [C_SEEN + 10], SEL_TSS
+            CHECKW "16-bit TSS: CR3 kept (no CR3 field)", [C_SEEN + 12], PD_A & 0xffff
             CHECK "IRET from the 16-bit task: caller's EBX restored", [scratch + 8], 0x0c0c0c0c
             mov eax, fs
             CHECK "IRET from the 16-bit task: caller's FS restored", eax, SEL_DATA
-            movzx eax, word [TSS_C + 14]
-            CHECK "16-bit TSS: IP saved (after its IRET)", eax, task_c.after_iret - ROMBASE
-            movzx eax, word [TSS_C + 18]
-            CHECK "16-bit TSS: AX saved", eax, 0xc0de
+            CHECKW "16-bit TSS: IP saved (after its IRET)", [TSS_C + 14], task_c.after_iret - ROMBASE
+            CHECKW "16-bit TSS: AX saved", [TSS_C + 18], 0xc0de
             movzx eax, word [TSS_C + 16]
             and eax, 0x4000
             CHECK "16-bit TSS: IRET saves FLAGS with NT clear", eax, 0
@@ -199,8 +191,7 @@ main:
             jmp SEL_TSS_C:0
 .back4:     movzx eax, word [C_SEEN + 14]
             CHECK "JMP into the 16-bit task: it resumes after its IRET", eax, 3
-            movzx eax, word [TSS_C + 24]
-            CHECK "JMP out of the 16-bit task: BX saved", eax, 0xbeef
+            CHECKW "JMP out of the 16-bit task: BX saved", [TSS_C + 24], 0xbeef
             movzx eax, byte [GDT_BASE + SEL_TSS_C + 5]
             and eax, 0x0f
             CHECK "JMP out of the 16-bit task clears its busy bit", eax, 0x1
@@ -238,12 +229,9 @@ main:
             mov [IDT_BASE + 13 * 8], eax
             mov eax, [scratch + 0x44]
             mov [IDT_BASE + 13 * 8 + 4], eax
-            movzx eax, word [C_SEEN + 16]
-            CHECK "#GP through a task gate to a 16-bit task: error code on its stack", eax, SEL_TSS
-            movzx eax, word [C_SEEN + 18]
-            CHECK "#GP through a task gate to a 16-bit task: error code pushed as a word", eax, D_STACK - 2
-            movzx eax, word [TSS_D]
-            CHECK "#GP through a task gate to a 16-bit task: back link", eax, SEL_TSS
+            CHECKW "#GP through a task gate to a 16-bit task: error code on its stack", [C_SEEN + 16], SEL_TSS
+            CHECKW "#GP through a task gate to a 16-bit task: error code pushed as a word", [C_SEEN + 18], D_STACK - 2
+            CHECKW "#GP through a task gate to a 16-bit task: back link", [TSS_D], SEL_TSS
 
             ; Task E: an LDT, FS from it, EFLAGS with arithmetic flags set.
             mov dword [LDT_DATA], 0xfeedface
@@ -454,8 +442,7 @@ task_b:
             pop eax
             and eax, 0x4000
             CHECK "CALL sets NT in the new task", eax, 0x4000
-            movzx eax, word [TSS2_BASE]
-            CHECK "CALL writes the back link", eax, SEL_TSS
+            CHECKW "CALL writes the back link", [TSS2_BASE], SEL_TSS
             movzx eax, byte [GDT_BASE + SEL_TSS + 5]
             and eax, 0x0f
             CHECK "CALL keeps the calling task busy", eax, 0xb

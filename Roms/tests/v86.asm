@@ -76,25 +76,7 @@ SEL_CONF    equ SEL_SPARE               ; 0x48: flat conforming code, DPL 0
             bits 32
 main:
             ; TSS with SS0:ESP0 and an I/O bitmap allowing COM1 only.
-            mov edi, TSS_BASE
-            xor eax, eax
-            mov ecx, 0x100 / 4
-            rep stosd
-            mov dword [TSS_BASE + 4], STACK_TOP
-            mov dword [TSS_BASE + 8], SEL_DATA
-            mov word [TSS_BASE + 0x66], 0x68
-            mov edi, TSS_BASE + 0x68
-            mov al, 0xff
-            mov ecx, 0x81
-            rep stosb
-            mov byte [TSS_BASE + 0x68 + 0x3f8 / 8], 0
-            mov eax, TSS_BASE
-            mov edx, TSS_LIMIT
-            mov ebx, SEL_TSS
-            mov ecx, 0x89
-            call set_descriptor
-            mov ax, SEL_TSS
-            ltr ax
+            TSS32_IO_INSTALL TSS_LIMIT
 
             mov eax, 0x80                       ; INT 0x80: DPL 3 interrupt gate
             mov ebx, v86_int_handler

@@ -24,7 +24,6 @@
 SEL_CODE_F  equ SEL_SPARE               ; 0x48: code, DPL 0, 32-bit, base F0000, limit FFFF
 TSS_LIMIT   equ 0x68 + 0x81
 V86_SP      equ 0x6000
-NOFAULT     equ 0xffffffff
 RES         equ 0xa000                  ; vector and error code per test: 8 bytes each
 VAL         equ 0xa400                  ; further values from V86
 PD          equ PAGE_TABLES
@@ -98,26 +97,7 @@ cr0_low     equ VAL + 0xb0
             bits 32
 main:
             ; TSS: SS0:ESP0, an I/O bitmap allowing COM1 and port 80h only.
-            mov edi, TSS_BASE
-            xor eax, eax
-            mov ecx, 0x100 / 4
-            rep stosd
-            mov dword [TSS_BASE + 4], STACK_TOP
-            mov dword [TSS_BASE + 8], SEL_DATA
-            mov word [TSS_BASE + 0x66], 0x68
-            mov edi, TSS_BASE + 0x68
-            mov al, 0xff
-            mov ecx, 0x81
-            rep stosb
-            mov byte [TSS_BASE + 0x68 + 0x3f8 / 8], 0
-            and byte [TSS_BASE + 0x68 + 0x80 / 8], 0xfe
-            mov eax, TSS_BASE
-            mov edx, TSS_LIMIT
-            mov ebx, SEL_TSS
-            mov ecx, 0x89
-            call set_descriptor
-            mov ax, SEL_TSS
-            ltr ax
+            TSS32_IO_INSTALL TSS_LIMIT, 0x80
             mov dword [GDT_BASE + SEL_CODE_F], 0x0000ffff
             mov dword [GDT_BASE + SEL_CODE_F + 4], 0x00409a0f
             call ring0_return_install
@@ -177,8 +157,7 @@ phase_a_done:
             and eax, 0xffff
             CHECK "V86: SMSW reads CR0[15:0]", [v_smsw], eax
             CHECK "V86: SGDT runs", [RES + 8 * 18], NOFAULT
-            movzx eax, word [v_sgdt]
-            CHECK "V86: SGDT limit", eax, GDT_LIMIT
+            CHECKW "V86: SGDT limit", [v_sgdt], GDT_LIMIT
             CHECK "V86: SGDT base", [v_sgdt + 2], GDT_BASE
             CHECK "V86: SIDT runs", [RES + 8 * 19], NOFAULT
             CHECK "V86: SIDT base", [v_sidt + 2], IDT_BASE
@@ -245,25 +224,17 @@ phase_c_done:
             mov es, ax
             mov esp, STACK_TOP
             CHECK "16-bit gate from V86: nine words at ESP0 - 18", [h16_esp], STACK_TOP - 18
-            movzx eax, word [h16]
-            CHECK "16-bit gate from V86: IP", eax, v86_c.after - ROMBASE
-            movzx eax, word [h16 + 2]
-            CHECK "16-bit gate from V86: CS", eax, 0xf000
+            CHECKW "16-bit gate from V86: IP", [h16], v86_c.after - ROMBASE
+            CHECKW "16-bit gate from V86: CS", [h16 + 2], 0xf000
             movzx eax, word [h16 + 4]
             and eax, 0x3000
             CHECK "16-bit gate from V86: FLAGS (IOPL 3)", eax, 0x3000
-            movzx eax, word [h16 + 6]
-            CHECK "16-bit gate from V86: SP", eax, V86_SP
-            movzx eax, word [h16 + 8]
-            CHECK "16-bit gate from V86: SS", eax, 0
-            movzx eax, word [h16 + 10]
-            CHECK "16-bit gate from V86: ES", eax, 0x0abc
-            movzx eax, word [h16 + 12]
-            CHECK "16-bit gate from V86: DS", eax, 0
-            movzx eax, word [h16 + 14]
-            CHECK "16-bit gate from V86: FS", eax, 0x0def
-            movzx eax, word [h16 + 16]
-            CHECK "16-bit gate from V86: GS", eax, 0x0135
+            CHECKW "16-bit gate from V86: SP", [h16 + 6], V86_SP
+            CHECKW "16-bit gate from V86: SS", [h16 + 8], 0
+            CHECKW "16-bit gate from V86: ES", [h16 + 10], 0x0abc
+            CHECKW "16-bit gate from V86: DS", [h16 + 12], 0
+            CHECKW "16-bit gate from V86: FS", [h16 + 14], 0x0def
+            CHECKW "16-bit gate from V86: GS", [h16 + 16], 0x0135
             mov eax, [h16_flags]
             and eax, 0x20000
             CHECK "16-bit gate from V86: VM clear in the handler", eax, 0

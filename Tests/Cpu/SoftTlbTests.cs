@@ -146,4 +146,41 @@ public sealed unsafe class SoftTlbTests
         tlb.FlushPage(0x1000_7000);
         Assert.Equal(SoftTlb.Tag(0x7000), tlb.ReadTag[SoftTlb.Slot(0x7000)]);
     }
+
+    [Fact]
+    public void AnEntryDisplacedFromItsSlotStaysInTheSecondWayUntilFlushed()
+    {
+        // Pages 4 MiB apart share a slot (SoftTlb.Slot): the older entry moves to the slot's second way.
+        const ulong other = Page + ((ulong)SoftTlb.Entries << SoftTlb.PageShift);
+        var tlb = new SoftTlb(user: false);
+        int slot = SoftTlb.Slot(Page);
+        Assert.Equal(slot, SoftTlb.Slot(other));
+        tlb.SetRead(Page, 0x5000, SoftTlb.Info(global: false, 0));
+        tlb.SetRead(other, 0x9000, SoftTlb.Info(global: true, 0));
+        Assert.Equal(SoftTlb.Tag(other), tlb.ReadTag[slot]);
+        Assert.Equal(SoftTlb.Tag(Page), tlb.VictimReadTag[slot]);
+        Assert.Equal(0x5000 + 0x123, tlb.VictimReadAddend[slot] + (nint)(Page + 0x123));
+
+        // INVLPG finds the page in either way; a CR3 load keeps the global one wherever it is.
+        tlb.FlushPage(Page);
+        Assert.Equal(SoftTlb.EmptyTag, tlb.VictimReadTag[slot]);
+        Assert.Equal(SoftTlb.Tag(other), tlb.ReadTag[slot]);
+        tlb.SetRead(Page, 0x5000, SoftTlb.Info(global: false, 0));
+        Assert.Equal(SoftTlb.Tag(other), tlb.VictimReadTag[slot]);
+        tlb.FlushNonGlobal();
+        Assert.Equal(SoftTlb.EmptyTag, tlb.ReadTag[slot]);
+        Assert.Equal(SoftTlb.Tag(other), tlb.VictimReadTag[slot]);
+
+        // A write entry of a page holding code is not kept: its stores must look at the code map.
+        tlb.SetWrite(Page, 0x5000, SoftTlb.Info(global: false, 0), codeMap: 0x100);
+        tlb.SetWrite(other, 0x9000, SoftTlb.Info(global: false, 0));
+        Assert.Equal(SoftTlb.EmptyTag, tlb.VictimWriteTag[slot]);
+        tlb.SetWrite(Page, 0x5000, SoftTlb.Info(global: false, 0));
+        Assert.Equal(SoftTlb.Tag(other), tlb.VictimWriteTag[slot]);
+        tlb.FlushWrites();
+        Assert.Equal(SoftTlb.EmptyTag, tlb.VictimWriteTag[slot]);
+
+        tlb.Flush();
+        Assert.Equal(SoftTlb.EmptyTag, tlb.VictimReadTag[slot]);
+    }
 }

@@ -51,4 +51,36 @@ public sealed class TranslatedFlagsTests
             Assert.Equal(m.Core.Translator!.Statistics.GuestInstructions - 1, m.Core.Translator.Statistics.NativeInstructions);
         }
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void StiSetsIf(bool translate)
+    {
+        using var m = new LongModeMachine(translate);
+        CpuState s = LongModeMachine.InitialState();
+        s.Rflags = 0x2;
+        m.Core.LoadState(s);
+        m.Run(a =>
+        {
+            a.nop();             // the rig runs the first instruction alone, in the interpreter
+            a.sti();
+            a.pushfq();
+            a.pop(rbx);
+            a.cli();
+            a.pushfq();
+            a.pop(rcx);
+            a.sti();
+            a.nop();
+        });
+
+        Assert.Equal(0x2 | IF, m.Core.R[3] & ~0xfdUL);
+        Assert.Equal(0x2UL, m.Core.R[1] & ~0xfdUL);
+        Assert.Equal(IF, m.Core.Rflags & IF);
+        if (translate)
+        {
+            // All but the HLT ran as host code.
+            Assert.Equal(m.Core.Translator!.Statistics.GuestInstructions - 1, m.Core.Translator.Statistics.NativeInstructions);
+        }
+    }
 }

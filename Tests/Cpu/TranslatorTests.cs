@@ -365,6 +365,61 @@ public sealed class TranslatorTests
         Assert.True(vcpu.GetState().Gpr[(int)Gpr.Rax] > 10_000, "the loop did not spin");
     }
 
+    [Fact]
+    public void AnInterruptWaitingForIfIsTakenAfterTheInstructionThatFollowsSti()
+    {
+        // 64-bit code that opens a one-instruction window: sti; inc eax; cli; jmp back. The STI
+        // shadow holds the interrupt over INC, and the processor takes it before CLI (Intel SDM
+        // Vol. 2B STI), so the handler finds the CLI's address as its return RIP. Translated code
+        // looks at interrupts only at block boundaries, and the whole loop is one block.
+        using var platform = new Emulator.Core.Machine.MachinePlatform(deterministicTime: true);
+        using var ram = new Emulator.Core.Memory.HostMapping(1 << 20);
+        platform.Memory.AddRam("ram", new Emulator.Core.Memory.GuestPhysicalAddress(0), 1 << 20, ram);
+        using var accelerator = new SoftAccelerator(platform) { Translate = true };
+        using IVcpu vcpu = accelerator.CreateVcpu(0);
+        void Write(ulong at, byte[] bytes) => platform.Memory.Write(new Emulator.Core.Memory.GuestPhysicalAddress(at), bytes);
+
+        // Handler of vector 0x40 at 0x600: mov rdx, [rsp]; mov [0x700], rdx; hlt.
+        Write(0x600, [0x48, 0x8b, 0x14, 0x24, 0x48, 0x89, 0x14, 0x25, 0x00, 0x07, 0x00, 0x00, 0xf4]);
+        // Main code at 0x1000: cli; 0x1001: sti; inc eax; 0x1004: cli; jmp 0x1001.
+        Write(0x1000, [0xfa, 0xfb, 0xff, 0xc0, 0xfa, 0xeb, 0xfa]);
+        // GDT: 0x08 a 64-bit code segment, 0x10 data; a 64-bit interrupt gate for vector 0x40 (16 bytes).
+        Write(0x800 + 8, BitConverter.GetBytes(0x00af_9b00_0000_ffffUL));
+        Write(0x800 + 16, BitConverter.GetBytes(0x00cf_9300_0000_ffffUL));
+        Write(0x2000 + (0x40 * 16), BitConverter.GetBytes(0x0600UL | (0x08UL << 16) | (0x8e00UL << 32)));
+        CpuState s = Simd.LongModeMachine.InitialState();
+        s.Rip = 0x1000;
+        s.Rflags = 0x2;
+        s.Gpr[(int)Gpr.Rsp] = 0x8000;
+        s.Gdtr = new TableRegister { Base = 0x800, Limit = 23 };
+        s.Idtr = new TableRegister { Base = 0x2000, Limit = 0xfff };
+        vcpu.SetState(s);
+        var source = new PendingInterrupt();
+        vcpu.InterruptSource = source;
+        var thread = new Thread(() => vcpu.Run());
+        thread.Start();
+        Thread.Sleep(300);
+        source.Pending = true;
+        vcpu.NotifyInterrupt();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        byte[] returnRip = new byte[8];
+        while (watch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            platform.Memory.Read(new Emulator.Core.Memory.GuestPhysicalAddress(0x700), returnRip);
+            if (BitConverter.ToUInt64(returnRip) != 0)
+            {
+                break;
+            }
+
+            Thread.Sleep(1);
+        }
+
+        vcpu.RequestExit();
+        thread.Join();
+        Assert.Equal(0x1004UL, BitConverter.ToUInt64(returnRip));
+        Assert.True(vcpu.GetState().Gpr[(int)Gpr.Rax] > 10_000, "the loop did not spin");
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -104,6 +104,7 @@ internal sealed unsafe partial class X86Emitter
         for (int i = 0; i < ops.Count && !ended; i++)
         {
             IrOp op = ops[i];
+            bool afterSti = i > 0 && ops[i - 1].Kind == IrKind.Sti;
             ended = op.Kind switch
             {
                 IrKind.Native => Native(op),
@@ -113,6 +114,8 @@ internal sealed unsafe partial class X86Emitter
                 IrKind.Leave => Leave(op),
                 IrKind.Pushf => Pushf(op),
                 IrKind.Cli => Cli(op),
+                IrKind.Sti when i < ops.Count - 1 => Sti(op),
+                IrKind.MovFromSegment => MovFromSegment(op),
                 IrKind.Call => Call(op),
                 IrKind.Return => Return(op),
                 IrKind.Jump => Jump(op.Target),
@@ -123,6 +126,10 @@ internal sealed unsafe partial class X86Emitter
                 IrKind.RepString => RepString(op),
                 _ => Interpret(op, i == ops.Count - 1 && op.Ins.FlowControl != FlowControl.Next),
             };
+            if (afterSti && !ended)
+            {
+                AfterSti(op.Next);
+            }
         }
 
         if (!ended)
@@ -442,6 +449,7 @@ internal sealed unsafe partial class X86Emitter
     // The TLB probe for an access of `size` bytes at the linear address in RAX: on a hit R10 holds
     // the host address; on a miss it jumps to `miss`. The tag compared is that of the access's last
     // byte, so an access that crosses into the next page misses (Tag and Addend: see SoftTlb). A
+    // miss in the slot's first way tries its second (out of line) before it gives up. A
     // store to a page holding code finds a CodePageTag entry: it goes on in host code when the
     // chunks it writes hold no code (data sharing the page), else to `miss`, where the interpreter
     // drops the overwritten blocks. Clobbers RDX, R10 and, on that path, RCX.
@@ -450,7 +458,7 @@ internal sealed unsafe partial class X86Emitter
     private void Probe(int size, bool write, Label miss, bool codePages = true)
     {
         Assembler a = _a;
-        Label codePage = a.CreateLabel(), hit = a.CreateLabel();
+        Label codePage = a.CreateLabel(), hit = a.CreateLabel(), victim = a.CreateLabel();
         codePages &= write;
         a.mov(rdx, rax);
         a.shr(rdx, SoftTlb.PageShift - 3);
@@ -466,10 +474,20 @@ internal sealed unsafe partial class X86Emitter
 
         a.and(r10, unchecked((int)~SoftTlb.PageMask));
         a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteTagOffset : SoftTlb.ReadTagOffset)]);
-        a.jne(codePages ? codePage : miss);
+        a.jne(victim);
         a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteAddendOffset : SoftTlb.ReadAddendOffset)]);
         a.add(r10, rax);
         Bind(ref hit);
+        _outOfLine.Add(() =>
+        {
+            // The slot's second way (SoftTlb: the entry the first way displaced).
+            Bind(ref victim);
+            a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.VictimWriteTagOffset : SoftTlb.VictimReadTagOffset)]);
+            a.jne(codePages ? codePage : miss);
+            a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.VictimWriteAddendOffset : SoftTlb.VictimReadAddendOffset)]);
+            a.add(r10, rax);
+            a.jmp(hit);
+        });
         if (!codePages)
         {
             return;

@@ -11,7 +11,7 @@ namespace Emulator.Tests.Cpu.Simd;
 
 /// <summary>
 /// A software CPU in 64-bit mode without paging (CR0.PE, EFER.LME|LMA, CS.L, CR4.OSFXSR|OSXMMEXCPT)
-/// over 4 MiB of RAM, for running short encoded programs that end in HLT.
+/// over 8 MiB of RAM (two pages 4 MiB apart share a TLB slot), for running short encoded programs that end in HLT.
 /// </summary>
 internal sealed class LongModeMachine : IDisposable
 {
@@ -19,12 +19,16 @@ internal sealed class LongModeMachine : IDisposable
     public const ulong DataAddress = 0x10000;
     private const ulong RamSize = 4 << 20;
     private readonly HostMapping _ram = new(RamSize);
+    // A second, separate host mapping above the first: a page here and the page 4 MiB below it
+    // share a TLB slot but not a host address offset.
+    private readonly HostMapping _highRam = new(RamSize);
     private readonly MachinePlatform _platform = new(deterministicTime: true);
 
     /// <param name="translate">Run programs through the translator (each block translated on its first run) rather than the interpreter alone.</param>
     public LongModeMachine(bool translate = false)
     {
         _platform.Memory.AddRam("ram", new GuestPhysicalAddress(0), RamSize, _ram);
+        _platform.Memory.AddRam("high ram", new GuestPhysicalAddress(RamSize), RamSize, _highRam);
         var code = new BlockCache();
         _platform.Memory.ObserveRamWrites(code.OnWrite);
         Core = new CpuCore(0, _platform.Memory, _platform.Io, code);
@@ -144,5 +148,6 @@ internal sealed class LongModeMachine : IDisposable
         Core.Translator?.Dispose();
         _platform.Dispose();
         _ram.Dispose();
+        _highRam.Dispose();
     }
 }

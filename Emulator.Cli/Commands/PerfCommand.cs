@@ -44,8 +44,8 @@ internal static class PerfCommand
             return 1;
         }
 
-        // user, kernel and the stacks' counts are in ticks (a sample stands for the ticks it answered):
-        // shares are of their total, which is the sampled time.
+        // user, kernel and the stacks' counts are in sampling periods (a sample stands for the periods
+        // since the look before, and for looks it answered late): shares are of their total, the sampled time.
         int taken = profile["samples"]!.GetValue<int>();
         int user = profile["user"]!.GetValue<int>();
         int samples = user + profile["kernel"]!.GetValue<int>();
@@ -156,12 +156,12 @@ internal static class PerfCommand
         var parts = new List<string>();
         if (ticks < wanted * 9 / 10)
         {
-            parts.Add($"the sampler looked {ticks} times of the {wanted} asked: the host was busy");
+            parts.Add($"the sampler looked {ticks} times of the {wanted} asked: the host was busy; a late look counts for the periods it missed");
         }
 
         if (missed > 0)
         {
-            parts.Add($"{missed} looks found a vCPU still answering the one before; its next sample counts for them");
+            parts.Add($"{missed} looks found a vCPU still answering the one before; its answer counts for them");
         }
 
         return parts.Count == 0 ? null : string.Join("; ", parts);

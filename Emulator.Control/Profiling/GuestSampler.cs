@@ -10,23 +10,24 @@ namespace Emulator.Control.Profiling;
 /// <param name="Vcpu">The vCPU.</param>
 /// <param name="User">CPL 3.</param>
 /// <param name="Pcs">RIP first, then return addresses found by frame-pointer unwinding (kernel mode only).</param>
-/// <param name="Ticks">
-/// The sampler's ticks this sample stands for: its own, plus those that found this vCPU still
-/// answering (<see cref="GuestProfile.Missed"/>). Shares of time are shares of ticks, so a vCPU
-/// that is slow to answer in some code (running code answers later than a halted CPU) still
-/// weighs that code by the time it spent there.
+/// <param name="Periods">
+/// The sampling periods (1/frequency) this sample stands for: the whole periods since the
+/// sampler's previous look (usually 1, 0 for a look that came early after a late one), and those of
+/// the looks that found this vCPU still answering (<see cref="GuestProfile.Missed"/>).
+/// Shares of time are shares of periods, so code where a vCPU is slow to answer, or where the
+/// host keeps the sampler from looking on time, still weighs by the time spent there.
 /// </param>
-public sealed record GuestSample(int Vcpu, bool User, IReadOnlyList<ulong> Pcs, int Ticks = 1);
+public sealed record GuestSample(int Vcpu, bool User, IReadOnlyList<ulong> Pcs, int Periods = 1);
 
 /// <summary>What a profiling run collected.</summary>
 /// <param name="Samples">Every sample.</param>
 /// <param name="Ticks">How many times the sampler looked at the vCPUs (the frequency times the duration unless the host fell behind).</param>
 /// <param name="Elapsed">How long it ran.</param>
-/// <param name="Missed">Looks at a vCPU whose answer to the previous look had not arrived yet: counted in that answer's <see cref="GuestSample.Ticks"/>.</param>
+/// <param name="Missed">Looks at a vCPU whose answer to the previous look had not arrived yet: counted in that answer's <see cref="GuestSample.Periods"/>.</param>
 public sealed record GuestProfile(IReadOnlyList<GuestSample> Samples, int Ticks, TimeSpan Elapsed, int Missed = 0)
 {
-    /// <summary>The ticks all samples stand for (the denominator of a share of time).</summary>
-    public int SampledTicks => Samples.Sum(s => s.Ticks);
+    /// <summary>The periods all samples stand for (the denominator of a share of time).</summary>
+    public int SampledPeriods => Samples.Sum(s => s.Periods);
 }
 
 /// <summary>
@@ -35,7 +36,8 @@ public sealed record GuestProfile(IReadOnlyList<GuestSample> Samples, int Ticks,
 /// nothing: the vCPU answers on its own thread at its next exit from guest code, which takes it out
 /// of guest code only for the moment it takes to read its registers (and, with <c>unwind</c>, its
 /// stack). A vCPU that has not answered the previous tick yet is not asked again; its answer
-/// then stands for both ticks (<see cref="GuestSample.Ticks"/>). Waiting for each answer (through
+/// then stands for both ticks, and a tick the host made late for the periods since the one before
+/// (<see cref="GuestSample.Periods"/>). Waiting for each answer (through
 /// the machine thread) instead made the sampler look at a vCPU running code less often than at a
 /// halted one, which answers at once: a boot sampled at 1 kHz on a busy two-core host reported 27%
 /// of its samples in HLT while the vCPU had been halted for 15% of the time. The period is kept
@@ -61,7 +63,7 @@ public static class GuestSampler
         var watch = Stopwatch.StartNew();
         long period = Stopwatch.Frequency / frequency;
         long end = (long)(duration.TotalSeconds * Stopwatch.Frequency);
-        long next = watch.ElapsedTicks;
+        long next = watch.ElapsedTicks, lastPeriod = -1;
         int ticks = 0;
         while (watch.ElapsedTicks < end)
         {
@@ -70,6 +72,13 @@ public static class GuestSampler
                 throw new MachineStoppedException();
             }
 
+            // A look the host delayed past later ticks stands for their periods too: waking a halted
+            // vCPU makes the host run its thread, which can keep this one from looking on time, so
+            // the looks missed would otherwise be missing from halted time.
+            // Whole periods since the previous look, so that the samples add up to the time sampled.
+            long thisPeriod = watch.ElapsedTicks / period;
+            round.PeriodsThisLook = (int)(thisPeriod - lastPeriod);
+            lastPeriod = thisPeriod;
             machine.ObserveRunningVcpus(round.Want, round.Answer);
             ticks++;
             next += period;
@@ -91,7 +100,7 @@ public static class GuestSampler
     /// <summary>The current privilege level: CS.RPL in protected mode (Intel SDM Vol. 3A 5.5), 0 in real mode.</summary>
     public static int Cpl(CpuState s) => (s.Cr0 & 1) == 0 ? 0 : (s.Rflags & (1UL << 17)) != 0 ? 3 : s.Segments[(int)Seg.Cs].Selector & 3;
 
-    private static GuestSample Sample(PcMachine machine, int vcpu, CpuState s, KernelSymbols? symbols, bool unwind, int ticks)
+    private static GuestSample Sample(PcMachine machine, int vcpu, CpuState s, KernelSymbols? symbols, bool unwind, int periods)
     {
         bool user = Cpl(s) == 3;
         var pcs = new List<ulong> { s.Rip };
@@ -120,7 +129,7 @@ public static class GuestSampler
             }
         }
 
-        return new GuestSample(vcpu, user, pcs, ticks);
+        return new GuestSample(vcpu, user, pcs, periods);
     }
 
     // One profiling run's bookkeeping, shared by the sampler's thread (Want, Finish) and the vCPU
@@ -128,13 +137,16 @@ public static class GuestSampler
     private sealed class Round(PcMachine machine, KernelSymbols? symbols, bool unwind)
     {
         private readonly List<GuestSample> _samples = [];
-        // Per vCPU: 1 while a look is on its way; the looks that found it so since its last answer.
+        // Per vCPU: 1 while a look is on its way; the periods its answer will stand for.
         private readonly int[] _asked = new int[machine.VcpuCount];
-        private readonly int[] _missedSince = new int[machine.VcpuCount];
+        private readonly int[] _owed = new int[machine.VcpuCount];
         private int _missed;
         private volatile bool _closed;
 
         public int Missed => Volatile.Read(ref _missed);
+
+        // Set by the sampler's thread before each look: the periods since its previous look.
+        public int PeriodsThisLook { get; set; } = 1;
 
         // On the sampler's thread: ask vCPU i unless it is still answering the previous tick.
         public bool Want(int i)
@@ -144,9 +156,9 @@ public static class GuestSampler
                 return false;
             }
 
+            Interlocked.Add(ref _owed[i], PeriodsThisLook);
             if (Interlocked.CompareExchange(ref _asked[i], 1, 0) != 0)
             {
-                Interlocked.Increment(ref _missedSince[i]);
                 Interlocked.Increment(ref _missed);
                 return false;
             }
@@ -164,7 +176,7 @@ public static class GuestSampler
                     return;
                 }
 
-                GuestSample sample = Sample(machine, i, vcpu.GetState(), symbols, unwind, 1 + Interlocked.Exchange(ref _missedSince[i], 0));
+                GuestSample sample = Sample(machine, i, vcpu.GetState(), symbols, unwind, Interlocked.Exchange(ref _owed[i], 0));
                 lock (_samples)
                 {
                     if (!_closed)

@@ -4,8 +4,13 @@
 ; ALU loop (32-bit flat code, which the software CPU translates) until the 8254's count says half
 ; the period has passed, then sleeps in HLT until the next interrupt. So it runs for half of the
 ; time and sleeps for the other half, whatever the host's speed, and it counts the interrupts it
-; took. A profiler's samples at the instruction after the HLT must then be about half of its time,
-; and the interrupt count over a wall-clock interval is the 8254's rate, sampled or not.
+; took. On a busy host the CPU wakes late from HLT, or reaches the HLT late, so the guest measures
+; what it ran on the 8254, within bounds: at most from the interrupt's reload to its last look at
+; the count before the HLT, at least from the count its interrupt handler reads first to that last
+; look (the host may have held the CPU between its waking and that read). The time it slept is the
+; rest of the periods. A profiler's samples at the instruction after the HLT must give a share
+; between the two, and the interrupt count over a wall-clock interval is the 8254's rate, sampled
+; or not.
 ;
 ; Build: nasm -f bin -o duty.bin duty.asm   (Roms/build.sh does this and checks the result)
 ;
@@ -13,6 +18,8 @@
 ;   +32  dd  interrupts taken (IRQ 0)
 ;   +36  dd  ALU loop rounds run (the guest's progress)
 ;   +40  dd  the address of the instruction after the HLT (RIP while the CPU sleeps)
+;   +44  dd  8254 clocks (1.193182 MHz) the guest ran at least, summed: from the handler's first read to the last look
+;   +48  dd  8254 clocks the guest ran at most, summed: from the reload (PIT_COUNT) to the last look
 
 MB_MAGIC    equ 0x1BADB002
 MB_FLAGS    equ (1 << 16)                ; the address fields below are valid (Multiboot 0.6.96 3.1.1)
@@ -37,6 +44,9 @@ header:     dd MB_MAGIC
 interrupts: dd 0                        ; +32
 rounds:     dd 0                        ; +36
             dd woke                     ; +40
+ran:        dd 0                        ; +44
+ran_most:   dd 0                        ; +48
+woke_count: dd 0                        ; the count the interrupt handler read first
 
 start:      cli
             ; Our own GDT: the Multiboot loader's CS is flat but its selector is not specified
@@ -98,26 +108,41 @@ start:      cli
             sti
 
 sleep:      hlt
-woke:       ; an interrupt ended the HLT: run until the count is below half, i.e. half a period has passed
-            mov ecx, ROUND
+woke:       ; an interrupt ended the HLT (the counter reloaded PIT_COUNT then): run until the count is
+            ; below half, i.e. half a period has passed since the interrupt
+            mov esi, [woke_count]       ; the count when the CPU woke
+.round:     mov ecx, ROUND
 .alu:       add eax, ecx
             xor edx, eax
             rol edx, 3
             dec ecx
             jnz .alu
             inc dword [rounds]
-            xor al, al                  ; counter latch command for counter 0 (SC = 00, RW = 00)
+            call read_count
+            cmp eax, PIT_COUNT / 2
+            ja .round
+            mov edx, PIT_COUNT
+            sub edx, eax
+            add [ran_most], edx         ; from the reload
+            sub esi, eax                ; from the handler's read (none counted if it ran past a reload)
+            jb sleep
+            add [ran], esi
+            jmp sleep
+
+; read_count: EAX = counter 0's current count (counter latch command: SC = 00, RW = 00; then the
+; latched count, LSB then MSB; 8254 datasheet, Read Operations)
+read_count: xor eax, eax
             out 0x43, al
-            in al, 0x40                 ; the latched count, LSB then MSB
+            in al, 0x40
             mov ah, al
             in al, 0x40
             xchg al, ah
-            cmp ax, PIT_COUNT / 2
-            ja woke
-            jmp sleep
+            ret
 
-; IRQ 0: count, then a non-specific EOI to the master (OCW2 0x20).
+; IRQ 0: read the count first, count the interrupt, then a non-specific EOI to the master (OCW2 0x20).
 irq0:       push eax
+            call read_count
+            mov [woke_count], eax
             inc dword [interrupts]
             mov al, 0x20
             out 0x20, al

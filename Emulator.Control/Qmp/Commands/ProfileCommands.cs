@@ -10,9 +10,10 @@ namespace Emulator.Control.Qmp.Commands;
 /// <c>x-emu-profile</c> (sample the vCPUs for a while; what <c>emu perf</c> asks) and
 /// <c>x-emu-query-kallsyms</c> (the kernel symbols found in guest memory; <c>emu kallsyms</c>).
 /// Addresses are hexadecimal strings: JSON numbers lose precision above 2^53 in many clients.
-/// A profile's <c>user</c>, <c>kernel</c> and stack <c>count</c>s are in ticks: a sample stands for
-/// its own tick and the <c>missed</c> ones that found its vCPU still answering (GuestSample.Ticks),
-/// so their shares are shares of time; <c>samples</c> is how many samples were taken.
+/// A profile's <c>user</c>, <c>kernel</c> and stack <c>count</c>s are in sampling periods: a sample
+/// stands for the periods since the look before and for the <c>missed</c> looks that found its
+/// vCPU still answering (GuestSample.Periods), so their shares are shares of time; <c>samples</c> is
+/// how many samples were taken, <c>ticks</c> how many looks.
 /// </summary>
 internal static class ProfileCommands
 {
@@ -42,16 +43,16 @@ internal static class ProfileCommands
 
         KernelSymbols? symbols = c.Kernel.Get(out string why);
         GuestProfile profile = GuestSampler.Run(c.Machine, frequency, TimeSpan.FromMilliseconds(duration), symbols, unwind);
-        int user = profile.Samples.Where(s => s.User).Sum(s => s.Ticks);
+        int user = profile.Samples.Where(s => s.User).Sum(s => s.Periods);
         var stacks = profile.Samples.Where(s => !s.User)
             .GroupBy(s => string.Join(';', s.Pcs.Select(Hex)))
-            .Select(g => (Pcs: g.First().Pcs, Ticks: g.Sum(s => s.Ticks)))
-            .OrderByDescending(g => g.Ticks)
+            .Select(g => (Pcs: g.First().Pcs, Periods: g.Sum(s => s.Periods)))
+            .OrderByDescending(g => g.Periods)
             .Select(g => (JsonNode)new JsonObject
             {
                 ["pcs"] = new JsonArray([.. g.Pcs.Select(p => (JsonNode)Hex(p))]),
                 ["functions"] = new JsonArray([.. g.Pcs.Select(p => (JsonNode?)(symbols?.Lookup(p)?.Symbol.Name))]),
-                ["count"] = g.Ticks,
+                ["count"] = g.Periods,
             });
         var result = new JsonObject
         {
@@ -61,7 +62,7 @@ internal static class ProfileCommands
             ["samples"] = profile.Samples.Count,
             ["missed"] = profile.Missed,
             ["user"] = user,
-            ["kernel"] = profile.SampledTicks - user,
+            ["kernel"] = profile.SampledPeriods - user,
             ["kallsyms"] = symbols is null ? null : "guest memory",
             ["kernel-stacks"] = new JsonArray([.. stacks]),
         };

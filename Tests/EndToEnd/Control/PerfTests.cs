@@ -9,8 +9,9 @@ namespace Emulator.Tests.EndToEnd.Control;
 /// <summary>
 /// `emu perf` end to end (the CLI, QMP x-emu-profile, the sampler) against Roms/control/duty.bin,
 /// a guest that runs for the first half of each 8254 period and sleeps in HLT for the second
-/// (see Control/GuestSamplerTests for the in-process checks): the share the table gives the
-/// instruction after the HLT is the half of the time the guest sleeps, within a loaded host's slack.
+/// (Control/GuestSamplerTests checks the share against the guest's own measure of its sleep): the
+/// table's shares add up to the whole, and the instruction after the HLT has about half of it (more
+/// when a loaded host wakes the CPU late).
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class PerfTests(ITestOutputHelper output) : IDisposable
@@ -22,7 +23,7 @@ public sealed class PerfTests(ITestOutputHelper output) : IDisposable
     private Dictionary<string, string> Environment => new() { ["XDG_RUNTIME_DIR"] = _runtime };
 
     [Fact]
-    public void EmuPerfGivesTheHltOfAGuestThatSleepsHalfOfEachPeriodAboutHalfOfTheSamples()
+    public void EmuPerfGivesTheHltOfAGuestThatSleepsHalfOfEachPeriodAboutHalfOfTheTime()
     {
         string kernel = Path.Combine(DemoGuestTests.RepositoryRoot(), "Roms", "control", "duty.bin");
         // The address of the instruction after the guest's HLT, at file offset 40 (see duty.asm).
@@ -38,10 +39,10 @@ public sealed class PerfTests(ITestOutputHelper output) : IDisposable
         double asleep = functions.Where(f => f!["function"]!.GetValue<string>() == sleepRip).Sum(f => f!["share"]!.GetValue<double>());
         Assert.True(profile["samples"]!.GetValue<int>() > 0, "no samples");
         Assert.Equal(0, profile["user"]!.GetValue<int>());
-        // Shares are of ticks: every tick the sampler made is in them but the few still unanswered at the end.
-        int ticks = profile["ticks"]!.GetValue<int>();
-        Assert.InRange(profile["kernel"]!.GetValue<int>(), ticks * 0.95, ticks);
-        Assert.InRange(asleep, 42.0, 60.0);
+        // Shares are of sampling periods, which cover the 3 s at 1 kHz (but an answer or two still on its way at the end).
+        Assert.InRange(profile["kernel"]!.GetValue<int>(), 3000 * 0.9, 3000 * 1.05);
+        Assert.InRange(functions.Sum(f => f!["share"]!.GetValue<double>()), 99.0, 100.5);
+        Assert.InRange(asleep, 42.0, 70.0);
     }
 
     // Runs `emu perf GUEST ARGS` once the guest has registered its control socket; the JSON it prints.

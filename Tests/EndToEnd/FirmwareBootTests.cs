@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Emulator.Tests.Display;
+using Emulator.Tests.EndToEnd.Control;
 using Emulator.Tests.Kvm;
 using Xunit;
 
@@ -56,9 +58,16 @@ public sealed class FirmwareBootTests : IDisposable
         Skip.If(BootImages.Missing is not null, BootImages.Missing);
         string banner = SeaBiosBanner();
         using (GuestConsole emu = GuestConsole.Start("--accel", accel, "--bios", BootImages.SeaBios, "--debugcon", $"file:{Out("402.log")},port=0x402",
-            "--screendump-on-exit", Out("screen.txt"), "--screendump-on-exit", Out("screen.png")))
+            "--screendump-on-exit", Out("screen.txt"), "--screendump-on-exit", Out("screen.png"), "--qmp", $"unix:{Out("qmp.sock")},server,wait=off"))
         {
             emu.WaitFor("No bootable device.", TimeSpan.FromMinutes(3));
+            using (RawQmp qmp = RawQmp.Connect(Out("qmp.sock"), TimeSpan.FromSeconds(30)))
+            {
+                qmp.Send("""{"execute":"qmp_capabilities"}""");
+                var screendump = new JsonObject { ["execute"] = "screendump", ["arguments"] = new JsonObject { ["filename"] = Out("qmp.png"), ["format"] = "png" } };
+                Assert.True(qmp.Send(screendump.ToJsonString())["return"] is JsonObject, "QMP screendump failed");
+            }
+
             Assert.Equal(0, emu.Terminate(TimeSpan.FromSeconds(30)));
             Assert.Contains(banner, emu.Output, StringComparison.Ordinal);
         }
@@ -70,6 +79,7 @@ public sealed class FirmwareBootTests : IDisposable
         Assert.Contains(banner, File.ReadAllText(Out("402.log")), StringComparison.Ordinal);
 
         ScreenImageMatchesTheTextThroughTheVgaBiosFont(screen, File.ReadAllBytes(Out("screen.png")));
+        ScreenImageMatchesTheTextThroughTheVgaBiosFont(screen, File.ReadAllBytes(Out("qmp.png"))); // QMP screendump of the same, still screen
     }
 
     // The PNG must be the text screen drawn with the 8x16 font of Debian's vgabios-stdvga (found in

@@ -150,6 +150,32 @@ public sealed class FirmwareBootTests : IDisposable
         Assert.Contains(screen, l => l.StartsWith("SYSLINUX 6.", StringComparison.Ordinal));
     }
 
+    // --boot c,menu=on: SeaBIOS offers its menu (etc/show-boot-menu, etc/boot-menu-wait), lists the
+    // disk first as the boot order asks, and ESC then 2, typed on the serial console (SeaBIOS reads
+    // its sercon port as a keyboard), boots the CD-ROM's ISOLINUX instead of the disk's SYSLINUX.
+    [SkippableFact]
+    public void BootMenuOnRequestListsTheDrivesInBootOrderAndBootsTheOneChosen()
+    {
+        Skip.If(BootImages.Missing is not null, BootImages.Missing);
+        using (GuestConsole guest = GuestConsole.Start("--accel", "jit", "-m", "512M", "--drive", $"file={BootImages.Disk},if=ide,readonly=on",
+            "--cdrom", BootImages.Iso, "--boot", "c,menu=on", "--screendump-on-exit", Out("screen.txt")))
+        {
+            guest.WaitFor("Press ESC for boot menu.", TimeSpan.FromMinutes(3));
+            guest.Press("\u001b");
+            guest.WaitFor("Select boot device:", TimeSpan.FromMinutes(1));
+            guest.WaitFor("2. DVD/CD [ata1-0: EMU DVD-ROM", TimeSpan.FromMinutes(1));
+            Assert.Matches(@"Select boot device:\s+1\. ata0-0: EMU HARDDISK", guest.Output);
+            guest.Press("2");
+            guest.WaitFor("ISOLINUX 6.", TimeSpan.FromMinutes(3));
+            Assert.Equal(0, guest.Terminate(TimeSpan.FromSeconds(30)));
+            Assert.DoesNotContain("SYSLINUX 6.", guest.Output, StringComparison.Ordinal);
+        }
+
+        string[] screen = File.ReadAllLines(Out("screen.txt"));
+        Assert.Contains(screen, l => l.StartsWith("Select boot device:", StringComparison.Ordinal));
+        Assert.Contains(screen, l => l.StartsWith("ISOLINUX 6.", StringComparison.Ordinal));
+    }
+
     [SkippableFact]
     public void IsolinuxIsoBootsFromTheIdeCdromAndTheGuestReadsItsFiles()
     {

@@ -12,7 +12,8 @@ namespace Emulator.Tests.EndToEnd.Control;
 /// The symbols emu finds in guest memory (KASLR included) must be lines of /proc/kallsyms; while the
 /// guest copies /dev/zero to /dev/null the kernel has most of the time and every function `emu perf`
 /// names is in /proc/kallsyms, and each sampled address lies in the function /proc/kallsyms puts it
-/// in; during a shell loop that makes no system call the user-mode share is above 90%.
+/// in; `--kallsyms FILE` replaces them; during a shell loop that makes no system call the user-mode
+/// share is above 90%.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed partial class LinuxPerfTests(ITestOutputHelper output) : IDisposable
@@ -77,6 +78,15 @@ public sealed partial class LinuxPerfTests(ITestOutputHelper output) : IDisposab
             Assert.True(m.Success, $"no symbol of /proc/kallsyms holds {pc}: {containing}");
             Assert.Contains($",{function},", m.Groups[1].Value, StringComparison.Ordinal);
         }
+
+        // --kallsyms FILE replaces the symbols found in memory: the same table with every name marked.
+        string map = Path.Combine(_dir, "System.map");
+        File.WriteAllLines(map, found.Select(l => l[..19] + "file_" + l[19..]));
+        JsonObject fromFile = Perf(pid, "--duration", "1", "--json", "--kallsyms", map);
+        Assert.Equal(map, fromFile["kallsyms"]!.GetValue<string>());
+        string[] fileNames = [.. fromFile["functions"]!.AsArray().Select(f => f!["function"]!.GetValue<string>())];
+        Assert.Contains(fileNames, n => n.StartsWith("file_", StringComparison.Ordinal) && named.Contains(n[5..]));
+        Assert.All(fileNames, n => Assert.True(n.StartsWith("file_", StringComparison.Ordinal) || n.StartsWith("0x", StringComparison.Ordinal), n));
 
         guest.Command("kill $! && echo stopped-$((6*7))", "stopped-42");
 

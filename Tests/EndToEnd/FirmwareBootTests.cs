@@ -124,17 +124,31 @@ public sealed class FirmwareBootTests : IDisposable
     }
 
     [SkippableFact]
-    public void SyslinuxDiskBootsFromIdeToTheShell() => BootSyslinuxDisk("ide", "/dev/sda", "/sys/block/sda/device/model", "EMU HARDDISK");
+    public void SyslinuxDiskBootsFromIdeToTheShell() => BootSyslinuxDisk("jit", "ide", "/dev/sda", "/sys/block/sda/device/model", "EMU HARDDISK");
 
     [SkippableFact]
-    public void SyslinuxDiskBootsFromVirtioToTheShell() => BootSyslinuxDisk("virtio", "/dev/vda", "/sys/block/vda/device/vendor", "0x1af4");
+    public void SyslinuxDiskBootsFromVirtioToTheShell() => BootSyslinuxDisk("jit", "virtio", "/dev/vda", "/sys/block/vda/device/vendor", "0x1af4");
 
-    private void BootSyslinuxDisk(string bus, string device, string identity, string expectedIdentity)
+    [SkippableFact]
+    public void SyslinuxDiskBootsFromIdeToTheShellUnderKvm()
+    {
+        KvmHost.SkipUnlessUsable();
+        BootSyslinuxDisk("kvm", "ide", "/dev/sda", "/sys/block/sda/device/model", "EMU HARDDISK");
+    }
+
+    [SkippableFact]
+    public void SyslinuxDiskBootsFromVirtioToTheShellUnderKvm()
+    {
+        KvmHost.SkipUnlessUsable();
+        BootSyslinuxDisk("kvm", "virtio", "/dev/vda", "/sys/block/vda/device/vendor", "0x1af4");
+    }
+
+    private void BootSyslinuxDisk(string accel, string bus, string device, string identity, string expectedIdentity)
     {
         Skip.If(BootImages.Missing is not null, BootImages.Missing);
         string banner = SeaBiosBanner();
         byte[] mbr = File.ReadAllBytes(BootImages.Disk)[..512];
-        using (GuestConsole guest = GuestConsole.Start("--accel", "jit", "-m", "512M", "--drive", $"file={BootImages.Disk},if={bus},readonly=on",
+        using (GuestConsole guest = GuestConsole.Start("--accel", accel, "-m", "512M", "--drive", $"file={BootImages.Disk},if={bus},readonly=on",
             "--screendump-on-exit", Out("screen.txt")))
         {
             guest.WaitFor("SYSLINUX 6.", TimeSpan.FromMinutes(4));
@@ -211,11 +225,20 @@ public sealed class FirmwareBootTests : IDisposable
     }
 
     [SkippableFact]
-    public void IsolinuxIsoBootsFromTheIdeCdromAndTheGuestReadsItsFiles()
+    public void IsolinuxIsoBootsFromTheIdeCdromAndTheGuestReadsItsFiles() => BootIsolinuxIso("jit");
+
+    [SkippableFact]
+    public void IsolinuxIsoBootsFromTheIdeCdromUnderKvm()
+    {
+        KvmHost.SkipUnlessUsable();
+        BootIsolinuxIso("kvm");
+    }
+
+    private void BootIsolinuxIso(string accel)
     {
         Skip.If(BootImages.Missing is not null, BootImages.Missing);
         string sha = BootImages.PayloadSha256;
-        using (GuestConsole guest = GuestConsole.Start("--accel", "jit", "-m", "512M", "--cdrom", BootImages.Iso, "--boot", "d",
+        using (GuestConsole guest = GuestConsole.Start("--accel", accel, "-m", "512M", "--cdrom", BootImages.Iso, "--boot", "d",
             "--screendump-on-exit", Out("screen.txt")))
         {
             guest.WaitFor("ISOLINUX 6.", TimeSpan.FromMinutes(4));

@@ -5,6 +5,9 @@
 #              SYSLINUX, the kernel and the initramfs (mtools + syslinux)
 #   boot.iso   El Torito ISO 9660 image booting ISOLINUX with the same kernel and initramfs, plus
 #              /payload.bin, 1 MiB of random bytes whose SHA-256 is in payload.sha256 (xorriso + isolinux)
+#   grub.iso   GRUB's BIOS rescue image (grub-mkrescue) with one menu entry booting the same kernel and
+#              initramfs; its menu waits for Enter, on the VGA screen and the serial console; made only
+#              when grub-mkrescue and GRUB's i386-pc modules are installed (grub-common, grub-pc-bin)
 #
 #   scripts/boot-images.sh OUTDIR [console]   console: the kernel's console= (default ttyS0)
 #
@@ -70,6 +73,30 @@ head -c 1048576 /dev/urandom > "$iso/payload.bin"
 xorriso -as mkisofs -quiet -o "$out/boot.iso" -V EMUBOOT -J -R \
   -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$iso" 2>/dev/null
 rm -rf "$iso"
+
+# --- grub.iso
+if command -v grub-mkrescue >/dev/null && [ -d /usr/lib/grub/i386-pc ]; then
+  g="$out/grub-root"
+  rm -rf "$g"
+  mkdir -p "$g/boot/grub"
+  cp "$cache/vmlinuz" "$g/vmlinuz"
+  cp "$cache/initramfs.gz" "$g/initrd.gz"
+  cat > "$g/boot/grub/grub.cfg" <<GRUB
+serial --unit=0 --speed=115200
+terminal_input console serial
+terminal_output console serial
+set timeout=-1
+menuentry "emu test Linux" {
+  linux /vmlinuz console=$console emu.loader=grub
+  initrd /initrd.gz
+}
+GRUB
+  grub-mkrescue -o "$out/grub.iso" "$g" >/dev/null 2>&1 || die "grub-mkrescue failed"
+  rm -rf "$g"
+  echo "grub: $out/grub.iso"
+else
+  echo "grub: not made (apt-get install grub-pc-bin for grub-mkrescue and GRUB's i386-pc modules)"
+fi
 
 echo "disk: $disk"
 echo "iso:  $out/boot.iso (payload.bin sha256 $(cat "$out/payload.sha256"))"

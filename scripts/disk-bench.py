@@ -58,7 +58,7 @@ def main():
     ap.add_argument("--mib", type=int, default=256, help="MiB written and read")
     ap.add_argument("--emu", default=os.path.join(ROOT, "emu"))
     ap.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"))
-    ap.add_argument("--runs", type=int, default=1, help="boots per configuration; the best figures are kept")
+    ap.add_argument("--runs", type=int, default=1, help="rounds (every configuration boots once a round, in turn); medians are printed")
     ap.add_argument("--dir", default=None, help="where the disk images go (default: a temporary directory)")
     a = ap.parse_args()
 
@@ -82,11 +82,11 @@ def main():
         print("disk-bench: qemu-system-x86_64 not found; emu only", file=sys.stderr)
 
     print(f"guest: dd {a.mib} MiB, bs=1M, O_DIRECT, to/from /dev/vda (logs in /tmp/disk-bench-*.log, images in {workdir})")
-    results = {}
-    for name, argv in emulators:
-        for fmt in ("raw", "qcow2"):
-            best = (0.0, 0.0)
-            for i in range(a.runs):
+    runs = {(name, fmt): [] for name, _ in emulators for fmt in ("raw", "qcow2")}
+    # Every configuration once per round, so that a change in the host's load falls on all of them.
+    for i in range(a.runs):
+        for name, argv in emulators:
+            for fmt in ("raw", "qcow2"):
                 img = os.path.join(workdir, f"disk.{fmt}")
                 if os.path.exists(img):
                     os.remove(img)
@@ -96,9 +96,14 @@ def main():
                     check = subprocess.run(["qemu-img", "check", "-q", "-f", "qcow2", img])
                     if check.returncode != 0:
                         print(f"disk-bench: qemu-img check of {name}'s qcow2 image exited {check.returncode}", file=sys.stderr)
-                best = (max(best[0], w), max(best[1], r))
-            results[(name, fmt)] = best
+                print(f"  round {i + 1}: {name} {fmt}: write {w:.1f} MiB/s, read {r:.1f} MiB/s", flush=True)
+                runs[(name, fmt)].append((w, r))
 
+    def median(values):
+        return sorted(values)[len(values) // 2]
+
+    results = {k: (median([w for w, _ in v]), median([r for _, r in v])) for k, v in runs.items()}
+    print(f"medians of {a.runs}:")
     print(f"{'':14} {'write MiB/s':>11} {'read MiB/s':>10}")
     for (name, fmt), (w, r) in results.items():
         print(f"{name + ' ' + fmt:14} {w:11.1f} {r:10.1f}")

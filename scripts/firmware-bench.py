@@ -7,7 +7,8 @@ image, memory and disk interface, and prints side by side the time from starting
   - the guest's /init ("emu-guest: init reached"),
   - the busybox shell prompt,
 
-and the ratio emu / qemu of the last.
+and the ratio emu / qemu of the last. With --runs N the emulators take turns and the medians
+are printed.
 
   scripts/firmware-bench.py [--bus ide|virtio] [--memory 512] [--emu CMD] [--qemu PATH] [--runs N]
 
@@ -80,16 +81,23 @@ def main():
 
         print(f"boot of the syslinux disk on {a.bus}, {a.memory} MiB, seconds from start (logs in {work})")
         print(f"{'emulator':<12} {'run':>3} " + " ".join(f"{name:>9}" for name, _ in MARKS))
-        best = {}
-        for label, argv in emulators:
-            for run in range(a.runs):
+        times = {label: [] for label, _ in emulators}
+        # The emulators take turns, so that a change in the host's load falls on both.
+        for run in range(a.runs):
+            for label, argv in emulators:
                 t = boot(argv, os.path.join(work, f"{label.split()[0]}-{run}.log"), a.timeout)
-                print(f"{label:<12} {run + 1:>3} " + " ".join(f"{x:9.1f}" if x is not None else f"{'-':>9}" for x in t))
-                if t[-1] is not None:
-                    best[label] = min(best.get(label, t[-1]), t[-1])
-        if len(best) == 2:
-            e, q = best["emu (jit)"], best["qemu tcg"]
-            print(f"to the shell, best run: emu {e:.1f} s, qemu {q:.1f} s, emu/qemu = {e / q:.2f}")
+                print(f"{label:<12} {run + 1:>3} " + " ".join(f"{x:9.1f}" if x is not None else f"{'-':>9}" for x in t), flush=True)
+                times[label].append(t)
+        medians = {}
+        for label, runs in times.items():
+            columns = [sorted(r[i] for r in runs if r[i] is not None) for i in range(len(MARKS))]
+            m = [c[len(c) // 2] if c else None for c in columns]
+            print(f"{label:<12} {'med':>3} " + " ".join(f"{x:9.1f}" if x is not None else f"{'-':>9}" for x in m))
+            if m[-1] is not None and len(columns[-1]) == a.runs:
+                medians[label] = m[-1]
+        if len(medians) == 2:
+            e, q = medians["emu (jit)"], medians["qemu tcg"]
+            print(f"to the shell, median of {a.runs}: emu {e:.1f} s, qemu {q:.1f} s, emu/qemu = {e / q:.2f}")
     finally:
         if os.environ.get("EMU_BENCH_KEEP") is None:
             shutil.rmtree(work, ignore_errors=True)

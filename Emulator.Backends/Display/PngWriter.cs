@@ -18,10 +18,7 @@ public static class PngWriter
     /// <summary>Writes <paramref name="pixels"/> (0xRRGGBB, row-major, <paramref name="width"/> x <paramref name="height"/>) to <paramref name="output"/>.</summary>
     public static void Write(Stream output, int width, int height, ReadOnlySpan<uint> pixels)
     {
-        if (width <= 0 || height <= 0 || pixels.Length != width * height)
-        {
-            throw new ArgumentException($"an image of {width}x{height} needs {width * height} pixels, not {pixels.Length}");
-        }
+        RgbRows.Check(width, height, pixels);
 
         output.Write(Signature);
         byte[] header = new byte[13];
@@ -37,14 +34,7 @@ public static class PngWriter
             byte[] row = new byte[1 + (3 * width)];
             for (int y = 0; y < height; y++)
             {
-                ReadOnlySpan<uint> line = pixels.Slice(y * width, width);
-                for (int x = 0; x < width; x++)
-                {
-                    row[1 + (3 * x)] = (byte)(line[x] >> 16);
-                    row[2 + (3 * x)] = (byte)(line[x] >> 8);
-                    row[3 + (3 * x)] = (byte)line[x];
-                }
-
+                RgbRows.Pack(pixels, width, y, row.AsSpan(1)); // row[0]: filter type 0 (None)
                 z.Write(row);
             }
         }

@@ -23,12 +23,15 @@ namespace Emulator.Control.Guest;
 /// </list>
 /// The relative base is an absolute address in the image, so the kernel's own relocation at boot
 /// (KASLR) has already adjusted it: the addresses come out as the running kernel uses them.
-/// Layouts with <c>kallsyms_seqs_of_names</c> between the markers and the token table (6.2, 6.3)
-/// are not recognised.
+/// In 6.2 and 6.3, and in 6.1 stable kernels that took the change in (Debian 12's 6.1.0-57 did),
+/// <c>kallsyms_seqs_of_names</c> (3 bytes per symbol) lies between the markers and the token table.
 /// </summary>
 public static class KallsymsFinder
 {
     private const int Tokens = 256;
+
+    // kallsyms_seqs_of_names of up to 2^21 symbols (a distribution kernel has about 150,000).
+    private const long MaxSeqsBytes = 3L << 21;
 
     // Token strings '0'..'9' at indexes 0x30..0x39.
     private static readonly byte[] Digits = "0\u00001\u00002\u00003\u00004\u00005\u00006\u00007\u00008\u00009\u0000"u8.ToArray();
@@ -130,41 +133,26 @@ public static class KallsymsFinder
 
         string[] tokens = [.. offsets.Select(o => ram.String(table + o))];
 
-        // Markers: u32s before the token table, rising from 0.
-        long markersEnd = table;
-        while (markersEnd > table - 8 && ram.U32(markersEnd - 4) == 0)
+        // Markers: u32s rising from 0, right before the token table (6.1, 6.4+), or before
+        // kallsyms_seqs_of_names (6.2, 6.3, and 6.1 stable kernels that took it in: 3 bytes per
+        // symbol, the table 8-aligned), which ends, padded to 8 bytes, at the token table.
+        long seqsBytes = 0;
+        (List<uint> Markers, long Start)? found = Markers(ram, table);
+        for (long seqs = table - 8; found is null && seqs > 0 && table - seqs <= MaxSeqsBytes; seqs -= 8)
         {
-            markersEnd -= 4;
+            if (Markers(ram, seqs) is { } m && SeqsCanHold(m.Markers.Count, table - seqs))
+            {
+                (found, seqsBytes) = (m, table - seqs);
+            }
         }
 
-        var markers = new List<uint>();
-        long m = markersEnd - 4;
-        while (m >= 0)
+        if (found is not { } located)
         {
-            uint value = ram.U32(m);
-            if (markers.Count > 0 && value >= markers[^1])
-            {
-                why = "kallsyms_markers do not rise to the token table";
-                return false;
-            }
-
-            markers.Add(value);
-            if (value == 0)
-            {
-                break;
-            }
-
-            m -= 4;
-        }
-
-        if (markers.Count < 2 || markers[^1] != 0)
-        {
-            why = "no kallsyms_markers before the token table";
+            why = "no kallsyms_markers before the token table (or before kallsyms_seqs_of_names)";
             return false;
         }
 
-        markers.Reverse();
-        long markersStart = m;
+        (List<uint> markers, long markersStart) = located;
 
         // num_syms right before the names: the count whose names end where the markers begin.
         int groups = markers.Count;
@@ -173,7 +161,7 @@ public static class KallsymsFinder
         for (long at = last; at >= last - (256 * 256) && at >= 0; at -= 4)
         {
             uint count = ram.U32(at);
-            if (count <= (uint)(256 * (groups - 1)) || count > (uint)(256 * groups))
+            if (count <= (uint)(256 * (groups - 1)) || count > (uint)(256 * groups) || (seqsBytes > 0 && !SeqsHold(count, seqsBytes)))
             {
                 continue;
             }
@@ -198,6 +186,52 @@ public static class KallsymsFinder
         why = "kallsyms_num_syms and kallsyms_names not found before the markers";
         return false;
     }
+
+    // The u32 markers (one per 256 names, strictly rising from 0) that end at end, but for zero
+    // padding of up to 4 bytes; with where they start. Null when the u32s there do not fall to 0.
+    private static (List<uint> Markers, long Start)? Markers(RamView ram, long end)
+    {
+        long markersEnd = end;
+        while (markersEnd > end - 8 && ram.U32(markersEnd - 4) == 0)
+        {
+            markersEnd -= 4;
+        }
+
+        var markers = new List<uint>();
+        long m = markersEnd - 4;
+        while (m >= 0)
+        {
+            uint value = ram.U32(m);
+            if (markers.Count > 0 && value >= markers[^1])
+            {
+                return null;
+            }
+
+            markers.Add(value);
+            if (value == 0)
+            {
+                break;
+            }
+
+            m -= 4;
+        }
+
+        if (markers.Count < 2 || markers[^1] != 0)
+        {
+            return null;
+        }
+
+        markers.Reverse();
+        return (markers, m);
+    }
+
+    // Whether kallsyms_seqs_of_names (3 bytes a symbol, padded to 8) of seqsBytes can hold the
+    // symbols of groups markers (256 a marker, the last group not full).
+    private static bool SeqsCanHold(int groups, long seqsBytes) =>
+        seqsBytes - 8 < 3L * 256 * groups && seqsBytes >= 3L * ((256 * (groups - 1)) + 1);
+
+    // Whether kallsyms_seqs_of_names of seqsBytes holds exactly count symbols' 3 bytes and its padding.
+    private static bool SeqsHold(uint count, long seqsBytes) => seqsBytes >= 3L * count && seqsBytes < (3L * count) + 8;
 
     // Every name, or null when this start does not give the markers' offsets and end at them.
     private static string[]? DecodeNames(RamView ram, long start, int count, List<uint> markers, long markersStart, string[] tokens)

@@ -25,6 +25,12 @@ internal static class BootImages
     /// <summary>The isolinux ISO.</summary>
     public static string Iso => Path.Combine(Built.Value.Directory!, "boot.iso");
 
+    /// <summary>GRUB's rescue ISO (grub-mkrescue), made when GRUB's BIOS tools are installed.</summary>
+    public static string GrubIso => Path.Combine(Built.Value.Directory!, "grub.iso");
+
+    /// <summary>Why the GRUB image cannot be had here, or null.</summary>
+    public static string? GrubMissing => Missing ?? (File.Exists(GrubIso) ? null : "grub-mkrescue or GRUB's i386-pc modules are missing (apt-get install grub-pc-bin; .ci/run does)");
+
     /// <summary>The SHA-256 (hex) of /payload.bin on the ISO, computed on the host when it was made.</summary>
     public static string PayloadSha256 => File.ReadAllText(Path.Combine(Built.Value.Directory!, "payload.sha256")).Trim();
 

@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Emulator.Tests.Display;
+using Emulator.Tests.EndToEnd.Control;
 using Emulator.Tests.Kvm;
 using Xunit;
 
@@ -56,9 +58,16 @@ public sealed class FirmwareBootTests : IDisposable
         Skip.If(BootImages.Missing is not null, BootImages.Missing);
         string banner = SeaBiosBanner();
         using (GuestConsole emu = GuestConsole.Start("--accel", accel, "--bios", BootImages.SeaBios, "--debugcon", $"file:{Out("402.log")},port=0x402",
-            "--screendump-on-exit", Out("screen.txt"), "--screendump-on-exit", Out("screen.png")))
+            "--screendump-on-exit", Out("screen.txt"), "--screendump-on-exit", Out("screen.png"), "--qmp", $"unix:{Out("qmp.sock")},server,wait=off"))
         {
             emu.WaitFor("No bootable device.", TimeSpan.FromMinutes(3));
+            using (RawQmp qmp = RawQmp.Connect(Out("qmp.sock"), TimeSpan.FromSeconds(30)))
+            {
+                qmp.Send("""{"execute":"qmp_capabilities"}""");
+                var screendump = new JsonObject { ["execute"] = "screendump", ["arguments"] = new JsonObject { ["filename"] = Out("qmp.png"), ["format"] = "png" } };
+                Assert.True(qmp.Send(screendump.ToJsonString())["return"] is JsonObject, "QMP screendump failed");
+            }
+
             Assert.Equal(0, emu.Terminate(TimeSpan.FromSeconds(30)));
             Assert.Contains(banner, emu.Output, StringComparison.Ordinal);
         }
@@ -70,6 +79,7 @@ public sealed class FirmwareBootTests : IDisposable
         Assert.Contains(banner, File.ReadAllText(Out("402.log")), StringComparison.Ordinal);
 
         ScreenImageMatchesTheTextThroughTheVgaBiosFont(screen, File.ReadAllBytes(Out("screen.png")));
+        ScreenImageMatchesTheTextThroughTheVgaBiosFont(screen, File.ReadAllBytes(Out("qmp.png"))); // QMP screendump of the same, still screen
     }
 
     // The PNG must be the text screen drawn with the 8x16 font of Debian's vgabios-stdvga (found in
@@ -114,17 +124,31 @@ public sealed class FirmwareBootTests : IDisposable
     }
 
     [SkippableFact]
-    public void SyslinuxDiskBootsFromIdeToTheShell() => BootSyslinuxDisk("ide", "/dev/sda", "/sys/block/sda/device/model", "EMU HARDDISK");
+    public void SyslinuxDiskBootsFromIdeToTheShell() => BootSyslinuxDisk("jit", "ide", "/dev/sda", "/sys/block/sda/device/model", "EMU HARDDISK");
 
     [SkippableFact]
-    public void SyslinuxDiskBootsFromVirtioToTheShell() => BootSyslinuxDisk("virtio", "/dev/vda", "/sys/block/vda/device/vendor", "0x1af4");
+    public void SyslinuxDiskBootsFromVirtioToTheShell() => BootSyslinuxDisk("jit", "virtio", "/dev/vda", "/sys/block/vda/device/vendor", "0x1af4");
 
-    private void BootSyslinuxDisk(string bus, string device, string identity, string expectedIdentity)
+    [SkippableFact]
+    public void SyslinuxDiskBootsFromIdeToTheShellUnderKvm()
+    {
+        KvmHost.SkipUnlessUsable();
+        BootSyslinuxDisk("kvm", "ide", "/dev/sda", "/sys/block/sda/device/model", "EMU HARDDISK");
+    }
+
+    [SkippableFact]
+    public void SyslinuxDiskBootsFromVirtioToTheShellUnderKvm()
+    {
+        KvmHost.SkipUnlessUsable();
+        BootSyslinuxDisk("kvm", "virtio", "/dev/vda", "/sys/block/vda/device/vendor", "0x1af4");
+    }
+
+    private void BootSyslinuxDisk(string accel, string bus, string device, string identity, string expectedIdentity)
     {
         Skip.If(BootImages.Missing is not null, BootImages.Missing);
         string banner = SeaBiosBanner();
         byte[] mbr = File.ReadAllBytes(BootImages.Disk)[..512];
-        using (GuestConsole guest = GuestConsole.Start("--accel", "jit", "-m", "512M", "--drive", $"file={BootImages.Disk},if={bus},readonly=on",
+        using (GuestConsole guest = GuestConsole.Start("--accel", accel, "-m", "512M", "--drive", $"file={BootImages.Disk},if={bus},readonly=on",
             "--screendump-on-exit", Out("screen.txt")))
         {
             guest.WaitFor("SYSLINUX 6.", TimeSpan.FromMinutes(4));
@@ -140,12 +164,81 @@ public sealed class FirmwareBootTests : IDisposable
         Assert.Contains(screen, l => l.StartsWith("SYSLINUX 6.", StringComparison.Ordinal));
     }
 
+    // --boot c,menu=on: SeaBIOS offers its menu (etc/show-boot-menu, etc/boot-menu-wait), lists the
+    // disk first as the boot order asks, and ESC then 2, typed on the serial console (SeaBIOS reads
+    // its sercon port as a keyboard), boots the CD-ROM's ISOLINUX instead of the disk's SYSLINUX.
     [SkippableFact]
-    public void IsolinuxIsoBootsFromTheIdeCdromAndTheGuestReadsItsFiles()
+    public void BootMenuOnRequestListsTheDrivesInBootOrderAndBootsTheOneChosen()
+    {
+        Skip.If(BootImages.Missing is not null, BootImages.Missing);
+        using (GuestConsole guest = GuestConsole.Start("--accel", "jit", "-m", "512M", "--drive", $"file={BootImages.Disk},if=ide,readonly=on",
+            "--cdrom", BootImages.Iso, "--boot", "c,menu=on", "--screendump-on-exit", Out("screen.txt")))
+        {
+            guest.WaitFor("Press ESC for boot menu.", TimeSpan.FromMinutes(3));
+            guest.Press("\u001b");
+            guest.WaitFor("Select boot device:", TimeSpan.FromMinutes(1));
+            guest.WaitFor("2. DVD/CD [ata1-0: EMU DVD-ROM", TimeSpan.FromMinutes(1));
+            Assert.Matches(@"Select boot device:\s+1\. ata0-0: EMU HARDDISK", guest.Output);
+            guest.Press("2");
+            guest.WaitFor("ISOLINUX 6.", TimeSpan.FromMinutes(3));
+            Assert.Equal(0, guest.Terminate(TimeSpan.FromSeconds(30)));
+            Assert.DoesNotContain("SYSLINUX 6.", guest.Output, StringComparison.Ordinal);
+        }
+
+        string[] screen = File.ReadAllLines(Out("screen.txt"));
+        Assert.Contains(screen, l => l.StartsWith("Select boot device:", StringComparison.Ordinal));
+        Assert.Contains(screen, l => l.StartsWith("ISOLINUX 6.", StringComparison.Ordinal));
+    }
+
+    // GRUB's rescue image from the CD-ROM: its menu (the test's one entry) drawn on the VGA text screen
+    // with the version of the grub-mkrescue that made it; Enter on the serial console boots Linux with
+    // the command line grub.cfg gives.
+    [SkippableFact]
+    public void GrubIsoShowsItsMenuOnTheVgaScreenAndBootsLinux()
+    {
+        Skip.If(BootImages.GrubMissing is not null, BootImages.GrubMissing);
+        using var version = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("grub-mkrescue", "--version") { RedirectStandardOutput = true })!;
+        string grub = Regex.Match(version.StandardOutput.ReadToEnd(), @"\(GRUB\) (\S+)").Groups[1].Value;
+        version.WaitForExit();
+        Assert.NotEmpty(grub);
+        string[] boot = ["--accel", "jit", "-m", "512M", "--cdrom", BootImages.GrubIso, "--boot", "d"];
+
+        // The menu waits (timeout -1): stop there and read the screen.
+        using (GuestConsole guest = GuestConsole.Start([.. boot, "--screendump-on-exit", Out("menu.txt")]))
+        {
+            guest.WaitFor("emu test Linux", TimeSpan.FromMinutes(4));
+            Thread.Sleep(1000);
+            Assert.Equal(0, guest.Terminate(TimeSpan.FromSeconds(30)));
+        }
+
+        string[] menu = File.ReadAllLines(Out("menu.txt"));
+        Assert.Contains(menu, l => l.Trim() == $"GNU GRUB  version {grub}");
+        Assert.Contains(menu, l => l.Contains("*emu test Linux", StringComparison.Ordinal));
+
+        using GuestConsole linux = GuestConsole.Start(boot);
+        linux.WaitFor("emu test Linux", TimeSpan.FromMinutes(4));
+        Thread.Sleep(1000);
+        linux.Press("\r");
+        linux.WaitForShell(ShellTimeout);
+        linux.Command("cat /proc/cmdline", "emu.loader=grub");
+        Assert.Equal(0, linux.PowerOff(TimeSpan.FromMinutes(2)));
+    }
+
+    [SkippableFact]
+    public void IsolinuxIsoBootsFromTheIdeCdromAndTheGuestReadsItsFiles() => BootIsolinuxIso("jit");
+
+    [SkippableFact]
+    public void IsolinuxIsoBootsFromTheIdeCdromUnderKvm()
+    {
+        KvmHost.SkipUnlessUsable();
+        BootIsolinuxIso("kvm");
+    }
+
+    private void BootIsolinuxIso(string accel)
     {
         Skip.If(BootImages.Missing is not null, BootImages.Missing);
         string sha = BootImages.PayloadSha256;
-        using (GuestConsole guest = GuestConsole.Start("--accel", "jit", "-m", "512M", "--cdrom", BootImages.Iso, "--boot", "d",
+        using (GuestConsole guest = GuestConsole.Start("--accel", accel, "-m", "512M", "--cdrom", BootImages.Iso, "--boot", "d",
             "--screendump-on-exit", Out("screen.txt")))
         {
             guest.WaitFor("ISOLINUX 6.", TimeSpan.FromMinutes(4));

@@ -122,9 +122,12 @@ internal sealed class GuestConsole : IDisposable
     public void WaitForOutput(string text, TimeSpan timeout) => _from = WaitFor(text, _from, timeout);
 
     /// <summary>Sends one line to the guest's console.</summary>
-    public void Type(string line)
+    public void Type(string line) => Press(line + "\n");
+
+    /// <summary>Sends <paramref name="keys"/> to the guest's console as they are, without a newline (a firmware menu reads single keys).</summary>
+    public void Press(string keys)
     {
-        _emu.StandardInput.Write(line + "\n");
+        _emu.StandardInput.Write(keys);
         _emu.StandardInput.Flush();
     }
 

@@ -13,6 +13,8 @@ namespace Emulator.Control.Qmp.Commands;
 /// </summary>
 internal static class HumanMonitorCommand
 {
+    private const string SnapshotArgument = "one NAME or FILE (a NAME is kept in the snapshot directory)";
+
     private static readonly Dictionary<string, Func<QmpContext, string[], string>> Commands = new(StringComparer.Ordinal)
     {
         ["info registers"] = InfoRegisters,
@@ -30,6 +32,7 @@ internal static class HumanMonitorCommand
         ["q"] = (c, _) => Do(() => c.Machine.Quit("host-qmp-quit")),
         ["savevm"] = SaveVm,
         ["loadvm"] = LoadVm,
+        ["screendump"] = Screendump,
     };
 
     public static void Register(QmpCommandTable table) => table.Add(
@@ -93,17 +96,18 @@ internal static class HumanMonitorCommand
 
     // savevm NAME|FILE: a snapshot file (x-emu-snapshot-save); like QEMU's monitor, nothing is printed on success.
     private static string SaveVm(QmpContext c, string[] args) =>
-        SnapshotCommand("savevm", args, file => SnapshotCommands.Save(c.Machine, file));
+        FileCommand("savevm", args, SnapshotArgument, file => SnapshotCommands.Save(c.Machine, file));
 
     // loadvm NAME|FILE: x-emu-snapshot-load; QEMU's monitor prints nothing on success and "Error: ..." otherwise.
     private static string LoadVm(QmpContext c, string[] args) =>
-        SnapshotCommand("loadvm", args, file => SnapshotCommands.Load(c.Machine, file));
+        FileCommand("loadvm", args, SnapshotArgument, file => SnapshotCommands.Load(c.Machine, file));
 
-    private static string SnapshotCommand(string name, string[] args, Action<string> run)
+    // A command of one argument: nothing printed when it worked, "Error: ..." when it did not.
+    private static string FileCommand(string name, string[] args, string expects, Action<string> run)
     {
         if (args.Length != 1)
         {
-            return $"{name}: expects one NAME or FILE (a NAME is kept in the snapshot directory)\r\n";
+            return $"{name}: expects {expects}\r\n";
         }
 
         try
@@ -116,6 +120,10 @@ internal static class HumanMonitorCommand
             return $"Error: {e.Message}\r\n";
         }
     }
+
+    // screendump FILE: the screen as a PPM (QMP screendump); QEMU's monitor prints nothing on success.
+    private static string Screendump(QmpContext c, string[] args) =>
+        FileCommand("screendump", args, "one FILE", file => DisplayCommands.Save(c, file, png: false));
 
     private static string Status(MachineRunState state) => state switch
     {

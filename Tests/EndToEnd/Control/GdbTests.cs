@@ -69,7 +69,7 @@ public sealed class GdbTests : IDisposable
             "x/8xb $eip",
             "stepi",
             $"printf \"C eip=%x stored=%x\\n\", $eip, *(unsigned int *)0x{bootEax:x}",
-            $"break *0x{pushfd:x}",
+            $"hbreak *0x{pushfd:x}", // a hardware breakpoint (Z1); LinuxControlTests sets a software one (Z0)
             "continue",
             "printf \"D eip=%x esp=%x\\n\", $eip, $esp",
             $"watch *(unsigned int *)0x{bootEflags:x}",

@@ -79,6 +79,27 @@ internal sealed class GuestProcess : IDisposable
         return new GuestProcess(psi);
     }
 
+    /// <summary>
+    /// Runs `emu ARGS` to its end and returns what it printed; a command that asks a guest (perf,
+    /// kallsyms, snapshot) is retried for up to a minute, until the guest has registered its control socket.
+    /// </summary>
+    public static string Output(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            using GuestProcess emu = Emu(environment, args);
+            int? status = emu.WaitForExit(TimeSpan.FromSeconds(120));
+            if (status == 0)
+            {
+                return emu.Stdout;
+            }
+
+            Xunit.Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"emu {string.Join(' ', args)} kept failing: {status}: {emu.Stderr}");
+            Thread.Sleep(200);
+        }
+    }
+
     /// <summary>Starts qemu-system-x86_64 with the software CPU (TCG), no default devices and no display.</summary>
     public static GuestProcess Qemu(params string[] args)
     {

@@ -8,8 +8,9 @@ namespace Emulator.Tests.EndToEnd.Control;
 
 /// <summary>
 /// The stock Debian kernel (scripts/guest-images.sh) booted once with a gdbstub and a QMP socket:
-/// real gdb reads the kernel's registers and memory through its 4-level page tables, breaks at a
-/// kernel function the guest's own /proc/kallsyms names, steps, and detaches; QMP's
+/// real gdb reads the kernel's registers and memory through its 4-level page tables, breaks at the
+/// address emu finds for a kernel function in guest memory (`emu kallsyms`, checked against the
+/// guest's own /proc/kallsyms), steps, and detaches; QMP's
 /// system_powerdown sets the ACPI power button's status bit the kernel reads. The oracles are the guest's
 /// /proc/kallsyms and /proc/version, gdb's own disassembler, and the kernel's view of the fixed ACPI events.
 /// </summary>
@@ -35,12 +36,18 @@ public sealed partial class LinuxControlTests : IDisposable
         string version = guest.Command("cat /proc/version", "Linux version");
         string banner = version.Split('\n').Select(l => l.Trim('\r')).First(l => l.StartsWith("Linux version", StringComparison.Ordinal));
 
+        // gdb breaks at the address emu found in guest memory (`emu kallsyms`), which must be the one
+        // the guest's /proc/kallsyms gives.
+        string found = GuestProcess.Output(null, "kallsyms", guest.Emu.Id.ToString(CultureInfo.InvariantCulture), "--name", "__x64_sys_newuname").Trim();
+        Assert.Matches($"^{symbols["__x64_sys_newuname"]} [tT] __x64_sys_newuname$", found);
+        string newuname = found[..16];
+
         var gdb = Process.Start(new ProcessStartInfo("gdb", [
             "-batch", "-nx",
             "-ex", $"target remote {gdbSocket}",
             "-ex", "printf \"A rip=%lx cs=%x efer=%lx cr0=%lx\\n\", $rip, $cs, $efer, $cr0",
             "-ex", $"x/s 0x{symbols["linux_banner"]}",
-            "-ex", $"break *0x{symbols["__x64_sys_newuname"]}",
+            "-ex", $"break *0x{newuname}",
             "-ex", "continue",
             "-ex", "printf \"B rip=%lx\\n\", $rip",
             "-ex", "x/2i $pc",

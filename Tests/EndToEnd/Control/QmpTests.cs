@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Emulator.Tests.Display;
 using Xunit;
 
 namespace Emulator.Tests.EndToEnd.Control;
@@ -48,6 +49,14 @@ public sealed class QmpTests : IDisposable
         """{"execute":1}""",
         """{"execute":"query-name","arguments":[]}""",
         """{"arguments":{}}""",
+        """{"execute":"screendump","arguments":{"filename":"DUMPS/screen.ppm"}}""",
+        """{"execute":"screendump","arguments":{"filename":"DUMPS/screen.png","format":"png"}}""",
+        """{"execute":"human-monitor-command","arguments":{"command-line":"screendump DUMPS/hmp.ppm"}}""",
+        """{"execute":"screendump","arguments":{"filename":"/nonexistent/screen.ppm"}}""",
+        """{"execute":"screendump","arguments":{"filename":"DUMPS/x.ppm","device":"no-such-device"}}""",
+        """{"execute":"screendump","arguments":{"filename":"DUMPS/x.ppm","head":1}}""",
+        """{"execute":"screendump","arguments":{"filename":"DUMPS/x.ppm","format":"bmp"}}""",
+        """{"execute":"screendump"}""",
         """{"execute":"system_reset"}""",
         """{"execute":"system_powerdown"}""",
         """{"execute":"cont"}""",
@@ -60,13 +69,15 @@ public sealed class QmpTests : IDisposable
         Skip.If(GuestProcess.QemuMissing is not null, GuestProcess.QemuMissing);
         string emuSocket = Path.Combine(_dir, "emu.qmp");
         string qemuSocket = Path.Combine(_dir, "qemu.qmp");
-        using GuestProcess qemu = GuestProcess.Qemu("-bios", GuestProcess.Ticker, "-serial", "null", "-smp", "2", "-name", "shapes", "-S",
+        using GuestProcess qemu = GuestProcess.Qemu("-bios", GuestProcess.Ticker, "-vga", "std", "-serial", "null", "-smp", "2", "-name", "shapes", "-S",
             "-qmp", $"unix:{qemuSocket},server,wait=off");
         using GuestProcess emu = GuestProcess.Emu(null, "run", "--accel", "jit", "--bios", GuestProcess.Ticker, "--serial", "null", "--smp", "2",
             "--name", "shapes", "-S", "--qmp", $"unix:{emuSocket},server,wait=off");
 
-        (List<JsonObject> qemuReplies, List<JsonObject> qemuEvents, int? qemuExit) = RunScript(qemuSocket, qemu);
-        (List<JsonObject> emuReplies, List<JsonObject> emuEvents, int? emuExit) = RunScript(emuSocket, emu);
+        string qemuDumps = Directory.CreateDirectory(Path.Combine(_dir, "qemu")).FullName;
+        string emuDumps = Directory.CreateDirectory(Path.Combine(_dir, "emu")).FullName;
+        (List<JsonObject> qemuReplies, List<JsonObject> qemuEvents, int? qemuExit) = RunScript(qemuSocket, qemu, qemuDumps);
+        (List<JsonObject> emuReplies, List<JsonObject> emuEvents, int? emuExit) = RunScript(emuSocket, emu, emuDumps);
 
         for (int i = 0; i < qemuReplies.Count; i++)
         {
@@ -98,16 +109,42 @@ public sealed class QmpTests : IDisposable
 
         Assert.Equal(0, qemuExit);
         Assert.Equal(0, emuExit);
+
+        // The screen dumps of a VGA no firmware has programmed: the size QEMU gives, in the same
+        // formats (binary PPM from QMP and from the monitor's command, and PNG). The pixels differ:
+        // QEMU draws a cursor on the unprogrammed screen, emu shows a display that is off as black.
+        foreach (string ppm in new[] { "screen.ppm", "hmp.ppm" })
+        {
+            Assert.Equal(Ppm(Path.Combine(qemuDumps, ppm)), Ppm(Path.Combine(emuDumps, ppm)));
+        }
+
+        (int width, int height, _) = PngDecoder.Decode(File.ReadAllBytes(Path.Combine(qemuDumps, "screen.png")));
+        (int emuWidth, int emuHeight, _) = PngDecoder.Decode(File.ReadAllBytes(Path.Combine(emuDumps, "screen.png")));
+        Assert.Equal((width, height), (emuWidth, emuHeight));
+        Assert.False(File.Exists(Path.Combine(emuDumps, "x.ppm")), "a refused screendump wrote a file");
     }
 
-    // The greeting, then the reply to every line of the script, then quit: replies, events, exit status.
-    private static (List<JsonObject> Replies, List<JsonObject> Events, int? Exit) RunScript(string socket, GuestProcess process)
+    // A binary PPM's header (magic, size, maximum value) and its length.
+    private static (string Header, int Length) Ppm(string path)
+    {
+        byte[] file = File.ReadAllBytes(path);
+        int end = 0;
+        for (int lines = 0; lines < 3; end++)
+        {
+            lines += file[end] == '\n' ? 1 : 0;
+        }
+
+        return (System.Text.Encoding.ASCII.GetString(file, 0, end), file.Length);
+    }
+
+    // The greeting, then the reply to every line of the script (screen dumps go to DUMPS), then quit: replies, events, exit status.
+    private static (List<JsonObject> Replies, List<JsonObject> Events, int? Exit) RunScript(string socket, GuestProcess process, string dumps)
     {
         using RawQmp qmp = RawQmp.Connect(socket, Start, () => process.HasExited);
         var replies = new List<JsonObject> { qmp.Greeting };
         foreach (string line in Script)
         {
-            replies.Add(qmp.Send(line));
+            replies.Add(qmp.Send(line.Replace("DUMPS", dumps, StringComparison.Ordinal)));
         }
 
         JsonObject quit = qmp.Send("""{"execute":"quit"}""");

@@ -23,9 +23,12 @@ namespace Emulator.Backends.Net;
 /// segment for a host socket is written to it by that thread, with no thread switch on the way.
 /// A dedicated thread, "slirp", waits in poll(2) for the host sockets and libslirp's timers, and
 /// hands what they produce to the card in batches (<see cref="INetReceiver.Deliver"/> outside the
-/// lock). When a transmitted frame changes what that thread should wait for (a new connection, a
-/// socket with data to write, a nearer timer), the transmitting thread wakes it through an eventfd;
-/// otherwise it sleeps on. When the lock is busy, a frame is queued for the slirp thread instead of
+/// lock). When a transmitted frame changes the set of sockets libslirp wants polled (a connection
+/// now established, a socket with data to write), the transmitting thread polls the new set at once
+/// without waiting and lets libslirp handle what is ready, so bytes that were already waiting (a
+/// forwarded connection's request, sent before the guest's SYN-ACK) reach the guest in the same
+/// transmit batch; it then wakes the slirp thread through an eventfd to fill its set again, as it
+/// does for a nearer timer; otherwise that thread sleeps on. When the lock is busy, a frame is queued for the slirp thread instead of
 /// keeping the vCPU waiting.
 /// </para>
 /// <para>

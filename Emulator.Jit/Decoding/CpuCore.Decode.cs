@@ -9,11 +9,12 @@ namespace Emulator.Jit.State;
 internal sealed partial class CpuCore
 {
     private const int MaxBlockInstructions = 64;
-    private const int RecentBlockSlots = 4096;
+    private const int RecentBlockSlots = 16384;
 
     // A direct-mapped table of the blocks this vCPU ran last, by physical address, in front of the
     // shared cache: a hit costs no lock and no dictionary lookup. Blocks dropped from the shared
-    // cache (overwritten code) are marked and ignored here.
+    // cache (overwritten code) are marked and ignored here. As large as the jump cache (JumpCache.Entries):
+    // with 4,096 slots, 2,140 of an HTTP request's 2,760 returns to the dispatcher missed it.
     private readonly Block?[] _recentBlocks = new Block?[RecentBlockSlots];
 
     /// <summary>Block fetches the recent-block table missed (looked up in the shared cache), and blocks decoded (EMU_JIT_STATS).</summary>

@@ -344,24 +344,7 @@ public sealed class TranslatorTests
         platform.Memory.Write(new Emulator.Core.Memory.GuestPhysicalAddress(0x2000 + (0x40 * 8)), BitConverter.GetBytes(0x0600UL | (0x08UL << 16) | (0x8e00UL << 32)));
         s.Gdtr = new TableRegister { Base = 0x800, Limit = 23 };
         s.Idtr = new TableRegister { Base = 0x2000, Limit = 0x7ff };
-        vcpu.SetState(s);
-        var source = new PendingInterrupt();
-        vcpu.InterruptSource = source;
-        var thread = new Thread(() => vcpu.Run());
-        thread.Start();
-        Thread.Sleep(300);
-        Assert.Equal(0, ReadByte(platform, 0x700));
-        source.Pending = true;
-        vcpu.NotifyInterrupt();
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (ReadByte(platform, 0x700) == 0 && watch.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            Thread.Sleep(1);
-        }
-
-        vcpu.RequestExit();
-        thread.Join();
-        Assert.Equal(1, ReadByte(platform, 0x700));
+        Assert.Equal(1UL, RunWithOneInterrupt(platform, vcpu, s));
         Assert.True(vcpu.GetState().Gpr[(int)Gpr.Rax] > 10_000, "the loop did not spin");
     }
 
@@ -393,30 +376,7 @@ public sealed class TranslatorTests
         s.Gpr[(int)Gpr.Rsp] = 0x8000;
         s.Gdtr = new TableRegister { Base = 0x800, Limit = 23 };
         s.Idtr = new TableRegister { Base = 0x2000, Limit = 0xfff };
-        vcpu.SetState(s);
-        var source = new PendingInterrupt();
-        vcpu.InterruptSource = source;
-        var thread = new Thread(() => vcpu.Run());
-        thread.Start();
-        Thread.Sleep(300);
-        source.Pending = true;
-        vcpu.NotifyInterrupt();
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        byte[] returnRip = new byte[8];
-        while (watch.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            platform.Memory.Read(new Emulator.Core.Memory.GuestPhysicalAddress(0x700), returnRip);
-            if (BitConverter.ToUInt64(returnRip) != 0)
-            {
-                break;
-            }
-
-            Thread.Sleep(1);
-        }
-
-        vcpu.RequestExit();
-        thread.Join();
-        Assert.Equal(0x1004UL, BitConverter.ToUInt64(returnRip));
+        Assert.Equal(0x1004UL, RunWithOneInterrupt(platform, vcpu, s));
         Assert.True(vcpu.GetState().Gpr[(int)Gpr.Rax] > 10_000, "the loop did not spin");
     }
 
@@ -533,11 +493,38 @@ public sealed class TranslatorTests
         return stream.ToArray();
     }
 
-    private static byte ReadByte(Emulator.Core.Machine.MachinePlatform platform, ulong address)
+    // Runs the vCPU from `s` on a thread of its own while its code spins, raises vector 0x40 once
+    // after 300 ms, and waits up to 10 s for the handler to leave a non-zero mark in the quadword at
+    // 0x700; returns the mark. The mark must still be 0 just before the interrupt is raised.
+    private static ulong RunWithOneInterrupt(Emulator.Core.Machine.MachinePlatform platform, IVcpu vcpu, CpuState s)
     {
-        byte[] b = new byte[1];
-        platform.Memory.Read(new Emulator.Core.Memory.GuestPhysicalAddress(address), b);
-        return b[0];
+        ulong Mark()
+        {
+            byte[] b = new byte[8];
+            platform.Memory.Read(new Emulator.Core.Memory.GuestPhysicalAddress(0x700), b);
+            return BitConverter.ToUInt64(b);
+        }
+
+        vcpu.SetState(s);
+        var source = new PendingInterrupt();
+        vcpu.InterruptSource = source;
+        var thread = new Thread(() => vcpu.Run());
+        thread.Start();
+        Thread.Sleep(300);
+        ulong early = Mark();
+        source.Pending = true;
+        vcpu.NotifyInterrupt();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        ulong mark;
+        while ((mark = Mark()) == 0 && watch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            Thread.Sleep(1);
+        }
+
+        vcpu.RequestExit();
+        thread.Join();
+        Assert.True(early == 0, "the handler ran before the interrupt was raised");
+        return mark;
     }
 
     private sealed class PendingInterrupt : IInterruptSource

@@ -24,6 +24,7 @@ internal sealed unsafe partial class X86Emitter
     private readonly ulong _chainExitStub;
     private readonly ulong _chainLookupStub;
     private readonly ulong _interpretHelper;
+    private readonly HostStubs _stubs;
     private readonly int _firstSlot;
     private readonly Register[] _host = new Register[16];
     private readonly List<Action> _outOfLine = [];
@@ -46,6 +47,7 @@ internal sealed unsafe partial class X86Emitter
         _chainExitStub = stubs.ChainExit;
         _chainLookupStub = stubs.ChainLookup;
         _interpretHelper = stubs.InterpretHelper;
+        _stubs = stubs;
         for (int i = 0; i < ir.CachedRegisters.Count; i++)
         {
             _host[ir.CachedRegisters[i]] = HostRegisters.Pool[i];
@@ -448,18 +450,15 @@ internal sealed unsafe partial class X86Emitter
 
     // The TLB probe for an access of `size` bytes at the linear address in RAX: on a hit R10 holds
     // the host address; on a miss it jumps to `miss`. The tag compared is that of the access's last
-    // byte, so an access that crosses into the next page misses (Tag and Addend: see SoftTlb). A
-    // miss in the slot's first way tries its second (out of line) before it gives up. A
-    // store to a page holding code finds a CodePageTag entry: it goes on in host code when the
-    // chunks it writes hold no code (data sharing the page), else to `miss`, where the interpreter
-    // drops the overwritten blocks. Clobbers RDX, R10 and, on that path, RCX.
+    // byte, so an access that crosses into the next page misses (Tag and Addend: see SoftTlb). When
+    // the slot's first way misses, the shared second look (ProbeStubs) tries the second way and, for
+    // a store, a page holding code whose written chunks hold none. Clobbers RDX, R10 and RCX.
     // With codePages false a store to a page holding code always misses (the access's length is not
     // known here, so its chunks cannot be checked).
     private void Probe(int size, bool write, Label miss, bool codePages = true)
     {
         Assembler a = _a;
-        Label codePage = a.CreateLabel(), hit = a.CreateLabel(), victim = a.CreateLabel();
-        codePages &= write;
+        Label hit = a.CreateLabel(), second = a.CreateLabel();
         a.mov(rdx, rax);
         a.shr(rdx, SoftTlb.PageShift - 3);
         a.and(edx, (SoftTlb.Entries - 1) << 3);
@@ -474,43 +473,16 @@ internal sealed unsafe partial class X86Emitter
 
         a.and(r10, unchecked((int)~SoftTlb.PageMask));
         a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteTagOffset : SoftTlb.ReadTagOffset)]);
-        a.jne(victim);
+        a.jne(second);
         a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteAddendOffset : SoftTlb.ReadAddendOffset)]);
         a.add(r10, rax);
         Bind(ref hit);
+        ulong stub = !write ? _stubs.ProbeLoad : codePages && size <= ProbeStubs.MaxStoreSize ? _stubs.ProbeStore[size] : _stubs.ProbeStoreNoCode;
         _outOfLine.Add(() =>
         {
-            // The slot's second way (SoftTlb: the entry the first way displaced).
-            Bind(ref victim);
-            a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.VictimWriteTagOffset : SoftTlb.VictimReadTagOffset)]);
-            a.jne(codePages ? codePage : miss);
-            a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.VictimWriteAddendOffset : SoftTlb.VictimReadAddendOffset)]);
-            a.add(r10, rax);
-            a.jmp(hit);
-        });
-        if (!codePages)
-        {
-            return;
-        }
-
-        _outOfLine.Add(() =>
-        {
-            Bind(ref codePage);
-            a.or(r10, (int)SoftTlb.CodePageTag);
-            a.cmp(r10, __qword_ptr[r11 + rdx + SoftTlb.WriteTagOffset]);
+            Bind(ref second);
+            a.call(stub);
             a.jne(miss);
-            a.mov(r10, __qword_ptr[r11 + rdx + SoftTlb.WriteCodeMapOffset]);
-            a.mov(r10, __qword_ptr[r10]);
-            a.mov(ecx, eax);
-            a.shr(ecx, Decoding.BlockCache.ChunkShift);
-            a.bt(r10, rcx);
-            a.jc(miss);
-            a.lea(ecx, __[rax + (size - 1)]);
-            a.shr(ecx, Decoding.BlockCache.ChunkShift);
-            a.bt(r10, rcx);
-            a.jc(miss);
-            a.mov(r10, __qword_ptr[r11 + rdx + SoftTlb.WriteAddendOffset]);
-            a.add(r10, rax);
             a.jmp(hit);
         });
     }

@@ -450,15 +450,18 @@ internal sealed unsafe partial class X86Emitter
 
     // The TLB probe for an access of `size` bytes at the linear address in RAX: on a hit R10 holds
     // the host address; on a miss it jumps to `miss`. The tag compared is that of the access's last
-    // byte, so an access that crosses into the next page misses (Tag and Addend: see SoftTlb). When
-    // the slot's first way misses, the shared second look (ProbeStubs) tries the second way and, for
-    // a store, a page holding code whose written chunks hold none. Clobbers RDX, R10 and RCX.
+    // byte, so an access that crosses into the next page misses (Tag and Addend: see SoftTlb). A
+    // miss in the slot's first way tries its second (out of line, but not in a stub: Linux's boot
+    // decompressor hits the second way all the time, and a call there cost it 5-8%); a store that
+    // misses both calls the shared code-page check (ProbeStubs), which lets it go on when the
+    // chunks it writes on a page holding code hold none. Clobbers RDX, R10 and, on that path, RCX.
     // With codePages false a store to a page holding code always misses (the access's length is not
     // known here, so its chunks cannot be checked).
     private void Probe(int size, bool write, Label miss, bool codePages = true)
     {
         Assembler a = _a;
-        Label hit = a.CreateLabel(), second = a.CreateLabel();
+        Label hit = a.CreateLabel(), victim = a.CreateLabel(), codePage = a.CreateLabel();
+        codePages &= write && size <= ProbeStubs.MaxStoreSize;
         a.mov(rdx, rax);
         a.shr(rdx, SoftTlb.PageShift - 3);
         a.and(edx, (SoftTlb.Entries - 1) << 3);
@@ -473,17 +476,26 @@ internal sealed unsafe partial class X86Emitter
 
         a.and(r10, unchecked((int)~SoftTlb.PageMask));
         a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteTagOffset : SoftTlb.ReadTagOffset)]);
-        a.jne(second);
+        a.jne(victim);
         a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteAddendOffset : SoftTlb.ReadAddendOffset)]);
         a.add(r10, rax);
         Bind(ref hit);
-        ulong stub = !write ? _stubs.ProbeLoad : codePages && size <= ProbeStubs.MaxStoreSize ? _stubs.ProbeStore[size] : _stubs.ProbeStoreNoCode;
         _outOfLine.Add(() =>
         {
-            Bind(ref second);
-            a.call(stub);
-            a.jne(miss);
+            // The slot's second way (SoftTlb: the entry the first way displaced).
+            Bind(ref victim);
+            a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.VictimWriteTagOffset : SoftTlb.VictimReadTagOffset)]);
+            a.jne(codePages ? codePage : miss);
+            a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.VictimWriteAddendOffset : SoftTlb.VictimReadAddendOffset)]);
+            a.add(r10, rax);
             a.jmp(hit);
+            if (codePages)
+            {
+                Bind(ref codePage);
+                a.call(_stubs.CodePageStore[size]);
+                a.jne(miss);
+                a.jmp(hit);
+            }
         });
     }
 

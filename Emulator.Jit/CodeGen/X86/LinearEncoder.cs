@@ -70,11 +70,11 @@ internal sealed class LinearEncoder
             }
 
             int before = _output.Count;
-            int length = EncodeOne(ins, ip);
+            int length = EncodeOne(ins, ip, out int displacementOffset);
             if (label != 0)
             {
-                // A near branch's rel32 ends it; a memory operand's disp32 is where Iced says.
-                int field = branch ? before + length - 4 : before + (int)_encoder.GetConstantOffsets().DisplacementOffset;
+                // A near branch's rel32 ends it; a memory operand's disp32 is where the encoder put it.
+                int field = branch ? before + length - 4 : before + displacementOffset;
                 _fixups.Add((field, label, ip + (ulong)length));
             }
 
@@ -101,8 +101,15 @@ internal sealed class LinearEncoder
         _labelsUsed = Math.Max(_labelsUsed, (int)id + 1);
     }
 
-    private int EncodeOne(in Instruction ins, ulong ip)
+    private int EncodeOne(in Instruction ins, ulong ip, out int displacementOffset)
     {
+        int direct = DirectEncoder.TryEncode(ins, ip, _output.Reserve(15), out displacementOffset);
+        if (direct > 0)
+        {
+            _output.Commit(direct);
+            return direct;
+        }
+
         switch (ins.Code)
         {
             case Code.Zero_bytes:
@@ -120,6 +127,7 @@ internal sealed class LinearEncoder
                     throw new InvalidOperationException($"{ins.Code} {ins}: {error}");
                 }
 
+                displacementOffset = (int)_encoder.GetConstantOffsets().DisplacementOffset;
                 return (int)length;
         }
     }
@@ -140,6 +148,19 @@ internal sealed class LinearEncoder
         }
 
         public int Count => _count;
+
+        /// <summary>Room for <paramref name="length"/> more bytes, to be kept with <see cref="Commit"/>.</summary>
+        public Span<byte> Reserve(int length)
+        {
+            if (_count + length > _bytes.Length)
+            {
+                Array.Resize(ref _bytes, _bytes.Length * 2);
+            }
+
+            return _bytes.AsSpan(_count, length);
+        }
+
+        public void Commit(int length) => _count += length;
 
         public void Clear() => _count = 0;
 

@@ -186,8 +186,14 @@ internal static class RunCommand
             _ => throw new UsageException($"--vga {o.Vga}: expected std or none"),
         };
         byte[]? vgaBios = vga && firmware is not null && File.Exists(SeaBios.VgaBiosPath) ? File.ReadAllBytes(SeaBios.VgaBiosPath) : null;
+        if (o.OptionRom.Any() && firmware is null)
+        {
+            throw new UsageException("--option-rom: firmware runs option ROMs; give --bios FILE, or a --drive or --cdrom that boots through SeaBIOS (not --kernel)");
+        }
+
+        IReadOnlyList<OptionRomImage> optionRoms = OptionRomImage.LoadAll(o.OptionRom, vgaBios?.Length ?? 0);
         var shape = new MachineShape(memory, cpus, KernelBoot(o), firmware, bios ?? "built-in demo ROM", vga, vgaBios, debugExit, drives, nics, bootOrder, bootMenu);
-        return shape.ApplyTo(new PcConfig());
+        return shape.ApplyTo(new PcConfig()) with { OptionRoms = optionRoms };
     }
 
     private static SnapshotReader OpenSnapshot(string nameOrFile, KvmIrqchipMode irqchip)
@@ -258,6 +264,7 @@ internal static class RunCommand
             ("--initrd", o.Initrd.Any()), ("--append", o.Append is not null), ("--bios", o.Bios is not null),
             ("--drive", o.Drive.Any()), ("--nic", o.Nic.Any()), ("--cdrom", o.Cdrom is not null), ("--boot", o.Boot is not null),
             ("--vga", o.Vga is not null), ("--debug-exit", o.DebugExit is not null),
+            ("--option-rom", o.OptionRom.Any()),
         ];
         if (shaping.FirstOrDefault(s => s.Given) is { Option: { } option })
         {

@@ -90,6 +90,9 @@ public sealed record PcConfig
     /// <summary>The VGA option ROM firmware runs for INT 10h (Debian's vgabios-stdvga.bin), or null for none.</summary>
     public byte[]? VgaBios { get; init; }
 
+    /// <summary>Option ROMs firmware loads from fw_cfg (<c>genroms/NAME</c>, <c>--option-rom</c>) and runs.</summary>
+    public IReadOnlyList<OptionRomImage> OptionRoms { get; init; } = [];
+
     /// <summary>Whether firmware shows its boot menu (SeaBIOS: press ESC), through fw_cfg.</summary>
     public bool BootMenu { get; init; }
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Emulator.Devices.FwCfg;
 using Emulator.Machines.Acpi;
+using Emulator.Machines.Loaders;
 
 namespace Emulator.Machines.Pc;
 
@@ -9,7 +10,7 @@ namespace Emulator.Machines.Pc;
 /// What the PC tells its firmware through fw_cfg, with the names and formats QEMU uses, since
 /// SeaBIOS reads exactly those (src/fw/paravirt.c, romfile_loader.c, boot.c): the RAM size and
 /// CPU count, the E820 RAM ranges ("etc/e820"), the ACPI tables with their loader script, the boot
-/// order and boot menu, the serial console port, and option ROMs.
+/// order and boot menu, the serial console port, and option ROMs (<c>genroms/</c>).
 /// </summary>
 public static class PcFwCfg
 {
@@ -49,6 +50,11 @@ public static class PcFwCfg
 
         // SeaBIOS's serial console: what it and option ROMs print through INT 10h also goes to COM1.
         fwCfg.AddFile(SerconPortFile, Le(PcMachine.Com1Port, 2));
+
+        foreach (OptionRomImage rom in config.OptionRoms)
+        {
+            fwCfg.AddFile(rom.Name, rom.Image);
+        }
 
         AcpiTableSet acpi = AcpiTableSet.Build(config.Cpus);
         fwCfg.AddFile(AcpiTableSet.TablesFile, acpi.Tables);

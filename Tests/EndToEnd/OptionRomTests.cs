@@ -27,11 +27,11 @@ public sealed class OptionRomTests : IDisposable
 
     private static string DemoRom => Path.Combine(DemoGuestTests.RepositoryRoot(), "Roms", "demo", "demo.bin");
 
-    // The text the ROM prints before the segment: the NUL-terminated string in its bytes that ends in "segment ".
+    // The text the ROM prints before the segment: the run of printable characters in its bytes that ends in "at segment ".
     private static string RomText()
     {
         string rom = Encoding.Latin1.GetString(File.ReadAllBytes(HelloRom));
-        return Assert.Single(rom.Split('\0'), s => s.EndsWith("at segment ", StringComparison.Ordinal));
+        return Assert.Single(Regex.Matches(rom, "[\x20-\x7e]+at segment ")).Value;
     }
 
     // The segments SeaBIOS says it called option ROMs at after "Scan for option roms" (the VGA BIOS's comes before).
@@ -164,13 +164,6 @@ public sealed class OptionRomTests : IDisposable
         Assert.StartsWith($"emu: --option-rom {bad}: ", error, StringComparison.Ordinal);
         Assert.Contains(why, error, StringComparison.Ordinal);
         Assert.Empty(r.Stdout);
-    }
-
-    [Fact]
-    public void GoodRomIsNotRefused()
-    {
-        // The same command with the committed ROM starts the guest, which runs until the timeout kills it.
-        Assert.Throws<TimeoutException>(() => EmuProcess.Run(TimeSpan.FromSeconds(8), "run", "--vga", "none", "--bios", DemoRom, "--option-rom", HelloRom, "--serial", "null"));
     }
 
     // A valid ROM of <paramref name="blocks"/> 512-byte blocks: 55 AA, the length, a RETF at the init

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Emulator.Tests.EndToEnd.Control;
+using Emulator.Tests.Kvm;
 using Xunit;
 
 namespace Emulator.Tests.EndToEnd;
@@ -43,12 +44,21 @@ public sealed class OptionRomTests : IDisposable
     }
 
     [SkippableFact]
-    public void SeaBiosRunsTheRomFromFwCfgBetweenItsBannerAndTheBoot()
+    public void SeaBiosRunsTheRomFromFwCfgBetweenItsBannerAndTheBoot() => RomRunsUnderSeaBios("jit");
+
+    [SkippableFact]
+    public void SeaBiosRunsTheRomFromFwCfgUnderKvm()
+    {
+        KvmHost.SkipUnlessUsable();
+        RomRunsUnderSeaBios("kvm");
+    }
+
+    private void RomRunsUnderSeaBios(string accel)
     {
         Skip.If(BootImages.Missing is not null, BootImages.Missing);
         string text = RomText();
         string log = Out("402.log");
-        using (GuestConsole emu = GuestConsole.Start("--accel", "jit", "--bios", BootImages.SeaBios, "--option-rom", HelloRom,
+        using (GuestConsole emu = GuestConsole.Start("--accel", accel, "--bios", BootImages.SeaBios, "--option-rom", HelloRom,
             "--debugcon", $"file:{log},port=0x402"))
         {
             emu.WaitFor("No bootable device.", TimeSpan.FromMinutes(3));

@@ -23,9 +23,12 @@ namespace Emulator.Backends.Net;
 /// segment for a host socket is written to it by that thread, with no thread switch on the way.
 /// A dedicated thread, "slirp", waits in poll(2) for the host sockets and libslirp's timers, and
 /// hands what they produce to the card in batches (<see cref="INetReceiver.Deliver"/> outside the
-/// lock). When a transmitted frame changes what that thread should wait for (a new connection, a
-/// socket with data to write, a nearer timer), the transmitting thread wakes it through an eventfd;
-/// otherwise it sleeps on. When the lock is busy, a frame is queued for the slirp thread instead of
+/// lock). When a transmitted frame changes the set of sockets libslirp wants polled (a connection
+/// now established, a socket with data to write), the transmitting thread polls the new set at once
+/// without waiting and lets libslirp handle what is ready, so bytes that were already waiting (a
+/// forwarded connection's request, sent before the guest's SYN-ACK) reach the guest in the same
+/// transmit batch; it then wakes the slirp thread through an eventfd to fill its set again, as it
+/// does for a nearer timer; otherwise that thread sleeps on. When the lock is busy, a frame is queued for the slirp thread instead of
 /// keeping the vCPU waiting.
 /// </para>
 /// <para>
@@ -63,8 +66,18 @@ public sealed unsafe class SlirpBackend : INetBackend
     // Where OnAddPoll appends: one of the two arrays above.
     private bool _fillingScratch;
 
-    // Under _lock: the slirp thread is in (or about to enter) poll(2) with _pollFds until _pollDeadline.
+    // The set libslirp's descriptor indices were last filled into, by either thread: a transmit
+    // whose fill differs from it made a descriptor pollable that nobody has polled yet.
+    private PollFd[] _lastFds = new PollFd[64];
+    private int _lastCount;
+    // Under _lock: OnGetREvents reads the scratch set (polled on a transmitting thread), not _pollFds.
+    private bool _reventsFromScratch;
+
+    // Under _lock: the slirp thread filled _pollFds and has not yet handed poll's results to
+    // libslirp (it is in, or about to enter, poll(2) until _pollDeadline).
     private bool _polling;
+    // Under _lock: a transmitting thread has woken the slirp thread since its fill.
+    private bool _woken;
     private long _pollDeadlineNs;
     // Under _lock: a transmitting thread refilled libslirp's descriptor indices with a different set
     // while the slirp thread polled, so that poll's results no longer line up with them.
@@ -170,7 +183,7 @@ public sealed unsafe class SlirpBackend : INetBackend
                     InputQueued();
                     Input(frame);
                     InputQueued();
-                    RecheckPollSet();
+                    AfterInput();
                     return true;
                 }
             }
@@ -282,7 +295,9 @@ public sealed unsafe class SlirpBackend : INetBackend
                 Volatile.Write(ref _wakePending, 0);
                 InputQueued();
                 wait = Fill(scratch: false);
+                Remember(_pollFds, _pollCount);
                 _polling = true;
+                _woken = false;
                 _pollSetStale = false;
                 _pollDeadlineNs = NowNanoseconds() + (wait * 1_000_000L);
             }
@@ -378,34 +393,97 @@ public sealed unsafe class SlirpBackend : INetBackend
         return (int)Math.Min(timeout, (uint)NextTimerDelay());
     }
 
-    // Under _lock, after a frame went into libslirp on a transmitting thread: if the slirp thread is
-    // polling a set that no longer matches what libslirp wants (a new socket, a socket that now has
-    // data to write or room to read, a nearer timeout), wake it so it fills the set again.
-    private void RecheckPollSet()
+    // Under _lock, after a frame went into libslirp on a transmitting thread.
+    // When the frame changed the set libslirp wants polled (a forwarded connection became
+    // established, a socket has data to write or room to read again), the new set is polled at once,
+    // without waiting, and what is ready is handled on this thread: bytes that were already waiting
+    // on a descriptor nobody polled yet (a host client's request, sent before the guest's SYN-ACK
+    // made the connection established) reach the card in this transmit batch, as libslirp's answers
+    // do, instead of after the slirp thread has been woken, filled its set and polled. And if the
+    // slirp thread is polling a set that no longer matches what libslirp wants, or sleeps past a
+    // nearer timeout, it is woken to fill its set again.
+    private void AfterInput()
     {
-        if (!_polling || _pollSetStale)
+        int wait = Fill(scratch: true);
+        if (!SameSet(_scratchFds, _scratchCount, _lastFds, _lastCount))
+        {
+            Remember(_scratchFds, _scratchCount);
+            PollScratchNow();
+        }
+
+        if (!_polling)
         {
             return;
         }
 
-        int wait = Fill(scratch: true);
-        bool same = _scratchCount == _pollCount;
-        for (int i = 0; same && i < _scratchCount; i++)
-        {
-            same = _scratchFds[i].Fd == _pollFds[i].Fd && _scratchFds[i].Events == _pollFds[i].Events;
-        }
-
-        if (!same)
+        if (!SameSet(_scratchFds, _scratchCount, _pollFds, _pollCount))
         {
             // The fill renumbered libslirp's sockets to the scratch set.
             _pollSetStale = true;
         }
 
-        if (!same || NowNanoseconds() + (wait * 1_000_000L) < _pollDeadlineNs - DeadlineSlackNs)
+        if (!_woken && (_pollSetStale || NowNanoseconds() + (wait * 1_000_000L) < _pollDeadlineNs - DeadlineSlackNs))
         {
-            _polling = false;
+            _woken = true;
             PosixIo.Signal(_wake);
         }
+    }
+
+    // Under _lock: poll(2) of the scratch set without waiting (not its first entry, the slirp
+    // thread's eventfd), and libslirp handles whatever is ready.
+    private void PollScratchNow()
+    {
+        int ready;
+        fixed (PollFd* fds = _scratchFds)
+        {
+            ready = _scratchCount > 1 ? PosixIo.Poll(fds + 1, (nuint)(_scratchCount - 1), 0) : 0;
+        }
+
+        if (ready <= 0)
+        {
+            return;
+        }
+
+        _inLibslirp = true;
+        _reventsFromScratch = true;
+        try
+        {
+            _lib.PollfdsPoll(_slirp, 0, &OnGetREvents, (void*)GCHandle.ToIntPtr(_self));
+        }
+        finally
+        {
+            _reventsFromScratch = false;
+            _inLibslirp = false;
+        }
+    }
+
+    private static bool SameSet(PollFd[] a, int aCount, PollFd[] b, int bCount)
+    {
+        if (aCount != bCount)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < aCount; i++)
+        {
+            if (a[i].Fd != b[i].Fd || a[i].Events != b[i].Events)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void Remember(PollFd[] fds, int count)
+    {
+        if (_lastFds.Length < count)
+        {
+            _lastFds = new PollFd[fds.Length];
+        }
+
+        Array.Copy(fds, _lastFds, count);
+        _lastCount = count;
     }
 
     private int AddPollFd(int fd, short events)
@@ -547,12 +625,13 @@ public sealed unsafe class SlirpBackend : INetBackend
     private static int OnGetREvents(int index, void* opaque)
     {
         SlirpBackend self = From(opaque);
-        if (index < 0 || index >= self._pollCount)
+        (PollFd[] fds, int count) = self._reventsFromScratch ? (self._scratchFds, self._scratchCount) : (self._pollFds, self._pollCount);
+        if (index < 0 || index >= count)
         {
             return 0;
         }
 
-        short r = self._pollFds[index].Revents;
+        short r = fds[index].Revents;
         int events = 0;
         events |= (r & PosixIo.PollIn) != 0 ? LibSlirpNative.PollIn : 0;
         events |= (r & PosixIo.PollOut) != 0 ? LibSlirpNative.PollOut : 0;

@@ -29,6 +29,10 @@ internal sealed unsafe partial class ExecutableMemory : IDisposable
             int anonymous = OperatingSystem.IsMacOS() ? MapAnonymousDarwin : MapAnonymous;
             nint p = Mmap(0, (nuint)capacity, ProtRead | ProtWrite | ProtExec, MapPrivate | anonymous, -1, 0);
             _base = p == -1 ? null : (byte*)p;
+            if (_base != null && OperatingSystem.IsLinux())
+            {
+                AdviseHugePages(p, capacity);
+            }
         }
 
         if (_base == null)
@@ -38,6 +42,22 @@ internal sealed unsafe partial class ExecutableMemory : IDisposable
     }
 
     ~ExecutableMemory() => Release();
+
+    // Transparent huge pages for the whole 2 MiB pages inside the region (only advice; nothing
+    // changes where THP is off). Code is written into fresh memory all the time while a guest
+    // boots: 16 MB per boot to Linux's /init, which took some 4,000 page faults of 4 KiB, each
+    // several microseconds where the host is itself a virtual machine.
+    private static void AdviseHugePages(nint start, long length)
+    {
+        const long huge = 2 << 20;
+        const int madvHugePage = 14;
+        long first = (start + huge - 1) & ~(huge - 1);
+        long last = (start + length) & ~(huge - 1);
+        if (last > first)
+        {
+            _ = Madvise((nint)first, (nuint)(last - first), madvHugePage);
+        }
+    }
 
     public long Capacity { get; }
 
@@ -96,6 +116,9 @@ internal sealed unsafe partial class ExecutableMemory : IDisposable
 
     [LibraryImport("libc", EntryPoint = "mmap")]
     private static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
+
+    [LibraryImport("libc", EntryPoint = "madvise")]
+    private static partial int Madvise(nint addr, nuint length, int advice);
 
     [LibraryImport("libc", EntryPoint = "munmap")]
     private static partial int Munmap(nint addr, nuint length);

@@ -8,7 +8,7 @@ namespace Emulator.Jit.Decoding;
 /// </summary>
 internal sealed unsafe class Block
 {
-    public Block(ulong physical, ulong rip, ulong csBase, int bitness, List<Instruction> instructions, ulong firstPage, ulong lastPage)
+    public Block(ulong physical, ulong rip, ulong csBase, int bitness, List<Instruction> instructions, ulong firstPage, ulong lastPage, DecodedOpArena arena)
     {
         Physical = physical;
         Rip = rip;
@@ -17,13 +17,19 @@ internal sealed unsafe class Block
         FirstPage = firstPage;
         LastPage = lastPage;
         // Pinned: translated code passes the address of an op to the interpreter helper.
-        Ops = GC.AllocateArray<DecodedOp>(instructions.Count, pinned: true);
-        for (int i = 0; i < Ops.Length; i++)
+        (_chunk, _start) = arena.Allocate(instructions.Count);
+        _count = instructions.Count;
+        Span<DecodedOp> ops = Ops;
+        for (int i = 0; i < ops.Length; i++)
         {
-            Ops[i] = DecodedOp.Create(instructions[i], bitness);
+            ops[i] = DecodedOp.Create(instructions[i], bitness);
             ByteLength += instructions[i].Length;
         }
     }
+
+    // The ops' slice of a pinned arena chunk (DecodedOpArena), which this reference keeps alive.
+    private readonly DecodedOp[] _chunk;
+    private readonly int _start, _count;
 
     /// <summary>Bytes of guest code the block was decoded from.</summary>
     public int ByteLength { get; }
@@ -52,7 +58,8 @@ internal sealed unsafe class Block
 
     public int Bitness { get; }
 
-    public DecodedOp[] Ops { get; }
+    /// <summary>The block's instructions, at addresses that never change.</summary>
+    public Span<DecodedOp> Ops => _count == 0 ? [] : System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref _chunk[_start], _count);
 
     /// <summary>Physical page numbers the block's bytes span (equal unless an instruction crosses a page).</summary>
     public ulong FirstPage { get; }

@@ -9,12 +9,16 @@ namespace Emulator.Jit.State;
 internal sealed partial class CpuCore
 {
     private const int MaxBlockInstructions = 64;
-    private const int RecentBlockSlots = 4096;
+    private const int RecentBlockSlots = 16384;
 
     // A direct-mapped table of the blocks this vCPU ran last, by physical address, in front of the
     // shared cache: a hit costs no lock and no dictionary lookup. Blocks dropped from the shared
-    // cache (overwritten code) are marked and ignored here.
+    // cache (overwritten code) are marked and ignored here. As large as the jump cache (JumpCache.Entries):
+    // with 4,096 slots, 2,140 of an HTTP request's 2,760 returns to the dispatcher missed it.
     private readonly Block?[] _recentBlocks = new Block?[RecentBlockSlots];
+
+    // Where this vCPU's decoded blocks keep their ops (pinned, sliced from large arrays).
+    private readonly DecodedOpArena _decodedOps = new();
 
     /// <summary>Block fetches the recent-block table missed (looked up in the shared cache), and blocks decoded (EMU_JIT_STATS).</summary>
     public long RecentBlockMisses, BlocksDecoded;
@@ -129,7 +133,7 @@ internal sealed partial class CpuCore
             }
         }
 
-        return new Block(physical, Rip, csBase, Bitness, list, physical >> SoftTlb.PageShift, lastPhysicalPage);
+        return new Block(physical, Rip, csBase, Bitness, list, physical >> SoftTlb.PageShift, lastPhysicalPage, _decodedOps);
     }
 
     /// <summary>Feeds Iced with guest bytes fetched through the CPU's own memory path.</summary>

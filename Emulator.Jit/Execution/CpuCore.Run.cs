@@ -124,7 +124,7 @@ internal sealed unsafe partial class CpuCore
                     Console.Error.WriteLine($"exec {Seg[(int)Core.Cpu.Seg.Cs].Selector:x4}:{Rip:x8} ({block.Ops.Length} instructions) {block.Ops[0].Ins}");
                 }
 
-                DecodedOp[] ops = block.Ops;
+                Span<DecodedOp> ops = block.Ops;
                 ulong mask = IpMask;
                 for (int i = 0; i < ops.Length; i++)
                 {

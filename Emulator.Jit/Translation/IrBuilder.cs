@@ -38,7 +38,7 @@ internal static unsafe class IrBuilder
         }
 
         var ir = new IrBlock { StartRip = block.Rip, Bitness = block.Bitness };
-        DecodedOp[] ops = block.Ops;
+        Span<DecodedOp> ops = block.Ops;
         ushort registers = 0, written = 0, pinned = 0;
         Span<int> uses = stackalloc int[16];
         int flat = 1 << (int)SegIndex.Cs;
@@ -79,7 +79,7 @@ internal static unsafe class IrBuilder
         {
             if (TranslatorSettings.Trace)
             {
-                Console.Error.WriteLine($"translator: block at {block.Rip:x} has no native instruction: {string.Join("; ", ops.Select(o => o.Ins.ToString()))}");
+                Console.Error.WriteLine($"translator: block at {block.Rip:x} has no native instruction: {string.Join("; ", ops.ToArray().Select(o => o.Ins.ToString()))}");
             }
 
             return null;

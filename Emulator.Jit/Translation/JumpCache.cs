@@ -43,8 +43,17 @@ internal sealed unsafe class JumpCache
 
     private ulong RegionBit(ulong linear) => 1UL << (int)((linear >> RegionShift) & 63);
 
-    /// <summary>Entries in all: <see cref="Sets"/> sets of two ways, 16 bytes each (RIP, code address).</summary>
-    public const int Entries = 4096;
+    /// <summary>
+    /// Entries in all: <see cref="Sets"/> sets of two ways, 16 bytes each (RIP, code address).
+    /// 16,384 (256 KiB) because a kernel's hot paths outgrow fewer: an HTTP request served by a
+    /// guest's busybox httpd (accept, fork, the TCP stack, exit) ran through so many indirect branch
+    /// targets that with 4,096 entries it left translated code 2,760 times per request, 1,670 of them
+    /// jump-cache misses, nearly all found again in the shared block cache; with 16,384 it left 810
+    /// times (scripts/net-bench.py's HTTP phase, EMU_JIT_STATS counts). The table is cleared with
+    /// every user CR3 load and walked by INVLPG near its entries; both visit
+    /// only the sets filled since the last clear while they are few (see _touched).
+    /// </summary>
+    public const int Entries = 16384;
 
     /// <summary>
     /// Sets of two entries (32 bytes: way 0, the newer, then way 1). Two ways because hot targets
@@ -60,6 +69,15 @@ internal sealed unsafe class JumpCache
     private const ulong Empty = 0x8000_0000_0000_0000;
 
     private readonly NativeBuffer _table = new(Entries * 16);
+
+    // The sets filled since the last clear, while there are at most MaxTracked of them: a clear or
+    // an INVLPG walk then visits only those, so their cost follows what was used, not the table's
+    // size (a process that ran a little between two CR3 loads filled a few dozen sets of 8,192).
+    // Past that, _touchedCount is Overflowed and the whole table is visited. (Overflowed at first,
+    // so that the constructor's Clear writes every entry.)
+    private const int MaxTracked = Sets / 8, Overflowed = MaxTracked + 1;
+    private readonly int[] _touched = new int[MaxTracked];
+    private int _touchedCount = Overflowed;
 
     public JumpCache() => Clear();
 
@@ -82,7 +100,15 @@ internal sealed unsafe class JumpCache
             _regionTails |= RegionBit(linear);
         }
 
-        ulong* e = (ulong*)_table.Pointer + (Set(rip) * 4);
+        int set = Set(rip);
+        ulong* e = (ulong*)_table.Pointer + (set * 4);
+        if (e[0] == Empty && e[2] == Empty && _touchedCount != Overflowed)
+        {
+            // The set's first entry since the last clear (or since INVLPG emptied it: then it may be listed twice).
+            _touched[_touchedCount] = set;
+            _touchedCount = _touchedCount + 1 == MaxTracked ? Overflowed : _touchedCount + 1;
+        }
+
         if (e[0] != rip)
         {
             // Way 0 moves to way 1 (over the older entry, or over this RIP's own stale one).
@@ -116,20 +142,37 @@ internal sealed unsafe class JumpCache
         }
 
         ulong* e = (ulong*)_table.Pointer;
-        for (int i = 0; i < Entries; i++)
+        if (_touchedCount != Overflowed)
         {
-            ulong rip = e[i * 2];
-            if (rip == Empty)
+            for (int i = 0; i < _touchedCount; i++)
             {
-                continue;
+                int set = _touched[i];
+                DropIfWithin(e + (set * 4), mode, low, high);
+                DropIfWithin(e + (set * 4) + 2, mode, low, high);
             }
 
-            // Modulo the linear address width, so the page below the first region is the last one.
-            ulong distance = mode.Bitness == 64 ? rip - low : (mode.CsBase + rip - low) & 0xffff_ffff;
-            if (distance < high - low)
-            {
-                e[i * 2] = Empty;
-            }
+            return;
+        }
+
+        for (int i = 0; i < Entries; i++)
+        {
+            DropIfWithin(e + (i * 2), mode, low, high);
+        }
+    }
+
+    private static void DropIfWithin(ulong* entry, ModeKey mode, ulong low, ulong high)
+    {
+        ulong rip = *entry;
+        if (rip == Empty)
+        {
+            return;
+        }
+
+        // Modulo the linear address width, so the page below the first region is the last one.
+        ulong distance = mode.Bitness == 64 ? rip - low : (mode.CsBase + rip - low) & 0xffff_ffff;
+        if (distance < high - low)
+        {
+            *entry = Empty;
         }
     }
 
@@ -145,9 +188,22 @@ internal sealed unsafe class JumpCache
         _regions = 0;
         _regionTails = 0;
         ulong* e = (ulong*)_table.Pointer;
-        for (int i = 0; i < Entries; i++)
+        if (_touchedCount != Overflowed)
         {
-            e[i * 2] = Empty;
+            for (int i = 0; i < _touchedCount; i++)
+            {
+                e[_touched[i] * 4] = Empty;
+                e[(_touched[i] * 4) + 2] = Empty;
+            }
         }
+        else
+        {
+            for (int i = 0; i < Entries; i++)
+            {
+                e[i * 2] = Empty;
+            }
+        }
+
+        _touchedCount = 0;
     }
 }

@@ -97,7 +97,33 @@ internal static class NativeForms
 
         reads = flags is Flags.Read or Flags.ReadWrite;
         writes = flags is Flags.Write or Flags.ReadWrite;
+        if (reads && ShiftsByNonZeroImmediate(ins))
+        {
+            // A count that is not 0 after masking sets CF, SF, ZF and PF and leaves OF and AF
+            // undefined (count > 1, and AF always): every arithmetic flag is the shift's own, so the
+            // guest's earlier flags need not be in RFLAGS (Intel SDM Vol. 2B SAL/SAR/SHL/SHR, SHLD, SHRD).
+            reads = false;
+        }
+
         return true;
+    }
+
+    // SHL/SAL/SHR/SAR/SHLD/SHRD whose immediate count, masked to 5 bits (6 for a 64-bit operand), is not 0.
+    private static bool ShiftsByNonZeroImmediate(in Instruction ins)
+    {
+        if (ins.Mnemonic is not (Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Shld or Mnemonic.Shrd))
+        {
+            return false;
+        }
+
+        int last = ins.OpCount - 1;
+        if (ins.GetOpKind(last) != OpKind.Immediate8)
+        {
+            return false;
+        }
+
+        int mask = ins.Op0Kind == OpKind.Register && ins.Op0Register.GetSize() == 8 || ins.MemorySize.GetSize() == 8 ? 63 : 31;
+        return (ins.GetImmediate(last) & (ulong)mask) != 0;
     }
 
     /// <summary>True when operand <paramref name="index"/> is the CL count of a shift or rotate.</summary>

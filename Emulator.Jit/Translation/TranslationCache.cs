@@ -526,7 +526,8 @@ internal sealed unsafe class TranslationCache : IDisposable
 
     // The entry stub (called by the dispatcher with the state and the code address), the exit
     // stub every block leaves through with its ExitReason in EAX, and the three chain stubs an
-    // unpatched chain exit goes to (target RIP in RCX, slot number in R10D; see HostStubs).
+    // unpatched chain exit goes to (target RIP in RCX, slot number in R10D; see HostStubs), and the
+    // store probe's code-page check (ProbeStubs).
     private (nint Enter, HostStubs Stubs) EmitStubs()
     {
         var a = new Assembler(64);
@@ -565,6 +566,8 @@ internal sealed unsafe class TranslationCache : IDisposable
         a.mov(eax, (int)ExitReason.Chain);
         a.jmp(exit);
 
+        Label[] codePageStore = ProbeStubs.Emit(a);
+
         var bytes = new StubWriter();
         ulong at = _memory.Next;
         AssemblerResult result = a.Assemble(bytes, at, BlockEncoderOptions.ReturnNewInstructionOffsets);
@@ -573,7 +576,8 @@ internal sealed unsafe class TranslationCache : IDisposable
             throw new InvalidOperationException("no room for the translator's stubs");
         }
 
-        return (start, new HostStubs(result.GetLabelRIP(exit), result.GetLabelRIP(chainExit), result.GetLabelRIP(chainLookup), result.GetLabelRIP(chainLookupJump), InterpretHelper));
+        ulong[] store = codePageStore.Select(l => l.IsEmpty ? 0 : result.GetLabelRIP(l)).ToArray();
+        return (start, new HostStubs(result.GetLabelRIP(exit), result.GetLabelRIP(chainExit), result.GetLabelRIP(chainLookup), result.GetLabelRIP(chainLookupJump), InterpretHelper, store));
     }
 
     public void Dispose()

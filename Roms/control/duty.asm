@@ -26,6 +26,7 @@ MB_FLAGS    equ (1 << 16)                ; the address fields below are valid (M
 LOAD_ADDR   equ 0x00100000
 MASTER_BASE equ 0x20                    ; IRQ 0-7 -> vectors 20h-27h
 SLAVE_BASE  equ 0x28                    ; IRQ 8-15 -> vectors 28h-2Fh
+%include "pic8259.inc"
 PIT_COUNT   equ 59659                   ; 1.193182 MHz / 59659 = 20.0 Hz
 ROUND       equ 1000                    ; ALU loop iterations between two looks at the 8254
 APIC_BASE   equ 0xFEE00000
@@ -77,25 +78,7 @@ start:      cli
             mov dword [APIC_BASE + 0x350], 0x700    ; LVT LINT0: ExtINT
             mov dword [APIC_BASE + 0x360], 0x400    ; LVT LINT1: NMI
 
-            ; 8259A pair (8259A datasheet, Initialization Command Words)
-            mov al, 0x11                ; ICW1: edge, cascade, ICW4 follows
-            out 0x20, al
-            out 0xA0, al
-            mov al, MASTER_BASE         ; ICW2: vector base
-            out 0x21, al
-            mov al, SLAVE_BASE
-            out 0xA1, al
-            mov al, 0x04                ; ICW3: master has a slave on IR2
-            out 0x21, al
-            mov al, 0x02                ; ICW3: slave ID 2
-            out 0xA1, al
-            mov al, 0x01                ; ICW4: 8086 mode, normal EOI
-            out 0x21, al
-            out 0xA1, al
-            mov al, 0xFE                ; OCW1: only IRQ 0
-            out 0x21, al
-            mov al, 0xFF
-            out 0xA1, al
+            PIC8259_INIT_IRQ0_ONLY
 
             ; 8254 counter 0: LSB then MSB, mode 2 (rate generator), binary. It counts down from
             ; PIT_COUNT and interrupts when it reloads (8254 datasheet, mode 2).

@@ -10,6 +10,7 @@
 
 COM1        equ 0x3F8
 %include "com1.inc"
+%include "pic8259.inc"
 MASTER_BASE equ 0x20                ; IRQ 0-7 -> vectors 20h-27h
 SLAVE_BASE  equ 0x28                ; IRQ 8-15 -> vectors 28h-2Fh
 PIT_COUNT   equ 11932               ; 1.193182 MHz / 11932 = 100.0 Hz
@@ -61,25 +62,7 @@ start:
             mov word [TICKS], 0
             mov word [LINES], 0
 
-            ; 8259A pair (8259A datasheet, Initialization Command Words)
-            mov al, 0x11                ; ICW1: edge, cascade, ICW4 follows
-            out 0x20, al
-            out 0xA0, al
-            mov al, MASTER_BASE         ; ICW2: vector base
-            out 0x21, al
-            mov al, SLAVE_BASE
-            out 0xA1, al
-            mov al, 0x04                ; ICW3: master has a slave on IR2
-            out 0x21, al
-            mov al, 0x02                ; ICW3: slave ID 2
-            out 0xA1, al
-            mov al, 0x01                ; ICW4: 8086 mode, normal EOI
-            out 0x21, al
-            out 0xA1, al
-            mov al, 0xFE                ; OCW1: only IRQ 0
-            out 0x21, al
-            mov al, 0xFF
-            out 0xA1, al
+            PIC8259_INIT_IRQ0_ONLY
 
             ; 8254 counter 0: LSB then MSB, mode 2 (rate generator), binary
             mov al, 0x34

@@ -9,6 +9,7 @@
 
 COM1        equ 0x3F8
 %include "com1.inc"
+%include "pic8259.inc"
 DEBUG_EXIT  equ 0xF4
 EXIT_PASS   equ 0x10                ; emu exits 33
 EXIT_FAIL   equ 0x11                ; emu exits 35
@@ -48,25 +49,7 @@ start:
             mov word [UNEXPECTED], 0
             mov word [WAKEUPS], 0
 
-            ; 8259A pair (8259A datasheet, Initialization Command Words)
-            mov al, 0x11                ; ICW1: edge, cascade, ICW4 follows
-            out 0x20, al
-            out 0xA0, al
-            mov al, MASTER_BASE         ; ICW2: vector base
-            out 0x21, al
-            mov al, SLAVE_BASE
-            out 0xA1, al
-            mov al, 0x04                ; ICW3: master has a slave on IR2
-            out 0x21, al
-            mov al, 0x02                ; ICW3: slave ID 2
-            out 0xA1, al
-            mov al, 0x01                ; ICW4: 8086 mode, normal EOI
-            out 0x21, al
-            out 0xA1, al
-            mov al, 0xFE                ; OCW1: only IRQ 0
-            out 0x21, al
-            mov al, 0xFF
-            out 0xA1, al
+            PIC8259_INIT_IRQ0_ONLY
             in al, 0x21
             cmp al, 0xFE
             mov si, msg_imr

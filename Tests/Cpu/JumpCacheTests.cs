@@ -217,6 +217,37 @@ public sealed class JumpCacheTests
         }
     }
 
+    [Theory]
+    [InlineData(10)]
+    [InlineData(5000)]
+    public void ClearAndInvlpgForgetEveryEntryTheyCoverHoweverManySetsWereFilled(int count)
+    {
+        // Clear and INVLPG visit only the sets filled since the last clear while those are few, and
+        // the whole table past that: in both cases every entry they cover goes and the others stay,
+        // round after round.
+        var j = new Emulator.Jit.Translation.JumpCache { Mode = new(0, 64, 0, 0, 0, 0, 0, 0) };
+        const ulong kernel = 0xffff_ffff_8100_0040;
+        ulong User(int i) => 0x40_0000 + ((ulong)i * 0x40);
+        foreach (int round in new[] { 1, 2, 3 })
+        {
+            for (int i = 0; i < count; i++)
+            {
+                j.Insert(User(i), 0x1000 * round, global: false);
+            }
+
+            j.Insert(kernel, 0x2000 * round, global: true);
+            j.DropAround(0xffff_ffff_8000_0000);
+            Assert.False(Holds(j, kernel));
+            int kept = Enumerable.Range(0, count).Count(i => Holds(j, User(i)));
+            Assert.Equal(count, kept);
+
+            j.Insert(kernel, 0x3000 * round, global: true);
+            j.Clear();
+            Assert.False(Holds(j, kernel));
+            Assert.DoesNotContain(Enumerable.Range(0, count), i => Holds(j, User(i)));
+        }
+    }
+
     private static bool Holds(Emulator.Jit.Translation.JumpCache j, ulong rip)
     {
         nint set = j.Base + (Emulator.Jit.Translation.JumpCache.Set(rip) * 32);

@@ -328,41 +328,20 @@ public sealed class TranslatorTests
     [Fact]
     public void AnInterruptReachesAVcpuSpinningInTranslatedCode()
     {
-        using var platform = new Emulator.Core.Machine.MachinePlatform(deterministicTime: true);
-        using var ram = new Emulator.Core.Memory.HostMapping(1 << 20);
-        platform.Memory.AddRam("ram", new Emulator.Core.Memory.GuestPhysicalAddress(0), 1 << 20, ram);
-        using var accelerator = new SoftAccelerator(platform) { Translate = true };
-        using IVcpu vcpu = accelerator.CreateVcpu(0);
+        using var rig = new InterruptRig();
         // The handler of vector 0x40 at 0x600: mov byte [0x700], 1; hlt. The main code spins with IF=1.
-        platform.Memory.Write(new Emulator.Core.Memory.GuestPhysicalAddress(0x600), [0xc6, 0x05, 0x00, 0x07, 0x00, 0x00, 0x01, 0xf4]);
+        rig.Write(0x600, [0xc6, 0x05, 0x00, 0x07, 0x00, 0x00, 0x01, 0xf4]);
         CpuState s = TranslatorRig.FlatProtectedMode(0x1000);
         s.Rflags = 0x202;
         s.Gpr[(int)Gpr.Rsp] = 0x8000;
         // Flat 32-bit code: inc eax; jmp $-3. Interrupts in protected mode need an IDT: vector 0x40 -> 0x600 as 32-bit code.
-        platform.Memory.Write(new Emulator.Core.Memory.GuestPhysicalAddress(0x1000), [0x40, 0xeb, 0xfd]);
-        platform.Memory.Write(new Emulator.Core.Memory.GuestPhysicalAddress(0x800 + 8), BitConverter.GetBytes(0x00cf_9b00_0000_ffffUL));
-        platform.Memory.Write(new Emulator.Core.Memory.GuestPhysicalAddress(0x2000 + (0x40 * 8)), BitConverter.GetBytes(0x0600UL | (0x08UL << 16) | (0x8e00UL << 32)));
+        rig.Write(0x1000, [0x40, 0xeb, 0xfd]);
+        rig.Write(0x800 + 8, BitConverter.GetBytes(0x00cf_9b00_0000_ffffUL));
+        rig.Write(0x2000 + (0x40 * 8), BitConverter.GetBytes(0x0600UL | (0x08UL << 16) | (0x8e00UL << 32)));
         s.Gdtr = new TableRegister { Base = 0x800, Limit = 23 };
         s.Idtr = new TableRegister { Base = 0x2000, Limit = 0x7ff };
-        vcpu.SetState(s);
-        var source = new PendingInterrupt();
-        vcpu.InterruptSource = source;
-        var thread = new Thread(() => vcpu.Run());
-        thread.Start();
-        Thread.Sleep(300);
-        Assert.Equal(0, ReadByte(platform, 0x700));
-        source.Pending = true;
-        vcpu.NotifyInterrupt();
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (ReadByte(platform, 0x700) == 0 && watch.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            Thread.Sleep(1);
-        }
-
-        vcpu.RequestExit();
-        thread.Join();
-        Assert.Equal(1, ReadByte(platform, 0x700));
-        Assert.True(vcpu.GetState().Gpr[(int)Gpr.Rax] > 10_000, "the loop did not spin");
+        Assert.Equal(1UL, rig.RunWithOneInterrupt(s));
+        Assert.True(rig.Vcpu.GetState().Gpr[(int)Gpr.Rax] > 10_000, "the loop did not spin");
     }
 
     [Fact]
@@ -372,52 +351,24 @@ public sealed class TranslatorTests
         // shadow holds the interrupt over INC, and the processor takes it before CLI (Intel SDM
         // Vol. 2B STI), so the handler finds the CLI's address as its return RIP. Translated code
         // looks at interrupts only at block boundaries, and the whole loop is one block.
-        using var platform = new Emulator.Core.Machine.MachinePlatform(deterministicTime: true);
-        using var ram = new Emulator.Core.Memory.HostMapping(1 << 20);
-        platform.Memory.AddRam("ram", new Emulator.Core.Memory.GuestPhysicalAddress(0), 1 << 20, ram);
-        using var accelerator = new SoftAccelerator(platform) { Translate = true };
-        using IVcpu vcpu = accelerator.CreateVcpu(0);
-        void Write(ulong at, byte[] bytes) => platform.Memory.Write(new Emulator.Core.Memory.GuestPhysicalAddress(at), bytes);
+        using var rig = new InterruptRig();
 
         // Handler of vector 0x40 at 0x600: mov rdx, [rsp]; mov [0x700], rdx; hlt.
-        Write(0x600, [0x48, 0x8b, 0x14, 0x24, 0x48, 0x89, 0x14, 0x25, 0x00, 0x07, 0x00, 0x00, 0xf4]);
+        rig.Write(0x600, [0x48, 0x8b, 0x14, 0x24, 0x48, 0x89, 0x14, 0x25, 0x00, 0x07, 0x00, 0x00, 0xf4]);
         // Main code at 0x1000: cli; 0x1001: sti; inc eax; 0x1004: cli; jmp 0x1001.
-        Write(0x1000, [0xfa, 0xfb, 0xff, 0xc0, 0xfa, 0xeb, 0xfa]);
+        rig.Write(0x1000, [0xfa, 0xfb, 0xff, 0xc0, 0xfa, 0xeb, 0xfa]);
         // GDT: 0x08 a 64-bit code segment, 0x10 data; a 64-bit interrupt gate for vector 0x40 (16 bytes).
-        Write(0x800 + 8, BitConverter.GetBytes(0x00af_9b00_0000_ffffUL));
-        Write(0x800 + 16, BitConverter.GetBytes(0x00cf_9300_0000_ffffUL));
-        Write(0x2000 + (0x40 * 16), BitConverter.GetBytes(0x0600UL | (0x08UL << 16) | (0x8e00UL << 32)));
+        rig.Write(0x800 + 8, BitConverter.GetBytes(0x00af_9b00_0000_ffffUL));
+        rig.Write(0x800 + 16, BitConverter.GetBytes(0x00cf_9300_0000_ffffUL));
+        rig.Write(0x2000 + (0x40 * 16), BitConverter.GetBytes(0x0600UL | (0x08UL << 16) | (0x8e00UL << 32)));
         CpuState s = Simd.LongModeMachine.InitialState();
         s.Rip = 0x1000;
         s.Rflags = 0x2;
         s.Gpr[(int)Gpr.Rsp] = 0x8000;
         s.Gdtr = new TableRegister { Base = 0x800, Limit = 23 };
         s.Idtr = new TableRegister { Base = 0x2000, Limit = 0xfff };
-        vcpu.SetState(s);
-        var source = new PendingInterrupt();
-        vcpu.InterruptSource = source;
-        var thread = new Thread(() => vcpu.Run());
-        thread.Start();
-        Thread.Sleep(300);
-        source.Pending = true;
-        vcpu.NotifyInterrupt();
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        byte[] returnRip = new byte[8];
-        while (watch.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            platform.Memory.Read(new Emulator.Core.Memory.GuestPhysicalAddress(0x700), returnRip);
-            if (BitConverter.ToUInt64(returnRip) != 0)
-            {
-                break;
-            }
-
-            Thread.Sleep(1);
-        }
-
-        vcpu.RequestExit();
-        thread.Join();
-        Assert.Equal(0x1004UL, BitConverter.ToUInt64(returnRip));
-        Assert.True(vcpu.GetState().Gpr[(int)Gpr.Rax] > 10_000, "the loop did not spin");
+        Assert.Equal(0x1004UL, rig.RunWithOneInterrupt(s));
+        Assert.True(rig.Vcpu.GetState().Gpr[(int)Gpr.Rax] > 10_000, "the loop did not spin");
     }
 
     [Theory]
@@ -533,11 +484,66 @@ public sealed class TranslatorTests
         return stream.ToArray();
     }
 
-    private static byte ReadByte(Emulator.Core.Machine.MachinePlatform platform, ulong address)
+    // A software vCPU translating over 1 MiB of RAM, for the interrupt tests: the code spins while
+    // RunWithOneInterrupt raises vector 0x40 once.
+    private sealed class InterruptRig : IDisposable
     {
-        byte[] b = new byte[1];
-        platform.Memory.Read(new Emulator.Core.Memory.GuestPhysicalAddress(address), b);
-        return b[0];
+        private readonly Emulator.Core.Machine.MachinePlatform _platform = new(deterministicTime: true);
+        private readonly Emulator.Core.Memory.HostMapping _ram = new(1 << 20);
+        private readonly SoftAccelerator _accelerator;
+
+        public InterruptRig()
+        {
+            _platform.Memory.AddRam("ram", new Emulator.Core.Memory.GuestPhysicalAddress(0), 1 << 20, _ram);
+            _accelerator = new SoftAccelerator(_platform) { Translate = true };
+            Vcpu = _accelerator.CreateVcpu(0);
+        }
+
+        public IVcpu Vcpu { get; }
+
+        public void Write(ulong at, byte[] bytes) => _platform.Memory.Write(new Emulator.Core.Memory.GuestPhysicalAddress(at), bytes);
+
+        // Runs the vCPU from `s` on a thread of its own, raises vector 0x40 once after 300 ms, and
+        // waits up to 10 s for the handler to leave a non-zero mark in the quadword at 0x700;
+        // returns the mark. The mark must still be 0 just before the interrupt is raised.
+        public ulong RunWithOneInterrupt(CpuState s)
+        {
+            Vcpu.SetState(s);
+            var source = new PendingInterrupt();
+            Vcpu.InterruptSource = source;
+            var thread = new Thread(() => Vcpu.Run());
+            thread.Start();
+            Thread.Sleep(300);
+            ulong early = Mark();
+            source.Pending = true;
+            Vcpu.NotifyInterrupt();
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            ulong mark;
+            while ((mark = Mark()) == 0 && watch.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                Thread.Sleep(1);
+            }
+
+            Vcpu.RequestExit();
+            thread.Join();
+            Assert.True(early == 0, "the handler ran before the interrupt was raised");
+            return mark;
+        }
+
+        public void Dispose()
+        {
+            Vcpu.Dispose();
+            _accelerator.Dispose();
+            _platform.Dispose();
+            _ram.Dispose();
+        }
+
+        private ulong Mark()
+        {
+            byte[] b = new byte[8];
+            _platform.Memory.Read(new Emulator.Core.Memory.GuestPhysicalAddress(0x700), b);
+            return BitConverter.ToUInt64(b);
+        }
     }
 
     private sealed class PendingInterrupt : IInterruptSource

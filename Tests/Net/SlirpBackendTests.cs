@@ -184,6 +184,57 @@ public sealed class SlirpBackendTests
         Assert.Equal(port, from.Port);
     }
 
+    [SkippableFact]
+    public void BytesWaitingOnAForwardedConnectionReachTheCardDuringTheSendOfTheGuestsSynAck()
+    {
+        // A host client connects through a port forward and sends its request at once, before the
+        // guest has answered libslirp's SYN; libslirp does not poll the accepted socket until the
+        // guest's SYN-ACK makes the connection established. That SYN-ACK changes the set libslirp
+        // wants polled, so the backend polls it on the transmitting thread: the request, already in
+        // the host kernel's socket, reaches the card before Send returns, on this thread, in the
+        // same transmit batch (no wake-up of the slirp thread on the way).
+        SkipWithoutLibslirp();
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var frames = new BlockingCollection<byte[]>();
+        using var slirp = new SlirpBackend(new SlirpOptions { HostForwards = [HostForward.Parse($"tcp:127.0.0.1:{port}-:80")] });
+        var guest = new TestGuest(slirp, frames);
+        slirp.Start(guest);
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        client.Connect(IPAddress.Loopback, port);
+        byte[] request = "GET / HTTP/1.0\r\n\r\n"u8.ToArray();
+        client.Send(request);
+
+        byte[] syn = WaitFor(frames, f => IsTcp(f) && (f[14 + 20 + 13] & 0x12) == 0x02, "the forwarded connection's SYN");
+        Assert.Equal(80, BinaryPrimitives.ReadUInt16BigEndian(syn.AsSpan(36)));
+        Thread.Sleep(200);                     // the slirp thread is polling again, without the new socket
+        Assert.Empty(frames);
+
+        uint synSequence = BinaryPrimitives.ReadUInt32BigEndian(syn.AsSpan(14 + 20 + 4));
+        int thread = Environment.CurrentManagedThreadId;
+        Assert.True(slirp.Send(TcpAnswer(syn, 5000, synSequence + 1, 0x12)));
+
+        // Everything libslirp handed over during Send: its ACK of the SYN-ACK and the request.
+        var during = new List<byte[]>();
+        while (frames.TryTake(out byte[]? f))
+        {
+            during.Add(f);
+        }
+
+        static int PayloadLength(byte[] f) => BinaryPrimitives.ReadUInt16BigEndian(f.AsSpan(16)) - 20 - ((f[14 + 20 + 12] >> 4) * 4);
+        byte[]? data = during.Find(f => IsTcp(f) && PayloadLength(f) > 0);
+        Assert.True(data is not null, $"the host client's request had not reached the card when Send returned ({during.Count} frames did)");
+        int offset = 14 + 20 + ((data[14 + 20 + 12] >> 4) * 4);
+        Assert.Equal(request, data.AsSpan(offset, PayloadLength(data)).ToArray());
+        Assert.Equal(synSequence + 1, BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(14 + 20 + 4)));
+        Assert.Equal(thread, guest.LastReceiveThread);
+    }
+
     // The guest's side of the wire: answers libslirp's ARP requests for 10.0.2.15 (RFC 826) at once,
     // from inside the callback (so the backend must take a frame sent from there), keeps the rest.
     private sealed class TestGuest(SlirpBackend slirp, BlockingCollection<byte[]>? frames) : INetReceiver
@@ -302,6 +353,22 @@ public sealed class SlirpBackendTests
         BinaryPrimitives.WriteUInt16BigEndian(tcp[14..], 64240);
         payload.CopyTo(tcp[20..]);
         BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], InternetChecksum.Compute(tcp, PseudoHeaderSum(f, 6, 20 + payload.Length)));
+        return f;
+    }
+
+    // The guest's answer to a TCP segment libslirp sent it: addresses and ports swapped (RFC 793 header, no options).
+    private static byte[] TcpAnswer(byte[] to, uint sequence, uint acknowledgment, byte flags)
+    {
+        byte[] f = Ipv4Frame(6, to.AsSpan(30, 4).ToArray(), to.AsSpan(26, 4).ToArray(), to.AsSpan(6, 6).ToArray(), 20);
+        Span<byte> tcp = f.AsSpan(34);
+        to.AsSpan(36, 2).CopyTo(tcp);
+        to.AsSpan(34, 2).CopyTo(tcp[2..]);
+        BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], sequence);
+        BinaryPrimitives.WriteUInt32BigEndian(tcp[8..], acknowledgment);
+        tcp[12] = 5 << 4;
+        tcp[13] = flags;
+        BinaryPrimitives.WriteUInt16BigEndian(tcp[14..], 64240);
+        BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], InternetChecksum.Compute(tcp, PseudoHeaderSum(f, 6, 20)));
         return f;
     }
 

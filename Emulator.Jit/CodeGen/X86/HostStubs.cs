@@ -8,6 +8,8 @@ namespace Emulator.Jit.CodeGen.X86;
 /// a chain to another page calls (same registers: returns the target's code in RAX when the jump
 /// cache has it, else leaves as the chain-exit stub); the chain-lookup-jump stub a same-page chain
 /// that can never be patched is redirected to (the jump cache, else the chain-exit stub); and the
-/// interpreter helper a block's helper stub calls.
+/// interpreter helper a block's helper stub calls; and, by access size, the store probe's
+/// code-page check (<see cref="ProbeStubs"/>).
 /// </summary>
-internal readonly record struct HostStubs(ulong Exit, ulong ChainExit, ulong ChainLookup, ulong ChainLookupJump, ulong InterpretHelper);
+internal readonly record struct HostStubs(ulong Exit, ulong ChainExit, ulong ChainLookup, ulong ChainLookupJump, ulong InterpretHelper,
+    ulong[] CodePageStore);

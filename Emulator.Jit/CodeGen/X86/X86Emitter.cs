@@ -24,6 +24,7 @@ internal sealed unsafe partial class X86Emitter
     private readonly ulong _chainExitStub;
     private readonly ulong _chainLookupStub;
     private readonly ulong _interpretHelper;
+    private readonly HostStubs _stubs;
     private readonly int _firstSlot;
     private readonly Register[] _host = new Register[16];
     private readonly List<Action> _outOfLine = [];
@@ -46,6 +47,7 @@ internal sealed unsafe partial class X86Emitter
         _chainExitStub = stubs.ChainExit;
         _chainLookupStub = stubs.ChainLookup;
         _interpretHelper = stubs.InterpretHelper;
+        _stubs = stubs;
         for (int i = 0; i < ir.CachedRegisters.Count; i++)
         {
             _host[ir.CachedRegisters[i]] = HostRegisters.Pool[i];
@@ -449,17 +451,17 @@ internal sealed unsafe partial class X86Emitter
     // The TLB probe for an access of `size` bytes at the linear address in RAX: on a hit R10 holds
     // the host address; on a miss it jumps to `miss`. The tag compared is that of the access's last
     // byte, so an access that crosses into the next page misses (Tag and Addend: see SoftTlb). A
-    // miss in the slot's first way tries its second (out of line) before it gives up. A
-    // store to a page holding code finds a CodePageTag entry: it goes on in host code when the
-    // chunks it writes hold no code (data sharing the page), else to `miss`, where the interpreter
-    // drops the overwritten blocks. Clobbers RDX, R10 and, on that path, RCX.
+    // miss in the slot's first way tries its second (out of line, but not in a stub: Linux's boot
+    // decompressor hits the second way all the time, and a call there cost it 5-8%); a store that
+    // misses both calls the shared code-page check (ProbeStubs), which lets it go on when the
+    // chunks it writes on a page holding code hold none. Clobbers RDX, R10 and, on that path, RCX.
     // With codePages false a store to a page holding code always misses (the access's length is not
     // known here, so its chunks cannot be checked).
     private void Probe(int size, bool write, Label miss, bool codePages = true)
     {
         Assembler a = _a;
-        Label codePage = a.CreateLabel(), hit = a.CreateLabel(), victim = a.CreateLabel();
-        codePages &= write;
+        Label hit = a.CreateLabel(), victim = a.CreateLabel(), codePage = a.CreateLabel();
+        codePages &= write && size <= ProbeStubs.MaxStoreSize;
         a.mov(rdx, rax);
         a.shr(rdx, SoftTlb.PageShift - 3);
         a.and(edx, (SoftTlb.Entries - 1) << 3);
@@ -487,31 +489,13 @@ internal sealed unsafe partial class X86Emitter
             a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.VictimWriteAddendOffset : SoftTlb.VictimReadAddendOffset)]);
             a.add(r10, rax);
             a.jmp(hit);
-        });
-        if (!codePages)
-        {
-            return;
-        }
-
-        _outOfLine.Add(() =>
-        {
-            Bind(ref codePage);
-            a.or(r10, (int)SoftTlb.CodePageTag);
-            a.cmp(r10, __qword_ptr[r11 + rdx + SoftTlb.WriteTagOffset]);
-            a.jne(miss);
-            a.mov(r10, __qword_ptr[r11 + rdx + SoftTlb.WriteCodeMapOffset]);
-            a.mov(r10, __qword_ptr[r10]);
-            a.mov(ecx, eax);
-            a.shr(ecx, Decoding.BlockCache.ChunkShift);
-            a.bt(r10, rcx);
-            a.jc(miss);
-            a.lea(ecx, __[rax + (size - 1)]);
-            a.shr(ecx, Decoding.BlockCache.ChunkShift);
-            a.bt(r10, rcx);
-            a.jc(miss);
-            a.mov(r10, __qword_ptr[r11 + rdx + SoftTlb.WriteAddendOffset]);
-            a.add(r10, rax);
-            a.jmp(hit);
+            if (codePages)
+            {
+                Bind(ref codePage);
+                a.call(_stubs.CodePageStore[size]);
+                a.jne(miss);
+                a.jmp(hit);
+            }
         });
     }
 

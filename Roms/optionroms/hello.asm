@@ -1,7 +1,7 @@
 ; A legacy option ROM of emu's own, for `emu run --option-rom` (fw_cfg "genroms/hello.bin").
 ; Firmware copies it into the option-ROM area (C0000h-EFFFFh) and, because it carries a PnP
 ; expansion header, far-calls its init entry at offset 3 while scanning option ROMs. The init
-; routine writes one line, with the segment it runs at, to COM1 and returns with RETF.
+; routine prints one line, with the segment it runs at, through INT 10h and returns with RETF.
 ;
 ; Layout (IBM PC option ROM; PnP BIOS specification 1.0A, "Expansion Header for Plug and Play"):
 ;   00h  55h AAh          signature
@@ -15,9 +15,6 @@
 bits 16
 org 0
 
-COM1        equ 0x3f8
-LSR         equ COM1 + 5            ; line status register
-LSR_THRE    equ 0x20                ; transmit holding register empty
 BLOCKS      equ 1
 
 rom:
@@ -94,23 +91,17 @@ puts:
             jmp puts
 .done:      ret
 
-; Writes AL to COM1 once the transmitter holds no byte (bounded wait: a missing UART does not hang boot).
+; Writes AL through the video BIOS's teletype output (INT 10h, AH=0Eh; BH = page 0, BL = the
+; foreground colour, used in graphics modes only). Firmware's own text goes the same way, so the
+; ROM's line lands on the screen, and on any console firmware mirrors the screen to (SeaBIOS's
+; serial console), in the order it was printed.
 putc:
             push ax
-            push cx
-            push dx
-            mov ah, al
-            mov dx, LSR
-            mov cx, 0xffff
-.wait:      in al, dx
-            test al, LSR_THRE
-            jnz .send
-            loop .wait
-.send:      mov dx, COM1
-            mov al, ah
-            out dx, al
-            pop dx
-            pop cx
+            push bx
+            mov ah, 0x0e
+            mov bx, 0x0007
+            int 0x10
+            pop bx
             pop ax
             ret
 

@@ -11,9 +11,11 @@ namespace Emulator.Tests.EndToEnd;
 /// <summary>
 /// <c>emu run --option-rom FILE</c>: the file reaches SeaBIOS through fw_cfg as <c>genroms/NAME</c>, and
 /// SeaBIOS deploys and runs it. The ROM is Roms/optionroms/hello (a PnP option ROM whose init prints
-/// the segment it runs at on COM1). The oracles are SeaBIOS's own log on port 0x402 ("Running option
-/// rom at SSSS:0003"), the order of SeaBIOS's output on the serial console, the text held in the
-/// ROM's bytes, and QEMU's <c>-option-rom</c> running the same ROM under the same SeaBIOS.
+/// the segment it runs at through INT 10h teletype, as firmware prints, so the line reaches the VGA
+/// screen and SeaBIOS's serial console in order with SeaBIOS's own text). The oracles are SeaBIOS's
+/// own log on port 0x402 ("Running option rom at SSSS:0003"), the order of SeaBIOS's output on the
+/// serial console and on the VGA text screen, the text held in the ROM's bytes, and QEMU's
+/// <c>-option-rom</c> running the same ROM under the same SeaBIOS.
 /// </summary>
 public sealed class OptionRomTests : IDisposable
 {
@@ -57,15 +59,16 @@ public sealed class OptionRomTests : IDisposable
     {
         Skip.If(BootImages.Missing is not null, BootImages.Missing);
         string text = RomText();
-        string log = Out("402.log");
+        string log = Out("402.log"), screenFile = Out("screen.txt");
         using (GuestConsole emu = GuestConsole.Start("--accel", accel, "--bios", BootImages.SeaBios, "--option-rom", HelloRom,
-            "--debugcon", $"file:{log},port=0x402"))
+            "--debugcon", $"file:{log},port=0x402", "--screendump-on-exit", screenFile))
         {
             emu.WaitFor("No bootable device.", TimeSpan.FromMinutes(3));
             Assert.Equal(0, emu.Terminate(TimeSpan.FromSeconds(30)));
             string serial = emu.Output;
 
-            Match line = Regex.Match(serial, Regex.Escape(text) + "([0-9a-f]{4})\r\n");
+            // A whole line of its own on the serial console: it went through SeaBIOS's console like SeaBIOS's text did.
+            Match line = Regex.Match(serial, "\r\n" + Regex.Escape(text) + "([0-9a-f]{4})\r\n");
             Assert.True(line.Success, $"the ROM's line is on the serial console: {serial}");
             Assert.Single(Regex.Matches(serial, Regex.Escape(text)));
 
@@ -73,8 +76,15 @@ public sealed class OptionRomTests : IDisposable
             // scans option ROMs, before it tries any boot device.
             int banner = serial.IndexOf("SeaBIOS (version ", StringComparison.Ordinal);
             int boot = serial.IndexOf("Booting from ", StringComparison.Ordinal);
-            Assert.InRange(line.Index, banner + 1, boot - 1);
             Assert.True(banner >= 0 && boot > 0, serial);
+            Assert.InRange(line.Index, banner + 1, boot - 1);
+
+            // The same line, in the same place among SeaBIOS's lines, on the VGA text screen.
+            string[] screen = File.ReadAllLines(screenFile);
+            int onScreen = Array.IndexOf(screen, line.Value.Trim());
+            Assert.True(onScreen >= 0, $"the ROM's line is a row of the VGA text screen: {string.Join('\n', screen)}");
+            Assert.InRange(onScreen, Array.FindIndex(screen, l => l.StartsWith("SeaBIOS (version ", StringComparison.Ordinal)) + 1,
+                Array.FindIndex(screen, l => l.StartsWith("Booting from ", StringComparison.Ordinal)) - 1);
 
             // The segment the ROM saw is the one SeaBIOS reports calling, in the option-ROM area after the VGA BIOS.
             Assert.Equal([line.Groups[1].Value], RomSegmentsFromSeaBiosLog(File.ReadAllText(log)));
@@ -84,6 +94,8 @@ public sealed class OptionRomTests : IDisposable
 
     // QEMU's -option-rom with the same SeaBIOS: the ROM prints the same text, at the segment QEMU's
     // SeaBIOS reports (QEMU's own ROMs can move it, so only the text is compared across the two).
+    // graphics=off makes QEMU give SeaBIOS a serial console ("etc/sercon-port"), as emu always does,
+    // so what the ROM prints through INT 10h also reaches the serial port.
     [SkippableFact]
     public void QemuRunsTheSameRomAndItPrintsTheSameText()
     {
@@ -93,7 +105,7 @@ public sealed class OptionRomTests : IDisposable
         string serial = Out("qemu.serial"), log = Out("qemu.402");
         var psi = new ProcessStartInfo("qemu-system-x86_64",
         [
-            "-accel", "tcg", "-m", "128", "-display", "none", "-net", "none", "-bios", BootImages.SeaBios, "-option-rom", HelloRom,
+            "-accel", "tcg", "-m", "128", "-display", "none", "-machine", "graphics=off", "-net", "none", "-bios", BootImages.SeaBios, "-option-rom", HelloRom,
             "-serial", $"file:{serial}", "-chardev", $"file,id=dbg,path={log}", "-device", "isa-debugcon,iobase=0x402,chardev=dbg",
         ])
         { RedirectStandardError = true, UseShellExecute = false };
@@ -105,7 +117,7 @@ public sealed class OptionRomTests : IDisposable
             while (!line.Success && clock.Elapsed < TimeSpan.FromMinutes(2) && !qemu.HasExited)
             {
                 Thread.Sleep(200);
-                line = File.Exists(serial) ? Regex.Match(File.ReadAllText(serial), Regex.Escape(text) + "([0-9a-f]{4})\r\n") : Match.Empty;
+                line = File.Exists(serial) ? Regex.Match(File.ReadAllText(serial), "\r\n" + Regex.Escape(text) + "([0-9a-f]{4})\r\n") : Match.Empty;
             }
         }
         finally

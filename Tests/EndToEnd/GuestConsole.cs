@@ -55,6 +55,27 @@ internal sealed class GuestConsole : IDisposable
     public static GuestConsole BootWrapped(string accel, string[] wrapper, params string[] extra) =>
         StartWrapped(wrapper, ["--accel", accel, "-m", "512M", "--kernel", Kernel, "--initrd", Initrd, "--append", "console=ttyS0", .. extra]);
 
+    /// <summary>
+    /// Starts <c>qemu-system-x86_64</c> with <paramref name="args"/>, its serial console on stdio, no
+    /// display and no monitor: the same console for a guest under QEMU, where a test compares the two.
+    /// </summary>
+    public static GuestConsole StartQemu(params string[] args)
+    {
+        var psi = new ProcessStartInfo("qemu-system-x86_64")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in (string[])["-display", "none", "-serial", "stdio", "-monitor", "none", .. args])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        return new GuestConsole(Process.Start(psi)!);
+    }
+
     /// <summary>Starts `emu run` with <paramref name="args"/>, its serial console on stdio.</summary>
     public static GuestConsole Start(params string[] args) => StartWrapped([], args);
 

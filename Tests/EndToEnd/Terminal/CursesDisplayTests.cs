@@ -18,13 +18,14 @@ public sealed partial class CursesDisplayTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    // GRUB's menu, its editor (e), a cursor key and Ctrl-E in it, a lone Esc back to the menu, its
+    // GRUB's menu, its editor (e), a cursor key (as xterm sends it in the keypad mode ncurses sets for
+    // QEMU, SS3 B) and Ctrl-E in it, a lone Esc back to the menu, its
     // command line (c) and a typed command with shifted characters: every screen dumped on the way.
     private static JsonNode[] GrubSession() =>
     [
         Wait("GNU GRUB", 240), Sleep(1), Dump("menu"),
         Send("e"), Wait("setparams", 30), Sleep(1), Dump("edit"),
-        Send("\e[B"), Sleep(0.5), Send("\u0005"), Sleep(1), Dump("moved"),
+        Send("\eOB"), Sleep(0.5), Send("\u0005"), Sleep(1), Dump("moved"),
         Send("\e"), Wait("Use the", 30), Sleep(1), Dump("back"),
         Send("c"), Wait("grub>", 30), Sleep(0.5), Send("echo Hello_World!\r"), Wait("^Hello_World!", 30), Sleep(1), Dump("command"),
     ];
@@ -93,7 +94,9 @@ public sealed partial class CursesDisplayTests : IDisposable
         Skip.If(PtyScreen.Missing is not null, PtyScreen.Missing);
         JsonNode[] end = how == "sigint"
             ? [Signal("INT")]
-            : [Send("c"), Wait("grub>", 30), Sleep(0.5), Send("halt\r")]; // GRUB's halt powers off through ACPI
+            // The guest powers off through ACPI: SLP_EN with SLP_TYP 5 (the \_S5 value of emu's DSDT) in
+            // PM1a_CNT at 0x604. (GRUB's own `halt` does not find it yet; under QEMU it does.)
+            : [Send("c"), Wait("grub>", 30), Sleep(0.5), Send("outw 0x604 0x3400\r")];
 
         PtyScreen.Result emu = RunEmu(
             [Wait("GNU GRUB", 240), Sleep(1), .. end, Exit(60), Dump("after"), Stty("after")],

@@ -37,7 +37,7 @@ public sealed class AnsiScreenWriter
             if (!_graphicsShown || resized)
             {
                 Clear();
-                _out.Append(GraphicsNotice.AsSpan(0, Math.Min(GraphicsNotice.Length, Math.Max(1, terminalColumns))));
+                _out.Append(GraphicsNotice.AsSpan(0, Math.Min(GraphicsNotice.Length, Math.Max(1, terminalColumns - 1))));
                 _position = null;
                 SetCursorVisible(false);
                 _graphicsShown = true;
@@ -85,9 +85,9 @@ public sealed class AnsiScreenWriter
 
     private void Clear()
     {
-        _out.Append("\e[0m\e[2J");
+        _out.Append("\e[0m\e[2J\e[H");
         _colors = null;
-        _position = null;
+        _position = (0, 0);
     }
 
     private void Draw(int row, int column, TextCell cell)

@@ -85,6 +85,31 @@ public sealed partial class CursesDisplayTests : IDisposable
         AssertRestored(emu);
     }
 
+    // GRUB's videotest switches the VGA to a VBE graphics mode until a key is pressed: one line says
+    // so at the top of the terminal, and the text screen comes back with the text mode.
+    [SkippableFact]
+    public void AGraphicsModeIsOneLineAndTextComesBack()
+    {
+        Skip.If(BootImages.GrubMissing is not null, BootImages.GrubMissing);
+        Skip.If(PtyScreen.Missing is not null, PtyScreen.Missing);
+
+        PtyScreen.Result emu = RunEmu(
+            [
+                Wait("GNU GRUB", 240), Sleep(1), Send("c"), Wait("grub>", 30), Sleep(0.5),
+                Send("insmod vbe\r"), Sleep(1), Send("videotest\r"), Wait("graphics mode", 60), Sleep(1), Dump("graphics"),
+                Send("\r"), Wait("^grub> *$", 60), Sleep(1), Dump("text"), Send("\u0001x"), Exit(30),
+            ],
+            [.. GrubBoot, "--accel", "jit", "--display", "curses"]);
+
+        Assert.True(emu.Error is null, $"{emu.Error}\n{emu.Stderr}");
+        string[] shown = [.. emu.Dumps["graphics"].Lines.Select(l => l.TrimEnd())];
+        Assert.Contains("graphics mode", shown[0], StringComparison.Ordinal);
+        Assert.All(shown.Skip(1), l => Assert.Empty(l));
+        Assert.True(emu.Dumps["graphics"].CursorHidden);
+        Assert.Contains(emu.Dumps["text"].Lines, l => l.TrimEnd() == "grub>");
+        Assert.False(emu.Dumps["text"].CursorHidden);
+    }
+
     [SkippableTheory]
     [InlineData("sigint")]
     [InlineData("poweroff")]

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Emulator.Backends.Block;
 using Emulator.Backends.Chardev;
+using Emulator.Backends.Display;
 using Emulator.Backends.Net;
 using Emulator.Core.Chardev;
 using Emulator.Control.Gdb;
@@ -72,13 +73,14 @@ internal static class RunCommand
         PcConfig shape = snapshot is null ? MachineFromOptions(o) : MachineFromSnapshot(snapshot);
         phases?.Mark("open");
         List<Screendump> dumps = [.. o.ScreendumpOnExit.Select(path => Screendump.Parse(path, shape.Vga))];
+        bool curses = TerminalDisplay.Parse(o, shape.Vga);
 
         var sinks = new List<Stream>();
         PcMachine? running = null;
         ISerialBackend serial;
         try
         {
-            serial = SerialBackendSpec.Parse(o.Serial, () => running?.Quit("host-ui"));
+            serial = SerialBackendSpec.Parse(o.Serial ?? (curses ? "null" : "stdio"), () => running?.Quit("host-ui"));
         }
         catch (ArgumentException e)
         {
@@ -130,7 +132,9 @@ internal static class RunCommand
                 WaitHandle.WaitAny([server.ClientConnected, control.Raised]);
             }
 
+            using CursesDisplay? display = curses ? TerminalDisplay.Start(machine) : null;
             MachineOutcome outcome = machine.Run();
+            display?.Dispose(); // the terminal is back before the last messages
             foreach (Screendump dump in dumps)
             {
                 dump.Save(machine.Vga!);

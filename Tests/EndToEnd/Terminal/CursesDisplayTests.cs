@@ -119,9 +119,9 @@ public sealed partial class CursesDisplayTests : IDisposable
         Skip.If(PtyScreen.Missing is not null, PtyScreen.Missing);
         JsonNode[] end = how == "sigint"
             ? [Signal("INT")]
-            // The guest powers off through ACPI: SLP_EN with SLP_TYP 5 (the \_S5 value of emu's DSDT) in
-            // PM1a_CNT at 0x604. (GRUB's own `halt` does not find it yet; under QEMU it does.)
-            : [Send("c"), Wait("grub>", 30), Sleep(0.5), Send("outw 0x604 0x3400\r")];
+            // GRUB's `halt` powers off through ACPI as under QEMU: it finds the FADT through the RSDP's
+            // RsdtAddress, takes SLP_TYP from the DSDT's \_S5 and writes SLP_EN to PM1a_CNT.
+            : [Send("c"), Wait("grub>", 30), Sleep(0.5), Send("halt\r")];
 
         PtyScreen.Result emu = RunEmu(
             [Wait("GNU GRUB", 240), Sleep(1), .. end, Exit(60), Dump("after"), Stty("after")],

@@ -16,14 +16,14 @@ namespace Emulator.Jit.Memory;
 /// (decoded blocks are keyed by physical address) and exist only for executable pages (NX).
 /// Read and write entries have a second way per slot, the victim: an entry displaced by a new one
 /// moves there, and translated code looks there when the first way misses. Two pages whose
-/// numbers differ by a multiple of <see cref="Entries"/> (4 MiB apart) otherwise evict each other on
+/// numbers differ by a multiple of <see cref="Entries"/> (16 MiB apart) otherwise evict each other on
 /// every access: Linux's boot decompressor, sweeping its output past its own state, made ~950,000
 /// misses that way, each one a whole instruction run by the interpreter. QEMU keeps a small fully
 /// associative victim TLB for the same reason (its softmmu "victim_tlb").
 /// </summary>
 internal sealed unsafe class SoftTlb
 {
-    public const int Entries = 1024;
+    public const int Entries = 4096;
     public const int PageShift = 12;
     public const ulong PageMask = 0xfff;
 

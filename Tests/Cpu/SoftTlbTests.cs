@@ -150,7 +150,7 @@ public sealed unsafe class SoftTlbTests
     [Fact]
     public void AnEntryDisplacedFromItsSlotStaysInTheSecondWayUntilFlushed()
     {
-        // Pages 4 MiB apart share a slot (SoftTlb.Slot): the older entry moves to the slot's second way.
+        // Pages SoftTlb.Entries pages apart share a slot (SoftTlb.Slot): the older entry moves to the slot's second way.
         const ulong other = Page + ((ulong)SoftTlb.Entries << SoftTlb.PageShift);
         var tlb = new SoftTlb(user: false);
         int slot = SoftTlb.Slot(Page);

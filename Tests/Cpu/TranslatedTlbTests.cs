@@ -6,13 +6,13 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Emulator.Tests.Cpu;
 
 /// <summary>
-/// Loads and stores that alternate between two pages 4 MiB apart, which share a slot of the
+/// Loads and stores that alternate between two pages SoftTlb.Entries pages apart, which share a slot of the
 /// software TLB: the second way of the slot (SoftTlb's victim) keeps both, and translated code
 /// reads and writes through either. The sums are worked out from the values stored.
 /// </summary>
 public sealed unsafe class TranslatedTlbTests
 {
-    private const ulong First = LongModeMachine.DataAddress, Second = First + (4 << 20);
+    private const ulong First = LongModeMachine.DataAddress, Second = First + ((ulong)SoftTlb.Entries << SoftTlb.PageShift);
 
     [Theory]
     [InlineData(true)]

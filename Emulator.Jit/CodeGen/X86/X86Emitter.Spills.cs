@@ -23,6 +23,20 @@ internal sealed unsafe partial class X86Emitter
     private static readonly Register[] AddressScratch = [Register.RDX, Register.R10];
     private static readonly Register[] OperandScratch = [Register.RDX, Register.RAX];
 
+    // True when some register of `guests` has no host register (LoadSpills would load it).
+    private bool Spills(ushort guests)
+    {
+        for (ushort r = guests; r != 0; r &= (ushort)(r - 1))
+        {
+            if (_host[BitOperations.TrailingZeroCount(r)] == Register.None)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     // Maps each register of `guests` that has no host register to one of `scratch` and loads it.
     private ushort LoadSpills(ushort guests, Register[] scratch)
     {

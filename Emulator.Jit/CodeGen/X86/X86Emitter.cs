@@ -285,7 +285,10 @@ internal sealed unsafe partial class X86Emitter
 
     private AssemblerRegister32 Host32(int guest) => new(HostRegisters.Sized(_host[guest], 4));
 
-    // The guest instruction with host registers, and [R10] for its memory operand.
+    // Set while NativeMemory emits an access through [R10+RAX] (Probe's addend form).
+    private bool _foldAddend;
+
+    // The guest instruction with host registers, and [R10] (or [R10+RAX]) for its memory operand.
     private Instruction Rewrite(in IrOp op)
     {
         Instruction ins = op.Ins;
@@ -304,7 +307,7 @@ internal sealed unsafe partial class X86Emitter
             else if (kind == OpKind.Memory && op.Kind is IrKind.NativeMemory or IrKind.MulDiv)
             {
                 ins.MemoryBase = Register.R10;
-                ins.MemoryIndex = Register.None;
+                ins.MemoryIndex = _foldAddend ? Register.RAX : Register.None;
                 ins.MemoryIndexScale = 1;
                 ins.MemoryDisplacement64 = 0;
                 ins.MemoryDisplSize = 0;
@@ -471,13 +474,15 @@ internal sealed unsafe partial class X86Emitter
     // chunks it writes on a page holding code hold none. Clobbers RDX, R10 and, on that path, RCX.
     // With codePages false a store to a page holding code always misses (the access's length is not
     // known here, so its chunks cannot be checked).
-    private void Probe(int size, bool write, Label miss, bool codePages = true)
+    // With `addend` set a hit leaves the entry's addend in R10 instead, for an access through
+    // [R10+RAX]: one instruction fewer on every hit (the caller keeps RAX).
+    private void Probe(int size, bool write, Label miss, bool codePages = true, bool addend = false)
     {
         Assembler a = _a;
         Label hit = a.CreateLabel(), victim = a.CreateLabel(), codePage = a.CreateLabel();
         codePages &= write && size <= ProbeStubs.MaxStoreSize;
-        a.mov(rdx, rax);
-        a.shr(rdx, SoftTlb.PageShift - 3);
+        a.mov(edx, eax);
+        a.shr(edx, SoftTlb.PageShift - 3);
         a.and(edx, (SoftTlb.Entries - 1) << 3);
         if (size == 1)
         {
@@ -492,7 +497,11 @@ internal sealed unsafe partial class X86Emitter
         a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteTagOffset : SoftTlb.ReadTagOffset)]);
         a.jne(victim);
         a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteAddendOffset : SoftTlb.ReadAddendOffset)]);
-        a.add(r10, rax);
+        if (!addend)
+        {
+            a.add(r10, rax);
+        }
+
         Bind(ref hit);
         _outOfLine.Add(() =>
         {
@@ -501,13 +510,22 @@ internal sealed unsafe partial class X86Emitter
             a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.VictimWriteTagOffset : SoftTlb.VictimReadTagOffset)]);
             a.jne(codePages ? codePage : miss);
             a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.VictimWriteAddendOffset : SoftTlb.VictimReadAddendOffset)]);
-            a.add(r10, rax);
+            if (!addend)
+            {
+                a.add(r10, rax);
+            }
+
             a.jmp(hit);
             if (codePages)
             {
                 Bind(ref codePage);
                 a.call(_stubs.CodePageStore[size]);
                 a.jne(miss);
+                if (addend)
+                {
+                    a.sub(r10, rax); // the stub gives the host address
+                }
+
                 a.jmp(hit);
             }
         });
@@ -531,10 +549,14 @@ internal sealed unsafe partial class X86Emitter
             _a.ja(miss);
         }
 
-        Probe(size, op.MemoryWrite, miss);
+        // The access goes through [R10+RAX] unless something below needs RAX: the guest flags
+        // (loaded through AH), a spilled operand, CMPXCHG's accumulator.
+        _foldAddend = !op.ReadsFlags && op.Ins.Mnemonic != Mnemonic.Cmpxchg && !Spills(OperandRegisters(op));
+        Probe(size, op.MemoryWrite, miss, addend: _foldAddend);
         Operands(op);
         ushort spills = LoadSpills(OperandRegisters(op), OperandScratch);
         HostInstruction(op);
+        _foldAddend = false;
         StoreSpills(spills, op.Written);
         FlagsAfter(op);
         Bind(ref done);

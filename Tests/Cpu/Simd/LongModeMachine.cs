@@ -11,15 +11,15 @@ namespace Emulator.Tests.Cpu.Simd;
 
 /// <summary>
 /// A software CPU in 64-bit mode without paging (CR0.PE, EFER.LME|LMA, CS.L, CR4.OSFXSR|OSXMMEXCPT)
-/// over 8 MiB of RAM (two pages 4 MiB apart share a TLB slot), for running short encoded programs that end in HLT.
+/// over two RAM ranges, each as large as the span of the software TLB's slots (two pages that far apart share a slot), for running short encoded programs that end in HLT.
 /// </summary>
 internal sealed class LongModeMachine : IDisposable
 {
     public const ulong CodeAddress = 0x1000;
     public const ulong DataAddress = 0x10000;
-    private const ulong RamSize = 4 << 20;
+    private const ulong RamSize = (ulong)Emulator.Jit.Memory.SoftTlb.Entries << Emulator.Jit.Memory.SoftTlb.PageShift;
     private readonly HostMapping _ram = new(RamSize);
-    // A second, separate host mapping above the first: a page here and the page 4 MiB below it
+    // A second, separate host mapping above the first: a page here and the page RamSize below it
     // share a TLB slot but not a host address offset.
     private readonly HostMapping _highRam = new(RamSize);
     private readonly MachinePlatform _platform = new(deterministicTime: true);

@@ -39,10 +39,7 @@ internal static unsafe class IrBuilder
 
         var ir = new IrBlock { StartRip = block.Rip, Bitness = block.Bitness };
         Span<DecodedOp> ops = block.Ops;
-        ushort registers = 0, written = 0, pinned = 0;
-        Span<int> uses = stackalloc int[16];
-        int flat = 1 << (int)SegIndex.Cs;
-        int nativeCount = 0;
+        ushort pinned = 0;
         for (int i = 0; i < ops.Length; i++)
         {
             IrOp op = Classify(ref ops[i], block.Bitness);
@@ -54,6 +51,20 @@ internal static unsafe class IrBuilder
             }
 
             pinned = morePinned;
+            ir.Ops.Add(op);
+            ir.FallThrough = op.Next;
+        }
+
+        // Only now is the block's end known, after which any flag may be read.
+        FlagLiveness.InterpretObservedUndefined(ir.Ops);
+        ushort registers = 0, written = 0;
+        pinned = 0;
+        Span<int> uses = stackalloc int[16];
+        int flat = 1 << (int)SegIndex.Cs;
+        int nativeCount = 0;
+        foreach (IrOp op in ir.Ops)
+        {
+            pinned |= Spillable(op) ? (ushort)0 : op.Registers;
             registers |= op.Registers;
             written |= op.Written;
             for (ushort r = op.Registers; r != 0; r &= (ushort)(r - 1))
@@ -69,9 +80,6 @@ internal static unsafe class IrBuilder
                     flat |= SegmentsUsed(op);
                 }
             }
-
-            ir.Ops.Add(op);
-            ir.FallThrough = op.Next;
         }
 
         // A block the translator would only hand back to the interpreter gains nothing.
@@ -563,7 +571,8 @@ internal static unsafe class IrBuilder
         return op;
     }
 
-    private static IrOp Fallback(IrOp op)
+    /// <summary>The op left to the interpreter's handler.</summary>
+    public static IrOp Fallback(IrOp op)
     {
         op.Kind = IrKind.Interpret;
         op.Registers = op.Written = 0;

@@ -436,6 +436,14 @@ internal sealed unsafe class TranslationCache : IDisposable
         Statistics.Blocks++;
         Statistics.GuestInstructions += ir.Ops.Count;
         Statistics.NativeInstructions += ir.Ops.Count(o => o.Kind != IrKind.Interpret);
+        foreach (IrOp o in ir.Ops)
+        {
+            if (o.ForUndefinedFlags)
+            {
+                Statistics.CountUndefinedFlags(o.Ins.Mnemonic);
+            }
+        }
+
         Statistics.HostBytes += code.Code.Length;
         Statistics.TranslateTicks += c.Ticks;
         return t;
@@ -661,6 +669,17 @@ internal sealed class TranslationStatistics
 
     public void CountInterpreted(Iced.Intel.Mnemonic m) => _interpreted[m] = _interpreted.GetValueOrDefault(m) + 1;
 
+    private readonly Dictionary<Iced.Intel.Mnemonic, long> _undefinedFlags = [];
+
+    /// <summary>Instructions translated as interpreter calls because their undefined flags may be read (FlagLiveness).</summary>
+    public long UndefinedFlagsInterpreted;
+
+    public void CountUndefinedFlags(Iced.Intel.Mnemonic m)
+    {
+        UndefinedFlagsInterpreted++;
+        _undefinedFlags[m] = _undefinedFlags.GetValueOrDefault(m) + 1;
+    }
+
     /// <summary>The most frequent instructions the interpreter ran, from translated code and outside it.</summary>
     public string Profile() =>
         "helpers: " + string.Join(", ", _helpers.OrderByDescending(p => p.Value).Take(25).Select(p => $"{p.Key} {p.Value}"))
@@ -668,10 +687,11 @@ internal sealed class TranslationStatistics
         + (_helperSites.Count == 0 ? string.Empty : "\nbusiest helper sites: " + string.Join("\n  ", _helperSites.OrderByDescending(p => p.Value.Count).Take(60).Select(p => $"{p.Key:x} {p.Value.Text}: {p.Value.Count}")))
         + (_exits.Count == 0 ? string.Empty : "\nexits by reason: " + string.Join(", ", _exits.GroupBy(p => p.Key.Item1).Select(g => $"{g.Key} {g.Sum(p => p.Value)}"))
             + "\nbusiest exits: " + string.Join("\n  ", _exits.OrderByDescending(p => p.Value).Take(40).Select(p => $"{p.Key.Item1} at {p.Key.Item2:x}: {p.Value}")))
+        + "\nleft to the interpreter for their undefined flags: " + string.Join(", ", _undefinedFlags.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"))
         + $"\ninterpreted blocks {InterpretedBlocks}, exits {Exits}; interpreted instructions: " + string.Join(", ", _interpreted.OrderByDescending(p => p.Value).Take(25).Select(p => $"{p.Key} {p.Value}"));
 
     public override string ToString() =>
-        $"{Blocks} blocks, {GuestInstructions} guest instructions ({NativeInstructions} native), {HostBytes / 1024} KiB host code, "
+        $"{Blocks} blocks, {GuestInstructions} guest instructions ({NativeInstructions} native, {UndefinedFlagsInterpreted} interpreted for their undefined flags), {HostBytes / 1024} KiB host code, "
         + $"{TranslateTicks * 1000.0 / Stopwatch.Frequency:0.0} ms translating ({(GuestInstructions == 0 ? 0 : TranslateTicks * 1e6 / Stopwatch.Frequency / GuestInstructions):0.00} us per guest instruction), "
         + $"({X86Emitter.AssembleTicks * 1000.0 / Stopwatch.Frequency:0.0} ms of it encoding), {ChainsPatched} chains patched, {Entries} entries from the dispatcher, {Flushes} cache resets";
 }

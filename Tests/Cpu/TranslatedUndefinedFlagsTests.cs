@@ -1,0 +1,355 @@
+using Emulator.Tests.Cpu.Simd;
+using Iced.Intel;
+using Xunit;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Emulator.Tests.Cpu;
+
+/// <summary>
+/// Flags the SDM leaves undefined must not depend on the tier that ran the instruction, nor on the
+/// host's vendor: every native instruction form with undefined flags runs through the translator
+/// (every block translated at its first run) and through the interpreter alone over the same random
+/// operands and flags, followed by one kind of flag reader (PUSHF, LAHF and SETO, SETcc, Jcc), and
+/// both tiers must leave the same registers and the same flags image. The interpreter's values are
+/// checked against hardware elsewhere (Roms/tests/undefflags, the 80386 measurements; the
+/// differential harness for the defined flags). Where nothing reads the undefined flags before
+/// they are written again the instruction must stay a host instruction.
+/// </summary>
+public sealed class TranslatedUndefinedFlagsTests
+{
+    private const int Cases = 160, CaseBytes = 64;
+    private const ulong Table32 = 0x20000;
+    private const ulong Table64 = LongModeMachine.DataAddress;
+
+    public enum Reader
+    {
+        Pushf,
+        LahfSeto,
+        Setcc,
+        Jcc,
+    }
+
+    // Forms over EAX/AX/AL (destination), EBX and ECX (sources, CL a count), EDX, and [ESI+48] (a
+    // random dword of the case, for the memory forms).
+    private static readonly Dictionary<string, Action<Assembler>> Forms32 = new()
+    {
+        ["imul eax,ebx"] = a => a.imul(eax, ebx),
+        ["imul ax,bx"] = a => a.imul(ax, bx),
+        ["imul eax,ebx,imm"] = a => a.imul(eax, ebx, 0x1235),
+        ["imul eax,[esi+48]"] = a => a.imul(eax, __dword_ptr[esi + 48]),
+        ["mul ebx"] = a => a.mul(ebx),
+        ["imul ebx (one operand)"] = a => a.imul(ebx),
+        ["mul bx"] = a => a.mul(bx),
+        ["div ebx"] = a => a.div(ebx),
+        ["bsf eax,ebx"] = a => a.bsf(eax, ebx),
+        ["bsr eax,ebx"] = a => a.bsr(eax, ebx),
+        ["bsf ax,bx"] = a => a.bsf(ax, bx),
+        ["bsr eax,[esi+48]"] = a => a.bsr(eax, __dword_ptr[esi + 48]),
+        ["bt eax,ebx"] = a => a.bt(eax, ebx),
+        ["bts eax,ebx"] = a => a.bts(eax, ebx),
+        ["btr eax,5"] = a => a.btr(eax, 5),
+        ["btc eax,ebx"] = a => a.btc(eax, ebx),
+        ["bt [esi+48],3"] = a => a.bt(__dword_ptr[esi + 48], 3),
+        ["shl eax,1"] = a => a.shl(eax, 1),
+        ["shl eax,4"] = a => a.shl(eax, 4),
+        ["shl eax,cl"] = a => a.shl(eax, cl),
+        ["shr eax,7"] = a => a.shr(eax, 7),
+        ["shr eax,cl"] = a => a.shr(eax, cl),
+        ["sar eax,3"] = a => a.sar(eax, 3),
+        ["sar eax,cl"] = a => a.sar(eax, cl),
+        ["shl al,cl"] = a => a.shl(al, cl),
+        ["shr ax,cl"] = a => a.shr(ax, cl),
+        ["shl al,8"] = a => a.shl(al, 8),
+        ["shr [esi+48],cl"] = a => a.shr(__dword_ptr[esi + 48], cl),
+        ["rol eax,3"] = a => a.rol(eax, 3),
+        ["rol eax,cl"] = a => a.rol(eax, cl),
+        ["ror eax,5"] = a => a.ror(eax, 5),
+        ["ror al,cl"] = a => a.ror(al, cl),
+        ["rcl eax,3"] = a => a.rcl(eax, 3),
+        ["rcl eax,cl"] = a => a.rcl(eax, cl),
+        ["rcr ax,17"] = a => a.rcr(ax, 17),
+        ["rcr bl,cl"] = a => a.rcr(bl, cl),
+        ["shld eax,ebx,5"] = a => a.shld(eax, ebx, 5),
+        ["shld eax,ebx,cl"] = a => a.shld(eax, ebx, cl),
+        ["shrd eax,ebx,9"] = a => a.shrd(eax, ebx, 9),
+        ["shrd eax,ebx,cl"] = a => a.shrd(eax, ebx, cl),
+        ["shld ax,bx,5"] = a => a.shld(ax, bx, 5),
+        ["shrd ax,bx,cl"] = a => a.shrd(ax, bx, cl),
+        ["tzcnt eax,ebx"] = a => a.tzcnt(eax, ebx),
+        ["lzcnt eax,ebx"] = a => a.lzcnt(eax, ebx),
+        ["andn eax,ebx,ecx"] = a => a.andn(eax, ebx, ecx),
+        ["blsi eax,ebx"] = a => a.blsi(eax, ebx),
+        ["blsmsk eax,ebx"] = a => a.blsmsk(eax, ebx),
+        ["blsr eax,ebx"] = a => a.blsr(eax, ebx),
+        ["bextr eax,ebx,ecx"] = a => a.bextr(eax, ebx, ecx),
+        ["bzhi eax,ebx,ecx"] = a => a.bzhi(eax, ebx, ecx),
+        ["and eax,ebx"] = a => a.and(eax, ebx),
+        ["or eax,ebx"] = a => a.or(eax, ebx),
+        ["xor eax,ebx"] = a => a.xor(eax, ebx),
+        ["test eax,ebx"] = a => a.test(eax, ebx),
+    };
+
+    private static readonly Dictionary<string, Action<Assembler>> Forms64 = new()
+    {
+        ["imul rax,rbx"] = a => a.imul(rax, rbx),
+        ["mul rbx"] = a => a.mul(rbx),
+        ["bsf rax,rbx"] = a => a.bsf(rax, rbx),
+        ["bts rax,rbx"] = a => a.bts(rax, rbx),
+        ["shl rax,cl"] = a => a.shl(rax, cl),
+        ["shr rax,33"] = a => a.shr(rax, 33),
+        ["rol rax,cl"] = a => a.rol(rax, cl),
+        ["shrd rax,rbx,cl"] = a => a.shrd(rax, rbx, cl),
+        ["tzcnt rax,rbx"] = a => a.tzcnt(rax, rbx),
+        ["bzhi rax,rbx,rcx"] = a => a.bzhi(rax, rbx, rcx),
+    };
+
+    public static TheoryData<string, Reader> Cases32() => Combine(Forms32.Keys);
+
+    public static TheoryData<string, Reader> Cases64() => Combine(Forms64.Keys);
+
+    private static TheoryData<string, Reader> Combine(IEnumerable<string> forms)
+    {
+        var data = new TheoryData<string, Reader>();
+        foreach (string form in forms)
+        {
+            foreach (Reader reader in Enum.GetValues<Reader>())
+            {
+                data.Add(form, reader);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases32))]
+    public void BothTiersLeaveTheSameFlags32(string form, Reader reader)
+    {
+        byte[] inputs = Inputs(form, bits64: false);
+        byte[] translated = Run32(Forms32[form], reader, inputs, translate: true, out _);
+        byte[] interpreted = Run32(Forms32[form], reader, inputs, translate: false, out _);
+        AssertSame(form, reader, inputs, translated, interpreted);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases64))]
+    public void BothTiersLeaveTheSameFlags64(string form, Reader reader)
+    {
+        byte[] inputs = Inputs(form, bits64: true);
+        byte[] translated = Run64(Forms64[form], reader, inputs, translate: true);
+        byte[] interpreted = Run64(Forms64[form], reader, inputs, translate: false);
+        AssertSame(form, reader, inputs, translated, interpreted);
+    }
+
+    /// <summary>
+    /// When an instruction that defines every flag follows before any reader, the undefined flags
+    /// are dead and the instruction stays a host instruction: nothing is left to the interpreter
+    /// for its flags, and the block ran natively except for the reader (PUSHFD) and the POPFD.
+    /// </summary>
+    [Theory]
+    [InlineData("imul eax,ebx")]
+    [InlineData("bsf eax,ebx")]
+    [InlineData("bt eax,ebx")]
+    [InlineData("shl eax,4")]
+    [InlineData("shl eax,cl")]
+    [InlineData("rol eax,3")]
+    [InlineData("shld eax,ebx,cl")]
+    public void DeadUndefinedFlagsCostNothing(string form)
+    {
+        byte[] inputs = Inputs(form, bits64: false);
+        Run32(
+            a =>
+            {
+                Forms32[form](a);
+                a.add(edi, 0);   // writes every arithmetic flag
+            },
+            Reader.Pushf,
+            inputs,
+            translate: true,
+            out long undefinedInterpreted);
+        Assert.Equal(0, undefinedInterpreted);
+
+        // With the reader right after it, the same instruction is left to the interpreter.
+        Run32(Forms32[form], Reader.Pushf, inputs, translate: true, out undefinedInterpreted);
+        Assert.True(undefinedInterpreted > 0, $"{form}: not left to the interpreter though PUSHFD reads its undefined flags");
+    }
+
+    // Per case: RAX, RBX, RCX, RDX, the flags to start with (8 bytes each), the flags a reader saw
+    // (40-47), a memory operand (48). The registers the instruction leaves are stored over the inputs.
+    private static byte[] Inputs(string form, bool bits64)
+    {
+        var random = new Random(form.GetHashCode(StringComparison.Ordinal) ^ (bits64 ? 64 : 32));
+        ulong[] edges = [0, 1, 2, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 0x8000_0000_0000_0000, ulong.MaxValue];
+        byte[] table = new byte[Cases * CaseBytes];
+        for (int c = 0; c < Cases; c++)
+        {
+            Span<byte> entry = table.AsSpan(c * CaseBytes, CaseBytes);
+            for (int r = 0; r < 4; r++)
+            {
+                ulong v = random.Next(4) == 0 ? edges[random.Next(edges.Length)] : (ulong)random.NextInt64() ^ ((ulong)random.Next() << 33);
+                if (!bits64)
+                {
+                    v = (uint)v;
+                }
+
+                BitConverter.TryWriteBytes(entry[(r * 8)..], v);
+            }
+
+            // RCX: a count from 0 to 63 most of the time (the shifts mask it), else random.
+            if (random.Next(4) != 0)
+            {
+                BitConverter.TryWriteBytes(entry[16..], (ulong)(uint)random.Next(64) | ((ulong)(uint)random.Next() << 8));
+            }
+
+            if (form.StartsWith("div", StringComparison.Ordinal))
+            {
+                // No #DE: EDX below the divisor.
+                BitConverter.TryWriteBytes(entry[24..], 0UL);
+                entry[8] |= 1;
+            }
+
+            // Any combination of CF, PF, AF, ZF, SF, OF.
+            uint flags = 0;
+            foreach (uint bit in (ReadOnlySpan<uint>)[0x1, 0x4, 0x10, 0x40, 0x80, 0x800])
+            {
+                flags |= random.Next(2) == 0 ? bit : 0;
+            }
+
+            BitConverter.TryWriteBytes(entry[32..], (ulong)(flags | 2));
+            BitConverter.TryWriteBytes(entry[48..], random.Next() ^ (random.Next(2) << 31));
+        }
+
+        return table;
+    }
+
+    // The reader after the instruction, storing what it saw at +40 of the case ESI/RSI points at.
+    private static void EmitReader(Assembler a, Reader reader, bool bits64)
+    {
+        AssemblerRegister64 si = rsi;
+        switch (reader)
+        {
+            case Reader.Pushf when bits64:
+                a.pushfq();
+                a.pop(rdi);
+                a.mov(__qword_ptr[si + 40], rdi);
+                break;
+            case Reader.Pushf:
+                a.pushfd();
+                a.pop(edi);
+                a.mov(__dword_ptr[esi + 40], edi);
+                break;
+            case Reader.LahfSeto when bits64:
+                a.lahf();
+                a.seto(al);
+                a.mov(__word_ptr[si + 40], ax);
+                break;
+            case Reader.LahfSeto:
+                a.lahf();
+                a.seto(al);
+                a.mov(__word_ptr[esi + 40], ax);
+                break;
+            case Reader.Setcc:
+                foreach ((int i, Action<AssemblerMemoryOperand> set) in (ReadOnlySpan<(int, Action<AssemblerMemoryOperand>)>)
+                    [(0, m => a.seto(m)), (1, m => a.sets(m)), (2, m => a.setz(m)), (3, m => a.setp(m)), (4, m => a.setc(m)), (5, m => a.setbe(m)), (6, m => a.setl(m)), (7, m => a.setle(m))])
+                {
+                    set(bits64 ? __byte_ptr[si + 40 + i] : __byte_ptr[esi + 40 + i]);
+                }
+
+                break;
+            case Reader.Jcc:
+                foreach ((int i, Action<Label> jump) in (ReadOnlySpan<(int, Action<Label>)>)
+                    [(0, l => a.jo(l)), (1, l => a.js(l)), (2, l => a.je(l)), (3, l => a.jp(l)), (4, l => a.jb(l))])
+                {
+                    Label skip = a.CreateLabel();
+                    jump(skip);
+                    if (bits64)
+                    {
+                        a.mov(__byte_ptr[si + 40 + i], 1);
+                    }
+                    else
+                    {
+                        a.mov(__byte_ptr[esi + 40 + i], 1);
+                    }
+
+                    a.Label(ref skip);
+                }
+
+                break;
+        }
+    }
+
+    private static byte[] Run32(Action<Assembler> form, Reader reader, byte[] inputs, bool translate, out long undefinedInterpreted)
+    {
+        using var rig = new TranslatorRig(translate: translate);
+        rig.Write(Table32, inputs);
+        rig.Load(a =>
+        {
+            Label top = a.CreateLabel();
+            a.mov(esi, (uint)Table32);
+            a.Label(ref top);
+            a.push(__dword_ptr[esi + 32]);
+            a.popfd();
+            a.mov(eax, __dword_ptr[esi]);
+            a.mov(ebx, __dword_ptr[esi + 8]);
+            a.mov(ecx, __dword_ptr[esi + 16]);
+            a.mov(edx, __dword_ptr[esi + 24]);
+            form(a);
+            a.mov(__dword_ptr[esi], eax);
+            a.mov(__dword_ptr[esi + 8], ebx);
+            a.mov(__dword_ptr[esi + 16], ecx);
+            a.mov(__dword_ptr[esi + 24], edx);
+            EmitReader(a, reader, bits64: false);
+            a.add(esi, CaseBytes);
+            a.cmp(esi, (uint)(Table32 + (Cases * CaseBytes)));
+            a.jne(top);
+            a.hlt();
+        });
+        Assert.True(rig.RunToHalt(), "the program did not reach HLT");
+        undefinedInterpreted = rig.Statistics?.UndefinedFlagsInterpreted ?? 0;
+        byte[] table = new byte[inputs.Length];
+        rig.Platform.Memory.Read(new Emulator.Core.Memory.GuestPhysicalAddress(Table32), table);
+        return table;
+    }
+
+    private static byte[] Run64(Action<Assembler> form, Reader reader, byte[] inputs, bool translate)
+    {
+        using var m = new LongModeMachine(translate);
+        m.Write(Table64, inputs);
+        m.Run(a =>
+        {
+            Label top = a.CreateLabel();
+            a.mov(rsi, Table64);
+            a.Label(ref top);
+            a.push(__qword_ptr[rsi + 32]);
+            a.popfq();
+            a.mov(rax, __qword_ptr[rsi]);
+            a.mov(rbx, __qword_ptr[rsi + 8]);
+            a.mov(rcx, __qword_ptr[rsi + 16]);
+            a.mov(rdx, __qword_ptr[rsi + 24]);
+            form(a);
+            a.mov(__qword_ptr[rsi], rax);
+            a.mov(__qword_ptr[rsi + 8], rbx);
+            a.mov(__qword_ptr[rsi + 16], rcx);
+            a.mov(__qword_ptr[rsi + 24], rdx);
+            EmitReader(a, reader, bits64: true);
+            a.add(rsi, CaseBytes);
+            a.cmp(rsi, (int)(Table64 + (Cases * CaseBytes)));
+            a.jne(top);
+        });
+        return m.Read(Table64, inputs.Length);
+    }
+
+    private static void AssertSame(string form, Reader reader, byte[] inputs, byte[] translated, byte[] interpreted)
+    {
+        for (int c = 0; c < Cases; c++)
+        {
+            ReadOnlySpan<byte> t = translated.AsSpan(c * CaseBytes, CaseBytes), i = interpreted.AsSpan(c * CaseBytes, CaseBytes);
+            if (!t.SequenceEqual(i))
+            {
+                ReadOnlySpan<byte> input = inputs.AsSpan(c * CaseBytes, 40);
+                Assert.Fail($"{form}, {reader} reader, case {c} (RAX..RDX, flags in: {Convert.ToHexString(input)}):\n"
+                    + $"translated  {Convert.ToHexString(t)}\ninterpreted {Convert.ToHexString(i)}");
+            }
+        }
+    }
+}

@@ -477,8 +477,8 @@ internal static unsafe class IrBuilder
         op.Registers = regs;
         op.Written = (1 << 0) | (1 << 2);
         // MUL and IMUL define CF and OF (the host's undefined SF, ZF, AF and PF come along, as for
-        // the two-operand IMUL); DIV and IDIV leave every flag undefined, and here keep the guest's,
-        // as the interpreter does.
+        // the two-operand IMUL, unless FlagLiveness finds a reader); DIV and IDIV leave every flag
+        // undefined, and here keep the guest's, as the interpreter does.
         op.WritesFlags = ins.Mnemonic is Mnemonic.Mul or Mnemonic.Imul;
         return op;
     }

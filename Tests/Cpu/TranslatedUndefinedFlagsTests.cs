@@ -222,37 +222,54 @@ public sealed class TranslatedUndefinedFlagsTests
         return table;
     }
 
-    // The reader after the instruction, storing what it saw at +40 of the case ESI/RSI points at.
-    private static void EmitReader(Assembler a, Reader reader, bool bits64)
+    // One case after another from the table at `table`: load RAX..RDX and the flags, run the form,
+    // store the registers it leaves over the inputs, then the reader, which stores what it saw at +40.
+    private static void EmitCases(Assembler a, bool bits64, ulong table, Action<Assembler> form, Reader reader)
     {
-        AssemblerRegister64 si = rsi;
+        Register si = bits64 ? Register.RSI : Register.ESI;
+        Register[] gprs = bits64 ? [Register.RAX, Register.RBX, Register.RCX, Register.RDX] : [Register.EAX, Register.EBX, Register.ECX, Register.EDX];
+        Label top = a.CreateLabel();
+        a.AddInstruction(bits64 ? Instruction.Create(Code.Mov_r64_imm64, si, table) : Instruction.Create(Code.Mov_r32_imm32, si, (uint)table));
+        a.Label(ref top);
+        a.AddInstruction(Instruction.Create(bits64 ? Code.Push_rm64 : Code.Push_rm32, new MemoryOperand(si, 32)));
+        a.AddInstruction(Instruction.Create(bits64 ? Code.Popfq : Code.Popfd));
+        for (int r = 0; r < gprs.Length; r++)
+        {
+            a.AddInstruction(Instruction.Create(bits64 ? Code.Mov_r64_rm64 : Code.Mov_r32_rm32, gprs[r], new MemoryOperand(si, r * 8)));
+        }
+
+        form(a);
+        for (int r = 0; r < gprs.Length; r++)
+        {
+            a.AddInstruction(Instruction.Create(bits64 ? Code.Mov_rm64_r64 : Code.Mov_rm32_r32, new MemoryOperand(si, r * 8), gprs[r]));
+        }
+
+        EmitReader(a, reader, si, bits64);
+        a.AddInstruction(Instruction.Create(bits64 ? Code.Add_rm64_imm32 : Code.Add_rm32_imm32, si, CaseBytes));
+        a.AddInstruction(Instruction.Create(bits64 ? Code.Cmp_rm64_imm32 : Code.Cmp_rm32_imm32, si, (int)(table + (Cases * CaseBytes))));
+        a.jne(top);
+    }
+
+    private static void EmitReader(Assembler a, Reader reader, Register si, bool bits64)
+    {
+        var seen = new MemoryOperand(si, 40);
         switch (reader)
         {
-            case Reader.Pushf when bits64:
-                a.pushfq();
-                a.pop(rdi);
-                a.mov(__qword_ptr[si + 40], rdi);
-                break;
             case Reader.Pushf:
-                a.pushfd();
-                a.pop(edi);
-                a.mov(__dword_ptr[esi + 40], edi);
-                break;
-            case Reader.LahfSeto when bits64:
-                a.lahf();
-                a.seto(al);
-                a.mov(__word_ptr[si + 40], ax);
+                a.AddInstruction(Instruction.Create(bits64 ? Code.Pushfq : Code.Pushfd));
+                a.AddInstruction(Instruction.Create(bits64 ? Code.Pop_r64 : Code.Pop_r32, bits64 ? Register.RDI : Register.EDI));
+                a.AddInstruction(Instruction.Create(bits64 ? Code.Mov_rm64_r64 : Code.Mov_rm32_r32, seen, bits64 ? Register.RDI : Register.EDI));
                 break;
             case Reader.LahfSeto:
                 a.lahf();
                 a.seto(al);
-                a.mov(__word_ptr[esi + 40], ax);
+                a.AddInstruction(Instruction.Create(Code.Mov_rm16_r16, seen, Register.AX));
                 break;
             case Reader.Setcc:
-                foreach ((int i, Action<AssemblerMemoryOperand> set) in (ReadOnlySpan<(int, Action<AssemblerMemoryOperand>)>)
-                    [(0, m => a.seto(m)), (1, m => a.sets(m)), (2, m => a.setz(m)), (3, m => a.setp(m)), (4, m => a.setc(m)), (5, m => a.setbe(m)), (6, m => a.setl(m)), (7, m => a.setle(m))])
+                Code[] sets = [Code.Seto_rm8, Code.Sets_rm8, Code.Sete_rm8, Code.Setp_rm8, Code.Setb_rm8, Code.Setbe_rm8, Code.Setl_rm8, Code.Setle_rm8];
+                for (int i = 0; i < sets.Length; i++)
                 {
-                    set(bits64 ? __byte_ptr[si + 40 + i] : __byte_ptr[esi + 40 + i]);
+                    a.AddInstruction(Instruction.Create(sets[i], new MemoryOperand(si, 40 + i)));
                 }
 
                 break;
@@ -262,15 +279,7 @@ public sealed class TranslatedUndefinedFlagsTests
                 {
                     Label skip = a.CreateLabel();
                     jump(skip);
-                    if (bits64)
-                    {
-                        a.mov(__byte_ptr[si + 40 + i], 1);
-                    }
-                    else
-                    {
-                        a.mov(__byte_ptr[esi + 40 + i], 1);
-                    }
-
+                    a.AddInstruction(Instruction.Create(Code.Mov_rm8_imm8, new MemoryOperand(si, 40 + i), 1));
                     a.Label(ref skip);
                 }
 
@@ -284,24 +293,7 @@ public sealed class TranslatedUndefinedFlagsTests
         rig.Write(Table32, inputs);
         rig.Load(a =>
         {
-            Label top = a.CreateLabel();
-            a.mov(esi, (uint)Table32);
-            a.Label(ref top);
-            a.push(__dword_ptr[esi + 32]);
-            a.popfd();
-            a.mov(eax, __dword_ptr[esi]);
-            a.mov(ebx, __dword_ptr[esi + 8]);
-            a.mov(ecx, __dword_ptr[esi + 16]);
-            a.mov(edx, __dword_ptr[esi + 24]);
-            form(a);
-            a.mov(__dword_ptr[esi], eax);
-            a.mov(__dword_ptr[esi + 8], ebx);
-            a.mov(__dword_ptr[esi + 16], ecx);
-            a.mov(__dword_ptr[esi + 24], edx);
-            EmitReader(a, reader, bits64: false);
-            a.add(esi, CaseBytes);
-            a.cmp(esi, (uint)(Table32 + (Cases * CaseBytes)));
-            a.jne(top);
+            EmitCases(a, bits64: false, Table32, form, reader);
             a.hlt();
         });
         Assert.True(rig.RunToHalt(), "the program did not reach HLT");
@@ -315,27 +307,7 @@ public sealed class TranslatedUndefinedFlagsTests
     {
         using var m = new LongModeMachine(translate);
         m.Write(Table64, inputs);
-        m.Run(a =>
-        {
-            Label top = a.CreateLabel();
-            a.mov(rsi, Table64);
-            a.Label(ref top);
-            a.push(__qword_ptr[rsi + 32]);
-            a.popfq();
-            a.mov(rax, __qword_ptr[rsi]);
-            a.mov(rbx, __qword_ptr[rsi + 8]);
-            a.mov(rcx, __qword_ptr[rsi + 16]);
-            a.mov(rdx, __qword_ptr[rsi + 24]);
-            form(a);
-            a.mov(__qword_ptr[rsi], rax);
-            a.mov(__qword_ptr[rsi + 8], rbx);
-            a.mov(__qword_ptr[rsi + 16], rcx);
-            a.mov(__qword_ptr[rsi + 24], rdx);
-            EmitReader(a, reader, bits64: true);
-            a.add(rsi, CaseBytes);
-            a.cmp(rsi, (int)(Table64 + (Cases * CaseBytes)));
-            a.jne(top);
-        });
+        m.Run(a => EmitCases(a, bits64: true, Table64, form, reader));
         return m.Read(Table64, inputs.Length);
     }
 

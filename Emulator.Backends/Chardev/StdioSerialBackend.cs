@@ -14,25 +14,20 @@ namespace Emulator.Backends.Chardev;
 public sealed partial class StdioSerialBackend : ISerialBackend
 {
     private const int StdinFd = 0, StdoutFd = 1, StderrFd = 2;
-    private const byte CtrlA = 0x01;
     private const short PollIn = 0x1, PollOut = 0x4;
     private const int Eintr = 4, Eagain = 11;
 
-    private readonly Action _quit;
-    private readonly Lock _terminalLock = new();
-    private Termios.Settings _originalSettings;
-    private bool _rawMode;
-    private bool _escapePending;
+    private readonly CtrlAEscapes _escapes;
+    private RawTerminal? _terminal;
     private bool _outputBroken;
     private Thread? _thread;
-    private PosixSignalRegistration? _sigterm;
     private volatile bool _stopping;
 
     /// <summary>Creates the backend; nothing changes on the terminal until <see cref="Start"/>.</summary>
     /// <param name="quit">Called for Ctrl-A X, e.g. raising <c>MachineRequest.Quit</c>.</param>
     public StdioSerialBackend(Action quit)
     {
-        _quit = quit;
+        _escapes = new CtrlAEscapes(quit, WriteHelp);
         IsTerminal = Termios.IsTerminal(StdinFd);
     }
 
@@ -80,7 +75,7 @@ public sealed partial class StdioSerialBackend : ISerialBackend
 
         if (IsTerminal)
         {
-            EnterRawMode();
+            _terminal = RawTerminal.TryEnter(StdinFd, []);
         }
 
         _thread = new Thread(() => ReadInput(onInput)) { IsBackground = true, Name = "emu-serial-stdin" };
@@ -91,11 +86,7 @@ public sealed partial class StdioSerialBackend : ISerialBackend
     public void Dispose()
     {
         _stopping = true;
-        RestoreTerminal();
-        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
-        AppDomain.CurrentDomain.UnhandledException -= OnUnhandledException;
-        Console.CancelKeyPress -= OnCancelKeyPress;
-        _sigterm?.Dispose();
+        _terminal?.Dispose();
         // The reader polls with a timeout, but may be held up by a guest that is not reading.
         _thread?.Join(TimeSpan.FromSeconds(1));
     }
@@ -104,44 +95,7 @@ public sealed partial class StdioSerialBackend : ISerialBackend
     /// Interprets the Ctrl-A commands in terminal input, copying what is meant for the guest to
     /// <paramref name="output"/> (at least as long as <paramref name="input"/>); returns its length.
     /// </summary>
-    internal int FilterEscapes(ReadOnlySpan<byte> input, Span<byte> output)
-    {
-        int length = 0;
-        foreach (byte b in input)
-        {
-            if (!_escapePending)
-            {
-                if (b == CtrlA)
-                {
-                    _escapePending = true;
-                }
-                else
-                {
-                    output[length++] = b;
-                }
-
-                continue;
-            }
-
-            _escapePending = false;
-            switch (b)
-            {
-                case CtrlA:
-                    output[length++] = CtrlA;
-                    break;
-                case (byte)'x' or (byte)'X':
-                    _quit();
-                    break;
-                case (byte)'h' or (byte)'H' or (byte)'?':
-                    WriteHelp();
-                    break;
-                default:
-                    break; // Unknown commands are ignored, as in QEMU's character multiplexer.
-            }
-        }
-
-        return length;
-    }
+    internal int FilterEscapes(ReadOnlySpan<byte> input, Span<byte> output) => _escapes.Filter(input, output);
 
     private void ReadInput(Action<ReadOnlySpan<byte>> onInput)
     {
@@ -183,42 +137,6 @@ public sealed partial class StdioSerialBackend : ISerialBackend
             }
         }
     }
-
-    private void EnterRawMode()
-    {
-        lock (_terminalLock)
-        {
-            if (!Termios.TryGet(StdinFd, out _originalSettings))
-            {
-                return;
-            }
-
-            AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
-            AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
-            Console.CancelKeyPress += OnCancelKeyPress;
-            // A plain kill (SIGTERM) ends the process without raising ProcessExit unless someone listens.
-            _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => RestoreTerminal());
-            _rawMode = Termios.TrySet(StdinFd, Termios.MakeRaw(_originalSettings));
-        }
-    }
-
-    private void RestoreTerminal()
-    {
-        lock (_terminalLock)
-        {
-            if (_rawMode)
-            {
-                Termios.TrySet(StdinFd, in _originalSettings);
-                _rawMode = false;
-            }
-        }
-    }
-
-    private void OnProcessExit(object? sender, EventArgs e) => RestoreTerminal();
-
-    private void OnUnhandledException(object? sender, UnhandledExceptionEventArgs e) => RestoreTerminal();
-
-    private void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e) => RestoreTerminal();
 
     private static void WriteHelp()
     {

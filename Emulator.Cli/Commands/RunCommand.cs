@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Emulator.Backends.Block;
 using Emulator.Backends.Chardev;
+using Emulator.Backends.Display;
 using Emulator.Backends.Net;
 using Emulator.Core.Chardev;
 using Emulator.Control.Gdb;
@@ -12,6 +13,7 @@ using Emulator.Kvm;
 using Emulator.Machines;
 using Emulator.Machines.Loaders;
 using Emulator.Machines.Pc;
+using Emulator.Machines.Smbios;
 using Emulator.Machines.Snapshots;
 
 namespace Emulator.Cli.Commands;
@@ -71,13 +73,14 @@ internal static class RunCommand
         PcConfig shape = snapshot is null ? MachineFromOptions(o) : MachineFromSnapshot(snapshot);
         phases?.Mark("open");
         List<Screendump> dumps = [.. o.ScreendumpOnExit.Select(path => Screendump.Parse(path, shape.Vga))];
+        bool curses = TerminalDisplay.Parse(o, shape.Vga);
 
         var sinks = new List<Stream>();
         PcMachine? running = null;
         ISerialBackend serial;
         try
         {
-            serial = SerialBackendSpec.Parse(o.Serial, () => running?.Quit("host-ui"));
+            serial = SerialBackendSpec.Parse(o.Serial ?? (curses ? "null" : "stdio"), () => running?.Quit("host-ui"));
         }
         catch (ArgumentException e)
         {
@@ -129,7 +132,9 @@ internal static class RunCommand
                 WaitHandle.WaitAny([server.ClientConnected, control.Raised]);
             }
 
+            using CursesDisplay? display = curses ? TerminalDisplay.Start(machine) : null;
             MachineOutcome outcome = machine.Run();
+            display?.Dispose(); // the terminal is back before the last messages
             foreach (Screendump dump in dumps)
             {
                 dump.Save(machine.Vga!);
@@ -186,8 +191,40 @@ internal static class RunCommand
             _ => throw new UsageException($"--vga {o.Vga}: expected std or none"),
         };
         byte[]? vgaBios = vga && firmware is not null && File.Exists(SeaBios.VgaBiosPath) ? File.ReadAllBytes(SeaBios.VgaBiosPath) : null;
+        if (o.OptionRom.Any() && firmware is null)
+        {
+            throw new UsageException("--option-rom: firmware runs option ROMs; give --bios FILE, or a --drive or --cdrom that boots through SeaBIOS (not --kernel)");
+        }
+
+        IReadOnlyList<OptionRomImage> optionRoms = OptionRomImage.LoadAll(o.OptionRom, vgaBios?.Length ?? 0);
+        SmbiosSettings smbios = ParseSmbios(o, firmware is not null);
         var shape = new MachineShape(memory, cpus, KernelBoot(o), firmware, bios ?? "built-in demo ROM", vga, vgaBios, debugExit, drives, nics, bootOrder, bootMenu);
-        return shape.ApplyTo(new PcConfig());
+        return shape.ApplyTo(new PcConfig()) with { OptionRoms = optionRoms, Smbios = smbios };
+    }
+
+    // The SMBIOS tables reach the guest through firmware (fw_cfg), so --smbios needs firmware. A bad
+    // value is a bad machine description (one line), not a misuse of the command line (no usage text).
+    private static SmbiosSettings ParseSmbios(RunOptions o, bool hasFirmware)
+    {
+        var settings = new SmbiosSettings();
+        foreach (string spec in o.Smbios)
+        {
+            if (!hasFirmware)
+            {
+                throw new MachineConfigException($"--smbios {spec}: the SMBIOS tables reach the guest through firmware; give --bios FILE, or a --drive or --cdrom that boots through SeaBIOS (not --kernel)");
+            }
+
+            try
+            {
+                settings = SmbiosOption.Apply(settings, spec);
+            }
+            catch (FormatException e)
+            {
+                throw new MachineConfigException($"--smbios {spec}: {e.Message}");
+            }
+        }
+
+        return settings;
     }
 
     private static SnapshotReader OpenSnapshot(string nameOrFile, KvmIrqchipMode irqchip)
@@ -258,6 +295,7 @@ internal static class RunCommand
             ("--initrd", o.Initrd.Any()), ("--append", o.Append is not null), ("--bios", o.Bios is not null),
             ("--drive", o.Drive.Any()), ("--nic", o.Nic.Any()), ("--cdrom", o.Cdrom is not null), ("--boot", o.Boot is not null),
             ("--vga", o.Vga is not null), ("--debug-exit", o.DebugExit is not null),
+            ("--option-rom", o.OptionRom.Any()), ("--smbios", o.Smbios.Any()),
         ];
         if (shaping.FirstOrDefault(s => s.Given) is { Option: { } option })
         {

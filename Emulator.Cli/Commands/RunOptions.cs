@@ -27,6 +27,12 @@ internal sealed class RunOptions
     [Option("bios", HelpText = "Firmware image mapped below 4 GiB (its last 256 KiB also below 1 MiB); the CPU starts at its reset vector. Without --bios and --kernel, a --drive or --cdrom boots through SeaBIOS (Debian's seabios package).")]
     public string? Bios { get; set; }
 
+    [Option("option-rom", HelpText = "An option ROM for the firmware to run (QEMU's -option-rom): FILE goes into fw_cfg as genroms/NAME, and SeaBIOS copies it into the option-ROM area and calls its init entry. Whole 512-byte blocks, 55 AA, a checksum of 0; may be given more than once.")]
+    public IEnumerable<string> OptionRom { get; set; } = [];
+
+    [Option("smbios", HelpText = "SMBIOS fields the firmware hands the guest (QEMU's -smbios): type=0,vendor=STR,version=STR,date=MM/DD/YYYY,release=M.N or type=1,manufacturer=STR,product=STR,version=STR,serial=STR,uuid=UUID,sku=STR,family=STR (a comma in a value is written twice); may be given more than once. Needs firmware (not --kernel).")]
+    public IEnumerable<string> Smbios { get; set; } = [];
+
     [Option("drive", HelpText = "Disk image (raw or qcow2, from its header): file=PATH[,if=virtio|ide][,readonly=on][,format=raw|qcow2]; may be given more than once. if=virtio (default): its own virtio-blk device (PCI slots 03.0, 04.0, ...); if=ide: an ATA disk on the IDE controller.")]
     public IEnumerable<string> Drive { get; set; } = [];
 
@@ -45,8 +51,11 @@ internal sealed class RunOptions
     [Option("screendump-on-exit", HelpText = "When emu exits, save the VGA screen to FILE: a PNG image (FILE.png), or the text screen as UTF-8 text (FILE.txt); may be given more than once.")]
     public IEnumerable<string> ScreendumpOnExit { get; set; } = [];
 
-    [Option("serial", Default = "stdio", HelpText = "COM1 backend: stdio (Ctrl-A X quits), file:PATH, unix:PATH or null.")]
-    public string Serial { get; set; } = "stdio";
+    [Option("display", HelpText = "How the VGA screen is shown: none (the default) or curses (QEMU's -display curses: the text screen drawn on this terminal, its keys typed on the PS/2 keyboard, Ctrl-A X quits; COM1 then defaults to null, and stdio is refused for --serial and --debugcon).")]
+    public string? Display { get; set; }
+
+    [Option("serial", HelpText = "COM1 backend: stdio (the default; Ctrl-A X quits), file:PATH, unix:PATH or null (the default with --display curses).")]
+    public string? Serial { get; set; }
 
     [Option("debug-exit", HelpText = "Port of the debug-exit device (default 0xf4): a write of v exits emu with status (v << 1) | 1.")]
     public string? DebugExit { get; set; }

@@ -1,4 +1,5 @@
 using System.Text;
+using Emulator.Core.Display;
 
 namespace Emulator.Devices.Display;
 
@@ -23,13 +24,6 @@ public readonly record struct VgaCell(byte Character, byte Attribute);
 public sealed record VgaTextScreen(int Columns, int Rows, int CharWidth, int CharHeight, VgaCell[] Cells,
     int CursorRow, int CursorColumn, int CursorStart, int CursorEnd)
 {
-    // Code page 437's characters for bytes 0x80-0xFF and the glyphs of 0x01-0x1F, so that box
-    // drawing and the like read as the screen shows them.
-    private const string HighHalf =
-        "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0";
-
-    private const string LowControls = " ☺☻♥♦♣♠•◘○◙♂♀♪♫☼►◄↕‼¶§▬↨↑↓→←∟↔▲▼";
-
     /// <summary>The cell at <paramref name="row"/>, <paramref name="column"/>.</summary>
     public VgaCell this[int row, int column] => Cells[(row * Columns) + column];
 
@@ -49,12 +43,5 @@ public sealed record VgaTextScreen(int Columns, int Rows, int CharWidth, int Cha
     public override string ToString() => string.Join('\n', Enumerable.Range(0, Rows).Select(Line));
 
     /// <summary>The Unicode character code page 437 shows for <paramref name="code"/>.</summary>
-    public static char ToChar(byte code) => code switch
-    {
-        0 => ' ',
-        < 0x20 => LowControls[code],
-        0x7f => '⌂',
-        < 0x80 => (char)code,
-        _ => HighHalf[code - 0x80],
-    };
+    public static char ToChar(byte code) => CodePage437.ToChar(code);
 }

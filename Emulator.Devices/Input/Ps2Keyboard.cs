@@ -1,4 +1,5 @@
 using Emulator.Core.Devices;
+using Emulator.Core.Input;
 
 namespace Emulator.Devices.Input;
 
@@ -10,7 +11,7 @@ namespace Emulator.Devices.Input;
 /// keyboard's own buffer, at most 16 bytes of key data wait for the controller; on overflow the
 /// last byte becomes the overrun code (0x00 in set 2, 0xFF in set 1). Scan code set 3 is refused.
 /// </summary>
-public sealed class Ps2Keyboard : IDevice
+public sealed class Ps2Keyboard : IDevice, IKeyboardInput
 {
     /// <summary>Command acknowledge.</summary>
     public const byte Ack = 0xFA;

@@ -1,3 +1,5 @@
+using Emulator.Core.Input;
+
 namespace Emulator.Devices.Input;
 
 /// <summary>

@@ -23,6 +23,7 @@ internal sealed unsafe class BlockCache
 
     // Scratch lists of OnWrite and Unlink (used under the lock).
     private readonly List<Block> _hits = [];
+    private readonly List<Block> _overlapping = [];
     private readonly List<CodePage> _touched = [];
 
     /// <summary>The lock that guards the cache, and the translations hung on its blocks.</summary>
@@ -76,7 +77,9 @@ internal sealed unsafe class BlockCache
     {
         lock (_lock)
         {
-            return Overlapping(physical, length).Any();
+            _overlapping.Clear();
+            Overlapping(physical, length, _overlapping, firstOnly: true);
+            return _overlapping.Count > 0;
         }
     }
 
@@ -121,7 +124,9 @@ internal sealed unsafe class BlockCache
         lock (_lock)
         {
             _hits.Clear();
-            foreach ((Block b, ulong _) in Overlapping(physical, length))
+            _overlapping.Clear();
+            Overlapping(physical, length, _overlapping, firstOnly: false);
+            foreach (Block b in _overlapping)
             {
                 // A block on two pages comes once per page; Dropped marks it seen.
                 if (b.Dropped)
@@ -166,8 +171,9 @@ internal sealed unsafe class BlockCache
         }
     }
 
-    // The blocks (and the page) whose bytes [physical, physical + length) overlaps; caller holds the lock.
-    private IEnumerable<(Block Block, ulong Page)> Overlapping(ulong physical, int length)
+    // The blocks whose bytes [physical, physical + length) overlaps, added to `into` (the first
+    // only, if asked); caller holds the lock. Called for every store near code, so it allocates nothing.
+    private void Overlapping(ulong physical, int length, List<Block> into, bool firstOnly)
     {
         ulong end = physical + (ulong)Math.Max(length, 1);
         for (ulong page = physical >> SoftTlb.PageShift; page <= (end - 1) >> SoftTlb.PageShift; page++)
@@ -191,7 +197,11 @@ internal sealed unsafe class BlockCache
                 (int start, int stop) = b.RangeOn(page);
                 if (start < to && from < stop)
                 {
-                    yield return (b, page);
+                    into.Add(b);
+                    if (firstOnly)
+                    {
+                        return;
+                    }
                 }
             }
         }

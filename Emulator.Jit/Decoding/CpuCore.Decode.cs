@@ -89,9 +89,12 @@ internal sealed partial class CpuCore
         // segment limit when ... fetching an instruction"). 64-bit mode has no limit.
         ulong fetchable = Bitness == 64 ? ulong.MaxValue
             : Rip > Seg[(int)Core.Cpu.Seg.Cs].Limit ? 0 : Seg[(int)Core.Cpu.Seg.Cs].Limit - Rip + 1;
-        var reader = new GuestCodeReader(this, linear, fetchable);
-        var decoder = Decoder.Create(Bitness, reader, Rip, DecoderOptions.None);
-        var list = new List<Instruction>(8);
+        GuestCodeReader reader = _codeReader ??= new GuestCodeReader(this);
+        reader.Reset(linear, fetchable);
+        Decoder decoder = DecoderFor(reader);
+        decoder.IP = Rip;
+        List<Instruction> list = _decodedScratch;
+        list.Clear();
         ulong lastPhysicalPage = physical >> SoftTlb.PageShift;
         while (list.Count < MaxBlockInstructions)
         {
@@ -136,21 +139,60 @@ internal sealed partial class CpuCore
         return new Block(physical, Rip, csBase, Bitness, list, physical >> SoftTlb.PageShift, lastPhysicalPage, _decodedOps);
     }
 
-    /// <summary>Feeds Iced with guest bytes fetched through the CPU's own memory path.</summary>
-    private sealed class GuestCodeReader(CpuCore cpu, ulong start, ulong fetchable) : CodeReader
+    // One reader and one Iced decoder per bitness, reused for every block this vCPU decodes (made
+    // per block, they were 20 MiB of garbage on a boot to /init), and the list the block is collected in.
+    private GuestCodeReader? _codeReader;
+    private readonly Decoder?[] _decoders = new Decoder?[3];
+    private readonly List<Instruction> _decodedScratch = new(MaxBlockInstructions);
+
+    private Decoder DecoderFor(GuestCodeReader reader)
     {
+        int i = Bitness switch { 16 => 0, 32 => 1, _ => 2 };
+        return _decoders[i] ??= Decoder.Create(Bitness, reader, DecoderOptions.None);
+    }
+
+    /// <summary>
+    /// Feeds Iced with guest bytes fetched through the CPU's own memory path. The fetch
+    /// translation and the memory region are looked up once per page: while the bytes come from
+    /// one page of RAM or ROM they are read from its host mapping directly.
+    /// </summary>
+    private sealed unsafe class GuestCodeReader(CpuCore cpu) : CodeReader
+    {
+        private ulong _start, _fetchable, _pageLinear;
+        private byte* _page;
+
         public int Consumed { get; private set; }
+
+        public void Reset(ulong start, ulong fetchable)
+        {
+            _start = start;
+            _fetchable = fetchable;
+            _page = null;
+            Consumed = 0;
+        }
 
         public override int ReadByte()
         {
-            if ((ulong)Consumed >= fetchable)
+            if ((ulong)Consumed >= _fetchable)
             {
                 throw new GuestFault(Vectors.GP, 0);
             }
 
-            byte b = cpu.FetchByte(cpu.Bitness == 64 ? start + (ulong)Consumed : (start + (ulong)Consumed) & 0xffff_ffff);
+            ulong linear = cpu.Bitness == 64 ? _start + (ulong)Consumed : (_start + (ulong)Consumed) & 0xffff_ffff;
+            if (_page == null || (linear & ~SoftTlb.PageMask) != _pageLinear)
+            {
+                _page = cpu.FetchPage(linear);
+                _pageLinear = linear & ~SoftTlb.PageMask;
+                if (_page == null)
+                {
+                    byte b = cpu.FetchByte(linear); // not plain memory: byte by byte, as the bus reads it
+                    Consumed++;
+                    return b;
+                }
+            }
+
             Consumed++;
-            return b;
+            return _page[linear & SoftTlb.PageMask];
         }
     }
 }

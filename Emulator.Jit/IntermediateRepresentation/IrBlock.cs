@@ -11,7 +11,8 @@ internal sealed class IrBlock
 
     public required int Bitness { get; init; }
 
-    public List<IrOp> Ops { get; } = [];
+    /// <summary>The ops; sized for the block's instructions up front (growing it cost more allocation than the rest of the IR).</summary>
+    public List<IrOp> Ops { get; init; } = [];
 
     /// <summary>Where execution continues when the last op does not transfer control (a cut block).</summary>
     public ulong FallThrough { get; set; }

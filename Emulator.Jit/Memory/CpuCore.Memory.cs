@@ -186,6 +186,17 @@ internal sealed unsafe partial class CpuCore
         return (byte)Memory.ReadUInt(new GuestPhysicalAddress(physical), 1);
     }
 
+    /// <summary>
+    /// The host address of the start of the page holding instruction byte <paramref name="linear"/>
+    /// (translated as <see cref="FetchByte"/> does), or null when that page is not wholly RAM or ROM.
+    /// </summary>
+    public byte* FetchPage(ulong linear)
+    {
+        ulong page = TranslateFetch(linear) & ~SoftTlb.PageMask;
+        MemoryRegion? region = FindRegion(page);
+        return region is { Kind: RegionKind.Ram or RegionKind.Rom } && region.Contains(page + SoftTlb.PageMask) ? region.HostPointer(page) : null;
+    }
+
     private ulong FetchSlow(SoftTlb tlb, ulong linear)
     {
         ulong physical = Translate(linear, Access.Fetch, tlb.User, out uint info);

@@ -37,7 +37,7 @@ internal static unsafe class IrBuilder
             return null;
         }
 
-        var ir = new IrBlock { StartRip = block.Rip, Bitness = block.Bitness };
+        var ir = new IrBlock { StartRip = block.Rip, Bitness = block.Bitness, Ops = new List<IrOp>(block.Ops.Length) };
         Span<DecodedOp> ops = block.Ops;
         ushort pinned = 0;
         for (int i = 0; i < ops.Length; i++)

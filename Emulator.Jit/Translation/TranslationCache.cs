@@ -40,6 +40,9 @@ internal sealed unsafe class TranslationCache : IDisposable
     // worker and the vCPU may do at once. _nextSlot numbers chain slots as they are compiled;
     // _epoch counts resets, so a result compiled before one is thrown away.
     private readonly object _compileLock = new();
+
+    // The emitter's reusable buffers; used under _compileLock only.
+    private readonly CodeGen.X86.EmitterScratch _scratch = new();
     private int _nextSlot;
     private int _epoch;
 
@@ -335,7 +338,7 @@ internal sealed unsafe class TranslationCache : IDisposable
         }
 
         _memory.Align();
-        X86Emitter.Result? code = X86Emitter.Compile(ir, _memory.Next, _stubs, _nextSlot);
+        X86Emitter.Result? code = X86Emitter.Compile(ir, _memory.Next, _stubs, _nextSlot, _scratch);
         if (code is not null && code.Code.Length > _memory.Capacity - _memory.Used)
         {
             // Full, unless the cache is empty already: then the block can never fit.
@@ -693,5 +696,6 @@ internal sealed class TranslationStatistics
     public override string ToString() =>
         $"{Blocks} blocks, {GuestInstructions} guest instructions ({NativeInstructions} native, {UndefinedFlagsInterpreted} interpreted for their undefined flags), {HostBytes / 1024} KiB host code, "
         + $"{TranslateTicks * 1000.0 / Stopwatch.Frequency:0.0} ms translating ({(GuestInstructions == 0 ? 0 : TranslateTicks * 1e6 / Stopwatch.Frequency / GuestInstructions):0.00} us per guest instruction), "
-        + $"({X86Emitter.AssembleTicks * 1000.0 / Stopwatch.Frequency:0.0} ms of it encoding), {ChainsPatched} chains patched, {Entries} entries from the dispatcher, {Flushes} cache resets";
+        + $"({X86Emitter.AssembleTicks * 1000.0 / Stopwatch.Frequency:0.0} ms of it encoding), {ChainsPatched} chains patched, {Entries} entries from the dispatcher, {Flushes} cache resets; "
+        + $"process GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen0/1/2), {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms paused, {GC.GetTotalAllocatedBytes() >> 20} MiB allocated";
 }

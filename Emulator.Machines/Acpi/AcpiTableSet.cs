@@ -16,7 +16,7 @@ public readonly record struct AcpiPointer(bool InRsdp, int Offset, byte Size);
 public readonly record struct AcpiChecksum(bool InRsdp, int Offset, int Start, int Length);
 
 /// <summary>
-/// The machine's ACPI tables before they have an address: the DSDT, FADT, MADT and XSDT in one
+/// The machine's ACPI tables before they have an address: the DSDT, FADT, MADT, XSDT and RSDT in one
 /// blob whose pointers hold offsets from the blob's start, and the RSDP in a second blob pointing
 /// into the first. The same set is placed two ways: <see cref="Link"/> adds a base address itself
 /// (direct kernel boot, where emu plays the firmware), and <see cref="LoaderScript"/> tells firmware
@@ -64,6 +64,9 @@ public sealed class AcpiTableSet
         int xsdt = set.Place(Xsdt.Build([(ulong)fadt, (ulong)madt]));
         set._pointers.Add(new(false, xsdt + SdtHeader.Size, 8));
         set._pointers.Add(new(false, xsdt + SdtHeader.Size + 8, 8));
+        int rsdt = set.Place(Rsdt.Build([(ulong)fadt, (ulong)madt]));
+        set._pointers.Add(new(false, rsdt + SdtHeader.Size, 4));
+        set._pointers.Add(new(false, rsdt + SdtHeader.Size + 4, 4));
 
         // Every checksum is fixed after every pointer is patched (the loader runs its commands in order).
         foreach ((int table, int length) in set._placed)
@@ -72,7 +75,8 @@ public sealed class AcpiTableSet
         }
 
         set.Tables = [.. set._tables];
-        set.Rsdp = Acpi.Rsdp.Build((ulong)xsdt);
+        set.Rsdp = Acpi.Rsdp.Build((ulong)xsdt, (uint)rsdt);
+        set._pointers.Add(new(true, Acpi.Rsdp.RsdtAddressOffset, 4));
         set._pointers.Add(new(true, Acpi.Rsdp.XsdtAddressOffset, 8));
         set._checksums.Add(new(true, Acpi.Rsdp.ChecksumOffset, 0, 20));
         set._checksums.Add(new(true, Acpi.Rsdp.ExtendedChecksumOffset, 0, Acpi.Rsdp.Size));

@@ -17,14 +17,15 @@ public static class Rsdp
     public const int ChecksumOffset = 8, OemIdOffset = 9, RevisionOffset = 15, RsdtAddressOffset = 16, LengthOffset = 20,
         XsdtAddressOffset = 24, ExtendedChecksumOffset = 32;
 
-    /// <summary>Builds the structure pointing at the XSDT (no RSDT: revision 2 OSes use the XSDT).</summary>
-    public static byte[] Build(ulong xsdt)
+    /// <summary>Builds the structure pointing at the RSDT (ACPI 1.0 readers) and the XSDT (revision 2 OSes).</summary>
+    public static byte[] Build(ulong xsdt, uint rsdt)
     {
         byte[] r = new byte[Size];
         Encoding.ASCII.GetBytes("RSD PTR ", r.AsSpan(0, 8));
         Encoding.ASCII.GetBytes(SdtHeader.OemId, r.AsSpan(OemIdOffset, 6));
         r[RevisionOffset] = 2;
         BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(LengthOffset), Size);
+        BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(RsdtAddressOffset), rsdt);
         BinaryPrimitives.WriteUInt64LittleEndian(r.AsSpan(XsdtAddressOffset), xsdt);
 
         // The first checksum covers the ACPI 1.0 part (bytes 0-19), the extended one all 36 bytes.

@@ -6,15 +6,26 @@ namespace Emulator.Machines.Acpi;
 public static class Xsdt
 {
     /// <summary>Builds the table listing <paramref name="tables"/>.</summary>
-    public static byte[] Build(IReadOnlyList<ulong> tables)
+    public static byte[] Build(IReadOnlyList<ulong> tables) => Build("XSDT", 8, tables);
+
+    /// <summary>A header then the table addresses, <paramref name="width"/> bytes each: the XSDT (8) and the <see cref="Rsdt"/> (4).</summary>
+    internal static byte[] Build(string signature, int width, IReadOnlyList<ulong> tables)
     {
-        byte[] t = new byte[SdtHeader.Size + (8 * tables.Count)];
+        byte[] t = new byte[SdtHeader.Size + (width * tables.Count)];
         for (int i = 0; i < tables.Count; i++)
         {
-            BinaryPrimitives.WriteUInt64LittleEndian(t.AsSpan(SdtHeader.Size + (8 * i)), tables[i]);
+            Span<byte> entry = t.AsSpan(SdtHeader.Size + (width * i), width);
+            if (width == 8)
+            {
+                BinaryPrimitives.WriteUInt64LittleEndian(entry, tables[i]);
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(entry, checked((uint)tables[i]));
+            }
         }
 
-        SdtHeader.Finish(t, "XSDT", 1);
+        SdtHeader.Finish(t, signature, 1);
         return t;
     }
 }

@@ -1,6 +1,7 @@
 using Emulator.Backends.Net;
 using Emulator.Kvm;
 using Emulator.Machines.Loaders;
+using Emulator.Machines.Smbios;
 
 namespace Emulator.Machines.Pc;
 
@@ -89,6 +90,12 @@ public sealed record PcConfig
 
     /// <summary>The VGA option ROM firmware runs for INT 10h (Debian's vgabios-stdvga.bin), or null for none.</summary>
     public byte[]? VgaBios { get; init; }
+
+    /// <summary>Option ROMs firmware loads from fw_cfg (<c>genroms/NAME</c>, <c>--option-rom</c>) and runs.</summary>
+    public IReadOnlyList<OptionRomImage> OptionRoms { get; init; } = [];
+
+    /// <summary>What the user set for the SMBIOS tables (--smbios).</summary>
+    public SmbiosSettings Smbios { get; init; } = new();
 
     /// <summary>Whether firmware shows its boot menu (SeaBIOS: press ESC), through fw_cfg.</summary>
     public bool BootMenu { get; init; }

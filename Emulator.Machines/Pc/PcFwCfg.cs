@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Text;
 using Emulator.Devices.FwCfg;
 using Emulator.Machines.Acpi;
+using Emulator.Machines.Loaders;
+using Emulator.Machines.Smbios;
 
 namespace Emulator.Machines.Pc;
 
@@ -9,7 +11,7 @@ namespace Emulator.Machines.Pc;
 /// What the PC tells its firmware through fw_cfg, with the names and formats QEMU uses, since
 /// SeaBIOS reads exactly those (src/fw/paravirt.c, romfile_loader.c, boot.c): the RAM size and
 /// CPU count, the E820 RAM ranges ("etc/e820"), the ACPI tables with their loader script, the boot
-/// order and boot menu, the serial console port, and option ROMs.
+/// order and boot menu, the serial console port, option ROMs (<c>genroms/</c>) and the SMBIOS tables.
 /// </summary>
 public static class PcFwCfg
 {
@@ -26,7 +28,8 @@ public static class PcFwCfg
     /// <param name="bootOrder">Firmware device paths, most preferred first (QEMU/OpenFirmware style, e.g. /pci@i0cf8/ide@1,1/drive@0/disk@0).</param>
     public static void Fill(FwCfgDevice fwCfg, PcConfig config, IReadOnlyList<string> bootOrder)
     {
-        fwCfg.AddItem(FwCfgKeys.Uuid, new byte[16]);
+        // The machine's UUID as QEMU gives it (its -uuid, which -smbios type=1,uuid= sets too): in RFC 4122 byte order.
+        fwCfg.AddItem(FwCfgKeys.Uuid, (config.Smbios.Uuid ?? Guid.Empty).ToByteArray(bigEndian: true));
         fwCfg.AddItem(FwCfgKeys.RamSize, Le(config.MemoryBytes, 8));
         fwCfg.AddItem(FwCfgKeys.NbCpus, Le((ulong)config.Cpus, 2));
         fwCfg.AddItem(FwCfgKeys.MaxCpus, Le((ulong)config.Cpus, 2));
@@ -50,6 +53,17 @@ public static class PcFwCfg
         // SeaBIOS's serial console: what it and option ROMs print through INT 10h also goes to COM1.
         fwCfg.AddFile(SerconPortFile, Le(PcMachine.Com1Port, 2));
 
+        foreach (OptionRomImage rom in config.OptionRoms)
+        {
+            fwCfg.AddFile(rom.Name, rom.Image);
+        }
+
+        // SMBIOS: SeaBIOS installs these instead of building its own (src/fw/biostables.c), and sets
+        // the table's address in the entry point; 0 until then.
+        var smbios = SmbiosTables.Build(config.Smbios, config.Cpus, config.MemoryBytes);
+        fwCfg.AddFile(SmbiosTables.TablesFile, smbios.Table);
+        fwCfg.AddFile(SmbiosTables.AnchorFile, smbios.EntryPoint(0));
+
         AcpiTableSet acpi = AcpiTableSet.Build(config.Cpus);
         fwCfg.AddFile(AcpiTableSet.TablesFile, acpi.Tables);
         fwCfg.AddFile(AcpiTableSet.RsdpFile, acpi.Rsdp);
@@ -61,11 +75,7 @@ public static class PcFwCfg
     // with QEMU's table (RAM from 0 to the end of low memory, then above 4 GiB).
     private static byte[] E820Entries(ulong memoryBytes)
     {
-        var entries = new List<(ulong Address, ulong Length)> { (0, Math.Min(memoryBytes, PcMemoryMap.PciHoleStart)) };
-        if (memoryBytes > PcMemoryMap.PciHoleStart)
-        {
-            entries.Add((PcMemoryMap.HighMemoryStart, memoryBytes - PcMemoryMap.PciHoleStart));
-        }
+        List<(ulong Address, ulong Length)> entries = [.. PcMemoryMap.RamRanges(memoryBytes)];
 
         byte[] table = new byte[20 * entries.Count];
         for (int i = 0; i < entries.Count; i++)

@@ -1,3 +1,4 @@
+using Emulator.Core.Display;
 using Emulator.Core.Memory;
 using Emulator.Devices.Display;
 
@@ -8,6 +9,9 @@ public sealed partial class PcMachine
 {
     /// <summary>The VGA, or null when the machine has none.</summary>
     public Vga? Vga { get; private set; }
+
+    /// <summary>The VGA's text screen for a text display backend (the terminal), or null when the machine has no VGA.</summary>
+    public ITextScreenSource? TextScreen => Vga is null ? null : new VgaTextSource(Vga, Platform.DeviceLock);
 
     private VgaPci? AddVga()
     {

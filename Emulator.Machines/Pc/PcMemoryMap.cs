@@ -21,6 +21,20 @@ public static class PcMemoryMap
     /// <summary>Where RAM above the hole continues.</summary>
     public const ulong HighMemoryStart = 0x1_0000_0000;
 
+    /// <summary>
+    /// The guest-physical ranges <paramref name="size"/> bytes of RAM occupy, holes aside: from 0 to
+    /// the PCI hole, then from 4 GiB (what the machine tells firmware it has; firmware carves out the
+    /// legacy window itself).
+    /// </summary>
+    public static IEnumerable<(ulong Address, ulong Length)> RamRanges(ulong size)
+    {
+        yield return (0, Math.Min(size, PciHoleStart));
+        if (size > PciHoleStart)
+        {
+            yield return (HighMemoryStart, size - PciHoleStart);
+        }
+    }
+
     /// <summary>Maps <paramref name="ram"/> into <paramref name="space"/>.</summary>
     public static void MapRam(AddressSpace space, HostMapping ram, ulong size)
     {

@@ -55,6 +55,8 @@ public sealed class AcpiTablesTests : IDisposable
             tables[Encoding.ASCII.GetString(t, 0, 4)] = (a, t);
         }
 
+        uint rsdt = BinaryPrimitives.ReadUInt32LittleEndian(rsdp.AsSpan(Rsdp.RsdtAddressOffset));
+        tables["RSDT"] = (rsdt, Table(rsdt));
         ulong dsdt = BinaryPrimitives.ReadUInt64LittleEndian(tables["FACP"].Item2.AsSpan(Fadt.XDsdtOffset));
         tables["DSDT"] = (dsdt, Table(dsdt));
         return (rsdp, tables);
@@ -74,12 +76,29 @@ public sealed class AcpiTablesTests : IDisposable
         Assert.Equal("XSDT", Encoding.ASCII.GetString(tables["XSDT"].Bytes, 0, 4));
     }
 
+    // ACPI 6.5 5.2.7: the RSDT holds the same tables as the XSDT, as 32-bit addresses, for readers of
+    // the ACPI 1.0 part of the RSDP (GRUB's halt, older loaders).
+    [Fact]
+    public void RsdtListsTheXsdtsTablesAsThirtyTwoBitAddresses()
+    {
+        (_, var tables) = Written();
+        byte[] x = tables["XSDT"].Bytes, r = tables["RSDT"].Bytes;
+
+        Assert.Equal("RSDT", Encoding.ASCII.GetString(r, 0, 4));
+        Assert.Equal(1, r[8]);
+        Assert.Equal((x.Length - SdtHeader.Size) / 2, r.Length - SdtHeader.Size);
+        for (int i = 0; i < (r.Length - SdtHeader.Size) / 4; i++)
+        {
+            Assert.Equal(BinaryPrimitives.ReadUInt64LittleEndian(x.AsSpan(SdtHeader.Size + (8 * i))), BinaryPrimitives.ReadUInt32LittleEndian(r.AsSpan(SdtHeader.Size + (4 * i))));
+        }
+    }
+
     [Fact]
     public void EveryTableSumsToZeroAndLiesInTheAcpiRange()
     {
         (_, var tables) = Written();
 
-        Assert.Equal(["APIC", "DSDT", "FACP", "XSDT"], tables.Keys.Order());
+        Assert.Equal(["APIC", "DSDT", "FACP", "RSDT", "XSDT"], tables.Keys.Order());
         E820Entry acpi = _m.Map.Entries.Single(e => e.Type == E820Type.Acpi);
         foreach ((string name, (ulong address, byte[] t)) in tables)
         {

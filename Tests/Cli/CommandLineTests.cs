@@ -30,6 +30,10 @@ public sealed class CommandLineTests
     [InlineData("--vga cirrus", "--vga cirrus")]
     [InlineData("--screendump-on-exit screen.bmp", "screen.bmp")]
     [InlineData("--vga none --screendump-on-exit screen.png", "--vga none")]
+    [InlineData("--display sdl", "--display sdl")]
+    [InlineData("--display curses --vga none", "--vga none")]
+    [InlineData("--display curses --serial stdio", "--serial stdio")]
+    [InlineData("--display curses --debugcon stdio,port=0x402", "--debugcon stdio")]
     public void BadRunArgumentsGiveOneLineAndStatus2(string args, string named)
     {
         EmuProcess.Result r = EmuProcess.Run(Timeout, ["run", .. args.Split(' ')]);

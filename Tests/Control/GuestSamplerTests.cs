@@ -47,7 +47,7 @@ public sealed class GuestSamplerTests(ITestOutputHelper output)
         Assert.True(profile.Samples.Count > 0, "no samples of a running guest");
     }
 
-    [Fact]
+    [SkippableFact]
     public void TheShareOfSampledTimeInHltIsTheShareTheGuestSleeps()
     {
         using var guest = new DutyGuest();
@@ -63,12 +63,31 @@ public sealed class GuestSamplerTests(ITestOutputHelper output)
         double sleptLeast = 1 - ((double)ranMostClocks / periods / PitCount);
         int asleep = profile.Samples.Where(s => s.Pcs[0] == guest.SleepRip).Sum(s => s.Periods);
         double share = (double)asleep / profile.SampledPeriods;
-        output.WriteLine($"{profile.Samples.Count} samples, {profile.Ticks} ticks ({profile.Missed} missed), {profile.SampledPeriods} sampled periods; in HLT: {share:P1}; the guest slept {sleptLeast:P1} to {slept:P1} ({periods} periods)");
+
+        // The share is a weighted mean of yes/no looks, each weighing the periods it stands for: a
+        // look that found the vCPU still answering adds its period to the next answer's weight. With
+        // independent looks its standard error is sqrt(p(1-p) / n), n the effective number of looks
+        // (sum of weights)^2 / (sum of squared weights), which is the count of answers when every
+        // weight is 1 and falls as missed looks pile onto fewer answers (Kish's effective sample size).
+        // The bound is four standard errors around what the guest slept: a chance of about 6e-5 of
+        // failing when the sampler is right. On an idle host nearly every weight is 1 and the margin
+        // is about 4-5 points; on a loaded one the host holds the sampler or the vCPU for tens of
+        // milliseconds, single answers stand for that long, and it widens (about 200 effective looks
+        // of 1,000 answers at load 25-30 on two cores: 14 points), as the estimate's spread does.
+        // Below 100 effective looks (a margin of 20 points) the run says too little to judge: the
+        // heavy weights are ticks the host made the sampler's own thread late for (one run at load
+        // 30: 1,490 answers, 380 missed looks, 1,130 late periods, 74 effective looks), and a host
+        // that busy is no place to measure the sampler.
+        double weights = profile.Samples.Sum(s => (double)s.Periods), squares = profile.Samples.Sum(s => (double)s.Periods * s.Periods);
+        double effective = weights * weights / squares;
+        double margin = 4 * Math.Sqrt(share * (1 - share) / effective);
+        output.WriteLine($"{profile.Samples.Count} samples, {profile.Ticks} ticks ({profile.Missed} missed), {profile.SampledPeriods} sampled periods, {effective:F0} effective looks; in HLT: {share:P1} (4 standard errors: {margin:P1}); the guest slept {sleptLeast:P1} to {slept:P1} ({periods} periods)");
         // The samples stand for the whole time (but an answer or two still on its way at the end).
         double periodsElapsed = profile.Elapsed.TotalSeconds * 1000;
         Assert.InRange(profile.SampledPeriods, periodsElapsed * 0.9, periodsElapsed * 1.05);
         Assert.True(profile.Ticks >= Window.TotalSeconds * 1000 / 2, $"only {profile.Ticks} ticks in {Window.TotalSeconds} s at 1 kHz");
-        Assert.InRange(share, sleptLeast - 0.05, slept + 0.05);
+        Skip.If(effective < 100, $"only {effective:F0} effective looks (the host held the sampler back): too few to judge a share");
+        Assert.InRange(share, sleptLeast - margin, slept + margin);
     }
 
     // The duty guest running on its own machine thread, until disposed.

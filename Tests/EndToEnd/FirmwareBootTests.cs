@@ -168,10 +168,19 @@ public sealed class FirmwareBootTests : IDisposable
     // disk first as the boot order asks, and ESC then 2, typed on the serial console (SeaBIOS reads
     // its sercon port as a keyboard), boots the CD-ROM's ISOLINUX instead of the disk's SYSLINUX.
     [SkippableFact]
-    public void BootMenuOnRequestListsTheDrivesInBootOrderAndBootsTheOneChosen()
+    public void BootMenuOnRequestListsTheDrivesInBootOrderAndBootsTheOneChosen() => BootMenu("jit");
+
+    [SkippableFact]
+    public void BootMenuOnRequestListsTheDrivesInBootOrderAndBootsTheOneChosenUnderKvm()
+    {
+        KvmHost.SkipUnlessUsable();
+        BootMenu("kvm");
+    }
+
+    private void BootMenu(string accel)
     {
         Skip.If(BootImages.Missing is not null, BootImages.Missing);
-        using (GuestConsole guest = GuestConsole.Start("--accel", "jit", "-m", "512M", "--drive", $"file={BootImages.Disk},if=ide,readonly=on",
+        using (GuestConsole guest = GuestConsole.Start("--accel", accel, "-m", "512M", "--drive", $"file={BootImages.Disk},if=ide,readonly=on",
             "--cdrom", BootImages.Iso, "--boot", "c,menu=on", "--screendump-on-exit", Out("screen.txt")))
         {
             guest.WaitFor("Press ESC for boot menu.", TimeSpan.FromMinutes(3));
@@ -194,14 +203,23 @@ public sealed class FirmwareBootTests : IDisposable
     // with the version of the grub-mkrescue that made it; Enter on the serial console boots Linux with
     // the command line grub.cfg gives.
     [SkippableFact]
-    public void GrubIsoShowsItsMenuOnTheVgaScreenAndBootsLinux()
+    public void GrubIsoShowsItsMenuOnTheVgaScreenAndBootsLinux() => GrubIso("jit");
+
+    [SkippableFact]
+    public void GrubIsoShowsItsMenuOnTheVgaScreenAndBootsLinuxUnderKvm()
+    {
+        KvmHost.SkipUnlessUsable();
+        GrubIso("kvm");
+    }
+
+    private void GrubIso(string accel)
     {
         Skip.If(BootImages.GrubMissing is not null, BootImages.GrubMissing);
         using var version = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("grub-mkrescue", "--version") { RedirectStandardOutput = true })!;
         string grub = Regex.Match(version.StandardOutput.ReadToEnd(), @"\(GRUB\) (\S+)").Groups[1].Value;
         version.WaitForExit();
         Assert.NotEmpty(grub);
-        string[] boot = ["--accel", "jit", "-m", "512M", "--cdrom", BootImages.GrubIso, "--boot", "d"];
+        string[] boot = ["--accel", accel, "-m", "512M", "--cdrom", BootImages.GrubIso, "--boot", "d"];
 
         // The menu waits (timeout -1): stop there and read the screen.
         using (GuestConsole guest = GuestConsole.Start([.. boot, "--screendump-on-exit", Out("menu.txt")]))

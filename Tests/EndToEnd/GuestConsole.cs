@@ -55,6 +55,27 @@ internal sealed class GuestConsole : IDisposable
     public static GuestConsole BootWrapped(string accel, string[] wrapper, params string[] extra) =>
         StartWrapped(wrapper, ["--accel", accel, "-m", "512M", "--kernel", Kernel, "--initrd", Initrd, "--append", "console=ttyS0", .. extra]);
 
+    /// <summary>
+    /// Starts <c>qemu-system-x86_64</c> with <paramref name="args"/>, its serial console on stdio, no
+    /// display and no monitor: the same console for a guest under QEMU, where a test compares the two.
+    /// </summary>
+    public static GuestConsole StartQemu(params string[] args)
+    {
+        var psi = new ProcessStartInfo("qemu-system-x86_64")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in (string[])["-display", "none", "-serial", "stdio", "-monitor", "none", .. args])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        return new GuestConsole(Process.Start(psi)!);
+    }
+
     /// <summary>Starts `emu run` with <paramref name="args"/>, its serial console on stdio.</summary>
     public static GuestConsole Start(params string[] args) => StartWrapped([], args);
 
@@ -111,10 +132,37 @@ internal sealed class GuestConsole : IDisposable
         int start = _from;
         Type(command);
         int at = WaitFor(expected, start, timeout ?? TimeSpan.FromMinutes(3));
-        _from = WaitFor(Prompt, at, TimeSpan.FromMinutes(3));
+        try
+        {
+            _from = WaitFor(Prompt, at, TimeSpan.FromMinutes(3));
+        }
+        catch (TimeoutException missing) when (!_emu.HasExited)
+        {
+            throw Nudged(missing, at);
+        }
+
         lock (_console)
         {
             return _console.ToString(start, _from - start);
+        }
+    }
+
+    // The prompt did not come: says which of two causes it was. A key makes the guest's 8250 driver
+    // run its interrupt handler, which sends what waits in its transmit buffer whatever IIR says: a
+    // prompt that appears then was held by a transmitter interrupt that never came (the UART's or
+    // the interrupt controllers' fault); one that does not points at the guest itself (or its CPU).
+    private TimeoutException Nudged(TimeoutException missing, int after)
+    {
+        int before = Output.Length;
+        Press("\n");
+        try
+        {
+            WaitFor(Prompt, after, TimeSpan.FromSeconds(30));
+            return new TimeoutException($"the prompt came only after a newline was typed: the guest's output was held until a key arrived (a lost transmitter interrupt?); then:\n{Output[before..]}", missing);
+        }
+        catch (TimeoutException)
+        {
+            return new TimeoutException($"no prompt even after a newline was typed (the guest printed {Output.Length - before} more characters)", missing);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Emulator.Tests.Block;
+using Emulator.Tests.Kvm;
 using Xunit;
 
 namespace Emulator.Tests.EndToEnd;
@@ -24,7 +25,16 @@ public sealed class LinuxQcow2DiskTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [SkippableFact]
-    public void TheGuestWritesExt4AndRawDataToQcow2DisksAndAKillLeavesNoCorruption()
+    public void TheGuestWritesExt4AndRawDataToQcow2DisksAndAKillLeavesNoCorruption() => WritesAndKill("jit");
+
+    [SkippableFact]
+    public void TheGuestWritesExt4AndRawDataToQcow2DisksAndAKillLeavesNoCorruptionUnderKvm()
+    {
+        KvmHost.SkipUnlessUsable();
+        WritesAndKill("kvm");
+    }
+
+    private void WritesAndKill(string accel)
     {
         Skip.If(GuestConsole.MissingImages is not null, GuestConsole.MissingImages);
         Skip.If(QemuImg.Missing is not null, QemuImg.Missing);
@@ -46,7 +56,7 @@ public sealed class LinuxQcow2DiskTests : IDisposable
         QemuImg.Ok("create", "-q", "-f", "qcow2", plain, "64M");
         QemuImg.Ok("create", "-q", "-f", "qcow2", killed, "64M");
 
-        using GuestConsole guest = GuestConsole.Boot("--drive", $"file={fs}", "--drive", $"file={plain}", "--drive", $"file={killed}");
+        using GuestConsole guest = GuestConsole.BootWrapped(accel, [], "--drive", $"file={fs}", "--drive", $"file={plain}", "--drive", $"file={killed}");
         guest.WaitForShell(TimeSpan.FromMinutes(15));
 
         guest.Command("mount -t ext4 /dev/vda /mnt && sha256sum /mnt/host.txt", Hex(Encoding.ASCII.GetBytes(hostText)));

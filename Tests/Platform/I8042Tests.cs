@@ -1,3 +1,4 @@
+using Emulator.Core.Input;
 using Emulator.Core.Machine;
 using Emulator.Devices.Chipset;
 using Emulator.Devices.Input;

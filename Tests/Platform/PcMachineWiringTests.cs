@@ -1,6 +1,6 @@
 using Emulator.Backends.Chardev;
+using Emulator.Core.Input;
 using Emulator.Core.Machine;
-using Emulator.Devices.Input;
 using Emulator.Devices.Timers;
 using Emulator.Machines.Pc;
 using Xunit;

@@ -10,36 +10,43 @@ namespace Emulator.Jit.CodeGen.X86;
 /// so each instruction is encoded once, with a placeholder target, and its 32-bit field is patched
 /// when the pass is over and every label's address is known. Labels are the assembler's: an
 /// instruction's IP holds the id of the label bound to it, and branches and RIP-relative operands
-/// name label ids (small numbers) where absolute addresses would be.
+/// name label ids (small numbers, counted from 1 after each <see cref="Assembler.Reset"/>) where
+/// absolute addresses would be. One instance is reused block after block (<see cref="EmitterScratch"/>).
 /// </summary>
-internal static class LinearEncoder
+internal sealed class LinearEncoder
 {
     // Label ids are numbered from 1 by the assembler; code addresses are far above this.
     private const ulong MaxLabelId = 1 << 20;
 
-    public sealed class Output
-    {
-        public required byte[] Code { get; init; }
+    private readonly Sink _output = new();
+    private readonly Encoder _encoder;
+    private ulong[] _labels = new ulong[256];
+    private int _labelsUsed;
 
-        public required Dictionary<ulong, ulong> LabelAddresses { get; init; }
-    }
+    // A rel32/disp32 field: where it is in the output, the label it names, and the address its
+    // displacement counts from (the end of its instruction).
+    private readonly List<(int Field, ulong Label, ulong End)> _fixups = [];
 
-    public static Output Encode(IReadOnlyList<Instruction> instructions, ulong at)
+    public LinearEncoder() => _encoder = Encoder.Create(64, _output);
+
+    /// <summary>The host address of label <paramref name="id"/> in the last <see cref="Encode"/>.</summary>
+    public ulong AddressOf(ulong id) => id < (ulong)_labels.Length && _labels[id] != 0 ? _labels[id] : throw new KeyNotFoundException($"label {id} is not bound");
+
+    /// <summary>Encodes <paramref name="instructions"/> for host address <paramref name="at"/>; the code, with every label resolved.</summary>
+    public byte[] Encode(IReadOnlyList<Instruction> instructions, ulong at)
     {
         int n = instructions.Count;
-        var labels = new Dictionary<ulong, ulong>();
-        // A rel32/disp32 field: where it is in the output, the label it names, and the address its
-        // displacement counts from (the end of its instruction).
-        var fixups = new List<(int Field, ulong Label, ulong End)>();
-        var output = new Sink(n * 6);
-        Encoder encoder = Encoder.Create(64, output);
+        _output.Clear();
+        _fixups.Clear();
+        Array.Clear(_labels, 0, _labelsUsed); // 0 = not bound in this block
+        _labelsUsed = 0;
         ulong ip = at;
         for (int i = 0; i < n; i++)
         {
             Instruction ins = instructions[i];
             if (ins.IP != 0)
             {
-                labels[ins.IP] = ip;
+                Bind(ins.IP, ip);
             }
 
             ulong label = 0;
@@ -62,29 +69,47 @@ internal static class LinearEncoder
                 ins.MemoryDisplacement64 = ip;
             }
 
-            int before = output.Count;
-            int length = EncodeOne(encoder, output, ins, ip);
+            int before = _output.Count;
+            int length = EncodeOne(ins, ip, out int displacementOffset);
             if (label != 0)
             {
-                // A near branch's rel32 ends it; a memory operand's disp32 is where Iced says.
-                int field = branch ? before + length - 4 : before + (int)encoder.GetConstantOffsets().DisplacementOffset;
-                fixups.Add((field, label, ip + (ulong)length));
+                // A near branch's rel32 ends it; a memory operand's disp32 is where the encoder put it.
+                int field = branch ? before + length - 4 : before + displacementOffset;
+                _fixups.Add((field, label, ip + (ulong)length));
             }
 
             ip += (ulong)length;
         }
 
-        byte[] code = output.ToArray();
-        foreach ((int field, ulong label, ulong end) in fixups)
+        byte[] code = _output.ToArray();
+        foreach ((int field, ulong label, ulong end) in _fixups)
         {
-            BinaryPrimitives.WriteInt32LittleEndian(code.AsSpan(field), checked((int)unchecked((long)(labels[label] - end))));
+            BinaryPrimitives.WriteInt32LittleEndian(code.AsSpan(field), checked((int)unchecked((long)(AddressOf(label) - end))));
         }
 
-        return new Output { Code = code, LabelAddresses = labels };
+        return code;
     }
 
-    private static int EncodeOne(Encoder encoder, Sink sink, in Instruction ins, ulong ip)
+    private void Bind(ulong id, ulong address)
     {
+        if (id >= (ulong)_labels.Length)
+        {
+            Array.Resize(ref _labels, (int)Math.Max(id + 1, (ulong)_labels.Length * 2));
+        }
+
+        _labels[id] = address;
+        _labelsUsed = Math.Max(_labelsUsed, (int)id + 1);
+    }
+
+    private int EncodeOne(in Instruction ins, ulong ip, out int displacementOffset)
+    {
+        int direct = DirectEncoder.TryEncode(ins, ip, _output.Reserve(15), out displacementOffset);
+        if (direct > 0)
+        {
+            _output.Commit(direct);
+            return direct;
+        }
+
         switch (ins.Code)
         {
             case Code.Zero_bytes:
@@ -92,23 +117,24 @@ internal static class LinearEncoder
             case Code.DeclareByte:
                 for (int b = 0; b < ins.DeclareDataCount; b++)
                 {
-                    sink.WriteByte(ins.GetDeclareByteValue(b));
+                    _output.WriteByte(ins.GetDeclareByteValue(b));
                 }
 
                 return ins.DeclareDataCount;
             default:
-                if (!encoder.TryEncode(ins, ip, out uint length, out string? error))
+                if (!_encoder.TryEncode(ins, ip, out uint length, out string? error))
                 {
                     throw new InvalidOperationException($"{ins.Code} {ins}: {error}");
                 }
 
+                displacementOffset = (int)_encoder.GetConstantOffsets().DisplacementOffset;
                 return (int)length;
         }
     }
 
-    private sealed class Sink(int capacity = 16) : CodeWriter
+    private sealed class Sink : CodeWriter
     {
-        private byte[] _bytes = new byte[Math.Max(capacity, 16)];
+        private byte[] _bytes = new byte[4096];
         private int _count;
 
         public override void WriteByte(byte value)
@@ -122,6 +148,21 @@ internal static class LinearEncoder
         }
 
         public int Count => _count;
+
+        /// <summary>Room for <paramref name="length"/> more bytes, to be kept with <see cref="Commit"/>.</summary>
+        public Span<byte> Reserve(int length)
+        {
+            if (_count + length > _bytes.Length)
+            {
+                Array.Resize(ref _bytes, _bytes.Length * 2);
+            }
+
+            return _bytes.AsSpan(_count, length);
+        }
+
+        public void Commit(int length) => _count += length;
+
+        public void Clear() => _count = 0;
 
         public byte[] ToArray() => _bytes.AsSpan(0, _count).ToArray();
     }

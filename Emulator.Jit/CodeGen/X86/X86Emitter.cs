@@ -18,7 +18,8 @@ namespace Emulator.Jit.CodeGen.X86;
 /// </summary>
 internal sealed unsafe partial class X86Emitter
 {
-    private readonly Assembler _a = new(64);
+    private readonly Assembler _a;
+    private readonly EmitterScratch _scratch;
     private readonly IrBlock _ir;
     private readonly ulong _exitStub;
     private readonly ulong _chainExitStub;
@@ -27,8 +28,8 @@ internal sealed unsafe partial class X86Emitter
     private readonly HostStubs _stubs;
     private readonly int _firstSlot;
     private readonly Register[] _host = new Register[16];
-    private readonly List<Action> _outOfLine = [];
-    private readonly List<(Label Label, Label? Tail, ulong Target)> _slots = [];
+    private readonly List<Action> _outOfLine;
+    private readonly List<(Label Label, Label? Tail, ulong Target)> _slots;
     private Label _invalidByte;
     private Label _body;
     private Label _helperStub;
@@ -39,8 +40,13 @@ internal sealed unsafe partial class X86Emitter
     /// <summary>Time spent in Iced's block encoder (for the translator's statistics).</summary>
     public static long AssembleTicks;
 
-    private X86Emitter(IrBlock ir, HostStubs stubs, int firstSlot)
+    private X86Emitter(IrBlock ir, HostStubs stubs, int firstSlot, EmitterScratch scratch)
     {
+        scratch.Reset();
+        _scratch = scratch;
+        _a = scratch.Assembler;
+        _outOfLine = scratch.OutOfLine;
+        _slots = scratch.Slots;
         _firstSlot = firstSlot;
         _ir = ir;
         _exitStub = stubs.Exit;
@@ -71,9 +77,9 @@ internal sealed unsafe partial class X86Emitter
     /// Assembles <paramref name="ir"/> for host address <paramref name="at"/>; null when a guest
     /// instruction has no host encoding. Chain exits report slot numbers from <paramref name="firstSlot"/>.
     /// </summary>
-    public static Result? Compile(IrBlock ir, ulong at, HostStubs stubs, int firstSlot)
+    public static Result? Compile(IrBlock ir, ulong at, HostStubs stubs, int firstSlot, EmitterScratch scratch)
     {
-        var e = new X86Emitter(ir, stubs, firstSlot);
+        var e = new X86Emitter(ir, stubs, firstSlot, scratch);
         try
         {
             return e.Emit(at);
@@ -150,14 +156,22 @@ internal sealed unsafe partial class X86Emitter
         }
 
         long assembleStart = System.Diagnostics.Stopwatch.GetTimestamp();
-        LinearEncoder.Output result = LinearEncoder.Encode(a.Instructions, at);
+        LinearEncoder encoder = _scratch.Encoder;
+        byte[] code = encoder.Encode(a.Instructions, at);
         AssembleTicks += System.Diagnostics.Stopwatch.GetTimestamp() - assembleStart;
+        var slots = new (int Offset, int Tail, ulong Target)[_slots.Count];
+        for (int i = 0; i < slots.Length; i++)
+        {
+            (Label label, Label? tail, ulong target) = _slots[i];
+            slots[i] = ((int)(encoder.AddressOf(label.Id) - at), tail is { } t ? (int)(encoder.AddressOf(t.Id) - at) : -1, target);
+        }
+
         return new Result
         {
-            Code = result.Code,
-            EntryOffset = (int)(result.LabelAddresses[entry.Id] - at),
-            InvalidOffset = (int)(result.LabelAddresses[_invalidByte.Id] - at),
-            Slots = _slots.Select(s => ((int)(result.LabelAddresses[s.Label.Id] - at), s.Tail is { } tail ? (int)(result.LabelAddresses[tail.Id] - at) : -1, s.Target)).ToArray(),
+            Code = code,
+            EntryOffset = (int)(encoder.AddressOf(entry.Id) - at),
+            InvalidOffset = (int)(encoder.AddressOf(_invalidByte.Id) - at),
+            Slots = slots,
         };
     }
 

@@ -1,6 +1,9 @@
-namespace Emulator.Devices.Input;
+namespace Emulator.Core.Input;
 
-/// <summary>The keys of a US 101/102-key PC keyboard, by position, for injecting host key presses.</summary>
+/// <summary>
+/// The keys of a US 101/102-key PC keyboard, by position: what a host input backend presses and the
+/// keyboard model (Devices/Input/Ps2Keyboard) turns into scan codes.
+/// </summary>
 public enum Ps2Key
 {
     /// <summary>Esc.</summary>

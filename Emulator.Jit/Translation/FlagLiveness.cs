@@ -15,20 +15,22 @@ namespace Emulator.Jit.Translation;
 /// instruction may read (a reader in the block, or anything after the block ends) is left to the
 /// interpreter's handler, which computes them: the rules stay written once, and the guest sees the
 /// same flags in both tiers on every host. Where the flags are written again before any reader, the
-/// usual case, the instruction stays a host instruction and costs nothing.
+/// usual case, the instruction stays a host instruction and costs nothing. After the block, the
+/// flags its direct successors read first are live (<see cref="SuccessorFlags"/>), else all.
 /// </summary>
 internal static class FlagLiveness
 {
-    private const uint All = LazyFlags.ArithMask;
+    /// <summary>Every arithmetic flag (LazyFlags bits).</summary>
+    public const uint All = LazyFlags.ArithMask;
 
     /// <summary>
     /// Turns into <see cref="IrKind.Interpret"/> every host instruction of <paramref name="ops"/> whose
-    /// undefined flags may be read before they are written again; returns how many it turned.
+    /// undefined flags may be read before they are written again, where the code after the block may
+    /// read <paramref name="liveAfter"/>; returns how many it turned.
     /// </summary>
-    public static int InterpretObservedUndefined(List<IrOp> ops)
+    public static int InterpretObservedUndefined(List<IrOp> ops, uint liveAfter)
     {
-        // Whatever runs after the block may read any flag.
-        uint live = All;
+        uint live = liveAfter;
         int turned = 0;
         for (int i = ops.Count - 1; i >= 0; i--)
         {
@@ -66,14 +68,19 @@ internal static class FlagLiveness
         // Pass the flags through untouched.
         IrKind.Push or IrKind.Pop or IrKind.Leave or IrKind.Cli or IrKind.Sti or IrKind.MovFromSegment or IrKind.RepString => live,
 
-        // Leave the block (Branch on one of its paths), store the whole image (Pushf), or run an
-        // interpreter handler that may read any flag.
+        // The block's last op: what its successors read (the live set after it), and Jcc's condition.
+        IrKind.Jump or IrKind.Call or IrKind.Branch => live | Arithmetic(op.Ins.RflagsRead),
+
+        // Leave the block for a target not known here (JumpIndirect, Return), store the whole image
+        // (Pushf), or run an interpreter handler that may read any flag.
         _ => All,
     };
 
-    // The flags an op surely replaces: none for a shift or rotate by CL, whose count may be 0 (then
-    // every flag is left as it was); Iced's table gives none for an immediate count of 0 after masking.
-    private static uint Written(in Instruction ins) =>
+    /// <summary>
+    /// The flags an instruction surely replaces: none for a shift or rotate by CL, whose count may be 0
+    /// (then every flag is left as it was); Iced's table gives none for an immediate count of 0 after masking.
+    /// </summary>
+    public static uint Written(in Instruction ins) =>
         NativeForms.IsShiftCount(ins, ins.OpCount - 1) && ins.GetOpKind(ins.OpCount - 1) == OpKind.Register
             ? 0
             : Arithmetic(ins.RflagsModified);
@@ -129,7 +136,8 @@ internal static class FlagLiveness
         return undefined;
     }
 
-    private static uint Arithmetic(RflagsBits bits) =>
+    /// <summary>Iced's flags as LazyFlags bits (the arithmetic ones only).</summary>
+    public static uint Arithmetic(RflagsBits bits) =>
         ((bits & RflagsBits.CF) != 0 ? LazyFlags.CF : 0)
         | ((bits & RflagsBits.PF) != 0 ? LazyFlags.PF : 0)
         | ((bits & RflagsBits.AF) != 0 ? LazyFlags.AF : 0)

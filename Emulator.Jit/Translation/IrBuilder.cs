@@ -30,7 +30,10 @@ internal static unsafe class IrBuilder
 
     private const int Rsp = 4, Rbp = 5;
 
-    public static IrBlock? Build(Block block)
+    /// <summary>The block's IR, or null when translating it would gain nothing.</summary>
+    /// <param name="block">The decoded block.</param>
+    /// <param name="successors">Reads the flags the code after the block reads first; null: all of them.</param>
+    public static IrBlock? Build(Block block, SuccessorFlags? successors = null)
     {
         if (block.Bitness == 16)
         {
@@ -55,8 +58,11 @@ internal static unsafe class IrBuilder
             ir.FallThrough = op.Next;
         }
 
-        // Only now is the block's end known, after which any flag may be read.
-        FlagLiveness.InterpretObservedUndefined(ir.Ops);
+        // Only now is the block's end known, and with it what may read the flags after it.
+        if (ir.Ops.Count > 0)
+        {
+            FlagLiveness.InterpretObservedUndefined(ir.Ops, successors?.LiveAfter(block, ir.Ops[^1].Ins) ?? FlagLiveness.All);
+        }
         ushort registers = 0, written = 0;
         pinned = 0;
         Span<int> uses = stackalloc int[16];

@@ -29,6 +29,25 @@ public sealed class TranslatedUndefinedFlagsTests
         Jcc,
     }
 
+    /// <summary>How the reader is reached: in a block after the form's, which is where SuccessorFlags looks.</summary>
+    public enum Path
+    {
+        /// <summary>In the same block.</summary>
+        Straight,
+
+        /// <summary>Through a JMP.</summary>
+        Jump,
+
+        /// <summary>Through a CALL (the return address is dropped with LEA, which leaves the flags).</summary>
+        Call,
+
+        /// <summary>Either way of JECXZ (which reads no flag): the reader is on both paths.</summary>
+        BothWays,
+
+        /// <summary>Through a JMP to a BT, which writes CF and leaves OF, SF, AF and PF as they were in the interpreter.</summary>
+        BtFirst,
+    }
+
     // Forms over EAX/AX/AL (destination), EBX and ECX (sources, CL a count), EDX, and [ESI+48] (a
     // random dword of the case, for the memory forms).
     private static readonly Dictionary<string, Action<Assembler>> Forms32 = new()
@@ -107,6 +126,24 @@ public sealed class TranslatedUndefinedFlagsTests
 
     public static TheoryData<string, Reader> Cases64() => Combine(Forms64.Keys);
 
+    public static TheoryData<string, Path> Successors32() => WithPaths(Forms32.Keys);
+
+    public static TheoryData<string, Path> Successors64() => WithPaths(Forms64.Keys);
+
+    private static TheoryData<string, Path> WithPaths(IEnumerable<string> forms)
+    {
+        var data = new TheoryData<string, Path>();
+        foreach (string form in forms)
+        {
+            foreach (Path path in Enum.GetValues<Path>().Where(p => p != Path.Straight))
+            {
+                data.Add(form, path);
+            }
+        }
+
+        return data;
+    }
+
     private static TheoryData<string, Reader> Combine(IEnumerable<string> forms)
     {
         var data = new TheoryData<string, Reader>();
@@ -139,6 +176,140 @@ public sealed class TranslatedUndefinedFlagsTests
         byte[] translated = Run64(Forms64[form], reader, inputs, translate: true);
         byte[] interpreted = Run64(Forms64[form], reader, inputs, translate: false);
         AssertSame(form, reader, inputs, translated, interpreted);
+    }
+
+    /// <summary>
+    /// The block ends after the form and the reader is in a successor block (a JMP's or CALL's
+    /// target, either way of a Jcc, or after a BT): translated code still shows the interpreter's flags.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Successors32))]
+    public void SuccessorsSeeTheSameFlags32(string form, Path path)
+    {
+        byte[] inputs = Inputs(form, bits64: false);
+        byte[] translated = Run32(Forms32[form], Reader.Pushf, inputs, translate: true, out _, path);
+        byte[] interpreted = Run32(Forms32[form], Reader.Pushf, inputs, translate: false, out _, path);
+        AssertSame(form, Reader.Pushf, inputs, translated, interpreted);
+    }
+
+    [Theory]
+    [MemberData(nameof(Successors64))]
+    public void SuccessorsSeeTheSameFlags64(string form, Path path)
+    {
+        byte[] inputs = Inputs(form, bits64: true);
+        byte[] translated = Run64(Forms64[form], Reader.Pushf, inputs, translate: true, path);
+        byte[] interpreted = Run64(Forms64[form], Reader.Pushf, inputs, translate: false, path);
+        AssertSame(form, Reader.Pushf, inputs, translated, interpreted);
+    }
+
+    /// <summary>
+    /// A block that ends with a JMP stays a host instruction where the JMP's target writes the flags
+    /// first (ADD every one, INC all but CF), and is left to the interpreter where the target reads
+    /// one first or leaves it (INC's CF; BT keeps OF, SF, AF and PF in the interpreter).
+    /// </summary>
+    [Theory]
+    [InlineData("shl eax,4", "add", false)]
+    [InlineData("imul eax,ebx", "add", false)]
+    [InlineData("bt eax,ebx", "add", false)]
+    [InlineData("rol eax,3", "add", false)]
+    [InlineData("bsf eax,ebx", "add", false)]
+    [InlineData("shl eax,4", "inc", false)]
+    [InlineData("bsf eax,ebx", "inc", true)]
+    [InlineData("shl eax,4", "bt", true)]
+    [InlineData("imul eax,ebx", "bt", true)]
+    [InlineData("imul eax,ebx", "pushf", true)]
+    public void TheJumpTargetDecides(string form, string target, bool interpreted)
+    {
+        byte[] inputs = Inputs(form, bits64: false);
+        byte[] translated = Run32(
+            a =>
+            {
+                Forms32[form](a);
+                Label next = a.CreateLabel();
+                a.jmp(next);
+                a.int3();
+                a.Label(ref next);
+                switch (target)
+                {
+                    case "add": a.add(edi, 0); break;
+                    case "inc": a.inc(edi); break;
+                    case "bt": a.bt(edi, 0); break;
+                    default: a.nop(); break;
+                }
+            },
+            Reader.Pushf,
+            inputs,
+            translate: true,
+            out long undefinedInterpreted);
+        Assert.Equal(interpreted, undefinedInterpreted > 0);
+    }
+
+    /// <summary>
+    /// The bytes SuccessorFlags read are watched as the block's own: halfway through the cases an
+    /// ADD (which made the form's undefined flags dead) after the JMP is overwritten with NOPs, and
+    /// the translated block must then give the interpreter's flags to the PUSHFD after it.
+    /// </summary>
+    [Theory]
+    [InlineData("imul eax,ebx")]
+    [InlineData("bsf eax,ebx")]
+    [InlineData("shl eax,4")]
+    [InlineData("rol eax,3")]
+    [InlineData("bt eax,ebx")]
+    public void OverwrittenSuccessorIsSeen(string form)
+    {
+        byte[] inputs = Inputs(form, bits64: false);
+        byte[] translated = RunPatched(form, inputs, translate: true);
+        byte[] interpreted = RunPatched(form, inputs, translate: false);
+        AssertSame(form + " (successor patched)", Reader.Pushf, inputs, translated, interpreted);
+    }
+
+    // The cases, with the form followed by JMP to ADD EDI,0, which the program overwrites with NOPs
+    // when it reaches the middle case (the flags saved across the check).
+    private static byte[] RunPatched(string form, byte[] inputs, bool translate)
+    {
+        using var rig = new TranslatorRig(translate: translate);
+        rig.Write(Table32, inputs);
+        ulong patch = 0x7fff_0000;
+        for (int pass = 0; pass < 2; pass++)
+        {
+            Label target = default;
+            ulong at = patch;
+            AssemblerResult result = rig.Load(a =>
+            {
+                EmitCases(
+                    a,
+                    bits64: false,
+                    Table32,
+                    a =>
+                    {
+                        Label skip = a.CreateLabel();
+                        a.pushfd();
+                        a.cmp(esi, (int)(Table32 + (Cases / 2 * CaseBytes)));
+                        a.jne(skip);
+                        for (int i = 0; i < 3; i++)
+                        {
+                            a.mov(__byte_ptr[(uint)at + (uint)i], 0x90);
+                        }
+
+                        a.Label(ref skip);
+                        a.popfd();
+                        Forms32[form](a);
+                        target = a.CreateLabel();
+                        a.jmp(target);
+                        a.int3();
+                        a.Label(ref target);
+                        a.add(edi, 0);
+                    },
+                    Reader.Pushf);
+                a.hlt();
+            });
+            patch = result.GetLabelRIP(target);
+        }
+
+        Assert.True(rig.RunToHalt(), "the program did not reach HLT");
+        byte[] table = new byte[inputs.Length];
+        rig.Platform.Memory.Read(new Emulator.Core.Memory.GuestPhysicalAddress(Table32), table);
+        return table;
     }
 
     /// <summary>
@@ -224,7 +395,7 @@ public sealed class TranslatedUndefinedFlagsTests
 
     // One case after another from the table at `table`: load RAX..RDX and the flags, run the form,
     // store the registers it leaves over the inputs, then the reader, which stores what it saw at +40.
-    private static void EmitCases(Assembler a, bool bits64, ulong table, Action<Assembler> form, Reader reader)
+    private static void EmitCases(Assembler a, bool bits64, ulong table, Action<Assembler> form, Reader reader, Path path = Path.Straight)
     {
         Register si = bits64 ? Register.RSI : Register.ESI;
         Register[] gprs = bits64 ? [Register.RAX, Register.RBX, Register.RCX, Register.RDX] : [Register.EAX, Register.EBX, Register.ECX, Register.EDX];
@@ -244,10 +415,55 @@ public sealed class TranslatedUndefinedFlagsTests
             a.AddInstruction(Instruction.Create(bits64 ? Code.Mov_rm64_r64 : Code.Mov_rm32_r32, new MemoryOperand(si, r * 8), gprs[r]));
         }
 
-        EmitReader(a, reader, si, bits64);
+        EmitPath(a, path, () => EmitReader(a, reader, si, bits64), bits64);
         a.AddInstruction(Instruction.Create(bits64 ? Code.Add_rm64_imm32 : Code.Add_rm32_imm32, si, CaseBytes));
         a.AddInstruction(Instruction.Create(bits64 ? Code.Cmp_rm64_imm32 : Code.Cmp_rm32_imm32, si, (int)(table + (Cases * CaseBytes))));
         a.jne(top);
+    }
+
+    private static void EmitPath(Assembler a, Path path, Action reader, bool bits64)
+    {
+        Label next = a.CreateLabel(), done = a.CreateLabel();
+        switch (path)
+        {
+            case Path.Jump or Path.BtFirst:
+                a.jmp(next);
+                a.int3();
+                a.Label(ref next);
+                if (path == Path.BtFirst)
+                {
+                    a.AddInstruction(Instruction.Create(bits64 ? Code.Bt_rm64_imm8 : Code.Bt_rm32_imm8, bits64 ? Register.RDI : Register.EDI, 0));
+                }
+
+                reader();
+                break;
+            case Path.Call:
+                a.call(next);
+                a.int3();
+                a.Label(ref next);
+                a.AddInstruction(bits64 ? Instruction.Create(Code.Lea_r64_m, Register.RSP, new MemoryOperand(Register.RSP, 8)) : Instruction.Create(Code.Lea_r32_m, Register.ESP, new MemoryOperand(Register.ESP, 4)));
+                reader();
+                break;
+            case Path.BothWays:
+                if (bits64)
+                {
+                    a.jrcxz(next);
+                }
+                else
+                {
+                    a.jecxz(next);
+                }
+
+                reader();
+                a.jmp(done);
+                a.Label(ref next);
+                reader();
+                a.Label(ref done);
+                break;
+            default:
+                reader();
+                break;
+        }
     }
 
     private static void EmitReader(Assembler a, Reader reader, Register si, bool bits64)
@@ -287,13 +503,13 @@ public sealed class TranslatedUndefinedFlagsTests
         }
     }
 
-    private static byte[] Run32(Action<Assembler> form, Reader reader, byte[] inputs, bool translate, out long undefinedInterpreted)
+    private static byte[] Run32(Action<Assembler> form, Reader reader, byte[] inputs, bool translate, out long undefinedInterpreted, Path path = Path.Straight)
     {
         using var rig = new TranslatorRig(translate: translate);
         rig.Write(Table32, inputs);
         rig.Load(a =>
         {
-            EmitCases(a, bits64: false, Table32, form, reader);
+            EmitCases(a, bits64: false, Table32, form, reader, path);
             a.hlt();
         });
         Assert.True(rig.RunToHalt(), "the program did not reach HLT");
@@ -303,11 +519,11 @@ public sealed class TranslatedUndefinedFlagsTests
         return table;
     }
 
-    private static byte[] Run64(Action<Assembler> form, Reader reader, byte[] inputs, bool translate)
+    private static byte[] Run64(Action<Assembler> form, Reader reader, byte[] inputs, bool translate, Path path = Path.Straight)
     {
         using var m = new LongModeMachine(translate);
         m.Write(Table64, inputs);
-        m.Run(a => EmitCases(a, bits64: true, Table64, form, reader));
+        m.Run(a => EmitCases(a, bits64: true, Table64, form, reader, path));
         return m.Read(Table64, inputs.Length);
     }
 

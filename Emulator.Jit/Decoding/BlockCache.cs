@@ -170,8 +170,13 @@ internal sealed unsafe class BlockCache
                 return false;
             }
 
-            (block.Successors ??= []).Add((page, start, stop));
-            *(ulong*)p.Map.Pointer |= CodePage.Chunks(start, stop);
+            // Once per range: each vCPU, and each translation after a cache reset, reads it again.
+            List<(ulong, int, int)> watched = block.Successors ??= [];
+            if (!watched.Contains((page, start, stop)))
+            {
+                watched.Add((page, start, stop));
+                *(ulong*)p.Map.Pointer |= CodePage.Chunks(start, stop);
+            }
             return true;
         }
     }

@@ -61,7 +61,10 @@ internal static unsafe class IrBuilder
         // Only now is the block's end known, and with it what may read the flags after it.
         if (ir.Ops.Count > 0)
         {
-            FlagLiveness.InterpretObservedUndefined(ir.Ops, successors?.LiveAfter(block, ir.Ops[^1].Ins) ?? FlagLiveness.All);
+            // After an interpreter call FlagLiveness counts every flag as read anyway.
+            IrOp last = ir.Ops[^1];
+            uint liveAfter = successors is not null && last.Kind != IrKind.Interpret ? successors.LiveAfter(block, last.Ins) : FlagLiveness.All;
+            FlagLiveness.InterpretObservedUndefined(ir.Ops, liveAfter);
         }
         ushort registers = 0, written = 0;
         pinned = 0;

@@ -177,6 +177,7 @@ internal sealed unsafe class BlockCache
                 watched.Add((page, start, stop));
                 *(ulong*)p.Map.Pointer |= CodePage.Chunks(start, stop);
             }
+
             return true;
         }
     }

@@ -297,7 +297,7 @@ public sealed partial class SoftVcpu : IVcpu
     {
         if (_core.Translator is { } t && TranslatorSettings.PrintStatistics)
         {
-            Console.Error.WriteLine($"emu: vCPU {Index} translator: {t.Statistics}; block fetches that missed the recent-block table {_core.RecentBlockMisses}, blocks decoded {_core.BlocksDecoded}; {_halts} HLTs, {System.Diagnostics.Stopwatch.GetElapsedTime(0, _haltedTicks).TotalMilliseconds:F0} ms halted");
+            Console.Error.WriteLine($"emu: vCPU {Index} translator: {t.Statistics}; block fetches that missed the recent-block table {_core.RecentBlockMisses}, blocks decoded {_core.BlocksDecoded}; {_core.InstructionsRetired} instructions retired; {_halts} HLTs, {System.Diagnostics.Stopwatch.GetElapsedTime(0, _haltedTicks).TotalMilliseconds:F0} ms halted");
             if (TranslatorSettings.Profile)
             {
                 Console.Error.WriteLine(t.Statistics.Profile());

@@ -50,6 +50,36 @@ internal sealed unsafe class Block
         return page == LastPage ? (0, ByteLength - onFirst) : (0, 0);
     }
 
+    /// <summary>
+    /// Bytes of the block's successors on its own pages that its translation decoded to learn which
+    /// flags they read first (Translation/SuccessorFlags), as (page, start, stop); a write to them
+    /// drops the block as a write to its own bytes does. Changed under the cache lock.
+    /// </summary>
+    public List<(ulong Page, int Start, int Stop)>? Successors { get; set; }
+
+    /// <summary>True when page offsets [from, to) of <paramref name="page"/> hold the block's bytes or watched successor bytes (caller holds the cache lock).</summary>
+    public bool Overlaps(ulong page, int from, int to)
+    {
+        (int start, int stop) = RangeOn(page);
+        if (start < to && from < stop)
+        {
+            return true;
+        }
+
+        if (Successors is { } watched)
+        {
+            foreach ((ulong p, int s, int e) in watched)
+            {
+                if (p == page && s < to && from < e)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     public ulong Physical { get; }
 
     public ulong Rip { get; }

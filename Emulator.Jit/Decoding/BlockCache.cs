@@ -153,6 +153,35 @@ internal sealed unsafe class BlockCache
         }
     }
 
+    /// <summary>
+    /// Watches <paramref name="length"/> bytes at <paramref name="physical"/>, on one of
+    /// <paramref name="block"/>'s pages, as the block's own: a write there drops it (its translation
+    /// read which flags the code there reads first). False when the block is dropped already.
+    /// </summary>
+    public bool WatchSuccessor(Block block, ulong physical, int length)
+    {
+        ulong page = physical >> SoftTlb.PageShift;
+        int start = (int)(physical & SoftTlb.PageMask);
+        int stop = Math.Min(start + length, 1 << SoftTlb.PageShift);
+        lock (_lock)
+        {
+            if (block.Dropped || (page != block.FirstPage && page != block.LastPage) || !_pages.TryGetValue(page, out CodePage? p))
+            {
+                return false;
+            }
+
+            // Once per range: each vCPU, and each translation after a cache reset, reads it again.
+            List<(ulong, int, int)> watched = block.Successors ??= [];
+            if (!watched.Contains((page, start, stop)))
+            {
+                watched.Add((page, start, stop));
+                *(ulong*)p.Map.Pointer |= CodePage.Chunks(start, stop);
+            }
+
+            return true;
+        }
+    }
+
     public void Clear()
     {
         lock (_lock)
@@ -194,8 +223,7 @@ internal sealed unsafe class BlockCache
 
             foreach (Block b in p.Blocks)
             {
-                (int start, int stop) = b.RangeOn(page);
-                if (start < to && from < stop)
+                if (b.Overlaps(page, from, to))
                 {
                     into.Add(b);
                     if (firstOnly)
@@ -253,28 +281,30 @@ internal sealed unsafe class BlockCache
             return upTo & ~((1UL << first) - 1);
         }
 
-        public void Mark(Block block, ulong page)
-        {
-            (int start, int stop) = block.RangeOn(page);
-            if (stop > start)
-            {
-                *(ulong*)Map.Pointer |= Chunks(start, stop);
-            }
-        }
+        public void Mark(Block block, ulong page) => *(ulong*)Map.Pointer |= Watched(block, page);
 
         public void Remap()
         {
             ulong bits = 0;
             foreach (Block b in Blocks)
             {
-                (int start, int stop) = b.RangeOn(_pageNumber);
-                if (stop > start)
-                {
-                    bits |= Chunks(start, stop);
-                }
+                bits |= Watched(b, _pageNumber);
             }
 
             *(ulong*)Map.Pointer = bits;
+        }
+
+        // Chunk bits of the block's bytes and watched successor bytes on the page.
+        private static ulong Watched(Block block, ulong page)
+        {
+            (int start, int stop) = block.RangeOn(page);
+            ulong bits = stop > start ? Chunks(start, stop) : 0;
+            foreach ((ulong p, int s, int e) in block.Successors ?? [])
+            {
+                bits |= p == page ? Chunks(s, e) : 0;
+            }
+
+            return bits;
         }
     }
 }

@@ -30,7 +30,7 @@ internal sealed unsafe partial class CpuCore
     {
         if (TranslatorSettings.Profile)
         {
-            Translator?.Statistics.CountHelper(op->Ins.Mnemonic);
+            Translator?.Statistics.CountHelper(op);
             if (TranslatorSettings.ProfileSites)
             {
                 Translator?.Statistics.CountHelperSite(op->Ins);

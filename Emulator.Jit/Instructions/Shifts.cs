@@ -35,8 +35,8 @@ internal static unsafe class Shifts
     // SHRD: "For a non-zero count, the AF flag is undefined"); the Intel 80386 sets it (measured
     // on a 386SX by the authors of the public test386.asm CPU tester, its "undefined behaviours"
     // test) and so does the AMD Zen host this was checked on, for every count and operand (the
-    // differential harness compares it there). Setting it also keeps the interpreter in step with
-    // the translator, which runs shifts as host instructions.
+    // differential harness compares it there). Translated code shows this value too: a shift whose
+    // AF may be read is left to this handler (Translation/FlagLiveness).
     private const ulong ShiftAf = LazyFlags.AF;
 
     // A zero count leaves the destination's value and the flags alone, but the destination is

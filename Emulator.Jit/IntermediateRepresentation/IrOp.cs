@@ -47,6 +47,9 @@ internal unsafe struct IrOp
     /// <summary>Guest general registers the instruction may write.</summary>
     public ushort Written;
 
+    /// <summary>Interpret: a host instruction left to the interpreter because its undefined flags may be read (FlagLiveness).</summary>
+    public bool ForUndefinedFlags;
+
     /// <summary>Iced's condition for Branch.</summary>
     public ConditionCode Condition;
 }

@@ -30,7 +30,10 @@ internal static unsafe class IrBuilder
 
     private const int Rsp = 4, Rbp = 5;
 
-    public static IrBlock? Build(Block block)
+    /// <summary>The block's IR, or null when translating it would gain nothing.</summary>
+    /// <param name="block">The decoded block.</param>
+    /// <param name="successors">Reads the flags the code after the block reads first; null: all of them.</param>
+    public static IrBlock? Build(Block block, SuccessorFlags? successors = null)
     {
         if (block.Bitness == 16)
         {
@@ -39,10 +42,7 @@ internal static unsafe class IrBuilder
 
         var ir = new IrBlock { StartRip = block.Rip, Bitness = block.Bitness, Ops = new List<IrOp>(block.Ops.Length) };
         Span<DecodedOp> ops = block.Ops;
-        ushort registers = 0, written = 0, pinned = 0;
-        Span<int> uses = stackalloc int[16];
-        int flat = 1 << (int)SegIndex.Cs;
-        int nativeCount = 0;
+        ushort pinned = 0;
         for (int i = 0; i < ops.Length; i++)
         {
             IrOp op = Classify(ref ops[i], block.Bitness);
@@ -54,6 +54,26 @@ internal static unsafe class IrBuilder
             }
 
             pinned = morePinned;
+            ir.Ops.Add(op);
+            ir.FallThrough = op.Next;
+        }
+
+        // Only now is the block's end known, and with it what may read the flags after it.
+        if (ir.Ops.Count > 0)
+        {
+            // After an interpreter call FlagLiveness counts every flag as read anyway.
+            IrOp last = ir.Ops[^1];
+            uint liveAfter = successors is not null && last.Kind != IrKind.Interpret ? successors.LiveAfter(block, last.Ins) : FlagLiveness.All;
+            FlagLiveness.InterpretObservedUndefined(ir.Ops, liveAfter);
+        }
+        ushort registers = 0, written = 0;
+        pinned = 0;
+        Span<int> uses = stackalloc int[16];
+        int flat = 1 << (int)SegIndex.Cs;
+        int nativeCount = 0;
+        foreach (IrOp op in ir.Ops)
+        {
+            pinned |= Spillable(op) ? (ushort)0 : op.Registers;
             registers |= op.Registers;
             written |= op.Written;
             for (ushort r = op.Registers; r != 0; r &= (ushort)(r - 1))
@@ -69,9 +89,6 @@ internal static unsafe class IrBuilder
                     flat |= SegmentsUsed(op);
                 }
             }
-
-            ir.Ops.Add(op);
-            ir.FallThrough = op.Next;
         }
 
         // A block the translator would only hand back to the interpreter gains nothing.
@@ -469,8 +486,8 @@ internal static unsafe class IrBuilder
         op.Registers = regs;
         op.Written = (1 << 0) | (1 << 2);
         // MUL and IMUL define CF and OF (the host's undefined SF, ZF, AF and PF come along, as for
-        // the two-operand IMUL); DIV and IDIV leave every flag undefined, and here keep the guest's,
-        // as the interpreter does.
+        // the two-operand IMUL, unless FlagLiveness finds a reader); DIV and IDIV leave every flag
+        // undefined, and here keep the guest's, as the interpreter does.
         op.WritesFlags = ins.Mnemonic is Mnemonic.Mul or Mnemonic.Imul;
         return op;
     }
@@ -563,7 +580,8 @@ internal static unsafe class IrBuilder
         return op;
     }
 
-    private static IrOp Fallback(IrOp op)
+    /// <summary>The op left to the interpreter's handler.</summary>
+    public static IrOp Fallback(IrOp op)
     {
         op.Kind = IrKind.Interpret;
         op.Registers = op.Written = 0;

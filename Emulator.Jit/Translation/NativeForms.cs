@@ -154,6 +154,10 @@ internal static class NativeForms
             case Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc:
                 // With a register bit offset, a memory operand is addressed by the offset too.
                 return ins.Op0Kind == OpKind.Register || ins.Op1Kind != OpKind.Register;
+            case Mnemonic.Shld or Mnemonic.Shrd when ins.MemorySize.GetSize() == 2 || ins.Op0Kind == OpKind.Register && ins.Op0Register.GetSize() == 2:
+                // A count above 16 leaves the result undefined (Intel SDM Vol. 2B SHLD, SHRD), and
+                // processors differ there: the interpreter's result stands in both tiers.
+                return ins.GetOpKind(2) == OpKind.Immediate8 && (ins.GetImmediate(2) & 31) <= 16;
             case Mnemonic.Nop:
                 return true;
             default:

@@ -41,8 +41,9 @@ internal sealed unsafe class TranslationCache : IDisposable
     // _epoch counts resets, so a result compiled before one is thrown away.
     private readonly object _compileLock = new();
 
-    // The emitter's reusable buffers; used under _compileLock only.
+    // The emitter's reusable buffers and the successors' reader; used under _compileLock only.
     private readonly CodeGen.X86.EmitterScratch _scratch = new();
+    private readonly SuccessorFlags _successors;
     private int _nextSlot;
     private int _epoch;
 
@@ -57,6 +58,7 @@ internal sealed unsafe class TranslationCache : IDisposable
     public TranslationCache(CpuCore cpu, long capacity, int threshold, bool background = false)
     {
         _cpu = cpu;
+        _successors = new SuccessorFlags(cpu.Memory, cpu.Code);
         Threshold = threshold;
         _memory = new ExecutableMemory(capacity);
         (_enter, _stubs) = EmitStubs();
@@ -331,7 +333,7 @@ internal sealed unsafe class TranslationCache : IDisposable
     private Compiled Compile(Block block)
     {
         long start = Stopwatch.GetTimestamp();
-        IrBlock? ir = IrBuilder.Build(block);
+        IrBlock? ir = IrBuilder.Build(block, _successors);
         if (ir is null)
         {
             return new Compiled(block, _epoch, 0, null, null, 0, false, Stopwatch.GetTimestamp() - start);
@@ -439,6 +441,14 @@ internal sealed unsafe class TranslationCache : IDisposable
         Statistics.Blocks++;
         Statistics.GuestInstructions += ir.Ops.Count;
         Statistics.NativeInstructions += ir.Ops.Count(o => o.Kind != IrKind.Interpret);
+        foreach (IrOp o in ir.Ops)
+        {
+            if (o.ForUndefinedFlags)
+            {
+                Statistics.CountUndefinedFlags(o);
+            }
+        }
+
         Statistics.HostBytes += code.Code.Length;
         Statistics.TranslateTicks += c.Ticks;
         return t;
@@ -631,7 +641,19 @@ internal sealed class TranslationStatistics
 
     public void CountReason(string why) => _reasons[why] = _reasons.GetValueOrDefault(why) + 1;
 
-    public void CountHelper(Iced.Intel.Mnemonic m) => _helpers[m] = _helpers.GetValueOrDefault(m) + 1;
+    /// <summary>Counts a call of the interpreter's handler from translated code (EMU_JIT_STATS=2).</summary>
+    public unsafe void CountHelper(DecodedOp* op)
+    {
+        _helpers[op->Ins.Mnemonic] = _helpers.GetValueOrDefault(op->Ins.Mnemonic) + 1;
+        HelperCalls++;
+        if (_undefinedFlagsOps.Contains((nint)op))
+        {
+            UndefinedFlagsCalls++;
+        }
+    }
+
+    /// <summary>Calls of the interpreter's handler from translated code, and those for undefined flags (FlagLiveness), with EMU_JIT_STATS=2.</summary>
+    public long HelperCalls, UndefinedFlagsCalls;
 
     private readonly Dictionary<ulong, (long Count, string Text)> _helperSites = [];
 
@@ -664,6 +686,24 @@ internal sealed class TranslationStatistics
 
     public void CountInterpreted(Iced.Intel.Mnemonic m) => _interpreted[m] = _interpreted.GetValueOrDefault(m) + 1;
 
+    private readonly Dictionary<Iced.Intel.Mnemonic, long> _undefinedFlags = [];
+
+    /// <summary>Instructions translated as interpreter calls because their undefined flags may be read (FlagLiveness).</summary>
+    public long UndefinedFlagsInterpreted;
+
+    // The ops translated so, by address (ops never move), to count their calls.
+    private readonly HashSet<nint> _undefinedFlagsOps = [];
+
+    public unsafe void CountUndefinedFlags(in IrOp op)
+    {
+        UndefinedFlagsInterpreted++;
+        _undefinedFlags[op.Ins.Mnemonic] = _undefinedFlags.GetValueOrDefault(op.Ins.Mnemonic) + 1;
+        if (TranslatorSettings.Profile)
+        {
+            _undefinedFlagsOps.Add((nint)op.Op);
+        }
+    }
+
     /// <summary>The most frequent instructions the interpreter ran, from translated code and outside it.</summary>
     public string Profile() =>
         "helpers: " + string.Join(", ", _helpers.OrderByDescending(p => p.Value).Take(25).Select(p => $"{p.Key} {p.Value}"))
@@ -671,10 +711,11 @@ internal sealed class TranslationStatistics
         + (_helperSites.Count == 0 ? string.Empty : "\nbusiest helper sites: " + string.Join("\n  ", _helperSites.OrderByDescending(p => p.Value.Count).Take(60).Select(p => $"{p.Key:x} {p.Value.Text}: {p.Value.Count}")))
         + (_exits.Count == 0 ? string.Empty : "\nexits by reason: " + string.Join(", ", _exits.GroupBy(p => p.Key.Item1).Select(g => $"{g.Key} {g.Sum(p => p.Value)}"))
             + "\nbusiest exits: " + string.Join("\n  ", _exits.OrderByDescending(p => p.Value).Take(40).Select(p => $"{p.Key.Item1} at {p.Key.Item2:x}: {p.Value}")))
+        + $"\n{HelperCalls} helper calls, {UndefinedFlagsCalls} of them for undefined flags; translated as such: " + string.Join(", ", _undefinedFlags.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"))
         + $"\ninterpreted blocks {InterpretedBlocks}, exits {Exits}; interpreted instructions: " + string.Join(", ", _interpreted.OrderByDescending(p => p.Value).Take(25).Select(p => $"{p.Key} {p.Value}"));
 
     public override string ToString() =>
-        $"{Blocks} blocks, {GuestInstructions} guest instructions ({NativeInstructions} native), {HostBytes / 1024} KiB host code, "
+        $"{Blocks} blocks, {GuestInstructions} guest instructions ({NativeInstructions} native, {UndefinedFlagsInterpreted} interpreted for their undefined flags), {HostBytes / 1024} KiB host code, "
         + $"{TranslateTicks * 1000.0 / Stopwatch.Frequency:0.0} ms translating ({(GuestInstructions == 0 ? 0 : TranslateTicks * 1e6 / Stopwatch.Frequency / GuestInstructions):0.00} us per guest instruction), "
         + $"({X86Emitter.AssembleTicks * 1000.0 / Stopwatch.Frequency:0.0} ms of it encoding), {ChainsPatched} chains patched, {Entries} entries from the dispatcher, {Flushes} cache resets; "
         + $"process GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen0/1/2), {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms paused, {GC.GetTotalAllocatedBytes() >> 20} MiB allocated";

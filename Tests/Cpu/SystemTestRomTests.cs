@@ -48,6 +48,25 @@ public sealed class SystemTestRomTests
     [Fact]
     public void LockedUpdatesFromTwoVcpusAreNeverLost() => AssertAllPassed("smplock", 16, Run("smplock", "--smp", "2"));
 
+    /// <summary>
+    /// undefflags with every block translated at its first run (EMU_JIT_THRESHOLD=1): the shifts and
+    /// rotates whose undefined flags the ROM reads with PUSHFD run as translated code's interpreter
+    /// calls (the statistics count them), and give the values the 80386 was measured to give.
+    /// </summary>
+    [Fact]
+    public void UndefinedFlagsMatchTheMeasurementsWithEveryBlockTranslated()
+    {
+        string path = Path.Combine(DemoGuestTests.RepositoryRoot(), "Roms", "tests", "undefflags.bin");
+        EmuProcess.Result r = EmuProcess.RunWith(
+            Timeout,
+            new Dictionary<string, string> { ["EMU_JIT_THRESHOLD"] = "1", ["EMU_JIT_STATS"] = "1" },
+            [],
+            "run", "--accel", "jit", "--serial", "stdio", "--bios", path);
+        AssertAllPassed("undefflags", 51, r);
+        System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(r.Stderr, @"native, (\d+) interpreted for their undefined flags");
+        Assert.True(m.Success && int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, $"no instruction was left to the interpreter for its flags: {r.Stderr}");
+    }
+
     private static void AssertAllPassed(string rom, int checks, EmuProcess.Result r)
     {
         string[] lines = Lines(r.Stdout);

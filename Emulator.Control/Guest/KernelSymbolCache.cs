@@ -48,9 +48,6 @@ public sealed class KernelSymbolCache
         };
     }
 
-    /// <summary>The symbols from guest memory, or null with the reason.</summary>
-    public KernelSymbols? Get(out string why) => Get(KallsymsSource.Memory, out why, out _);
-
     /// <summary>
     /// The symbols from <paramref name="source"/>, and in <paramref name="origin"/> where they came
     /// from ("guest memory", or the bzImage and the KASLR offset); or null with the reason.

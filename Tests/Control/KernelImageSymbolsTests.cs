@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Emulator.Control.Guest;
 using Emulator.Tests.EndToEnd;
+using Emulator.Tests.EndToEnd.Control;
 using Xunit;
 
 namespace Emulator.Tests.Control;
@@ -112,6 +113,26 @@ public sealed class KernelImageSymbolsTests : IDisposable
         e = Assert.Throws<InvalidDataException>(() => KernelImageSymbols.Read(notKernel));
         Assert.Contains(notKernel, e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    // Before the kernel has run (-S: the bzImage is still compressed in guest RAM and LSTAR is 0)
+    // neither source has symbols, and the reply says why for each; an unknown source is refused.
+    [SkippableFact]
+    public void BeforeTheKernelRunsEachSourceSaysWhyItHasNoSymbols()
+    {
+        Skip.If(GuestConsole.MissingImages is not null, GuestConsole.MissingImages);
+        string socket = Path.Combine(_dir, "qmp.sock");
+        using GuestProcess emu = GuestProcess.Emu(null, "run", "--accel", "jit", "-m", "512M", "--kernel", GuestConsole.Kernel, "--initrd", GuestConsole.Initrd,
+            "--append", "console=ttyS0", "-S", "--serial", "null", "--qmp", $"unix:{socket},server,wait=off");
+        using RawQmp qmp = RawQmp.Connect(socket, TimeSpan.FromSeconds(60), () => emu.HasExited);
+        qmp.Send("""{"execute":"qmp_capabilities"}""");
+        string auto = qmp.Send("""{"execute":"x-emu-query-kallsyms","arguments":{"name":"_text"}}""")["error"]!["desc"]!.GetValue<string>();
+        Assert.Contains("no kallsyms token table in guest RAM", auto, StringComparison.Ordinal);
+        Assert.Contains("LSTAR is 0", auto, StringComparison.Ordinal);
+        string kernel = qmp.Send("""{"execute":"x-emu-query-kallsyms","arguments":{"kallsyms-source":"kernel"}}""")["error"]!["desc"]!.GetValue<string>();
+        Assert.Equal("no kernel symbols: the guest kernel has not set up SYSCALL yet (LSTAR is 0), so its KASLR offset is unknown", kernel);
+        Assert.Equal("GenericError", qmp.Send("""{"execute":"x-emu-query-kallsyms","arguments":{"kallsyms-source":"bogus"}}""")["error"]!["class"]!.GetValue<string>());
+        Assert.False(emu.HasExited, emu.Stderr);
     }
 
     private static List<(ulong, char)> Entries(Dictionary<string, List<(ulong, char)>> map, string name) =>

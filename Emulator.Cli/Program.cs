@@ -13,6 +13,7 @@ internal static class Program
 
     private static int Main(string[] args)
     {
+        RestoreTiering.ReexecForRestore(args);
         var parser = new Parser(s =>
         {
             s.HelpWriter = null;

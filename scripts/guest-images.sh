@@ -6,12 +6,25 @@
 #
 #   scripts/guest-images.sh            build (or reuse) the images, print their paths
 #   scripts/guest-images.sh --qemu     then boot them once under qemu-system-x86_64 -accel tcg as a check
+#   scripts/guest-images.sh --system-map  also fetch the kernel's real System.map (from its -dbg package,
+#                                      about 860 MiB to download; only the map is kept): the oracle for
+#                                      the symbols emu reads out of the bzImage (KernelImageSymbolsTests)
 #
 # Output, in ${EMU_GUEST_CACHE:-~/.cache/emu/guest}:
 #   vmlinuz          the bzImage
 #   initramfs.gz     newc cpio, gzip; /init prints "emu-guest: init reached" then starts a shell on the console
 #   kernel-version   the kernel's release string (what `uname -r` prints in the guest)
+#   System.map       with --system-map: the kernel build's System.map (the one in linux-image-*.deb is a stub)
 set -euo pipefail
+
+qemu_check=0 system_map=0
+for arg in "$@"; do
+  case "$arg" in
+    --qemu) qemu_check=1 ;;
+    --system-map) system_map=1 ;;
+    *) echo "guest-images.sh: unknown option $arg (--qemu, --system-map)" >&2; exit 2 ;;
+  esac
+done
 
 cache="${EMU_GUEST_CACHE:-$HOME/.cache/emu/guest}"
 mkdir -p "$cache/debs"
@@ -52,6 +65,21 @@ vmlinuz="$(ls "$kroot"/boot/vmlinuz-* | head -n 1)"
 kver="${vmlinuz##*/vmlinuz-}"
 cp "$vmlinuz" "$cache/vmlinuz"
 echo "$kver" > "$cache/kernel-version"
+
+# Debian's linux-image package ships a placeholder System.map; the real one is in the -dbg package
+# next to the debug vmlinux. Only the map is taken out of the stream, and the package is not kept.
+if [ "$system_map" = 1 ] && [ ! -s "$cache/System.map" ]; then
+  echo "== downloading ${kpkg}-dbg for its System.map" >&2
+  dbgdir="$(mktemp -d)"
+  if (cd "$dbgdir" && apt-get download -q "${kpkg}-dbg" >/dev/null) \
+      && dpkg-deb --fsys-tarfile "$dbgdir"/*.deb | tar -xO "./usr/lib/debug/boot/System.map-$kver" > "$cache/System.map.tmp"; then
+    mv "$cache/System.map.tmp" "$cache/System.map"
+  else
+    rm -f "$cache/System.map.tmp"
+    echo "guest-images.sh: could not get System.map from ${kpkg}-dbg; the bzImage symbol test will skip" >&2
+  fi
+  rm -rf "$dbgdir"
+fi
 
 # The modules for a virtio disk and ext4, an IDE disk and CD-ROM (ata_piix, sd_mod, sr_mod),
 # ISO 9660 and a virtio network card, with their dependencies first. The package ships no
@@ -132,7 +160,7 @@ mv "$cache/initramfs.gz.tmp" "$cache/initramfs.gz"
 echo "kernel:    $cache/vmlinuz ($kver)"
 echo "initramfs: $cache/initramfs.gz (${#order[@]} modules)"
 
-if [ "${1:-}" = "--qemu" ]; then
+if [ "$qemu_check" = 1 ]; then
   command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is not installed"
   log="$cache/qemu-check.log"
   echo "== booting under qemu-system-x86_64 -accel tcg (up to 120 s)" >&2

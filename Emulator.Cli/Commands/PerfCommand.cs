@@ -9,7 +9,8 @@ namespace Emulator.Cli.Commands;
 /// <summary>
 /// `emu perf GUEST`: asks the guest's emu to sample its vCPUs (x-emu-profile) and prints a
 /// `perf top`-like table: the hottest kernel functions by share of all samples, and the user-mode
-/// share. Symbols are the kernel's own, found in guest memory by emu, or --kallsyms FILE.
+/// share. Symbols are the kernel's own, found in guest memory by emu (or in the --kernel bzImage:
+/// --kallsyms-from-kernel, and when memory has none), or --kallsyms FILE.
 /// </summary>
 internal static class PerfCommand
 {
@@ -27,6 +28,11 @@ internal static class PerfCommand
             throw new UsageException($"--duration {o.Duration}: between 0 and 600 seconds");
         }
 
+        if (o.Kallsyms is not null && o.KallsymsFromKernel)
+        {
+            throw new UsageException("--kallsyms and --kallsyms-from-kernel: give one source of symbols");
+        }
+
         KernelSymbols? file = o.Kallsyms is null ? null : ReadSymbols(o.Kallsyms);
         using QmpClient client = GuestConnection.Open(o.Guest, TimeSpan.FromSeconds(o.Duration + 60));
         JsonNode profile;
@@ -36,6 +42,7 @@ internal static class PerfCommand
             {
                 ["frequency"] = o.Frequency,
                 ["duration-ms"] = (int)(o.Duration * 1000),
+                ["kallsyms-source"] = o.KallsymsFromKernel ? "kernel" : "auto",
             });
         }
         catch (QmpException e)

@@ -21,6 +21,9 @@ internal sealed class PerfOptions
     [Option("kallsyms", HelpText = "Symbols from this file (/proc/kallsyms or System.map format) instead of the ones found in guest memory.")]
     public string? Kallsyms { get; set; }
 
+    [Option("kallsyms-from-kernel", HelpText = "Symbols from the bzImage the guest was started with (--kernel), moved by the running kernel's KASLR offset, instead of from guest memory (by default the bzImage is used only when guest memory has none).")]
+    public bool KallsymsFromKernel { get; set; }
+
     [Option("folded", HelpText = "Also write folded stacks (flame-graph input: frames outermost first, ';'-separated, then a count) to this file.")]
     public string? Folded { get; set; }
 

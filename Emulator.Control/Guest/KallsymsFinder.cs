@@ -37,7 +37,7 @@ public static class KallsymsFinder
     private static readonly byte[] Digits = "0\u00001\u00002\u00003\u00004\u00005\u00006\u00007\u00008\u00009\u0000"u8.ToArray();
 
     /// <summary>The kernel's symbols found in <paramref name="memory"/>'s RAM, or null with the reason in <paramref name="why"/>.</summary>
-    public static KernelSymbols? Find(AddressSpace memory, out string why)
+    public static unsafe KernelSymbols? Find(AddressSpace memory, out string why)
     {
         why = "no kallsyms token table in guest RAM (is a Linux kernel running?)";
         foreach (MemoryRegion region in memory.Regions)
@@ -47,24 +47,49 @@ public static class KallsymsFinder
                 continue;
             }
 
-            var ram = new RamView(region);
-            long from = 0;
-            while (ram.IndexOf(Digits, from) is long at and >= 0)
+            // SAFETY: the region's host mapping lives as long as the machine, and this runs on the
+            // machine's behalf while it runs; the view checks every offset against the region's size.
+            if (Find(new ByteView(region.HostPointer(region.Start.Value), (long)region.Size), ref why) is { } symbols)
             {
-                from = at + 1;
-                if (TryDecode(ram, at, out KernelSymbols? symbols, out string reason))
-                {
-                    return symbols;
-                }
-
-                why = reason;
+                return symbols;
             }
         }
 
         return null;
     }
 
-    private static bool TryDecode(RamView ram, long digits, out KernelSymbols? symbols, out string why)
+    /// <summary>
+    /// The symbols in a kernel image (an uncompressed vmlinux, e.g. <see cref="KernelImagePayload"/>'s),
+    /// at the addresses it was linked at: the image's relative base has not been relocated.
+    /// </summary>
+    public static unsafe KernelSymbols? Find(ReadOnlySpan<byte> image, out string why)
+    {
+        why = "no kallsyms token table in the kernel image (built without CONFIG_KALLSYMS?)";
+        fixed (byte* p = image)
+        {
+            // SAFETY: the view lives only inside this fixed block and checks every offset against the span's length.
+            return Find(new ByteView(p, image.Length), ref why);
+        }
+    }
+
+    private static KernelSymbols? Find(ByteView bytes, ref string why)
+    {
+        long from = 0;
+        while (bytes.IndexOf(Digits, from) is long at and >= 0)
+        {
+            from = at + 1;
+            if (TryDecode(bytes, at, out KernelSymbols? symbols, out string reason))
+            {
+                return symbols;
+            }
+
+            why = reason;
+        }
+
+        return null;
+    }
+
+    private static bool TryDecode(ByteView ram, long digits, out KernelSymbols? symbols, out string why)
     {
         symbols = null;
 
@@ -189,7 +214,7 @@ public static class KallsymsFinder
 
     // The u32 markers (one per 256 names, strictly rising from 0) that end at end, but for zero
     // padding of up to 4 bytes; with where they start. Null when the u32s there do not fall to 0.
-    private static (List<uint> Markers, long Start)? Markers(RamView ram, long end)
+    private static (List<uint> Markers, long Start)? Markers(ByteView ram, long end)
     {
         long markersEnd = end;
         while (markersEnd > end - 8 && ram.U32(markersEnd - 4) == 0)
@@ -234,7 +259,7 @@ public static class KallsymsFinder
     private static bool SeqsHold(uint count, long seqsBytes) => seqsBytes >= 3L * count && seqsBytes < (3L * count) + 8;
 
     // Every name, or null when this start does not give the markers' offsets and end at them.
-    private static string[]? DecodeNames(RamView ram, long start, int count, List<uint> markers, long markersStart, string[] tokens)
+    private static string[]? DecodeNames(ByteView ram, long start, int count, List<uint> markers, long markersStart, string[] tokens)
     {
         var names = new string[count];
         long p = start;
@@ -272,7 +297,7 @@ public static class KallsymsFinder
     }
 
     // kallsyms_offsets + kallsyms_relative_base: before num_syms (up to 6.3) or after the token index (6.4+).
-    private static (ulong Base, ulong[] Values)? Addresses(RamView ram, long numSyms, int count, long tokenIndex)
+    private static (ulong Base, ulong[] Values)? Addresses(ByteView ram, long numSyms, int count, long tokenIndex)
     {
         long before = (numSyms - 8) & ~7L;
         long offsetsBefore = before - (((4L * count) + 7) & ~7L);
@@ -320,15 +345,14 @@ public static class KallsymsFinder
         return down <= 2;
     }
 
-    // One RAM region's bytes by offset from its start, read straight from its host mapping.
-    private sealed unsafe class RamView(MemoryRegion region)
+    // Bytes by offset from a start (a RAM region's host mapping, or a kernel image), read in place.
+    private sealed unsafe class ByteView(byte* start, long length)
     {
-        private readonly byte* _base = region.HostPointer(region.Start.Value);
+        private readonly byte* _base = start;
 
-        public long Length { get; } = (long)region.Size;
+        public long Length { get; } = length;
 
-        // SAFETY: every indexer and reader checks the offset against the region's size, and the
-        // mapping lives as long as the machine (this runs on the machine's behalf while it runs).
+        // SAFETY: every indexer and reader checks the offset against the length the creator vouched for.
         public byte this[long offset] => offset >= 0 && offset < Length ? _base[offset] : (byte)0;
 
         public ushort U16(long offset) => offset >= 0 && offset + 2 <= Length ? BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(_base + offset, 2)) : (ushort)0;

@@ -19,6 +19,9 @@ public readonly record struct KernelSymbol(ulong Address, char Type, string Name
 /// </summary>
 public sealed class KernelSymbols
 {
+    // __START_KERNEL_map: the kernel image's mapping, the top 2 GiB (Documentation/arch/x86/x86_64/mm.rst).
+    private const ulong KernelImageStart = 0xFFFF_FFFF_8000_0000UL;
+
     private readonly KernelSymbol[] _text;
     private readonly ulong[] _textAddresses;
 
@@ -53,6 +56,14 @@ public sealed class KernelSymbols
 
         return new KernelSymbols(0, list);
     }
+
+    /// <summary>
+    /// The table with the kernel image's symbols moved by <paramref name="delta"/> (KASLR's offset):
+    /// those in the top 2 GiB, where x86-64 links the kernel. Absolute per-CPU symbols (offsets into
+    /// the per-CPU area, near 0) do not move.
+    /// </summary>
+    public KernelSymbols Relocated(ulong delta) =>
+        new(RelativeBase + delta, [.. All.Select(s => s.Address >= KernelImageStart ? s with { Address = s.Address + delta } : s)]);
 
     /// <summary>The text symbol at or below <paramref name="address"/>, and the distance from it; null below the first.</summary>
     public (KernelSymbol Symbol, ulong Offset)? Lookup(ulong address)

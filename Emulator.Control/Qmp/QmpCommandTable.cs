@@ -35,6 +35,7 @@ internal sealed class QmpCommandTable
         Commands.InstanceCommands.Register(table);
         Commands.ProfileCommands.Register(table);
         Commands.SnapshotCommands.Register(table);
+        QmpJobs.Register(table);
         Commands.DisplayCommands.Register(table);
         return table;
     }

@@ -8,7 +8,8 @@ namespace Emulator.Control.Qmp;
 /// <param name="Instance">Facts about this emu process (name, pid, version, KVM).</param>
 /// <param name="Commands">The command table, for <c>query-commands</c>.</param>
 /// <param name="Kernel">The guest kernel's symbols, found in its memory when first asked for.</param>
-internal sealed record QmpContext(PcMachine Machine, InstanceFacts Instance, QmpCommandTable Commands, KernelSymbolCache Kernel);
+/// <param name="Jobs">Background jobs (snapshot-save, snapshot-load, snapshot-delete), shared by every client as QEMU's are.</param>
+internal sealed record QmpContext(PcMachine Machine, InstanceFacts Instance, QmpCommandTable Commands, KernelSymbolCache Kernel, QmpJobs Jobs);
 
 /// <summary>Facts about one running emu, reported by <c>query-name</c>, <c>query-version</c>, <c>query-kvm</c> and <c>emu list</c>.</summary>
 public sealed record InstanceFacts

@@ -3,10 +3,20 @@ using Emulator.Machines.Pc;
 
 namespace Emulator.Control.Qmp;
 
-/// <summary>Machine events as QMP events: <c>{"timestamp": {"seconds", "microseconds"}, "event": NAME, "data": {...}}</c>.</summary>
+/// <summary>Machine events (and others: job status changes) as QMP events: <c>{"timestamp": {"seconds", "microseconds"}, "event": NAME, "data": {...}}</c>.</summary>
 internal static class QmpEvents
 {
-    public static JsonObject ToJson(MachineEvent e, DateTime utcNow)
+    public static JsonObject ToJson(MachineEvent e, DateTime utcNow) =>
+        Event(Name(e.Kind), e.Kind is MachineEventKind.Reset or MachineEventKind.Shutdown
+            ? new JsonObject
+            {
+                ["guest"] = e.Guest,
+                ["reason"] = e.Reason ?? (e.Guest ? "guest-reset" : "host-qmp-system-reset"),
+            }
+            : null, utcNow);
+
+    /// <summary>An event <paramref name="name"/> with <paramref name="data"/> (left out when null), stamped <paramref name="utcNow"/>.</summary>
+    public static JsonObject Event(string name, JsonObject? data, DateTime utcNow)
     {
         long micros = (utcNow - DateTime.UnixEpoch).Ticks / 10;
         var json = new JsonObject
@@ -16,15 +26,11 @@ internal static class QmpEvents
                 ["seconds"] = micros / 1_000_000,
                 ["microseconds"] = micros % 1_000_000,
             },
-            ["event"] = Name(e.Kind),
+            ["event"] = name,
         };
-        if (e.Kind is MachineEventKind.Reset or MachineEventKind.Shutdown)
+        if (data is not null)
         {
-            json["data"] = new JsonObject
-            {
-                ["guest"] = e.Guest,
-                ["reason"] = e.Reason ?? (e.Guest ? "guest-reset" : "host-qmp-system-reset"),
-            };
+            json["data"] = data;
         }
 
         return json;

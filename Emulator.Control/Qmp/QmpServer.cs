@@ -24,7 +24,7 @@ public sealed class QmpServer : IDisposable
     /// <summary>Serves <paramref name="machine"/>; <paramref name="instance"/> answers query-name, query-version, query-kvm.</summary>
     public QmpServer(PcMachine machine, InstanceFacts instance)
     {
-        _context = new QmpContext(machine, instance, QmpCommandTable.Standard(), new Guest.KernelSymbolCache(machine));
+        _context = new QmpContext(machine, instance, QmpCommandTable.Standard(), new Guest.KernelSymbolCache(machine), new QmpJobs(Broadcast));
         machine.EventRaised += Broadcast;
     }
 
@@ -125,9 +125,10 @@ public sealed class QmpServer : IDisposable
     }
 
     // On the machine's thread: only queues, never waits for a client.
-    private void Broadcast(MachineEvent e)
+    private void Broadcast(MachineEvent e) => Broadcast(QmpEvents.ToJson(e, DateTime.UtcNow));
+
+    private void Broadcast(System.Text.Json.Nodes.JsonObject json)
     {
-        var json = QmpEvents.ToJson(e, DateTime.UtcNow);
         lock (_lock)
         {
             foreach (QmpSession s in _sessions)

@@ -206,6 +206,9 @@ public sealed partial class PcMachine : IDisposable
     /// <summary>Memory, buses, time and control of this machine.</summary>
     public MachinePlatform Platform { get; }
 
+    /// <summary>The file given with --kernel (a bzImage or a multiboot kernel), or null when the machine boots from firmware.</summary>
+    public string? KernelPath => _config.Kernel?.KernelPath;
+
     /// <summary>The vCPUs, index 0 is the bootstrap processor.</summary>
     public List<IVcpu> Vcpus { get; } = [];
 

@@ -72,7 +72,7 @@ public sealed class QmpSessionShutdownTests : IDisposable
         });
 
         // The session touches neither the machine nor its kernel symbols for these two commands.
-        var context = new QmpContext(null!, new InstanceFacts(), table, null!);
+        var context = new QmpContext(null!, new InstanceFacts(), table, null!, null!);
         string path = Path.Combine(_dir, "s");
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(path));

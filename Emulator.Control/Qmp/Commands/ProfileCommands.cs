@@ -9,6 +9,8 @@ namespace Emulator.Control.Qmp.Commands;
 /// <summary>
 /// <c>x-emu-profile</c> (sample the vCPUs for a while; what <c>emu perf</c> asks) and
 /// <c>x-emu-query-kallsyms</c> (the kernel symbols found in guest memory; <c>emu kallsyms</c>).
+/// Both take <c>kallsyms-source</c>: <c>memory</c>, <c>kernel</c> (the --kernel bzImage's tables,
+/// moved by KASLR's offset) or <c>auto</c> (the default: memory, else the bzImage).
 /// Addresses are hexadecimal strings: JSON numbers lose precision above 2^53 in many clients.
 /// A profile's <c>user</c>, <c>kernel</c> and stack <c>count</c>s are in sampling periods: a sample
 /// stands for the periods since the look before and for the <c>missed</c> looks that found its
@@ -17,13 +19,15 @@ namespace Emulator.Control.Qmp.Commands;
 /// </summary>
 internal static class ProfileCommands
 {
+    private static readonly QmpParameter SourceParameter = new("kallsyms-source", JsonValueKind.String, Optional: true);
+
     public static void Register(QmpCommandTable table)
     {
         table.Add(
             "x-emu-profile",
-            [new QmpParameter("frequency", JsonValueKind.Number, Optional: true), new QmpParameter("duration-ms", JsonValueKind.Number, Optional: true), new QmpParameter("unwind", JsonValueKind.True, Optional: true)],
+            [new QmpParameter("frequency", JsonValueKind.Number, Optional: true), new QmpParameter("duration-ms", JsonValueKind.Number, Optional: true), new QmpParameter("unwind", JsonValueKind.True, Optional: true), SourceParameter],
             Profile);
-        table.Add("x-emu-query-kallsyms", [new QmpParameter("name", JsonValueKind.String, Optional: true)], QueryKallsyms);
+        table.Add("x-emu-query-kallsyms", [new QmpParameter("name", JsonValueKind.String, Optional: true), SourceParameter], QueryKallsyms);
     }
 
     private static JsonNode Profile(QmpContext c, JsonObject args)
@@ -41,7 +45,7 @@ internal static class ProfileCommands
             throw new QmpException($"Parameter 'duration-ms' must be between 1 and 600000, not {duration}");
         }
 
-        KernelSymbols? symbols = c.Kernel.Get(out string why);
+        KernelSymbols? symbols = c.Kernel.Get(Source(args), out string why, out string origin);
         GuestProfile profile = GuestSampler.Run(c.Machine, frequency, TimeSpan.FromMilliseconds(duration), symbols, unwind);
         int user = profile.Samples.Where(s => s.User).Sum(s => s.Periods);
         var stacks = profile.Samples.Where(s => !s.User)
@@ -63,7 +67,7 @@ internal static class ProfileCommands
             ["missed"] = profile.Missed,
             ["user"] = user,
             ["kernel"] = profile.SampledPeriods - user,
-            ["kallsyms"] = symbols is null ? null : "guest memory",
+            ["kallsyms"] = symbols is null ? null : origin,
             ["kernel-stacks"] = new JsonArray([.. stacks]),
         };
         if (symbols is null)
@@ -76,7 +80,7 @@ internal static class ProfileCommands
 
     private static JsonNode QueryKallsyms(QmpContext c, JsonObject args)
     {
-        KernelSymbols symbols = c.Kernel.Get(out string why) ?? throw new QmpException($"no kernel symbols: {why}");
+        KernelSymbols symbols = c.Kernel.Get(Source(args), out string why, out string origin) ?? throw new QmpException($"no kernel symbols: {why}");
         if (args["name"]?.GetValue<string>() is { } name)
         {
             KernelSymbol s = symbols.All.FirstOrDefault(x => x.Name == name);
@@ -89,11 +93,20 @@ internal static class ProfileCommands
         symbols.Write(text);
         return new JsonObject
         {
+            ["source"] = origin,
             ["relative-base"] = Hex(symbols.RelativeBase),
             ["count"] = symbols.All.Count,
             ["symbols"] = text.ToString(),
         };
     }
+
+    private static KallsymsSource Source(JsonObject args) => args["kallsyms-source"]?.GetValue<string>() switch
+    {
+        null or "auto" => KallsymsSource.Auto,
+        "memory" => KallsymsSource.Memory,
+        "kernel" => KallsymsSource.Kernel,
+        string other => throw new QmpException($"Parameter 'kallsyms-source' must be 'auto', 'memory' or 'kernel', not '{other}'"),
+    };
 
     private static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 }

@@ -18,17 +18,77 @@ namespace Emulator.Control.Qmp.Commands;
 /// are the way back, as QEMU's <c>loadvm</c> (its <c>snapshot-load</c> job reads internal qcow2
 /// snapshots, which emu does not write): the running machine takes the snapshot's RAM, devices and
 /// vCPUs, with STOP and RESUME events around it.
+/// <para>
+/// QEMU's job forms (6.0+) are here too, so that clients written for them work: <c>snapshot-save</c>,
+/// <c>snapshot-load</c> and <c>snapshot-delete</c> take <c>job-id</c>, <c>tag</c>, <c>vmstate</c> (not
+/// for delete) and <c>devices</c>, return <c>{}</c> and run as a <see cref="QmpJobs"/> job. The tag
+/// is what savevm's NAME|FILE is (a NAME in the snapshot directory); deviation: QEMU stores the
+/// state inside the qcow2 node <c>vmstate</c> names and an internal snapshot in each of
+/// <c>devices</c>, emu keeps everything in the tag's one file and records the identity of every
+/// disk, so it takes both arguments for their shape (a string, a list of strings) and does not look
+/// the names up. A failed load leaves the guest running where emu can tell before it stops it (a
+/// missing or damaged file, another machine's shape); QEMU's leaves it stopped.
+/// </para>
 /// </summary>
 internal static class SnapshotCommands
 {
     public static void Register(QmpCommandTable table)
     {
+        QmpParameter jobId = new("job-id", JsonValueKind.String), tag = new("tag", JsonValueKind.String),
+            vmstate = new("vmstate", JsonValueKind.String), devices = new("devices", JsonValueKind.Array);
+        table.Add("snapshot-save", [jobId, tag, vmstate, devices], (c, args) => StartJob(c, args, "snapshot-save", file => Save(c.Machine, file)));
+        table.Add("snapshot-load", [jobId, tag, vmstate, devices], (c, args) => StartJob(c, args, "snapshot-load", file => Load(c.Machine, file)));
+        table.Add("snapshot-delete", [jobId, tag, devices], (c, args) => StartJob(c, args, "snapshot-delete", Delete));
         table.Add("x-emu-snapshot-save", [new QmpParameter("file", JsonValueKind.String)], (c, args) => Save(c.Machine, args["file"]!.GetValue<string>()));
         table.Add("x-emu-snapshot-load", [new QmpParameter("file", JsonValueKind.String)], (c, args) =>
         {
             Load(c.Machine, args["file"]!.GetValue<string>());
             return new JsonObject();
         });
+    }
+
+    // The job forms: arguments checked as QEMU does before the job exists, the work on the job's thread.
+    private static JsonObject StartJob(QmpContext c, JsonObject args, string type, Action<string> work)
+    {
+        if (args["devices"]!.AsArray().Any(d => d?.GetValueKind() != JsonValueKind.String))
+        {
+            throw new QmpException("Invalid parameter type for 'devices[0]', expected: string");
+        }
+
+        string tag = args["tag"]!.GetValue<string>();
+        c.Jobs.Start(args["job-id"]!.GetValue<string>(), type, () => work(tag));
+        return new JsonObject();
+    }
+
+    /// <summary>
+    /// Deletes the snapshot <paramref name="nameOrFile"/> stands for. As QEMU's snapshot-delete, a tag
+    /// with no snapshot is no error; a file that is not an emu snapshot is refused, never deleted.
+    /// </summary>
+    public static void Delete(string nameOrFile)
+    {
+        try
+        {
+            string path = SnapshotStore.Resolve(nameOrFile);
+            if (!File.Exists(path))
+            {
+                return;
+            }
+
+            Span<byte> magic = stackalloc byte[SnapshotFormat.Magic.Length];
+            using (FileStream f = File.OpenRead(path))
+            {
+                if (f.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false) != magic.Length || !magic.SequenceEqual(SnapshotFormat.Magic))
+                {
+                    throw new QmpException($"snapshot-delete {nameOrFile}: {path} is not an emu snapshot; not deleted");
+                }
+            }
+
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new QmpException($"snapshot-delete {nameOrFile}: {e.Message}", e);
+        }
     }
 
     /// <summary>

@@ -32,7 +32,7 @@ public sealed class SetupHeader
         VidModeOffset = 0x1fa, SysSizeOffset = 0x1f4, TypeOfLoaderOffset = 0x210, LoadFlagsOffset = 0x211, Code32StartOffset = 0x214,
         RamdiskImageOffset = 0x218, RamdiskSizeOffset = 0x21c, HeapEndPtrOffset = 0x224, CmdLinePtrOffset = 0x228,
         InitrdAddrMaxOffset = 0x22c, KernelAlignmentOffset = 0x230, RelocatableOffset = 0x234, XLoadFlagsOffset = 0x236,
-        CmdlineSizeOffset = 0x238, PrefAddressOffset = 0x258, InitSizeOffset = 0x260;
+        CmdlineSizeOffset = 0x238, PayloadOffsetOffset = 0x248, PayloadLengthOffset = 0x24c, PrefAddressOffset = 0x258, InitSizeOffset = 0x260;
 
     private SetupHeader()
     {
@@ -73,6 +73,15 @@ public sealed class SetupHeader
     /// The file may end up to 15 bytes before it (the last paragraph rounded up); the loader pads with zeros.
     /// </summary>
     public ulong ProtectedModeSize { get; private init; }
+
+    /// <summary>
+    /// Where the compressed kernel (payload) starts, from the start of the protected-mode code (2.08+,
+    /// else 0). boot.rst, "payload_offset": the format is told by its magic number.
+    /// </summary>
+    public uint PayloadOffset { get; private init; }
+
+    /// <summary>The payload's length in bytes (2.08+, else 0).</summary>
+    public uint PayloadLength { get; private init; }
 
     /// <summary>Offset of the first byte after the header: 0x202 plus the byte at 0x201 (the jump's displacement).</summary>
     public int End { get; private init; }
@@ -165,6 +174,8 @@ public sealed class SetupHeader
             CmdlineSize = BinaryPrimitives.ReadUInt32LittleEndian(image[CmdlineSizeOffset..]),
             PrefAddress = version >= 0x20a ? BinaryPrimitives.ReadUInt64LittleEndian(image[PrefAddressOffset..]) : 0x10_0000,
             InitSize = version >= 0x20a ? BinaryPrimitives.ReadUInt32LittleEndian(image[InitSizeOffset..]) : 0,
+            PayloadOffset = version >= 0x208 && end >= PayloadLengthOffset + 4 ? BinaryPrimitives.ReadUInt32LittleEndian(image[PayloadOffsetOffset..]) : 0,
+            PayloadLength = version >= 0x208 && end >= PayloadLengthOffset + 4 ? BinaryPrimitives.ReadUInt32LittleEndian(image[PayloadLengthOffset..]) : 0,
             End = end,
             ProtectedModeSize = payload,
         };

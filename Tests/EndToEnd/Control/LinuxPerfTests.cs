@@ -12,7 +12,8 @@ namespace Emulator.Tests.EndToEnd.Control;
 /// The symbols emu finds in guest memory (KASLR included) must be lines of /proc/kallsyms; while the
 /// guest copies /dev/zero to /dev/null the kernel has most of the time and every function `emu perf`
 /// names is in /proc/kallsyms, and each sampled address lies in the function /proc/kallsyms puts it
-/// in; `--kallsyms FILE` replaces them; during a shell loop that makes no system call the user-mode
+/// in; the bzImage's own tables, moved by the KASLR offset, give lines of /proc/kallsyms too
+/// (`emu kallsyms --from-kernel`, `emu perf --kallsyms-from-kernel`); `--kallsyms FILE` replaces them; during a shell loop that makes no system call the user-mode
 /// share is above 90%.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -41,6 +42,14 @@ public sealed partial class LinuxPerfTests(ITestOutputHelper output) : IDisposab
         Assert.Equal(32, sample.Length);
         HashSet<string> lines = KallsymsLines(guest, sample.Select(l => l.Split(' ')[2]));
         Assert.All(sample, l => Assert.Contains(l, lines));
+
+        // The same from the bzImage given with --kernel (decompressed, decoded, moved by the KASLR
+        // offset): other random lines of that table must be lines of /proc/kallsyms too.
+        string[] fromImage = [.. GuestProcess.Output(null, "kallsyms", pid, "--from-kernel").Split('\n', StringSplitOptions.RemoveEmptyEntries)];
+        Assert.True(fromImage.Length > 20_000, $"emu found {fromImage.Length} kernel symbols in the bzImage");
+        string[] imageSample = [.. fromImage.Where(l => l.EndsWith(" entry_SYSCALL_64", StringComparison.Ordinal)).Concat(Enumerable.Range(0, 15).Select(_ => fromImage[random.Next(fromImage.Length)]))];
+        HashSet<string> imageLines = KallsymsLines(guest, imageSample.Select(l => l.Split(' ')[2]));
+        Assert.All(imageSample, l => Assert.Contains(l, imageLines));
 
         // A kernel-bound workload: reading /dev/zero is clear_user in the kernel; /dev/null takes nothing.
         guest.Command("dd if=/dev/zero of=/dev/null bs=1M count=100000000 2>/dev/null & echo started-$((6*7))", "started-42");
@@ -82,6 +91,9 @@ public sealed partial class LinuxPerfTests(ITestOutputHelper output) : IDisposab
         // --kallsyms FILE replaces the symbols found in memory: the same table with every name marked.
         string map = Path.Combine(_dir, "System.map");
         File.WriteAllLines(map, found.Select(l => l[..19] + "file_" + l[19..]));
+        JsonObject fromKernel = Perf(pid, "--duration", "1", "--json", "--kallsyms-from-kernel");
+        Assert.StartsWith($"{GuestConsole.Kernel} (KASLR offset 0x", fromKernel["kallsyms"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(fromKernel["functions"]!.AsArray(), f => named.Contains(f!["function"]!.GetValue<string>()));
         JsonObject fromFile = Perf(pid, "--duration", "1", "--json", "--kallsyms", map);
         Assert.Equal(map, fromFile["kallsyms"]!.GetValue<string>());
         string[] fileNames = [.. fromFile["functions"]!.AsArray().Select(f => f!["function"]!.GetValue<string>())];

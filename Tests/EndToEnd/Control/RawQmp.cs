@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Xunit;
 
 namespace Emulator.Tests.EndToEnd.Control;
 
@@ -67,6 +68,17 @@ internal sealed class RawQmp : IDisposable
                 return message;
             }
 
+            Events.Add(message);
+        }
+    }
+
+    /// <summary>Reads (keeping events) until an event that <paramref name="match"/> accepts has come; throws when the connection closes first.</summary>
+    public void WaitForEvent(Func<JsonObject, bool> match)
+    {
+        while (!Events.Any(match))
+        {
+            JsonObject message = Read() ?? throw new IOException("the connection closed before the event");
+            Assert.True(message["event"] is not null, $"a reply nobody asked for: {message.ToJsonString()}");
             Events.Add(message);
         }
     }

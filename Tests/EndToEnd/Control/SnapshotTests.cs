@@ -36,6 +36,31 @@ public sealed partial class SnapshotTests : IDisposable
         }
     }
 
+    // `emu run --restore` starts again in its own process (execve: the same pid) with .NET's tier-up
+    // delay for restores (RestoreTiering); the kernel's /proc shows the environment it runs with. A
+    // delay the user set is kept.
+    [SkippableFact]
+    public void ARestoreRunsWithTheRestoresTierUpDelayInTheSameProcess()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux());
+        (string file, _) = SaveTicker("tiering.emusnap");
+        foreach ((string? given, string expected) in (ReadOnlySpan<(string?, string)>)[(null, "1000"), ("250", "250")])
+        {
+            string serial = Path.Combine(_dir, $"tiering-{expected}.txt");
+            Dictionary<string, string> environment = Environment;
+            if (given is not null)
+            {
+                environment["DOTNET_TC_CallCountingDelayMs"] = given;
+            }
+
+            using GuestProcess guest = GuestProcess.Emu(environment, "run", "--restore", file, "--serial", $"file:{serial}");
+            WaitUntil(() => Ticks(Read(serial)).Count >= 2 || guest.HasExited, "the restored guest to tick");
+            Assert.False(guest.HasExited, guest.Stderr);
+            string[] variables = File.ReadAllText($"/proc/{guest.Id}/environ").Split('\0');
+            Assert.Equal([$"DOTNET_TC_CallCountingDelayMs={expected}"], variables.Where(v => v.StartsWith("DOTNET_TC_CallCountingDelayMs=", StringComparison.Ordinal)));
+        }
+    }
+
     [SkippableTheory]
     [InlineData("kvm", "jit")]
     [InlineData("jit", "kvm")]

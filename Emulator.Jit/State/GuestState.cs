@@ -71,6 +71,12 @@ internal unsafe struct GuestState
     /// <summary>A word translated code may keep across a helper-free stretch of its own (a call's target while it pushes).</summary>
     public ulong Scratch;
 
+    /// <summary>
+    /// The TLB addends of the page groups a block has probed (CodeGen/X86/PageGroups), 0 where the
+    /// probe failed; zeroed whenever translated code calls the interpreter, which may change mappings.
+    /// </summary>
+    public fixed ulong PageAddends[CodeGen.X86.PageGroups.Slots];
+
     public static int GprOffset(int index) => index * 8;
 
     public static readonly int RipOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Rip));
@@ -89,6 +95,7 @@ internal unsafe struct GuestState
     public static readonly int XmmOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Xmm));
     public static readonly int YmmHighOffset = (int)Marshal.OffsetOf<GuestState>(nameof(YmmHigh));
     public static readonly int ScratchOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Scratch));
+    public static readonly int PageAddendsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(PageAddends));
     public static readonly int NonFlatSegmentsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(NonFlatSegments));
 
     public static int SegmentBaseOffset(int seg) => SegmentsOffset + (seg * sizeof(SegmentRegister)) + (int)Marshal.OffsetOf<SegmentRegister>(nameof(SegmentRegister.Base));

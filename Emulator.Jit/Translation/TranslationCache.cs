@@ -617,7 +617,11 @@ internal static unsafe class TranslatedCodeHelpers
     public static int Interpret(GuestState* state, DecodedOp* op)
     {
         var cpu = (CpuCore)GCHandle.FromIntPtr(state->Core).Target!;
-        return cpu.InterpretFromTranslatedCode(op);
+        int exit = cpu.InterpretFromTranslatedCode(op);
+        // The instruction may have changed what a page group's addend stands for (an MMIO store
+        // remapping RAM): the block's later loads probe again (CodeGen/X86/PageGroups).
+        new Span<ulong>(state->PageAddends, CodeGen.X86.PageGroups.Slots).Clear();
+        return exit;
     }
 }
 

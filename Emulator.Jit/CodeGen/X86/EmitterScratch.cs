@@ -19,6 +19,8 @@ internal sealed class EmitterScratch
 
     public List<(Label Label, Label? Tail, ulong Target)> Slots { get; } = [];
 
+    public PageGroups Groups { get; } = new();
+
     /// <summary>Empties every buffer for the next block (capacities stay).</summary>
     public void Reset()
     {

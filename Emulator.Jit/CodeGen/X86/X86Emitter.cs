@@ -36,6 +36,8 @@ internal sealed unsafe partial class X86Emitter
     private bool _helperStubUsed;
     private bool _hostFlags;
     private bool _savedFlags = true;
+    private int _opIndex;
+    private readonly PageGroups _groups;
 
     /// <summary>Time spent in Iced's block encoder (for the translator's statistics).</summary>
     public static long AssembleTicks;
@@ -54,6 +56,7 @@ internal sealed unsafe partial class X86Emitter
         _chainLookupStub = stubs.ChainLookup;
         _interpretHelper = stubs.InterpretHelper;
         _stubs = stubs;
+        _groups = scratch.Groups;
         for (int i = 0; i < ir.CachedRegisters.Count; i++)
         {
             _host[ir.CachedRegisters[i]] = HostRegisters.Pool[i];
@@ -108,10 +111,12 @@ internal sealed unsafe partial class X86Emitter
         Prologue();
         Bind(ref _body);
         List<IrOp> ops = _ir.Ops;
+        _groups.Find(_ir, _host);
         bool ended = false;
         for (int i = 0; i < ops.Count && !ended; i++)
         {
             IrOp op = ops[i];
+            _opIndex = i;
             bool afterSti = i > 0 && ops[i - 1].Kind == IrKind.Sti;
             ended = op.Kind switch
             {
@@ -145,9 +150,10 @@ internal sealed unsafe partial class X86Emitter
             Jump(_ir.FallThrough);
         }
 
-        foreach (Action stub in _outOfLine)
+        // By index: out-of-line code may add more (a page group's fallback brings its own slow path).
+        for (int k = 0; k < _outOfLine.Count; k++)
         {
-            stub();
+            _outOfLine[k]();
         }
 
         if (_helperStubUsed)
@@ -288,6 +294,10 @@ internal sealed unsafe partial class X86Emitter
     // Set while NativeMemory emits an access through [R10+RAX] (Probe's addend form).
     private bool _foldAddend;
 
+    // Set while a load of a page group is emitted: its operand is [_groupBase + guest base + displacement]
+    // (X86Emitter.PageGroups).
+    private Register _groupBase = Register.None;
+
     // The guest instruction with host registers, and [R10] (or [R10+RAX]) for its memory operand.
     private Instruction Rewrite(in IrOp op)
     {
@@ -306,11 +316,22 @@ internal sealed unsafe partial class X86Emitter
             }
             else if (kind == OpKind.Memory && op.Kind is IrKind.NativeMemory or IrKind.MulDiv)
             {
-                ins.MemoryBase = Register.R10;
-                ins.MemoryIndex = _foldAddend ? Register.RAX : Register.None;
+                if (_groupBase != Register.None)
+                {
+                    ins.MemoryIndex = Host64Of(ins.MemoryBase);
+                    ins.MemoryBase = _groupBase;
+                    ins.MemoryDisplacement64 = (ulong)(long)(int)ins.MemoryDisplacement64;
+                    ins.MemoryDisplSize = ins.MemoryDisplacement64 == 0 ? 0 : 8;
+                }
+                else
+                {
+                    ins.MemoryBase = Register.R10;
+                    ins.MemoryIndex = _foldAddend ? Register.RAX : Register.None;
+                    ins.MemoryDisplacement64 = 0;
+                    ins.MemoryDisplSize = 0;
+                }
+
                 ins.MemoryIndexScale = 1;
-                ins.MemoryDisplacement64 = 0;
-                ins.MemoryDisplSize = 0;
                 ins.SegmentPrefix = Register.None;
             }
             else if (kind == OpKind.Memory)
@@ -533,8 +554,21 @@ internal sealed unsafe partial class X86Emitter
 
     private bool NativeMemory(IrOp op)
     {
-        Label miss = _a.CreateLabel(), done = _a.CreateLabel();
+        if (_groups.Count != 0 && _groups.Member(_opIndex) is { } member)
+        {
+            GroupLoad(op, member);
+            return false;
+        }
+
         ClobberFlags();
+        PerAccess(op);
+        return false;
+    }
+
+    // The access probed on its own (flags already in the state), rejoining after it.
+    private void PerAccess(IrOp op)
+    {
+        Label miss = _a.CreateLabel(), done = _a.CreateLabel();
         ushort addressSpills = LoadSpills(AddressRegisters(op.Ins), AddressScratch);
         Address(op);
         StoreSpills(addressSpills, 0);
@@ -561,7 +595,6 @@ internal sealed unsafe partial class X86Emitter
         FlagsAfter(op);
         Bind(ref done);
         SlowPath(op, miss, done);
-        return false;
     }
 
     // A TLB miss: the interpreter runs the instruction, then the host state is made what the fast

@@ -299,9 +299,12 @@ internal sealed unsafe class BlockCache
         {
             (int start, int stop) = block.RangeOn(page);
             ulong bits = stop > start ? Chunks(start, stop) : 0;
-            foreach ((ulong p, int s, int e) in block.Successors ?? [])
+            if (block.Successors is { } watched)
             {
-                bits |= p == page ? Chunks(s, e) : 0;
+                foreach ((ulong p, int s, int e) in watched)
+                {
+                    bits |= p == page ? Chunks(s, e) : 0;
+                }
             }
 
             return bits;

@@ -137,7 +137,7 @@ internal sealed class PageGroups
             int first = group[0], last = group[^1];
             for (int slot = 0; slot < Slots; slot++)
             {
-                if (_busy[slot].TrueForAll(span => span.Last < first || span.First > last))
+                if (Free(_busy[slot], first, last))
                 {
                     _busy[slot].Add((first, last));
                     for (int k = 0; k < group.Count; k++)
@@ -152,5 +152,19 @@ internal sealed class PageGroups
         }
 
         group.Clear();
+    }
+
+    // True when no group held in a slot spans any of ops [first, last].
+    private static bool Free(List<(int First, int Last)> busy, int first, int last)
+    {
+        foreach ((int f, int l) in busy)
+        {
+            if (l >= first && f <= last)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }

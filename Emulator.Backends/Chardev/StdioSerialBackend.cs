@@ -19,7 +19,7 @@ public sealed partial class StdioSerialBackend : ISerialBackend
 
     private readonly CtrlAEscapes _escapes;
     private RawTerminal? _terminal;
-    private bool _outputBroken;
+    private readonly OutputQueue _output = new(WriteAll, "emu-serial-stdout");
     private Thread? _thread;
     private volatile bool _stopping;
 
@@ -35,20 +35,19 @@ public sealed partial class StdioSerialBackend : ISerialBackend
     public bool IsTerminal { get; }
 
     /// <inheritdoc/>
-    public void Write(ReadOnlySpan<byte> data)
-    {
-        if (_outputBroken)
-        {
-            return;
-        }
+    public void Write(ReadOnlySpan<byte> data) => _output.Write(data);
 
-        // Straight to the descriptor, unbuffered: every guest byte is visible at once.
-        while (!data.IsEmpty)
+    // The writer's sink: all of `data` to stdout, or false once stdout is gone (EPIPE), after which
+    // the guest keeps running unheard.
+    private static bool WriteAll(ReadOnlyMemory<byte> data)
+    {
+        ReadOnlySpan<byte> rest = data.Span;
+        while (!rest.IsEmpty)
         {
-            nint n = WriteFd(StdoutFd, ref MemoryMarshal.GetReference(data), (nuint)data.Length);
+            nint n = WriteFd(StdoutFd, ref MemoryMarshal.GetReference(rest), (nuint)rest.Length);
             if (n >= 0)
             {
-                data = data[(int)n..];
+                rest = rest[(int)n..];
                 continue;
             }
 
@@ -59,10 +58,11 @@ public sealed partial class StdioSerialBackend : ISerialBackend
             }
             else if (errno != Eintr)
             {
-                _outputBroken = true; // stdout closed (EPIPE): the guest keeps running unheard.
-                return;
+                return false;
             }
         }
+
+        return true;
     }
 
     /// <inheritdoc/>
@@ -86,6 +86,7 @@ public sealed partial class StdioSerialBackend : ISerialBackend
     public void Dispose()
     {
         _stopping = true;
+        _output.Dispose(); // the guest's last output, before the terminal leaves raw mode
         _terminal?.Dispose();
         // The reader polls with a timeout, but may be held up by a guest that is not reading.
         _thread?.Join(TimeSpan.FromSeconds(1));

@@ -13,9 +13,9 @@ namespace Emulator.Machines.Smbios;
 public sealed class KernelBootSmbios
 {
     /// <summary>
-    /// Where the entry point goes: a paragraph of the F segment that the built-in ROM leaves as
-    /// padding (its code ends below F0360, its reset vector is at FFFF0). Firmware given with --bios
-    /// never runs when emu boots the kernel itself, so its bytes there are only overwritten.
+    /// Where the entry point goes: a paragraph of the F segment that the built-in ROM (what the
+    /// window holds with --kernel, which refuses --bios) leaves as padding: its code ends below
+    /// F0360, its reset vector is at FFFF0.
     /// </summary>
     public const ulong EntryPointAddress = 0xf_ff00;
 

@@ -203,23 +203,19 @@ internal static class RunCommand
         }
 
         IReadOnlyList<OptionRomImage> optionRoms = OptionRomImage.LoadAll(o.OptionRom, vgaBios?.Length ?? 0);
-        SmbiosSettings smbios = ParseSmbios(o, firmware is not null);
-        var shape = new MachineShape(memory, cpus, KernelBoot(o), firmware, bios ?? "built-in demo ROM", vga, vgaBios, debugExit, drives, nics, bootOrder, bootMenu);
-        return shape.ApplyTo(new PcConfig()) with { OptionRoms = optionRoms, Smbios = smbios };
+        SmbiosSettings smbios = ParseSmbios(o);
+        var shape = new MachineShape(memory, cpus, KernelBoot(o), firmware, bios ?? "built-in demo ROM", vga, vgaBios, debugExit, drives, nics, bootOrder, bootMenu, smbios);
+        return shape.ApplyTo(new PcConfig()) with { OptionRoms = optionRoms };
     }
 
-    // The SMBIOS tables reach the guest through firmware (fw_cfg), so --smbios needs firmware. A bad
-    // value is a bad machine description (one line), not a misuse of the command line (no usage text).
-    private static SmbiosSettings ParseSmbios(RunOptions o, bool hasFirmware)
+    // A bad --smbios value is a bad machine description (one line), not a misuse of the command line
+    // (no usage text). The tables reach the guest through fw_cfg under firmware, or emu places them
+    // itself for --kernel.
+    private static SmbiosSettings ParseSmbios(RunOptions o)
     {
         var settings = new SmbiosSettings();
         foreach (string spec in o.Smbios)
         {
-            if (!hasFirmware)
-            {
-                throw new MachineConfigException($"--smbios {spec}: the SMBIOS tables reach the guest through firmware; give --bios FILE, or a --drive or --cdrom that boots through SeaBIOS (not --kernel)");
-            }
-
             try
             {
                 settings = SmbiosOption.Apply(settings, spec);

@@ -30,7 +30,7 @@ internal sealed class RunOptions
     [Option("option-rom", HelpText = "An option ROM for the firmware to run (QEMU's -option-rom): FILE goes into fw_cfg as genroms/NAME, and SeaBIOS copies it into the option-ROM area and calls its init entry. Whole 512-byte blocks, 55 AA, a checksum of 0; may be given more than once.")]
     public IEnumerable<string> OptionRom { get; set; } = [];
 
-    [Option("smbios", HelpText = "SMBIOS fields the firmware hands the guest (QEMU's -smbios): type=0,vendor=STR,version=STR,date=MM/DD/YYYY,release=M.N or type=1,manufacturer=STR,product=STR,version=STR,serial=STR,uuid=UUID,sku=STR,family=STR (a comma in a value is written twice); may be given more than once. Needs firmware (not --kernel).")]
+    [Option("smbios", HelpText = "SMBIOS fields the guest finds (QEMU's -smbios): type=0,vendor=STR,version=STR,date=MM/DD/YYYY,release=M.N or type=1,manufacturer=STR,product=STR,version=STR,serial=STR,uuid=UUID,sku=STR,family=STR (a comma in a value is written twice); may be given more than once.")]
     public IEnumerable<string> Smbios { get; set; } = [];
 
     [Option("drive", HelpText = "Disk image (raw or qcow2, from its header): file=PATH[,if=virtio|ide][,readonly=on][,format=raw|qcow2]; may be given more than once. if=virtio (default): its own virtio-blk device (PCI slots 03.0, 04.0, ...); if=ide: an ATA disk on the IDE controller.")]

@@ -26,13 +26,15 @@ public readonly record struct E820Entry(ulong Address, ulong Size, E820Type Type
 /// <summary>
 /// The PC's physical memory map as firmware reports it (INT 15h E820): the one source of truth for
 /// the Linux boot_params e820 table, the multiboot mmap and mem_lower/mem_upper, and where the
-/// machine places its ACPI tables.
+/// machine places its ACPI and SMBIOS tables.
 /// <list type="bullet">
 /// <item>RAM 0 - 9FC00: conventional memory, minus the 1 KiB extended BIOS data area (EBDA) at
 /// 9FC00-A0000, which is reserved and holds the RSDP (ACPI 6.5 5.2.5.1: the first KiB of the EBDA is searched).</item>
 /// <item>Reserved: the firmware's legacy window below 1 MiB (F0000-FFFFF for the 64 KiB demo ROM).</item>
-/// <item>RAM 1 MiB - the PCI hole at 3 GiB (or the end of RAM), minus <see cref="AcpiTablesSize"/> at its top,
-/// reported as ACPI memory, where the XSDT, FADT, DSDT and MADT live.</item>
+/// <item>RAM 1 MiB - the PCI hole at 3 GiB (or the end of RAM), minus two ranges at its top: the SMBIOS
+/// structure table's (<see cref="SmbiosTableSize"/>, reserved, as firmware keeps the tables it places
+/// in high memory), then <see cref="AcpiTablesSize"/> reported as ACPI memory, where the XSDT, FADT, DSDT
+/// and MADT live.</item>
 /// <item>RAM from 4 GiB: whatever did not fit below the hole.</item>
 /// </list>
 /// </summary>
@@ -44,10 +46,17 @@ public sealed class E820Map
     /// <summary>Bytes reserved at the top of low extended RAM for the ACPI tables.</summary>
     public const ulong AcpiTablesSize = 64 << 10;
 
+    /// <summary>
+    /// Bytes reserved below the ACPI tables for the SMBIOS structure table: 64 KiB, the most an SMBIOS
+    /// 2.1 entry point can describe (its Structure Table Length is a WORD, DSP0134 5.2.1).
+    /// </summary>
+    public const ulong SmbiosTableSize = 64 << 10;
+
     private E820Map(IReadOnlyList<E820Entry> entries, ulong acpiTablesAddress, ulong lowRamEnd)
     {
         Entries = entries;
         AcpiTablesAddress = acpiTablesAddress;
+        SmbiosTableAddress = acpiTablesAddress == 0 ? 0 : acpiTablesAddress - SmbiosTableSize;
         LowRamEnd = lowRamEnd;
     }
 
@@ -56,6 +65,9 @@ public sealed class E820Map
 
     /// <summary>Where the ACPI tables (other than the RSDP) start, or 0 when the machine is too small to have them.</summary>
     public ulong AcpiTablesAddress { get; }
+
+    /// <summary>Where the SMBIOS structure table goes (reserved), or 0 when the machine is too small to have it.</summary>
+    public ulong SmbiosTableAddress { get; }
 
     /// <summary>The end of usable RAM above 1 MiB and below 4 GiB: where loaders may place data (kernel, initrd, modules).</summary>
     public ulong LowRamEnd { get; }
@@ -85,11 +97,12 @@ public sealed class E820Map
         ulong acpi = 0;
         ulong ramEnd = lowEnd;
 
-        // The tables take the top of low RAM only when that leaves some extended memory to use.
-        if (lowEnd >= PcMemoryMap.ExtendedStart + (2 * AcpiTablesSize))
+        // The tables take the top of low RAM only when that leaves as much extended memory to use.
+        const ulong tablesSize = SmbiosTableSize + AcpiTablesSize;
+        if (lowEnd >= PcMemoryMap.ExtendedStart + (2 * tablesSize))
         {
             acpi = lowEnd - AcpiTablesSize;
-            ramEnd = acpi;
+            ramEnd = lowEnd - tablesSize;
         }
 
         if (ramEnd > PcMemoryMap.ExtendedStart)
@@ -99,6 +112,7 @@ public sealed class E820Map
 
         if (acpi != 0)
         {
+            entries.Add(new(ramEnd, SmbiosTableSize, E820Type.Reserved));
             entries.Add(new(acpi, AcpiTablesSize, E820Type.Acpi));
         }
 

@@ -1,5 +1,6 @@
 using Emulator.Backends.Net;
 using Emulator.Machines.Loaders;
+using Emulator.Machines.Smbios;
 
 namespace Emulator.Machines.Pc;
 
@@ -20,6 +21,7 @@ namespace Emulator.Machines.Pc;
 /// <param name="Nics">The network cards.</param>
 /// <param name="BootOrder">The firmware boot order, or null.</param>
 /// <param name="BootMenu">Whether firmware shows its boot menu.</param>
+/// <param name="Smbios">What the user set for the SMBIOS tables.</param>
 public sealed record MachineShape(
     ulong MemoryBytes,
     int Cpus,
@@ -32,7 +34,8 @@ public sealed record MachineShape(
     IReadOnlyList<DriveConfig> Drives,
     IReadOnlyList<NicConfig> Nics,
     string? BootOrder,
-    bool BootMenu)
+    bool BootMenu,
+    SmbiosSettings Smbios)
 {
     /// <summary><paramref name="host"/>'s settings with this machine's shape.</summary>
     public PcConfig ApplyTo(PcConfig host) => host with
@@ -49,5 +52,6 @@ public sealed record MachineShape(
         Nics = Nics,
         BootOrder = BootOrder,
         BootMenu = BootMenu,
+        Smbios = Smbios,
     };
 }

@@ -1,5 +1,6 @@
 using Emulator.Machines.Acpi;
 using Emulator.Machines.Loaders;
+using Emulator.Machines.Smbios;
 
 namespace Emulator.Machines.Pc;
 
@@ -12,7 +13,7 @@ public sealed partial class PcMachine
     /// <summary>What the kernel loader did, or null when the machine boots firmware.</summary>
     public LoadedKernel? Kernel { get; private set; }
 
-    // With --kernel, emu does what firmware and a boot loader would: ACPI tables, then the kernel,
+    // With --kernel, emu does what firmware and a boot loader would: ACPI and SMBIOS tables, then the kernel,
     // its initrd or modules and its boot information in RAM, and vCPU 0 at the kernel's entry.
     // Run again at every machine reset, since the guest may have overwritten all of it.
     private void BootKernel()
@@ -24,6 +25,7 @@ public sealed partial class PcMachine
 
         E820Map map = MemoryMap;
         AcpiTables.Build(map, _config.Cpus).Write(Platform.Memory);
+        KernelBootSmbios.Build(map, _config).Write(Platform.Memory);
         Kernel = KernelLoader.Load(Platform.Memory, map, _config.Kernel, AcpiTables.RsdpAddress);
         Vcpus[0].SetState(Kernel.Entry);
     }

@@ -39,6 +39,22 @@ public static partial class SmbiosOption
         };
     }
 
+    /// <summary>
+    /// The values that give <paramref name="settings"/> when applied in order to the defaults (none
+    /// for the defaults themselves): one for type 0 and one for type 1, each with the fields set.
+    /// </summary>
+    public static IReadOnlyList<string> Specs(SmbiosSettings settings)
+    {
+        static string Field(string key, string? value) => value is null ? string.Empty : $",{key}={value.Replace(",", ",,", StringComparison.Ordinal)}";
+
+        string bios = Field("vendor", settings.BiosVendor) + Field("version", settings.BiosVersion) + Field("date", settings.BiosDate)
+            + Field("release", settings.BiosRelease is (byte major, byte minor) ? string.Create(CultureInfo.InvariantCulture, $"{major}.{minor}") : null);
+        string system = Field("manufacturer", settings.Manufacturer) + Field("product", settings.Product) + Field("version", settings.Version)
+            + Field("serial", settings.Serial) + Field("uuid", settings.Uuid?.ToString("D", CultureInfo.InvariantCulture))
+            + Field("sku", settings.Sku) + Field("family", settings.Family);
+        return [.. new[] { ("0", bios), ("1", system) }.Where(t => t.Item2.Length > 0).Select(t => $"type={t.Item1}{t.Item2}")];
+    }
+
     private static SmbiosSettings ApplyBiosField(SmbiosSettings s, (string Key, string Value) f) => f.Key switch
     {
         "vendor" => s with { BiosVendor = Text(f) },

@@ -12,6 +12,7 @@ namespace Emulator.Machines.Smbios;
 /// firmware adds its own), the system (1), the chassis (3), one processor per vCPU (4), the memory
 /// (16, 17, 19), the boot status (32) and the end of table (127). SeaBIOS copies the table, adds its
 /// type 0 where there is none, and fixes the entry point's address, length, count and checksums.
+/// For --kernel, <see cref="KernelBootSmbios"/> places the same table and entry point itself.
 /// </summary>
 public sealed class SmbiosTables
 {

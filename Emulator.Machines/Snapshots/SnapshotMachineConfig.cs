@@ -5,20 +5,21 @@ using Emulator.Backends.Block;
 using Emulator.Backends.Net;
 using Emulator.Machines.Loaders;
 using Emulator.Machines.Pc;
+using Emulator.Machines.Smbios;
 
 namespace Emulator.Machines.Snapshots;
 
 /// <summary>
 /// The shape of the machine a snapshot was taken of (its "machine" section, JSON): RAM, CPUs, the
-/// firmware and kernel it booted, its disks with their identities, network cards, VGA. A restore
+/// firmware and kernel it booted, its disks with their identities, network cards, VGA, SMBIOS settings. A restore
 /// builds the same machine from it; what belongs to the host (the serial console, control sockets,
 /// the CPU backend) comes from the restoring command line instead. The firmware image and the VGA
 /// BIOS travel in sections of their own, so a restore needs no firmware file.
 /// </summary>
 public sealed record SnapshotMachineConfig
 {
-    /// <summary>The version of this section's JSON.</summary>
-    public const int Version = 1;
+    /// <summary>The version of this section's JSON (2 added "smbios"; version 1 is read as a machine without --smbios).</summary>
+    public const int Version = 2;
 
     /// <summary>Guest RAM in bytes.</summary>
     public required ulong MemoryBytes { get; init; }
@@ -59,6 +60,9 @@ public sealed record SnapshotMachineConfig
     /// <summary>The network cards as given with --nic.</summary>
     public IReadOnlyList<string> Nics { get; init; } = [];
 
+    /// <summary>The SMBIOS settings as --smbios values (<see cref="SmbiosOption.Specs"/>): the guest gets the same tables after a restore.</summary>
+    public IReadOnlyList<string> Smbios { get; init; } = [];
+
     /// <summary>The description of <paramref name="config"/>'s machine, with the identities of its disks as they are now.</summary>
     public static SnapshotMachineConfig Of(PcConfig config, string accelerator) => new()
     {
@@ -75,6 +79,7 @@ public sealed record SnapshotMachineConfig
         Vga = config.Vga,
         Drives = [.. config.Drives.Select(d => d with { Path = Path.GetFullPath(d.Path) }).Select(d => (d, DiskIdentity.Of(d.Path)))],
         Nics = [.. config.Nics.Select(n => n.Spec)],
+        Smbios = SmbiosOption.Specs(config.Smbios),
     };
 
     /// <summary>
@@ -85,13 +90,24 @@ public sealed record SnapshotMachineConfig
     public PcConfig Apply(PcConfig host, byte[]? firmware, byte[]? vgaBios)
     {
         List<NicConfig> nics = [.. Nics.Select(n => NicConfig.Parse(n) ?? throw new FormatException($"network card '{n}'"))];
-        var shape = new MachineShape(MemoryBytes, Cpus, Kernel, firmware, FirmwareName, Vga, vgaBios, DebugExitPort, [.. Drives.Select(d => d.Drive)], nics, BootOrder, BootMenu);
+        SmbiosSettings smbios = Smbios.Aggregate(new SmbiosSettings(), (settings, spec) =>
+        {
+            try
+            {
+                return SmbiosOption.Apply(settings, spec);
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"SMBIOS setting '{spec}' ({e.Message})", e);
+            }
+        });
+        var shape = new MachineShape(MemoryBytes, Cpus, Kernel, firmware, FirmwareName, Vga, vgaBios, DebugExitPort, [.. Drives.Select(d => d.Drive)], nics, BootOrder, BootMenu, smbios);
         return shape.ApplyTo(host) with { Restoring = true };
     }
 
     /// <summary>
     /// How the machine <paramref name="running"/> describes differs in shape from this one (RAM, CPUs,
-    /// firmware, kernel, disks, cards, VGA), or null when a snapshot of this machine can be loaded
+    /// firmware, kernel, disks, cards, VGA, SMBIOS settings), or null when a snapshot of this machine can be loaded
     /// into it. The backend and the disks' identities are not compared here (see <see cref="ChangedDisk"/>).
     /// </summary>
     public string? ShapeDifference(SnapshotMachineConfig running)
@@ -112,6 +128,7 @@ public sealed record SnapshotMachineConfig
             ("debug-exit port", $"0x{DebugExitPort:x}", $"0x{running.DebugExitPort:x}"),
             ("disks", Describe(Drives.Select(Disk)), Describe(running.Drives.Select(Disk))),
             ("network cards", Describe(Nics), Describe(running.Nics)),
+            ("SMBIOS settings", Describe(Smbios), Describe(running.Smbios)),
         ];
         return facts.FirstOrDefault(f => f.Saved != f.Now) is { What: not null } d
             ? $"the snapshot's machine has {d.What} {d.Saved}, this one {d.Now}"
@@ -177,6 +194,7 @@ public sealed record SnapshotMachineConfig
                 ["head-sha256"] = d.Identity.HeadSha256,
             })]),
             ["nics"] = new JsonArray([.. Nics.Select(n => (JsonNode)n)]),
+            ["smbios"] = new JsonArray([.. Smbios.Select(n => (JsonNode)n)]),
         };
         return Encoding.UTF8.GetBytes(json.ToJsonString());
     }
@@ -184,9 +202,9 @@ public sealed record SnapshotMachineConfig
     /// <summary>Reads the JSON of a "machine" section; throws <see cref="InvalidDataException"/> for one that is malformed or of an unknown version.</summary>
     public static SnapshotMachineConfig Parse(ReadOnlySpan<byte> utf8, int version)
     {
-        if (version != Version)
+        if (version is not (1 or Version))
         {
-            throw new InvalidDataException($"machine description version {version} is not supported (this emu reads version {Version})");
+            throw new InvalidDataException($"machine description version {version} is not supported (this emu reads versions 1 to {Version})");
         }
 
         try
@@ -213,6 +231,7 @@ public sealed record SnapshotMachineConfig
                 } : null,
                 Drives = [.. json["drives"]!.AsArray().Select(d => ReadDrive(d!.AsObject()))],
                 Nics = [.. json["nics"]!.AsArray().Select(n => n!.GetValue<string>())],
+                Smbios = version == 1 ? [] : [.. json["smbios"]!.AsArray().Select(n => n!.GetValue<string>())],
             };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException or ArgumentException)

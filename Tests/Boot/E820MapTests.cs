@@ -6,7 +6,7 @@ namespace Emulator.Tests.Boot;
 public sealed class E820MapTests
 {
     [Fact]
-    public void SmallPcHasConventionalEbdaFirmwareExtendedAndAcpiRanges()
+    public void SmallPcHasConventionalEbdaFirmwareExtendedSmbiosAndAcpiRanges()
     {
         E820Map m = E820Map.Build(128UL << 20, 0x1_0000);
 
@@ -15,13 +15,15 @@ public sealed class E820MapTests
                 new E820Entry(0, 0x9_fc00, E820Type.Ram),
                 new E820Entry(0x9_fc00, 0x400, E820Type.Reserved),
                 new E820Entry(0xf_0000, 0x1_0000, E820Type.Reserved),
-                new E820Entry(0x10_0000, (128UL << 20) - 0x10_0000 - E820Map.AcpiTablesSize, E820Type.Ram),
+                new E820Entry(0x10_0000, (128UL << 20) - 0x10_0000 - E820Map.AcpiTablesSize - E820Map.SmbiosTableSize, E820Type.Ram),
+                new E820Entry((128UL << 20) - E820Map.AcpiTablesSize - E820Map.SmbiosTableSize, E820Map.SmbiosTableSize, E820Type.Reserved),
                 new E820Entry((128UL << 20) - E820Map.AcpiTablesSize, E820Map.AcpiTablesSize, E820Type.Acpi),
             ],
             m.Entries);
         Assert.Equal(639u, m.MemLowerKiB);
         Assert.Equal((uint)((m.LowRamEnd - 0x10_0000) >> 10), m.MemUpperKiB);
-        Assert.Equal(m.LowRamEnd, m.AcpiTablesAddress);
+        Assert.Equal(m.LowRamEnd, m.SmbiosTableAddress);
+        Assert.Equal(m.SmbiosTableAddress + E820Map.SmbiosTableSize, m.AcpiTablesAddress);
     }
 
     [Fact]
@@ -31,7 +33,7 @@ public sealed class E820MapTests
 
         Assert.Contains(new E820Entry(0xe_0000, 0x2_0000, E820Type.Reserved), m.Entries);
         Assert.Equal(new E820Entry(0x1_0000_0000, 1UL << 30, E820Type.Ram), m.Entries[^1]);
-        Assert.Equal(PcMemoryMap.PciHoleStart - E820Map.AcpiTablesSize, m.LowRamEnd);
+        Assert.Equal(PcMemoryMap.PciHoleStart - E820Map.AcpiTablesSize - E820Map.SmbiosTableSize, m.LowRamEnd);
     }
 
     [Theory]

@@ -67,7 +67,7 @@ public sealed class BadInputTests : IDisposable
         System.IO.File.SetLastWriteTimeUtc(initrd, Stamp);
 
         Check(["-m", "32M", "--kernel", kernel, "--initrd", initrd],
-            $"emu: --initrd {initrd}: 67108864 bytes is larger than the guest RAM below 4 GiB (0x1ff0000 bytes): give more --memory", kernel, initrd);
+            $"emu: --initrd {initrd}: 67108864 bytes is larger than the guest RAM below 4 GiB (0x1fe0000 bytes): give more --memory", kernel, initrd);
     }
 
     [Fact]

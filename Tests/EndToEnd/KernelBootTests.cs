@@ -40,9 +40,11 @@ public sealed class KernelBootTests : IDisposable
         Assert.Contains("mods_count: 2", lines);
         Assert.Contains($"module {one} 24 bytes: first module", lines);
         Assert.Contains($"module {two} 5000 bytes: {new string('x', 40)}", lines);
-        Assert.Contains($"mem_upper: {(64 << 10) - 1024 - 64} KiB", lines);
+        // RAM from 1 MiB up to 64 KiB reserved for the SMBIOS table and 64 KiB of ACPI tables at the top.
+        Assert.Contains($"mem_upper: {(64 << 10) - 1024 - 64 - 64} KiB", lines);
         Assert.Contains("mmap 0000000000000000 000000000009fc00 type 1", lines);
-        Assert.Contains("mmap 0000000000100000 0000000003ef0000 type 1", lines);
+        Assert.Contains("mmap 0000000000100000 0000000003ee0000 type 1", lines);
+        Assert.Contains("mmap 0000000003fe0000 0000000000010000 type 2", lines);
         Assert.Contains("mmap 0000000003ff0000 0000000000010000 type 3", lines);
         Assert.Equal("all checks passed", lines[^1]);
     }

@@ -14,6 +14,7 @@ namespace Emulator.Tests.EndToEnd;
 /// console: stopped over QMP, saved with `emu snapshot save PID FILE`, emu killed with SIGKILL, and
 /// `emu run --restore` continues the guest: the next counts follow the last one printed before the
 /// snapshot, and the shell still answers. Where KVM is usable the restore runs under the other backend.
+/// A restored guest that reboots finds the SMBIOS tables of the machine it was saved from.
 /// </summary>
 public sealed partial class LinuxSnapshotTests(ITestOutputHelper output) : IDisposable
 {
@@ -33,19 +34,7 @@ public sealed partial class LinuxSnapshotTests(ITestOutputHelper output) : IDisp
             guest.WaitForShell(TimeSpan.FromMinutes(12));
             guest.Type("i=0; while [ $i -lt 100000 ]; do echo \"count $i\"; i=$((i+1)); sleep 0.2; done &");
             guest.WaitForOutput("count 5\r\n", TimeSpan.FromMinutes(2));
-            using (RawQmp control = RawQmp.Connect(qmp, TimeSpan.FromSeconds(30)))
-            {
-                control.Send("""{"execute":"qmp_capabilities"}""");
-                Assert.True(control.Send("""{"execute":"stop"}""")["return"] is JsonObject);
-                EmuProcess.Result save = EmuProcess.Run(TimeSpan.FromMinutes(2), "snapshot", "save", guest.Emu.Id.ToString(CultureInfo.InvariantCulture), file);
-                Assert.True(save.ExitCode == 0, save.Stdout + save.Stderr);
-                output.WriteLine(save.Stdout);
-            }
-
-            Thread.Sleep(500); // the console reader has everything the stopped guest printed
-            before = guest.Output;
-            guest.Emu.Kill();
-            guest.Emu.WaitForExit();
+            before = SaveAndKill(guest, qmp, file);
         }
 
         int last = Counts(before).Last();
@@ -65,6 +54,49 @@ public sealed partial class LinuxSnapshotTests(ITestOutputHelper output) : IDisp
         restored.Type("kill %1");
         restored.Command("echo restored $((6 * 7))", "restored 42");
         Assert.Equal(0, restored.PowerOff(TimeSpan.FromMinutes(2)));
+    }
+
+    // The restored machine has the saved one's SMBIOS settings: when the restored guest reboots, emu
+    // lays out the tables again from them, and the kernel finds the product name given before.
+    [SkippableFact]
+    public void ARestoredGuestRebootsIntoTheSameSmbiosTables()
+    {
+        Skip.If(GuestConsole.MissingImages is not null, GuestConsole.MissingImages);
+        const string Product = "Road Runner 3000";
+        string qmp = Path.Combine(_dir, "qmp.sock");
+        string file = Path.Combine(_dir, "smbios.emusnap");
+        using (GuestConsole guest = GuestConsole.Boot("--qmp", $"unix:{qmp},server,wait=off", "--smbios", $"type=1,product={Product}"))
+        {
+            guest.WaitForShell(TimeSpan.FromMinutes(12));
+            SaveAndKill(guest, qmp, file);
+        }
+
+        using GuestConsole restored = GuestConsole.Start("--restore", file, "--accel", "jit");
+        restored.Type("reboot -f");
+        restored.WaitForOutput($"DMI: emu {Product}, BIOS ", TimeSpan.FromMinutes(5));
+        restored.WaitForShell(TimeSpan.FromMinutes(12));
+        restored.Command("cat /sys/class/dmi/id/product_name", $"{Product}\r\n");
+        Assert.Equal(0, restored.PowerOff(TimeSpan.FromMinutes(2)));
+    }
+
+    // Stops the guest over QMP, saves it to <paramref name="file"/> with `emu snapshot save`, kills
+    // emu and returns what the guest had printed.
+    private string SaveAndKill(GuestConsole guest, string qmp, string file)
+    {
+        using (RawQmp control = RawQmp.Connect(qmp, TimeSpan.FromSeconds(30)))
+        {
+            control.Send("""{"execute":"qmp_capabilities"}""");
+            Assert.True(control.Send("""{"execute":"stop"}""")["return"] is JsonObject);
+            EmuProcess.Result save = EmuProcess.Run(TimeSpan.FromMinutes(2), "snapshot", "save", guest.Emu.Id.ToString(CultureInfo.InvariantCulture), file);
+            Assert.True(save.ExitCode == 0, save.Stdout + save.Stderr);
+            output.WriteLine(save.Stdout);
+        }
+
+        Thread.Sleep(500); // the console reader has everything the stopped guest printed
+        string printed = guest.Output;
+        guest.Emu.Kill();
+        guest.Emu.WaitForExit();
+        return printed;
     }
 
     private static List<int> Counts(string text) =>

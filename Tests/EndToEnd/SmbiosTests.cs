@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Emulator.Machines.Smbios;
 using Emulator.Tests.EndToEnd.Control;
 using Emulator.Tests.Kvm;
 using Xunit;
@@ -7,10 +8,11 @@ namespace Emulator.Tests.EndToEnd;
 
 /// <summary>
 /// SMBIOS tables from emu through fw_cfg ("etc/smbios/smbios-anchor", "etc/smbios/smbios-tables"),
-/// installed by SeaBIOS, read by a stock Debian kernel. The oracles are the kernel's own parsing (its
-/// "DMI: vendor product, BIOS version date" boot line and /sys/class/dmi/id) against the values given
-/// with --smbios, and QEMU given the same -smbios options booting the same disk through the same SeaBIOS
-/// (QEMU's IDE disks cannot be read-only: snapshot=on keeps its writes off the image).
+/// installed by SeaBIOS, or placed by emu itself for --kernel, read by a stock Debian kernel. The
+/// oracles are the kernel's own parsing (its "DMI: vendor product, BIOS version date" boot line and
+/// /sys/class/dmi/id) against the values given with --smbios, and QEMU given the same -smbios options
+/// booting the same disk through the same SeaBIOS (QEMU's IDE disks cannot be read-only: snapshot=on
+/// keeps its writes off the image), or the same kernel with -kernel (where SeaBIOS runs too).
 /// </summary>
 public sealed class SmbiosTests
 {
@@ -62,12 +64,56 @@ public sealed class SmbiosTests
         Assert.All(QemuTypes, t => Assert.Contains($" {t}-0 ", types, StringComparison.Ordinal));
     }
 
-    // Boots the disk under emu with the fields set and checks the kernel's view of them.
-    private static (string Line, Dictionary<string, string> Sysfs, string Types) BootEmuWithTheFields(string accel)
+    [SkippableFact]
+    public void StockKernelBootedDirectlySeesTheFieldsGivenAndWhatQemuGives()
+    {
+        Skip.If(GuestConsole.MissingImages is not null, GuestConsole.MissingImages);
+        (string emuLine, Dictionary<string, string> emuSysfs, string emuTypes) = BootEmuWithTheFields("jit", DirectBoot);
+
+        Skip.If(GuestProcess.QemuMissing is not null, GuestProcess.QemuMissing);
+        Skip.If(BootImages.Missing is not null, BootImages.Missing);
+        (string qemuLine, Dictionary<string, string> qemuSysfs, string qemuTypes) = Boot(GuestConsole.StartQemu(
+            ["-accel", "tcg", "-m", "512M", "-net", "none", "-bios", BootImages.SeaBios,
+             "-kernel", GuestConsole.Kernel, "-initrd", GuestConsole.Initrd, "-append", "console=ttyS0", .. Options]));
+        Assert.Equal(qemuLine, emuLine);
+        Assert.All(Fields, f => Assert.Equal(qemuSysfs[f.File], emuSysfs[f.File]));
+        Assert.All(QemuTypes, t => Assert.Contains($" {t}-0 ", qemuTypes, StringComparison.Ordinal));
+        Assert.All(QemuTypes, t => Assert.Contains($" {t}-0 ", emuTypes, StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
+    public void StockKernelBootedDirectlySeesTheFieldsGivenUnderKvm()
+    {
+        KvmHost.SkipUnlessUsable();
+        Skip.If(GuestConsole.MissingImages is not null, GuestConsole.MissingImages);
+        (_, _, string types) = BootEmuWithTheFields("kvm", DirectBoot);
+        Assert.All(QemuTypes, t => Assert.Contains($" {t}-0 ", types, StringComparison.Ordinal));
+    }
+
+    // Without --smbios a directly booted kernel still finds tables: the system as under SeaBIOS
+    // (emu's manufacturer and product), and emu, which plays the firmware, as the BIOS.
+    [SkippableFact]
+    public void StockKernelBootedDirectlyWithoutSmbiosSeesEmu()
+    {
+        Skip.If(GuestConsole.MissingImages is not null, GuestConsole.MissingImages);
+        (string line, Dictionary<string, string> sysfs, string types) = Boot(GuestConsole.Start(["--accel", "jit", .. DirectBoot]));
+        Assert.Equal($"DMI: {SmbiosTables.DefaultManufacturer} {SmbiosTables.DefaultProduct}, BIOS {KernelBootSmbios.BiosVersion} {KernelBootSmbios.BiosDate}", line);
+        Assert.Equal(KernelBootSmbios.BiosVendor, sysfs["bios_vendor"]);
+        Assert.Equal(SmbiosTables.DefaultManufacturer, sysfs["sys_vendor"]);
+        Assert.Equal(SmbiosTables.DefaultProduct, sysfs["product_name"]);
+        Assert.All(QemuTypes, t => Assert.Contains($" {t}-0 ", types, StringComparison.Ordinal));
+    }
+
+    // emu's options for the stock kernel booted directly (GuestConsole.Boot's).
+    private static string[] DirectBoot => ["-m", "512M", "--kernel", GuestConsole.Kernel, "--initrd", GuestConsole.Initrd, "--append", "console=ttyS0"];
+
+    // Boots under emu with the fields set and checks the kernel's view of them: from the disk through
+    // SeaBIOS, or with <paramref name="boot"/>'s options.
+    private static (string Line, Dictionary<string, string> Sysfs, string Types) BootEmuWithTheFields(string accel, string[]? boot = null)
     {
         string[] emuOptions = [.. Options.Select(o => o == "-smbios" ? "--smbios" : o)];
         (string line, Dictionary<string, string> sysfs, string types) = Boot(GuestConsole.Start(
-            ["--accel", accel, "-m", "512M", "--drive", $"file={BootImages.Disk},if=ide,readonly=on", .. emuOptions]));
+            ["--accel", accel, .. boot ?? ["-m", "512M", "--drive", $"file={BootImages.Disk},if=ide,readonly=on"], .. emuOptions]));
         Assert.Equal($"DMI: {Manufacturer} {Product}, BIOS {BiosVersion} {BiosDate}", line);
         Assert.All(Fields, f => Assert.Equal(f.Value, sysfs[f.File]));
         return (line, sysfs, types);
@@ -95,7 +141,7 @@ public sealed class SmbiosTests
     }
 
     // A bad --smbios is one line naming the option, exit status 2, before the guest starts (the demo
-    // ROM given as firmware would otherwise run until the timeout); so is --smbios without firmware.
+    // ROM given as firmware would otherwise run until the timeout).
     [Theory]
     [InlineData("type=1,uuid=not-a-uuid", "is not a UUID")]
     [InlineData("type=3,manufacturer=x", "only type=0 (BIOS) and type=1 (system) can be set")]
@@ -109,15 +155,6 @@ public sealed class SmbiosTests
         Assert.StartsWith($"emu: --smbios {spec}: ", error, StringComparison.Ordinal);
         Assert.Contains(why, error, StringComparison.Ordinal);
         Assert.Empty(r.Stdout);
-    }
-
-    [Fact]
-    public void WithoutFirmwareItIsRefused()
-    {
-        EmuProcess.Result r = EmuProcess.Run(TimeSpan.FromSeconds(60), ["run", "--kernel", "/nonexistent/vmlinuz", "--smbios", "type=1,product=x"]);
-        Assert.Equal(2, r.ExitCode);
-        string error = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Contains("--smbios type=1,product=x: the SMBIOS tables reach the guest through firmware", error, StringComparison.Ordinal);
     }
 
     // Boots to the shell, returns the kernel's DMI line, the /sys/class/dmi/id files and the list of entries' types.

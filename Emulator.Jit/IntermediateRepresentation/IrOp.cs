@@ -50,6 +50,9 @@ internal unsafe struct IrOp
     /// <summary>Interpret: a host instruction left to the interpreter because its undefined flags may be read (FlagLiveness).</summary>
     public bool ForUndefinedFlags;
 
+    /// <summary>Native: the host instruction is followed by code that gives its undefined flags the interpreter's values (FlagLiveness).</summary>
+    public Translation.UndefinedFlagFixup Fixup;
+
     /// <summary>Iced's condition for Branch.</summary>
     public ConditionCode Condition;
 }

@@ -13,7 +13,8 @@ namespace Emulator.Jit.Translation;
 /// the P4 clears it, the P6 varies). The interpreter gives one documented value for each
 /// (ARCHITECTURE.md, "Undefined flags"). So a host instruction whose undefined flags a later
 /// instruction may read (a reader in the block, or anything after the block ends) is left to the
-/// interpreter's handler, which computes them: the rules stay written once, and the guest sees the
+/// interpreter's handler, which computes them, unless it is one of the common forms whose values a
+/// few host instructions after it can set (<see cref="UndefinedFlagFixups"/>): the guest sees the
 /// same flags in both tiers on every host. Where the flags are written again before any reader, the
 /// usual case, the instruction stays a host instruction and costs nothing. After the block, the
 /// flags its direct successors read first are live (<see cref="SuccessorFlags"/>), else all.
@@ -43,10 +44,24 @@ internal static class FlagLiveness
             IrOp op = ops[i];
             if (HostWritesFlags(op) && (Undefined(op.Ins) & live) != 0)
             {
-                op = IrBuilder.Fallback(op);
-                op.ForUndefinedFlags = true;
+                op.Fixup = UndefinedFlagFixups.For(op);
+                if (op.Fixup == UndefinedFlagFixup.BitTest)
+                {
+                    // It keeps every flag but CF: those the code after it reads are read from before it.
+                    op.ReadsFlags = true;
+                    ops[i] = op;
+                    live &= ~LazyFlags.CF;
+                    continue;
+                }
+
+                if (op.Fixup == UndefinedFlagFixup.None)
+                {
+                    op = IrBuilder.Fallback(op);
+                    op.ForUndefinedFlags = true;
+                    turned++;
+                }
+
                 ops[i] = op;
-                turned++;
             }
 
             live = LiveBefore(op, live);

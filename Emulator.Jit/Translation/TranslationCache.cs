@@ -447,6 +447,10 @@ internal sealed unsafe class TranslationCache : IDisposable
             {
                 Statistics.CountUndefinedFlags(o);
             }
+            else if (o.Fixup != UndefinedFlagFixup.None)
+            {
+                Statistics.UndefinedFlagsFixed++;
+            }
         }
 
         Statistics.HostBytes += code.Code.Length;
@@ -695,6 +699,9 @@ internal sealed class TranslationStatistics
     /// <summary>Instructions translated as interpreter calls because their undefined flags may be read (FlagLiveness).</summary>
     public long UndefinedFlagsInterpreted;
 
+    /// <summary>Translated host instructions whose undefined flags are given the interpreter's values by host code after them.</summary>
+    public long UndefinedFlagsFixed;
+
     // The ops translated so, by address (ops never move), to count their calls.
     private readonly HashSet<nint> _undefinedFlagsOps = [];
 
@@ -719,7 +726,7 @@ internal sealed class TranslationStatistics
         + $"\ninterpreted blocks {InterpretedBlocks}, exits {Exits}; interpreted instructions: " + string.Join(", ", _interpreted.OrderByDescending(p => p.Value).Take(25).Select(p => $"{p.Key} {p.Value}"));
 
     public override string ToString() =>
-        $"{Blocks} blocks, {GuestInstructions} guest instructions ({NativeInstructions} native, {UndefinedFlagsInterpreted} interpreted for their undefined flags), {HostBytes / 1024} KiB host code, "
+        $"{Blocks} blocks, {GuestInstructions} guest instructions ({NativeInstructions} native, {UndefinedFlagsInterpreted} interpreted for their undefined flags, {UndefinedFlagsFixed} with them fixed in host code), {HostBytes / 1024} KiB host code, "
         + $"{TranslateTicks * 1000.0 / Stopwatch.Frequency:0.0} ms translating ({(GuestInstructions == 0 ? 0 : TranslateTicks * 1e6 / Stopwatch.Frequency / GuestInstructions):0.00} us per guest instruction), "
         + $"({X86Emitter.AssembleTicks * 1000.0 / Stopwatch.Frequency:0.0} ms of it encoding), {ChainsPatched} chains patched, {Entries} entries from the dispatcher, {Flushes} cache resets; "
         + $"process GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen0/1/2), {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms paused, {GC.GetTotalAllocatedBytes() >> 20} MiB allocated";

@@ -73,6 +73,11 @@ public sealed class TranslatedUndefinedFlagsTests
         ["shl eax,4"] = a => a.shl(eax, 4),
         ["shl eax,cl"] = a => a.shl(eax, cl),
         ["shr eax,7"] = a => a.shr(eax, 7),
+        ["shr eax,1"] = a => a.shr(eax, 1),
+        ["sar eax,1"] = a => a.sar(eax, 1),
+        ["shl ax,15"] = a => a.shl(ax, 15),
+        ["shr al,3"] = a => a.shr(al, 3),
+        ["sar bx,9"] = a => a.sar(bx, 9),
         ["shr eax,cl"] = a => a.shr(eax, cl),
         ["sar eax,3"] = a => a.sar(eax, 3),
         ["sar eax,cl"] = a => a.sar(eax, cl),
@@ -116,6 +121,14 @@ public sealed class TranslatedUndefinedFlagsTests
         ["bts rax,rbx"] = a => a.bts(rax, rbx),
         ["shl rax,cl"] = a => a.shl(rax, cl),
         ["shr rax,33"] = a => a.shr(rax, 33),
+        ["shl rax,1"] = a => a.shl(rax, 1),
+        ["sar rax,63"] = a => a.sar(rax, 63),
+        ["shl rbx,4"] = a => a.shl(rbx, 4),
+        ["imul rax,rbx,imm"] = a => a.imul(rax, rbx, -0x3579),
+        ["imul rbx,rcx"] = a => a.imul(rbx, rcx),
+        ["bt rax,52"] = a => a.bt(rax, 52),
+        ["btr rax,rbx"] = a => a.btr(rax, rbx),
+        ["btc rcx,rbx"] = a => a.btc(rcx, rbx),
         ["rol rax,cl"] = a => a.rol(rax, cl),
         ["shrd rax,rbx,cl"] = a => a.shrd(rax, rbx, cl),
         ["tzcnt rax,rbx"] = a => a.tzcnt(rax, rbx),
@@ -202,23 +215,41 @@ public sealed class TranslatedUndefinedFlagsTests
         AssertSame(form, Reader.Pushf, inputs, translated, interpreted);
     }
 
+    /// <summary>How translated code gives a form's undefined flags.</summary>
+    public enum Outcome
+    {
+        /// <summary>Nothing reads them: the host instruction alone.</summary>
+        Native,
+
+        /// <summary>Host code after the host instruction sets them (Translation/UndefinedFlagFixups).</summary>
+        FixedInHostCode,
+
+        /// <summary>The interpreter's handler runs the instruction.</summary>
+        Interpreted,
+    }
+
     /// <summary>
     /// A block that ends with a JMP stays a host instruction where the JMP's target writes the flags
-    /// first (ADD every one, INC all but CF), and is left to the interpreter where the target reads
-    /// one first or leaves it (INC's CF; BT keeps OF, SF, AF and PF in the interpreter).
+    /// first (ADD every one, INC all but CF). Where the target reads one first or leaves it (INC's CF;
+    /// BT keeps OF, SF, AF and PF in the interpreter), the common forms (shifts by a constant, IMUL
+    /// with a destination, bit tests) get host code that sets them, and the rest are interpreted.
     /// </summary>
     [Theory]
-    [InlineData("shl eax,4", "add", false)]
-    [InlineData("imul eax,ebx", "add", false)]
-    [InlineData("bt eax,ebx", "add", false)]
-    [InlineData("rol eax,3", "add", false)]
-    [InlineData("bsf eax,ebx", "add", false)]
-    [InlineData("shl eax,4", "inc", false)]
-    [InlineData("bsf eax,ebx", "inc", true)]
-    [InlineData("shl eax,4", "bt", true)]
-    [InlineData("imul eax,ebx", "bt", true)]
-    [InlineData("imul eax,ebx", "pushf", true)]
-    public void TheJumpTargetDecides(string form, string target, bool interpreted)
+    [InlineData("shl eax,4", "add", Outcome.Native)]
+    [InlineData("imul eax,ebx", "add", Outcome.Native)]
+    [InlineData("bt eax,ebx", "add", Outcome.Native)]
+    [InlineData("rol eax,3", "add", Outcome.Native)]
+    [InlineData("bsf eax,ebx", "add", Outcome.Native)]
+    [InlineData("shl eax,4", "inc", Outcome.Native)]
+    [InlineData("bsf eax,ebx", "inc", Outcome.Interpreted)]
+    [InlineData("shl eax,4", "bt", Outcome.FixedInHostCode)]
+    [InlineData("imul eax,ebx", "bt", Outcome.FixedInHostCode)]
+    [InlineData("imul eax,ebx", "pushf", Outcome.FixedInHostCode)]
+    [InlineData("bt eax,ebx", "pushf", Outcome.FixedInHostCode)]
+    [InlineData("shl al,8", "pushf", Outcome.Interpreted)]
+    [InlineData("shl eax,cl", "pushf", Outcome.Interpreted)]
+    [InlineData("rol eax,3", "pushf", Outcome.Interpreted)]
+    public void TheJumpTargetDecides(string form, string target, Outcome outcome)
     {
         byte[] inputs = Inputs(form, bits64: false);
         byte[] translated = Run32(
@@ -240,8 +271,10 @@ public sealed class TranslatedUndefinedFlagsTests
             Reader.Pushf,
             inputs,
             translate: true,
-            out long undefinedInterpreted);
-        Assert.Equal(interpreted, undefinedInterpreted > 0);
+            out long undefinedInterpreted,
+            out long fixedInHostCode);
+        Assert.Equal(outcome == Outcome.Interpreted, undefinedInterpreted > 0);
+        Assert.Equal(outcome == Outcome.FixedInHostCode, fixedInHostCode > 0);
     }
 
     /// <summary>
@@ -318,14 +351,14 @@ public sealed class TranslatedUndefinedFlagsTests
     /// for its flags, and the block ran natively except for the reader (PUSHFD) and the POPFD.
     /// </summary>
     [Theory]
-    [InlineData("imul eax,ebx")]
-    [InlineData("bsf eax,ebx")]
-    [InlineData("bt eax,ebx")]
-    [InlineData("shl eax,4")]
-    [InlineData("shl eax,cl")]
-    [InlineData("rol eax,3")]
-    [InlineData("shld eax,ebx,cl")]
-    public void DeadUndefinedFlagsCostNothing(string form)
+    [InlineData("imul eax,ebx", Outcome.FixedInHostCode)]
+    [InlineData("bsf eax,ebx", Outcome.Interpreted)]
+    [InlineData("bt eax,ebx", Outcome.FixedInHostCode)]
+    [InlineData("shl eax,4", Outcome.FixedInHostCode)]
+    [InlineData("shl eax,cl", Outcome.Interpreted)]
+    [InlineData("rol eax,3", Outcome.Interpreted)]
+    [InlineData("shld eax,ebx,cl", Outcome.Interpreted)]
+    public void DeadUndefinedFlagsCostNothing(string form, Outcome whenRead)
     {
         byte[] inputs = Inputs(form, bits64: false);
         Run32(
@@ -337,12 +370,16 @@ public sealed class TranslatedUndefinedFlagsTests
             Reader.Pushf,
             inputs,
             translate: true,
-            out long undefinedInterpreted);
+            out long undefinedInterpreted,
+            out long fixedInHostCode);
         Assert.Equal(0, undefinedInterpreted);
+        Assert.Equal(0, fixedInHostCode);
 
-        // With the reader right after it, the same instruction is left to the interpreter.
-        Run32(Forms32[form], Reader.Pushf, inputs, translate: true, out undefinedInterpreted);
-        Assert.True(undefinedInterpreted > 0, $"{form}: not left to the interpreter though PUSHFD reads its undefined flags");
+        // With the reader right after it, the same instruction gets host code for its undefined
+        // flags, or is left to the interpreter.
+        Run32(Forms32[form], Reader.Pushf, inputs, translate: true, out undefinedInterpreted, out fixedInHostCode);
+        Assert.True(whenRead == Outcome.Interpreted ? undefinedInterpreted > 0 && fixedInHostCode == 0 : undefinedInterpreted == 0 && fixedInHostCode > 0,
+            $"{form}: {undefinedInterpreted} interpreted and {fixedInHostCode} fixed in host code though PUSHFD reads its undefined flags (expected {whenRead})");
     }
 
     // Per case: RAX, RBX, RCX, RDX, the flags to start with (8 bytes each), the flags a reader saw
@@ -503,7 +540,10 @@ public sealed class TranslatedUndefinedFlagsTests
         }
     }
 
-    private static byte[] Run32(Action<Assembler> form, Reader reader, byte[] inputs, bool translate, out long undefinedInterpreted, Path path = Path.Straight)
+    private static byte[] Run32(Action<Assembler> form, Reader reader, byte[] inputs, bool translate, out long undefinedInterpreted, Path path = Path.Straight) =>
+        Run32(form, reader, inputs, translate, out undefinedInterpreted, out _, path);
+
+    private static byte[] Run32(Action<Assembler> form, Reader reader, byte[] inputs, bool translate, out long undefinedInterpreted, out long fixedInHostCode, Path path = Path.Straight)
     {
         using var rig = new TranslatorRig(translate: translate);
         rig.Write(Table32, inputs);
@@ -514,6 +554,7 @@ public sealed class TranslatedUndefinedFlagsTests
         });
         Assert.True(rig.RunToHalt(), "the program did not reach HLT");
         undefinedInterpreted = rig.Statistics?.UndefinedFlagsInterpreted ?? 0;
+        fixedInHostCode = rig.Statistics?.UndefinedFlagsFixed ?? 0;
         byte[] table = new byte[inputs.Length];
         rig.Platform.Memory.Read(new Emulator.Core.Memory.GuestPhysicalAddress(Table32), table);
         return table;

@@ -401,9 +401,16 @@ internal sealed unsafe partial class X86Emitter
             return false;
         }
 
+        if (op.Fixup != UndefinedFlagFixup.None && !CanFixUndefinedFlags(ref op))
+        {
+            return Interpret(op, false);
+        }
+
         Operands(op);
         ushort spills = LoadSpills((ushort)(OperandRegisters(op) | AddressRegisters(op.Ins)), NativeScratch);
+        BeforeUndefinedFlagFixup(op);
         HostInstruction(op);
+        AfterUndefinedFlagFixup(op);
         StoreSpills(spills, op.Written);
         FlagsAfter(op);
         return false;

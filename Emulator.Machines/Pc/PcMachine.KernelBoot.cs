@@ -17,7 +17,8 @@ public sealed partial class PcMachine
     // Run again at every machine reset, since the guest may have overwritten all of it.
     private void BootKernel()
     {
-        if (_config.Kernel is null)
+        // A real-mode kernel is started by firmware, from what PcFwCfg put in fw_cfg.
+        if (_config.Kernel is null || _config.Kernel.RealModeEntry)
         {
             return;
         }

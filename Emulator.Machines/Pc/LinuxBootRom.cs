@@ -18,7 +18,7 @@ public static class LinuxBootRom
     /// <summary>The ROM's boot-order entry: SeaBIOS's name for the bootstrap entry of a <c>genroms/</c> ROM ("/rom@" and its file).</summary>
     public const string BootPath = "/rom@" + FileName;
 
-    private static readonly Lazy<byte[]> Bytes = new(Load);
+    private static readonly Lazy<byte[]> Bytes = new(() => EmbeddedRom.Read("linuxboot.bin"));
 
     /// <summary>The 512-byte ROM.</summary>
     public static byte[] Image => Bytes.Value;
@@ -45,14 +45,5 @@ public static class LinuxBootRom
         byte[] b = new byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(b, value);
         return b;
-    }
-
-    private static byte[] Load()
-    {
-        using Stream stream = typeof(LinuxBootRom).Assembly.GetManifestResourceStream("linuxboot.bin")
-            ?? throw new InvalidOperationException("the linuxboot ROM resource is missing from Emulator.Machines");
-        using var buffer = new MemoryStream();
-        stream.CopyTo(buffer);
-        return buffer.ToArray();
     }
 }

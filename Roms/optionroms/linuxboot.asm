@@ -19,6 +19,8 @@
 bits 16
 org 0
 
+%include "pnp.inc"
+
 BLOCKS      equ 1
 
 SELECTOR    equ 0x510               ; fw_cfg: 16-bit item selector
@@ -53,26 +55,8 @@ rom:
             dw pnp - rom
 
             times 0x20 - ($ - rom) db 0
-; PnP expansion header (PnP BIOS specification 1.0A), with a bootstrap entry vector.
-pnp:
-            db '$PnP'
-            db 1                    ; revision
-            db 2                    ; length / 16
-            dw 0                    ; next header: none
-            db 0                    ; reserved
-            db -(PNP_SUM) & 0xff    ; checksum of these 32 bytes
-            dd 0                    ; device identifier
-            dw vendor - rom         ; manufacturer string
-            dw product - rom        ; product name string (SeaBIOS prints it: "Booting from ROM...")
-            db 0x80, 0x00, 0x00     ; device type: other
-            db 0x00                 ; device indicators
-            dw 0                    ; boot connection vector
-            dw 0                    ; disconnect vector
-            dw boot - rom           ; bootstrap entry vector
-            dw 0                    ; reserved
-            dw 0                    ; static resource information vector
-PNP_SUM     equ '$' + 'P' + 'n' + 'P' + 1 + 2 + ((vendor - rom) & 0xff) + ((vendor - rom) >> 8) \
-                + ((product - rom) & 0xff) + ((product - rom) >> 8) + 0x80 + ((boot - rom) & 0xff) + ((boot - rom) >> 8)
+; PnP expansion header (Roms/common/pnp.inc), with a bootstrap entry vector.
+            PNP_HEADER boot
 
 vendor:     db 'emu', 0
 product:    db 'Linux boot (emu)', 0

@@ -25,7 +25,14 @@ public sealed partial class PcMachine
 
         E820Map map = MemoryMap;
         AcpiTables.Build(map, _config.Cpus).Write(Platform.Memory);
-        Kernel = KernelLoader.Load(Platform.Memory, map, _config.Kernel, AcpiTables.RsdpAddress);
+
+        // No VGA BIOS runs: emu leaves the VGA in text mode 3 as one would, for a kernel's console on the screen.
+        if (Vga is not null)
+        {
+            VgaTextMode.Set(Platform.Io);
+        }
+
+        Kernel = KernelLoader.Load(Platform.Memory, map, _config.Kernel, AcpiTables.RsdpAddress, vgaText: Vga is not null);
         Vcpus[0].SetState(Kernel.Entry);
     }
 }

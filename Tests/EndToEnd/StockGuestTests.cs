@@ -51,6 +51,37 @@ public sealed class StockGuestTests
         Assert.True(status == 0, $"emu exit status {status?.ToString() ?? "none (still running)"} after poweroff -f; stderr: {guest.Stderr}");
     }
 
+    // console=tty0 on a direct boot: no VGA BIOS runs, so emu sets text mode 3 and fills
+    // boot_params.screen_info. The kernel must take the VGA text console as it does under QEMU
+    // (its own line "Console: colour VGA+ 80x25"), and every kernel line on the screen must be one
+    // the kernel also printed on its serial console (ttyS0 comes last, so the shell stays there).
+    [SkippableFact]
+    public void DebianKernelConsoleOnTheVgaTextScreen()
+    {
+        Skip.If(GuestConsole.MissingImages is not null, GuestConsole.MissingImages);
+        string screen = Path.Combine(Path.GetTempPath(), $"emu-tty0-{Environment.ProcessId}.txt");
+        try
+        {
+            string serial;
+            using (GuestConsole guest = GuestConsole.Start("--accel", "jit", "-m", "512M", "--kernel", GuestConsole.Kernel, "--initrd", GuestConsole.Initrd,
+                "--append", "console=tty0 console=ttyS0", "--screendump-on-exit", screen))
+            {
+                guest.WaitForShell(Timeout);
+                guest.Command("dmesg | grep -m1 'Console: colour'", "Console: colour VGA+ 80x25");
+                Assert.Equal(0, guest.Terminate(TimeSpan.FromSeconds(30)));
+                serial = guest.Output;
+            }
+
+            string[] kernelLines = [.. File.ReadAllLines(screen).Select(l => l.TrimEnd()).Where(l => l.StartsWith('[') && l.Contains("] ", StringComparison.Ordinal))];
+            Assert.True(kernelLines.Length >= 10, $"the screen holds {kernelLines.Length} kernel lines:\n{File.ReadAllText(screen)}");
+            Assert.All(kernelLines, l => Assert.Contains(l, serial, StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(screen);
+        }
+    }
+
     // ipxe.lkrn has code32_start 0: emu boots it through SeaBIOS and its linuxboot option ROM. With no
     // network card iPXE prints its banner and features, finds no device and returns to the BIOS.
     // SeaBIOS's serial console (etc/sercon-port, QEMU's -machine graphics=off) mirrors that screen

@@ -13,6 +13,7 @@ using Emulator.Jit;
 using Emulator.Kvm;
 using Emulator.Machines;
 using Emulator.Machines.Loaders;
+using Emulator.Machines.Loaders.Linux;
 using Emulator.Machines.Pc;
 using Emulator.Machines.Smbios;
 using Emulator.Machines.Snapshots;
@@ -188,7 +189,10 @@ internal static class RunCommand
         }
 
         (string? bootOrder, bool bootMenu) = ParseBoot(o.Boot);
-        string? bios = o.Bios ?? (o.Kernel is null && drives.Count > 0 ? SeaBios.Require() : null);
+        KernelBootConfig? kernel = KernelBoot(o);
+        string? bios = o.Bios ?? (kernel is { RealModeEntry: true }
+            ? SeaBios.Require($"--kernel {kernel.KernelPath} (no protected-mode entry: code32_start is 0, so it starts in real mode on a BIOS)")
+            : kernel is null && drives.Count > 0 ? SeaBios.Require() : null);
         byte[]? firmware = bios is null ? null : FirmwareImage.Load(bios);
         bool vga = (o.Vga ?? "std") switch
         {
@@ -204,7 +208,7 @@ internal static class RunCommand
 
         IReadOnlyList<OptionRomImage> optionRoms = OptionRomImage.LoadAll(o.OptionRom, vgaBios?.Length ?? 0);
         SmbiosSettings smbios = ParseSmbios(o);
-        var shape = new MachineShape(memory, cpus, KernelBoot(o), firmware, bios ?? "built-in demo ROM", vga, vgaBios, debugExit, drives, nics, bootOrder, bootMenu, smbios);
+        var shape = new MachineShape(memory, cpus, kernel, firmware, bios ?? "built-in demo ROM", vga, vgaBios, debugExit, drives, nics, bootOrder, bootMenu, smbios);
         return shape.ApplyTo(new PcConfig()) with { OptionRoms = optionRoms };
     }
 
@@ -512,6 +516,7 @@ internal static class RunCommand
             KernelPath = o.Kernel,
             InitrdPaths = [.. o.Initrd],
             CommandLine = o.Append ?? string.Empty,
+            RealModeEntry = RealModeKernel.Needed(o.Kernel),
         };
 
     private static (AcceleratorKind Kind, string? Message) ChooseAccelerator(string accel)

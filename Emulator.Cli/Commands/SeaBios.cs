@@ -16,7 +16,10 @@ internal static class SeaBios
     public const string VgaBiosPath = "/usr/share/seabios/vgabios-stdvga.bin";
 
     /// <summary>The installed SeaBIOS image, or a <see cref="MachineConfigException"/> naming the package.</summary>
-    public static string Require() => File.Exists(BiosPath)
+    public static string Require() => Require("booting a --drive or --cdrom", " (or give --bios FILE, or --kernel FILE to boot a kernel directly)");
+
+    /// <summary>The installed SeaBIOS image, or a <see cref="MachineConfigException"/> saying that <paramref name="what"/> needs it and naming the package.</summary>
+    public static string Require(string what, string alternative = "") => File.Exists(BiosPath)
         ? BiosPath
-        : throw new MachineConfigException($"booting a --drive or --cdrom needs a BIOS: {BiosPath} is missing; install it with 'apt-get install seabios' (or give --bios FILE, or --kernel FILE to boot a kernel directly)");
+        : throw new MachineConfigException($"{what} needs a BIOS: {BiosPath} is missing; install it with 'apt-get install seabios'{alternative}");
 }

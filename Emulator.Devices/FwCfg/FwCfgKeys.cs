@@ -25,6 +25,13 @@ public static class FwCfgKeys
     /// <summary>Number of CPUs present at boot, 16-bit little-endian.</summary>
     public const ushort NbCpus = 0x05;
 
+    /// <summary>
+    /// A kernel for firmware to boot, in pieces (setup code, protected-mode kernel, initrd, command
+    /// line), each with its load address and size items and its data item.
+    /// </summary>
+    public const ushort KernelAddr = 0x07, KernelSize = 0x08, InitrdAddr = 0x0a, InitrdSize = 0x0b, KernelData = 0x11, InitrdData = 0x12,
+        CmdlineAddr = 0x13, CmdlineSize = 0x14, CmdlineData = 0x15, SetupAddr = 0x16, SetupSize = 0x17, SetupData = 0x18;
+
     /// <summary>16-bit: non-zero to show the boot menu.</summary>
     public const ushort BootMenu = 0x0e;
 

@@ -14,4 +14,10 @@ public sealed record KernelBootConfig
 
     /// <summary>For a Linux kernel that has one (XLF_KERNEL_64), enter at the 64-bit entry point instead of the 32-bit one.</summary>
     public bool LinuxLongModeEntry { get; init; }
+
+    /// <summary>
+    /// The kernel has no protected-mode entry (<see cref="Linux.RealModeKernel.Needed(string)"/>): the machine boots
+    /// firmware, which starts the kernel's real-mode setup code through emu's linuxboot option ROM.
+    /// </summary>
+    public bool RealModeEntry { get; init; }
 }

@@ -8,8 +8,11 @@ namespace Emulator.Machines.Loaders;
 /// <summary>Reads the files of a --kernel boot, tells a Linux bzImage from a multiboot kernel, and hands them to the right loader.</summary>
 public static class KernelLoader
 {
-    /// <summary>Loads the kernel into <paramref name="memory"/>; <paramref name="rsdp"/> is the ACPI RSDP's address (0 for none).</summary>
-    public static LoadedKernel Load(AddressSpace memory, E820Map map, KernelBootConfig config, ulong rsdp)
+    /// <summary>
+    /// Loads the kernel into <paramref name="memory"/>; <paramref name="rsdp"/> is the ACPI RSDP's address (0 for none);
+    /// <paramref name="vgaText"/>: the VGA was put in text mode 3 for the kernel (a Linux kernel is told so in boot_params).
+    /// </summary>
+    public static LoadedKernel Load(AddressSpace memory, E820Map map, KernelBootConfig config, ulong rsdp, bool vgaText = false)
     {
         string tooLarge = $"is larger than the guest RAM below 4 GiB (0x{map.LowRamEnd:x} bytes): give more --memory";
         byte[] kernel = KernelFile.Read("--kernel", config.KernelPath, map.LowRamEnd, tooLarge);
@@ -22,7 +25,7 @@ public static class KernelLoader
                 throw new MachineConfigException($"--initrd: a Linux kernel takes one initrd, {initrds.Count} were given (concatenate them: the kernel unpacks a series of cpio archives)");
             }
 
-            return LinuxLoader.Load(memory, map, kernel, config.KernelPath, initrds.Count == 1 ? initrds[0] : null, config.CommandLine, rsdp, config.LinuxLongModeEntry);
+            return LinuxLoader.Load(memory, map, kernel, config.KernelPath, initrds.Count == 1 ? initrds[0] : null, config.CommandLine, rsdp, config.LinuxLongModeEntry, vgaText);
         }
 
         MultibootHeader? multiboot = MultibootHeader.Find(kernel, config.KernelPath);

@@ -3,6 +3,7 @@ using System.Text;
 using Emulator.Devices.FwCfg;
 using Emulator.Machines.Acpi;
 using Emulator.Machines.Loaders;
+using Emulator.Machines.Loaders.Linux;
 using Emulator.Machines.Smbios;
 
 namespace Emulator.Machines.Pc;
@@ -40,6 +41,15 @@ public static class PcFwCfg
         fwCfg.AddItem(FwCfgKeys.Irq0Override, [1]);
 
         fwCfg.AddFile(E820File, E820Entries(config.MemoryBytes));
+
+        // A kernel that starts in real mode: emu's ROM loads it, before any drive.
+        if (config.Kernel is { RealModeEntry: true } kernel)
+        {
+            (ulong lowStart, ulong lowLength) = PcMemoryMap.RamRanges(config.MemoryBytes).First();
+            LinuxBootRom.AddTo(fwCfg, RealModeKernel.Build(kernel, lowStart + lowLength));
+            bootOrder = [LinuxBootRom.BootPath, .. bootOrder];
+        }
+
         if (bootOrder.Count > 0)
         {
             fwCfg.AddFile(BootOrderFile, Encoding.ASCII.GetBytes(string.Join('\n', bootOrder) + "\0"));

@@ -18,7 +18,8 @@ public sealed partial class PcMachine
     // Run again at every machine reset, since the guest may have overwritten all of it.
     private void BootKernel()
     {
-        if (_config.Kernel is null)
+        // A real-mode kernel is started by firmware, from what PcFwCfg put in fw_cfg.
+        if (_config.Kernel is null || _config.Kernel.RealModeEntry)
         {
             return;
         }
@@ -26,7 +27,14 @@ public sealed partial class PcMachine
         E820Map map = MemoryMap;
         AcpiTables.Build(map, _config.Cpus).Write(Platform.Memory);
         KernelBootSmbios.Build(map, _config).Write(Platform.Memory);
-        Kernel = KernelLoader.Load(Platform.Memory, map, _config.Kernel, AcpiTables.RsdpAddress);
+
+        // No VGA BIOS runs: emu leaves the VGA in text mode 3 as one would, for a kernel's console on the screen.
+        if (Vga is not null)
+        {
+            VgaTextMode.Set(Platform.Io);
+        }
+
+        Kernel = KernelLoader.Load(Platform.Memory, map, _config.Kernel, AcpiTables.RsdpAddress, vgaText: Vga is not null);
         Vcpus[0].SetState(Kernel.Entry);
     }
 }

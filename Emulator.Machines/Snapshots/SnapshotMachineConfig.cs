@@ -180,6 +180,7 @@ public sealed record SnapshotMachineConfig
                 ["initrd"] = new JsonArray([.. Kernel.InitrdPaths.Select(p => (JsonNode)p)]),
                 ["cmdline"] = Kernel.CommandLine,
                 ["long-mode-entry"] = Kernel.LinuxLongModeEntry,
+                ["real-mode-entry"] = Kernel.RealModeEntry,
             },
             ["drives"] = new JsonArray([.. Drives.Select(d => (JsonNode)new JsonObject
             {
@@ -228,6 +229,7 @@ public sealed record SnapshotMachineConfig
                     InitrdPaths = [.. k["initrd"]!.AsArray().Select(p => p!.GetValue<string>())],
                     CommandLine = k["cmdline"]!.GetValue<string>(),
                     LinuxLongModeEntry = k["long-mode-entry"]!.GetValue<bool>(),
+                    RealModeEntry = k["real-mode-entry"]?.GetValue<bool>() ?? false,
                 } : null,
                 Drives = [.. json["drives"]!.AsArray().Select(d => ReadDrive(d!.AsObject()))],
                 Nics = [.. json["nics"]!.AsArray().Select(n => n!.GetValue<string>())],

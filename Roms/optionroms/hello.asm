@@ -15,6 +15,8 @@
 bits 16
 org 0
 
+%include "pnp.inc"
+
 BLOCKS      equ 1
 
 rom:
@@ -27,29 +29,9 @@ rom:
             dw pnp - rom
 
             times 0x20 - ($ - rom) db 0
-; PnP expansion header, 32 bytes (length 2 in 16-byte units). No BCV and no BEV: the ROM boots
-; nothing, so firmware only calls its init entry. Its checksum covers these 32 bytes alone.
-pnp:
-            db '$PnP'
-            db 1                    ; revision
-            db 2                    ; length / 16
-            dw 0                    ; next header: none
-            db 0                    ; reserved
-            db -(PNP_SUM) & 0xff    ; checksum
-            dd 0                    ; device identifier
-            dw vendor - rom         ; manufacturer string
-            dw product - rom        ; product name string
-            db 0x80, 0x00, 0x00     ; device type: other (base class 80h)
-            db 0x00                 ; device indicators
-            dw 0                    ; boot connection vector
-            dw 0                    ; disconnect vector
-            dw 0                    ; bootstrap entry vector
-            dw 0                    ; reserved
-            dw 0                    ; static resource information vector
-; The bytes above that are not constants: signature, revision, length, the two string offsets,
-; device type.
-PNP_SUM     equ '$' + 'P' + 'n' + 'P' + 1 + 2 + ((vendor - rom) & 0xff) + ((vendor - rom) >> 8) \
-                + ((product - rom) & 0xff) + ((product - rom) >> 8) + 0x80
+; PnP expansion header (Roms/common/pnp.inc). No BCV and no BEV: the ROM boots nothing, so
+; firmware only calls its init entry.
+            PNP_HEADER 0
 
 vendor:     db 'emu', 0
 product:    db 'emu hello option ROM', 0

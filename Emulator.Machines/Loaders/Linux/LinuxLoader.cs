@@ -31,7 +31,7 @@ public static class LinuxLoader
 
     /// <summary>Loads a bzImage and its initrd; nothing is written to guest memory unless every check passes.</summary>
     public static LoadedKernel Load(AddressSpace memory, E820Map map, byte[] image, string name, (string Name, byte[] Data)? initrd,
-        string cmdline, ulong rsdp, bool longModeEntry)
+        string cmdline, ulong rsdp, bool longModeEntry, bool vgaText = false)
     {
         string where = $"--kernel {name}";
         SetupHeader h = SetupHeader.Parse(image, name);
@@ -74,7 +74,7 @@ public static class LinuxLoader
             ramdiskSize = (uint)data.Length;
         }
 
-        byte[] zeroPage = BootParams.Build(image, h, map, (uint)CmdlineAddress, ramdiskImage, ramdiskSize, rsdp);
+        byte[] zeroPage = BootParams.Build(image, h, map, (uint)CmdlineAddress, ramdiskImage, ramdiskSize, rsdp, vgaText);
 
         memory.Write(new GuestPhysicalAddress(KernelAddress), image.AsSpan(h.KernelOffset));
         GuestRam.Zero(memory, KernelAddress + held, kernelSize - held); // syssize's last paragraph, rounded up

@@ -341,14 +341,14 @@ internal sealed unsafe class TranslationCache : IDisposable
 
         _memory.Align();
         X86Emitter.Result? code = X86Emitter.Compile(ir, _memory.Next, _stubs, _nextSlot, _scratch);
-        if (code is not null && code.Code.Length > _memory.Capacity - _memory.Used)
+        if (code is not null && code.Length > _memory.Capacity - _memory.Used)
         {
             // Full, unless the cache is empty already: then the block can never fit.
             bool empty = _memory.Used == _stubBytes;
             return new Compiled(block, _epoch, 0, ir, empty ? null : code, 0, !empty, Stopwatch.GetTimestamp() - start);
         }
 
-        if (code is null || !_memory.TryAppend(code.Code, out nint at))
+        if (code is null || !_memory.TryAppend(_scratch.Encoder.Output, out nint at))
         {
             return new Compiled(block, _epoch, 0, ir, null, 0, false, Stopwatch.GetTimestamp() - start);
         }
@@ -453,7 +453,7 @@ internal sealed unsafe class TranslationCache : IDisposable
             }
         }
 
-        Statistics.HostBytes += code.Code.Length;
+        Statistics.HostBytes += code.Length;
         Statistics.TranslateTicks += c.Ticks;
         return t;
     }
@@ -462,13 +462,15 @@ internal sealed unsafe class TranslationCache : IDisposable
     private static void Dump(string file, nint at, X86Emitter.Result code, Block block)
     {
         var text = new System.Text.StringBuilder();
-        text.Append($"block host={at:x} entry={at + code.EntryOffset:x} len={code.Code.Length} guest={block.Rip:x}\n");
+        text.Append($"block host={at:x} entry={at + code.EntryOffset:x} len={code.Length} guest={block.Rip:x}\n");
         foreach (DecodedOp op in block.Ops)
         {
             text.Append($"  {op.Ins.IP:x}: {op.Ins}\n");
         }
 
-        text.Append("  bytes ").Append(Convert.ToHexString(code.Code)).Append('\n');
+        // SAFETY: the code was copied to [at, at + Length) in this cache's executable memory, which
+        // lives as long as the cache; a reset only reuses it after the translations are dropped.
+        text.Append("  bytes ").Append(Convert.ToHexString(new ReadOnlySpan<byte>((void*)at, code.Length))).Append('\n');
         File.AppendAllText(file, text.ToString());
     }
 

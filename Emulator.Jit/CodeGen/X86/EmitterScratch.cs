@@ -4,7 +4,8 @@ namespace Emulator.Jit.CodeGen.X86;
 
 /// <summary>
 /// The buffers one translator thread reuses from block to block: the Iced assembler's instruction
-/// list and the linear encoder's output, label and fixup tables. Made per block they were most of
+/// list, the linear encoder's output, label and fixup tables, and the emitter itself with its
+/// out-of-line records. Made per block they were most of
 /// what translation allocated (about 0.8 GB on a Linux boot to /init, and the garbage collections
 /// that came with it); reused, each grows to the largest block once. Owned by one thread at a time
 /// (the translation cache's compile lock).
@@ -15,17 +16,19 @@ internal sealed class EmitterScratch
 
     public LinearEncoder Encoder { get; } = new();
 
-    public List<Action> OutOfLine { get; } = [];
 
     public List<(Label Label, Label? Tail, ulong Target)> Slots { get; } = [];
 
     public PageGroups Groups { get; } = new();
 
+    public X86Emitter Emitter { get; }
+
+    public EmitterScratch() => Emitter = new X86Emitter(this);
+
     /// <summary>Empties every buffer for the next block (capacities stay).</summary>
     public void Reset()
     {
         Assembler.Reset();
-        OutOfLine.Clear();
         Slots.Clear();
     }
 }

@@ -32,8 +32,15 @@ internal sealed class LinearEncoder
     /// <summary>The host address of label <paramref name="id"/> in the last <see cref="Encode"/>.</summary>
     public ulong AddressOf(ulong id) => id < (ulong)_labels.Length && _labels[id] != 0 ? _labels[id] : throw new KeyNotFoundException($"label {id} is not bound");
 
-    /// <summary>Encodes <paramref name="instructions"/> for host address <paramref name="at"/>; the code, with every label resolved.</summary>
-    public byte[] Encode(IReadOnlyList<Instruction> instructions, ulong at)
+    /// <summary>The code of the last <see cref="Encode"/> (overwritten by the next).</summary>
+    public ReadOnlySpan<byte> Output => _output.Written;
+
+    /// <summary>
+    /// Encodes <paramref name="instructions"/> for host address <paramref name="at"/>, every label
+    /// resolved, into <see cref="Output"/>; its length. The buffer is reused: the caller copies the
+    /// code to where it runs, instead of a new array per block (about 15 MiB on a boot to /init).
+    /// </summary>
+    public int Encode(IReadOnlyList<Instruction> instructions, ulong at)
     {
         int n = instructions.Count;
         _output.Clear();
@@ -81,13 +88,13 @@ internal sealed class LinearEncoder
             ip += (ulong)length;
         }
 
-        byte[] code = _output.ToArray();
+        Span<byte> code = _output.Writable;
         foreach ((int field, ulong label, ulong end) in _fixups)
         {
-            BinaryPrimitives.WriteInt32LittleEndian(code.AsSpan(field), checked((int)unchecked((long)(AddressOf(label) - end))));
+            BinaryPrimitives.WriteInt32LittleEndian(code[field..], checked((int)unchecked((long)(AddressOf(label) - end))));
         }
 
-        return code;
+        return code.Length;
     }
 
     private void Bind(ulong id, ulong address)
@@ -164,6 +171,8 @@ internal sealed class LinearEncoder
 
         public void Clear() => _count = 0;
 
-        public byte[] ToArray() => _bytes.AsSpan(0, _count).ToArray();
+        public Span<byte> Writable => _bytes.AsSpan(0, _count);
+
+        public ReadOnlySpan<byte> Written => _bytes.AsSpan(0, _count);
     }
 }

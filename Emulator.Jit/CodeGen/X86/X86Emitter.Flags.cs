@@ -34,7 +34,7 @@ internal sealed unsafe partial class X86Emitter
         _a.mov(__qword_ptr[r10], rdx);
         AdjustStack(-8, 8);
         Bind(ref done);
-        SlowPath(op, miss, done);
+        SlowPath(miss, done);
         return false;
     }
 
@@ -46,7 +46,7 @@ internal sealed unsafe partial class X86Emitter
         CplAboveIopl(miss);
         _a.and(__dword_ptr[rbx + GuestState.FlagsRestOffset], ~(int)CpuCore.IF);
         Bind(ref done);
-        SlowPath(op, miss, done);
+        SlowPath(miss, done);
         return false;
     }
 
@@ -71,7 +71,7 @@ internal sealed unsafe partial class X86Emitter
         _a.jle(done);
         _a.@lock.add(__qword_ptr[rbx + GuestState.ForfeitedOffset], rax);
         Bind(ref done);
-        SlowPath(op, miss, done);
+        SlowPath(miss, done);
         return false;
     }
 
@@ -84,12 +84,15 @@ internal sealed unsafe partial class X86Emitter
         ClobberFlags();
         _a.cmp(__byte_ptr[rbx + GuestState.InterruptPendingOffset], 0);
         _a.jne(exit);
-        _outOfLine.Add(() =>
-        {
-            Bind(ref exit);
-            StoreRegisters();
-            ExitAt(next, ExitReason.End);
-        });
+        _outOfLine.Add(new OutOfLine(OutOfLineKind.InterruptExit, exit) { Rip = next });
+    }
+
+    // AfterSti's exit: the run ends at `next`, where the waiting interrupt is taken.
+    private void InterruptExit(Label exit, ulong next)
+    {
+        Bind(ref exit);
+        StoreRegisters();
+        ExitAt(next, ExitReason.End);
     }
 
     // Jumps to `miss` when CPL > IOPL (RFLAGS bits 13:12), where CLI and STI fault or use VIF.

@@ -64,7 +64,7 @@ internal sealed unsafe partial class X86Emitter
         StoreGuest(2, Register.RDX);
         FlagsAfter(op);
         Bind(ref done);
-        SlowPath(op, miss, done);
+        SlowPath(miss, done);
         return false;
     }
 

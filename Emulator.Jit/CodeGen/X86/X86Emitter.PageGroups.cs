@@ -22,12 +22,7 @@ internal sealed unsafe partial class X86Emitter
             Probe(member.High - member.Low, write: false, miss, codePages: false, addend: true);
             _a.mov(__qword_ptr[rbx + slot], r10);
             _groupBase = Register.R10;
-            _outOfLine.Add(() =>
-            {
-                Bind(ref miss);
-                _a.mov(__qword_ptr[rbx + slot], 0);
-                _a.jmp(fallback);
-            });
+            _outOfLine.Add(new OutOfLine(OutOfLineKind.GroupMiss, miss, fallback) { Size = slot });
         }
         else
         {
@@ -44,17 +39,31 @@ internal sealed unsafe partial class X86Emitter
         StoreSpills(spills, op.Written);
         FlagsAfter(op);
         Bind(ref done);
-        _outOfLine.Add(() =>
-        {
-            // The load on its own, from the state ClobberFlags left above, back to `done`.
-            bool hostFlags = _hostFlags, savedFlags = _savedFlags;
-            Bind(ref fallback);
-            _hostFlags = false;
-            _savedFlags = true;
-            PerAccess(op);
-            _a.jmp(done);
-            _hostFlags = hostFlags;
-            _savedFlags = savedFlags;
-        });
+        _outOfLine.Add(new OutOfLine(OutOfLineKind.GroupFallback, fallback, done) { Op = _opIndex });
+    }
+
+    // The group's probe missed: its slot says so to the group's later loads, and this load falls back.
+    private void GroupMiss(Label miss, Label fallback, int slot)
+    {
+        Bind(ref miss);
+        _a.mov(__qword_ptr[rbx + slot], 0);
+        _a.jmp(fallback);
+    }
+
+    // The load on its own, from the state ClobberFlags left in the body, back to `done`. Its own
+    // slow path is recorded for this op (out-of-line code may add more while it is replayed).
+    private void GroupFallback(Label fallback, Label done, int opIndex)
+    {
+        bool hostFlags = _hostFlags, savedFlags = _savedFlags;
+        int current = _opIndex;
+        Bind(ref fallback);
+        _hostFlags = false;
+        _savedFlags = true;
+        _opIndex = opIndex;
+        PerAccess(_ir.Ops[opIndex]);
+        _a.jmp(done);
+        _opIndex = current;
+        _hostFlags = hostFlags;
+        _savedFlags = savedFlags;
     }
 }

@@ -106,7 +106,7 @@ internal sealed unsafe partial class X86Emitter
 
         _a.mov(Host32(Rcx), 0);
         Bind(ref done);
-        SlowPath(op, miss, done);
+        SlowPath(miss, done);
         return false;
     }
 }

@@ -127,7 +127,7 @@ internal sealed unsafe partial class X86Emitter
         if (memory)
         {
             Bind(ref done);
-            SlowPath(op, miss, done);
+            SlowPath(miss, done);
         }
 
         return false;

@@ -20,16 +20,19 @@ internal sealed unsafe partial class X86Emitter
 {
     private readonly Assembler _a;
     private readonly EmitterScratch _scratch;
-    private readonly IrBlock _ir;
-    private readonly ulong _exitStub;
-    private readonly ulong _chainExitStub;
-    private readonly ulong _chainLookupStub;
-    private readonly ulong _interpretHelper;
-    private readonly HostStubs _stubs;
-    private readonly int _firstSlot;
     private readonly Register[] _host = new Register[16];
-    private readonly List<Action> _outOfLine;
+    private readonly List<OutOfLine> _outOfLine = [];
     private readonly List<(Label Label, Label? Tail, ulong Target)> _slots;
+    private readonly PageGroups _groups;
+
+    // The block being emitted (set by Begin: one emitter serves block after block).
+    private IrBlock _ir = null!;
+    private ulong _exitStub;
+    private ulong _chainExitStub;
+    private ulong _chainLookupStub;
+    private ulong _interpretHelper;
+    private HostStubs _stubs;
+    private int _firstSlot;
     private Label _invalidByte;
     private Label _body;
     private Label _helperStub;
@@ -37,18 +40,24 @@ internal sealed unsafe partial class X86Emitter
     private bool _hostFlags;
     private bool _savedFlags = true;
     private int _opIndex;
-    private readonly PageGroups _groups;
 
     /// <summary>Time spent in Iced's block encoder (for the translator's statistics).</summary>
     public static long AssembleTicks;
 
-    private X86Emitter(IrBlock ir, HostStubs stubs, int firstSlot, EmitterScratch scratch)
+    /// <summary>An emitter over <paramref name="scratch"/>'s buffers, reused block after block (see <see cref="EmitterScratch"/>).</summary>
+    public X86Emitter(EmitterScratch scratch)
     {
-        scratch.Reset();
         _scratch = scratch;
         _a = scratch.Assembler;
-        _outOfLine = scratch.OutOfLine;
         _slots = scratch.Slots;
+        _groups = scratch.Groups;
+    }
+
+    // Every per-block field back to its state before a block's first op.
+    private void Begin(IrBlock ir, HostStubs stubs, int firstSlot)
+    {
+        _scratch.Reset();
+        _outOfLine.Clear();
         _firstSlot = firstSlot;
         _ir = ir;
         _exitStub = stubs.Exit;
@@ -56,17 +65,26 @@ internal sealed unsafe partial class X86Emitter
         _chainLookupStub = stubs.ChainLookup;
         _interpretHelper = stubs.InterpretHelper;
         _stubs = stubs;
-        _groups = scratch.Groups;
+        _helperStubUsed = false;
+        _hostFlags = false;
+        _savedFlags = true;
+        _opIndex = 0;
+        _foldAddend = false;
+        _groupBase = Register.None;
+        Array.Clear(_host);
         for (int i = 0; i < ir.CachedRegisters.Count; i++)
         {
             _host[ir.CachedRegisters[i]] = HostRegisters.Pool[i];
         }
     }
 
-    /// <summary>The assembled block, for the address it was assembled at.</summary>
+    /// <summary>
+    /// The assembled block, for the address it was assembled at. Its bytes stay in the scratch's
+    /// encoder (<see cref="LinearEncoder.Output"/>) until the next block is compiled.
+    /// </summary>
     public sealed class Result
     {
-        public required byte[] Code { get; init; }
+        public required int Length { get; init; }
 
         public required int EntryOffset { get; init; }
 
@@ -82,7 +100,8 @@ internal sealed unsafe partial class X86Emitter
     /// </summary>
     public static Result? Compile(IrBlock ir, ulong at, HostStubs stubs, int firstSlot, EmitterScratch scratch)
     {
-        var e = new X86Emitter(ir, stubs, firstSlot, scratch);
+        X86Emitter e = scratch.Emitter;
+        e.Begin(ir, stubs, firstSlot);
         try
         {
             return e.Emit(at);
@@ -153,7 +172,7 @@ internal sealed unsafe partial class X86Emitter
         // By index: out-of-line code may add more (a page group's fallback brings its own slow path).
         for (int k = 0; k < _outOfLine.Count; k++)
         {
-            _outOfLine[k]();
+            EmitOutOfLine(_outOfLine[k]);
         }
 
         if (_helperStubUsed)
@@ -163,7 +182,7 @@ internal sealed unsafe partial class X86Emitter
 
         long assembleStart = System.Diagnostics.Stopwatch.GetTimestamp();
         LinearEncoder encoder = _scratch.Encoder;
-        byte[] code = encoder.Encode(a.Instructions, at);
+        int length = encoder.Encode(a.Instructions, at);
         AssembleTicks += System.Diagnostics.Stopwatch.GetTimestamp() - assembleStart;
         var slots = new (int Offset, int Tail, ulong Target)[_slots.Count];
         for (int i = 0; i < slots.Length; i++)
@@ -174,7 +193,7 @@ internal sealed unsafe partial class X86Emitter
 
         return new Result
         {
-            Code = code,
+            Length = length,
             EntryOffset = (int)(encoder.AddressOf(entry.Id) - at),
             InvalidOffset = (int)(encoder.AddressOf(_invalidByte.Id) - at),
             Slots = slots,
@@ -197,19 +216,22 @@ internal sealed unsafe partial class X86Emitter
         }
 
         LoadRegisters();
-        _outOfLine.Add(() =>
+        _outOfLine.Add(new OutOfLine(OutOfLineKind.PrologueExits, dropped, spent, guard));
+    }
+
+    // The prologue's exits: the block was dropped, the budget is spent, a segment is not flat.
+    private void PrologueExits(Label dropped, Label spent, Label guard)
+    {
+        Bind(ref dropped);
+        _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], ExitSlotDropped);
+        ExitAt(_ir.StartRip, ExitReason.Continue);
+        Bind(ref spent);
+        ExitAt(_ir.StartRip, ExitReason.End);
+        if (_ir.FlatSegments != 0)
         {
-            Bind(ref dropped);
-            _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], ExitSlotDropped);
-            ExitAt(_ir.StartRip, ExitReason.Continue);
-            Bind(ref spent);
-            ExitAt(_ir.StartRip, ExitReason.End);
-            if (_ir.FlatSegments != 0)
-            {
-                Bind(ref guard);
-                ExitAt(_ir.StartRip, ExitReason.Interpret);
-            }
-        });
+            Bind(ref guard);
+            ExitAt(_ir.StartRip, ExitReason.Interpret);
+        }
     }
 
     private void ExitAt(ulong rip, ExitReason reason)
@@ -531,32 +553,44 @@ internal sealed unsafe partial class X86Emitter
         }
 
         Bind(ref hit);
-        _outOfLine.Add(() =>
+        _outOfLine.Add(new OutOfLine(OutOfLineKind.VictimWay, victim, hit, miss, codePage)
         {
-            // The slot's second way (SoftTlb: the entry the first way displaced).
-            Bind(ref victim);
-            a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.VictimWriteTagOffset : SoftTlb.VictimReadTagOffset)]);
-            a.jne(codePages ? codePage : miss);
-            a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.VictimWriteAddendOffset : SoftTlb.VictimReadAddendOffset)]);
-            if (!addend)
-            {
-                a.add(r10, rax);
-            }
-
-            a.jmp(hit);
-            if (codePages)
-            {
-                Bind(ref codePage);
-                a.call(_stubs.CodePageStore[size]);
-                a.jne(miss);
-                if (addend)
-                {
-                    a.sub(r10, rax); // the stub gives the host address
-                }
-
-                a.jmp(hit);
-            }
+            Size = size,
+            Write = write,
+            CodePages = codePages,
+            Addend = addend,
         });
+    }
+
+    // A probe's miss in the slot's first way: its second way (SoftTlb: the entry the first way
+    // displaced), then, for a store, the code-page check; back to `hit`, or on to `miss`.
+    private void VictimWay(in OutOfLine probe)
+    {
+        Assembler a = _a;
+        Label victim = probe.Entry, codePage = probe.Fourth;
+        bool write = probe.Write;
+        Bind(ref victim);
+        a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.VictimWriteTagOffset : SoftTlb.VictimReadTagOffset)]);
+        a.jne(probe.CodePages ? codePage : probe.Miss);
+        a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.VictimWriteAddendOffset : SoftTlb.VictimReadAddendOffset)]);
+        if (!probe.Addend)
+        {
+            a.add(r10, rax);
+        }
+
+        a.jmp(probe.Back);
+        if (probe.CodePages)
+        {
+            Bind(ref codePage);
+            a.call(_stubs.CodePageStore[probe.Size]);
+            a.jne(probe.Miss);
+            if (probe.Addend)
+            {
+                a.sub(r10, rax); // the stub gives the host address
+            }
+
+            a.jmp(probe.Back);
+        }
     }
 
     private bool NativeMemory(IrOp op)
@@ -601,27 +635,28 @@ internal sealed unsafe partial class X86Emitter
         StoreSpills(spills, op.Written);
         FlagsAfter(op);
         Bind(ref done);
-        SlowPath(op, miss, done);
+        SlowPath(miss, done);
     }
 
     // A TLB miss: the interpreter runs the instruction, then the host state is made what the fast
     // path leaves (registers reloaded, flags in RFLAGS if the fast path has them there).
-    private void SlowPath(IrOp op, Label miss, Label done)
-    {
-        bool flagsInHost = _hostFlags;
-        _outOfLine.Add(() =>
-        {
-            Bind(ref miss);
-            CallInterpreter(op);
-            if (flagsInHost)
-            {
-                _a.mov(ax, __word_ptr[rbx + GuestState.HostRflagsOffset]);
-                _a.add(al, 0x7f);
-                _a.sahf();
-            }
+    // For the current op, whose fast path has just been emitted.
+    private void SlowPath(Label miss, Label done) =>
+        _outOfLine.Add(new OutOfLine(OutOfLineKind.SlowPath, miss, done) { Op = _opIndex, FlagsInHost = _hostFlags });
 
-            _a.jmp(done);
-        });
+    private void SlowPath(in OutOfLine path)
+    {
+        Label miss = path.Entry;
+        Bind(ref miss);
+        CallInterpreter(_ir.Ops[path.Op]);
+        if (path.FlagsInHost)
+        {
+            _a.mov(ax, __word_ptr[rbx + GuestState.HostRflagsOffset]);
+            _a.add(al, 0x7f);
+            _a.sahf();
+        }
+
+        _a.jmp(path.Back);
     }
 
     // The interpreter runs `op` through the block's helper stub: registers stored, the helper
@@ -743,7 +778,7 @@ internal sealed unsafe partial class X86Emitter
 
         AdjustStack(-op.Size, op.Size);
         Bind(ref done);
-        SlowPath(op, miss, done);
+        SlowPath(miss, done);
         return false;
     }
 
@@ -765,7 +800,7 @@ internal sealed unsafe partial class X86Emitter
 
         AdjustStack(op.Size, op.Size);
         Bind(ref done);
-        SlowPath(op, miss, done);
+        SlowPath(miss, done);
         return false;
     }
 
@@ -793,21 +828,22 @@ internal sealed unsafe partial class X86Emitter
         }
 
         Bind(ref done);
-        SlowPath(op, miss, done);
+        SlowPath(miss, done);
         return false;
     }
 
-    // A control transfer whose fast path failed: the interpreter runs it and the block ends.
-    private void ControlSlowPath(IrOp op, Label miss)
+    // A control transfer (the current op) whose fast path failed: the interpreter runs it and the block ends.
+    private void ControlSlowPath(Label miss) =>
+        _outOfLine.Add(new OutOfLine(OutOfLineKind.ControlSlowPath, miss) { Op = _opIndex });
+
+    private void ControlSlowPath(in OutOfLine path)
     {
-        _outOfLine.Add(() =>
-        {
-            Bind(ref miss);
-            CallInterpreter(op);
-            _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], ExitSlotControlSlowPath);
-            _a.mov(eax, (int)ExitReason.Continue);
-            _a.jmp(_exitStub);
-        });
+        Label miss = path.Entry;
+        Bind(ref miss);
+        CallInterpreter(_ir.Ops[path.Op]);
+        _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], ExitSlotControlSlowPath);
+        _a.mov(eax, (int)ExitReason.Continue);
+        _a.jmp(_exitStub);
     }
 
     private bool Call(IrOp op)
@@ -827,7 +863,7 @@ internal sealed unsafe partial class X86Emitter
         }
 
         AdjustStack(-op.Size, op.Size);
-        ControlSlowPath(op, miss);
+        ControlSlowPath(miss);
         return Jump(op.Target);
     }
 
@@ -861,7 +897,7 @@ internal sealed unsafe partial class X86Emitter
 
         CheckCanonical(miss);
         AdjustStack(op.Size, op.Size);
-        ControlSlowPath(op, miss);
+        ControlSlowPath(miss);
         StoreRegisters();
         IndirectJump();
         return true;
@@ -933,7 +969,7 @@ internal sealed unsafe partial class X86Emitter
             AdjustStack(-op.Size, op.Size);
         }
 
-        ControlSlowPath(op, miss);
+        ControlSlowPath(miss);
         StoreRegisters();
         IndirectJump();
         return true;

@@ -9,6 +9,7 @@ using Emulator.Control.Instances;
 using Emulator.Control.Qmp;
 using Emulator.Core.Machine;
 using Emulator.Core.Snapshots;
+using Emulator.Jit;
 using Emulator.Kvm;
 using Emulator.Machines;
 using Emulator.Machines.Loaders;
@@ -34,6 +35,11 @@ internal static class RunCommand
         }
 
         (AcceleratorKind accel, string? choice) = ChooseAccelerator(o.Accel);
+        if (accel == AcceleratorKind.Jit)
+        {
+            SoftCpuWarmup.Start(); // its tables build while the machine is put together
+        }
+
         if (o.SwitchAfter is long n)
         {
             if (n < 1)

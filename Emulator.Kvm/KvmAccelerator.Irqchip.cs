@@ -31,6 +31,32 @@ public sealed partial class KvmAccelerator
         }
     }
 
+    /// <summary>
+    /// Tells the in-kernel PIT whether the HPET's legacy replacement route owns IRQ 0
+    /// (KVM_PIT_FLAGS_HPET_LEGACY in <c>kvm_pit_state2</c>): while it does, the PIT raises no
+    /// interrupt (IA-PC HPET 1.0a 2.3.9). The channels are written back as read.
+    /// </summary>
+    public void SetPitHpetLegacy(bool on)
+    {
+        var state = default(KvmPitState2);
+        unsafe
+        {
+            // SAFETY: a pointer to a local kvm_pit_state2 of the size the ioctl number carries; the kernel fills it.
+            if (LibC.Ioctl(_vmFd, KvmIoctl.GetPit2, (nint)(&state)) < 0)
+            {
+                throw KvmException.LastError("KVM_GET_PIT2");
+            }
+
+            state.Flags = on ? state.Flags | KvmPitState2.HpetLegacy : state.Flags & ~KvmPitState2.HpetLegacy;
+
+            // SAFETY: the same local, which the kernel only reads.
+            if (LibC.Ioctl(_vmFd, KvmIoctl.SetPit2, (nint)(&state)) < 0)
+            {
+                throw KvmException.LastError("KVM_SET_PIT2");
+            }
+        }
+    }
+
     private void CreateInterruptControllers()
     {
         if (_system.Check(KvmCap.Irqchip) == 0 || _system.Check(KvmCap.Pit2) == 0)

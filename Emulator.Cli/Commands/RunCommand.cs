@@ -208,7 +208,7 @@ internal static class RunCommand
 
         IReadOnlyList<OptionRomImage> optionRoms = OptionRomImage.LoadAll(o.OptionRom, vgaBios?.Length ?? 0);
         SmbiosSettings smbios = ParseSmbios(o);
-        var shape = new MachineShape(memory, cpus, kernel, firmware, bios ?? "built-in demo ROM", vga, vgaBios, debugExit, drives, nics, bootOrder, bootMenu, smbios);
+        var shape = new MachineShape(memory, cpus, kernel, firmware, bios ?? "built-in demo ROM", vga, vgaBios, debugExit, drives, nics, bootOrder, bootMenu, smbios, ParseMachine(o.Machine));
         return shape.ApplyTo(new PcConfig()) with { OptionRoms = optionRoms };
     }
 
@@ -292,6 +292,24 @@ internal static class RunCommand
         }
     }
 
+    // --machine [pc,]hpet=on|off, QEMU's -machine syntax for the one property emu has; returns whether the HPET is on.
+    private static bool ParseMachine(string? value)
+    {
+        bool hpet = true;
+        foreach (string part in (value ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            hpet = part switch
+            {
+                "pc" => hpet,
+                "hpet=on" => true,
+                "hpet=off" => false,
+                _ => throw new UsageException($"--machine {value}: expected hpet=on or hpet=off"),
+            };
+        }
+
+        return hpet;
+    }
+
     // With --restore the machine is the snapshot's: options that shape it would be ignored.
     private static void RejectMachineOptions(RunOptions o)
     {
@@ -300,7 +318,7 @@ internal static class RunCommand
             ("--memory", o.Memory is not null), ("--smp", o.Smp is not null), ("--kernel", o.Kernel is not null),
             ("--initrd", o.Initrd.Any()), ("--append", o.Append is not null), ("--bios", o.Bios is not null),
             ("--drive", o.Drive.Any()), ("--nic", o.Nic.Any()), ("--cdrom", o.Cdrom is not null), ("--boot", o.Boot is not null),
-            ("--vga", o.Vga is not null), ("--debug-exit", o.DebugExit is not null),
+            ("--vga", o.Vga is not null), ("--debug-exit", o.DebugExit is not null), ("--machine", o.Machine is not null),
             ("--option-rom", o.OptionRom.Any()), ("--smbios", o.Smbios.Any()),
         ];
         if (shaping.FirstOrDefault(s => s.Given) is { Option: { } option })

@@ -48,6 +48,9 @@ internal sealed class RunOptions
     [Option("vga", HelpText = "Display adapter: std (the default: standard VGA with Bochs VBE, PCI 1234:1111; SeaBIOS runs Debian's vgabios-stdvga.bin for it) or none.")]
     public string? Vga { get; set; }
 
+    [Option("machine", HelpText = "Machine properties as QEMU's -machine: hpet=on (the default: an HPET at 0xFED00000 with its ACPI table) or hpet=off; a leading pc, is accepted.")]
+    public string? Machine { get; set; }
+
     [Option("screendump-on-exit", HelpText = "When emu exits, save the VGA screen to FILE: a PNG image (FILE.png), or the text screen as UTF-8 text (FILE.txt); may be given more than once.")]
     public IEnumerable<string> ScreendumpOnExit { get; set; } = [];
 

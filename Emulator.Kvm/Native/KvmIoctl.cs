@@ -30,6 +30,8 @@ internal static class KvmIoctl
     public static readonly nuint IrqLine = Ioc(Write, 0x61, Unsafe.SizeOf<KvmIrqLevel>());
     public static readonly nuint SetGsiRouting = Ioc(Write, 0x6a, Unsafe.SizeOf<KvmIrqRouting>());
     public static readonly nuint CreatePit2 = Ioc(Write, 0x77, Unsafe.SizeOf<KvmPitConfig>());
+    public static readonly nuint GetPit2 = Ioc(Read, 0x9f, Unsafe.SizeOf<KvmPitState2>());
+    public static readonly nuint SetPit2 = Ioc(Write, 0xa0, Unsafe.SizeOf<KvmPitState2>());
     public static readonly nuint EnableCap = Ioc(Write, 0xa3, Unsafe.SizeOf<KvmEnableCap>());
     public static readonly nuint SetMsrFilter = Ioc(Write, 0xc6, Unsafe.SizeOf<KvmMsrFilter>());
 

@@ -289,6 +289,21 @@ internal struct KvmPitConfig
     public const uint SpeakerDummy = 1;
 }
 
+/// <summary>
+/// <c>struct kvm_pit_state2</c> (KVM_GET_PIT2/KVM_SET_PIT2): three 24-byte <c>kvm_pit_channel_state</c>s,
+/// the flags and nine reserved words. Only the flags are interpreted here; the channels go back as read.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Size = 112)]
+internal unsafe struct KvmPitState2
+{
+    public fixed byte Channels[72];
+    public uint Flags;
+    public fixed uint Reserved[9];
+
+    /// <summary>KVM_PIT_FLAGS_HPET_LEGACY: the HPET's legacy replacement route owns IRQ 0, so the PIT does not interrupt.</summary>
+    public const uint HpetLegacy = 1;
+}
+
 /// <summary><c>struct kvm_msr_filter_range</c>: MSRs base to base + nmsrs - 1; a clear bitmap bit denies the access (it exits to userspace).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct KvmMsrFilterRange

@@ -16,7 +16,7 @@ public readonly record struct AcpiPointer(bool InRsdp, int Offset, byte Size);
 public readonly record struct AcpiChecksum(bool InRsdp, int Offset, int Start, int Length);
 
 /// <summary>
-/// The machine's ACPI tables before they have an address: the DSDT, FADT, MADT, XSDT and RSDT in one
+/// The machine's ACPI tables before they have an address: the DSDT, FADT, MADT, HPET, XSDT and RSDT in one
 /// blob whose pointers hold offsets from the blob's start, and the RSDP in a second blob pointing
 /// into the first. The same set is placed two ways: <see cref="Link"/> adds a base address itself
 /// (direct kernel boot, where emu plays the firmware), and <see cref="LoaderScript"/> tells firmware
@@ -52,8 +52,8 @@ public sealed class AcpiTableSet
     /// <summary>The checksums to fix after patching, in order.</summary>
     public IReadOnlyList<AcpiChecksum> Checksums => _checksums;
 
-    /// <summary>Builds the tables of a PC with <paramref name="cpus"/> processors.</summary>
-    public static AcpiTableSet Build(int cpus)
+    /// <summary>Builds the tables of a PC with <paramref name="cpus"/> processors, with the HPET table when <paramref name="hpet"/>.</summary>
+    public static AcpiTableSet Build(int cpus, bool hpet = true)
     {
         var set = new AcpiTableSet();
         int dsdt = set.Place(Dsdt.Build());
@@ -61,12 +61,19 @@ public sealed class AcpiTableSet
         set._pointers.Add(new(false, fadt + Fadt.DsdtOffset, 4));
         set._pointers.Add(new(false, fadt + Fadt.XDsdtOffset, 8));
         int madt = set.Place(Madt.Build(cpus));
-        int xsdt = set.Place(Xsdt.Build([(ulong)fadt, (ulong)madt]));
-        set._pointers.Add(new(false, xsdt + SdtHeader.Size, 8));
-        set._pointers.Add(new(false, xsdt + SdtHeader.Size + 8, 8));
-        int rsdt = set.Place(Rsdt.Build([(ulong)fadt, (ulong)madt]));
-        set._pointers.Add(new(false, rsdt + SdtHeader.Size, 4));
-        set._pointers.Add(new(false, rsdt + SdtHeader.Size + 4, 4));
+        List<ulong> listed = [(ulong)fadt, (ulong)madt];
+        if (hpet)
+        {
+            listed.Add((ulong)set.Place(HpetTable.Build()));
+        }
+
+        int xsdt = set.Place(Xsdt.Build(listed));
+        int rsdt = set.Place(Rsdt.Build(listed));
+        for (int i = 0; i < listed.Count; i++)
+        {
+            set._pointers.Add(new(false, xsdt + SdtHeader.Size + (8 * i), 8));
+            set._pointers.Add(new(false, rsdt + SdtHeader.Size + (4 * i), 4));
+        }
 
         // Every checksum is fixed after every pointer is patched (the loader runs its commands in order).
         foreach ((int table, int length) in set._placed)

@@ -22,15 +22,15 @@ public sealed class AcpiTables
     /// <summary>Each blob and where it goes.</summary>
     public IReadOnlyList<(ulong Address, byte[] Bytes)> Blobs { get; }
 
-    /// <summary>Lays out the tables for the machine described by <paramref name="map"/> with <paramref name="cpus"/> CPUs.</summary>
-    public static AcpiTables Build(E820Map map, int cpus)
+    /// <summary>Lays out the tables for the machine described by <paramref name="map"/> with <paramref name="cpus"/> CPUs (and the HPET table when <paramref name="hpet"/>).</summary>
+    public static AcpiTables Build(E820Map map, int cpus, bool hpet = true)
     {
         if (map.AcpiTablesAddress == 0)
         {
             throw new MachineConfigException("--memory: the machine is too small to hold ACPI tables above 1 MiB; give more memory");
         }
 
-        AcpiTableSet set = AcpiTableSet.Build(cpus);
+        AcpiTableSet set = AcpiTableSet.Build(cpus, hpet);
         if ((ulong)set.Tables.Length > E820Map.AcpiTablesSize)
         {
             throw new InvalidOperationException("the ACPI tables outgrew their E820 range");

@@ -22,6 +22,7 @@ namespace Emulator.Machines.Pc;
 /// <param name="BootOrder">The firmware boot order, or null.</param>
 /// <param name="BootMenu">Whether firmware shows its boot menu.</param>
 /// <param name="Smbios">What the user set for the SMBIOS tables.</param>
+/// <param name="Hpet">Whether the machine has the HPET (<c>--machine hpet=off</c> removes it).</param>
 public sealed record MachineShape(
     ulong MemoryBytes,
     int Cpus,
@@ -35,7 +36,8 @@ public sealed record MachineShape(
     IReadOnlyList<NicConfig> Nics,
     string? BootOrder,
     bool BootMenu,
-    SmbiosSettings Smbios)
+    SmbiosSettings Smbios,
+    bool Hpet = true)
 {
     /// <summary><paramref name="host"/>'s settings with this machine's shape.</summary>
     public PcConfig ApplyTo(PcConfig host) => host with
@@ -53,5 +55,6 @@ public sealed record MachineShape(
         BootOrder = BootOrder,
         BootMenu = BootMenu,
         Smbios = Smbios,
+        Hpet = Hpet,
     };
 }

@@ -88,6 +88,9 @@ public sealed record PcConfig
     /// <summary>Whether the machine has the standard VGA (PCI 1234:1111 with Bochs VBE), as QEMU's -vga std.</summary>
     public bool Vga { get; init; } = true;
 
+    /// <summary>Whether the machine has an HPET at 0xFED00000 with its ACPI table (<c>--machine hpet=on|off</c>; on by default, as QEMU's <c>pc</c>).</summary>
+    public bool Hpet { get; init; } = true;
+
     /// <summary>The VGA option ROM firmware runs for INT 10h (Debian's vgabios-stdvga.bin), or null for none.</summary>
     public byte[]? VgaBios { get; init; }
 

@@ -74,7 +74,7 @@ public static class PcFwCfg
         fwCfg.AddFile(SmbiosTables.TablesFile, smbios.Table);
         fwCfg.AddFile(SmbiosTables.AnchorFile, smbios.EntryPoint(0));
 
-        AcpiTableSet acpi = AcpiTableSet.Build(config.Cpus);
+        AcpiTableSet acpi = AcpiTableSet.Build(config.Cpus, config.Hpet);
         fwCfg.AddFile(AcpiTableSet.TablesFile, acpi.Tables);
         fwCfg.AddFile(AcpiTableSet.RsdpFile, acpi.Rsdp);
         fwCfg.AddFile(AcpiTableSet.LoaderFile, acpi.LoaderScript());

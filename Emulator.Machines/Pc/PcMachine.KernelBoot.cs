@@ -25,7 +25,7 @@ public sealed partial class PcMachine
         }
 
         E820Map map = MemoryMap;
-        AcpiTables.Build(map, _config.Cpus).Write(Platform.Memory);
+        AcpiTables.Build(map, _config.Cpus, _config.Hpet).Write(Platform.Memory);
         KernelBootSmbios.Build(map, _config).Write(Platform.Memory);
 
         // No VGA BIOS runs: emu leaves the VGA in text mode 3 as one would, for a kernel's console on the screen.

@@ -27,6 +27,8 @@ public sealed partial class PcMachine
             {
                 line.ForwardTo(SetInKernelIrqLine);
             }
+
+            ForwardHpetLinesToKvm(kvm);
         }
     }
 

@@ -125,9 +125,10 @@ public sealed partial class PcMachine : IDisposable
         AddPort(CascadedPic8259.SlavePort, 2, Pic.Slave);
         AddPort(Elcr.Port, 2, new Elcr(Pic));
 
-        AddPort(Pit8254.Port, Pit8254.PortCount, Pit = new Pit8254(Platform.Timers, IsaIrq(0)));
+        (IInterruptLine pitIrq, IInterruptLine rtcIrq) = AddHpet();
+        AddPort(Pit8254.Port, Pit8254.PortCount, Pit = new Pit8254(Platform.Timers, pitIrq));
         AddPort(SystemControlPortB.Port, 1, new SystemControlPortB(Pit, Platform.Timers.Clock));
-        AddPort(Mc146818.Port, 2, Rtc = new Mc146818(Platform.Timers, IsaIrq(8), config.RtcStart ?? DateTime.UtcNow));
+        AddPort(Mc146818.Port, 2, Rtc = new Mc146818(Platform.Timers, rtcIrq, config.RtcStart ?? DateTime.UtcNow));
         PcCmos.Initialize(Rtc, config.MemoryBytes, config.Cpus);
 
         Keyboard = new Ps2Keyboard(Platform.DeviceLock);
@@ -195,6 +196,7 @@ public sealed partial class PcMachine : IDisposable
             line.ConnectIoApic(IoApic);
         }
 
+        ConnectHpet();
         ForwardIsaLinesToKvm();
 
         if (!config.Restoring)

@@ -54,6 +54,9 @@ public sealed record SnapshotMachineConfig
     /// <summary>Whether the machine has the standard VGA.</summary>
     public bool Vga { get; init; } = true;
 
+    /// <summary>Whether the machine has the HPET (snapshots from before it existed have none).</summary>
+    public bool Hpet { get; init; } = true;
+
     /// <summary>The disks in machine order, each with the identity of its image at the snapshot.</summary>
     public IReadOnlyList<(DriveConfig Drive, DiskIdentity Identity)> Drives { get; init; } = [];
 
@@ -77,6 +80,7 @@ public sealed record SnapshotMachineConfig
         BootOrder = config.BootOrder,
         BootMenu = config.BootMenu,
         Vga = config.Vga,
+        Hpet = config.Hpet,
         Drives = [.. config.Drives.Select(d => d with { Path = Path.GetFullPath(d.Path) }).Select(d => (d, DiskIdentity.Of(d.Path)))],
         Nics = [.. config.Nics.Select(n => n.Spec)],
         Smbios = SmbiosOption.Specs(config.Smbios),
@@ -101,7 +105,7 @@ public sealed record SnapshotMachineConfig
                 throw new FormatException($"SMBIOS setting '{spec}' ({e.Message})", e);
             }
         });
-        var shape = new MachineShape(MemoryBytes, Cpus, Kernel, firmware, FirmwareName, Vga, vgaBios, DebugExitPort, [.. Drives.Select(d => d.Drive)], nics, BootOrder, BootMenu, smbios);
+        var shape = new MachineShape(MemoryBytes, Cpus, Kernel, firmware, FirmwareName, Vga, vgaBios, DebugExitPort, [.. Drives.Select(d => d.Drive)], nics, BootOrder, BootMenu, smbios, Hpet);
         return shape.ApplyTo(host) with { Restoring = true };
     }
 
@@ -123,6 +127,7 @@ public sealed record SnapshotMachineConfig
             ("vCPUs", Cpus.ToString(System.Globalization.CultureInfo.InvariantCulture), running.Cpus.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ("firmware", HasFirmware ? FirmwareName : "the built-in ROM", running.HasFirmware ? running.FirmwareName : "the built-in ROM"),
             ("VGA", Vga ? (HasVgaBios ? "std with its BIOS" : "std") : "none", running.Vga ? (running.HasVgaBios ? "std with its BIOS" : "std") : "none"),
+            ("HPET", Hpet ? "on" : "off", running.Hpet ? "on" : "off"),
             ("boot", Boot(Kernel), Boot(running.Kernel)),
             ("boot order", $"{BootOrder ?? "default"}{(BootMenu ? " with menu" : string.Empty)}", $"{running.BootOrder ?? "default"}{(running.BootMenu ? " with menu" : string.Empty)}"),
             ("debug-exit port", $"0x{DebugExitPort:x}", $"0x{running.DebugExitPort:x}"),
@@ -174,6 +179,7 @@ public sealed record SnapshotMachineConfig
             ["boot-order"] = BootOrder,
             ["boot-menu"] = BootMenu,
             ["vga"] = Vga,
+            ["hpet"] = Hpet,
             ["kernel"] = Kernel is null ? null : new JsonObject
             {
                 ["path"] = Kernel.KernelPath,
@@ -223,6 +229,7 @@ public sealed record SnapshotMachineConfig
                 BootOrder = json["boot-order"]?.GetValue<string>(),
                 BootMenu = json["boot-menu"]!.GetValue<bool>(),
                 Vga = json["vga"]!.GetValue<bool>(),
+                Hpet = json["hpet"]?.GetValue<bool>() ?? false,
                 Kernel = json["kernel"] is JsonObject k ? new KernelBootConfig
                 {
                     KernelPath = k["path"]!.GetValue<string>(),

@@ -78,7 +78,7 @@ public static class DeviceFuzzer
         return
         [
             new PicTarget(), new PitTarget(), new RtcTarget(), new KeyboardControllerTarget(), new UartTarget(),
-            new SystemPortsTarget(), pci, pci, virtio, virtio, virtio, lapic, lapic, new IoApicTarget(),
+            new SystemPortsTarget(), pci, pci, virtio, virtio, virtio, lapic, lapic, new IoApicTarget(), new HpetTarget(),
             new InterruptAckTarget(), new RandomAccessTarget(), new TimeTarget(),
         ];
     }

@@ -21,7 +21,7 @@ namespace Emulator.Devices.Timers;
 /// 8259A loses an edge request that drops before the INTA cycle. FSB delivery is not offered
 /// (Tn_FSB_INT_DEL_CAP = 0). Deviation: a periodic timer whose callback runs late (host time)
 /// advances its comparator past the counter at once and interrupts once, instead of once per
-/// missed period.
+/// missed period; so does one whose period is shorter than <see cref="MinimumPeriodTicks"/>.
 /// </remarks>
 public sealed class Hpet : IBusDevice
 {
@@ -48,6 +48,13 @@ public sealed class Hpet : IBusDevice
 
     /// <summary>Timer N's registers start at 0x100 + 0x20 * N: configuration, comparator (+8), FSB route (+0x10).</summary>
     public const ulong TimerBase = 0x100, TimerStride = 0x20;
+
+    /// <summary>
+    /// The shortest period a periodic timer interrupts at: 1000 ticks (10 us, the local APIC timer's
+    /// floor too), published as the ACPI table's minimum clock tick (3.2.4). A shorter period still
+    /// advances the comparator by whole periods, but interrupts once per 10 us at most.
+    /// </summary>
+    public const ushort MinimumPeriodTicks = 1000;
 
     /// <summary>General Configuration bits (2.3.5).</summary>
     public const ulong EnableCnf = 1, LegacyRouteCnf = 2;
@@ -516,6 +523,12 @@ public sealed class Hpet : IBusDevice
             ulong counter = CounterAt(now) & mask;
             ulong behind = (counter - t.Comparator) & mask;
             ulong periods = behind < (mask >> 1) ? (behind / t.Period) + 1 : 1;
+            ulong ahead = (t.Period * periods) - (behind < (mask >> 1) ? behind : 0);
+            if (ahead < MinimumPeriodTicks)
+            {
+                periods += (MinimumPeriodTicks - ahead + t.Period - 1) / t.Period;
+            }
+
             t.Comparator = (t.Comparator + (periods * t.Period)) & mask;
         }
 

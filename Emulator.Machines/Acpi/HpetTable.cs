@@ -18,11 +18,8 @@ public static class HpetTable
     /// <summary>The table's length.</summary>
     public const int Size = 56;
 
-    /// <summary>
-    /// Main Counter Minimum Clock_tick in Periodic Mode: 1000 ticks (10 us), the shortest period that
-    /// host timer callbacks keep up with; shorter periods work but may merge interrupts.
-    /// </summary>
-    public const ushort MinimumTick = 1000;
+    /// <summary>Main Counter Minimum Clock_tick in Periodic Mode: the device's <see cref="Hpet.MinimumPeriodTicks"/>.</summary>
+    public const ushort MinimumTick = Hpet.MinimumPeriodTicks;
 
     /// <summary>Builds the table for the block at <see cref="Hpet.DefaultBase"/>.</summary>
     public static byte[] Build()

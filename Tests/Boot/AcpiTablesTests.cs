@@ -26,9 +26,9 @@ public sealed class AcpiTablesTests : IDisposable
         return s;
     }
 
-    private (byte[] Rsdp, Dictionary<string, (ulong Address, byte[] Bytes)> Tables) Written(int cpus = 2)
+    private (byte[] Rsdp, Dictionary<string, (ulong Address, byte[] Bytes)> Tables) Written(int cpus = 2, bool hpet = true)
     {
-        AcpiTables.Build(_m.Map, cpus).Write(_m.Space);
+        AcpiTables.Build(_m.Map, cpus, hpet).Write(_m.Space);
 
         // Find the RSDP as an OS does: the EBDA segment from the BIOS data area, then the first KiB (ACPI 6.5 5.2.5.1).
         ulong ebda = (ulong)_m.Space.ReadUInt(new(0x40e), 2) << 4;
@@ -98,7 +98,7 @@ public sealed class AcpiTablesTests : IDisposable
     {
         (_, var tables) = Written();
 
-        Assert.Equal(["APIC", "DSDT", "FACP", "RSDT", "XSDT"], tables.Keys.Order());
+        Assert.Equal(["APIC", "DSDT", "FACP", "HPET", "RSDT", "XSDT"], tables.Keys.Order());
         E820Entry acpi = _m.Map.Entries.Single(e => e.Type == E820Type.Acpi);
         foreach ((string name, (ulong address, byte[] t)) in tables)
         {
@@ -108,6 +108,27 @@ public sealed class AcpiTablesTests : IDisposable
         }
 
         Assert.True(_m.Map.Entries.Any(e => e.Type == E820Type.Reserved && e.Address <= AcpiTables.RsdpAddress && AcpiTables.RsdpAddress + 36 <= e.End), "the RSDP is in reserved memory");
+    }
+
+    // IA-PC HPET 1.0a 3.2.4, Table 3: signature HPET, revision 1, 56 bytes; the event timer block ID
+    // is bits 31:0 of the block's GCAP_ID; the base address a GAS in system memory.
+    [Fact]
+    public void HpetTableDescribesTheTimerBlock()
+    {
+        (_, var tables) = Written();
+        byte[] h = tables["HPET"].Bytes;
+
+        Assert.Equal(56, h.Length);
+        Assert.Equal(1, h[8]);
+        Assert.Equal(0x8086_A201u, BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(36)));
+        Assert.Equal(unchecked((uint)Emulator.Devices.Timers.Hpet.Capabilities), BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(36)));
+        Assert.Equal(0, h[40]); // System Memory
+        Assert.Equal(0xFED0_0000ul, BinaryPrimitives.ReadUInt64LittleEndian(h.AsSpan(44)));
+        Assert.Equal(0, h[52]); // HPET number
+        Assert.Equal(HpetTable.MinimumTick, BinaryPrimitives.ReadUInt16LittleEndian(h.AsSpan(53)));
+
+        (_, var without) = Written(hpet: false);
+        Assert.False(without.ContainsKey("HPET"));
     }
 
     [Fact]
@@ -280,6 +301,12 @@ public sealed class AcpiTablesTests : IDisposable
             Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(text["apic"], @"Subtable Type : 00 \[Processor Local APIC\]"));
             Assert.Contains("Subtable Type : 01 [I/O APIC]", text["apic"], StringComparison.Ordinal);
             Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(text["apic"], @"Subtable Type : 02 \[Interrupt Source Override\]"));
+
+            // IA-PC HPET 1.0a 3.2.4: the block ID is GCAP_ID's low half, the base a System Memory GAS.
+            Assert.Matches(@"Hardware Block ID : 8086A201", text["hpet"]);
+            Assert.Matches(@"Space ID : 00 \[SystemMemory\]", text["hpet"]);
+            Assert.Matches(@"Address : 00000000FED00000", text["hpet"]);
+            Assert.Matches(@"Minimum Clock Ticks : 03E8", text["hpet"]);
         }
         finally
         {

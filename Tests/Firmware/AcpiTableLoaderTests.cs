@@ -121,11 +121,11 @@ public sealed class AcpiTableLoaderTests
             fadt = sig == "FACP" ? t : fadt;
         }
 
-        Assert.Equal(["FACP", "APIC"], signatures);
+        Assert.Equal(["FACP", "APIC", "HPET"], signatures);
         byte[] rsdt = TableAt(loaded, BinaryPrimitives.ReadUInt32LittleEndian(rsdp.AsSpan(16)));
         Assert.Equal("RSDT", Encoding.ASCII.GetString(rsdt, 0, 4));
         Assert.Equal(0, Sum(rsdt));
-        Assert.Equal(["FACP", "APIC"], Enumerable.Range(0, (rsdt.Length - 36) / 4)
+        Assert.Equal(["FACP", "APIC", "HPET"], Enumerable.Range(0, (rsdt.Length - 36) / 4)
             .Select(i => Encoding.ASCII.GetString(TableAt(loaded, BinaryPrimitives.ReadUInt32LittleEndian(rsdt.AsSpan(36 + (4 * i)))), 0, 4)));
         ulong dsdt32 = BinaryPrimitives.ReadUInt32LittleEndian(fadt!.AsSpan(40));
         ulong dsdt64 = BinaryPrimitives.ReadUInt64LittleEndian(fadt.AsSpan(140));

@@ -71,6 +71,44 @@ public sealed class PcMachineWiringTests : IDisposable
         Assert.Equal(MasterBase + 0, _pc.Pic.Acknowledge());
     }
 
+    // IA-PC HPET 1.0a 2.3.9: with LEG_RT_CNF "the 8254 timer will not cause any interrupts"; the
+    // HPET's timer 0 interrupts on IRQ 0 instead.
+    [Fact]
+    public void HpetLegacyRouteSilencesThePitAndInterruptsOnIrq0()
+    {
+        Emulator.Core.Memory.AddressSpace memory = _pc.Platform.Memory;
+        Assert.Equal(0x8086_A201ul, memory.ReadUInt(new(Hpet.DefaultBase), 4));
+        InitializePics();
+        Out(0x43, 0x34);
+        Out(0x40, 0xA9);
+        Out(0x40, 0x04); // about 1 ms, periodic
+        memory.WriteUInt(new(Hpet.DefaultBase + 0x10), 4, Hpet.EnableCnf | Hpet.LegacyRouteCnf);
+        _pc.Platform.Timers.AdvanceTo(_pc.Platform.Timers.Clock.NowNanoseconds + 5_000_000);
+        Assert.False(_pc.Pic.HasInterrupt);
+
+        ulong counter = memory.ReadUInt(new(Hpet.DefaultBase + 0xF0), 8);
+        memory.WriteUInt(new(Hpet.DefaultBase + 0x100), 4, 1 << 2); // Tn_INT_ENB_CNF, one-shot, edge
+        memory.WriteUInt(new(Hpet.DefaultBase + 0x108), 8, counter + 1000);
+        _pc.Platform.Timers.AdvanceTo(_pc.Platform.Timers.Clock.NowNanoseconds + 20_000);
+        Assert.True(_pc.Pic.HasInterrupt);
+        Assert.Equal(MasterBase + 0, _pc.Pic.Acknowledge());
+
+        // Route off: the PIT's next period reaches IRQ 0 again.
+        Out(0x20, 0x20); // EOI
+        memory.WriteUInt(new(Hpet.DefaultBase + 0x10), 4, Hpet.EnableCnf);
+        _pc.Platform.Timers.AdvanceTo(_pc.Platform.Timers.Clock.NowNanoseconds + 1_100_000);
+        Assert.True(_pc.Pic.HasInterrupt);
+        Assert.Equal(MasterBase + 0, _pc.Pic.Acknowledge());
+    }
+
+    [Fact]
+    public void WithoutTheHpetNothingAnswersAtItsAddress()
+    {
+        using var pc = new PcMachine(new PcConfig { DeterministicTime = true, MemoryBytes = 64UL << 20, Hpet = false }, new NullSerialBackend());
+        Assert.Null(pc.Hpet);
+        Assert.Equal(0xFFFF_FFFFul, pc.Platform.Memory.ReadUInt(new(Hpet.DefaultBase), 4));
+    }
+
     [Fact]
     public void RtcInterruptsOnIrq8ThroughTheSlave()
     {

@@ -46,12 +46,13 @@ public sealed class DeviceFuzzerTests : IDisposable
         Assert.Contains("PASS", report.KnownProgramOutput, StringComparison.Ordinal);
 
         // Every operation target ran, and the guest's errors were counted and written to the log.
-        Assert.Equal(13, report.OperationsByTarget.Count);
+        Assert.Equal(14, report.OperationsByTarget.Count);
+        Assert.True(report.OperationsByTarget.ContainsKey("hpet"), report.Summary());
         Assert.True(report.GuestErrors > 0, report.Summary());
         string[] lines = log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(report.GuestErrors, lines.Length);
         Assert.All(lines, l => Assert.StartsWith("guest error: ", l, StringComparison.Ordinal));
-        foreach (string device in new[] { "virtio-rng@02.0", "virtio-blk@03.0", "lapic0", "ioapic", "i8042" })
+        foreach (string device in new[] { "virtio-rng@02.0", "virtio-blk@03.0", "lapic0", "ioapic", "i8042", "hpet" })
         {
             Assert.True(report.GuestErrorsByDevice.ContainsKey(device), $"no guest error from {device}: {report.Summary()}");
         }

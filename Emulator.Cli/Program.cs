@@ -13,6 +13,7 @@ internal static class Program
 
     private static int Main(string[] args)
     {
+        QuitSignals.Unignore(); // before anything registers for SIGINT
         RestoreTiering.ReexecForRestore(args);
         var parser = new Parser(s =>
         {

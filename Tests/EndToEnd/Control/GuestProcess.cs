@@ -100,6 +100,21 @@ internal sealed class GuestProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts PROGRAM ARGS through `sh -c`, after <paramref name="shellSetup"/> (e.g. `trap "" INT`,
+    /// which the program inherits across exec as an ignored signal).
+    /// </summary>
+    public static GuestProcess ThroughShell(string shellSetup, string program, params string[] args)
+    {
+        var psi = new ProcessStartInfo("/bin/sh");
+        foreach (string a in (string[])["-c", shellSetup + "; exec \"$@\"", "sh", program, .. args])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        return new GuestProcess(psi);
+    }
+
     /// <summary>Starts qemu-system-x86_64 with the software CPU (TCG), no default devices and no display.</summary>
     public static GuestProcess Qemu(params string[] args)
     {

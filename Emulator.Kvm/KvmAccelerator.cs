@@ -62,7 +62,10 @@ public sealed partial class KvmAccelerator : IAccelerator
             MapMemory();
             SupportedCpuid = _system.SupportedCpuid();
             HashSet<uint> known = _system.MsrIndexList();
-            TransferredMsrs = [.. KvmMsrState.Candidates.Where(known.Contains)];
+            // KVM_CAP_MCE is the most banks KVM_X86_SETUP_MCE takes (api.rst); with fewer than the
+            // model's, the guest keeps KVM's own machine-check registers and they do not travel.
+            HasMachineCheck = _system.Check(KvmCap.Mce) >= MachineCheck.BankCount;
+            TransferredMsrs = [.. KvmMsrState.Candidates.Where(known.Contains), .. KvmMsrState.CacheAndMca(HasMachineCheck)];
             HasXsave = _system.Check(KvmCap.Xsave) != 0;
             HasXcrs = _system.Check(KvmCap.Xcrs) != 0;
             ApicFeatures = irqchip == KvmIrqchipMode.Kernel
@@ -95,6 +98,9 @@ public sealed partial class KvmAccelerator : IAccelerator
     internal KvmCpuidEntry2[] SupportedCpuid { get; } = [];
 
     internal uint[] TransferredMsrs { get; } = [];
+
+    /// <summary>KVM takes the model's IA32_MCG_CAP (<see cref="MachineCheck.Capabilities"/>) through KVM_X86_SETUP_MCE.</summary>
+    internal bool HasMachineCheck { get; }
 
     internal int VcpuMmapSize { get; }
 

@@ -1,3 +1,5 @@
+using Emulator.Core.Cpu;
+
 namespace Emulator.Kvm;
 
 /// <summary>
@@ -35,7 +37,26 @@ internal static class KvmMsrState
     /// The value an MSR has after RESET (Intel SDM Vol. 3A Table 10-1 and Vol. 4): used when a state
     /// does not name it, e.g. <c>CpuState.AtReset()</c> or a state from a backend that lacks it.
     /// </summary>
-    public static ulong ResetValue(uint index) => index == Pat ? 0x0007_0406_0007_0406UL : 0;
+    public static ulong ResetValue(uint index) => CacheAndMcaMsrs.Owns(index) ? CacheAndMcaMsrs.ResetValue(index) : 0;
+
+    /// <summary>
+    /// The MTRRs and, when KVM took the model's IA32_MCG_CAP, the machine-check registers: not in
+    /// KVM_GET_MSR_INDEX_LIST, yet KVM_GET_MSRS/KVM_SET_MSRS handle them (arch/x86/kvm/mtrr.c and
+    /// set_msr_mce in x86.c, as QEMU moves them). IA32_PAT is among <see cref="Candidates"/>; the
+    /// read-only IA32_MTRRCAP and IA32_MCG_CAP are the model's constants and equal KVM's.
+    /// </summary>
+    public static IEnumerable<uint> CacheAndMca(bool machineCheck) =>
+        CacheAndMcaMsrs.StateIndexes().Where(i => i != Pat && (machineCheck || !MachineCheck.Owns(i)));
+
+    /// <summary>
+    /// The value KVM_SET_MSRS is given for <paramref name="index"/>: KVM takes only 0 or all 1s in an
+    /// IA32_MCi_CTL (bits 10 and 0 aside, set_msr_mce), as P6-family processors do (Intel SDM Vol. 3B
+    /// 15.3.2.1), where the model keeps any value; another value becomes all 1s, every error reported.
+    /// </summary>
+    public static ulong ForKvm(uint index, ulong value) =>
+        index is >= MachineCheck.Mc0Ctl and < MachineCheck.BanksEnd && (index - MachineCheck.Mc0Ctl) % 4 == 0
+            && value != 0 && (value | (1ul << 10) | 1) != ulong.MaxValue
+            ? ulong.MaxValue : value;
 
     /// <summary>
     /// IA32_APIC_BASE after RESET: base 0xFEE00000, APIC enabled (bit 11), bit 8 on the bootstrap

@@ -114,7 +114,7 @@ public sealed partial class KvmVcpu
         Set(KvmIoctl.SetSregs, sr, "KVM_SET_SREGS");
         WriteXcr0(state.Xcr0);
 
-        SetMsrs([.. _vm.TransferredMsrs.Select(i => (i, state.Msrs.TryGetValue(i, out ulong v) ? v : KvmMsrState.ResetValue(i)))]);
+        SetMsrs([.. _vm.TransferredMsrs.Select(i => (i, KvmMsrState.ForKvm(i, state.Msrs.TryGetValue(i, out ulong v) ? v : KvmMsrState.ResetValue(i))))]);
 
         var ev = new KvmVcpuEvents
         {

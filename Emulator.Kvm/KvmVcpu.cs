@@ -60,6 +60,18 @@ public sealed partial class KvmVcpu : IVcpu
             }
 
             SetCpuid(cpuid);
+            if (vm.HasMachineCheck)
+            {
+                // The model's bank count and MCG_CTL_P rather than KVM's default (all its banks), so
+                // that a guest sees the same IA32_MCG_CAP on both backends and its banks can move.
+                ulong mcgCap = MachineCheck.Capabilities;
+                unsafe
+                {
+                    // SAFETY: KVM_X86_SETUP_MCE reads one u64 from the pointer, a local that outlives the call.
+                    Check(LibC.Ioctl(fd, KvmIoctl.X86SetupMce, (nint)(&mcgCap)), "KVM_X86_SETUP_MCE");
+                }
+            }
+
             SetState(CpuState.AtReset());
             // Read back after the state is set: KVM mirrors IA32_APIC_BASE's enable bit into CPUID.1:EDX.
             CompareCpuid(cpuid, unsupportedFeatures);

@@ -33,9 +33,23 @@ public static class CpuModel
 
     // Leaf 1 EDX (Intel SDM Vol. 2A Table 3-11): FPU (0), PSE (3), TSC (4), MSR (5), PAE (6), CX8 (8),
     // APIC (9: the PC machine gives every vCPU a local APIC), SEP (11), PGE (13), CMOV (15),
-    // PSE-36 (17), CLFSH (19: CLFLUSH), MMX (23), FXSR (24), SSE (25), SSE2 (26).
+    // PSE-36 (17), CLFSH (19: CLFLUSH), MMX (23), FXSR (24), SSE (25), SSE2 (26); and the registers
+    // of MachineCheck, Mtrr and Pat: MCE (7: CR4.MCE), MTRR (12), MCA (14), PAT (16).
     private const uint Leaf1Edx = 1u | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) | (1u << 11)
-        | (1u << 13) | (1u << 15) | (1u << 17) | (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
+        | (1u << 13) | (1u << 15) | (1u << 17) | (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26)
+        | Mce | MtrrBit | Mca | PatBit;
+
+    /// <summary>CPUID.01H:EDX[7], MCE: the machine-check exception and CR4.MCE (Intel SDM Vol. 3B 15.2).</summary>
+    public const uint Mce = 1u << 7;
+
+    /// <summary>CPUID.01H:EDX[12], MTRR: IA32_MTRRCAP and the MTRRs (Intel SDM Vol. 3A 12.11.1).</summary>
+    public const uint MtrrBit = 1u << 12;
+
+    /// <summary>CPUID.01H:EDX[14], MCA: IA32_MCG_CAP and the machine-check architecture (Intel SDM Vol. 3B 15.2).</summary>
+    public const uint Mca = 1u << 14;
+
+    /// <summary>CPUID.01H:EDX[16], PAT: IA32_PAT (Intel SDM Vol. 3A 12.12.1).</summary>
+    public const uint PatBit = 1u << 16;
 
     // Leaf 1 EBX bits 15:8: the CLFLUSH line size in 8-byte units, valid when CLFSH is set (64 bytes).
     private const uint ClflushLineSize = 8u << 8;

@@ -122,6 +122,26 @@ public sealed class CpuState
         return s;
     }
 
+    /// <summary>
+    /// The state after INIT of a processor whose state was <paramref name="before"/>: the RESET state,
+    /// except that the MTRRs, IA32_PAT and the machine-check registers are left as they were ("during
+    /// an INIT, the internal caches, MSRs, MTRRs, and x87 FPU state are left unchanged", Intel SDM
+    /// Vol. 3A 10.1 and Table 10-1).
+    /// </summary>
+    public static CpuState AtInit(CpuState before)
+    {
+        CpuState s = AtReset();
+        foreach ((uint index, ulong value) in before.Msrs)
+        {
+            if (CacheAndMcaMsrs.Owns(index))
+            {
+                s.Msrs[index] = value;
+            }
+        }
+
+        return s;
+    }
+
     /// <summary>A deep copy.</summary>
     public CpuState Clone()
     {

@@ -472,6 +472,7 @@ internal static unsafe class SystemOps
             Msr.SysenterEsp => cpu.SysenterEsp,
             Msr.SysenterEip => cpu.SysenterEip,
             _ when Msr.IsStorage(index) => cpu.Msrs.TryGetValue(index, out ulong stored) ? stored : Msr.ResetValue(index),
+            _ when CacheAndMcaMsrs.Owns(index) => CacheAndMcaMsrs.Read(index, cpu.Msrs),
             _ => ReadOtherMsr(cpu, index),
         };
         cpu.R[0] = (uint)value;
@@ -507,6 +508,11 @@ internal static unsafe class SystemOps
             case Msr.SysenterEip: cpu.SysenterEip = Canonical(value); break;
             case var _ when Msr.IsStorage(index):
                 cpu.Msrs[index] = value;
+                break;
+            case var _ when CacheAndMcaMsrs.Owns(index):
+                // Reserved bits, undefined memory types, non-zero MCi_STATUS/ADDR/MISC and the
+                // read-only capability MSRs are #GP (Intel SDM Vol. 3A 12.11, 12.12.2; Vol. 3B 15.3).
+                cpu.Msrs[index] = CacheAndMcaMsrs.IsValidWrite(index, value) ? value : throw new GuestFault(Vectors.GP, 0);
                 break;
             default:
                 // Only MSRs this CPU model knows may be written; others are #GP (Intel SDM Vol. 2B WRMSR).

@@ -16,17 +16,13 @@ internal static class Msr
     public const uint TscAux = 0xc000_0103;
 
     // Architectural MSRs a kernel reads and writes back without the CPU acting on them: kept as
-    // plain storage with their reset values (Intel SDM Vol. 4 Table 2-2).
-    public const uint PlatformId = 0x17, BiosSignId = 0x8b, MiscEnable = 0x1a0, Pat = 0x277;
+    // plain storage with their reset values (Intel SDM Vol. 4 Table 2-2). IA32_PAT, the MTRRs and
+    // the machine-check registers are storage too, with write rules: Core.Cpu.CacheAndMcaMsrs.
+    public const uint PlatformId = 0x17, BiosSignId = 0x8b, MiscEnable = 0x1a0;
 
     /// <summary>True for the MSRs held as plain storage.</summary>
-    public static bool IsStorage(uint index) => index is PlatformId or BiosSignId or MiscEnable or Pat;
+    public static bool IsStorage(uint index) => index is PlatformId or BiosSignId or MiscEnable;
 
-    /// <summary>Reset value of a storage MSR: MISC_ENABLE has fast strings on (bit 0); PAT is WB, WT, UC-, UC repeated.</summary>
-    public static ulong ResetValue(uint index) => index switch
-    {
-        MiscEnable => 1,
-        Pat => 0x0007_0406_0007_0406,
-        _ => 0,
-    };
+    /// <summary>Reset value of a storage MSR: MISC_ENABLE has fast strings on (bit 0).</summary>
+    public static ulong ResetValue(uint index) => index == MiscEnable ? 1ul : 0;
 }

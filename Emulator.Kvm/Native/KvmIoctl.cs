@@ -50,6 +50,7 @@ internal static class KvmIoctl
     public static readonly nuint GetCpuid2 = Ioc(Read | Write, 0x91, Unsafe.SizeOf<KvmCpuid2>());
     public static readonly nuint Nmi = Io(0x9a);
     public static readonly nuint SetGuestDebug = Ioc(Write, 0x9b, Unsafe.SizeOf<KvmGuestDebug>());
+    public static readonly nuint X86SetupMce = Ioc(Write, 0x9c, Unsafe.SizeOf<ulong>());
     public static readonly nuint GetVcpuEvents = Ioc(Read, 0x9f, Unsafe.SizeOf<KvmVcpuEvents>());
     public static readonly nuint SetVcpuEvents = Ioc(Write, 0xa0, Unsafe.SizeOf<KvmVcpuEvents>());
     public static readonly nuint GetDebugRegs = Ioc(Read, 0xa1, Unsafe.SizeOf<KvmDebugRegs>());
@@ -75,6 +76,7 @@ internal static class KvmCap
     public const int ExtCpuid = 7;
     public const int NrVcpus = 9;
     public const int UserNmi = 22;
+    public const int Mce = 31;
     public const int SetIdentityMapAddr = 37;
     public const int VcpuEvents = 41;
     public const int DebugRegs = 50;

@@ -1,3 +1,4 @@
+using Emulator.Core.Cpu;
 using Emulator.Machines.Acpi;
 using Emulator.Machines.Loaders;
 using Emulator.Machines.Smbios;
@@ -35,6 +36,26 @@ public sealed partial class PcMachine
         }
 
         Kernel = KernelLoader.Load(Platform.Memory, map, _config.Kernel, AcpiTables.RsdpAddress, vgaText: Vga is not null);
-        Vcpus[0].SetState(Kernel.Entry);
+        Vcpus[0].SetState(WithFirmwareMtrrs(Kernel.Entry));
+        for (int i = 1; i < Vcpus.Count; i++)
+        {
+            Vcpus[i].SetState(WithFirmwareMtrrs(CpuState.AtReset()));
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="state"/> with the MTRRs firmware leaves enabled before it starts an operating
+    /// system: after RESET they are disabled, which makes all memory uncacheable (Intel SDM Vol. 3A
+    /// 12.11.2.1), and Linux 6.1 then leaves the PAT unused too ("x86/PAT: MTRRs disabled, skipping
+    /// PAT initialization too."). As Firecracker's loader does (MSR_MTRRdefType = E | WB), every
+    /// vCPU gets IA32_MTRR_DEF_TYPE = E | WB and no range: all memory write-back, which is also what
+    /// the emulated memory does whatever the MTRRs say. Every vCPU alike, as firmware sets up the
+    /// application processors the same way as the bootstrap one (12.11.8).
+    /// </summary>
+    private static CpuState WithFirmwareMtrrs(CpuState state)
+    {
+        CpuState s = state.Clone();
+        s.Msrs[Mtrr.DefType] = Mtrr.Enabled | Mtrr.WriteBack;
+        return s;
     }
 }

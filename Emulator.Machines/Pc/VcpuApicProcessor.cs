@@ -28,9 +28,10 @@ internal sealed class VcpuApicProcessor(IVcpu vcpu, VcpuThread thread) : IApicPr
     public void Init(bool waitForStartup) => Then(() =>
     {
         _thread.Pause();
-        // INIT loads the reset state into the core (Intel SDM Vol. 3A Table 9-1, INIT column; the
-        // x87/SSE state and some MSRs survive INIT on hardware, which no guest relies on here).
-        _vcpu.SetState(CpuState.AtReset());
+        // INIT loads the reset state into the core, keeping the MTRRs, IA32_PAT and the machine-check
+        // registers (Intel SDM Vol. 3A 10.1, Table 10-1, INIT column; the x87/SSE state and the other
+        // MSRs also survive INIT on hardware, which no guest relies on here).
+        _vcpu.SetState(CpuState.AtInit(_vcpu.GetState()));
         if (!waitForStartup)
         {
             _thread.Resume();

@@ -38,6 +38,7 @@ public sealed class SystemTestRomTests
     [InlineData("x2apic", 45)]
     [InlineData("gates", 146)]
     [InlineData("v86sys", 93)]
+    [InlineData("cachemca", 120)]
     public void EveryCheckPasses(string rom, int checks) => AssertAllPassed(rom, checks, Run(rom));
 
     /// <summary>

@@ -28,12 +28,23 @@ public sealed class LinuxBootTests
         // own idea of the XSAVE layout, and manages x87, SSE, AVX and PKRU state with XSAVE (arch/x86/kernel/fpu/xstate.c).
         string flags = guest.Command("grep -m1 '^flags' /proc/cpuinfo", "fpu ");
         string[] words = flags.Split([' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries);
-        foreach (string feature in new[] { "avx", "avx2", "fma", "f16c", "xsave", "xsaveopt" })
+        foreach (string feature in new[] { "avx", "avx2", "fma", "f16c", "xsave", "xsaveopt", "mce", "mca", "mtrr", "pat" })
         {
             Assert.True(words.Contains(feature), $"/proc/cpuinfo lacks {feature}: {flags}");
         }
 
         guest.Command("dmesg | grep -m1 'xstate features'", "Enabled xstate features 0x207, context size is 2696 bytes");
+
+        // The machine-check architecture, MTRRs and PAT (Emulator.Core/Cpu/MachineCheck, Mtrr, Pat):
+        // the kernel's MCE device came up (arch/x86/kernel/cpu/mce/core.c prints "mce: Unable to
+        // init MCE device" without MCE and MCA) with one sysfs file per bank of IA32_MCG_CAP, 10 as
+        // under QEMU (MCE_BANKS_DEF); and with the MTRRs enabled, as firmware leaves them, the kernel
+        // programs IA32_PAT with its own layout (arch/x86/mm/pat/memtype.c) and prints the line the
+        // same kernel prints under QEMU 7.2 TCG, rather than "x86/PAT: MTRRs disabled, skipping PAT
+        // initialization too." and its fallback WB WT UC- UC.
+        guest.Command("echo mce-init-failures=$(dmesg | grep -c 'Unable to init MCE')", "mce-init-failures=0");
+        guest.Command("echo banks=$(ls /sys/devices/system/machinecheck/machinecheck0 | grep -c '^bank')", "banks=10");
+        guest.Command("dmesg | grep -m1 'x86/PAT'", "x86/PAT: Configuration [0-7]: WB  WC  UC- UC  WB  WP  UC- WT");
 
         // Features of the CPU model as the stock kernel finds and enables them, in its own names:
         // BMI2, RDRAND/RDSEED, the local APIC's x2APIC and TSC-deadline modes, protection keys

@@ -860,8 +860,8 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
         if (Test(_tmr, vector))
         {
             // A level-triggered interrupt: the EOI goes to the IOAPIC too (11.8.5), and a level LINT
-            // entry with this vector drops its remote IRR.
-            Clear(_tmr, vector);
+            // entry with this vector drops its remote IRR. The TMR bit stays: only the acceptance of
+            // the vector's next interrupt sets or clears it (11.8.4).
             for (int i = LvtLint0; i <= LvtLint1; i++)
             {
                 if ((_lvt[i] & 0xFF) == (uint)vector)

@@ -11,8 +11,9 @@ namespace Emulator.Devices.Diagnostics;
 /// <item>ports 0xE4-0xE7: "flush page", a dword write names a guest page that QEMU unmaps and maps
 /// again on the host; nothing a guest can see, so a no-op here; reads return 0;</item>
 /// <item>ports 0x2000-0x2017: one port per interrupt line, a byte write of non-zero raises ISA IRQ n
-/// and zero lowers it; wider writes are dropped, as QEMU drops them (its region accepts only
-/// single bytes); reads return 0;</item>
+/// and zero lowers it; QEMU's region takes single bytes, so its memory core splits a wider OUT
+/// into byte writes to consecutive lines (OUT DX, EAX = 1 at 0x200B raises IRQ 11 and lowers
+/// IRQs 12-14), and so does this device; reads return 0;</item>
 /// <item>64 KiB at physical 0xFF000000 (<see cref="Memory"/>): memory behind MMIO, which a test
 /// maps to run instructions on operands that the CPU must reach through the bus.</item>
 /// </list>
@@ -82,12 +83,15 @@ public sealed class PcTestdev : IBusDevice
     {
         if (offset >= IrqLinePort)
         {
-            ulong line = offset - IrqLinePort;
-            if (data.Length == 1 && line < (ulong)_isaIrqs.Length)
+            for (int i = 0; i < data.Length; i++)
             {
-                bool level = data[0] != 0;
-                _levels[line] = level;
-                _isaIrqs[line].Set(level);
+                ulong line = offset - IrqLinePort + (ulong)i;
+                if (line < (ulong)_isaIrqs.Length)
+                {
+                    bool level = data[i] != 0;
+                    _levels[line] = level;
+                    _isaIrqs[line].Set(level);
+                }
             }
 
             return;

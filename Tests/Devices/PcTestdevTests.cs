@@ -38,15 +38,19 @@ public sealed class PcTestdevTests
     }
 
     [Fact]
-    public void ByteWriteToALinePortDrivesThatIsaIrqAndWiderWritesAreDropped()
+    public void ByteWriteToALinePortDrivesThatIsaIrqAndWiderWritesDriveOneLinePerByte()
     {
         _bus.Write(0x200e, 1, 1);
         Assert.True(_lines[14].Level);
         _bus.Write(0x200e, 1, 0);
         Assert.False(_lines[14].Level);
 
-        _bus.Write(0x200b, 4, 1); // QEMU's line ports take single bytes only
-        Assert.False(_lines[11].Level);
+        // QEMU's line ports take single bytes: a dword OUT is four byte writes to lines 11-14.
+        _bus.Write(0x200e, 1, 1);
+        _bus.Write(0x200b, 4, 1);
+        Assert.True(_lines[11].Level);
+        Assert.False(_lines[12].Level);
+        Assert.False(_lines[14].Level);
         _bus.Write(0x2017, 1, 1); // past the ISA IRQs: nothing
         Assert.Equal(0u, _bus.Read(0x200e, 1));
     }

@@ -208,7 +208,7 @@ internal static class RunCommand
 
         IReadOnlyList<OptionRomImage> optionRoms = OptionRomImage.LoadAll(o.OptionRom, vgaBios?.Length ?? 0);
         SmbiosSettings smbios = ParseSmbios(o);
-        var shape = new MachineShape(memory, cpus, kernel, firmware, bios ?? "built-in demo ROM", vga, vgaBios, debugExit, drives, nics, bootOrder, bootMenu, smbios, ParseMachine(o.Machine));
+        var shape = new MachineShape(memory, cpus, kernel, firmware, bios ?? "built-in demo ROM", vga, vgaBios, debugExit, drives, nics, bootOrder, bootMenu, smbios, ParseMachine(o.Machine), ParseDevices(o.Device));
         return shape.ApplyTo(new PcConfig()) with { OptionRoms = optionRoms };
     }
 
@@ -310,6 +310,22 @@ internal static class RunCommand
         return hpet;
     }
 
+    // --device NAME, QEMU's -device for the one extra device emu has; returns whether pc-testdev was named.
+    private static bool ParseDevices(IEnumerable<string> values)
+    {
+        bool pcTestdev = false;
+        foreach (string value in values)
+        {
+            pcTestdev = value switch
+            {
+                "pc-testdev" => true,
+                _ => throw new UsageException($"--device {value}: emu has one such device, pc-testdev"),
+            };
+        }
+
+        return pcTestdev;
+    }
+
     // With --restore the machine is the snapshot's: options that shape it would be ignored.
     private static void RejectMachineOptions(RunOptions o)
     {
@@ -319,7 +335,7 @@ internal static class RunCommand
             ("--initrd", o.Initrd.Any()), ("--append", o.Append is not null), ("--bios", o.Bios is not null),
             ("--drive", o.Drive.Any()), ("--nic", o.Nic.Any()), ("--cdrom", o.Cdrom is not null), ("--boot", o.Boot is not null),
             ("--vga", o.Vga is not null), ("--debug-exit", o.DebugExit is not null), ("--machine", o.Machine is not null),
-            ("--option-rom", o.OptionRom.Any()), ("--smbios", o.Smbios.Any()),
+            ("--device", o.Device.Any()), ("--option-rom", o.OptionRom.Any()), ("--smbios", o.Smbios.Any()),
         ];
         if (shaping.FirstOrDefault(s => s.Given) is { Option: { } option })
         {

@@ -51,6 +51,9 @@ internal sealed class RunOptions
     [Option("machine", HelpText = "Machine properties as QEMU's -machine: hpet=on (the default: an HPET at 0xFED00000 with its ACPI table) or hpet=off; a leading pc, is accepted.")]
     public string? Machine { get; set; }
 
+    [Option("device", HelpText = "An extra device, as QEMU's -device: pc-testdev (QEMU's ISA test device: a scratch register at ports 0xe0-0xeb, ISA interrupt lines at ports 0x2000-0x2017, 64 KiB of MMIO bytes at 0xff000000), for kvm-unit-tests' x86 kernels; may be given more than once.")]
+    public IEnumerable<string> Device { get; set; } = [];
+
     [Option("screendump-on-exit", HelpText = "When emu exits, save the VGA screen to FILE: a PNG image (FILE.png), or the text screen as UTF-8 text (FILE.txt); may be given more than once.")]
     public IEnumerable<string> ScreendumpOnExit { get; set; } = [];
 

@@ -23,7 +23,7 @@ namespace Emulator.Devices.Intc;
 /// reset in ExtINT mode, unmasked (virtual wire mode, MP specification 3.6.2.2), which PC firmware
 /// programs before any OS runs and emu's firmware does not.
 /// </remarks>
-public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
+public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice, ITaskPriority
 {
     /// <summary>The architectural default base of the register page.</summary>
     public const ulong DefaultBase = 0xFEE0_0000;
@@ -143,6 +143,29 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
 
     /// <summary>The LINT1 input pin (on a PC the NMI line).</summary>
     public IInterruptLine Lint1 => _lint[1];
+
+    /// <inheritdoc/>
+    public ulong Cr8
+    {
+        get
+        {
+            lock (_deviceLock)
+            {
+                return (_tpr >> 4) & 0xF;
+            }
+        }
+
+        set
+        {
+            // MOV CR8 writes TPR[7:4] and clears TPR[3:0] (Intel SDM Vol. 3A 11.8.6.1); a lower
+            // priority may let a pending interrupt through.
+            lock (_deviceLock)
+            {
+                _tpr = (uint)(value & 0xF) << 4;
+                UpdateInterrupt();
+            }
+        }
+    }
 
     /// <summary>IA32_APIC_BASE.EN: the APIC exists for the processor and the bus.</summary>
     public bool GloballyEnabled => (_apicBase & BaseEnable) != 0;
@@ -860,8 +883,8 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
         if (Test(_tmr, vector))
         {
             // A level-triggered interrupt: the EOI goes to the IOAPIC too (11.8.5), and a level LINT
-            // entry with this vector drops its remote IRR.
-            Clear(_tmr, vector);
+            // entry with this vector drops its remote IRR. The TMR bit stays: only the acceptance of
+            // the vector's next interrupt sets or clears it (11.8.4).
             for (int i = LvtLint0; i <= LvtLint1; i++)
             {
                 if ((_lvt[i] & 0xFF) == (uint)vector)

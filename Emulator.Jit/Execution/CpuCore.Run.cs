@@ -131,6 +131,7 @@ internal sealed unsafe partial class CpuCore
                     ref DecodedOp op = ref ops[i];
                     InstructionStart = Rip;
                     Rip = (Rip + op.Length) & mask;
+                    MovSsShadow = false;
                     op.Handler(this, ref op.Ins);
                     done++;
                     if (EndBlock)

@@ -10,6 +10,10 @@ internal static unsafe class SystemOps
 {
     private const ulong Cr0NW = 1UL << 29, Cr0CD = 1UL << 30;
 
+    // IA32_APIC_BASE (owned by the local APIC) and its global enable bit; CPUID.01H:EDX.APIC.
+    private const uint ApicBaseMsr = 0x1b, ApicFeature = 1u << 9;
+    private const ulong ApicBaseEnable = 1UL << 11;
+
     // CR4 bits this CPU model accepts: TSD, DE, PSE, PAE, MCE, PGE, PCE, OSFXSR, OSXMMEXCPT, UMIP,
     // FSGSBASE, PCIDE, OSXSAVE, SMEP, SMAP and PKE; the others (VME, PVI, CET...) are reserved because
     // CPUID does not advertise them, so setting one is #GP(0) (Intel SDM Vol. 3A 2.5, 2.6.2.1).
@@ -383,8 +387,20 @@ internal static unsafe class SystemOps
             case Iced.Intel.Register.CR2: cpu.Cr2 = value; break;
             case Iced.Intel.Register.CR3: WriteCr3(cpu, value); break;
             case Iced.Intel.Register.CR4: WriteCr4(cpu, value); break;
-            case Iced.Intel.Register.CR8: cpu.Cr8 = value & 0xf; break;
+            case Iced.Intel.Register.CR8: WriteCr8(cpu, value); break;
             default: throw new GuestFault(Vectors.UD);
+        }
+    }
+
+    // CR8 is the local APIC's TPR[7:4] (Intel SDM Vol. 3A 11.8.6.1); the block ends so that an
+    // interrupt the lower priority lets through is taken after this instruction.
+    private static void WriteCr8(CpuCore cpu, ulong value)
+    {
+        cpu.Cr8 = value & 0xf;
+        if (cpu.TaskPriority is { } tpr)
+        {
+            tpr.Cr8 = cpu.Cr8;
+            cpu.EndBlock = true;
         }
     }
 
@@ -397,7 +413,7 @@ internal static unsafe class SystemOps
             Iced.Intel.Register.CR2 => cpu.Cr2,
             Iced.Intel.Register.CR3 => cpu.Cr3,
             Iced.Intel.Register.CR4 => cpu.Cr4,
-            Iced.Intel.Register.CR8 => cpu.Cr8,
+            Iced.Intel.Register.CR8 => cpu.TaskPriority?.Cr8 ?? cpu.Cr8,
             _ => throw new GuestFault(Vectors.UD),
         };
         cpu.WriteOp(ins, 0, CpuCore.OpSize(ins, 0), value);
@@ -423,6 +439,13 @@ internal static unsafe class SystemOps
     {
         uint leaf = (uint)cpu.R[0], subleaf = (uint)cpu.R[1];
         (uint a, uint b, uint c, uint d) = CpuModel.Query(leaf, subleaf, cpu.Index, (cpu.Cr4 & CpuCore.Cr4OsXsave) != 0, cpu.Xcr0);
+        if (leaf == 1 && cpu.PlatformMsrs is { } apic && apic.TryReadMsr(ApicBaseMsr, 0, out ulong apicBase) && (apicBase & ApicBaseEnable) == 0)
+        {
+            // With IA32_APIC_BASE.EN clear the processor is one without an on-chip APIC, and
+            // CPUID.01H:EDX.APIC[bit 9] reads 0 (Intel SDM Vol. 3A 11.4.3).
+            d &= ~ApicFeature;
+        }
+
         if (leaf == 7 && subleaf == 0 && (cpu.Cr4 & CpuCore.Cr4Pke) != 0)
         {
             // OSPKE reflects CR4.PKE (Intel SDM Vol. 2A CPUID, Table 3-8).

@@ -46,6 +46,9 @@ internal sealed unsafe partial class CpuCore
 
     /// <summary>MSRs of devices beside the core (the local APIC's), consulted before <see cref="Msrs"/>.</summary>
     public IMsrDevice? PlatformMsrs;
+
+    /// <summary>Where CR8 lives when a local APIC is attached: its TPR (the APIC is also <see cref="PlatformMsrs"/>).</summary>
+    public ITaskPriority? TaskPriority => PlatformMsrs as ITaskPriority;
     /// <summary>SYSCALL/SYSRET and SYSENTER/SYSEXIT MSRs, and the SWAPGS shadow of GS.base (Intel SDM Vol. 4 Table 2-2).</summary>
     public ulong Star, Lstar, Cstar, Sfmask, KernelGsBase, SysenterCs, SysenterEsp, SysenterEip;
     public bool Halted, InterruptShadow, NmiBlocked;
@@ -202,7 +205,7 @@ internal sealed unsafe partial class CpuCore
         s.Tr = Tr;
         s.Gdtr = Gdtr;
         s.Idtr = Idtr;
-        (s.Cr0, s.Cr2, s.Cr3, s.Cr4, s.Cr8, s.Efer) = (Cr0, Cr2, Cr3, Cr4, Cr8, Efer);
+        (s.Cr0, s.Cr2, s.Cr3, s.Cr4, s.Cr8, s.Efer) = (Cr0, Cr2, Cr3, Cr4, TaskPriority?.Cr8 ?? Cr8, Efer);
         (s.Dr0, s.Dr1, s.Dr2, s.Dr3, s.Dr6, s.Dr7) = (Dr0, Dr1, Dr2, Dr3, Dr6, Dr7);
         s.Pkru = Pkru;
         foreach ((uint k, ulong v) in Msrs)

@@ -23,6 +23,7 @@ namespace Emulator.Machines.Pc;
 /// <param name="BootMenu">Whether firmware shows its boot menu.</param>
 /// <param name="Smbios">What the user set for the SMBIOS tables.</param>
 /// <param name="Hpet">Whether the machine has the HPET (<c>--machine hpet=off</c> removes it).</param>
+/// <param name="PcTestdev">Whether the machine has QEMU's pc-testdev (<c>--device pc-testdev</c>).</param>
 public sealed record MachineShape(
     ulong MemoryBytes,
     int Cpus,
@@ -37,7 +38,8 @@ public sealed record MachineShape(
     string? BootOrder,
     bool BootMenu,
     SmbiosSettings Smbios,
-    bool Hpet = true)
+    bool Hpet = true,
+    bool PcTestdev = false)
 {
     /// <summary><paramref name="host"/>'s settings with this machine's shape.</summary>
     public PcConfig ApplyTo(PcConfig host) => host with
@@ -56,5 +58,6 @@ public sealed record MachineShape(
         BootMenu = BootMenu,
         Smbios = Smbios,
         Hpet = Hpet,
+        PcTestdev = PcTestdev,
     };
 }

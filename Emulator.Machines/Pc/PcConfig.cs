@@ -91,6 +91,9 @@ public sealed record PcConfig
     /// <summary>Whether the machine has an HPET at 0xFED00000 with its ACPI table (<c>--machine hpet=on|off</c>; on by default, as QEMU's <c>pc</c>).</summary>
     public bool Hpet { get; init; } = true;
 
+    /// <summary>Whether the machine has QEMU's <c>pc-testdev</c> (<c>--device pc-testdev</c>), the test device kvm-unit-tests' x86 kernels use.</summary>
+    public bool PcTestdev { get; init; }
+
     /// <summary>The VGA option ROM firmware runs for INT 10h (Debian's vgabios-stdvga.bin), or null for none.</summary>
     public byte[]? VgaBios { get; init; }
 

@@ -140,6 +140,7 @@ public sealed partial class PcMachine : IDisposable
 
         AddPort(Com1Port, 8, Uart = new Uart16550("uart16550@0x3f8", Platform.DeviceLock, IsaIrq(4), serial));
         AddPort(config.DebugExitPort, 1, new DebugExit(Platform.Control, config.DebugExitPort));
+        AddPcTestdev();
         AddPort(PostCodePort.DefaultPort, 1, PostCodes = new PostCodePort(config.PostCodeSink));
         foreach ((ushort port, Stream sink) in config.DebugConsoles)
         {

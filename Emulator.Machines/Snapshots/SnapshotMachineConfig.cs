@@ -57,6 +57,9 @@ public sealed record SnapshotMachineConfig
     /// <summary>Whether the machine has the HPET (snapshots from before it existed have none).</summary>
     public bool Hpet { get; init; } = true;
 
+    /// <summary>Whether the machine has QEMU's pc-testdev (snapshots from before it existed have none).</summary>
+    public bool PcTestdev { get; init; }
+
     /// <summary>The disks in machine order, each with the identity of its image at the snapshot.</summary>
     public IReadOnlyList<(DriveConfig Drive, DiskIdentity Identity)> Drives { get; init; } = [];
 
@@ -81,6 +84,7 @@ public sealed record SnapshotMachineConfig
         BootMenu = config.BootMenu,
         Vga = config.Vga,
         Hpet = config.Hpet,
+        PcTestdev = config.PcTestdev,
         Drives = [.. config.Drives.Select(d => d with { Path = Path.GetFullPath(d.Path) }).Select(d => (d, DiskIdentity.Of(d.Path)))],
         Nics = [.. config.Nics.Select(n => n.Spec)],
         Smbios = SmbiosOption.Specs(config.Smbios),
@@ -105,7 +109,7 @@ public sealed record SnapshotMachineConfig
                 throw new FormatException($"SMBIOS setting '{spec}' ({e.Message})", e);
             }
         });
-        var shape = new MachineShape(MemoryBytes, Cpus, Kernel, firmware, FirmwareName, Vga, vgaBios, DebugExitPort, [.. Drives.Select(d => d.Drive)], nics, BootOrder, BootMenu, smbios, Hpet);
+        var shape = new MachineShape(MemoryBytes, Cpus, Kernel, firmware, FirmwareName, Vga, vgaBios, DebugExitPort, [.. Drives.Select(d => d.Drive)], nics, BootOrder, BootMenu, smbios, Hpet, PcTestdev);
         return shape.ApplyTo(host) with { Restoring = true };
     }
 
@@ -128,6 +132,7 @@ public sealed record SnapshotMachineConfig
             ("firmware", HasFirmware ? FirmwareName : "the built-in ROM", running.HasFirmware ? running.FirmwareName : "the built-in ROM"),
             ("VGA", Vga ? (HasVgaBios ? "std with its BIOS" : "std") : "none", running.Vga ? (running.HasVgaBios ? "std with its BIOS" : "std") : "none"),
             ("HPET", Hpet ? "on" : "off", running.Hpet ? "on" : "off"),
+            ("pc-testdev", PcTestdev ? "on" : "off", running.PcTestdev ? "on" : "off"),
             ("boot", Boot(Kernel), Boot(running.Kernel)),
             ("boot order", $"{BootOrder ?? "default"}{(BootMenu ? " with menu" : string.Empty)}", $"{running.BootOrder ?? "default"}{(running.BootMenu ? " with menu" : string.Empty)}"),
             ("debug-exit port", $"0x{DebugExitPort:x}", $"0x{running.DebugExitPort:x}"),
@@ -180,6 +185,7 @@ public sealed record SnapshotMachineConfig
             ["boot-menu"] = BootMenu,
             ["vga"] = Vga,
             ["hpet"] = Hpet,
+            ["pc-testdev"] = PcTestdev,
             ["kernel"] = Kernel is null ? null : new JsonObject
             {
                 ["path"] = Kernel.KernelPath,
@@ -230,6 +236,7 @@ public sealed record SnapshotMachineConfig
                 BootMenu = json["boot-menu"]!.GetValue<bool>(),
                 Vga = json["vga"]!.GetValue<bool>(),
                 Hpet = json["hpet"]?.GetValue<bool>() ?? false,
+                PcTestdev = json["pc-testdev"]?.GetValue<bool>() ?? false,
                 Kernel = json["kernel"] is JsonObject k ? new KernelBootConfig
                 {
                     KernelPath = k["path"]!.GetValue<string>(),

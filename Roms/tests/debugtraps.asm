@@ -8,7 +8,13 @@
 ;   still at the instruction; a data breakpoint hit by REP MOVSB traps after the iteration that
 ;   wrote it, with EIP at the instruction and the registers of that iteration;
 ; - a TSS whose T flag (offset 100, bit 0) is set raises #DB with DR6.BT when a task switch enters
-;   it, before its first instruction; a TSS without it does not.
+;   it, before its first instruction; a TSS without it does not;
+; - MOV SS holds debug exceptions back until the boundary after the next instruction (Vol. 3A 6.8.3
+;   "Masking Exceptions and Interrupts When Switching Stacks"): a code breakpoint on that next
+;   instruction is not taken (the same breakpoint elsewhere is, a fault with DR6.B0); with TF set,
+;   MOV SS followed by ICEBP (INT1, F1) gives one #DB, ICEBP's, at the instruction after it and
+;   without DR6.BS: the single-step trap MOV SS held back is not delivered a second time (what
+;   Intel processors do, recorded by kvm-unit-tests' x86/debug.c and emulator.c).
 ;
 ; Build: Roms/build.sh. Run: emu run --bios Roms/tests/debugtraps.bin (exit status 1 = all passed).
 
@@ -187,6 +193,45 @@ main:
             CHECK "CALL to a task whose TSS has T = 0: no #DB", [db_count], 0
             CHECK "... and the task ran", [b_seen], 0
 
+            ; ---- MOV SS: no code breakpoint on the instruction after it
+            DBRESET
+            mov eax, .ss_next
+            mov dr0, eax
+            mov eax, 1                          ; L0, R/W0 = 00 (execution), LEN0 = 00
+            mov dr7, eax
+            mov ax, ss
+            mov ss, ax
+.ss_next:   nop
+            CHECK "code breakpoint right after MOV SS: no #DB", [db_count], 0
+            DBRESET
+            mov eax, .bp_plain
+            mov dr0, eax
+            nop
+.bp_plain:  nop
+            CHECK "the same breakpoint not after MOV SS: one #DB", [db_count], 1
+            CHECK "... a fault: EIP at the instruction", [db_eip], .bp_plain
+            mov eax, [db_dr6]
+            and eax, 0x400f
+            CHECK "... DR6.B0", eax, 1
+            xor eax, eax
+            mov dr7, eax
+
+            ; ---- TF, MOV SS, ICEBP: one #DB (the handler clears TF)
+            DBRESET
+            mov ax, ss
+            pushfd
+            or dword [esp], 1 << 8
+            popfd                               ; TF traps from the end of the next instruction
+            mov ss, ax                          ; its single-step trap waits for the shadow
+            db 0xf1                             ; ICEBP
+.icebp_next:
+            nop
+            CHECK "TF, MOV SS, ICEBP: one #DB", [db_count], 1
+            CHECK "... ICEBP's, a trap: EIP after the ICEBP", [db_eip], .icebp_next
+            mov eax, [db_dr6]
+            and eax, 0x400f
+            CHECK "... without DR6.BS", eax, 0
+
             jmp finish32
 
 ; The T-flag task: records what the #DB count was at its first instruction, returns (IRET, NT).
@@ -196,9 +241,12 @@ task_b:
             iretd
             jmp task_b
 
-; #DB: counts; keeps EIP, DR6 and ECX of the first, EIP of the last; clears DR6's status bits.
+; #DB: counts; keeps EIP, DR6 and ECX of the first, EIP of the last; clears DR6's status bits;
+; returns with RF set (an instruction breakpoint's fault resumes past it) and TF clear.
 db_handler:
             push eax
+            or dword [esp + 12], 1 << 16
+            and dword [esp + 12], ~(1 << 8)
             mov eax, [db_count]
             test eax, eax
             jnz .later

@@ -13,7 +13,10 @@
 ;   including-self shorthand deliver interrupts that an EOI through MSR 80BH ends; the ICR reads
 ;   back; the APIC timer runs through its MSRs;
 ; - x2APIC -> xAPIC and EXTD without EN raise #GP; x2APIC -> disabled -> xAPIC works, keeps the
-;   8-bit ID, and the MSRs fault again (Figure 11-27).
+;   8-bit ID, and the MSRs fault again (Figure 11-27);
+; - CR8 is TPR[7:4] (11.8.6.1): MOV from CR8 reads what the page's TPR holds, MOV to CR8 sets
+;   TPR[7:4] and clears TPR[3:0]; with IA32_APIC_BASE.EN clear CPUID.01H:EDX.APIC[bit 9] reads 0,
+;   and 1 again once the APIC is enabled (11.4.3).
 ;
 ; Build: Roms/build.sh. Run: emu run --bios Roms/tests/x2apic.bin (exit status 1 = all passed).
 
@@ -125,6 +128,15 @@ long_entry:
             CHECK64 "after reset: xAPIC mode (EN = 1, EXTD = 0) on the BSP", rax, BASE_EN | BASE_BSP
             GP_READ "xAPIC mode: RDMSR of the x2APIC ID (802H) is #GP", 0x802
             GP_WRITE "xAPIC mode: WRMSR of the TPR (808H) is #GP", 0x808, 0
+            mov dword [r15 + 0x80], 0x5a
+            mov rax, cr8
+            CHECK64 "CR8 reads TPR[7:4] (5AH written through the page)", rax, 5
+            mov eax, 0xc
+            mov cr8, rax
+            mov eax, [r15 + 0x80]
+            CHECK64 "MOV CR8, 0CH: the page's TPR = C0H", rax, 0xc0
+            xor eax, eax
+            mov cr8, rax
             mov eax, [r15 + 0x30]
             mov [version], rax
             mov dword [r15 + 0x80], 0x30          ; TPR through the page
@@ -225,11 +237,19 @@ long_entry:
             mov rax, LAPIC
             WRMSR64 APIC_BASE
             CHECK64 "x2APIC -> disabled is allowed", [fault_count], 0
+            mov eax, 1
+            cpuid
+            and edx, 1 << 9
+            CHECK64 "APIC disabled: CPUID.01H:EDX.APIC = 0", rdx, 0
             GP_WRITE "disabled -> x2APIC is #GP", APIC_BASE, LAPIC | BASE_EN | BASE_EXTD
             mov dword [fault_count], 0
             mov rax, LAPIC | BASE_EN
             WRMSR64 APIC_BASE
             CHECK64 "disabled -> xAPIC is allowed", [fault_count], 0
+            mov eax, 1
+            cpuid
+            and edx, 1 << 9
+            CHECK64 "enabled again: CPUID.01H:EDX.APIC = 1", rdx, 1 << 9
             mov eax, [r15 + 0x20]
             shr eax, 24
             CHECK64 "xAPIC again: the ID register holds the 8-bit ID", rax, [my_id]

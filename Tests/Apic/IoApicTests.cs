@@ -111,6 +111,28 @@ public sealed class IoApicTests : IDisposable
         Assert.Equal(0u, _rig.ReadIoApic(0x10 + 18) & RemoteIrr);
     }
 
+    // Intel SDM Vol. 3A 11.8.4: on acceptance into the IRR the TMR bit is set for a level-triggered
+    // interrupt and cleared for an edge-triggered one; nothing else changes it, so it survives the
+    // EOI (which reads it to decide whether the IOAPIC hears of the EOI, 11.8.5).
+    [Fact]
+    public void TmrBitChangesOnlyWhenTheVectorIsAcceptedAgain()
+    {
+        LocalApic apic = _rig.Apics[0];
+        Route(9, Level | 0x49, destination: 0);
+        _rig.IoApic.Lines[9].Set(true);
+        Assert.Equal(0x49, apic.Acknowledge());
+        _rig.IoApic.Lines[9].Set(false);
+        ApicTestRig.Write(apic, 0xB0, 0);
+        Assert.False(apic.IsInService(0x49));
+        Assert.Equal(1u << 9, ApicTestRig.Read(apic, 0x180 + 0x20)); // TMR bit 0x49 after the EOI
+
+        // The same vector again, now edge-triggered: its acceptance clears the bit.
+        Route(9, 0x49, destination: 0);
+        _rig.IoApic.Lines[9].Set(true);
+        Assert.True(apic.IsRequested(0x49));
+        Assert.Equal(0u, ApicTestRig.Read(apic, 0x180 + 0x20));
+    }
+
     [Fact]
     public void EdgeEoiDoesNotReachTheIoApic()
     {

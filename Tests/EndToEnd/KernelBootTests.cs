@@ -35,7 +35,7 @@ public sealed class KernelBootTests : IDisposable
         Assert.Equal("multiboot test kernel", lines[0]);
         Assert.DoesNotContain(lines, l => l.StartsWith("FAIL", StringComparison.Ordinal));
         Assert.Equal(7, lines.Count(l => l.StartsWith("PASS", StringComparison.Ordinal)));
-        Assert.Contains("cmdline: console=ttyS0 answer=42", lines);
+        Assert.Contains($"cmdline: {TestKernel(kernel)} console=ttyS0 answer=42", lines);
         Assert.Contains("boot loader: emu", lines);
         Assert.Contains("mods_count: 2", lines);
         Assert.Contains($"module {one} 24 bytes: first module", lines);

@@ -100,6 +100,11 @@ public static class MultibootLoader
             next = AlignUp(next + size);
         }
 
+        // The kernel's command line starts with its own file name, as a boot loader's "kernel" line
+        // does (GRUB) and as QEMU's -kernel passes it: a kernel that builds argv from it, as
+        // kvm-unit-tests does, takes the first word as argv[0] and the --append words as its arguments.
+        cmdline = $"{name} {cmdline}";
+
         // The information block goes at its usual place unless the kernel is there (a low kernel);
         // then after the last module.
         uint infoAddress = MultibootInfo.Address;

@@ -55,8 +55,10 @@ internal sealed unsafe class TranslationCache : IDisposable
     /// <param name="capacity">Bytes of host code before the cache is reset.</param>
     /// <param name="threshold">Executions of a block before it is translated.</param>
     /// <param name="background">Translate on a worker thread (the vCPU interprets a block until its translation is installed).</param>
-    public TranslationCache(CpuCore cpu, long capacity, int threshold, bool background = false)
+    /// <param name="impatience">With a worker: executions after which the vCPU translates a block still waiting (0: EMU_JIT_IMPATIENCE's value).</param>
+    public TranslationCache(CpuCore cpu, long capacity, int threshold, bool background = false, int impatience = 0)
     {
+        Impatience = impatience > 0 ? impatience : TranslatorSettings.Impatience;
         _cpu = cpu;
         _successors = new SuccessorFlags(cpu.Memory, cpu.Code);
         Threshold = threshold;
@@ -72,7 +74,7 @@ internal sealed unsafe class TranslationCache : IDisposable
             {
                 lock (_compileLock)
                 {
-                    return Compile(block);
+                    _worker!.Deliver(Compile(block));
                 }
             });
         }
@@ -80,6 +82,9 @@ internal sealed unsafe class TranslationCache : IDisposable
 
     /// <summary>Executions of a block before it is translated.</summary>
     public int Threshold { get; }
+
+    /// <summary>With a worker: executions of a block still waiting for it after which the vCPU translates it itself.</summary>
+    public int Impatience { get; }
 
     /// <summary>The jump cache of the current mode (see <see cref="SelectJumps"/>).</summary>
     public JumpCache Jumps { get; private set; }
@@ -183,9 +188,15 @@ internal sealed unsafe class TranslationCache : IDisposable
                 if (_requested.Add(block))
                 {
                     _worker.Request(block);
+                    return Outcome.Interpret;
                 }
 
-                return Outcome.Interpret;
+                // Still waiting behind the worker's other requests after this many runs: hot enough
+                // to stop for (the worker's copy, when it comes, is not installed).
+                if (block.Executions < Impatience)
+                {
+                    return Outcome.Interpret;
+                }
             }
 
             t = Translate(block);
@@ -363,6 +374,22 @@ internal sealed unsafe class TranslationCache : IDisposable
         Compiled c;
         lock (_compileLock)
         {
+            if (_worker is not null)
+            {
+                // What the worker finished numbered its chain slots before this block's: install
+                // it first (under the lock, so that nothing more arrives in between), and this
+                // block's code inside the lock too.
+                InstallFinished();
+                c = Compile(block);
+                if (c.Full)
+                {
+                    Flush();
+                    c = Compile(block);
+                }
+
+                return Install(c);
+            }
+
             c = Compile(block);
             if (c.Full)
             {
@@ -410,6 +437,9 @@ internal sealed unsafe class TranslationCache : IDisposable
         }
 
         Debug.Assert(c.FirstSlot == _slots.Count, "chain slots installed out of order");
+        // The vCPU translated the block itself while the worker had it: this copy only takes up its
+        // chain slots' numbers (it is never entered, so they are never used).
+        bool duplicate = block.TranslationFor(_cpu.Index) is not null;
         nint at = c.At;
         var t = new Translation(block, this)
         {
@@ -435,6 +465,12 @@ internal sealed unsafe class TranslationCache : IDisposable
         if (TranslatorSettings.DumpFile is { } dump)
         {
             Dump(dump, at, code, block);
+        }
+
+        if (duplicate)
+        {
+            Statistics.Duplicates++;
+            return null;
         }
 
         block.Publish(_cpu.Index, t, _cpu.Code.SyncRoot);
@@ -639,6 +675,9 @@ internal sealed class TranslationStatistics
     public long NativeInstructions;
     public long HostBytes;
     public long TranslateTicks;
+
+    /// <summary>Worker translations not installed because the vCPU had translated the block itself meanwhile.</summary>
+    public long Duplicates;
     public long ChainsPatched;
     public long Entries;
     public long Flushes;
@@ -730,6 +769,6 @@ internal sealed class TranslationStatistics
     public override string ToString() =>
         $"{Blocks} blocks, {GuestInstructions} guest instructions ({NativeInstructions} native, {UndefinedFlagsInterpreted} interpreted for their undefined flags, {UndefinedFlagsFixed} with them fixed in host code), {HostBytes / 1024} KiB host code, "
         + $"{TranslateTicks * 1000.0 / Stopwatch.Frequency:0.0} ms translating ({(GuestInstructions == 0 ? 0 : TranslateTicks * 1e6 / Stopwatch.Frequency / GuestInstructions):0.00} us per guest instruction), "
-        + $"({X86Emitter.AssembleTicks * 1000.0 / Stopwatch.Frequency:0.0} ms of it encoding), {ChainsPatched} chains patched, {Entries} entries from the dispatcher, {Flushes} cache resets; "
+        + $"({X86Emitter.AssembleTicks * 1000.0 / Stopwatch.Frequency:0.0} ms of it encoding), {ChainsPatched} chains patched, {Entries} entries from the dispatcher, {Flushes} cache resets, {Duplicates} worker translations superseded; "
         + $"process GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen0/1/2), {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms paused, {GC.GetTotalAllocatedBytes() >> 20} MiB allocated";
 }

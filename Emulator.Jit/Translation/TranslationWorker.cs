@@ -8,19 +8,25 @@ namespace Emulator.Jit.Translation;
 /// has become hot instead of stopping to translate it: a boot to Linux's /init translates about
 /// 35,000 blocks, which took 12-17% of the vCPU thread's time when it did so itself. The vCPU asks
 /// (<see cref="Request"/>), the worker compiles into the vCPU's code cache (the compile function
-/// holds the cache's compile lock) and queues the result, and the vCPU installs results at its next
-/// dispatch (<see cref="TryTake"/>): publishing, chain slots and patching stay on the vCPU's thread.
+/// holds the cache's compile lock and hands the result to <see cref="Deliver"/> before releasing it,
+/// so that results queue in the order their chain slots were numbered), and the vCPU installs
+/// results at its next dispatch (<see cref="TryTake"/>): publishing, chain slots and patching stay
+/// on the vCPU's thread. The newest request is compiled first: a block that has just become hot is
+/// the one the vCPU is running now, and one kept waiting too long the vCPU translates itself
+/// (TranslationCache.TryRun).
 /// </summary>
 internal sealed class TranslationWorker : IDisposable
 {
-    private readonly ConcurrentQueue<Block> _requests = new();
+    private readonly ConcurrentStack<Block> _requests = new();
     private readonly ConcurrentQueue<TranslationCache.Compiled> _results = new();
     private readonly SemaphoreSlim _wake = new(0);
-    private readonly Func<Block, TranslationCache.Compiled> _compile;
+    private readonly Action<Block> _compile;
     private readonly Thread _thread;
     private volatile bool _idle, _stop;
 
-    public TranslationWorker(string name, Func<Block, TranslationCache.Compiled> compile)
+    /// <param name="name">The thread's name.</param>
+    /// <param name="compile">Compiles a block and passes the result to <see cref="Deliver"/> under the compile lock.</param>
+    public TranslationWorker(string name, Action<Block> compile)
     {
         _compile = compile;
         _thread = new Thread(Run) { IsBackground = true, Name = name };
@@ -33,7 +39,7 @@ internal sealed class TranslationWorker : IDisposable
     /// <summary>Asks for <paramref name="block"/> to be translated (the owner vCPU's thread only).</summary>
     public void Request(Block block)
     {
-        _requests.Enqueue(block);
+        _requests.Push(block);
         // The worker sets _idle and then looks at the queue once more; with this fence between the
         // enqueue and the read of _idle, one of the two sees the other (no lost wake-up), and a
         // busy worker costs the vCPU no system call.
@@ -47,13 +53,16 @@ internal sealed class TranslationWorker : IDisposable
 
     public bool TryTake(out TranslationCache.Compiled result) => _results.TryDequeue(out result!);
 
+    /// <summary>Queues a compiled block for the vCPU (called by the compile function, under the compile lock).</summary>
+    public void Deliver(TranslationCache.Compiled result) => _results.Enqueue(result);
+
     private void Run()
     {
         while (!_stop)
         {
-            if (_requests.TryDequeue(out Block? block))
+            if (_requests.TryPop(out Block? block))
             {
-                _results.Enqueue(_compile(block));
+                _compile(block);
                 continue;
             }
 

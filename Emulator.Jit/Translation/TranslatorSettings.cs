@@ -28,6 +28,12 @@ internal static class TranslatorSettings
         _ => false,
     };
 
+    /// <summary>
+    /// With a worker: executions after which a block still waiting for it is translated by the vCPU
+    /// itself (EMU_JIT_IMPATIENCE, default 64).
+    /// </summary>
+    public static int Impatience { get; } = (int)Math.Clamp(Number("EMU_JIT_IMPATIENCE", 64), 1, 1_000_000);
+
     /// <summary>EMU_JIT_STATS=1 prints each vCPU's translation statistics when it ends.</summary>
     public static bool PrintStatistics { get; } = Environment.GetEnvironmentVariable("EMU_JIT_STATS") is "1" or "2" or "3";
 

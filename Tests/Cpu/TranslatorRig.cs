@@ -27,7 +27,8 @@ internal sealed class TranslatorRig : IDisposable
     /// <param name="translate">False for the interpreter alone.</param>
     /// <param name="paging">32-bit paging with one 4 MiB page (PSE) mapping 0-4 MiB; 4-8 MiB is not present.</param>
     /// <param name="background">Translate on a worker thread (the vCPU interprets a block until its translation is installed).</param>
-    public TranslatorRig(long cacheBytes = 8 << 20, int threshold = 1, bool translate = true, bool paging = false, bool background = false)
+    /// <param name="impatience">With a worker: executions after which the vCPU translates a waiting block itself (0: the default).</param>
+    public TranslatorRig(long cacheBytes = 8 << 20, int threshold = 1, bool translate = true, bool paging = false, bool background = false, int impatience = 0)
     {
         _platform.Memory.AddRam("ram", new GuestPhysicalAddress(0), 8 << 20, _ram);
         var blocks = new BlockCache();
@@ -35,7 +36,7 @@ internal sealed class TranslatorRig : IDisposable
         Core = new CpuCore(0, _platform.Memory, _platform.Io, blocks);
         if (translate)
         {
-            Core.Translator = new TranslationCache(Core, cacheBytes, threshold, background);
+            Core.Translator = new TranslationCache(Core, cacheBytes, threshold, background, impatience);
         }
 
         // GDT: null, flat 32-bit code (0x08), flat data (0x10).

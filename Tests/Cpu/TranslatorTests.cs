@@ -435,6 +435,39 @@ public sealed class TranslatorTests
     }
 
     [Fact]
+    public void BlocksTheWorkerIsSlowToTranslateAreTranslatedByTheVcpuAndComputeTheSame()
+    {
+        // 3,000 blocks become hot at once; the worker takes the newest first, so the older ones
+        // reach the impatience count while they wait and the vCPU translates them itself; the
+        // worker's copies that arrive afterwards are not installed (chain slots stay numbered in order).
+        using var rig = new TranslatorRig(threshold: 2, background: true, impatience: 4);
+        const int Pieces = 3000, Rounds = 20;
+        rig.Load(a =>
+        {
+            Label outer = a.CreateLabel();
+            a.mov(ecx, Rounds);
+            a.Label(ref outer);
+            for (int i = 1; i <= Pieces; i++)
+            {
+                Label next = a.CreateLabel();
+                a.add(eax, i);
+                a.jmp(next);
+                a.Label(ref next);
+            }
+
+            a.dec(ecx);
+            a.jnz(outer);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        Assert.Equal((ulong)((long)Rounds * Pieces * (Pieces + 1) / 2) & 0xffff_ffff, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
+        Assert.True(rig.Statistics!.Blocks >= Pieces, $"only {rig.Statistics.Blocks} blocks translated");
+        Assert.True(rig.Statistics.Duplicates > 0, $"dups {rig.Statistics.Duplicates} blocks {rig.Statistics.Blocks}");
+        Assert.True(rig.Statistics.Entries > 0, "translated code never ran");
+    }
+
+    [Fact]
     public void CodeWrittenByOneVcpuRunsOnAnotherAfterSerialisingInTranslatedCode()
     {
         using var machine = new RealModeVcpus();

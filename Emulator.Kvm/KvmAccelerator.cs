@@ -62,10 +62,11 @@ public sealed partial class KvmAccelerator : IAccelerator
             MapMemory();
             SupportedCpuid = _system.SupportedCpuid();
             HashSet<uint> known = _system.MsrIndexList();
-            // KVM_CAP_MCE is the most banks KVM_X86_SETUP_MCE takes (api.rst); with fewer than the
-            // model's, the guest keeps KVM's own machine-check registers and they do not travel.
-            HasMachineCheck = _system.Check(KvmCap.Mce) >= MachineCheck.BankCount;
-            TransferredMsrs = [.. KvmMsrState.Candidates.Where(known.Contains), .. KvmMsrState.CacheAndMca(HasMachineCheck)];
+            // KVM_CAP_MCE is the most banks KVM_X86_SETUP_MCE takes and KVM_X86_GET_MCE_CAP_SUPPORTED
+            // the IA32_MCG_CAP bits it allows (api.rst); a KVM short of the model's, or without
+            // KVM_CAP_MCE, leaves the guest its own machine-check registers and they do not travel.
+            HasMachineCheck = KvmMsrState.MachineCheckFits(_system.Check(KvmCap.Mce), _system.SupportedMcgCap());
+            TransferredMsrs = KvmMsrState.Transferred(known, HasMachineCheck);
             HasXsave = _system.Check(KvmCap.Xsave) != 0;
             HasXcrs = _system.Check(KvmCap.Xcrs) != 0;
             ApicFeatures = irqchip == KvmIrqchipMode.Kernel

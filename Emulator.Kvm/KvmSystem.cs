@@ -147,6 +147,28 @@ internal sealed class KvmSystem : IDisposable
         throw new KvmException("KVM_GET_MSR_INDEX_LIST: the list kept growing");
     }
 
+    /// <summary>
+    /// KVM_X86_GET_MCE_CAP_SUPPORTED: the IA32_MCG_CAP bits KVM_X86_SETUP_MCE accepts besides the
+    /// bank count, or null when the host's KVM does not answer it (no machine-check support).
+    /// </summary>
+    public ulong? SupportedMcgCap()
+    {
+        if (Check(KvmCap.Mce) == 0)
+        {
+            return null;
+        }
+
+        ulong cap = 0;
+        int result;
+        unsafe
+        {
+            // SAFETY: KVM_X86_GET_MCE_CAP_SUPPORTED writes one u64 to the pointer, a local that outlives the call.
+            result = LibC.Ioctl(Fd, KvmIoctl.X86GetMceCapSupported, (nint)(&cap));
+        }
+
+        return result < 0 ? null : cap;
+    }
+
     private void Require(int capability, string name, string why)
     {
         if (Check(capability) == 0)

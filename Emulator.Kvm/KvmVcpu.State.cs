@@ -114,7 +114,7 @@ public sealed partial class KvmVcpu
         Set(KvmIoctl.SetSregs, sr, "KVM_SET_SREGS");
         WriteXcr0(state.Xcr0);
 
-        SetMsrs([.. _vm.TransferredMsrs.Select(i => (i, KvmMsrState.ForKvm(i, state.Msrs.TryGetValue(i, out ulong v) ? v : KvmMsrState.ResetValue(i))))]);
+        SetMsrs([.. _msrs.Select(i => (i, KvmMsrState.ForKvm(i, state.Msrs.TryGetValue(i, out ulong v) ? v : KvmMsrState.ResetValue(i))))]);
 
         var ev = new KvmVcpuEvents
         {
@@ -180,36 +180,45 @@ public sealed partial class KvmVcpu
         }
     }
 
+    // The MSRs of _msrs that KVM reads, paired with their values; one it refuses leaves the state
+    // (the other side then takes its RESET value) and this vCPU's list.
     private List<(uint Index, ulong Value)> GetMsrs()
     {
-        KvmMsrEntry[] entries = [.. _vm.TransferredMsrs.Select(i => new KvmMsrEntry { Index = i })];
-        int read = TransferMsrs(KvmIoctl.GetMsrs, entries, "KVM_GET_MSRS");
-        if (read != entries.Length)
-        {
-            throw new KvmException($"KVM_GET_MSRS read {read} of {entries.Length} MSRs; MSR 0x{entries[read].Index:x} was refused");
-        }
-
-        return [.. entries.Select(e => (e.Index, e.Data))];
+        KvmMsrEntry[] entries = [.. _msrs.Select(i => new KvmMsrEntry { Index = i })];
+        List<uint> refused = KvmMsrTransfer.Run(entries, e => TransferMsrs(KvmIoctl.GetMsrs, e, "KVM_GET_MSRS"), "KVM_GET_MSRS");
+        Forget(refused, "KVM_GET_MSRS");
+        return [.. entries.Where(e => !refused.Contains(e.Index)).Select(e => (e.Index, e.Data))];
     }
 
     private void SetMsrs(IReadOnlyList<(uint Index, ulong Value)> msrs)
     {
         KvmMsrEntry[] entries = [.. msrs.Select(m => new KvmMsrEntry { Index = m.Index, Data = m.Value })];
-        int written = TransferMsrs(KvmIoctl.SetMsrs, entries, "KVM_SET_MSRS");
-        if (written != entries.Length)
+        Forget(KvmMsrTransfer.Run(entries, e => TransferMsrs(KvmIoctl.SetMsrs, e, "KVM_SET_MSRS"), "KVM_SET_MSRS"), "KVM_SET_MSRS");
+    }
+
+    // An optional MSR the host's KVM refused is not asked for again on this vCPU, and said once.
+    private void Forget(List<uint> refused, string what)
+    {
+        if (refused.Count == 0)
         {
-            throw new KvmException($"KVM_SET_MSRS wrote {written} of {entries.Length} MSRs; MSR 0x{entries[written].Index:x} = 0x{entries[written].Data:x} was refused");
+            return;
+        }
+
+        _msrs = [.. _msrs.Where(i => !refused.Contains(i))];
+        foreach (uint index in refused)
+        {
+            Tell($"vCPU {Index}: the host's KVM refused {KvmMsrState.Name(index)} (MSR 0x{index:x}) in {what}; this vCPU's copy of it is no longer moved");
         }
     }
 
     // KVM_GET_MSRS / KVM_SET_MSRS take a kvm_msrs header followed by its entries and return how
     // many entries they processed (api.rst); the entries are copied back for a read.
-    private int TransferMsrs(nuint request, KvmMsrEntry[] entries, string what)
+    private int TransferMsrs(nuint request, Span<KvmMsrEntry> entries, string what)
     {
         int header = Marshal.SizeOf<KvmMsrs>();
         byte[] buffer = new byte[header + entries.Length * Marshal.SizeOf<KvmMsrEntry>()];
         MemoryMarshal.Write(buffer, new KvmMsrs { Count = (uint)entries.Length });
-        MemoryMarshal.AsBytes(entries.AsSpan()).CopyTo(buffer.AsSpan(header));
+        MemoryMarshal.AsBytes(entries).CopyTo(buffer.AsSpan(header));
         int result;
         unsafe
         {

@@ -16,8 +16,65 @@ public sealed partial class KvmVcpu
     /// <summary>Runs the instructions KVM reports it cannot emulate; null stops the vCPU at the first one, with the error.</summary>
     public IInstructionStepper? Stepper { get; set; }
 
-    /// <summary>Told once, the first time <see cref="Stepper"/> runs an instruction for this vCPU.</summary>
-    public Action<string>? Notice { get; set; }
+    private readonly Lock _noticeLock = new();
+    private readonly List<string> _pendingNotices = [];
+    private Action<string>? _notice;
+
+    /// <summary>
+    /// Told once, the first time <see cref="Stepper"/> runs an instruction for this vCPU, and once
+    /// per MSR the host's KVM refuses (<see cref="KvmMsrTransfer"/>). What was said before it was set
+    /// (the vCPU's first state is loaded while it is created) is told when it is.
+    /// </summary>
+    public Action<string>? Notice
+    {
+        get => _notice;
+        set
+        {
+            string[] pending;
+            lock (_noticeLock)
+            {
+                _notice = value;
+                pending = value is null ? [] : [.. _pendingNotices];
+                if (value is not null)
+                {
+                    _pendingNotices.Clear();
+                }
+            }
+
+            foreach (string line in pending)
+            {
+                value!(line);
+            }
+        }
+    }
+
+    /// <summary>Notices given so far while <see cref="Notice"/> was unset, for tests.</summary>
+    internal IReadOnlyList<string> PendingNotices
+    {
+        get
+        {
+            lock (_noticeLock)
+            {
+                return [.. _pendingNotices];
+            }
+        }
+    }
+
+    private void Tell(string line)
+    {
+        Action<string>? notice;
+        lock (_noticeLock)
+        {
+            notice = _notice;
+            if (notice is null)
+            {
+                _pendingNotices.Add(line);
+                return;
+            }
+        }
+
+        notice(line);
+    }
 
     /// <summary>Instructions <see cref="Stepper"/> ran for this vCPU.</summary>
     public long SteppedInstructions { get; private set; }
@@ -49,7 +106,7 @@ public sealed partial class KvmVcpu
 
         if (SteppedInstructions++ == 0)
         {
-            Notice?.Invoke($"vCPU {Index}: the host's KVM cannot emulate the instruction at {before.Segments[(int)Seg.Cs].Selector:x4}:{before.Rip:x}; the software CPU runs such instructions one at a time");
+            Tell($"vCPU {Index}: the host's KVM cannot emulate the instruction at {before.Segments[(int)Seg.Cs].Selector:x4}:{before.Rip:x}; the software CPU runs such instructions one at a time");
         }
 
         SetState(after);

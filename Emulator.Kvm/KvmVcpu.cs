@@ -36,6 +36,8 @@ public sealed partial class KvmVcpu : IVcpu
     private bool _halted;
     // An I/O or MMIO exit was serviced; the guest instruction completes on the next KVM_RUN.
     private bool _completionPending;
+    // The MSRs moved by GetState/SetState (KvmAccelerator.TransferredMsrs less those this vCPU's KVM refused).
+    private uint[] _msrs = [];
 
     internal KvmVcpu(KvmAccelerator vm, int index, int fd, KvmCpuidEntry2[] cpuid, IReadOnlyList<string> unsupportedFeatures)
     {
@@ -60,16 +62,11 @@ public sealed partial class KvmVcpu : IVcpu
             }
 
             SetCpuid(cpuid);
-            if (vm.HasMachineCheck)
+            _msrs = vm.TransferredMsrs;
+            if (vm.HasMachineCheck && !SetupMachineCheck(fd))
             {
-                // The model's bank count and MCG_CTL_P rather than KVM's default (all its banks), so
-                // that a guest sees the same IA32_MCG_CAP on both backends and its banks can move.
-                ulong mcgCap = MachineCheck.Capabilities;
-                unsafe
-                {
-                    // SAFETY: KVM_X86_SETUP_MCE reads one u64 from the pointer, a local that outlives the call.
-                    Check(LibC.Ioctl(fd, KvmIoctl.X86SetupMce, (nint)(&mcgCap)), "KVM_X86_SETUP_MCE");
-                }
+                // The guest keeps KVM's own IA32_MCG_CAP and banks, which then stay where they are.
+                _msrs = [.. _msrs.Where(i => !MachineCheck.Owns(i))];
             }
 
             SetState(CpuState.AtReset());
@@ -81,6 +78,29 @@ public sealed partial class KvmVcpu : IVcpu
             Dispose();
             throw;
         }
+    }
+
+    // The model's bank count and MCG_CTL_P rather than KVM's default (all its banks), so that a guest
+    // sees the same IA32_MCG_CAP on both backends and its banks can move. KvmAccelerator checked
+    // KVM_CAP_MCE and KVM_X86_GET_MCE_CAP_SUPPORTED; a KVM that refuses anyway costs the move of the
+    // machine-check registers only.
+    private bool SetupMachineCheck(int fd)
+    {
+        ulong mcgCap = MachineCheck.Capabilities;
+        int result;
+        unsafe
+        {
+            // SAFETY: KVM_X86_SETUP_MCE reads one u64 from the pointer, a local that outlives the call.
+            result = LibC.Ioctl(fd, KvmIoctl.X86SetupMce, (nint)(&mcgCap));
+        }
+
+        if (result >= 0)
+        {
+            return true;
+        }
+
+        Tell($"vCPU {Index}: {KvmException.LastError("KVM_X86_SETUP_MCE").Message}; the guest sees KVM's own machine-check registers, which are not moved");
+        return false;
     }
 
     /// <inheritdoc/>

@@ -20,6 +20,7 @@ internal static class KvmIoctl
     public static readonly nuint CheckExtension = Io(0x03);
     public static readonly nuint GetVcpuMmapSize = Io(0x04);
     public static readonly nuint GetSupportedCpuid = Ioc(Read | Write, 0x05, Unsafe.SizeOf<KvmCpuid2>());
+    public static readonly nuint X86GetMceCapSupported = Ioc(Read, 0x9d, Unsafe.SizeOf<ulong>());
 
     // VM ioctls.
     public static readonly nuint CreateVcpu = Io(0x41);

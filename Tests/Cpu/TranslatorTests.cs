@@ -381,24 +381,7 @@ public sealed class TranslatorTests
         const int Pieces = 3000;
         // The worker needs time to fill the cache while the program runs: more rounds with it.
         int rounds = background ? 300 : 3;
-        rig.Load(a =>
-        {
-            Label outer = a.CreateLabel();
-            a.mov(ecx, rounds);
-            a.Label(ref outer);
-            for (int i = 1; i <= Pieces; i++)
-            {
-                // Each piece its own block: the JMP ends it.
-                Label next = a.CreateLabel();
-                a.add(eax, i);
-                a.jmp(next);
-                a.Label(ref next);
-            }
-
-            a.dec(ecx);
-            a.jnz(outer);
-            a.hlt();
-        });
+        LoadPieces(rig, Pieces, rounds);
 
         Assert.True(rig.RunToHalt());
         Assert.Equal((ulong)((long)rounds * Pieces * (Pieces + 1) / 2) & 0xffff_ffff, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
@@ -442,23 +425,7 @@ public sealed class TranslatorTests
         // worker's copies that arrive afterwards are not installed (chain slots stay numbered in order).
         using var rig = new TranslatorRig(threshold: 2, background: true, impatience: 4);
         const int Pieces = 3000, Rounds = 20;
-        rig.Load(a =>
-        {
-            Label outer = a.CreateLabel();
-            a.mov(ecx, Rounds);
-            a.Label(ref outer);
-            for (int i = 1; i <= Pieces; i++)
-            {
-                Label next = a.CreateLabel();
-                a.add(eax, i);
-                a.jmp(next);
-                a.Label(ref next);
-            }
-
-            a.dec(ecx);
-            a.jnz(outer);
-            a.hlt();
-        });
+        LoadPieces(rig, Pieces, Rounds);
 
         Assert.True(rig.RunToHalt());
         Assert.Equal((ulong)((long)Rounds * Pieces * (Pieces + 1) / 2) & 0xffff_ffff, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
@@ -466,6 +433,26 @@ public sealed class TranslatorTests
         Assert.True(rig.Statistics.Duplicates > 0, $"dups {rig.Statistics.Duplicates} blocks {rig.Statistics.Blocks}");
         Assert.True(rig.Statistics.Entries > 0, "translated code never ran");
     }
+
+    // `rounds` passes over `pieces` blocks, each `add eax, i` ended by a JMP to the next; EAX ends as
+    // rounds * pieces * (pieces + 1) / 2 (mod 2^32).
+    private static void LoadPieces(TranslatorRig rig, int pieces, int rounds) => rig.Load(a =>
+    {
+        Label outer = a.CreateLabel();
+        a.mov(ecx, rounds);
+        a.Label(ref outer);
+        for (int i = 1; i <= pieces; i++)
+        {
+            Label next = a.CreateLabel();
+            a.add(eax, i);
+            a.jmp(next);
+            a.Label(ref next);
+        }
+
+        a.dec(ecx);
+        a.jnz(outer);
+        a.hlt();
+    });
 
     [Fact]
     public void CodeWrittenByOneVcpuRunsOnAnotherAfterSerialisingInTranslatedCode()

@@ -29,8 +29,9 @@ public readonly record struct E820Entry(ulong Address, ulong Size, E820Type Type
 /// machine places its ACPI and SMBIOS tables.
 /// <list type="bullet">
 /// <item>RAM 0 - 9FC00: conventional memory, minus the 1 KiB extended BIOS data area (EBDA) at
-/// 9FC00-A0000, which is reserved and holds the RSDP (ACPI 6.5 5.2.5.1: the first KiB of the EBDA is searched).</item>
-/// <item>Reserved: the firmware's legacy window below 1 MiB (F0000-FFFFF for the 64 KiB demo ROM).</item>
+/// 9FC00-A0000, which is reserved.</item>
+/// <item>Reserved: the firmware's legacy window below 1 MiB (F0000-FFFFF for the 64 KiB demo ROM),
+/// which holds the RSDP and the SMBIOS entry point of a direct kernel boot.</item>
 /// <item>RAM 1 MiB - the PCI hole at 3 GiB (or the end of RAM), minus two ranges at its top: the SMBIOS
 /// structure table's (<see cref="SmbiosTableSize"/>, reserved, as firmware keeps the tables it places
 /// in high memory), then <see cref="AcpiTablesSize"/> reported as ACPI memory, where the XSDT, FADT, DSDT

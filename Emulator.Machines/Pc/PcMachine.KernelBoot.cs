@@ -36,6 +36,14 @@ public sealed partial class PcMachine
         }
 
         Kernel = KernelLoader.Load(Platform.Memory, map, _config.Kernel, AcpiTables.RsdpAddress, vgaText: Vga is not null);
+        if (Kernel.Multiboot)
+        {
+            lock (Platform.DeviceLock)
+            {
+                BiosTimerAndPic.Set(Platform.Io);
+            }
+        }
+
         Vcpus[0].SetState(WithFirmwareMtrrs(Kernel.Entry));
         for (int i = 1; i < Vcpus.Count; i++)
         {

@@ -30,16 +30,14 @@ public sealed class AcpiTablesTests : IDisposable
     {
         AcpiTables.Build(_m.Map, cpus, hpet).Write(_m.Space);
 
-        // Find the RSDP as an OS does: the EBDA segment from the BIOS data area, then the first KiB (ACPI 6.5 5.2.5.1).
+        // Find the RSDP as an OS does (ACPI 6.5 5.2.5.1): the first KiB of the EBDA (its segment at
+        // 40E in the BIOS data area), then the BIOS read-only area E0000-FFFFF, on 16-byte boundaries.
         ulong ebda = (ulong)_m.Space.ReadUInt(new(0x40e), 2) << 4;
-        ulong rsdpAt = ulong.MaxValue;
-        for (ulong a = ebda; a < ebda + 1024; a += 16)
+        Assert.Equal(0x9fc00ul, ebda);
+        ulong rsdpAt = Search(ebda, ebda + 1024);
+        if (rsdpAt == ulong.MaxValue)
         {
-            if (Encoding.ASCII.GetString(_m.Read(a, 8)) == "RSD PTR ")
-            {
-                rsdpAt = a;
-                break;
-            }
+            rsdpAt = Search(0xe0000, 0x100000);
         }
 
         Assert.NotEqual(ulong.MaxValue, rsdpAt);
@@ -60,6 +58,33 @@ public sealed class AcpiTablesTests : IDisposable
         ulong dsdt = BinaryPrimitives.ReadUInt64LittleEndian(tables["FACP"].Item2.AsSpan(Fadt.XDsdtOffset));
         tables["DSDT"] = (dsdt, Table(dsdt));
         return (rsdp, tables);
+    }
+
+    private ulong Search(ulong from, ulong to)
+    {
+        for (ulong a = from; a < to; a += 16)
+        {
+            if (Encoding.ASCII.GetString(_m.Read(a, 8)) == "RSD PTR " && Sum(_m.Read(a, 20)) == 0)
+            {
+                return a;
+            }
+        }
+
+        return ulong.MaxValue;
+    }
+
+    // kvm-unit-tests (lib/acpi.c) and other simple kernels scan only the F segment, where SeaBIOS puts
+    // the RSDP; emu puts it there too, in padding of the built-in ROM that a reset reloads.
+    [Fact]
+    public void RsdpIsInTheFSegmentInTheBuiltInRomsPadding()
+    {
+        Written();
+        Assert.InRange(AcpiTables.RsdpAddress, 0xf0000ul, 0xffffful - (ulong)Rsdp.Size);
+        Assert.Equal(0ul, AcpiTables.RsdpAddress % 16);
+        Assert.Equal("RSD PTR ", Encoding.ASCII.GetString(_m.Read(AcpiTables.RsdpAddress, 8)));
+        ulong offset = AcpiTables.RsdpAddress - (PcMemoryMap.ExtendedStart - (ulong)DemoRom.Image.Length);
+        Assert.All(DemoRom.Image.AsSpan((int)offset, Rsdp.Size).ToArray(), b => Assert.Equal(0xff, b));
+        Assert.True(AcpiTables.RsdpAddress + (ulong)Rsdp.Size <= Emulator.Machines.Smbios.KernelBootSmbios.EntryPointAddress, "below the SMBIOS entry point");
     }
 
     private byte[] Table(ulong address) => _m.Read(address, (int)_m.U32(address + 4));

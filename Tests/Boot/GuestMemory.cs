@@ -14,6 +14,7 @@ internal sealed class GuestMemory : IDisposable
         _ram = new HostMapping(bytes);
         Space = new AddressSpace(new Lock());
         PcMemoryMap.MapRam(Space, _ram, bytes);
+        ShadowRam.Map(Space, _ram);
         Map = E820Map.Build(bytes, 0x1_0000);
     }
 

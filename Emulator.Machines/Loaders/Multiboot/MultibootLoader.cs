@@ -17,7 +17,7 @@ public static class MultibootLoader
     private const ulong Page = 4096;
 
     // What emu writes in low RAM for a kernel boot, which a kernel may not overlap: the BDA's EBDA
-    // segment word (the ACPI RSDP's home, written by AcpiTables) and the flat GDT of the entry state.
+    // segment word (written by AcpiTables) and the flat GDT of the entry state.
     private static readonly (ulong Start, ulong Length, string What)[] FixedTables =
     [
         (AcpiTables.BdaEbdaSegment, 2, "the BIOS data area's EBDA pointer emu writes"),
@@ -137,7 +137,7 @@ public static class MultibootLoader
         CpuState state = FlatSegments.ProtectedMode(entry);
         state.Gpr[(int)Gpr.Rax] = MultibootHeader.BootloaderMagic;
         state.Gpr[(int)Gpr.Rbx] = infoAddress;
-        return new LoadedKernel(state, $"multiboot {format} kernel, entry 0x{entry:x}, {modules.Count} module(s)");
+        return new LoadedKernel(state, $"multiboot {format} kernel, entry 0x{entry:x}, {modules.Count} module(s)", Multiboot: true);
     }
 
     private static uint AoutPieces(MultibootHeader h, byte[] image, string where, List<(ulong, byte[], int, int, ulong)> pieces)

@@ -1,0 +1,84 @@
+using Emulator.Backends.Chardev;
+using Emulator.Core.Io;
+using Emulator.Machines.Loaders;
+using Emulator.Machines.Pc;
+using Emulator.Tests.EndToEnd;
+using Xunit;
+
+namespace Emulator.Tests.Boot;
+
+/// <summary>
+/// The PIT and PICs a directly booted multiboot kernel finds, read back through the ports as a guest
+/// reads them, against what QEMU 7.2 + SeaBIOS leave for <c>-kernel</c> of a multiboot image (measured
+/// with a kernel that reads ports 21h, A1h and the PIT read-back status of counter 0, and the monitor's
+/// <c>info pic</c>: "pic0: imr=b8 irq_base=08", "pic1: imr=8e irq_base=70", status 34h), and the
+/// Linux direct boot left as it was: the chips in their RESET state.
+/// </summary>
+public sealed class BiosTimerAndPicTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("emu-bios-pic").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static PcMachine Machine(string kernel) => new(
+        new PcConfig { MemoryBytes = 64UL << 20, Vga = false, Kernel = new KernelBootConfig { KernelPath = kernel } },
+        new NullSerialBackend());
+
+    private static string MultibootKernel => Path.Combine(DemoGuestTests.RepositoryRoot(), "Roms", "tests", "multiboot.bin");
+
+    // 8254 read-back command (data sheet, Figure 11): 11 (read-back), COUNT = 1 (no latch), STATUS = 0 (latch), counter 0.
+    private static byte PitStatus0(IoPortBus io)
+    {
+        io.Write(0x43, 1, 0xe2);
+        return (byte)io.Read(0x40, 1);
+    }
+
+    private static void AssertSeaBiosState(PcMachine m)
+    {
+        Assert.Equal(0xb8u, m.Platform.Io.Read(0x21, 1));
+        Assert.Equal(0x8eu, m.Platform.Io.Read(0xa1, 1));
+        Assert.Equal(0x08, m.Pic.Master.VectorFor(0));
+        Assert.Equal(0x70, m.Pic.Slave.VectorFor(0));
+        Assert.True(m.Pic.Master.IsCascadeInput(2), "the slave cascades on IR2");
+
+        // Bits 7 (OUT) and 6 (null count) depend on when the status is latched; the rest is the mode.
+        Assert.Equal(0x34, PitStatus0(m.Platform.Io) & 0x3f);
+    }
+
+    [Fact]
+    public void MultibootKernelFindsThePitAndPicsAsSeaBiosLeavesThem()
+    {
+        using PcMachine m = Machine(MultibootKernel);
+        Assert.True(m.Kernel!.Multiboot);
+        AssertSeaBiosState(m);
+    }
+
+    [Fact]
+    public void AResetProgramsThemAgain()
+    {
+        using PcMachine m = Machine(MultibootKernel);
+        m.Platform.Io.Write(0x21, 1, 0xff);
+        m.Platform.Io.Write(0x43, 1, 0x30);
+        m.Reset();
+        AssertSeaBiosState(m);
+    }
+
+    // Linux programs both chips itself; its direct boot leaves them as a machine that ran no code has them.
+    [Fact]
+    public void LinuxKernelFindsThemAsAfterReset()
+    {
+        string bzImage = Path.Combine(_dir, "bzImage");
+        File.WriteAllBytes(bzImage, LinuxLoaderTests.BzImage());
+        using PcMachine linux = Machine(bzImage);
+        using PcMachine idle = new(new PcConfig { MemoryBytes = 64UL << 20, Vga = false }, new NullSerialBackend());
+        Assert.False(linux.Kernel!.Multiboot);
+        foreach (ushort port in new ushort[] { 0x21, 0xa1 })
+        {
+            Assert.Equal(idle.Platform.Io.Read(port, 1), linux.Platform.Io.Read(port, 1));
+        }
+
+        Assert.Equal(idle.Pic.Master.VectorFor(0), linux.Pic.Master.VectorFor(0));
+        Assert.Equal(idle.Pic.Slave.VectorFor(0), linux.Pic.Slave.VectorFor(0));
+        Assert.Equal(PitStatus0(idle.Platform.Io), PitStatus0(linux.Platform.Io));
+    }
+}

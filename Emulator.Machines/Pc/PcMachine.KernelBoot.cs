@@ -40,7 +40,7 @@ public sealed partial class PcMachine
         {
             lock (Platform.DeviceLock)
             {
-                BiosTimerAndPic.Set(Platform.Io);
+                BiosInterruptSetup.Set(Platform.Io, LocalApics[0]);
             }
         }
 

@@ -8,13 +8,13 @@ using Xunit;
 namespace Emulator.Tests.Boot;
 
 /// <summary>
-/// The PIT and PICs a directly booted multiboot kernel finds, read back through the ports as a guest
+/// The PIT, PICs and bootstrap local APIC a directly booted multiboot kernel finds, read back through the ports as a guest
 /// reads them, against what QEMU 7.2 + SeaBIOS leave for <c>-kernel</c> of a multiboot image (measured
 /// with a kernel that reads ports 21h, A1h and the PIT read-back status of counter 0, and the monitor's
 /// <c>info pic</c>: "pic0: imr=b8 irq_base=08", "pic1: imr=8e irq_base=70", status 34h), and the
 /// Linux direct boot left as it was: the chips in their RESET state.
 /// </summary>
-public sealed class BiosTimerAndPicTests : IDisposable
+public sealed class BiosInterruptSetupTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("emu-bios-pic").FullName;
 
@@ -43,6 +43,19 @@ public sealed class BiosTimerAndPicTests : IDisposable
 
         // Bits 7 (OUT) and 6 (null count) depend on when the status is latched; the rest is the mode.
         Assert.Equal(0x34, PitStatus0(m.Platform.Io) & 0x3f);
+
+        // SeaBIOS src/fw/smp.c: SVR |= APIC_ENABLED, LINT0 = 0x8700, LINT1 = 0x8400 (QEMU: "info lapic"
+        // after the same boot: "LVT0 0x00008700 ExtINT", "LVT1 0x00008400 NMI", "SPIV 0x000001ff APIC enabled").
+        Assert.True(m.LocalApics[0].SoftwareEnabled);
+        Assert.Equal(0x8700u, ApicRegister(m, 0x350));
+        Assert.Equal(0x8400u, ApicRegister(m, 0x360));
+    }
+
+    private static uint ApicRegister(PcMachine m, ulong offset)
+    {
+        byte[] b = new byte[4];
+        m.LocalApics[0].Read(offset, b);
+        return BitConverter.ToUInt32(b);
     }
 
     [Fact]
@@ -80,5 +93,9 @@ public sealed class BiosTimerAndPicTests : IDisposable
         Assert.Equal(idle.Pic.Master.VectorFor(0), linux.Pic.Master.VectorFor(0));
         Assert.Equal(idle.Pic.Slave.VectorFor(0), linux.Pic.Slave.VectorFor(0));
         Assert.Equal(PitStatus0(idle.Platform.Io), PitStatus0(linux.Platform.Io));
+        foreach (ulong offset in new ulong[] { 0xf0, 0x350, 0x360 })
+        {
+            Assert.Equal(ApicRegister(idle, offset), ApicRegister(linux, offset));
+        }
     }
 }

@@ -371,35 +371,25 @@ internal sealed unsafe class TranslationCache : IDisposable
 
     private Translation? Translate(Block block)
     {
-        Compiled c;
         lock (_compileLock)
         {
+            // What the worker finished numbered its chain slots before this block's: install it
+            // first, and this block's code before the lock is let go, so that nothing arrives in between.
             if (_worker is not null)
             {
-                // What the worker finished numbered its chain slots before this block's: install
-                // it first (under the lock, so that nothing more arrives in between), and this
-                // block's code inside the lock too.
                 InstallFinished();
-                c = Compile(block);
-                if (c.Full)
-                {
-                    Flush();
-                    c = Compile(block);
-                }
-
-                return Install(c);
             }
 
-            c = Compile(block);
+            Compiled c = Compile(block);
             if (c.Full)
             {
                 // Full: drop every translation of this vCPU and start again (the dispatcher runs no translated code now).
                 Flush();
                 c = Compile(block);
             }
-        }
 
-        return Install(c);
+            return Install(c);
+        }
     }
 
     // The worker's results, in the order it compiled them (chain slots are numbered in that order).

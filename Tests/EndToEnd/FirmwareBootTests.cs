@@ -132,14 +132,14 @@ public sealed class FirmwareBootTests : IDisposable
     [SkippableFact]
     public void SyslinuxDiskBootsFromIdeToTheShellUnderKvm()
     {
-        KvmHost.SkipUnlessUsable();
+        KvmHost.SkipUnlessFast();
         BootSyslinuxDisk("kvm", "ide", "/dev/sda", "/sys/block/sda/device/model", "EMU HARDDISK");
     }
 
     [SkippableFact]
     public void SyslinuxDiskBootsFromVirtioToTheShellUnderKvm()
     {
-        KvmHost.SkipUnlessUsable();
+        KvmHost.SkipUnlessFast();
         BootSyslinuxDisk("kvm", "virtio", "/dev/vda", "/sys/block/vda/device/vendor", "0x1af4");
     }
 
@@ -208,7 +208,7 @@ public sealed class FirmwareBootTests : IDisposable
     [SkippableFact]
     public void GrubIsoShowsItsMenuOnTheVgaScreenAndBootsLinuxUnderKvm()
     {
-        KvmHost.SkipUnlessUsable();
+        KvmHost.SkipUnlessFast();
         GrubIso("kvm");
     }
 
@@ -248,7 +248,7 @@ public sealed class FirmwareBootTests : IDisposable
     [SkippableFact]
     public void IsolinuxIsoBootsFromTheIdeCdromUnderKvm()
     {
-        KvmHost.SkipUnlessUsable();
+        KvmHost.SkipUnlessFast();
         BootIsolinuxIso("kvm");
     }
 

@@ -319,8 +319,8 @@ public abstract class NetworkGuest : IDisposable
 /// <summary>The guest under the software CPU.</summary>
 public sealed class JitNetworkGuest() : NetworkGuest("jit", null);
 
-/// <summary>The guest under KVM, where this host has a usable /dev/kvm.</summary>
-public sealed class KvmNetworkGuest() : NetworkGuest("kvm", KvmHost.UnusableReason);
+/// <summary>The guest under KVM, where this host has a usable /dev/kvm with hardware virtualization.</summary>
+public sealed class KvmNetworkGuest() : NetworkGuest("kvm", KvmHost.NotFastReason);
 
 /// <summary>The network guests of the two backends boot one after the other.</summary>
 [CollectionDefinition("network guests", DisableParallelization = true)]

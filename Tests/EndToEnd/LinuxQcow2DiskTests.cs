@@ -30,7 +30,7 @@ public sealed class LinuxQcow2DiskTests : IDisposable
     [SkippableFact]
     public void TheGuestWritesExt4AndRawDataToQcow2DisksAndAKillLeavesNoCorruptionUnderKvm()
     {
-        KvmHost.SkipUnlessUsable();
+        KvmHost.SkipUnlessFast();
         WritesAndKill("kvm");
     }
 

@@ -58,7 +58,7 @@ public sealed class SmbiosTests
     [SkippableFact]
     public void StockKernelUnderSeaBiosSeesTheFieldsGivenUnderKvm()
     {
-        KvmHost.SkipUnlessUsable();
+        KvmHost.SkipUnlessFast();
         Skip.If(BootImages.Missing is not null, BootImages.Missing);
         (_, _, string types) = BootEmuWithTheFields("kvm");
         Assert.All(QemuTypes, t => Assert.Contains($" {t}-0 ", types, StringComparison.Ordinal));
@@ -84,7 +84,7 @@ public sealed class SmbiosTests
     [SkippableFact]
     public void StockKernelBootedDirectlySeesTheFieldsGivenUnderKvm()
     {
-        KvmHost.SkipUnlessUsable();
+        KvmHost.SkipUnlessFast();
         Skip.If(GuestConsole.MissingImages is not null, GuestConsole.MissingImages);
         (_, _, string types) = BootEmuWithTheFields("kvm", DirectBoot);
         Assert.All(QemuTypes, t => Assert.Contains($" {t}-0 ", types, StringComparison.Ordinal));

@@ -13,6 +13,20 @@ internal static class KvmHost
     /// <summary>Skips the calling test when KVM cannot run here, naming why.</summary>
     public static void SkipUnlessUsable() => Skip.If(Unusable.Value is not null, Unusable.Value);
 
+    private static readonly Lazy<string?> Slow = new(() => KvmProbe.Run() is { Fast: false } probe
+        ? $"KVM here runs guests through the host kernel's instruction emulator ({probe.Reason}), at a few million instructions a second: a Linux boot would take most of an hour. The small-guest KVM tests cover the backend on this host"
+        : null);
+
+    /// <summary>
+    /// Skips the calling test unless KVM can run here with hardware virtualization: for tests that
+    /// boot a Linux kernel, which a host whose KVM emulates every instruction (a nested paravirtual
+    /// KVM, as on this project's machines) cannot finish in a test's time.
+    /// </summary>
+    public static void SkipUnlessFast() => Skip.If(NotFastReason is not null, NotFastReason);
+
+    /// <summary>Why a Linux guest cannot boot under KVM here in a test's time (unusable, or no hardware virtualization), or null.</summary>
+    public static string? NotFastReason => Unusable.Value ?? Slow.Value;
+
     /// <summary>Why KVM cannot run here, or null when it can.</summary>
     public static string? UnusableReason => Unusable.Value;
 

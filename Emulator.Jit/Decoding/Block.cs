@@ -16,7 +16,7 @@ internal sealed unsafe class Block
         Bitness = bitness;
         FirstPage = firstPage;
         LastPage = lastPage;
-        // Pinned: translated code passes the address of an op to the interpreter helper.
+        // Never moved: translated code passes the address of an op to the interpreter helper.
         (_chunk, _start) = arena.Allocate(instructions.Count);
         _count = instructions.Count;
         Span<DecodedOp> ops = Ops;
@@ -27,8 +27,8 @@ internal sealed unsafe class Block
         }
     }
 
-    // The ops' slice of a pinned arena chunk (DecodedOpArena), which this reference keeps alive.
-    private readonly DecodedOp[] _chunk;
+    // The ops' slice of an arena chunk (DecodedOpArena), which this reference keeps alive.
+    private readonly DecodedOpArena.Chunk _chunk;
     private readonly int _start, _count;
 
     /// <summary>Bytes of guest code the block was decoded from.</summary>
@@ -89,7 +89,7 @@ internal sealed unsafe class Block
     public int Bitness { get; }
 
     /// <summary>The block's instructions, at addresses that never change.</summary>
-    public Span<DecodedOp> Ops => _count == 0 ? [] : System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref _chunk[_start], _count);
+    public Span<DecodedOp> Ops => new(_chunk.Base + _start, _count);
 
     /// <summary>Physical page numbers the block's bytes span (equal unless an instruction crosses a page).</summary>
     public ulong FirstPage { get; }

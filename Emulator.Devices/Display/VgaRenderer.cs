@@ -8,11 +8,11 @@ public sealed record VgaFrame(int Width, int Height, uint[] Pixels);
 
 /// <summary>
 /// Reads what a <see cref="Vga"/> displays, the way its CRT controller, attribute controller and DAC
-/// would scan it out: text modes (characters from planes 0 and 1, glyphs from plane 2, 8- or 9-dot
-/// cells, the cursor), 16-color planar graphics, 256-color chain-4 graphics and the VBE linear
-/// modes (8, 15, 16, 24, 32 bits per pixel). One frame, no blinking (blink-enabled attributes show
-/// their background without the intensity bit; the cursor is drawn). Registers are taken as
-/// programmed, bounded so that any values give some finite image.
+/// would scan it out (<see cref="VgaScanLines"/>): text modes (<see cref="VgaTextRenderer"/>), 16-color
+/// planar and 256-color chained or unchained graphics (<see cref="VgaGraphicsRenderer"/>), with the
+/// split screen, the preset row scan and byte and pixel panning, and the VBE linear modes (8, 15, 16,
+/// 24, 32 bits per pixel). Blinking is drawn for a given frame (<see cref="VgaBlink"/>). Registers are
+/// taken as programmed, bounded so that any values give some finite image.
 /// </summary>
 public static class VgaRenderer
 {

@@ -3,8 +3,10 @@
 ; address through the ports, writes "scanout drawn" to port 402h (the debug console) and halts. The byte at
 ; offset 1FDh picks the scenario (the tests patch it): 0 text mode 03h with blinking off and a
 ; reprogrammed DAC entry, 1 mode 12h (16-color planar), 2 "mode X" (mode 13h unchained: chain-4
-; off, byte mode), 3 mode 13h (chain-4). emu and QEMU run it under the same SeaBIOS and VGA BIOS
-; and their screendumps are compared (Tests/EndToEnd/VgaScanoutTests).
+; off, byte mode), 3 mode 13h (chain-4), 4 text mode 03h with blinking on, "BLINK" in a blinking
+; attribute and "PALETTE" in color 5 with DAC entry 5 reprogrammed (for --display curses). emu and
+; QEMU run it under the same SeaBIOS and VGA BIOS and their screendumps are compared
+; (Tests/EndToEnd/VgaScanoutQemuTests, Tests/EndToEnd/Terminal/CursesDisplayTests).
 bits 16
 org 0x7c00
 
@@ -23,6 +25,8 @@ start:
     je modex
     cmp al, 3
     je chain4
+    cmp al, 4
+    je blink
 
 text:
     mov ax, 0x0003
@@ -147,6 +151,43 @@ chain4:
     mov si, 0x3ff               ; no split
     ; fall through
 
+blink:
+    mov ax, 0x0003              ; blinking stays enabled, as the BIOS sets it
+    int 0x10
+    mov ax, 0xb800
+    mov es, ax
+    xor di, di
+    mov si, blinking
+    mov ah, 0x9e                ; bit 7 blink, background 1 (blue), foreground 14 (yellow)
+    call puts
+    mov di, 160
+    mov si, palette
+    mov ah, 0x05                ; foreground 5: attribute palette 5, DAC entry 5
+    call puts
+    mov dx, 0x3c8               ; DAC entry 5 becomes 3Fh, 2Ch, 00h (FFB000h, an orange)
+    mov al, 5
+    out dx, al
+    inc dx
+    mov al, 0x3f
+    out dx, al
+    mov al, 0x2c
+    out dx, al
+    xor al, al
+    out dx, al
+    mov bx, 0
+    mov si, 0x3ff
+    jmp split
+
+; Stores the string at SI with attribute AH at ES:DI.
+puts:
+    lodsb
+    test al, al
+    jz .end
+    stosw
+    jmp puts
+.end:
+    ret
+
 ; BX: start address; SI: line compare (10 bits).
 split:
     mov dx, 0x3d4
@@ -196,6 +237,10 @@ split:
 
 done:
     db "scanout drawn", 10, 0
+blinking:
+    db "BLINK", 0
+palette:
+    db "PALETTE", 0
 
     times 0x1fd - ($ - $$) db 0
 scenario:

@@ -149,7 +149,7 @@ chain4:
     jne .byte
     mov bx, 0
     mov si, 0x3ff               ; no split
-    ; fall through
+    jmp split
 
 blink:
     mov ax, 0x0003              ; blinking stays enabled, as the BIOS sets it

@@ -5,8 +5,8 @@ namespace Emulator.Backends.Display;
 
 /// <summary>
 /// Draws text screens on an ANSI (ECMA-48 / VT100) terminal, sending only the cells that changed
-/// since the last frame: CUP to move, SGR for the 16 colors, the characters of code page 437 as
-/// UTF-8, DECTCEM to show or hide the cursor. Cells beyond the terminal's size are not drawn. The
+/// since the last frame: CUP to move, SGR for the colors (<see cref="TerminalColors"/>) and SGR 5 for
+/// the blinking characters, the characters of code page 437 as UTF-8, DECTCEM to show or hide the cursor. Cells beyond the terminal's size are not drawn. The
 /// caller has turned autowrap off (DECAWM), so that a character in the last column of the last row
 /// does not scroll the screen.
 /// </summary>
@@ -15,16 +15,17 @@ public sealed class AnsiScreenWriter
     /// <summary>The line shown while the adapter is in a graphics mode.</summary>
     public const string GraphicsNotice = "emu: the VGA is in a graphics mode; --display curses shows text modes only";
 
-    // ANSI color numbers (black, red, green, yellow, blue, magenta, cyan, white) of the PC's IRGB colors 0-7.
-    private static readonly int[] AnsiOfIrgb = [0, 4, 2, 6, 1, 5, 3, 7];
-
     private readonly StringBuilder _out = new();
+    private readonly TerminalColors _palette;
     private TextScreenFrame? _shown;
     private bool _graphicsShown;
     private (int Columns, int Rows) _terminal;
-    private (byte Foreground, byte Background)? _colors;
+    private (uint Foreground, uint Background, bool Blink)? _colors;
     private (int Row, int Column)? _position;
     private bool? _cursorVisible;
+
+    /// <summary>Writes for a terminal with 16 colors, or 256 when <paramref name="colors256"/> (<see cref="TerminalColors"/>).</summary>
+    public AnsiScreenWriter(bool colors256 = false) => _palette = new TerminalColors(colors256);
 
     /// <summary>What to send to show <paramref name="frame"/> (null: a graphics mode) on a terminal of the given size; empty when nothing changed.</summary>
     public string Update(TextScreenFrame? frame, int terminalColumns, int terminalRows)
@@ -79,10 +80,6 @@ public sealed class AnsiScreenWriter
         return _out.ToString();
     }
 
-    /// <summary>The SGR parameters of IRGB colors: 30-37/40-47, and the bright 90-97/100-107 for colors 8-15.</summary>
-    public static string SgrColors(byte foreground, byte background)
-        => $"{(foreground >= 8 ? 90 : 30) + AnsiOfIrgb[foreground & 7]};{(background >= 8 ? 100 : 40) + AnsiOfIrgb[background & 7]}";
-
     private void Clear()
     {
         _out.Append("\e[0m\e[2J\e[H");
@@ -97,10 +94,10 @@ public sealed class AnsiScreenWriter
             MoveTo(row, column);
         }
 
-        if (_colors != (cell.Foreground, cell.Background))
+        if (_colors != (cell.Foreground, cell.Background, cell.Blink))
         {
-            _out.Append("\e[0;").Append(SgrColors(cell.Foreground, cell.Background)).Append('m');
-            _colors = (cell.Foreground, cell.Background);
+            _out.Append(cell.Blink ? "\e[0;5;" : "\e[0;").Append(_palette.Sgr(cell.Foreground, cell.Background)).Append('m');
+            _colors = (cell.Foreground, cell.Background, cell.Blink);
         }
 
         _out.Append(CodePage437.ToChar(cell.Character));

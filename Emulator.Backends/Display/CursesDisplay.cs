@@ -34,7 +34,7 @@ public sealed partial class CursesDisplay : IDisposable
     private readonly ITextScreenSource _screen;
     private readonly IKeyboardInput _keyboard;
     private readonly CtrlAEscapes _escapes;
-    private readonly AnsiScreenWriter _writer = new();
+    private readonly AnsiScreenWriter _writer = new(TerminalColors.TermHas256Colors(Environment.GetEnvironmentVariable("TERM")));
     private readonly TerminalKeyDecoder _decoder = new();
     private RawTerminal? _terminal;
     private Thread? _renderer, _reader;

@@ -1,10 +1,11 @@
 namespace Emulator.Core.Display;
 
-/// <summary>One character cell as shown: a code page 437 character and its two 4-bit colors.</summary>
+/// <summary>One character cell as shown: a code page 437 character, its two colors as the adapter's palette makes them, and whether it blinks.</summary>
 /// <param name="Character">The character code (code page 437).</param>
-/// <param name="Foreground">Foreground color 0-15 in the IRGB order of the PC's text attribute (1 blue, 2 green, 4 red, 8 bright).</param>
-/// <param name="Background">Background color 0-15, same order.</param>
-public readonly record struct TextCell(byte Character, byte Foreground, byte Background);
+/// <param name="Foreground">Foreground color, 0xRRGGBB.</param>
+/// <param name="Background">Background color, 0xRRGGBB.</param>
+/// <param name="Blink">True when the adapter blinks the character (its foreground alternates with the background).</param>
+public readonly record struct TextCell(byte Character, uint Foreground, uint Background, bool Blink = false);
 
 /// <summary>A text screen as a display adapter shows it at one moment.</summary>
 /// <param name="Columns">Characters per row.</param>

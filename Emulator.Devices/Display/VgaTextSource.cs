@@ -4,9 +4,10 @@ namespace Emulator.Devices.Display;
 
 /// <summary>
 /// The VGA's text screen for a text display backend: cells and cursor as <see cref="VgaRenderer.Text"/>
-/// reads them, each attribute split into its two colors. With blinking enabled (Attribute Mode
-/// Control bit 3) attribute bit 7 blinks the character instead of brightening the background, so
-/// the background keeps bits 6:4 only, as <see cref="VgaRenderer"/> draws it.
+/// reads them, each attribute's two 4-bit colors through the attribute controller's palette and the
+/// DAC (so a guest that reprograms either is seen), as <see cref="VgaRenderer"/> draws them. With
+/// blinking enabled (Attribute Mode Control bit 3) attribute bit 7 blinks the character instead of
+/// brightening the background, so the background keeps bits 6:4 only (<see cref="VgaBlink"/>).
 /// </summary>
 public sealed class VgaTextSource : ITextScreenSource
 {
@@ -25,10 +26,15 @@ public sealed class VgaTextSource : ITextScreenSource
     {
         VgaTextScreen? text;
         bool blink;
+        uint[] palette = new uint[16];
         lock (_deviceLock)
         {
             text = VgaRenderer.Text(_vga);
-            blink = (_vga.Attribute[0x10] & 0x08) != 0;
+            blink = VgaBlink.Enabled(_vga);
+            for (int i = 0; i < palette.Length; i++)
+            {
+                palette[i] = VgaRenderer.AttributeColor(_vga, i);
+            }
         }
 
         if (text is null)
@@ -40,8 +46,8 @@ public sealed class VgaTextSource : ITextScreenSource
         for (int i = 0; i < cells.Length; i++)
         {
             VgaCell cell = text.Cells[i];
-            int background = blink ? (cell.Attribute >> 4) & 7 : cell.Attribute >> 4;
-            cells[i] = new TextCell(cell.Character, (byte)(cell.Attribute & 0x0f), (byte)background);
+            byte a = cell.Attribute;
+            cells[i] = new TextCell(cell.Character, palette[a & 0x0f], palette[VgaBlink.Background(a, blink)], VgaBlink.Blinks(a, blink));
         }
 
         return new TextScreenFrame(text.Columns, text.Rows, cells, text.CursorRow, text.CursorColumn);

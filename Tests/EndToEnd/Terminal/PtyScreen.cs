@@ -15,8 +15,8 @@ internal static class PtyScreen
     /// <summary>Why the terminal tests cannot run here, or null.</summary>
     public static string? Missing { get; } = Probe();
 
-    /// <summary>One screen as pyte shows it.</summary>
-    public sealed record Dump(string[] Lines, string[][] Foreground, string[][] Background, int CursorX, int CursorY, bool CursorHidden);
+    /// <summary>One screen as pyte shows it: per cell the colors (names, or hex RGB for 38;5 and 48;5), bold (pyte's mark of the bright 90-97) and blink.</summary>
+    public sealed record Dump(string[] Lines, string[][] Foreground, string[][] Background, int CursorX, int CursorY, bool CursorHidden, bool[][] Bold, bool[][] Blink);
 
     /// <summary>What a run recorded.</summary>
     public sealed record Result(IReadOnlyDictionary<string, Dump> Dumps, IReadOnlyDictionary<string, string> Stty, int? Status, string? Error, string Stderr);
@@ -62,7 +62,9 @@ internal static class PtyScreen
                     d["bg"]!.Deserialize<string[][]>()!,
                     cursor["x"]!.GetValue<int>(),
                     cursor["y"]!.GetValue<int>(),
-                    cursor["hidden"]!.GetValue<bool>());
+                    cursor["hidden"]!.GetValue<bool>(),
+                    d["bold"]!.Deserialize<bool[][]>()!,
+                    d["blink"]!.Deserialize<bool[][]>()!);
             }
 
             return new Result(

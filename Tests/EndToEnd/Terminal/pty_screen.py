@@ -22,7 +22,37 @@ program = sys.argv[sys.argv.index("--") + 1:]
 
 master, slave = os.openpty()
 fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-screen = pyte.Screen(columns, rows)
+
+
+class BlinkScreen(pyte.Screen):
+    """pyte's screen, also keeping SGR 5 (blink) and 25 (steady), which this pyte drops: the
+    cells drawn while blink is on are remembered."""
+
+    def __init__(self, columns, rows):
+        super().__init__(columns, rows)
+        self.blinking = False
+        self.blink = set()
+
+    def select_graphic_rendition(self, *attrs, **kwargs):
+        attrs_left = list(attrs or (0,))
+        while attrs_left:
+            a = attrs_left.pop(0)
+            if a in (38, 48) and attrs_left:  # 38;5;N or 38;2;R;G;B: colors, not blink
+                del attrs_left[:2 if attrs_left[0] == 5 else 4]
+            elif a in (0, 25):
+                self.blinking = False
+            elif a == 5:
+                self.blinking = True
+        super().select_graphic_rendition(*attrs, **kwargs)
+
+    def draw(self, data):
+        for ch in data:
+            cell = (self.cursor.y, self.cursor.x)
+            super().draw(ch)
+            (self.blink.add if self.blinking else self.blink.discard)(cell)
+
+
+screen = BlinkScreen(columns, rows)
 stream = pyte.ByteStream(screen)
 errors = open(os.environ.get("PTY_SCREEN_STDERR", os.devnull), "wb")
 child = subprocess.Popen(program, stdin=slave, stdout=slave, stderr=errors, start_new_session=True)
@@ -52,6 +82,8 @@ def dump():
         "lines": list(screen.display),
         "fg": [[screen.buffer[y][x].fg for x in range(columns)] for y in range(rows)],
         "bg": [[screen.buffer[y][x].bg for x in range(columns)] for y in range(rows)],
+        "bold": [[screen.buffer[y][x].bold for x in range(columns)] for y in range(rows)],
+        "blink": [[(y, x) in screen.blink for x in range(columns)] for y in range(rows)],
         "cursor": {"x": screen.cursor.x, "y": screen.cursor.y, "hidden": screen.cursor.hidden},
     }
 

@@ -425,8 +425,13 @@ internal static unsafe class SseFloat
 
     /// <summary>
     /// DPPS (SSE4.1), per 128-bit lane in VDPPS ymm: products of the elements selected by imm8[7:4]
-    /// (others +0), summed as (p0 + p1) + (p2 + p3) with a rounding at each step, written to the
-    /// elements selected by imm8[3:0] (the others 0).
+    /// (others +0), summed with a rounding at each step, written to the elements selected by
+    /// imm8[3:0] (the others 0). The SDM's Operation forms one sum, (p0 + p1) + (p2 + p3); Intel
+    /// processors form it per destination element i as (p[i^1] + p[i]) + (p[i^3] + p[i^2]) (measured
+    /// on a Xeon with one distinct quiet NaN per product: element 0 gets p1's, 1 gets p0's, 2 gets
+    /// p3's, 3 gets p2's). Additions commute exactly, so only which NaN an element carries differs
+    /// (an x86 addition of two NaNs returns the first); AMD processors follow the SDM's order. The
+    /// emulated CPU is GenuineIntel and does what Intel processors do.
     /// </summary>
     private static void Dpps(CpuCore cpu, ref Instruction ins)
     {
@@ -447,11 +452,12 @@ internal static unsafe class SseFloat
                 p[i] = (imm & (0x10 << i)) != 0 ? MxcsrArithmetic.Single(FloatOp.Mul, x[o + i], y[o + i], m, ref flags) : 0f;
             }
 
-            float low = MxcsrArithmetic.Single(FloatOp.Add, p[0], p[1], m, ref flags);
-            float high = MxcsrArithmetic.Single(FloatOp.Add, p[2], p[3], m, ref flags);
-            float sum = MxcsrArithmetic.Single(FloatOp.Add, low, high, m, ref flags);
+            // Every element's sum raises the same MXCSR flags: computing all four costs nothing in fidelity.
             for (int i = 0; i < 4; i++)
             {
+                float near = MxcsrArithmetic.Single(FloatOp.Add, p[i ^ 1], p[i], m, ref flags);
+                float far = MxcsrArithmetic.Single(FloatOp.Add, p[i ^ 3], p[i ^ 2], m, ref flags);
+                float sum = MxcsrArithmetic.Single(FloatOp.Add, near, far, m, ref flags);
                 r[o + i] = (imm & (1 << i)) != 0 ? sum : 0f;
             }
         }
@@ -460,6 +466,10 @@ internal static unsafe class SseFloat
         cpu.WriteVectorRegister(ins, ins.Op0Register, Vector256.Create((ReadOnlySpan<float>)r).AsByte());
     }
 
+    /// <summary>
+    /// DPPD: as DPPS over two elements. Intel processors add p[i] + p[i^1] for destination element i
+    /// (the SDM's one sum is p0 + p1), which again differs only in which of two NaNs element 1 carries.
+    /// </summary>
     private static void Dppd(CpuCore cpu, ref Instruction ins)
     {
         cpu.CheckVector(ins);
@@ -469,9 +479,10 @@ internal static unsafe class SseFloat
         uint flags = 0, m = cpu.Mxcsr;
         double p0 = (imm & 0x10) != 0 ? MxcsrArithmetic.Double(FloatOp.Mul, x[0], y[0], m, ref flags) : 0;
         double p1 = (imm & 0x20) != 0 ? MxcsrArithmetic.Double(FloatOp.Mul, x[1], y[1], m, ref flags) : 0;
-        double sum = MxcsrArithmetic.Double(FloatOp.Add, p0, p1, m, ref flags);
+        double sum0 = MxcsrArithmetic.Double(FloatOp.Add, p0, p1, m, ref flags);
+        double sum1 = MxcsrArithmetic.Double(FloatOp.Add, p1, p0, m, ref flags);
         SimdForms.Commit(cpu, flags);
-        cpu.WriteVectorRegister(ins, ins.Op0Register, Vector256.Create((imm & 1) != 0 ? sum : 0, (imm & 2) != 0 ? sum : 0, 0, 0).AsByte());
+        cpu.WriteVectorRegister(ins, ins.Op0Register, Vector256.Create((imm & 1) != 0 ? sum0 : 0, (imm & 2) != 0 ? sum1 : 0, 0, 0).AsByte());
     }
 
     /// <summary>

@@ -186,13 +186,15 @@ internal sealed unsafe class DifferentialRunner : IDisposable
 
         for (int i = 0; i < 16; i++)
         {
-            if (native.Xmm[2 * i] != emulated.Xmm[2 * i] || native.Xmm[(2 * i) + 1] != emulated.Xmm[(2 * i) + 1])
+            if (!VendorDifferences.VectorHalvesAgree(c.Instruction, native.Xmm[2 * i], emulated.Xmm[2 * i])
+                || !VendorDifferences.VectorHalvesAgree(c.Instruction, native.Xmm[(2 * i) + 1], emulated.Xmm[(2 * i) + 1]))
             {
                 diff.Append(CultureInfo.InvariantCulture, $" xmm{i} native {native.Xmm[(2 * i) + 1]:x16}{native.Xmm[2 * i]:x16} emulated {emulated.Xmm[(2 * i) + 1]:x16}{emulated.Xmm[2 * i]:x16};");
             }
 
             // Bits 255:128 exist natively only on a host with AVX.
-            if (NativeCpu.HasAvx && (native.YmmHigh[2 * i] != emulated.YmmHigh[2 * i] || native.YmmHigh[(2 * i) + 1] != emulated.YmmHigh[(2 * i) + 1]))
+            if (NativeCpu.HasAvx && (!VendorDifferences.VectorHalvesAgree(c.Instruction, native.YmmHigh[2 * i], emulated.YmmHigh[2 * i])
+                || !VendorDifferences.VectorHalvesAgree(c.Instruction, native.YmmHigh[(2 * i) + 1], emulated.YmmHigh[(2 * i) + 1])))
             {
                 diff.Append(CultureInfo.InvariantCulture, $" ymm{i}[255:128] native {native.YmmHigh[(2 * i) + 1]:x16}{native.YmmHigh[2 * i]:x16} emulated {emulated.YmmHigh[(2 * i) + 1]:x16}{emulated.YmmHigh[2 * i]:x16};");
             }

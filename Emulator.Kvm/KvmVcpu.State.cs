@@ -111,7 +111,17 @@ public sealed partial class KvmVcpu
             Efer = state.Efer,
             ApicBase = ApicBaseFor(state),
         };
-        Set(KvmIoctl.SetSregs, sr, "KVM_SET_SREGS");
+        try
+        {
+            Set(KvmIoctl.SetSregs, sr, "KVM_SET_SREGS");
+        }
+        catch (KvmException e) when (e.Errno == LibC.EINVAL)
+        {
+            // KVM checks CR4 against the CPUID it was given (kvm_is_valid_cr4): a state from the
+            // software CPU, whose model has more, may enable features this host's KVM lacks.
+            throw new KvmException($"KVM_SET_SREGS refused CR0 {state.Cr0:x}, CR4 {state.Cr4:x}, EFER {state.Efer:x}{Cr4Features(state.Cr4)}: a guest that uses a feature this host's KVM cannot give cannot run under it", e);
+        }
+
         WriteXcr0(state.Xcr0);
 
         SetMsrs([.. _msrs.Select(i => (i, KvmMsrState.ForKvm(i, state.Msrs.TryGetValue(i, out ulong v) ? v : KvmMsrState.ResetValue(i))))]);
@@ -150,6 +160,9 @@ public sealed partial class KvmVcpu
 
         Set(KvmIoctl.SetDebugRegs, dr, "KVM_SET_DEBUGREGS");
         _halted = state.Halted;
+        // kvm_run's if_flag is the kernel's report at a KVM_EXIT_HLT; a state loaded into a halted
+        // vCPU (a snapshot, a move from the software CPU) made no such exit, so its IF comes from here.
+        _haltedInterruptible = state.Halted && (state.Rflags & (1UL << 9)) != 0;
         _nmiPending = false;
     }
 
@@ -455,5 +468,16 @@ public sealed partial class KvmVcpu
                 image[160..416].CopyTo(new Span<byte>(xmm, 256));
             }
         }
+    }
+
+    // The CR4 bits that enable a CPUID feature (Intel SDM Vol. 3A 2.5), named.
+    private static string Cr4Features(ulong cr4)
+    {
+        (int Bit, string Name)[] features =
+        [
+            (11, "UMIP"), (12, "LA57"), (16, "FSGSBASE"), (17, "PCIDE"), (18, "OSXSAVE"), (20, "SMEP"), (21, "SMAP"), (22, "PKE"), (23, "CET"), (24, "PKS"),
+        ];
+        string[] set = features.Where(f => (cr4 & (1UL << f.Bit)) != 0).Select(f => f.Name).ToArray();
+        return set.Length == 0 ? "" : $" (CR4 enables {string.Join(", ", set)})";
     }
 }

@@ -34,6 +34,9 @@ public sealed partial class KvmVcpu : IVcpu
     private volatile bool _nmiPending;
     // HLT without an in-kernel irqchip exits to userspace; the halt is then this vCPU's own state.
     private bool _halted;
+
+    // Whether the halted vCPU can take an interrupt (RFLAGS.IF at its HLT).
+    private bool _haltedInterruptible;
     // An I/O or MMIO exit was serviced; the guest instruction completes on the next KVM_RUN.
     private bool _completionPending;
     // The MSRs moved by GetState/SetState (KvmAccelerator.TransferredMsrs less those this vCPU's KVM refused).
@@ -277,6 +280,12 @@ public sealed partial class KvmVcpu : IVcpu
                 return null;
             case KvmExitReason.Hlt:
                 _halted = true;
+                unsafe
+                {
+                    // SAFETY: KVM_RUN returned with KVM_EXIT_HLT; the kernel wrote if_flag for it.
+                    _haltedInterruptible = _run->IfFlag != 0;
+                }
+
                 return null;
             case KvmExitReason.IrqWindowOpen:
             case KvmExitReason.Intr:
@@ -457,14 +466,7 @@ public sealed partial class KvmVcpu : IVcpu
     // A halted CPU resumes for an NMI (queued above) or for an interrupt it can take.
     private bool TryWake()
     {
-        byte ifFlag;
-        unsafe
-        {
-            // SAFETY: the kvm_run mapping is live; if_flag was written by the kernel at the HLT exit.
-            ifFlag = _run->IfFlag;
-        }
-
-        if (ifFlag != 0 && InterruptSource is { HasInterrupt: true })
+        if (_haltedInterruptible && InterruptSource is { HasInterrupt: true })
         {
             _halted = false;
             return true;

@@ -116,7 +116,14 @@ internal static class RunCommand
             if (snapshot is not null)
             {
                 phases!.Mark("machine");
-                machine.RestoreSnapshot(snapshot, phases);
+                try
+                {
+                    machine.RestoreSnapshot(snapshot, phases);
+                }
+                catch (Emulator.Kvm.KvmException e)
+                {
+                    throw new SnapshotFileException(snapshot.Path, $"cannot be restored under this host's KVM: {e.Message}");
+                }
                 snapshot.Dispose();
                 Console.Error.WriteLine($"emu: restored {snapshot.Path} ({machine.MemoryBytes >> 20} MiB, {machine.VcpuCount} vCPU(s)) in {restoring.Elapsed.TotalSeconds:0.000} s");
             }

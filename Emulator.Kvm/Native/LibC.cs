@@ -29,6 +29,9 @@ internal static partial class LibC
     /// <summary>errno: permission denied.</summary>
     public const int EACCES = 13;
 
+    /// <summary>Invalid argument (a state or setting the kernel refuses).</summary>
+    public const int EINVAL = 22;
+
     /// <summary>mmap(2) protection: readable.</summary>
     public const int PROT_READ = 1;
 

@@ -46,7 +46,6 @@ public sealed partial class KvmGuestTests
         string[] soft = Lines(jit.Stdout), hard = Lines(kvm.Stdout);
         Assert.Equal(soft.Length, hard.Length);
         IReadOnlyList<CpuidLeaf> effective = EffectiveKvmCpuid();
-        IReadOnlyList<CpuidLeaf> model = [.. CpuModel.Leaves.Select(l => Leaf(l, CpuModel.Query(l, 0, 0)))];
         for (int i = 0; i < soft.Length; i++)
         {
             if (CpuidLine().Match(soft[i]) is { Success: true } m)
@@ -55,7 +54,17 @@ public sealed partial class KvmGuestTests
                 // with KVM_GET_CPUID2), which is the model unless the host's KVM changes it. Both by
                 // the SDM's rule for leaves that are not in the table.
                 uint leaf = uint.Parse(m.Groups[1].Value, NumberStyles.HexNumber);
-                Assert.Equal(Format(leaf, IntelLookup(model, leaf)), soft[i]);
+                // The model answers leaves it does not give KVM (15H and 16H, the software CPU's
+                // clocks), and the leaf above the range with the highest basic leaf (16H).
+                Assert.Equal(Format(leaf, Leaf(leaf, CpuModel.Query(leaf, 0, 0))), soft[i]);
+                // A KVM nested in another hypervisor without hardware virtualization (the paravirtual
+                // KVM of this project's machines) answers the hypervisor range 40000000H-4FFFFFFFH
+                // itself, whatever table it was given.
+                if (leaf is >= 0x4000_0000 and < 0x5000_0000 && KvmHost.NotFastReason is not null)
+                {
+                    continue;
+                }
+
                 Assert.Equal(Format(leaf, IntelLookup(effective, leaf)), hard[i]);
             }
             else
@@ -195,7 +204,9 @@ public sealed partial class KvmGuestTests
         uint rangeBase = leaf & 0xffff_0000;
         uint maxBasic = Find(0)!.Value.Eax;
         bool inRange = Find(rangeBase) is { } range && leaf <= range.Eax;
-        return inRange ? new CpuidLeaf(leaf, 0, 0, 0, 0, 0) : Find(maxBasic)!.Value;
+        // The highest basic leaf may itself be missing from the table (a host's KVM that answers a
+        // subleaf-indexed leaf only for some subleaves): it then reads zeros as well.
+        return inRange ? new CpuidLeaf(leaf, 0, 0, 0, 0, 0) : Find(maxBasic) ?? new CpuidLeaf(maxBasic, 0, 0, 0, 0, 0);
     }
 
     private static CpuidLeaf Leaf(uint leaf, (uint A, uint B, uint C, uint D) r) => new(leaf, 0, r.A, r.B, r.C, r.D);

@@ -274,7 +274,7 @@ public sealed class KvmVcpuTests
         int next = 0;
         foreach (uint index in msrs)
         {
-            s.Msrs[index] = index == 0x10 ? 0x1_0000_0000UL : values[next++ % values.Length];
+            s.Msrs[index] = index == 0x10 ? 0x1_0000_0000UL : CacheControlValue(index) ?? values[next++ % values.Length];
         }
 
         // AVX state, where the host has it: CR4.OSXSAVE, XCR0 with x87, SSE and AVX, and bits 255:128 of every YMM register.
@@ -295,6 +295,23 @@ public sealed class KvmVcpuTests
         s.Halted = true;
         return s;
     }
+
+    // A value WRMSR accepts for the cache-control and machine-check MSRs whose contents the SDM
+    // restricts (a KVM that checks them refuses the others, and the transfer then leaves the MSR
+    // out): IA32_MCG_CTL all 1s or all 0s (Vol. 3B 15.3.1.3); variable-range MTRRs with a valid
+    // type (0, 1, 4, 5, 6) and no bits above a 36-bit physical address, fixed-range MTRRs with a
+    // valid type in every byte, IA32_MTRR_DEF_TYPE with E, FE and a valid default (Vol. 3A 12.11).
+    private static ulong? CacheControlValue(uint index) => index switch
+    {
+        0x17b => ulong.MaxValue,
+        // IA32_MCi_CTL: any value per the SDM (only P6 restricted it, 15.3.2.1), but KVM takes only all 0s or all 1s.
+        >= 0x400 and < 0x480 when (index & 3) == 0 => ulong.MaxValue,
+        >= 0x200 and <= 0x20f when (index & 1) == 0 => ((ulong)(index - 0x200 + 2) << 20) | 6, // IA32_MTRR_PHYSBASEn: WB
+        >= 0x200 and <= 0x20f => 0xf_fff0_0800, // IA32_MTRR_PHYSMASKn: 1 MiB, valid
+        0x250 or 0x258 or 0x259 or (>= 0x268 and <= 0x26f) => 0x0605_0401_0006_0504,
+        0x2ff => 0xc06,
+        _ => null,
+    };
 
     /// <summary>1 MiB of RAM, no devices, one vCPU of the chosen backend.</summary>
     private sealed class SmallMachine : IDisposable

@@ -16,7 +16,7 @@ public readonly record struct AcpiPointer(bool InRsdp, int Offset, byte Size);
 public readonly record struct AcpiChecksum(bool InRsdp, int Offset, int Start, int Length);
 
 /// <summary>
-/// The machine's ACPI tables before they have an address: the DSDT, FADT, MADT, HPET, XSDT and RSDT in one
+/// The machine's ACPI tables before they have an address: the FACS, DSDT, FADT, MADT, HPET, XSDT and RSDT in one
 /// blob whose pointers hold offsets from the blob's start, and the RSDP in a second blob pointing
 /// into the first. The same set is placed two ways: <see cref="Link"/> adds a base address itself
 /// (direct kernel boot, where emu plays the firmware), and <see cref="LoaderScript"/> tells firmware
@@ -30,6 +30,19 @@ public sealed class AcpiTableSet
 
     // ACPI tables are 8-byte aligned at least; 16 keeps the layout of the directly booted machine.
     private const int Align = 16;
+
+    /// <summary>
+    /// The blob's alignment, which firmware honours: the FACS at its start must be on a 64-byte
+    /// boundary (ACPI 6.5 5.2.10).
+    /// </summary>
+    public const int BlobAlignment = Facs.Alignment;
+
+    /// <summary>
+    /// Bytes at the blob's start that belong to the FACS: a page, so that a direct boot can report
+    /// it as ACPI NVS memory (preserved, never reclaimed) apart from the tables that follow, which
+    /// an OS may reclaim once read.
+    /// </summary>
+    public const int FacsPage = 4096;
 
     private readonly List<AcpiPointer> _pointers = [];
     private readonly List<AcpiChecksum> _checksums = [];
@@ -56,8 +69,12 @@ public sealed class AcpiTableSet
     public static AcpiTableSet Build(int cpus, bool hpet = true)
     {
         var set = new AcpiTableSet();
+        set._tables.AddRange(Facs.Build());
+        set._tables.AddRange(new byte[FacsPage - Facs.Size]);
+        const int facs = 0;
         int dsdt = set.Place(Dsdt.Build());
-        int fadt = set.Place(Fadt.Build((uint)dsdt));
+        int fadt = set.Place(Fadt.Build(facs, (uint)dsdt));
+        set._pointers.Add(new(false, fadt + Fadt.FirmwareCtrlOffset, 4));
         set._pointers.Add(new(false, fadt + Fadt.DsdtOffset, 4));
         set._pointers.Add(new(false, fadt + Fadt.XDsdtOffset, 8));
         int madt = set.Place(Madt.Build(cpus));
@@ -123,7 +140,7 @@ public sealed class AcpiTableSet
     {
         var loader = new FwCfgTableLoader()
             .AllocateFile(RsdpFile, Align, TableLoaderZone.FSeg)
-            .AllocateFile(TablesFile, 64, TableLoaderZone.High);
+            .AllocateFile(TablesFile, BlobAlignment, TableLoaderZone.High);
         foreach (AcpiPointer p in _pointers)
         {
             loader.AddPointerTo(p.InRsdp ? RsdpFile : TablesFile, TablesFile, (uint)p.Offset, p.Size);

@@ -5,8 +5,8 @@ using Emulator.Devices.Pci;
 namespace Emulator.Machines.Acpi;
 
 /// <summary>
-/// The Fixed ACPI Description Table, revision 6 (ACPI 6.5 5.2.9, Table 5.9): where the PM1a event and
-/// control blocks and the PM timer are (<see cref="AcpiPmPorts"/>), the SCI on IRQ 9, the DSDT, and the
+/// The Fixed ACPI Description Table, revision 6 (ACPI 6.5 5.2.9, Table 5.9): where the FACS is, where
+/// the PM1a event and control blocks and the PM timer are (<see cref="AcpiPmPorts"/>), the SCI on IRQ 9, the DSDT, and the
 /// reset register (the Reset Control Register at 0xCF9, value 6: full reset).
 /// </summary>
 public static class Fadt
@@ -27,7 +27,7 @@ public static class Fadt
     public const int FirmwareCtrlOffset = 36, DsdtOffset = 40, PreferredPmProfileOffset = 45, SciIntOffset = 46, SmiCmdOffset = 48,
         Pm1aEvtBlkOffset = 56, Pm1aCntBlkOffset = 64, PmTmrBlkOffset = 76, Pm1EvtLenOffset = 88, Pm1CntLenOffset = 89,
         PmTmrLenOffset = 91, CenturyOffset = 108, IapcBootArchOffset = 109, FlagsOffset = 112, ResetRegOffset = 116,
-        ResetValueOffset = 128, MinorVersionOffset = 131, XDsdtOffset = 140, XPm1aEvtBlkOffset = 148, XPm1aCntBlkOffset = 172,
+        ResetValueOffset = 128, MinorVersionOffset = 131, XFirmwareCtrlOffset = 132, XDsdtOffset = 140, XPm1aEvtBlkOffset = 148, XPm1aCntBlkOffset = 172,
         XPmTmrBlkOffset = 208;
 
     /// <summary>Fixed feature flags (Table 5.10).</summary>
@@ -40,11 +40,16 @@ public static class Fadt
     /// <summary>The CMOS RTC century register's index (MC146818 NVRAM).</summary>
     public const byte CenturyRegister = 0x32;
 
-    /// <summary>Builds the table pointing at the DSDT at <paramref name="dsdt"/>.</summary>
-    public static byte[] Build(uint dsdt)
+    /// <summary>Builds the table pointing at the FACS at <paramref name="facs"/> and the DSDT at <paramref name="dsdt"/>.</summary>
+    public static byte[] Build(uint facs, uint dsdt)
     {
         byte[] t = new byte[Size];
         Span<byte> s = t;
+
+        // The FACS is below 4 GiB, so FIRMWARE_CTRL holds it and X_FIRMWARE_CTRL stays zero: at most
+        // one of the two may be non-zero (Table 5.9, FIRMWARE_CTRL; Linux warns of a "32/64X FACS
+        // address mismatch" otherwise).
+        BinaryPrimitives.WriteUInt32LittleEndian(s[FirmwareCtrlOffset..], facs);
         BinaryPrimitives.WriteUInt32LittleEndian(s[DsdtOffset..], dsdt);
         s[PreferredPmProfileOffset] = 0; // unspecified
         BinaryPrimitives.WriteUInt16LittleEndian(s[SciIntOffset..], SciInterrupt);

@@ -34,7 +34,9 @@ public readonly record struct E820Entry(ulong Address, ulong Size, E820Type Type
 /// which holds the RSDP and the SMBIOS entry point of a direct kernel boot.</item>
 /// <item>RAM 1 MiB - the PCI hole at 3 GiB (or the end of RAM), minus two ranges at its top: the SMBIOS
 /// structure table's (<see cref="SmbiosTableSize"/>, reserved, as firmware keeps the tables it places
-/// in high memory), then <see cref="AcpiTablesSize"/> reported as ACPI memory, where the XSDT, FADT, DSDT
+/// in high memory), then <see cref="AcpiTablesSize"/> for the ACPI tables: its first page, which holds
+/// the FACS, reported as ACPI NVS memory (OSPM writes its waking vector and global lock there, so it
+/// must outlive the boot: ACPI 6.5 5.2.10, 15.3), the rest as ACPI memory, where the XSDT, FADT, DSDT
 /// and MADT live.</item>
 /// <item>RAM from 4 GiB: whatever did not fit below the hole.</item>
 /// </list>
@@ -46,6 +48,9 @@ public sealed class E820Map
 
     /// <summary>Bytes reserved at the top of low extended RAM for the ACPI tables.</summary>
     public const ulong AcpiTablesSize = 64 << 10;
+
+    /// <summary>The first bytes of the ACPI tables' range, the FACS's page, reported as ACPI NVS.</summary>
+    public const ulong AcpiNvsSize = Acpi.AcpiTableSet.FacsPage;
 
     /// <summary>
     /// Bytes reserved below the ACPI tables for the SMBIOS structure table: 64 KiB, the most an SMBIOS
@@ -114,7 +119,8 @@ public sealed class E820Map
         if (acpi != 0)
         {
             entries.Add(new(ramEnd, SmbiosTableSize, E820Type.Reserved));
-            entries.Add(new(acpi, AcpiTablesSize, E820Type.Acpi));
+            entries.Add(new(acpi, AcpiNvsSize, E820Type.Nvs));
+            entries.Add(new(acpi + AcpiNvsSize, AcpiTablesSize - AcpiNvsSize, E820Type.Acpi));
         }
 
         if (memoryBytes > PcMemoryMap.PciHoleStart)

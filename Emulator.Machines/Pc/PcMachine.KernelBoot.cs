@@ -38,6 +38,7 @@ public sealed partial class PcMachine
         Kernel = KernelLoader.Load(Platform.Memory, map, _config.Kernel, AcpiTables.RsdpAddress, vgaText: Vga is not null);
         if (Kernel.Multiboot)
         {
+            BiosInterruptVectors.Set(Platform.Memory);
             lock (Platform.DeviceLock)
             {
                 BiosInterruptSetup.Set(Platform.Io, LocalApics[0]);

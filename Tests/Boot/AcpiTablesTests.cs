@@ -187,6 +187,34 @@ public sealed class AcpiTablesTests : IDisposable
         Assert.Equal(new byte[] { 1, 16, 0, 2, 0x04, 0x06, 0, 0, 0, 0, 0, 0 }, f.AsSpan(Fadt.XPm1aCntBlkOffset, 12).ToArray());
     }
 
+    // ACPI 6.5 5.2.10 and Table 5.14: the FACS is signature "FACS", a length of at least 64, the
+    // waking vectors at 12 and 24, the version at 32; firmware aligns it on 64 bytes, in memory not
+    // reported as AddressRangeMemory. Table 5.9: FIRMWARE_CTRL holds it below 4 GiB, and then
+    // X_FIRMWARE_CTRL must be zero. kvm-unit-tests' s3.flat reads FIRMWARE_CTRL alone.
+    [Fact]
+    public void FadtPointsAtA64ByteAlignedFacsInNvsMemory()
+    {
+        (_, var tables) = Written();
+        byte[] f = tables["FACP"].Bytes;
+        ulong facs = BinaryPrimitives.ReadUInt32LittleEndian(f.AsSpan(36));
+
+        Assert.NotEqual(0ul, facs);
+        Assert.Equal(0ul, BinaryPrimitives.ReadUInt64LittleEndian(f.AsSpan(132)));
+        Assert.Equal(0ul, facs % 64);
+        byte[] s = _m.Read(facs, 64);
+        Assert.Equal("FACS", Encoding.ASCII.GetString(s, 0, 4));
+        Assert.Equal(64u, BinaryPrimitives.ReadUInt32LittleEndian(s.AsSpan(4)));
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(s.AsSpan(12))); // no waking vector until OSPM sets one
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(s.AsSpan(16))); // global lock free
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(s.AsSpan(20))); // neither S4BIOS_F nor 64BIT_WAKE_SUPPORTED_F
+        Assert.Equal(2, s[32]);
+
+        // ACPI NVS (ACPI 6.5 15.3: preserved, never reclaimed), and no table sits in that range.
+        E820Entry holder = _m.Map.Entries.Single(e => e.Address <= facs && facs + 64 <= e.End);
+        Assert.Equal(E820Type.Nvs, holder.Type);
+        Assert.All(tables.Values, t => Assert.True(t.Address >= holder.End || t.Address + (ulong)t.Bytes.Length <= holder.Address));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(4)]
@@ -291,6 +319,8 @@ public sealed class AcpiTablesTests : IDisposable
                 files[name.ToLowerInvariant()] = bytes;
             }
 
+            files["facs"] = _m.Read(BinaryPrimitives.ReadUInt32LittleEndian(tables["FACP"].Bytes.AsSpan(36)), 64);
+
             var text = new Dictionary<string, string>();
             foreach ((string name, byte[] bytes) in files)
             {
@@ -323,6 +353,10 @@ public sealed class AcpiTablesTests : IDisposable
             Assert.Matches(@"Reset Register Supported \(V2\) : 1", text["facp"]);
             Assert.Matches(@"Value to cause reset : 06", text["facp"]);
             Assert.Matches(@"SCI Interrupt : 0009", text["facp"]);
+            Assert.Matches(@"FACS Address : [0-9A-F]*[048C]0\b", text["facp"]);
+            Assert.Matches(@"Signature : ""FACS""", text["facs"]);
+            Assert.Matches(@"Length : 00000040", text["facs"]);
+            Assert.Matches(@"Version : 02", text["facs"]);
             Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(text["apic"], @"Subtable Type : 00 \[Processor Local APIC\]"));
             Assert.Contains("Subtable Type : 01 [I/O APIC]", text["apic"], StringComparison.Ordinal);
             Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(text["apic"], @"Subtable Type : 02 \[Interrupt Source Override\]"));

@@ -76,6 +76,50 @@ public sealed class BiosInterruptSetupTests : IDisposable
         AssertSeaBiosState(m);
     }
 
+    // A real-mode interrupt reaches firmware code that acknowledges it at the 8259As (OCW2 20h,
+    // non-specific EOI, 8259A data sheet), slave before master for IRQ 8-15; INT 08h also counts the
+    // BIOS tick at 40:6C and calls INT 1Ch, as a PC BIOS does; other vectors return at once.
+    [Fact]
+    public void EveryRealModeVectorReachesAHandlerThatAcknowledgesItsIrq()
+    {
+        using PcMachine m = Machine(MultibootKernel);
+        string Handler(int vector)
+        {
+            uint entry = (uint)m.Platform.Memory.ReadUInt(new(4 * (ulong)vector), 4);
+            ulong at = ((ulong)(entry >> 16) << 4) + (entry & 0xffff);
+            Assert.InRange(at, 0xf_0000ul, 0xf_ffffUL);
+            byte[] code = new byte[64];
+            m.Platform.Memory.Read(new(at), code);
+            var decoder = Iced.Intel.Decoder.Create(16, code);
+            var text = new List<string>();
+            var formatter = new Iced.Intel.NasmFormatter();
+            var output = new Iced.Intel.StringOutput();
+            while (text.Count == 0 || text[^1] != "iret")
+            {
+                formatter.Format(decoder.Decode(), output);
+                text.Add(output.ToStringAndReset());
+            }
+
+            return string.Join("; ", text);
+        }
+
+        Assert.Equal("push ds; push ax; xor ax,ax; mov ds,ax; add word [46Ch],1; adc word [46Eh],0; int 1Ch; mov al,20h; out 20h,al; pop ax; pop ds; iret", Handler(0x08));
+        for (int irq = 1; irq < 8; irq++)
+        {
+            Assert.Equal("push ax; mov al,20h; out 20h,al; pop ax; iret", Handler(0x08 + irq));
+        }
+
+        for (int irq = 8; irq < 16; irq++)
+        {
+            Assert.Equal("push ax; mov al,20h; out 0A0h,al; out 20h,al; pop ax; iret", Handler(0x70 + irq - 8));
+        }
+
+        foreach (int vector in new[] { 0x00, 0x07, 0x10, 0x1c, 0x21, 0x6f, 0x78, 0xff })
+        {
+            Assert.Equal("iret", Handler(vector));
+        }
+    }
+
     // Linux programs both chips itself; its direct boot leaves them as a machine that ran no code has them.
     [Fact]
     public void LinuxKernelFindsThemAsAfterReset()

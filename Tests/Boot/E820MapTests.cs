@@ -6,7 +6,7 @@ namespace Emulator.Tests.Boot;
 public sealed class E820MapTests
 {
     [Fact]
-    public void SmallPcHasConventionalEbdaFirmwareExtendedSmbiosAndAcpiRanges()
+    public void SmallPcHasConventionalEbdaFirmwareExtendedSmbiosAcpiNvsAndAcpiRanges()
     {
         E820Map m = E820Map.Build(128UL << 20, 0x1_0000);
 
@@ -17,7 +17,8 @@ public sealed class E820MapTests
                 new E820Entry(0xf_0000, 0x1_0000, E820Type.Reserved),
                 new E820Entry(0x10_0000, (128UL << 20) - 0x10_0000 - E820Map.AcpiTablesSize - E820Map.SmbiosTableSize, E820Type.Ram),
                 new E820Entry((128UL << 20) - E820Map.AcpiTablesSize - E820Map.SmbiosTableSize, E820Map.SmbiosTableSize, E820Type.Reserved),
-                new E820Entry((128UL << 20) - E820Map.AcpiTablesSize, E820Map.AcpiTablesSize, E820Type.Acpi),
+                new E820Entry((128UL << 20) - E820Map.AcpiTablesSize, 0x1000, E820Type.Nvs),
+                new E820Entry((128UL << 20) - E820Map.AcpiTablesSize + 0x1000, E820Map.AcpiTablesSize - 0x1000, E820Type.Acpi),
             ],
             m.Entries);
         Assert.Equal(639u, m.MemLowerKiB);

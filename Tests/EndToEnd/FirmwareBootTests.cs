@@ -155,6 +155,10 @@ public sealed class FirmwareBootTests : IDisposable
             guest.WaitForShell(ShellTimeout);
             guest.Command(WaitForDevice(device) + $"cat {identity}", expectedIdentity);
             guest.Command($"head -c 512 {device} | sha256sum", Sha256Hex(mbr));
+
+            // Linux found the FACS through the FADT of the tables SeaBIOS loaded (etc/table-loader),
+            // 64 bytes with its signature (lower-cased, so that the echoed command cannot match).
+            guest.Command("echo $(wc -c < /sys/firmware/acpi/tables/FACS)$(head -c 4 /sys/firmware/acpi/tables/FACS | tr A-Z a-z)", "64facs");
             Assert.Equal(0, guest.PowerOff(TimeSpan.FromMinutes(2)));
             Assert.Contains(banner, guest.Output, StringComparison.Ordinal);
         }

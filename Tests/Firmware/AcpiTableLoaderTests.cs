@@ -132,6 +132,14 @@ public sealed class AcpiTableLoaderTests
         Assert.Equal(dsdt32, dsdt64);
         Assert.Equal("DSDT", Encoding.ASCII.GetString(TableAt(loaded, dsdt64), 0, 4));
 
+        // The FACS (no checksum): FIRMWARE_CTRL only, 64-byte aligned wherever the blob lands (ACPI 6.5 5.2.10).
+        ulong facs = BinaryPrimitives.ReadUInt32LittleEndian(fadt.AsSpan(36));
+        Assert.Equal(0ul, BinaryPrimitives.ReadUInt64LittleEndian(fadt.AsSpan(132)));
+        Assert.Equal(0ul, facs % 64);
+        (ulong blobAt, byte[] blob) = loaded[AcpiTableSet.TablesFile];
+        Assert.InRange(facs, blobAt, blobAt + (ulong)blob.Length - 64);
+        Assert.Equal("FACS", Encoding.ASCII.GetString(blob, (int)(facs - blobAt), 4));
+
         // The same bytes emu writes itself for a direct kernel boot at that address.
         (byte[] tables, byte[] linkedRsdp) = set.Link(tablesAt);
         Assert.Equal(tables, loaded[AcpiTableSet.TablesFile].Data);

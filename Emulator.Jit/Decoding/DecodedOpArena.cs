@@ -19,7 +19,7 @@ internal sealed unsafe class DecodedOpArena
     private const int ChunkOps = 2048;
 
     private Chunk? _chunk;
-    private int _used, _capacity;
+    private int _used;
 
     /// <summary>A slice of <paramref name="count"/> ops that never moves, and the chunk that holds it.</summary>
     public (Chunk Chunk, int Start) Allocate(int count)
@@ -29,10 +29,9 @@ internal sealed unsafe class DecodedOpArena
             return (new Chunk(count), 0);
         }
 
-        if (_chunk is null || _used + count > _capacity)
+        if (_chunk is null || _used + count > _chunk.Length)
         {
             _chunk = new Chunk(ChunkOps);
-            _capacity = ChunkOps;
             _used = 0;
         }
 

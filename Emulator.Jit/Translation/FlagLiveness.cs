@@ -29,13 +29,16 @@ internal static class FlagLiveness
     /// undefined flags may be read before they are written again, where the code after the block may
     /// read <paramref name="liveAfter"/>; returns how many it turned.
     /// </summary>
-    public static int InterpretObservedUndefined(List<IrOp> ops, uint liveAfter)
+    public static int InterpretObservedUndefined(List<IrOp> ops, uint liveAfter) => InterpretObservedUndefined(ops, 0, ops.Count, liveAfter);
+
+    /// <summary>As above, for the straight run of <paramref name="count"/> ops from <paramref name="first"/> (one segment of a region).</summary>
+    public static int InterpretObservedUndefined(List<IrOp> ops, int first, int count, uint liveAfter)
     {
         uint live = liveAfter;
         int turned = 0;
-        for (int i = ops.Count - 1; i >= 0; i--)
+        for (int i = first + count - 1; i >= first; i--)
         {
-            if (i > 0 && ops[i - 1].Kind == IrKind.Sti)
+            if (i > first && ops[i - 1].Kind == IrKind.Sti)
             {
                 // The block may end its run right after the instruction an STI shadows (X86Emitter.AfterSti).
                 live = All;

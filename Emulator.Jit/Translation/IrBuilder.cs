@@ -33,7 +33,9 @@ internal static unsafe class IrBuilder
     /// <summary>The block's IR, or null when translating it would gain nothing.</summary>
     /// <param name="block">The decoded block.</param>
     /// <param name="successors">Reads the flags the code after the block reads first; null: all of them.</param>
-    public static IrBlock? Build(Block block, SuccessorFlags? successors = null)
+    /// <param name="code">The decoded blocks, to continue the unit through the block's direct branches into hot ones (see <see cref="Regions"/>); null: the block alone.</param>
+    /// <param name="threshold">Executions that make a block hot (the translation threshold).</param>
+    public static IrBlock? Build(Block block, SuccessorFlags? successors = null, BlockCache? code = null, int threshold = 1)
     {
         if (block.Bitness == 16)
         {
@@ -41,31 +43,26 @@ internal static unsafe class IrBuilder
         }
 
         var ir = new IrBlock { StartRip = block.Rip, Bitness = block.Bitness, Ops = new List<IrOp>(block.Ops.Length) };
-        Span<DecodedOp> ops = block.Ops;
-        ushort pinned = 0;
-        for (int i = 0; i < ops.Length; i++)
+        ushort pinned = 0, used = 0;
+        bool whole = AddSegment(ir, block, ref pinned, ref used, cut: true);
+        ir.FallThrough = ir.Segments[0].FallThrough;
+        if (whole && code is not null)
         {
-            IrOp op = Classify(ref ops[i], block.Bitness);
-            op.Op = (DecodedOp*)Unsafe.AsPointer(ref ops[i]);
-            ushort morePinned = Spillable(op) ? pinned : (ushort)(pinned | op.Registers);
-            if (BitOperations.PopCount(morePinned) > MaxCachedRegisters)
+            Regions.Grow(ir, block, code, threshold, ref pinned, ref used);
+        }
+
+        // Only now is each segment's end known, and with it what may read the flags after it.
+        foreach (IrSegment segment in ir.Segments)
+        {
+            if (segment.Count > 0)
             {
-                break;
+                // After an interpreter call FlagLiveness counts every flag as read anyway.
+                IrOp last = ir.Ops[segment.FirstOp + segment.Count - 1];
+                uint liveAfter = successors is not null && last.Kind != IrKind.Interpret ? successors.LiveAfter(block, last.Ins) : FlagLiveness.All;
+                FlagLiveness.InterpretObservedUndefined(ir.Ops, segment.FirstOp, segment.Count, liveAfter);
             }
-
-            pinned = morePinned;
-            ir.Ops.Add(op);
-            ir.FallThrough = op.Next;
         }
 
-        // Only now is the block's end known, and with it what may read the flags after it.
-        if (ir.Ops.Count > 0)
-        {
-            // After an interpreter call FlagLiveness counts every flag as read anyway.
-            IrOp last = ir.Ops[^1];
-            uint liveAfter = successors is not null && last.Kind != IrKind.Interpret ? successors.LiveAfter(block, last.Ins) : FlagLiveness.All;
-            FlagLiveness.InterpretObservedUndefined(ir.Ops, liveAfter);
-        }
         ushort registers = 0, written = 0;
         pinned = 0;
         Span<int> uses = stackalloc int[16];
@@ -96,7 +93,7 @@ internal static unsafe class IrBuilder
         {
             if (TranslatorSettings.Trace)
             {
-                Console.Error.WriteLine($"translator: block at {block.Rip:x} has no native instruction: {string.Join("; ", ops.ToArray().Select(o => o.Ins.ToString()))}");
+                Console.Error.WriteLine($"translator: block at {block.Rip:x} has no native instruction: {string.Join("; ", ir.Ops.Select(o => o.Ins.ToString()))}");
             }
 
             return null;
@@ -126,6 +123,49 @@ internal static unsafe class IrBuilder
             ir.FlatSegments |= AvxUnavailable;
         }
         return ir;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="block"/>'s ops as a segment of <paramref name="ir"/>. With
+    /// <paramref name="cut"/> (the entry block) the ops that fit the host registers are kept and the
+    /// result says whether that was all of them; otherwise the block is added whole, and only if
+    /// the unit then still uses no more guest registers than there are host registers for them
+    /// (a member never adds spills), or not at all.
+    /// </summary>
+    internal static bool AddSegment(IrBlock ir, Block block, ref ushort pinned, ref ushort used, bool cut)
+    {
+        int first = ir.Ops.Count;
+        Span<DecodedOp> ops = block.Ops;
+        ushort p = pinned, u = used;
+        ulong fallThrough = block.Rip;
+        bool whole = true;
+        for (int i = 0; i < ops.Length; i++)
+        {
+            IrOp op = Classify(ref ops[i], block.Bitness);
+            op.Op = (DecodedOp*)Unsafe.AsPointer(ref ops[i]);
+            ushort morePinned = Spillable(op) ? p : (ushort)(p | op.Registers);
+            if (BitOperations.PopCount(morePinned) > MaxCachedRegisters || (!cut && BitOperations.PopCount((ushort)(u | op.Registers)) > MaxCachedRegisters))
+            {
+                whole = false;
+                break;
+            }
+
+            p = morePinned;
+            u |= op.Registers;
+            ir.Ops.Add(op);
+            fallThrough = op.Next;
+        }
+
+        if (!whole && !cut)
+        {
+            ir.Ops.RemoveRange(first, ir.Ops.Count - first);
+            return false;
+        }
+
+        pinned = p;
+        used = u;
+        ir.Segments.Add(new IrSegment(block.Rip, first, ir.Ops.Count - first, fallThrough));
+        return whole;
     }
 
     // Which registers live in host registers through the block: every register of an op that must

@@ -29,6 +29,9 @@ internal sealed unsafe class Translation
 
     public int GuestInstructions { get; set; }
 
+    /// <summary>The other decoded blocks of a region (IrBlock.Members): translated code refers to their ops, which must live as long as it does.</summary>
+    public List<Block>? Members { get; set; }
+
     /// <summary>True once the code cache that holds the code was reset: nothing may touch the code again.</summary>
     public bool Dead { get; set; }
 

@@ -46,6 +46,7 @@ internal sealed unsafe class TranslationCache : IDisposable
     private readonly SuccessorFlags _successors;
     private int _nextSlot;
     private int _epoch;
+    private readonly bool _regions;
 
     // With a worker: the blocks this vCPU asked for and has not had back (vCPU thread only).
     private readonly TranslationWorker? _worker;
@@ -56,8 +57,10 @@ internal sealed unsafe class TranslationCache : IDisposable
     /// <param name="threshold">Executions of a block before it is translated.</param>
     /// <param name="background">Translate on a worker thread (the vCPU interprets a block until its translation is installed).</param>
     /// <param name="impatience">With a worker: executions after which the vCPU translates a block still waiting (0: EMU_JIT_IMPATIENCE's value).</param>
-    public TranslationCache(CpuCore cpu, long capacity, int threshold, bool background = false, int impatience = 0)
+    /// <param name="regions">Grow units through direct branches into hot blocks (<see cref="Regions"/>; null: EMU_JIT_REGIONS).</param>
+    public TranslationCache(CpuCore cpu, long capacity, int threshold, bool background = false, int impatience = 0, bool? regions = null)
     {
+        _regions = regions ?? Regions.Enabled;
         Impatience = impatience > 0 ? impatience : TranslatorSettings.Impatience;
         _cpu = cpu;
         _successors = new SuccessorFlags(cpu.Memory, cpu.Code);
@@ -344,7 +347,7 @@ internal sealed unsafe class TranslationCache : IDisposable
     private Compiled Compile(Block block)
     {
         long start = Stopwatch.GetTimestamp();
-        IrBlock? ir = IrBuilder.Build(block, _successors);
+        IrBlock? ir = IrBuilder.Build(block, _successors, _regions ? _cpu.Code : null, Threshold);
         if (ir is null)
         {
             return new Compiled(block, _epoch, 0, null, null, 0, false, Stopwatch.GetTimestamp() - start);
@@ -437,6 +440,7 @@ internal sealed unsafe class TranslationCache : IDisposable
             Invalid = (byte*)(at + code.InvalidOffset),
             FlatSegments = ir.FlatSegments,
             GuestInstructions = ir.Ops.Count,
+            Members = ir.Members.Count > 0 ? ir.Members : null,
         };
         t.Slots = new ChainSlot[code.Slots.Length];
         for (int i = 0; i < code.Slots.Length; i++)
@@ -466,6 +470,7 @@ internal sealed unsafe class TranslationCache : IDisposable
         block.Publish(_cpu.Index, t, _cpu.Code.SyncRoot);
         Statistics.Blocks++;
         Statistics.GuestInstructions += ir.Ops.Count;
+        Statistics.RegionMembers += ir.Members.Count;
         Statistics.NativeInstructions += ir.Ops.Count(o => o.Kind != IrKind.Interpret);
         foreach (IrOp o in ir.Ops)
         {
@@ -662,6 +667,9 @@ internal sealed class TranslationStatistics
 {
     public long Blocks;
     public long GuestInstructions;
+
+    /// <summary>Blocks translated as segments of other blocks' regions (Translation/Regions).</summary>
+    public long RegionMembers;
     public long NativeInstructions;
     public long HostBytes;
     public long TranslateTicks;
@@ -759,6 +767,6 @@ internal sealed class TranslationStatistics
     public override string ToString() =>
         $"{Blocks} blocks, {GuestInstructions} guest instructions ({NativeInstructions} native, {UndefinedFlagsInterpreted} interpreted for their undefined flags, {UndefinedFlagsFixed} with them fixed in host code), {HostBytes / 1024} KiB host code, "
         + $"{TranslateTicks * 1000.0 / Stopwatch.Frequency:0.0} ms translating ({(GuestInstructions == 0 ? 0 : TranslateTicks * 1e6 / Stopwatch.Frequency / GuestInstructions):0.00} us per guest instruction), "
-        + $"({X86Emitter.AssembleTicks * 1000.0 / Stopwatch.Frequency:0.0} ms of it encoding), {ChainsPatched} chains patched, {Entries} entries from the dispatcher, {Flushes} cache resets, {Duplicates} worker translations superseded; "
+        + $"({X86Emitter.AssembleTicks * 1000.0 / Stopwatch.Frequency:0.0} ms of it encoding), {ChainsPatched} chains patched, {RegionMembers} region members, {Entries} entries from the dispatcher, {Flushes} cache resets, {Duplicates} worker translations superseded; "
         + $"process GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen0/1/2), {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms paused, {GC.GetTotalAllocatedBytes() >> 20} MiB allocated";
 }

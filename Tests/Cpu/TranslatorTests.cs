@@ -129,6 +129,91 @@ public sealed class TranslatorTests
         Assert.Equal(0x1111_1105UL, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ALoopThroughBothWaysOfABranchComputesTheSameAsRegionOrBlocks(bool regions)
+    {
+        // The loop head's JZ goes to one of two blocks that meet again at the loop's end: as a
+        // region (Translation/Regions) both ways and the back edge stay in host code.
+        using var rig = new TranslatorRig(threshold: 2, regions: regions);
+        rig.Load(a =>
+        {
+            Label loop = a.CreateLabel(), even = a.CreateLabel(), join = a.CreateLabel();
+            a.mov(ecx, 100_000);
+            a.xor(eax, eax);
+            a.xor(edx, edx);
+            a.Label(ref loop);
+            a.test(ecx, 1);
+            a.jz(even);
+            a.add(eax, ecx);
+            a.jmp(join);
+            a.Label(ref even);
+            a.xor(edx, ecx);
+            a.add(eax, 3);
+            a.Label(ref join);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        uint sum = 0, mix = 0;
+        for (uint c = 100_000; c != 0; c--)
+        {
+            if ((c & 1) != 0)
+            {
+                sum += c;
+            }
+            else
+            {
+                mix ^= c;
+                sum += 3;
+            }
+        }
+
+        CpuState s = rig.Core.SaveState();
+        Assert.Equal((sum, mix), ((uint)s.Gpr[(int)Gpr.Rax], (uint)s.Gpr[(int)Gpr.Rdx]));
+        Assert.True(rig.Statistics!.Entries > 0, "translated code never ran");
+        Assert.Equal(regions, rig.Statistics.RegionMembers > 0);
+    }
+
+    [Fact]
+    public void AStoreIntoABlockTranslatedAsAnotherBlocksRegionMemberDropsTheRegion()
+    {
+        // The loop's end (S) becomes hot after its head (E) and is translated as a region with E as
+        // a member. Halfway, the code outside the region rewrites E's MOV EBX immediate from 1 to 7:
+        // every later pass must add 7 (stale code would keep adding 1). 501 passes add 1 (the
+        // rewriting pass's MOV ran before the store), 499 add 7. E starts with CMP, which writes
+        // every flag, so S's look at the flags its successor reads (SuccessorFlags) watches only
+        // the CMP's bytes: only the region's own watch of E's bytes sees the MOV rewritten.
+        using var rig = new TranslatorRig(threshold: 2, regions: true);
+        rig.Load(a =>
+        {
+            Label start = a.CreateLabel(), loop = a.CreateLabel(), skip = a.CreateLabel();
+            a.jmp(start);                              // 2 bytes: the loop head starts at Code + 2
+            a.Label(ref loop);
+            a.cmp(ecx, 500);                           // 6 bytes
+            a.db(0xbb);
+            a.dd(1);                                   // mov ebx, 1: its immediate at Code + 9
+            a.jne(skip);
+            a.mov(__byte_ptr[TranslatorRig.Code + 9], 7);
+            a.Label(ref skip);
+            a.add(eax, ebx);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.hlt();
+            a.Label(ref start);
+            a.mov(ecx, 1000);
+            a.xor(eax, eax);
+            a.jmp(loop);
+        });
+
+        Assert.True(rig.RunToHalt());
+        Assert.Equal((ulong)(501 + (499 * 7)), rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
+        Assert.True(rig.Statistics!.RegionMembers > 0, "no region was translated");
+    }
+
     [Fact]
     public void ALoopWhoseDataSharesItsCodePageCountsRight()
     {
@@ -429,7 +514,8 @@ public sealed class TranslatorTests
 
         Assert.True(rig.RunToHalt());
         Assert.Equal((ulong)((long)Rounds * Pieces * (Pieces + 1) / 2) & 0xffff_ffff, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
-        Assert.True(rig.Statistics!.Blocks >= Pieces, $"only {rig.Statistics.Blocks} blocks translated");
+        // Every piece translated (regions join up to Regions.MaxSegments of them in one unit, so count instructions, not units).
+        Assert.True(rig.Statistics!.GuestInstructions >= 2 * Pieces, $"only {rig.Statistics.GuestInstructions} guest instructions translated");
         Assert.True(rig.Statistics.Duplicates > 0, $"dups {rig.Statistics.Duplicates} blocks {rig.Statistics.Blocks}");
         Assert.True(rig.Statistics.Entries > 0, "translated code never ran");
     }

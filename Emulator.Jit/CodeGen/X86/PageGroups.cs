@@ -73,8 +73,19 @@ internal sealed class PageGroups
             return;
         }
 
+        int segment = 0;
         for (int i = 0; i < ops.Count; i++)
         {
+            if (segment + 1 < ir.Segments.Count && ir.Segments[segment + 1].FirstOp == i)
+            {
+                // A region's segment is also reached by jumps from others: no group spans its start.
+                segment++;
+                for (int r = 0; r < 16; r++)
+                {
+                    Close(r);
+                }
+            }
+
             IrOp op = ops[i];
             if (Candidate(op, host) is (int b, int disp, int size))
             {

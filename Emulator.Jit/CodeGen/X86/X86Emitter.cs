@@ -41,6 +41,10 @@ internal sealed unsafe partial class X86Emitter
     private bool _savedFlags = true;
     private int _opIndex;
 
+    // The segment being emitted, and each segment's first instruction (the first is _body).
+    private int _segment;
+    private readonly List<Label> _segmentLabels = [];
+
     /// <summary>Time spent in Iced's block encoder (for the translator's statistics).</summary>
     public static long AssembleTicks;
 
@@ -131,42 +135,69 @@ internal sealed unsafe partial class X86Emitter
         Bind(ref _body);
         List<IrOp> ops = _ir.Ops;
         _groups.Find(_ir, _host);
-        bool ended = false;
-        for (int i = 0; i < ops.Count && !ended; i++)
+        List<IrSegment> segments = _ir.Segments;
+        _segmentLabels.Clear();
+        _segmentLabels.Add(_body);
+        for (int s = 1; s < segments.Count; s++)
         {
-            IrOp op = ops[i];
-            _opIndex = i;
-            bool afterSti = i > 0 && ops[i - 1].Kind == IrKind.Sti;
-            ended = op.Kind switch
-            {
-                IrKind.Native => Native(op),
-                IrKind.NativeMemory => NativeMemory(op),
-                IrKind.Push => Push(op),
-                IrKind.Pop => Pop(op),
-                IrKind.Leave => Leave(op),
-                IrKind.Pushf => Pushf(op),
-                IrKind.Cli => Cli(op),
-                IrKind.Sti when i < ops.Count - 1 => Sti(op),
-                IrKind.MovFromSegment => MovFromSegment(op),
-                IrKind.Call => Call(op),
-                IrKind.Return => Return(op),
-                IrKind.Jump => Jump(op.Target),
-                IrKind.Branch => Branch(op),
-                IrKind.JumpIndirect => JumpIndirect(op),
-                IrKind.Vector => Vector(op),
-                IrKind.MulDiv => MulDiv(op),
-                IrKind.RepString => RepString(op),
-                _ => Interpret(op, i == ops.Count - 1 && op.Ins.FlowControl != FlowControl.Next),
-            };
-            if (afterSti && !ended)
-            {
-                AfterSti(op.Next);
-            }
+            _segmentLabels.Add(a.CreateLabel());
         }
 
-        if (!ended)
+        for (int s = 0; s < segments.Count; s++)
         {
-            Jump(_ir.FallThrough);
+            IrSegment segment = segments[s];
+            _segment = s;
+            if (s > 0)
+            {
+                // Reached only by jumps from other segments, which leave the flags in the state.
+                Label label = _segmentLabels[s];
+                Bind(ref label);
+                _segmentLabels[s] = label;
+                _hostFlags = false;
+                _savedFlags = true;
+                _foldAddend = false;
+                _groupBase = Register.None;
+            }
+
+            bool ended = false;
+            int end = segment.FirstOp + segment.Count;
+            for (int i = segment.FirstOp; i < end && !ended; i++)
+            {
+                IrOp op = ops[i];
+                _opIndex = i;
+                bool last = i == end - 1;
+                bool afterSti = i > segment.FirstOp && ops[i - 1].Kind == IrKind.Sti;
+                ended = op.Kind switch
+                {
+                    IrKind.Native => Native(op),
+                    IrKind.NativeMemory => NativeMemory(op),
+                    IrKind.Push => Push(op),
+                    IrKind.Pop => Pop(op),
+                    IrKind.Leave => Leave(op),
+                    IrKind.Pushf => Pushf(op),
+                    IrKind.Cli => Cli(op),
+                    IrKind.Sti when !last => Sti(op),
+                    IrKind.MovFromSegment => MovFromSegment(op),
+                    IrKind.Call => Call(op),
+                    IrKind.Return => Return(op),
+                    IrKind.Jump => Jump(op.Target),
+                    IrKind.Branch => Branch(op),
+                    IrKind.JumpIndirect => JumpIndirect(op),
+                    IrKind.Vector => Vector(op),
+                    IrKind.MulDiv => MulDiv(op),
+                    IrKind.RepString => RepString(op),
+                    _ => Interpret(op, last && op.Ins.FlowControl != FlowControl.Next),
+                };
+                if (afterSti && !ended)
+                {
+                    AfterSti(op.Next);
+                }
+            }
+
+            if (!ended)
+            {
+                Jump(segment.FallThrough);
+            }
         }
 
         // By index: out-of-line code may add more (a page group's fallback brings its own slow path).
@@ -207,7 +238,7 @@ internal sealed unsafe partial class X86Emitter
         Label dropped = a.CreateLabel(), spent = a.CreateLabel(), guard = a.CreateLabel();
         a.cmp(__byte_ptr[_invalidByte], 0);
         a.jne(dropped);
-        a.sub(__qword_ptr[rbx + GuestState.BudgetOffset], _ir.Ops.Count);
+        a.sub(__qword_ptr[rbx + GuestState.BudgetOffset], _ir.Segments[0].Count);
         a.jle(spent);
         if (_ir.FlatSegments != 0)
         {
@@ -1025,16 +1056,7 @@ internal sealed unsafe partial class X86Emitter
     private bool Jump(ulong target)
     {
         SaveFlags();
-        if (target == _ir.StartRip)
-        {
-            BackEdge();
-        }
-        else
-        {
-            StoreRegisters();
-            Chain(target);
-        }
-
+        Transfer(target);
         return true;
     }
 
@@ -1044,20 +1066,32 @@ internal sealed unsafe partial class X86Emitter
         SaveFlags();
         Label taken = _a.CreateLabel();
         ConditionalJumps.Emit(_a, op.Condition, taken);
-        StoreRegisters();
-        Chain(op.Next);
+        Transfer(op.Next);
         Bind(ref taken);
-        if (op.Target == _ir.StartRip)
+        Transfer(op.Target);
+        return true;
+    }
+
+    // A direct transfer with the flags saved: to another segment of the unit it stays in host code
+    // (counted against the budget as a block entry would be, and checked where it goes backwards,
+    // since only there can a loop close); anywhere else it stores the registers and chains.
+    private void Transfer(ulong target)
+    {
+        int s = _ir.SegmentAt(target);
+        if (s < 0)
         {
-            BackEdge();
+            StoreRegisters();
+            Chain(target);
+        }
+        else if (s <= _segment)
+        {
+            BackEdge(s);
         }
         else
         {
-            StoreRegisters();
-            Chain(op.Target);
+            _a.sub(__qword_ptr[rbx + GuestState.BudgetOffset], _ir.Segments[s].Count);
+            _a.jmp(_segmentLabels[s]);
         }
-
-        return true;
     }
 
     // A patchable JMP rel32 (E9 with a zero displacement falls through to what follows it).
@@ -1102,23 +1136,24 @@ internal sealed unsafe partial class X86Emitter
         }
     }
 
-    // A branch back to the block's own start: the loop stays in host registers; it still counts
-    // against the budget and sees the block being dropped. Flags are already saved.
-    private void BackEdge()
+    // A branch back to the start of segment `s` (the unit's own start for 0): the loop stays in host
+    // registers; it still counts against the budget and sees the unit being dropped. Flags are already saved.
+    private void BackEdge(int s)
     {
         Assembler a = _a;
+        IrSegment segment = _ir.Segments[s];
         Label spent = a.CreateLabel(), dropped = a.CreateLabel();
-        a.sub(__qword_ptr[rbx + GuestState.BudgetOffset], _ir.Ops.Count);
+        a.sub(__qword_ptr[rbx + GuestState.BudgetOffset], segment.Count);
         a.jle(spent);
         a.cmp(__byte_ptr[_invalidByte], 0);
         a.jne(dropped);
-        a.jmp(_body);
+        a.jmp(_segmentLabels[s]);
         Bind(ref spent);
         StoreRegisters();
-        ExitAt(_ir.StartRip, ExitReason.End);
+        ExitAt(segment.Rip, ExitReason.End);
         Bind(ref dropped);
         StoreRegisters();
-        ExitAt(_ir.StartRip, ExitReason.Continue);
+        ExitAt(segment.Rip, ExitReason.Continue);
     }
 
     // Binds a label to the next instruction; the empty instruction after it lets two labels meet.

@@ -770,7 +770,9 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     // the current count reads 0. Between one-shot and periodic the count runs on from where it is:
     // a one-shot count becomes periodic and reloads from the initial count when it reaches 0; a
     // periodic count becomes a one-shot that stops at 0; a one-shot that already reached 0 stays
-    // there (kvm-unit-tests' apic.flat checks these on KVM, which models processors so).
+    // there. The SDM's general sentence ("a write to the LVT Timer Register that changes the timer
+    // mode disarms the local APIC timer") would stop these too; kvm-unit-tests' apic.flat expects
+    // them to run on, and KVM lets them, so emu follows the suite.
     private void ChangeTimerMode(uint oldMode)
     {
         uint mode = TimerMode;

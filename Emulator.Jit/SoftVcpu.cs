@@ -22,7 +22,11 @@ public sealed partial class SoftVcpu : IVcpu
     private long _halts, _haltedTicks;
     private bool _wasHaltedLast;
     private volatile bool _exitRequested;
-    private volatile bool _nmiPending;
+    // NMIs received and not yet delivered: at most two while NMIs are not blocked (one about to be
+    // delivered and one latched behind it), at most one while a handler runs (NmiBlocked until
+    // IRET); more are lost (Intel SDM Vol. 3A 6.7.1). Changed under _nmiLock.
+    private volatile int _nmisPending;
+    private readonly Lock _nmiLock = new();
     // An event another backend had begun delivering when its state was read (CpuState.PendingException,
     // PendingInterrupt): delivered before the next instruction, as that backend would have.
     private (int Vector, bool IsException, uint? ErrorCode)? _inFlight;
@@ -32,7 +36,7 @@ public sealed partial class SoftVcpu : IVcpu
         Index = index;
         _a20 = platform.A20;
         _memory = platform.Memory;
-        _core = new CpuCore(index, platform.Memory, platform.Io, code);
+        _core = new CpuCore(index, platform.Memory, platform.Io, code) { ProcessorCount = platform.ProcessorCount };
         if (translate)
         {
             _core.Translator = new Translation.TranslationCache(_core, TranslatorSettings.CacheBytes, TranslatorSettings.Threshold, TranslatorSettings.Background);
@@ -104,10 +108,14 @@ public sealed partial class SoftVcpu : IVcpu
                 core.InterruptShadow = false;
                 core.EndBlock = true;
             }
-            else if (!stepping && _nmiPending && !core.NmiBlocked)
+            else if (!stepping && _nmisPending > 0 && !core.NmiBlocked)
             {
-                _nmiPending = false;
-                core.NmiBlocked = true;
+                lock (_nmiLock)
+                {
+                    _nmisPending--;
+                    core.NmiBlocked = true;
+                }
+
                 core.RaiseInterrupt(Execution.Vectors.NMI);
             }
             else if (!stepping && core.InterruptsEnabled && InterruptSource is { } source)
@@ -185,14 +193,14 @@ public sealed partial class SoftVcpu : IVcpu
     // time so that exit requests and A20 changes are seen.
     private void WaitWhileHalted(CpuCore core)
     {
-        if (!core.InterruptsEnabled && !_nmiPending && InterruptSource is null)
+        if (!core.InterruptsEnabled && _nmisPending == 0 && InterruptSource is null)
         {
             // Nothing can wake this CPU but an NMI or the machine; wait for either.
             _wake.WaitOne(50);
             return;
         }
 
-        if (!_nmiPending && !(core.InterruptsEnabled && InterruptSource is { HasInterrupt: true }))
+        if (_nmisPending == 0 && !(core.InterruptsEnabled && InterruptSource is { HasInterrupt: true }))
         {
             _wake.WaitOne(10);
         }
@@ -238,7 +246,7 @@ public sealed partial class SoftVcpu : IVcpu
     public CpuState GetState()
     {
         CpuState s = _core.SaveState();
-        s.NmiPending = _nmiPending;
+        s.NmiPending = _nmisPending > 0;
         if (_inFlight is { } e)
         {
             if (e.IsException)
@@ -259,7 +267,7 @@ public sealed partial class SoftVcpu : IVcpu
     public void SetState(CpuState state)
     {
         _core.LoadState(state);
-        _nmiPending = state.NmiPending;
+        _nmisPending = state.NmiPending ? 1 : 0;
         _inFlight = state.PendingException >= 0 ? (state.PendingException, true, state.PendingExceptionErrorCode)
             : state.PendingInterrupt >= 0 ? (state.PendingInterrupt, false, null)
             : null;
@@ -287,7 +295,14 @@ public sealed partial class SoftVcpu : IVcpu
     /// <inheritdoc/>
     public void RaiseNmi()
     {
-        _nmiPending = true;
+        lock (_nmiLock)
+        {
+            if (_nmisPending < (_core.NmiBlocked ? 1 : 2))
+            {
+                _nmisPending++;
+            }
+        }
+
         _core.RequestStop();
         Wake();
     }

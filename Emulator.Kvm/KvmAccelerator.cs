@@ -142,7 +142,7 @@ public sealed partial class KvmAccelerator : IAccelerator
             throw KvmException.LastError($"KVM_CREATE_VCPU({index})");
         }
 
-        (KvmCpuidEntry2[] cpuid, IReadOnlyList<string> missing) = KvmCpuidTable.Build(index, SupportedCpuid, ApicFeatures);
+        (KvmCpuidEntry2[] cpuid, IReadOnlyList<string> missing) = KvmCpuidTable.Build(index, _platform.ProcessorCount, SupportedCpuid, ApicFeatures);
         return new KvmVcpu(this, index, fd, cpuid, missing);
     }
 

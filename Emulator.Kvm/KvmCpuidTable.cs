@@ -11,8 +11,12 @@ namespace Emulator.Kvm;
 /// </summary>
 internal static class KvmCpuidTable
 {
-    /// <summary>The entries for the vCPU whose initial APIC ID is <paramref name="apicId"/>, and the model's feature bits the host lacks.</summary>
-    public static (KvmCpuidEntry2[] Entries, IReadOnlyList<string> Missing) Build(int apicId, IReadOnlyList<KvmCpuidEntry2> supported, KvmApicFeatures apic)
+    /// <summary>
+    /// The entries for the vCPU whose initial APIC ID is <paramref name="apicId"/> in a machine of
+    /// <paramref name="processorCount"/> vCPUs (leaves 01H and 0BH carry the APIC ID and the
+    /// topology, so every vCPU has its own table), and the model's feature bits the host lacks.
+    /// </summary>
+    public static (KvmCpuidEntry2[] Entries, IReadOnlyList<string> Missing) Build(int apicId, int processorCount, IReadOnlyList<KvmCpuidEntry2> supported, KvmApicFeatures apic)
     {
         var entries = new List<KvmCpuidEntry2>();
         var missing = new List<string>();
@@ -20,7 +24,7 @@ internal static class KvmCpuidTable
         {
             foreach (uint subleaf in CpuModel.Subleaves(leaf))
             {
-                (uint a, uint b, uint c, uint d) = CpuModel.Query(leaf, subleaf, apicId);
+                (uint a, uint b, uint c, uint d) = CpuModel.Query(leaf, subleaf, apicId, processorCount);
                 (uint fa, uint fb, uint fc, uint fd) = CpuModel.FeatureBits(leaf, subleaf);
                 KvmCpuidEntry2 host = supported.FirstOrDefault(e => e.Function == leaf && e.Index == subleaf);
                 if (leaf == 1)
@@ -33,7 +37,7 @@ internal static class KvmCpuidTable
                 {
                     Function = leaf,
                     Index = subleaf,
-                    // Leaves 7 and 0DH are indexed by ECX: KVM_CPUID_FLAG_SIGNIFCANT_INDEX says the entry is for this subleaf only.
+                    // Leaves 7, 0BH and 0DH are indexed by ECX: KVM_CPUID_FLAG_SIGNIFCANT_INDEX says the entry is for this subleaf only.
                     Flags = CpuModel.IsIndexed(leaf) ? 1u : 0u,
                     Eax = Filter(name, "EAX", a, fa, host.Eax, missing),
                     Ebx = Filter(name, "EBX", b, fb, host.Ebx, missing),

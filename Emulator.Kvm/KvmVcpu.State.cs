@@ -59,7 +59,7 @@ public sealed partial class KvmVcpu
         s.InterruptShadow = ev.InterruptShadow != 0;
         // An NMI KVM was injecting has not reached its handler: it is still pending, and NMIs were
         // not blocked before it (KVM injects one only when they are not).
-        s.NmiPending = ev.NmiPending != 0 || ev.NmiInjected != 0 || _nmiPending;
+        s.NmiPending = ev.NmiPending != 0 || ev.NmiInjected != 0 || Volatile.Read(ref _nmisPending) > 0;
         s.NmiBlocked = ev.NmiMasked != 0 && ev.NmiInjected == 0;
         // KVM reports neither software exceptions nor INT n here: their instruction runs again.
         s.PendingInterrupt = ev.InterruptInjected != 0 ? ev.InterruptNr : -1;
@@ -163,7 +163,7 @@ public sealed partial class KvmVcpu
         // kvm_run's if_flag is the kernel's report at a KVM_EXIT_HLT; a state loaded into a halted
         // vCPU (a snapshot, a move from the software CPU) made no such exit, so its IF comes from here.
         _haltedInterruptible = state.Halted && (state.Rflags & (1UL << 9)) != 0;
-        _nmiPending = false;
+        Volatile.Write(ref _nmisPending, 0);
     }
 
     private KvmRegs GetRegs() => Get<KvmRegs>(KvmIoctl.GetRegs, "KVM_GET_REGS");

@@ -31,7 +31,9 @@ public sealed partial class KvmVcpu : IVcpu
     private nuint _thread;
     private bool _inRun;
     private volatile bool _exitRequested;
-    private volatile bool _nmiPending;
+    // NMIs raised since the loop last passed them to KVM (KVM_NMI each), at most two: KVM keeps one
+    // being handled and one latched (Intel SDM Vol. 3A 6.7.1) and drops the rest itself.
+    private int _nmisPending;
     // HLT without an in-kernel irqchip exits to userspace; the halt is then this vCPU's own state.
     private bool _halted;
 
@@ -169,7 +171,13 @@ public sealed partial class KvmVcpu : IVcpu
     /// <inheritdoc/>
     public void RaiseNmi()
     {
-        _nmiPending = true;
+        int seen;
+        do
+        {
+            seen = Volatile.Read(ref _nmisPending);
+        }
+        while (seen < 2 && Interlocked.CompareExchange(ref _nmisPending, seen + 1, seen) != seen);
+
         Kick();
     }
 
@@ -218,9 +226,8 @@ public sealed partial class KvmVcpu : IVcpu
                 return new VcpuExit(VcpuExitReason.ExitRequested);
             }
 
-            if (_nmiPending)
+            for (int n = Interlocked.Exchange(ref _nmisPending, 0); n > 0; n--)
             {
-                _nmiPending = false;
                 // api.rst (KVM_NMI): queues an NMI; well defined when there is no in-kernel irqchip.
                 Check(LibC.Ioctl(_fd, KvmIoctl.Nmi, 0), "KVM_NMI");
                 _halted = false;

@@ -1,12 +1,15 @@
+using System.Numerics;
 using System.Text;
 
 namespace Emulator.Core.Cpu;
 
 /// <summary>
 /// The one CPU model emu presents through CPUID, whichever backend runs the guest: the software CPU
-/// answers CPUID from <see cref="Query(uint, uint, int)"/>, and KVM is given the same table (<see cref="Leaves"/>),
+/// answers CPUID from <see cref="Query(uint, uint, int, int)"/>, and KVM is given the same table (<see cref="Leaves"/>),
 /// with the feature bits of <see cref="FeatureBits"/> cleared where the host cannot provide them.
 /// It advertises only what the software CPU implements; features join as their instructions land.
+/// The topology is emu's <c>--smp N</c>: one package of N cores with one thread each, the initial
+/// APIC ID (and x2APIC ID) of vCPU i being i (CPUID leaves 01H and 0BH).
 /// </summary>
 public static class CpuModel
 {
@@ -41,6 +44,13 @@ public static class CpuModel
 
     /// <summary>CPUID.01H:EDX[7], MCE: the machine-check exception and CR4.MCE (Intel SDM Vol. 3B 15.2).</summary>
     public const uint Mce = 1u << 7;
+
+    /// <summary>
+    /// CPUID.01H:EDX[28], HTT: CPUID.01H:EBX[23:16] is valid (Intel SDM Vol. 2A Table 3-11), set when
+    /// the package holds more than one logical processor. A property of the model's topology, not a
+    /// host feature (<see cref="FeatureBits"/> leaves it alone).
+    /// </summary>
+    public const uint Htt = 1u << 28;
 
     /// <summary>CPUID.01H:EDX[12], MTRR: IA32_MTRRCAP and the MTRRs (Intel SDM Vol. 3A 12.11.1).</summary>
     public const uint MtrrBit = 1u << 12;
@@ -91,7 +101,7 @@ public static class CpuModel
     // Leaf 7 subleaf 0 ECX: UMIP (2), PKU (3), RDPID (22). OSPKE (4) is CR4.PKE, which the processor adds.
     private const uint Leaf7Ecx = (1u << 2) | (1u << 3) | (1u << 22);
 
-    /// <summary>CPUID.(EAX=07H,ECX=0):ECX[4], OSPKE: set by the processor while CR4.PKE is set; never in <see cref="Query(uint, uint, int)"/>.</summary>
+    /// <summary>CPUID.(EAX=07H,ECX=0):ECX[4], OSPKE: set by the processor while CR4.PKE is set; never in <see cref="Query(uint, uint, int, int)"/>.</summary>
     public const uint OsPke = 1u << 4;
 
     // Leaf 7 subleaf 0 EDX: IA32_ARCH_CAPABILITIES (29), the MSR below.
@@ -123,40 +133,54 @@ public static class CpuModel
 
     /// <summary>Every leaf the model defines (see <see cref="Subleaves"/> for those indexed by ECX); any other leaf is out of range.</summary>
     /// <remarks>
-    /// Leaves 15H and 16H (the TSC and processor frequencies) are answered by <see cref="Query(uint, uint, int)"/>
+    /// Leaves 15H and 16H (the TSC and processor frequencies) are answered by <see cref="Query(uint, uint, int, int)"/>
     /// but not listed: they describe the software CPU's clocks. Under KVM the TSC runs at the host's
     /// rate, so KVM is not given them and answers zeros there, from which a guest calibrates.
     /// </remarks>
-    public static IReadOnlyList<uint> Leaves { get; } = [0, 1, 7, 0xd, 0x8000_0000, 0x8000_0001, 0x8000_0002, 0x8000_0003, 0x8000_0004, 0x8000_0007, 0x8000_0008];
+    public static IReadOnlyList<uint> Leaves { get; } = [0, 1, 7, 0xb, 0xd, 0x8000_0000, 0x8000_0001, 0x8000_0002, 0x8000_0003, 0x8000_0004, 0x8000_0007, 0x8000_0008];
 
-    /// <summary>True for the leaves whose output depends on ECX (Intel SDM Vol. 2A CPUID: leaves 07H and 0DH).</summary>
-    public static bool IsIndexed(uint leaf) => leaf is 7 or 0xd;
+    /// <summary>True for the leaves whose output depends on ECX (Intel SDM Vol. 2A CPUID: leaves 07H, 0BH and 0DH).</summary>
+    public static bool IsIndexed(uint leaf) => leaf is 7 or 0xb or 0xd;
 
     /// <summary>
     /// The subleaves of <paramref name="leaf"/> that carry information: 0 for an unindexed leaf or
-    /// leaf 7 (the model reports no further subleaf); for leaf 0DH, 0 and 1 and one per extended
-    /// state component (Intel SDM Vol. 1 13.2).
+    /// leaf 7 (the model reports no further subleaf); for leaf 0BH, the SMT and core levels and the
+    /// first invalid level after them; for leaf 0DH, 0 and 1 and one per extended state component
+    /// (Intel SDM Vol. 1 13.2).
     /// </summary>
-    public static IReadOnlyList<uint> Subleaves(uint leaf) => leaf == 0xd
-        ? [0, 1, .. XsaveLayout.Extended.Select(c => (uint)c.Index)]
-        : [0];
+    public static IReadOnlyList<uint> Subleaves(uint leaf) => leaf switch
+    {
+        0xb => [0, 1, 2],
+        0xd => [0, 1, .. XsaveLayout.Extended.Select(c => (uint)c.Index)],
+        _ => [0],
+    };
 
-    /// <summary>What CPUID returns for <paramref name="leaf"/> on the vCPU whose initial APIC ID is <paramref name="apicId"/>.</summary>
+    /// <summary>
+    /// What CPUID returns for <paramref name="leaf"/> on the vCPU whose initial APIC ID is
+    /// <paramref name="apicId"/>, in a machine of <paramref name="processorCount"/> vCPUs (one package
+    /// of that many single-thread cores).
+    /// </summary>
     /// <remarks>
     /// A leaf above the highest basic or extended leaf returns the highest basic leaf, as Intel
     /// processors do (Intel SDM Vol. 2A, CPUID, "If a value entered for CPUID.EAX is higher than the
     /// maximum input value ... the data for the highest basic information leaf is returned"); KVM
     /// applies the same rule to a guest whose vendor is GenuineIntel.
     /// </remarks>
-    public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf, int apicId)
+    public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf, int apicId, int processorCount = 1)
     {
         return leaf switch
         {
             0 => (MaxBasicLeaf, Word(Vendor, 0), Word(Vendor, 8), Word(Vendor, 4)),
-            1 => (Signature, (uint)apicId << 24 | (1u << 16) | ClflushLineSize, Leaf1Ecx, Leaf1Edx),
+            // EBX[31:24] the initial APIC ID, EBX[23:16] the addressable IDs in the package (valid with HTT).
+            1 => (Signature, (uint)apicId << 24 | (AddressableIds(processorCount) << 16) | ClflushLineSize, Leaf1Ecx,
+                Leaf1Edx | (processorCount > 1 ? Htt : 0)),
+            // Leaf 4 (deterministic cache parameters): subleaf 0 is the null cache type, no caches
+            // described, so its core-count field (EAX[31:26]) says nothing; leaf 0BH gives the cores.
             >= 2 and < 7 => (0, 0, 0, 0),
             7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, Leaf7Edx) : (0u, 0u, 0u, 0u),
-            >= 8 and < 0xd => (0, 0, 0, 0),
+            >= 8 and < 0xb => (0, 0, 0, 0),
+            0xb => ExtendedTopology(subleaf, apicId, processorCount),
+            0xc => (0, 0, 0, 0),
             0xd => XsaveLeaf(subleaf, XsaveLayout.X87),
             // Leaf 15H: TSC = crystal clock (ECX, in Hz) x EBX / EAX; the APIC timer also counts the
             // crystal clock, as Linux assumes (Intel SDM Vol. 2A CPUID, Table 3-8; Vol. 3A 11.5.4).
@@ -170,7 +194,7 @@ public static class CpuModel
             0x8000_0007 => (0, 0, 0, InvariantTsc),
             >= 0x8000_0005 and < 0x8000_0008 => (0, 0, 0, 0),
             0x8000_0008 => (AddressSizes, 0, 0, 0),
-            _ => Query(MaxBasicLeaf, 0, apicId),
+            _ => Query(MaxBasicLeaf, 0, apicId, processorCount),
         };
     }
 
@@ -181,9 +205,9 @@ public static class CpuModel
     /// <paramref name="xcr0"/> (Intel SDM Vol. 2A CPUID, Table 3-8; Vol. 1 13.2). The overload
     /// without the state answers for a processor after RESET (CR4.OSXSAVE clear, XCR0 = 1).
     /// </summary>
-    public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf, int apicId, bool osXsave, ulong xcr0)
+    public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf, int apicId, int processorCount, bool osXsave, ulong xcr0)
     {
-        (uint a, uint b, uint c, uint d) = Query(leaf, subleaf, apicId);
+        (uint a, uint b, uint c, uint d) = Query(leaf, subleaf, apicId, processorCount);
         if (leaf == 1 && osXsave)
         {
             c |= OsXsaveBit;
@@ -195,6 +219,26 @@ public static class CpuModel
 
         return (a, b, c, d);
     }
+
+    // Leaf 0BH, extended topology (Intel SDM Vol. 2A CPUID, Table 3-8; Vol. 3A 9.9.1): per level
+    // (ECX[7:0] = subleaf), EAX[4:0] the right shift of the x2APIC ID that gives the next level's
+    // ID, EBX[15:0] the logical processors at this level, ECX[15:8] the level type (1 SMT, 2 core,
+    // 0 invalid: no more levels), and in EDX, at every subleaf, the x2APIC ID. One thread per core:
+    // the SMT level shifts by 0 and holds 1; the core level shifts by enough bits for every core's ID.
+    private static (uint, uint, uint, uint) ExtendedTopology(uint subleaf, int apicId, int processorCount) => subleaf switch
+    {
+        0 => (0, 1, 0 | (1u << 8), (uint)apicId),
+        1 => ((uint)CoreIdBits(processorCount), (uint)Math.Max(processorCount, 1), 1 | (2u << 8), (uint)apicId),
+        _ => (0, 0, subleaf & 0xFF, (uint)apicId),
+    };
+
+    // Bits of the APIC ID that number the cores of the package: the nearest power of two not below
+    // the count (Intel SDM Vol. 3A 9.4.5, 9.9.1).
+    private static int CoreIdBits(int processorCount) => processorCount <= 1 ? 0 : 32 - BitOperations.LeadingZeroCount((uint)processorCount - 1);
+
+    // CPUID.01H:EBX[23:16]: the APIC IDs reserved for the package's logical processors (a power of
+    // two; an 8-bit field).
+    private static uint AddressableIds(int processorCount) => (uint)Math.Min(1 << CoreIdBits(processorCount), 0xFF);
 
     // Leaf 0DH (Intel SDM Vol. 1 13.2, Vol. 2A Table 3-8). Subleaf 0: the XCR0 bits that may be set
     // (EDX:EAX), the size for the enabled ones (EBX) and for all (ECX). Subleaf 1: the XSAVE
@@ -215,7 +259,8 @@ public static class CpuModel
     /// </summary>
     public static (uint Eax, uint Ebx, uint Ecx, uint Edx) FeatureBits(uint leaf, uint subleaf = 0) => (leaf, subleaf) switch
     {
-        (1 or 0x8000_0001, _) => (0, 0, ~0u, ~0u),
+        (1, _) => (0, 0, ~0u, ~Htt),
+        (0x8000_0001, _) => (0, 0, ~0u, ~0u),
         (0x8000_0007, _) => (0, 0, 0, InvariantTsc),
         (7, _) => (0, ~0u, ~0u, Leaf7Edx),
         // The XCR0 bits the host's XSAVE can manage, and its XSAVE extensions.

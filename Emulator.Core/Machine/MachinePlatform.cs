@@ -15,6 +15,12 @@ public sealed class MachinePlatform : IDisposable
         Timers = deterministicTime ? TimerService.Deterministic(DeviceLock) : TimerService.ForHostTime(DeviceLock);
     }
 
+    /// <summary>
+    /// The number of vCPUs (<c>--smp</c>): one package of that many single-thread cores, which
+    /// CPUID's topology leaves report (<see cref="Cpu.CpuModel"/>).
+    /// </summary>
+    public int ProcessorCount { get; init; } = 1;
+
     /// <summary>Serializes every device access (bus dispatch and timer callbacks).</summary>
     public Lock DeviceLock { get; } = new();
 

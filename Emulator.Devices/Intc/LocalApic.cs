@@ -18,8 +18,9 @@ namespace Emulator.Devices.Intc;
 /// 8259A in <see cref="ExtIntSource"/> presents.
 /// </summary>
 /// <remarks>
-/// Deviations: the register page cannot be relocated (IA32_APIC_BASE keeps the written base, but the
-/// machine maps only 0xFEE00000); the bootstrap processor's LINT0 comes out of
+/// Deviations: a relocated register page (IA32_APIC_BASE, 11.4.4) is decoded only where the machine
+/// has nothing else mapped (the machine maps it on <see cref="BaseMoved"/>; over RAM or another
+/// device it is not decoded); the bootstrap processor's LINT0 comes out of
 /// reset in ExtINT mode, unmasked (virtual wire mode, MP specification 3.6.2.2), which PC firmware
 /// programs before any OS runs and emu's firmware does not.
 /// </remarks>
@@ -61,7 +62,7 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     private const int LvtTimer = 0, LvtThermal = 1, LvtPerf = 2, LvtLint0 = 3, LvtLint1 = 4, LvtError = 5;
     private const uint LvtCount = 6;
     private const uint LvtMasked = 1u << 16, LvtLevel = 1u << 15, LvtRemoteIrr = 1u << 14, LvtModeMask = 7u << 8;
-    private const uint TimerModeMask = 3u << 17, TimerPeriodic = 1u << 17, TimerTscDeadline = 2u << 17;
+    private const uint TimerModeMask = 3u << 17, TimerOneShot = 0, TimerPeriodic = 1u << 17, TimerTscDeadline = 2u << 17;
 
     private static readonly uint[] LvtWritable =
     [
@@ -83,8 +84,9 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     private const uint IcrWritable = 0xFF | (7u << 8) | (1u << 11) | (1u << 14) | (1u << 15) | (3u << 18);
 
     // IA32_APIC_BASE (Figure 11-5, Figure 11-26): BSP flag, x2APIC enable (EXTD), global enable,
-    // base bits 12 to MAXPHYADDR-1 (36 here).
-    private const ulong BaseBsp = 1ul << 8, BaseExtd = 1ul << 10, BaseEnable = 1ul << 11, BaseAddressMask = 0xF_FFFF_F000;
+    // base bits 12 to MAXPHYADDR-1 (CPUID.80000008H:EAX[7:0]); the bits above are reserved.
+    private const ulong BaseBsp = 1ul << 8, BaseExtd = 1ul << 10, BaseEnable = 1ul << 11,
+        BaseAddressMask = ((1ul << CpuModel.PhysicalAddressBits) - 1) & ~0xFFFul;
 
     private readonly Lock _deviceLock;
     private readonly ApicBus _bus;
@@ -167,6 +169,15 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
         }
     }
 
+    /// <summary>The physical address of the xAPIC register page: IA32_APIC_BASE[MAXPHYADDR-1:12] (Intel SDM Vol. 3A 11.4.4).</summary>
+    public ulong BaseAddress => _apicBase & BaseAddressMask;
+
+    /// <summary>
+    /// Raised, with the device lock held, when <see cref="BaseAddress"/> changes: a WRMSR that
+    /// relocates the register page (11.4.4), a reset or a restore. The machine maps the page there.
+    /// </summary>
+    public event Action<LocalApic>? BaseMoved;
+
     /// <summary>IA32_APIC_BASE.EN: the APIC exists for the processor and the bus.</summary>
     public bool GloballyEnabled => (_apicBase & BaseEnable) != 0;
 
@@ -241,7 +252,13 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
                 return false;
             }
 
+            ulong oldBase = BaseAddress;
             _apicBase = (value & (BaseAddressMask | BaseEnable | BaseExtd)) | (_apicBase & BaseBsp);
+            if (BaseAddress != oldBase)
+            {
+                BaseMoved?.Invoke(this);
+            }
+
             if (wasEnabled && !GloballyEnabled)
             {
                 ResetRegisters(keepId: true);
@@ -272,7 +289,10 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
 
     /// <summary>
     /// WRMSR of IA32_TSC_DEADLINE (Intel SDM Vol. 3A 11.5.4.1): arms the timer to fire when the TSC
-    /// reaches <paramref name="deadline"/>; 0 disarms; ignored outside TSC-deadline mode.
+    /// reaches <paramref name="deadline"/>; 0 disarms; ignored outside TSC-deadline mode. A deadline
+    /// the TSC has already reached fires during the write ("an interrupt is generated when the
+    /// logical processor's time-stamp counter equals or exceeds the target value"), so the
+    /// interrupt is pending at the next instruction boundary.
     /// <paramref name="tscNow"/> is the processor's TSC at the write, counting at <paramref name="tscHz"/>.
     /// </summary>
     public void WriteTscDeadline(ulong deadline, ulong tscNow, long tscHz = 1_000_000_000)
@@ -291,7 +311,14 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
                 return;
             }
 
-            ulong ticks = deadline > tscNow ? deadline - tscNow : 0;
+            if (deadline <= tscNow)
+            {
+                _timer.Cancel();
+                OnTimer();
+                return;
+            }
+
+            ulong ticks = deadline - tscNow;
             long delay = (long)Math.Min((double)ticks * 1e9 / tscHz, long.MaxValue / 4);
             _timer.ArmIn(delay);
         }
@@ -490,10 +517,15 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     {
         lock (_deviceLock)
         {
+            ulong oldBase = BaseAddress;
             _apicBase = DefaultBase | BaseEnable | (_bootstrap ? BaseBsp : 0);
             ResetRegisters(keepId: false);
             _waitingForStartup = !_bootstrap;
             UpdateInterrupt();
+            if (oldBase != DefaultBase)
+            {
+                BaseMoved?.Invoke(this);
+            }
         }
     }
 
@@ -547,7 +579,13 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
             try
             {
                 using var r = new BinaryReader(new MemoryStream(state.Data));
+                ulong oldBase = BaseAddress;
                 _apicBase = r.ReadUInt64();
+                if (BaseAddress != oldBase)
+                {
+                    BaseMoved?.Invoke(this);
+                }
+
                 (_id, _tpr, _ldr, _dfr, _svr, _esr, _esrPending, _icrLow, _icrHigh, _initialCount, _dcr) =
                     (r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32(),
                      r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32());
@@ -720,13 +758,55 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
         _lvt[index] = entry;
         if (index == LvtTimer && (old & TimerModeMask) != (entry & TimerModeMask))
         {
-            // Changing the mode disarms the timer and clears both the count and the deadline (11.5.4.1).
-            _timer.Cancel();
-            _initialCount = 0;
-            _tscDeadline = 0;
+            ChangeTimerMode(old & TimerModeMask);
         }
 
         UpdateInterrupt();
+    }
+
+    // A write of the LVT timer entry that changes its mode (Intel SDM Vol. 3A 11.5.4.1). Into or out
+    // of TSC-deadline mode the timer is disarmed ("transitioning between TSC-deadline mode and other
+    // timer modes also disarms the timer"): the initial count and IA32_TSC_DEADLINE are cleared, so
+    // the current count reads 0. Between one-shot and periodic the count runs on from where it is:
+    // a one-shot count becomes periodic and reloads from the initial count when it reaches 0; a
+    // periodic count becomes a one-shot that stops at 0; a one-shot that already reached 0 stays
+    // there. The SDM's general sentence ("a write to the LVT Timer Register that changes the timer
+    // mode disarms the local APIC timer") would stop these too; kvm-unit-tests' apic.flat expects
+    // them to run on, and KVM lets them, so emu follows the suite.
+    private void ChangeTimerMode(uint oldMode)
+    {
+        uint mode = TimerMode;
+        if (oldMode == TimerTscDeadline || mode == TimerTscDeadline)
+        {
+            _timer.Cancel();
+            _initialCount = 0;
+            _tscDeadline = 0;
+            return;
+        }
+
+        if (_initialCount == 0 || _timer.Deadline is null)
+        {
+            return;
+        }
+
+        long now = _timers.Clock.NowNanoseconds;
+        long countNanoseconds = (long)_initialCount * Divisor * (1_000_000_000 / BusFrequencyHz);
+        if (mode == TimerPeriodic && now - _timerStart >= countNanoseconds)
+        {
+            // The one-shot count reached 0 before the change, its expiry not yet delivered (the host
+            // timer runs late): it interrupts now, and the count stays at 0.
+            _timer.Cancel();
+            LocalInterrupt(LvtTimer);
+            return;
+        }
+
+        if (mode == TimerOneShot)
+        {
+            // Periodic -> one-shot: the count under way is the one-shot's; it fires at the next 0.
+            _timerStart = now - ((now - _timerStart) % Math.Max(countNanoseconds, 1));
+        }
+
+        _timer.Arm(_timerStart + Period);
     }
 
     private void WriteInitialCount(uint value)
@@ -768,7 +848,9 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
 
     private uint CurrentCount()
     {
-        if (_initialCount == 0 || TimerMode == TimerTscDeadline)
+        // A periodic count runs while the timer is armed; one that a one-shot count left at 0
+        // before the mode changed stays at 0 until the initial count is written (ChangeTimerMode).
+        if (_initialCount == 0 || TimerMode == TimerTscDeadline || (TimerMode == TimerPeriodic && _timer.Deadline is null))
         {
             return 0;
         }

@@ -438,7 +438,7 @@ internal static unsafe class SystemOps
     private static void Cpuid(CpuCore cpu, ref Instruction ins)
     {
         uint leaf = (uint)cpu.R[0], subleaf = (uint)cpu.R[1];
-        (uint a, uint b, uint c, uint d) = CpuModel.Query(leaf, subleaf, cpu.Index, (cpu.Cr4 & CpuCore.Cr4OsXsave) != 0, cpu.Xcr0);
+        (uint a, uint b, uint c, uint d) = CpuModel.Query(leaf, subleaf, cpu.Index, cpu.ProcessorCount, (cpu.Cr4 & CpuCore.Cr4OsXsave) != 0, cpu.Xcr0);
         if (leaf == 1 && cpu.PlatformMsrs is { } apic && apic.TryReadMsr(ApicBaseMsr, 0, out ulong apicBase) && (apicBase & ApicBaseEnable) == 0)
         {
             // With IA32_APIC_BASE.EN clear the processor is one without an on-chip APIC, and
@@ -541,6 +541,11 @@ internal static unsafe class SystemOps
                 // Only MSRs this CPU model knows may be written; others are #GP (Intel SDM Vol. 2B WRMSR).
                 if (cpu.PlatformMsrs?.WriteMsr(index, value, ReadTsc(cpu)) is MsrWriteResult.Done)
                 {
+                    // A device's MSR may have raised an interrupt (IA32_TSC_DEADLINE with a deadline
+                    // already passed, an x2APIC self IPI, an EOI that unmasks the next vector) or
+                    // moved the APIC page: the block ends, so the vCPU looks at its interrupt
+                    // sources at the next instruction boundary, not the end of a longer block.
+                    cpu.EndBlock = true;
                     break;
                 }
 

@@ -95,6 +95,9 @@ internal sealed unsafe partial class CpuCore
 
     public int Index { get; }
 
+    /// <summary>The number of processors in the machine, for CPUID's topology leaves (01H, 0BH).</summary>
+    public int ProcessorCount { get; init; } = 1;
+
     public AddressSpace Memory { get; }
 
     public IoPortBus Io { get; }

@@ -15,6 +15,10 @@ public sealed partial class PcMachine
 {
     private readonly List<VcpuApicProcessor> _apicProcessors = [];
 
+    // The local APIC register pages mapped, by base address: 0xFEE00000 always, and every other
+    // base an APIC's IA32_APIC_BASE names (MapApicPages).
+    private readonly Dictionary<ulong, MemoryRegion> _apicPages = [];
+
     /// <summary>The APIC bus joining the local APICs and the IOAPIC.</summary>
     public ApicBus ApicBus { get; } = new();
 
@@ -47,13 +51,44 @@ public sealed partial class PcMachine
                 GiveApicMsrs(Vcpus[i], apic);
             }
 
+            apic.BaseMoved += _ => MapApicPages();
             _devices.Add(apic);
         }
 
-        Platform.Memory.AddMmio("lapic", new GuestPhysicalAddress(LocalApic.DefaultBase), LocalApic.PageSize, new LocalApicMmio(ApicBus));
+        MapApicPages();
         IoApic = new IoApic("ioapic", Platform.DeviceLock, ApicBus, Platform.GuestErrors);
         Platform.Memory.AddMmio("ioapic", new GuestPhysicalAddress(IoApic.DefaultBase), IoApic.WindowSize, IoApic);
         _devices.Add(IoApic);
+    }
+
+    // Maps a register page at every base the local APICs use and unmaps those none uses any more
+    // (Intel SDM Vol. 3A 11.4.4: WRMSR IA32_APIC_BASE relocates the page; the old address then
+    // reaches whatever else is there). Runs with the device lock held (LocalApic.BaseMoved). The
+    // page at 0xFEE00000 stays, serving the APICs still based there. The address space has no
+    // overlays, so a base over RAM or another device is not decoded (a guest error); where nothing
+    // was mapped, the software CPU's TLB holds no entry (it caches RAM and ROM pages only) and KVM
+    // exits to userspace, so the new page is reached at once by both.
+    private void MapApicPages()
+    {
+        var used = new HashSet<ulong>(LocalApics.Select(a => a.BaseAddress)) { LocalApic.DefaultBase };
+        foreach ((ulong unused, MemoryRegion region) in _apicPages.Where(p => !used.Contains(p.Key)).ToList())
+        {
+            Platform.Memory.RemoveRegion(region);
+            _apicPages.Remove(unused);
+        }
+
+        foreach (ulong b in used.Where(b => !_apicPages.ContainsKey(b)))
+        {
+            try
+            {
+                string name = b == LocalApic.DefaultBase ? "lapic" : $"lapic@{b:x}";
+                _apicPages[b] = Platform.Memory.AddMmio(name, new GuestPhysicalAddress(b), LocalApic.PageSize, new LocalApicMmio(ApicBus, b));
+            }
+            catch (InvalidOperationException)
+            {
+                Platform.GuestErrors.Report("lapic", $"IA32_APIC_BASE moved the register page to 0x{b:x}, over RAM or another device: not decoded there");
+            }
+        }
     }
 
     /// <summary>Wires new vCPUs (after a move to another backend) to the local APICs and the 8259A.</summary>

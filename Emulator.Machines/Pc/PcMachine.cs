@@ -100,7 +100,7 @@ public sealed partial class PcMachine : IDisposable
             throw;
         }
 
-        Platform = new MachinePlatform(config.DeterministicTime);
+        Platform = new MachinePlatform(config.DeterministicTime) { ProcessorCount = config.Cpus };
         try
         {
             _ram = new HostMapping(config.MemoryBytes);

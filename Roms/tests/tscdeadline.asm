@@ -4,7 +4,9 @@
 ;   what was written while armed; the interrupt comes when the TSC reaches the deadline (the
 ;   handler's TSC is at or past it), once, and the MSR then reads 0;
 ; - writing 0 disarms (no interrupt when the TSC passes the old deadline); a deadline already in
-;   the past fires at once (IRR set without waiting);
+;   the past fires at once (IRR set without waiting; with interrupts enabled, the interrupt is
+;   taken before the instruction after a serializing CPUID that follows the WRMSR, which is not
+;   itself serializing for this MSR: Vol. 2B WRMSR);
 ; - writes to the initial-count register are ignored and the current count reads 0 in this mode;
 ; - outside TSC-deadline mode the MSR reads 0 and writes are ignored; changing the mode disarms;
 ; - a masked timer still disarms at the deadline (the MSR reads 0) but raises no interrupt;
@@ -225,8 +227,18 @@ long_entry:
             call wait_until
             CHECK64 "a masked timer raises no interrupt", [irq_count], 2
 
-            ; ---- HLT: the deadline wakes a sleeping processor
+            ; ---- with interrupts enabled, a deadline already passed interrupts at the WRMSR
             mov dword [r15 + APIC_LVTT], MODE_DEADLINE | VEC
+            sti
+            mov eax, 1
+            ARM
+            xor eax, eax
+            cpuid
+            mov r8d, [irq_count]
+            cli
+            CHECK64 "a deadline passed interrupts before the instruction after WRMSR; CPUID", r8, 3
+
+            ; ---- HLT: the deadline wakes a sleeping processor
             RDTSC64
             add rax, DELAY
             mov [deadline], rax
@@ -234,7 +246,7 @@ long_entry:
             sti
             hlt
             cli
-            CHECK64 "the deadline wakes the processor from HLT", [irq_count], 3
+            CHECK64 "the deadline wakes the processor from HLT", [irq_count], 4
             mov rax, [irq_tsc]
             cmp rax, [deadline]
             setae al

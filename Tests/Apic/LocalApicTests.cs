@@ -511,6 +511,117 @@ public sealed class LocalApicTests : IDisposable
     }
 
     [Fact]
+    public void ADeadlineTheTscHasReachedFiresDuringTheWrite()
+    {
+        // Intel SDM Vol. 3A 11.5.4.1: the interrupt comes when the TSC "equals or exceeds" the
+        // deadline, and firing clears IA32_TSC_DEADLINE; no time needs to pass.
+        _rig.EnableAll();
+        W(A0, LvtTimer, (2u << 17) | 0x3A);
+        A0.WriteTscDeadline(deadline: 5_000, tscNow: 5_000);
+        Assert.True(A0.IsRequested(0x3A));
+        Assert.Equal(0ul, A0.ReadTscDeadline());
+        Assert.Equal(0x3A, A0.Acknowledge());
+        W(A0, Eoi, 0);
+
+        A0.WriteTscDeadline(deadline: 1, tscNow: 9_000);
+        Assert.True(A0.IsRequested(0x3A));
+        Assert.Equal(0ul, A0.ReadTscDeadline());
+    }
+
+    [Fact]
+    public void WritingZeroDisarmsTheDeadline()
+    {
+        _rig.EnableAll();
+        W(A0, LvtTimer, (2u << 17) | 0x3B);
+        A0.WriteTscDeadline(deadline: 10_000, tscNow: 0);
+        A0.WriteTscDeadline(deadline: 0, tscNow: 100);
+        _rig.Timers.AdvanceTo(50_000);
+        Assert.False(A0.IsRequested(0x3B));
+        Assert.Equal(0ul, A0.ReadTscDeadline());
+    }
+
+    [Theory]
+    [InlineData(0u)]        // one-shot
+    [InlineData(1u << 17)]  // periodic
+    public void EnteringTscDeadlineModeDisarmsTheCountAndLeavingItDisarmsTheDeadline(uint countingMode)
+    {
+        // Intel SDM Vol. 3A 11.5.4.1: "Transitioning between TSC-deadline mode and other timer modes
+        // also disarms the timer"; in TSC-deadline mode the current count reads 0.
+        _rig.EnableAll();
+        W(A0, Dcr, 0xB);
+        W(A0, LvtTimer, countingMode | 0x3C);
+        W(A0, InitialCount, 1000);
+        _rig.Timers.AdvanceTo(100);
+        W(A0, LvtTimer, (2u << 17) | 0x3C);
+        Assert.Equal(0u, R(A0, InitialCount));
+        Assert.Equal(0u, R(A0, CurrentCount));
+        _rig.Timers.AdvanceTo(10_000);
+        Assert.False(A0.IsRequested(0x3C));
+
+        A0.WriteTscDeadline(deadline: 20_000, tscNow: 10_000);
+        W(A0, LvtTimer, countingMode | 0x3C);
+        Assert.Equal(0ul, A0.ReadTscDeadline());
+        Assert.Equal(0u, R(A0, InitialCount));
+        Assert.Equal(0u, R(A0, CurrentCount));
+        _rig.Timers.AdvanceTo(100_000);
+        Assert.False(A0.IsRequested(0x3C));
+    }
+
+    [Fact]
+    public void BetweenOneShotAndPeriodicTheCountRunsOn()
+    {
+        // The count runs from the initial count down to 0 at the divided rate; a periodic count
+        // reloads from the initial count at 0, a one-shot stops there (Intel SDM Vol. 3A 11.5.4).
+        // A mode change between the two keeps the initial count and the count under way (what
+        // kvm-unit-tests' apic.flat expects of a processor, and KVM does).
+        _rig.EnableAll();
+        W(A0, Dcr, 0xB);
+        W(A0, LvtTimer, 0x3D);
+        W(A0, InitialCount, 100_000);
+        _rig.Timers.AdvanceTo(40_000);
+        W(A0, LvtTimer, (1u << 17) | 0x3D);   // one-shot -> periodic at count 60,000
+        Assert.Equal(100_000u, R(A0, InitialCount));
+        Assert.Equal(60_000u, R(A0, CurrentCount));
+        _rig.Timers.AdvanceTo(100_000);
+        Assert.True(A0.IsRequested(0x3D));
+        Assert.Equal(0x3D, A0.Acknowledge());
+        W(A0, Eoi, 0);
+        _rig.Timers.AdvanceTo(130_000);
+        Assert.Equal(70_000u, R(A0, CurrentCount));  // reloaded at 0
+
+        W(A0, LvtTimer, 0x3D);                 // periodic -> one-shot at count 70,000
+        Assert.Equal(70_000u, R(A0, CurrentCount));
+        _rig.Timers.AdvanceTo(200_000);
+        Assert.True(A0.IsRequested(0x3D));
+        Assert.Equal(0x3D, A0.Acknowledge());
+        W(A0, Eoi, 0);
+        _rig.Timers.AdvanceTo(250_000);
+        Assert.Equal(0u, R(A0, CurrentCount));  // one-shot: stays at 0
+
+        W(A0, LvtTimer, (1u << 17) | 0x3D);   // a count already at 0 does not restart
+        _rig.Timers.AdvanceTo(500_000);
+        Assert.Equal(0u, R(A0, CurrentCount));
+        Assert.False(A0.IsRequested(0x3D));
+        Assert.Equal(100_000u, R(A0, InitialCount));
+    }
+
+    [Fact]
+    public void ApicBaseMovesOnlyWithinThePhysicalAddressWidthAndSaysSo()
+    {
+        // Intel SDM Vol. 3A 11.4.4, Figure 11-5: the base is bits 12 to MAXPHYADDR-1 (CPUID.80000008H:EAX[7:0]).
+        var moves = new List<ulong>();
+        A0.BaseMoved += a => moves.Add(a.BaseAddress);
+        ulong top = 1ul << (CpuModel.PhysicalAddressBits - 1);
+        Assert.True(A0.WriteApicBase(top | 0xFED4_0000 | 0x900));
+        Assert.Equal(top | 0xFED4_0000, A0.BaseAddress);
+        Assert.False(A0.WriteApicBase((top << 1) | 0x900));
+        Assert.True(A0.WriteApicBase(0xFED4_0000 | 0x900));
+        Assert.True(A0.WriteApicBase(0xFED4_0000 | 0x800));   // the BSP flag is read-only: no move
+        A0.Reset();
+        Assert.Equal([top | 0xFED4_0000, 0xFED4_0000, LocalApic.DefaultBase], moves);
+    }
+
+    [Fact]
     public void TscDeadlineWritesOutsideThatModeAreIgnored()
     {
         _rig.EnableAll();

@@ -55,6 +55,35 @@ public sealed class CpuModelTests
         Assert.True(missing.Count == 0, "advertised but not implemented:\n" + string.Join("\n", missing));
     }
 
+    [Theory]
+    [InlineData(0, 1, 0)]
+    [InlineData(1, 2, 1)]
+    [InlineData(2, 3, 2)]
+    [InlineData(5, 8, 3)]
+    [InlineData(8, 9, 4)]
+    public void ExtendedTopologyGivesTheX2ApicIdAndOneThreadPerCore(int apicId, int processors, uint coreShift)
+    {
+        // Intel SDM Vol. 2A CPUID leaf 0BH (Table 3-8): EDX the x2APIC ID at every subleaf; ECX[7:0]
+        // the subleaf, ECX[15:8] the level type (1 SMT, 2 core, 0 invalid); EBX[15:0] the logical
+        // processors at the level; EAX[4:0] the x2APIC ID shift to the next level's ID.
+        Assert.Equal((0u, 1u, 0x100u, (uint)apicId), CpuModel.Query(0xb, 0, apicId, processors));
+        Assert.Equal((coreShift, (uint)processors, 0x201u, (uint)apicId), CpuModel.Query(0xb, 1, apicId, processors));
+        Assert.Equal((0u, 0u, 2u, (uint)apicId), CpuModel.Query(0xb, 2, apicId, processors));
+        Assert.True(CpuModel.Query(0, 0, 0).Eax >= 0xb);
+        Assert.True(CpuModel.IsIndexed(0xb));
+
+        // CPUID.01H: EBX[31:24] the initial APIC ID, the same as the x2APIC ID's low byte (9.4.5);
+        // with more than one logical processor HTT is set and EBX[23:16] reserves a power of two of
+        // APIC IDs for the package, as many as leaf 0BH's core-level shift covers.
+        (_, uint ebx, _, uint edx) = CpuModel.Query(1, 0, apicId, processors);
+        Assert.Equal((uint)apicId, ebx >> 24);
+        Assert.Equal(processors > 1, (edx & (1u << 28)) != 0);
+        Assert.Equal(processors > 1 ? 1u << (int)coreShift : 1u, (ebx >> 16) & 0xFF);
+
+        // Leaf 04H describes no cache (subleaf 0 is the null type), so it claims no core count.
+        Assert.Equal(0u, CpuModel.Query(4, 0, apicId, processors).Eax & 0x1F);
+    }
+
     [Fact]
     public void MaximumLeavesCoverTheAdvertisedOnes()
     {

@@ -17,14 +17,14 @@ public sealed class KvmCpuidTableTests
     [Fact]
     public void EveryLeafOfTheModelIsGivenWithTheModelsValuesWhenTheHostOffersEverything()
     {
-        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 3, HostWithEverything(), KvmApicFeatures.InKernel(tscDeadlineCapability: true));
+        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 3, processorCount: 4, HostWithEverything(), KvmApicFeatures.InKernel(tscDeadlineCapability: true));
 
         Assert.Empty(missing);
         Assert.Equal(CpuModel.Leaves.SelectMany(l => CpuModel.Subleaves(l).Select(s => (l, s))), entries.Select(e => (e.Function, e.Index)));
         foreach (KvmCpuidEntry2 e in entries)
         {
-            Assert.Equal(CpuModel.Query(e.Function, e.Index, 3), (e.Eax, e.Ebx, e.Ecx, e.Edx));
-            Assert.Equal(e.Function is 7 or 0xd ? KvmCpuidEntry2.SignificantIndex : 0u, e.Flags);
+            Assert.Equal(CpuModel.Query(e.Function, e.Index, 3, 4), (e.Eax, e.Ebx, e.Ecx, e.Edx));
+            Assert.Equal(e.Function is 7 or 0xb or 0xd ? KvmCpuidEntry2.SignificantIndex : 0u, e.Flags);
         }
 
         // Leaf 0DH: x87, SSE, AVX and PKRU state, XSAVEOPT, and the AVX and PKRU components' sizes and offsets (Intel SDM Vol. 1 Table 13-1).
@@ -37,7 +37,7 @@ public sealed class KvmCpuidTableTests
     [Fact]
     public void AHostWithoutAvxOrPkruStateClearsTheirXcr0Bits()
     {
-        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 0, HostWithEverything(xcr0: 3), KvmApicFeatures.InKernel(tscDeadlineCapability: true));
+        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 0, processorCount: 1, HostWithEverything(xcr0: 3), KvmApicFeatures.InKernel(tscDeadlineCapability: true));
 
         Assert.Equal(["CPUID.DH:EAX[2]", "CPUID.DH:EAX[9]"], missing);
         Assert.Equal(3u, entries.Single(e => e.Function == 0xd && e.Index == 0).Eax);
@@ -49,7 +49,7 @@ public sealed class KvmCpuidTableTests
         // A host without CMOV (CPUID.1:EDX bit 15, Intel SDM Vol. 2A Table 3-11).
         KvmCpuidEntry2[] host = HostWithEverything(leaf1Edx: ~(1u << 15));
 
-        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 0, host, KvmApicFeatures.InKernel(tscDeadlineCapability: true));
+        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(apicId: 0, processorCount: 1, host, KvmApicFeatures.InKernel(tscDeadlineCapability: true));
 
         Assert.Equal(["CPUID.1H:EDX[15]"], missing);
         KvmCpuidEntry2 leaf1 = entries.Single(e => e.Function == 1);
@@ -65,8 +65,8 @@ public sealed class KvmCpuidTableTests
         // KVM_GET_SUPPORTED_CPUID does not report CPUID.1:ECX[24]; KVM_CAP_TSC_DEADLINE_TIMER does (api.rst).
         KvmCpuidEntry2[] host = HostWithEverything(leaf1Ecx: ~CpuModel.TscDeadline);
 
-        (KvmCpuidEntry2[] with, IReadOnlyList<string> missingWith) = KvmCpuidTable.Build(0, host, KvmApicFeatures.InKernel(tscDeadlineCapability: true));
-        (KvmCpuidEntry2[] without, IReadOnlyList<string> missingWithout) = KvmCpuidTable.Build(0, host, KvmApicFeatures.InKernel(tscDeadlineCapability: false));
+        (KvmCpuidEntry2[] with, IReadOnlyList<string> missingWith) = KvmCpuidTable.Build(0, 1, host, KvmApicFeatures.InKernel(tscDeadlineCapability: true));
+        (KvmCpuidEntry2[] without, IReadOnlyList<string> missingWithout) = KvmCpuidTable.Build(0, 1, host, KvmApicFeatures.InKernel(tscDeadlineCapability: false));
 
         Assert.Empty(missingWith);
         Assert.Equal(CpuModel.Query(1, 0, 0).Ecx, with.Single(e => e.Function == 1).Ecx);
@@ -82,7 +82,7 @@ public sealed class KvmCpuidTableTests
         // must not promise x2APIC or TSC-deadline mode even where KVM itself reports them.
         KvmCpuidEntry2[] host = HostWithEverything();
 
-        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(0, host, KvmApicFeatures.UserIrqchip);
+        (KvmCpuidEntry2[] entries, IReadOnlyList<string> missing) = KvmCpuidTable.Build(0, 1, host, KvmApicFeatures.UserIrqchip);
 
         Assert.Equal(["CPUID.1H:ECX[21]", "CPUID.1H:ECX[24]"], missing);
         Assert.Equal(CpuModel.Query(1, 0, 0).Ecx & ~(CpuModel.X2Apic | CpuModel.TscDeadline), entries.Single(e => e.Function == 1).Ecx);

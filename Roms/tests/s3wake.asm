@@ -12,7 +12,9 @@
 ; records CS and IP, enters protected mode with this kernel's own GDT (RAM kept) and comes back here.
 ; Checks, each a PASS or FAIL line on COM1: the entry CS:IP, nothing ran after the sleep request, a
 ; marker written before the sleep survived, and PM1 status has WAK_STS (set on the wake) and RTC_STS
-; (the RTC alarm, the wake event), Table 4.16. Exits through the debug-exit port 0xf4: value 0 (emu
+; (the RTC alarm, the wake event), Table 4.16. With "wake=host" on its command line it neither
+; enables RTC_EN nor arms the alarm, waits for the host to wake it (QMP system_wakeup), and checks
+; that RTC_STS is clear. Exits through the debug-exit port 0xf4: value 0 (emu
 ; status 1) when every check passed, 1 (status 3) otherwise.
 ;
 ; Build: nasm -f bin -o s3wake.bin s3wake.asm   (Roms/build.sh does this and checks the result)
@@ -23,6 +25,7 @@ COM1        equ 0x3F8
 DEBUG_EXIT  equ 0xF4
 MB_MAGIC    equ 0x1BADB002
 MB_FLAGS    equ (1 << 16)               ; address fields
+BOOT_MAGIC  equ 0x2BADB002
 WAKE_VECTOR equ 0x8000                  ; where the stub goes: conventional memory nobody else uses
 MARKER      equ 0x5A17E5A3
 CODE_SEL    equ 0x08
@@ -47,6 +50,24 @@ header:     dd MB_MAGIC
 
 start:
             mov esp, stack_top
+            ; "wake=host" anywhere in the multiboot command line (information flag 2, cmdline at +16)
+            cmp eax, BOOT_MAGIC
+            jne .no_cmdline
+            test dword [ebx], 1 << 2
+            jz .no_cmdline
+            mov esi, [ebx + 16]
+.scan:      cmp byte [esi], 0
+            je .no_cmdline
+            mov edi, opt_host
+            mov ecx, opt_host_len
+            push esi
+            repe cmpsb
+            pop esi
+            je .host
+            inc esi
+            jmp .scan
+.host:      mov dword [host_wake], 1
+.no_cmdline:
             lgdt [gdtr]
             jmp CODE_SEL:.flat
 .flat:      mov ax, DATA_SEL
@@ -72,13 +93,18 @@ start:
             mov dword [eax + 28], 0
             mov dword [marker], MARKER
 
-            ; PM1: every status cleared (write 1s), RTC_EN the only enable
+            ; PM1: every status cleared (write 1s), RTC_EN the only enable (none when the host wakes us)
             mov dx, [pm1a_evt]
             mov ax, 0xFFFF
             out dx, ax
             add dx, 2
+            xor ax, ax
+            cmp dword [host_wake], 0
+            jne .enable
             mov ax, RTC_EN
-            out dx, ax
+.enable:    out dx, ax
+            mov esi, msg_sleeping_host
+            jne .sleep
 
             ; the RTC alarm at the next update: wait for an update to end, then AIE with "don't care" bytes
 .uip_rise:  mov al, 0x0A
@@ -106,7 +132,7 @@ start:
             call rtc_write
 
             mov esi, msg_sleeping
-            call puts
+.sleep:     call puts
             call drain
 
             mov dword [after_sleep], 0
@@ -157,11 +183,18 @@ resumed:    mov ax, DATA_SEL
             cmp al, 0
             mov esi, msg_wak_sts
             call check
+            cmp dword [host_wake], 0
+            jne .host_woke
             test word [pm1_sts], RTC_STS
             setz al
             cmp al, 0
             mov esi, msg_rtc_sts
             call check
+            jmp .status
+.host_woke: test word [pm1_sts], RTC_STS
+            mov esi, msg_no_rtc_sts
+            call check
+.status:
 
             mov esi, msg_pm1_sts
             call puts
@@ -372,6 +405,10 @@ gdtr:       dw gdt_end - gdt - 1
 
 msg_hello:       db "s3 test kernel", 10, 0
 msg_sleeping:    db "sleeping in S3 until the RTC alarm", 10, 0
+msg_sleeping_host: db "sleeping in S3 until the host wakes the machine", 10, 0
+msg_no_rtc_sts:  db "PM1 status: RTC_STS clear (no alarm was armed)", 0
+opt_host:        db "wake=host"
+opt_host_len     equ $ - opt_host
 msg_no_sleep:    db "FAIL the machine did not sleep", 10, 0
 msg_resumed:     db "resumed", 10, 0
 msg_no_rsdp:     db "FAIL no RSDP in E0000-FFFFF", 10, 0
@@ -403,6 +440,7 @@ wake_cs:    resd 1
 wake_ip:    resd 1
 pm1_sts:    resd 1
 failures:   resd 1
+host_wake:  resd 1
             resb 4096
 stack_top:
 bss_end:

@@ -305,8 +305,12 @@ public sealed class AcpiTablesTests : IDisposable
         }
 
         // 7.4.2: SLP_TYPa, SLP_TYPb, two reserved; S3's is the PIIX4's Suspend To RAM type (001b).
-        Assert.Equal(("_S3_", new List<ulong> { 1, 1, 0, 0 }), Package());
-        Assert.Equal(("_S5_", new List<ulong> { AcpiPmControl.SlpTypS5, AcpiPmControl.SlpTypS5, 0, 0 }), Package());
+        (string s3, List<ulong> s3Values) = Package();
+        Assert.Equal("_S3_", s3);
+        Assert.Equal(new ulong[] { 1, 1, 0, 0 }, s3Values);
+        (string s5, List<ulong> s5Values) = Package();
+        Assert.Equal("_S5_", s5);
+        Assert.Equal(new ulong[] { AcpiPmControl.SlpTypS5, AcpiPmControl.SlpTypS5, 0, 0 }, s5Values);
         Assert.Equal(0x10, aml[p]); // ScopeOp: \_SB with the PCI host bridge follows
     }
 

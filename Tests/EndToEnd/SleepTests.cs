@@ -87,6 +87,36 @@ public sealed class SleepTests : IDisposable
         Assert.Equal("all checks passed", Lines(emu.Stdout)[^1]);
     }
 
+    /// <summary>
+    /// The power button wakes a sleeping guest whatever PWRBTN_EN says, and sets PWRBTN_STS ("in the
+    /// sleeping or soft-off state, a wake event is generated when the power button is pressed
+    /// (regardless of the PWRBTN_EN bit setting)", ACPI 6.5 Table 4.16); s3wake enables none.
+    /// </summary>
+    [Fact]
+    public void PowerButtonWakesASleepingGuestWithPwrbtnSts()
+    {
+        string socket = Path.Combine(_dir, "emu.qmp");
+        using GuestProcess emu = GuestProcess.Emu(null, "run", "--accel", "jit", "-m", "64M", "--kernel", Kernel, "--append", "wake=host",
+            "--qmp", $"unix:{socket},server,wait=off");
+        using (RawQmp qmp = RawQmp.Connect(socket, Timeout, () => emu.HasExited))
+        {
+            qmp.Send("""{"execute":"qmp_capabilities"}""");
+            qmp.WaitForEvent(e => e["event"]!.GetValue<string>() == "SUSPEND");
+            Assert.True(qmp.Send("""{"execute":"system_powerdown"}""")["return"] is JsonObject);
+            qmp.WaitForEvent(e => e["event"]!.GetValue<string>() == "WAKEUP");
+            Assert.Equal(["SUSPEND", "POWERDOWN", "WAKEUP"], qmp.Events.Select(e => e["event"]!.GetValue<string>()));
+        }
+
+        int? exit = emu.WaitForExit(Timeout);
+        string[] lines = Lines(emu.Stdout);
+        Assert.True(exit == 1, $"exit {exit}; stdout:\n{emu.Stdout}\nstderr: {emu.Stderr}");
+        string status = lines.Single(l => l.StartsWith("PM1 status: ", StringComparison.Ordinal))["PM1 status: ".Length..];
+        int pm1 = Convert.ToInt32(status, 16);
+        Assert.True((pm1 & 0x8000) != 0, $"WAK_STS clear in {status}");
+        Assert.True((pm1 & 0x0100) != 0, $"PWRBTN_STS clear in {status}");
+        Assert.Equal("all checks passed", lines[^1]);
+    }
+
     // The replies to: system_wakeup before the guest runs (-S), then, after cont, query-status and
     // system_wakeup once it sleeps; the events; the exit status.
     private static (List<JsonObject> Replies, List<string> Events, int? Exit) WakeByQmp(string socket, GuestProcess process)

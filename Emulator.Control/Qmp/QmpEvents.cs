@@ -42,6 +42,8 @@ internal static class QmpEvents
         MachineEventKind.Resume => "RESUME",
         MachineEventKind.Reset => "RESET",
         MachineEventKind.Powerdown => "POWERDOWN",
+        MachineEventKind.Suspend => "SUSPEND",
+        MachineEventKind.Wakeup => "WAKEUP",
         _ => "SHUTDOWN",
     };
 }

@@ -15,6 +15,8 @@ public enum MachineRequest
     Quit,
     /// <summary>The host asked to move the running guest to the other CPU backend (<c>--switch-after</c>).</summary>
     SwitchAccelerator,
+    /// <summary>Sleep in ACPI S3 (suspend to RAM) until a wake event.</summary>
+    Suspend,
 }
 
 /// <summary>
@@ -56,17 +58,18 @@ public sealed class MachineControl : IDisposable
     }
 
     /// <summary>
-    /// Raises a request; the first one wins until cleared, except that a pending reset or move to the
-    /// other backend is superseded by anything else the guest or the user asks for, so a power-off or
-    /// quit that lands while the machine is being reset or moved is never swallowed.
+    /// Raises a request; the first one wins until cleared, except that a pending reset, move to the
+    /// other backend or sleep is superseded by anything else the guest or the user asks for (but a
+    /// move or a sleep), so a power-off or quit that lands while the machine is being reset, moved or
+    /// put to sleep is never swallowed.
     /// </summary>
     public void Raise(MachineRequest request, int exitStatus = 0)
     {
         Action[] kickers;
         lock (_lock)
         {
-            bool pendingIsTransient = _request is MachineRequest.Reset or MachineRequest.SwitchAccelerator;
-            bool supersedes = pendingIsTransient && request != _request && request != MachineRequest.SwitchAccelerator;
+            bool pendingIsTransient = _request is MachineRequest.Reset or MachineRequest.SwitchAccelerator or MachineRequest.Suspend;
+            bool supersedes = pendingIsTransient && request != _request && request is not (MachineRequest.SwitchAccelerator or MachineRequest.Suspend);
             if (_request != MachineRequest.None && !supersedes)
             {
                 return;

@@ -7,10 +7,15 @@ namespace Emulator.Devices.Acpi;
 /// The ACPI PM1a event block (PM1a_EVT_BLK, 4 bytes): the PM1 status register at offset 0 and the
 /// PM1 enable register at offset 2 (ACPI 6.5 4.8.3.1). Status bits are set by the platform through
 /// <see cref="Signal"/> and cleared by the guest writing 1 to them; the SCI is asserted while any
-/// status bit is set together with its enable bit.
+/// status bit is set together with its enable bit. The RTC's interrupt output also reaches the block
+/// (<see cref="RtcInterrupt"/>): each assertion sets RTC_STS, and with RTC_EN that is a wake event
+/// (<see cref="WakeEvent"/>), which the machine acts on while it sleeps.
 /// </summary>
 public sealed class AcpiPmEvent : IBusDevice
 {
+    /// <summary>RTC_EN (enable bit 10): an RTC alarm raises an SCI, or wakes a sleeping system.</summary>
+    public const ushort RtcEn = 1 << 10;
+
     /// <summary>TMR_STS (bit 0): the PM timer's most significant bit changed.</summary>
     public const ushort TmrSts = 1 << 0;
 
@@ -46,13 +51,31 @@ public sealed class AcpiPmEvent : IBusDevice
     private const int StateVersion = 1;
 
     private readonly IInterruptLine _sci;
+    private bool _wakePending;
 
     /// <summary>Creates the block driving the system control interrupt <paramref name="sci"/>.</summary>
     public AcpiPmEvent(IInterruptLine sci)
     {
         _sci = sci;
+        RtcInterrupt = new RtcInput(this);
         Reset();
     }
+
+    /// <summary>
+    /// The RTC's IRQ output as this block sees it: each assertion sets RTC_STS ("set when the RTC
+    /// generates an alarm (asserts the RTC IRQ signal)", ACPI 6.5 Table 4.16).
+    /// </summary>
+    public IInterruptLine RtcInterrupt { get; }
+
+    /// <summary>
+    /// Raised (under the caller's lock, from the thread that set the bit) when an enabled wake status
+    /// becomes pending: RTC_STS with RTC_EN (Table 4.16: "if the RTC_EN bit is set then the setting of
+    /// the RTC_STS bit will generate a power management event (an SCI, SMI, or resume event)").
+    /// </summary>
+    public event Action? WakeEvent;
+
+    /// <summary>True while an enabled wake status is set (see <see cref="WakeEvent"/>): a sleep entered now ends at once.</summary>
+    public bool WakeEventPending => (Status & Enable & RtcSts) != 0;
 
     /// <inheritdoc/>
     public string Name => "acpi-pm1a-evt";
@@ -139,5 +162,31 @@ public sealed class AcpiPmEvent : IBusDevice
         UpdateSci();
     }
 
-    private void UpdateSci() => _sci.Set(SciAsserted);
+    private void UpdateSci()
+    {
+        _sci.Set(SciAsserted);
+        bool pending = WakeEventPending;
+        if (pending && !_wakePending)
+        {
+            WakeEvent?.Invoke();
+        }
+
+        _wakePending = pending;
+    }
+
+    // The RTC's IRQ pin as an input of the PM logic: RTC_STS on its rising edge.
+    private sealed class RtcInput(AcpiPmEvent owner) : IInterruptLine
+    {
+        private bool _level;
+
+        public void Set(bool asserted)
+        {
+            if (asserted && !_level)
+            {
+                owner.Signal(RtcSts);
+            }
+
+            _level = asserted;
+        }
+    }
 }

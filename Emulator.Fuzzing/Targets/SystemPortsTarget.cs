@@ -30,7 +30,7 @@ internal sealed class SystemPortsTarget : IFuzzTarget
                 g.In((ushort)(AcpiPmPorts.Pm1aEvtBlk + g.Random.Next(4)), g.PortSize());
                 break;
             case 3:
-                // SLP_EN with SLP_TYP 5 powers off: drawn, but rarely.
+                // SLP_EN with SLP_TYP 5 powers off and with SLP_TYP 1 sleeps (S3): drawn, but rarely.
                 uint control = (uint)g.Value() & (g.OneIn(16) ? 0xffffu : 0xdfffu);
                 g.Out((ushort)(AcpiPmPorts.Pm1aCntBlk + g.Random.Next(2)), g.PortSize(), control);
                 g.In(AcpiPmPorts.Pm1aCntBlk, g.PortSize());

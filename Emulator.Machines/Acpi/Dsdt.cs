@@ -6,9 +6,10 @@ namespace Emulator.Machines.Acpi;
 
 /// <summary>
 /// The Differentiated System Description Table (ACPI 6.5 5.2.11.1): a header then AML. It holds
-/// <c>\_S5</c>, the package whose first two elements are the SLP_TYP values for soft-off (7.4.2)
-/// that the OS writes to PM1a_CNT and PM1b_CNT (<see cref="AcpiPmControl"/> powers off on
-/// <see cref="AcpiPmControl.SlpTypS5"/>), and <c>\_SB.PCI0</c>, the PCI host bridge: an OS that
+/// <c>\_S3</c> and <c>\_S5</c>, the packages whose first two elements are the SLP_TYP values for
+/// suspend to RAM and soft-off (7.4.2) that the OS writes to PM1a_CNT and PM1b_CNT
+/// (<see cref="AcpiPmControl"/> sleeps on <see cref="AcpiPmControl.SlpTypS3"/> and powers off on
+/// <see cref="AcpiPmControl.SlpTypS5"/>; an OS offers a sleep state only when its package exists), and <c>\_SB.PCI0</c>, the PCI host bridge: an OS that
 /// uses ACPI finds PCI buses only through such a device (PCI Firmware 3.2 4.1.1; Linux does not
 /// probe bus 0 by itself once ACPI routes interrupts).
 /// </summary>
@@ -18,10 +19,15 @@ public static class Dsdt
     /// <c>Name (_S5, Package (4) { SlpTypS5, SlpTypS5, Zero, Zero })</c> in AML: NameOp, the NameSeg
     /// "_S5_", PackageOp, PkgLength (one byte: it counts itself, NumElements and the elements), NumElements.
     /// </summary>
-    public static byte[] S5Object()
+    public static byte[] S5Object() => SleepObject("_S5", AcpiPmControl.SlpTypS5);
+
+    /// <summary><c>Name (_S3, Package (4) { SlpTypS3, SlpTypS3, Zero, Zero })</c> in AML, laid out as <see cref="S5Object"/>.</summary>
+    public static byte[] S3Object() => SleepObject("_S3", AcpiPmControl.SlpTypS3);
+
+    private static byte[] SleepObject(string name, int typ)
     {
-        byte typ = AcpiPmControl.SlpTypS5;
-        return Aml.Name("_S5", Aml.Package([Aml.BytePrefix, typ], [Aml.BytePrefix, typ], [Aml.ZeroOp], [Aml.ZeroOp]));
+        byte[] value = Aml.Integer((uint)typ);
+        return Aml.Name(name, Aml.Package(value, value, [Aml.ZeroOp], [Aml.ZeroOp]));
     }
 
     /// <summary>
@@ -82,7 +88,7 @@ public static class Dsdt
     /// <summary>Builds the table (revision 2: integers are 64 bits).</summary>
     public static byte[] Build()
     {
-        byte[] aml = [.. S5Object(), .. PciRootBridge()];
+        byte[] aml = [.. S3Object(), .. S5Object(), .. PciRootBridge()];
         byte[] t = new byte[SdtHeader.Size + aml.Length];
         aml.CopyTo(t, SdtHeader.Size);
         SdtHeader.Finish(t, "DSDT", 2);

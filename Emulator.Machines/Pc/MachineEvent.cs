@@ -13,6 +13,10 @@ public enum MachineEventKind
     Powerdown,
     /// <summary>The machine is shutting down and emu will exit (QMP <c>SHUTDOWN</c>).</summary>
     Shutdown,
+    /// <summary>The guest went to sleep in ACPI S3 (QMP <c>SUSPEND</c>).</summary>
+    Suspend,
+    /// <summary>The guest woke from S3 (QMP <c>WAKEUP</c>).</summary>
+    Wakeup,
 }
 
 /// <summary>

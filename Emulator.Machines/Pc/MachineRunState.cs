@@ -16,6 +16,8 @@ public enum MachineRunState
     Debug,
     /// <summary>The machine is shutting down or has shut down ("shutdown").</summary>
     Shutdown,
+    /// <summary>The guest sleeps in ACPI S3 until a wake event ("suspended").</summary>
+    Suspended,
 }
 
 /// <summary>QEMU's names for <see cref="MachineRunState"/>.</summary>
@@ -28,6 +30,7 @@ public static class MachineRunStateNames
         MachineRunState.Running => "running",
         MachineRunState.Paused => "paused",
         MachineRunState.Debug => "debug",
+        MachineRunState.Suspended => "suspended",
         _ => "shutdown",
     };
 }

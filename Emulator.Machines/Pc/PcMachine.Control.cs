@@ -19,7 +19,7 @@ public sealed partial class PcMachine
     private AcpiPmEvent _pmEvent = null!;
 
     /// <summary>The machine as a whole: prelaunch (-S), running, paused, debug or shutdown.</summary>
-    public MachineRunState RunState => _runState;
+    public MachineRunState RunState => _runState == MachineRunState.Running && _asleep ? MachineRunState.Suspended : _runState;
 
     /// <summary>Guest RAM in bytes.</summary>
     public ulong MemoryBytes => _config.MemoryBytes;
@@ -126,7 +126,11 @@ public sealed partial class PcMachine
     /// </summary>
     public void ResetFromHost() => Invoke(() => ResetMachine(guest: false));
 
-    /// <summary>Presses the ACPI power button (PWRBTN_STS, ACPI 6.5 4.8.2.2.1): the guest decides what to do.</summary>
+    /// <summary>
+    /// Presses the ACPI power button (PWRBTN_STS, ACPI 6.5 4.8.2.2.1): the guest decides what to do. A
+    /// guest sleeping in S3 wakes ("in the sleeping or soft-off state, a wake event is generated when
+    /// the power button is pressed (regardless of the PWRBTN_EN bit setting)", Table 4.16).
+    /// </summary>
     public void PressPowerButton() => Invoke(() =>
     {
         lock (Platform.DeviceLock)
@@ -135,6 +139,7 @@ public sealed partial class PcMachine
         }
 
         Raise(new MachineEvent(MachineEventKind.Powerdown));
+        WakeUp(AcpiPmEvent.PwrbtnSts);
     });
 
     /// <summary>Asks the machine to exit with status 0; <paramref name="reason"/> is QEMU's shutdown cause (host-qmp-quit, host-signal, host-ui). Thread-safe.</summary>

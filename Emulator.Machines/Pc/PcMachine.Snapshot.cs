@@ -54,6 +54,12 @@ public sealed partial class PcMachine
             throw new InvalidOperationException("--kvm-irqchip kernel: the in-kernel interrupt controllers' state is not saved; snapshots need --kvm-irqchip user");
         }
 
+        if (_asleep)
+        {
+            // A snapshot records running or stopped processors, not a machine waiting for a wake event.
+            throw new InvalidOperationException("the guest sleeps in ACPI S3: wake it (system_wakeup) before saving a snapshot");
+        }
+
         bool wasRunning = _runState == MachineRunState.Running;
         var paused = Stopwatch.StartNew();
         var phases = new SnapshotPhases("snapshot save");
@@ -172,6 +178,11 @@ public sealed partial class PcMachine
         if (_config.KvmIrqchip == KvmIrqchipMode.Kernel)
         {
             throw new InvalidOperationException("--kvm-irqchip kernel: the in-kernel interrupt controllers' state cannot be loaded; snapshots need --kvm-irqchip user");
+        }
+
+        if (_asleep)
+        {
+            throw new InvalidOperationException("the guest sleeps in ACPI S3: wake it (system_wakeup) before loading a snapshot");
         }
 
         var phases = new SnapshotPhases("snapshot load");

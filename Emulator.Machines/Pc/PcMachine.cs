@@ -125,10 +125,16 @@ public sealed partial class PcMachine : IDisposable
         AddPort(CascadedPic8259.SlavePort, 2, Pic.Slave);
         AddPort(Elcr.Port, 2, new Elcr(Pic));
 
+        // The SCI is ISA IRQ 9, level-triggered (the FADT's SCI_INT and the MADT's override say so),
+        // shared with whatever PCI interrupt the guest steers there.
+        var irq9 = new WiredOrLine(IsaIrq(9));
+        _pmEvent = new AcpiPmEvent(irq9.CreateInput());
+
         (IInterruptLine pitIrq, IInterruptLine rtcIrq) = AddHpet();
         AddPort(Pit8254.Port, Pit8254.PortCount, Pit = new Pit8254(Platform.Timers, pitIrq));
         AddPort(SystemControlPortB.Port, 1, new SystemControlPortB(Pit, Platform.Timers.Clock));
-        AddPort(Mc146818.Port, 2, Rtc = new Mc146818(Platform.Timers, rtcIrq, config.RtcStart ?? DateTime.UtcNow));
+        IInterruptLine rtcOutput = new SplitLine(rtcIrq, _pmEvent.RtcInterrupt);
+        AddPort(Mc146818.Port, 2, Rtc = new Mc146818(Platform.Timers, rtcOutput, config.RtcStart ?? DateTime.UtcNow));
         PcCmos.Initialize(Rtc, config.MemoryBytes, config.Cpus);
 
         Keyboard = new Ps2Keyboard(Platform.DeviceLock);
@@ -155,13 +161,14 @@ public sealed partial class PcMachine : IDisposable
         Piix3Ide ide = AddIde(drives);
         VgaPci? vga = AddVga();
 
-        // The SCI is ISA IRQ 9, level-triggered (the FADT's SCI_INT and the MADT's override say so),
-        // shared with whatever PCI interrupt the guest steers there.
-        var irq9 = new WiredOrLine(IsaIrq(9));
-        var pmEvent = _pmEvent = new AcpiPmEvent(irq9.CreateInput());
-        AddPort(AcpiPmPorts.Pm1aEvtBlk, AcpiPmPorts.Pm1EvtLen, pmEvent);
-        AddPort(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, new AcpiPmControl(Platform.Control, errors: Platform.GuestErrors));
-        AddPort(AcpiPmPorts.PmTmrBlk, AcpiPmPorts.PmTmrLen, new AcpiPmTimer(Platform.Timers, pmEvent));
+        // The ACPI PM registers and the RTC keep their state through S3 (PcMachine.Sleep).
+        AcpiPmControl pmControl = new(Platform.Control, errors: Platform.GuestErrors, enterS3: EnterS3);
+        AcpiPmTimer pmTimer = new(Platform.Timers, _pmEvent);
+        AddPort(AcpiPmPorts.Pm1aEvtBlk, AcpiPmPorts.Pm1EvtLen, _pmEvent);
+        AddPort(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, pmControl);
+        AddPort(AcpiPmPorts.PmTmrBlk, AcpiPmPorts.PmTmrLen, pmTimer);
+        _keptAsleep = [_pmEvent, pmControl, pmTimer, Rtc];
+        _pmEvent.WakeEvent += OnWakeEvent;
 
         // PCI bus and virtio devices: PIIX3 steers PIRQA-D to ISA IRQs (the PIC and the IOAPIC).
         // IRQ 2 is the cascade input: nothing may be steered there.
@@ -289,6 +296,12 @@ public sealed partial class PcMachine : IDisposable
             MachineRequest request = Platform.Control.Request;
             if (request == MachineRequest.None)
             {
+                continue;
+            }
+
+            if (request == MachineRequest.Suspend)
+            {
+                Suspend();
                 continue;
             }
 
@@ -520,7 +533,9 @@ public sealed partial class PcMachine : IDisposable
     public void Reset() => ResetMachine(guest: true);
 
     // guest: the guest asked (a reset port, a triple fault), else the host (QMP system_reset).
-    private void ResetMachine(bool guest)
+    // wake: an S3 wake (PcMachine.Sleep): RAM, shadow RAM included, and the devices of the sleep
+    // well are kept, and the firmware's resume path runs instead of its boot.
+    private void ResetMachine(bool guest, bool wake = false)
     {
         SettleApicProcessors();
         foreach (VcpuThread t in _threads)
@@ -533,12 +548,19 @@ public sealed partial class PcMachine : IDisposable
 
         lock (Platform.DeviceLock)
         {
+            _asleep = false;
             foreach (IDevice d in _devices)
             {
-                d.Reset();
+                if (!wake || Array.IndexOf(_keptAsleep, d) < 0)
+                {
+                    d.Reset();
+                }
             }
 
-            ShadowRam.Load(Platform.Memory, _config.Firmware ?? DemoRom.Image);
+            if (!wake)
+            {
+                ShadowRam.Load(Platform.Memory, _config.Firmware ?? DemoRom.Image);
+            }
 
             Pci.ProgramAsFirmware();
         }
@@ -555,10 +577,17 @@ public sealed partial class PcMachine : IDisposable
             }
         }
 
-        BootKernel();
+        if (wake)
+        {
+            WakeKernel();
+        }
+        else
+        {
+            BootKernel();
+            Platform.Control.Clear(MachineRequest.Reset);
+            Raise(new MachineEvent(MachineEventKind.Reset, guest, guest ? "guest-reset" : "host-qmp-system-reset"));
+        }
 
-        Platform.Control.Clear(MachineRequest.Reset);
-        Raise(new MachineEvent(MachineEventKind.Reset, guest, guest ? "guest-reset" : "host-qmp-system-reset"));
         if (_config.KvmIrqchip == KvmIrqchipMode.Kernel)
         {
             StartVcpuThreads();

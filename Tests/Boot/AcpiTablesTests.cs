@@ -268,7 +268,7 @@ public sealed class AcpiTablesTests : IDisposable
     }
 
     [Fact]
-    public void DsdtAmlIsTheS5PackageWithTheSleepTypeThePowerOffRegisterExpects()
+    public void DsdtAmlIsTheS3AndS5PackagesWithTheSleepTypesThePmControlRegisterExpects()
     {
         (_, var tables) = Written();
         byte[] aml = tables["DSDT"].Bytes[SdtHeader.Size..];
@@ -276,31 +276,42 @@ public sealed class AcpiTablesTests : IDisposable
         // A tiny decoder for the grammar used (ACPI 6.5 20.2.5.2 DefName, 20.2.5.4 DefPackage,
         // 20.2.4 PkgLength, 20.2.3 ComputationalData).
         int p = 0;
-        Assert.Equal(0x08, aml[p++]); // NameOp
-        Assert.Equal("_S5_", Encoding.ASCII.GetString(aml, p, 4));
-        p += 4;
-        Assert.Equal(0x12, aml[p++]); // PackageOp
-        int lead = aml[p];
-        Assert.Equal(0, lead >> 6); // one-byte PkgLength
-        int end = p + (lead & 0x3f);
-        p++;
-        int count = aml[p++];
-        var values = new List<ulong>();
-        while (p < end)
+        (string Name, List<ulong> Values) Package()
         {
-            byte op = aml[p++];
-            values.Add(op switch
+            Assert.Equal(0x08, aml[p++]); // NameOp
+            string name = Encoding.ASCII.GetString(aml, p, 4);
+            p += 4;
+            Assert.Equal(0x12, aml[p++]); // PackageOp
+            int lead = aml[p];
+            Assert.Equal(0, lead >> 6); // one-byte PkgLength
+            int end = p + (lead & 0x3f);
+            p++;
+            int count = aml[p++];
+            var values = new List<ulong>();
+            while (p < end)
             {
-                0x00 => 0,
-                0x01 => 1,
-                0x0a => aml[p++],
-                _ => throw new InvalidDataException($"unexpected data opcode 0x{op:x2}"),
-            });
+                byte op = aml[p++];
+                values.Add(op switch
+                {
+                    0x00 => 0,
+                    0x01 => 1,
+                    0x0a => aml[p++],
+                    _ => throw new InvalidDataException($"unexpected data opcode 0x{op:x2}"),
+                });
+            }
+
+            Assert.Equal(4, count);
+            return (name, values);
         }
 
-        Assert.Equal(0x10, aml[end]); // ScopeOp: \_SB with the PCI host bridge follows
-        Assert.Equal(4, count);
-        Assert.Equal(new ulong[] { AcpiPmControl.SlpTypS5, AcpiPmControl.SlpTypS5, 0, 0 }, values);
+        // 7.4.2: SLP_TYPa, SLP_TYPb, two reserved; S3's is the PIIX4's Suspend To RAM type (001b).
+        (string s3, List<ulong> s3Values) = Package();
+        Assert.Equal("_S3_", s3);
+        Assert.Equal(new ulong[] { 1, 1, 0, 0 }, s3Values);
+        (string s5, List<ulong> s5Values) = Package();
+        Assert.Equal("_S5_", s5);
+        Assert.Equal(new ulong[] { AcpiPmControl.SlpTypS5, AcpiPmControl.SlpTypS5, 0, 0 }, s5Values);
+        Assert.Equal(0x10, aml[p]); // ScopeOp: \_SB with the PCI host bridge follows
     }
 
     [SkippableFact]
@@ -336,6 +347,8 @@ public sealed class AcpiTablesTests : IDisposable
                 Assert.DoesNotContain("Incorrect", text[name], StringComparison.OrdinalIgnoreCase);
             }
 
+            Assert.Contains("Name (_S3, Package (0x04)", text["dsdt"], StringComparison.Ordinal);
+            Assert.Contains("    One, \n        One, \n        Zero, \n        Zero", text["dsdt"].Replace("\r", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
             Assert.Contains("Name (_S5, Package (0x04)", text["dsdt"], StringComparison.Ordinal);
             Assert.Contains("    0x05, \n        0x05, \n        Zero, \n        Zero", text["dsdt"].Replace("\r", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
             // iasl annotates every resource field with a // comment; compare the values alone.

@@ -37,6 +37,20 @@ public sealed class MachineControlTests
     }
 
     [Fact]
+    public void APowerOffSupersedesAPendingSleepButASleepNeverSupersedesAReset()
+    {
+        using var control = new MachineControl();
+        control.Raise(MachineRequest.Suspend);
+        control.Raise(MachineRequest.PowerOff);
+        Assert.Equal(MachineRequest.PowerOff, control.Request);
+
+        control.Clear();
+        control.Raise(MachineRequest.Reset);
+        control.Raise(MachineRequest.Suspend);
+        Assert.Equal(MachineRequest.Reset, control.Request);
+    }
+
+    [Fact]
     public void RaisingKicksEveryRegisteredVcpu()
     {
         using var control = new MachineControl();

@@ -53,6 +53,25 @@ public sealed class AcpiPmControlTests : IDisposable
     }
 
     [Fact]
+    public void SlpEnWithS3CallsTheMachinesSleepOnceAndRaisesNothingItself()
+    {
+        int sleeps = 0;
+        using var control = new MachineControl();
+        var pm1aCnt = new AcpiPmControl(control, enterS3: () => sleeps++);
+        var bus = new IoPortBus(new Lock());
+        bus.Register(AcpiPmPorts.Pm1aCntBlk, AcpiPmPorts.Pm1CntLen, pm1aCnt);
+
+        bus.Write(AcpiPmPorts.Pm1aCntBlk, 2, (uint)(AcpiPmControl.SlpTypS3 << 10));
+        Assert.Equal(0, sleeps);
+        bus.Write(AcpiPmPorts.Pm1aCntBlk, 2, SleepWrite(AcpiPmControl.SlpTypS3));
+
+        Assert.Equal(1, sleeps);
+        Assert.Equal(MachineRequest.None, control.Request);
+        // SLP_EN is write-only (Table 4.18): it reads as 0, SLP_TYP as written.
+        Assert.Equal((uint)(AcpiPmControl.SciEn | (AcpiPmControl.SlpTypS3 << 10)), bus.Read(AcpiPmPorts.Pm1aCntBlk, 2));
+    }
+
+    [Fact]
     public void S5WithoutSlpEnOnlySelectsTheState()
     {
         _bus.Write(AcpiPmPorts.Pm1aCntBlk, 2, (uint)(AcpiPmControl.SlpTypS5 << 10));

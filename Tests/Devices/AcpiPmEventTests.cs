@@ -63,6 +63,54 @@ public sealed class AcpiPmEventTests
         Assert.Equal((uint)AcpiPmEvent.TmrSts << 16, _bus.Read(Status, 4));
     }
 
+    // ACPI 6.5 Table 4.16: RTC_STS is set when the RTC asserts its IRQ signal; with RTC_EN that is a
+    // power management event (the SCI while awake, a wake while asleep).
+    [Fact]
+    public void RtcInterruptSetsRtcStsOnItsRisingEdgeAndWakesOnlyWithRtcEn()
+    {
+        int wakes = 0;
+        _events.WakeEvent += () => wakes++;
+
+        _events.RtcInterrupt.Set(true);
+        Assert.Equal(AcpiPmEvent.RtcSts, _bus.Read(Status, 2));
+        Assert.False(_events.WakeEventPending);
+        Assert.False(_sci.Level);
+        Assert.Equal(0, wakes);
+
+        // Cleared while the line stays high: no new edge, no new status.
+        _bus.Write(Status, 2, AcpiPmEvent.RtcSts);
+        _events.RtcInterrupt.Set(true);
+        Assert.Equal(0u, _bus.Read(Status, 2));
+
+        _bus.Write(Enable, 2, AcpiPmEvent.RtcEn);
+        Assert.Equal(AcpiPmEvent.RtcEn, _bus.Read(Enable, 2));
+        _events.RtcInterrupt.Set(false);
+        _events.RtcInterrupt.Set(true);
+        Assert.Equal(AcpiPmEvent.RtcSts, _bus.Read(Status, 2));
+        Assert.True(_events.WakeEventPending);
+        Assert.True(_sci.Level);
+        Assert.Equal(1, wakes);
+
+        // Enabling RTC_EN while RTC_STS is already set is a wake event too; clearing the status ends it.
+        _bus.Write(Enable, 2, 0);
+        _bus.Write(Enable, 2, AcpiPmEvent.RtcEn);
+        Assert.Equal(2, wakes);
+        _bus.Write(Status, 2, AcpiPmEvent.RtcSts);
+        Assert.False(_events.WakeEventPending);
+        Assert.False(_sci.Level);
+    }
+
+    [Fact]
+    public void WakStsIsSetByThePlatformAndClearedByWritingOne()
+    {
+        _events.Signal(AcpiPmEvent.WakSts);
+        Assert.Equal(AcpiPmEvent.WakSts, _bus.Read(Status, 2));
+        Assert.False(_sci.Level);
+
+        _bus.Write(Status, 2, AcpiPmEvent.WakSts);
+        Assert.Equal(0u, _bus.Read(Status, 2));
+    }
+
     [Fact]
     public void StateRoundTrips()
     {

@@ -131,6 +131,7 @@ internal static class HumanMonitorCommand
         MachineRunState.Prelaunch => "paused (prelaunch)",
         MachineRunState.Debug => "paused (debug)",
         MachineRunState.Shutdown => "paused (shutdown)",
+        MachineRunState.Suspended => "paused (suspended)",
         _ => "paused",
     };
 

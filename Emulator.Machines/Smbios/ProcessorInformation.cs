@@ -2,7 +2,12 @@ using Emulator.Core.Cpu;
 
 namespace Emulator.Machines.Smbios;
 
-/// <summary>SMBIOS type 4, Processor Information (DSP0134 7.5), one per vCPU, in its 2.6 layout of 2Ah bytes.</summary>
+/// <summary>
+/// SMBIOS type 4, Processor Information (DSP0134 7.5), one per processor socket, in its 2.6 layout
+/// of 2Ah bytes. The machine is one socket whose cores are the vCPUs, one thread each: what CPUID
+/// leaf 0BH and QMP's query-cpus-fast say, and what QEMU 7.2 makes of <c>-smp N</c> (its
+/// query-cpus-fast gives socket-id 0 and core-id 0..N-1 for every CPU; it builds one type 4 per socket).
+/// </summary>
 public static class ProcessorInformation
 {
     /// <summary>The structure's type.</summary>
@@ -22,14 +27,15 @@ public static class ProcessorInformation
     // 7.5: a cache handle of FFFFh means "no cache information".
     private const ushort NoCacheInformation = 0xffff;
 
-    /// <summary>Builds the structure of vCPU <paramref name="index"/>, one core with one thread.</summary>
+    /// <summary>Builds the structure of socket <paramref name="index"/>, with <paramref name="cores"/> cores of one thread each (at most 255, as --smp allows).</summary>
     /// <remarks>
     /// 7.5.3: on x86 the Processor ID is CPUID leaf 1's EAX (signature) then its EDX (feature
     /// flags), the values the guest's own CPUID returns. The speed is CPUID leaf 16H's base
     /// frequency in MHz, or 0 ("unknown") when the model reports none.
     /// </remarks>
-    public static SmbiosStructure Build(int index, string manufacturer)
+    public static SmbiosStructure Build(int index, int cores, string manufacturer)
     {
+        ArgumentOutOfRangeException.ThrowIfNotEqual(cores, Math.Clamp(cores, 1, 255));
         (uint signature, _, _, uint features) = CpuModel.Query(1, 0, index);
         ushort mhz = (ushort)CpuModel.Query(0x16, 0, index).Eax;
         return new SmbiosStructure(Type, Length, SmbiosHandles.For(Type, index))
@@ -45,9 +51,9 @@ public static class ProcessorInformation
             .Word(0x1a, NoCacheInformation)
             .Word(0x1c, NoCacheInformation)
             .Word(0x1e, NoCacheInformation)
-            .Byte(0x23, 1) // core count
-            .Byte(0x24, 1) // cores enabled
-            .Byte(0x25, 1) // thread count
+            .Byte(0x23, (byte)cores) // core count
+            .Byte(0x24, (byte)cores) // cores enabled
+            .Byte(0x25, (byte)cores) // thread count: threads in the socket, one per core
             .Word(0x26, CharacteristicsUnknown)
             .Word(0x28, FamilyOther); // processor family 2
     }

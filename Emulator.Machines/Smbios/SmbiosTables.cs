@@ -57,7 +57,7 @@ public sealed class SmbiosTables
 
         structures.Add(SystemInformation.Build(settings, DefaultManufacturer, DefaultProduct));
         structures.Add(SystemEnclosure.Build(settings.Manufacturer ?? DefaultManufacturer));
-        structures.AddRange(Enumerable.Range(0, cpus).Select(i => ProcessorInformation.Build(i, DefaultManufacturer)));
+        structures.Add(ProcessorInformation.Build(0, cpus, DefaultManufacturer));
 
         int devices = (int)((memoryBytes + MemoryDevice.MaxDeviceBytes - 1) / MemoryDevice.MaxDeviceBytes);
         structures.Add(PhysicalMemoryArray.Build(memoryBytes, devices));

@@ -14,7 +14,10 @@
 ; marker written before the sleep survived, and PM1 status has WAK_STS (set on the wake) and RTC_STS
 ; (the RTC alarm, the wake event), Table 4.16. With "wake=host" on its command line it neither
 ; enables RTC_EN nor arms the alarm, waits for the host to wake it (QMP system_wakeup), and checks
-; that RTC_STS is clear. Exits through the debug-exit port 0xf4: value 0 (emu
+; that RTC_STS is clear. With "wake=x32" it also sets the FACS's X_Firmware_Waking_Vector, which
+; then takes precedence, to a 32-bit stub in this kernel: Table 5.14 says firmware enters it in 32-bit
+; protected mode with paging off, interrupts off and flat 4 GiB segments (64BIT_WAKE_F clear), and
+; the entry CS:IP checks become "protected mode, paging off" and "interrupts off". Exits through the debug-exit port 0xf4: value 0 (emu
 ; status 1) when every check passed, 1 (status 3) otherwise.
 ;
 ; Build: nasm -f bin -o s3wake.bin s3wake.asm   (Roms/build.sh does this and checks the result)
@@ -64,9 +67,20 @@ start:
             repe cmpsb
             pop esi
             je .host
+            mov edi, opt_x32
+            mov ecx, opt_x32_len
+            push esi
+            repe cmpsb
+            pop esi
+            je .x32
             inc esi
             jmp .scan
 .host:      mov dword [host_wake], 1
+            inc esi
+            jmp .scan
+.x32:       mov dword [x32_wake], 1
+            inc esi
+            jmp .scan
 .no_cmdline:
             lgdt [gdtr]
             jmp CODE_SEL:.flat
@@ -91,6 +105,10 @@ start:
             mov dword [eax + 12], WAKE_VECTOR   ; Firmware_Waking_Vector
             mov dword [eax + 24], 0             ; X_Firmware_Waking_Vector: none
             mov dword [eax + 28], 0
+            cmp dword [x32_wake], 0
+            je .vectors_set
+            mov dword [eax + 24], pm_stub       ; X_Firmware_Waking_Vector: the 32-bit stub
+.vectors_set:
             mov dword [marker], MARKER
 
             ; PM1: every status cleared (write 1s), RTC_EN the only enable (none when the host wakes us)
@@ -160,6 +178,8 @@ resumed:    mov ax, DATA_SEL
             mov esi, msg_resumed
             call puts
 
+            cmp dword [x32_wake], 0
+            jne .x32_entry
             movzx eax, word [wake_cs]
             cmp eax, WAKE_VECTOR >> 4
             mov esi, msg_cs
@@ -168,6 +188,16 @@ resumed:    mov ax, DATA_SEL
             cmp eax, (WAKE_VECTOR & 0x0F) + stub_ip - stub
             mov esi, msg_ip
             call check
+            jmp .entry_checked
+.x32_entry: mov eax, [wake_cr0]
+            and eax, 0x80000001         ; PG, PE
+            cmp eax, 1
+            mov esi, msg_x32_mode
+            call check
+            test dword [wake_eflags], 0x200
+            mov esi, msg_x32_if
+            call check
+.entry_checked:
             cmp dword [after_sleep], 0
             mov esi, msg_stopped
             call check
@@ -373,6 +403,18 @@ puthex:     push eax
             pop eax
             ret
 
+; The X_Firmware_Waking_Vector stub ("wake=x32"), entered as Table 5.14 says in 32-bit protected mode
+; with flat segments and no stack of its own: records CR0 and EFLAGS, then goes on with this kernel's
+; own GDT.
+pm_stub:    mov eax, cr0
+            mov [wake_cr0], eax
+            mov esp, stack_top
+            pushfd
+            pop eax
+            mov [wake_eflags], eax
+            lgdt [gdtr]
+            jmp CODE_SEL:resumed
+
 ; The wake stub, copied to WAKE_VECTOR: position-independent 16-bit code (only relative calls and
 ; offsets from its start, which is offset (WAKE_VECTOR & 0Fh) of CS).
             bits 16
@@ -409,6 +451,10 @@ msg_sleeping_host: db "sleeping in S3 until the host wakes the machine", 10, 0
 msg_no_rtc_sts:  db "PM1 status: RTC_STS clear (no alarm was armed)", 0
 opt_host:        db "wake=host"
 opt_host_len     equ $ - opt_host
+opt_x32:         db "wake=x32"
+opt_x32_len      equ $ - opt_x32
+msg_x32_mode:    db "woke at X_Firmware_Waking_Vector in 32-bit protected mode, paging off", 0
+msg_x32_if:      db "with interrupts off", 0
 msg_no_sleep:    db "FAIL the machine did not sleep", 10, 0
 msg_resumed:     db "resumed", 10, 0
 msg_no_rsdp:     db "FAIL no RSDP in E0000-FFFFF", 10, 0
@@ -441,6 +487,9 @@ wake_ip:    resd 1
 pm1_sts:    resd 1
 failures:   resd 1
 host_wake:  resd 1
+x32_wake:   resd 1
+wake_cr0:   resd 1
+wake_eflags: resd 1
             resb 4096
 stack_top:
 bss_end:

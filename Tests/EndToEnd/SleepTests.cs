@@ -40,6 +40,26 @@ public sealed class SleepTests : IDisposable
     }
 
     /// <summary>
+    /// With X_Firmware_Waking_Vector set (s3wake's "wake=x32"), a direct boot resumes there in the
+    /// environment ACPI 6.5 Table 5.14 gives for a clear 64BIT_WAKE_F: 32-bit protected mode, paging
+    /// off, interrupts off, flat segments (the stub addresses its data absolutely), and not at the
+    /// real-mode Firmware_Waking_Vector, which is set too. (QEMU is no oracle here: SeaBIOS enters
+    /// either vector in real mode.)
+    /// </summary>
+    [Fact]
+    public void TheXFirmwareWakingVectorIsEnteredInProtectedModeWithInterruptsOff()
+    {
+        EmuProcess.Result r = EmuProcess.Run(Timeout, "run", "--accel", "jit", "-m", "64M", "--kernel", Kernel, "--append", "wake=x32");
+
+        string[] lines = Lines(r.Stdout);
+        Assert.True(r.ExitCode == 1, $"exit {r.ExitCode} (1 = debug-exit 0, all checks passed); stdout:\n{r.Stdout}\nstderr: {r.Stderr}");
+        Assert.Contains("PASS woke at X_Firmware_Waking_Vector in 32-bit protected mode, paging off", lines);
+        Assert.Contains("PASS with interrupts off", lines);
+        Assert.Equal(6, lines.Count(l => l.StartsWith("PASS", StringComparison.Ordinal)));
+        Assert.Equal("all checks passed", lines[^1]);
+    }
+
+    /// <summary>
     /// QMP around a sleep the host ends: SUSPEND when the guest sleeps, query-status "suspended",
     /// system_wakeup, WAKEUP; system_wakeup of an awake guest is an error. QEMU 7.2 (TCG) gives the
     /// replies and events; both guests find WAK_STS set and RTC_STS clear. (Under TCG QEMU lets the

@@ -16,9 +16,6 @@ internal sealed class IrBlock
     /// <summary>The ops; sized for the block's instructions up front (growing it cost more allocation than the rest of the IR).</summary>
     public List<IrOp> Ops { get; init; } = [];
 
-    /// <summary>Where execution continues when the last op does not transfer control (a cut block).</summary>
-    public ulong FallThrough { get; set; }
-
     /// <summary>
     /// The decoded blocks whose ops <see cref="Ops"/> holds, in order; the first is the entry block.
     /// A direct branch to another segment's first instruction stays in host code.

@@ -45,7 +45,6 @@ internal static unsafe class IrBuilder
         var ir = new IrBlock { StartRip = block.Rip, Bitness = block.Bitness, Ops = new List<IrOp>(block.Ops.Length) };
         ushort pinned = 0, used = 0;
         bool whole = AddSegment(ir, block, ref pinned, ref used, cut: true);
-        ir.FallThrough = ir.Segments[0].FallThrough;
         if (whole && code is not null)
         {
             Regions.Grow(ir, block, code, threshold, ref pinned, ref used);

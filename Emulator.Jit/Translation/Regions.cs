@@ -1,8 +1,6 @@
-using System.Numerics;
 using Emulator.Jit.Decoding;
 using Emulator.Jit.IntermediateRepresentation;
 using Emulator.Jit.Memory;
-using Emulator.Jit.State;
 using Iced.Intel;
 
 namespace Emulator.Jit.Translation;
@@ -101,48 +99,30 @@ internal static class Regions
         Block? member = code.Lookup(physical);
         if (member is null || !member.Matches(rip, entry.CsBase, entry.Bitness) || member.Dropped || member.Untranslatable || member.Executions < threshold
             || member.FirstPage != entry.FirstPage || member.LastPage != entry.FirstPage
-            || ir.Ops.Count + member.Ops.Length > MaxOps
-            || BitOperations.PopCount((ushort)(used | RegistersOf(member))) > IrBuilder.MaxCachedRegisters)
+            || ir.Ops.Count + member.Ops.Length > MaxOps)
         {
             return;
         }
 
-        // Watched before its ops are trusted: a write after this drops the entry, one before it
-        // has dropped the member already.
+        // IrBuilder decides whether it fits the host registers; then its bytes are watched, and a
+        // write before the watch has dropped it already (a write after it drops the entry).
+        ushort p = pinned, u = used;
+        if (!IrBuilder.AddSegment(ir, member, ref p, ref u, cut: false))
+        {
+            return;
+        }
+
         if (!code.WatchSuccessor(entry, physical, member.ByteLength) || member.Dropped)
         {
+            IrSegment added = ir.Segments[^1];
+            ir.Ops.RemoveRange(added.FirstOp, added.Count);
+            ir.Segments.RemoveAt(ir.Segments.Count - 1);
             return;
         }
 
-        if (IrBuilder.AddSegment(ir, member, ref pinned, ref used, cut: false))
-        {
-            ir.Members.Add(member);
-        }
+        (pinned, used) = (p, u);
+        ir.Members.Add(member);
     }
-
-    // A quick upper bound on the guest registers a block names (IrBuilder decides exactly).
-    private static ushort RegistersOf(Block block)
-    {
-        ushort r = 0;
-        foreach (ref DecodedOp op in block.Ops)
-        {
-            ref Instruction ins = ref op.Ins;
-            for (int i = 0; i < ins.OpCount; i++)
-            {
-                if (ins.GetOpKind(i) == OpKind.Register)
-                {
-                    r |= Bit(ins.GetOpRegister(i));
-                }
-            }
-
-            r |= (ushort)(Bit(ins.MemoryBase) | Bit(ins.MemoryIndex));
-        }
-
-        return r;
-    }
-
-    private static ushort Bit(Register register) =>
-        register != Register.None && RegisterMap.Index[(int)register] is sbyte g and >= 0 ? (ushort)(1 << g) : (ushort)0;
 
     private static ulong Linear(Block block, ulong rip) => block.Bitness == 64 ? rip : (block.CsBase + rip) & 0xffff_ffff;
 }

@@ -341,19 +341,6 @@ check:      pushfd
 uart_init:  COM1_115200_8N1
             ret
 
-; al -> COM1 once the transmitter holding register is empty
-putc:       push edx
-            push eax
-            mov dx, COM1 + 5
-.wait:      in al, dx
-            test al, 0x20
-            jz .wait
-            pop eax
-            mov dx, COM1
-            out dx, al
-            pop edx
-            ret
-
 ; waits until the transmitter is empty (nothing is lost in a sleep or an exit)
 drain:      push edx
             push eax
@@ -367,20 +354,19 @@ drain:      push edx
 
 newline:    push eax
             mov al, 10
-            call putc
+            call putc32
             pop eax
             ret
 
+; puts32 (Roms/common/puts32.inc) keeping EAX and ESI
 puts:       push eax
             push esi
-.next:      lodsb
-            test al, al
-            jz .done
-            call putc
-            jmp .next
-.done:      pop esi
+            call puts32
+            pop esi
             pop eax
             ret
+
+%include "puts32.inc"
 
 ; eax as 4 hex digits
 puthex:     push eax
@@ -396,7 +382,7 @@ puthex:     push eax
             cmp al, '9'
             jbe .put
             add al, 'a' - '9' - 1
-.put:       call putc
+.put:       call putc32
             loop .digit
             pop edx
             pop ecx

@@ -103,10 +103,14 @@ public sealed partial class LinuxPerfTests(ITestOutputHelper output) : IDisposab
         guest.Command("kill $! && echo stopped-$((6*7))", "stopped-42");
 
         // A loop of the shell's own built-ins: no system calls, so (timer interrupts aside) user mode.
+        // The samples are taken in host time, and the timer interrupt's path (APIC and TSC-deadline
+        // MSR writes that leave translated code) costs more host time per tick on a slow or busy
+        // host: 94.8% on a quiet Intel host, 88.2% on a CI machine. Attribution that confused the
+        // modes would put this near the dd figure above (under 50%).
         guest.Command("while :; do :; done & echo looping-$((6*7))", "looping-42");
         JsonObject user = Perf(pid, "--duration", "3", "--json");
         output.WriteLine(user.ToJsonString());
-        Assert.True(user["user-share"]!.GetValue<double>() > 90, $"user-mode share {user["user-share"]} during a user-mode loop");
+        Assert.True(user["user-share"]!.GetValue<double>() > 75, $"user-mode share {user["user-share"]} during a user-mode loop");
         guest.Command("kill $! && echo stopped-$((6*7))", "stopped-42");
         Assert.Equal(0, guest.PowerOff(TimeSpan.FromMinutes(2)));
     }

@@ -104,8 +104,10 @@ public static class CpuModel
     /// <summary>CPUID.(EAX=07H,ECX=0):ECX[4], OSPKE: set by the processor while CR4.PKE is set; never in <see cref="Query(uint, uint, int, int)"/>.</summary>
     public const uint OsPke = 1u << 4;
 
-    // Leaf 7 subleaf 0 EDX: IA32_ARCH_CAPABILITIES (29), the MSR below.
-    private const uint Leaf7Edx = 1u << 29;
+    // Leaf 7 subleaf 0 EDX: SERIALIZE (14), IA32_ARCH_CAPABILITIES (29, the MSR below). With
+    // SERIALIZE, Linux's sync_core() (after every text_poke of alternatives, jump labels and static
+    // calls) is that instruction instead of an IRET to itself.
+    private const uint Leaf7Edx = (1u << 14) | (1u << 29);
 
     /// <summary>
     /// IA32_ARCH_CAPABILITIES (MSR 10AH, Intel SDM Vol. 4 Table 2-2): the speculative-execution

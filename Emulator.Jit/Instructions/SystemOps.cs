@@ -46,6 +46,7 @@ internal static unsafe class SystemOps
         r.Add(Mnemonic.Rdpmc, &Rdpmc);
         r.Add(Mnemonic.Invlpg, &Invlpg);
         r.Add(Mnemonic.Wait, &CacheControl);
+        r.Add(Mnemonic.Serialize, &Serialize);
         r.Add(Code.Mov_r32_cr, &MovFromCr);
         r.Add(Code.Mov_r64_cr, &MovFromCr);
         r.Add(Code.Mov_cr_r32, &MovToCr);
@@ -593,6 +594,15 @@ internal static unsafe class SystemOps
 
         cpu.Efer = efer;
         cpu.UpdateMode();
+    }
+
+    // SERIALIZE (Intel SDM Vol. 2B): every earlier instruction completes, stores included, before
+    // the next is fetched. Instructions here complete in order and a store to code is seen by the
+    // next fetch already (code pages are watched), so nothing is left to wait for; no flags, any
+    // privilege level. Translated code orders the stores for other vCPUs with an MFENCE
+    // (X86Emitter, hints).
+    private static void Serialize(CpuCore cpu, ref Instruction ins)
+    {
     }
 
     private static void CacheControl(CpuCore cpu, ref Instruction ins)

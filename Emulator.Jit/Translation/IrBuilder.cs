@@ -428,9 +428,9 @@ internal static unsafe class IrBuilder
                 or Mnemonic.Xchg or Mnemonic.Cmpxchg or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc
             : false;
 
-    /// <summary>Instructions with no effect on guest state: PAUSE, the fences and the prefetches.</summary>
+    /// <summary>Instructions with no effect on guest state: PAUSE, the fences, SERIALIZE and the prefetches.</summary>
     public static bool IsHint(Mnemonic m) =>
-        m is Mnemonic.Pause or Mnemonic.Lfence or Mnemonic.Sfence or Mnemonic.Mfence or Mnemonic.Prefetchnta
+        m is Mnemonic.Pause or Mnemonic.Lfence or Mnemonic.Sfence or Mnemonic.Mfence or Mnemonic.Serialize or Mnemonic.Prefetchnta
             or Mnemonic.Prefetcht0 or Mnemonic.Prefetcht1 or Mnemonic.Prefetcht2 or Mnemonic.Prefetchw or Mnemonic.Prefetch;
 
     // An SSE or AVX form of VectorForms: its general-register operand and address registers are

@@ -48,10 +48,10 @@ public sealed class LinuxBootTests
 
         // Features of the CPU model as the stock kernel finds and enables them, in its own names:
         // BMI2, RDRAND/RDSEED, the local APIC's x2APIC and TSC-deadline modes, protection keys
-        // (ospke: the kernel set CR4.PKE). The command line echoes spaces; only the output has commas.
+        // (ospke: the kernel set CR4.PKE), SERIALIZE. The command line echoes spaces; only the output has commas.
         guest.Command(
-            "for f in bmi2 rdrand rdseed x2apic tsc_deadline_timer pku ospke; do grep -m1 '^flags' /proc/cpuinfo | grep -qw $f && printf '%s,' $f; done; echo",
-            "bmi2,rdrand,rdseed,x2apic,tsc_deadline_timer,pku,ospke,");
+            "for f in bmi2 rdrand rdseed x2apic tsc_deadline_timer pku ospke serialize; do grep -m1 '^flags' /proc/cpuinfo | grep -qw $f && printf '%s,' $f; done; echo",
+            "bmi2,rdrand,rdseed,x2apic,tsc_deadline_timer,pku,ospke,serialize,");
 
         // 1,000,000 bytes of "emu\n" repeated, hashed in the guest by busybox and here by .NET.
         byte[] data = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("emu\n", 250_000)));

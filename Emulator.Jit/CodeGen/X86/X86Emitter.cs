@@ -418,8 +418,9 @@ internal sealed unsafe partial class X86Emitter
         {
             // MFENCE orders this vCPU's stores before its later loads as seen by other vCPUs (host
             // threads), which the host's TSO alone does not; PAUSE keeps spin-wait loops kind to the
-            // host core. LFENCE, SFENCE (stores are never non-temporal here) and prefetches need nothing.
-            if (op.Ins.Mnemonic == Mnemonic.Mfence)
+            // host core. SERIALIZE orders at least as much as MFENCE (Intel SDM Vol. 2B SERIALIZE).
+            // LFENCE, SFENCE (stores are never non-temporal here) and prefetches need nothing.
+            if (op.Ins.Mnemonic is Mnemonic.Mfence or Mnemonic.Serialize)
             {
                 _a.mfence();
             }

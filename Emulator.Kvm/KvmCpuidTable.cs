@@ -37,7 +37,7 @@ internal static class KvmCpuidTable
                 {
                     Function = leaf,
                     Index = subleaf,
-                    // Leaves 7, 0BH and 0DH are indexed by ECX: KVM_CPUID_FLAG_SIGNIFCANT_INDEX says the entry is for this subleaf only.
+                    // Leaves 04H, 07H, 0BH and 0DH are indexed by ECX: KVM_CPUID_FLAG_SIGNIFCANT_INDEX says the entry is for this subleaf only.
                     Flags = CpuModel.IsIndexed(leaf) ? 1u : 0u,
                     Eax = Filter(name, "EAX", a, fa, host.Eax, missing),
                     Ebx = Filter(name, "EBX", b, fb, host.Ebx, missing),

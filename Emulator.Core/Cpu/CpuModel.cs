@@ -62,7 +62,7 @@ public static class CpuModel
     public const uint PatBit = 1u << 16;
 
     // Leaf 1 EBX bits 15:8: the CLFLUSH line size in 8-byte units, valid when CLFSH is set (64 bytes).
-    private const uint ClflushLineSize = 8u << 8;
+    private const uint ClflushLineSize = (Cache.LineSize / 8) << 8;
 
     // Leaf 1 ECX (Intel SDM Vol. 2A Table 3-10): SSE3 (0), SSSE3 (9), FMA (12), CMPXCHG16B (13),
     // PCID (17), SSE4.1 (19), SSE4.2 (20), x2APIC (21), MOVBE (22), POPCNT (23), TSC-deadline timer (24),
@@ -139,19 +139,21 @@ public static class CpuModel
     /// but not listed: they describe the software CPU's clocks. Under KVM the TSC runs at the host's
     /// rate, so KVM is not given them and answers zeros there, from which a guest calibrates.
     /// </remarks>
-    public static IReadOnlyList<uint> Leaves { get; } = [0, 1, 7, 0xb, 0xd, 0x8000_0000, 0x8000_0001, 0x8000_0002, 0x8000_0003, 0x8000_0004, 0x8000_0007, 0x8000_0008];
+    public static IReadOnlyList<uint> Leaves { get; } = [0, 1, 2, 4, 7, 0xb, 0xd, 0x8000_0000, 0x8000_0001, 0x8000_0002, 0x8000_0003, 0x8000_0004, 0x8000_0007, 0x8000_0008];
 
-    /// <summary>True for the leaves whose output depends on ECX (Intel SDM Vol. 2A CPUID: leaves 07H, 0BH and 0DH).</summary>
-    public static bool IsIndexed(uint leaf) => leaf is 7 or 0xb or 0xd;
+    /// <summary>True for the leaves whose output depends on ECX (Intel SDM Vol. 2A CPUID: leaves 04H, 07H, 0BH and 0DH).</summary>
+    public static bool IsIndexed(uint leaf) => leaf is 4 or 7 or 0xb or 0xd;
 
     /// <summary>
     /// The subleaves of <paramref name="leaf"/> that carry information: 0 for an unindexed leaf or
-    /// leaf 7 (the model reports no further subleaf); for leaf 0BH, the SMT and core levels and the
+    /// leaf 7 (the model reports no further subleaf); for leaf 04H, one per cache of
+    /// <see cref="CacheHierarchy"/> and the null one after them; for leaf 0BH, the SMT and core levels and the
     /// first invalid level after them; for leaf 0DH, 0 and 1 and one per extended state component
     /// (Intel SDM Vol. 1 13.2).
     /// </summary>
     public static IReadOnlyList<uint> Subleaves(uint leaf) => leaf switch
     {
+        4 => [.. Enumerable.Range(0, CacheHierarchy.Count + 1).Select(i => (uint)i)],
         0xb => [0, 1, 2],
         0xd => [0, 1, .. XsaveLayout.Extended.Select(c => (uint)c.Index)],
         _ => [0],
@@ -176,9 +178,13 @@ public static class CpuModel
             // EBX[31:24] the initial APIC ID, EBX[23:16] the addressable IDs in the package (valid with HTT).
             1 => (Signature, (uint)apicId << 24 | (AddressableIds(processorCount) << 16) | ClflushLineSize, Leaf1Ecx,
                 Leaf1Edx | (processorCount > 1 ? Htt : 0)),
-            // Leaf 4 (deterministic cache parameters): subleaf 0 is the null cache type, no caches
-            // described, so its core-count field (EAX[31:26]) says nothing; leaf 0BH gives the cores.
-            >= 2 and < 7 => (0, 0, 0, 0),
+            // Leaf 2: AL = 01H (execute once), then descriptor FFH, "CPUID leaf 2 does not report
+            // cache descriptor information, use CPUID leaf 4 to query cache parameters" (Intel SDM
+            // Vol. 2A CPUID, Table 3-12); the other bytes are the null descriptor, bit 31 of each
+            // register clear (the descriptors are valid).
+            2 => (0xFF01, 0, 0, 0),
+            4 => CacheParameters(subleaf, processorCount),
+            3 or 5 or 6 => (0, 0, 0, 0),
             7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, Leaf7Edx) : (0u, 0u, 0u, 0u),
             >= 8 and < 0xb => (0, 0, 0, 0),
             0xb => ExtendedTopology(subleaf, apicId, processorCount),
@@ -241,6 +247,64 @@ public static class CpuModel
     // CPUID.01H:EBX[23:16]: the APIC IDs reserved for the package's logical processors (a power of
     // two; an 8-bit field).
     private static uint AddressableIds(int processorCount) => (uint)Math.Min(1 << CoreIdBits(processorCount), 0xFF);
+
+    /// <summary>A cache of the model, as CPUID leaf 04H describes it.</summary>
+    /// <param name="Level">1, 2 or 3.</param>
+    /// <param name="Type">Leaf 04H's cache type: 1 data, 2 instruction, 3 unified.</param>
+    /// <param name="Ways">Ways of associativity.</param>
+    /// <param name="Sets">Number of sets.</param>
+    /// <param name="SharedByPackage">True for a cache all cores of the package share; false for one per core.</param>
+    /// <param name="Inclusive">Leaf 04H EDX[1]: the cache holds what the lower levels hold.</param>
+    public readonly record struct Cache(int Level, int Type, int Ways, int Sets, bool SharedByPackage, bool Inclusive)
+    {
+        /// <summary>The line size in bytes, every cache's (and CLFLUSH's, CPUID.01H:EBX[15:8]).</summary>
+        public const int LineSize = 64;
+
+        /// <summary>Size in bytes: ways x partitions (1) x line size x sets (Intel SDM Vol. 2A CPUID leaf 04H).</summary>
+        public long Size => (long)Ways * LineSize * Sets;
+    }
+
+    /// <summary>
+    /// The caches the model reports in CPUID leaf 04H, in subleaf order. A plausible present-day
+    /// core, fixed whatever <c>--smp</c> says: per core a 32 KiB 8-way L1 data cache and a 32 KiB
+    /// 8-way L1 instruction cache and a 2 MiB 16-way L2; one 16 MiB 16-way L3 that every core of the
+    /// package shares and that includes the lower levels. Lines are 64 bytes, one partition. They
+    /// describe nothing a guest can measure (neither backend models caches: under KVM the host's
+    /// caches do the work); Linux builds /sys/devices/system/cpu/cpuN/cache from them and its
+    /// scheduler groups CPUs by the last-level cache they share.
+    /// </summary>
+    public static IReadOnlyList<Cache> CacheHierarchy { get; } =
+    [
+        new(Level: 1, Type: 1, Ways: 8, Sets: 64, SharedByPackage: false, Inclusive: false),
+        new(Level: 1, Type: 2, Ways: 8, Sets: 64, SharedByPackage: false, Inclusive: false),
+        new(Level: 2, Type: 3, Ways: 16, Sets: 2048, SharedByPackage: false, Inclusive: false),
+        new(Level: 3, Type: 3, Ways: 16, Sets: 16384, SharedByPackage: true, Inclusive: true),
+    ];
+
+    // Leaf 04H, deterministic cache parameters (Intel SDM Vol. 2A CPUID, Table 3-8), one subleaf per
+    // cache and then the null type (EAX[4:0] = 0) that ends the list. EAX: [4:0] type, [7:5] level,
+    // [8] self-initializing, [9] fully associative (no), [25:14] the addressable IDs of the logical
+    // processors sharing the cache - 1, [31:26] the addressable IDs of the package's cores - 1.
+    // EBX: [11:0] line size - 1, [21:12] partitions - 1, [31:22] ways - 1. ECX: sets - 1. EDX: [0]
+    // WBINVD/INVD acts on the lower levels of the sharing processors too (0), [1] inclusive, [2]
+    // complex indexing (no). Both ID counts are read as "the nearest power of 2 not smaller than
+    // 1 + the field", so they are the power of two of leaf 0BH's core-level shift (one thread per
+    // core: the core count and the processor count are the same), as on real processors; EAX[31:26]
+    // has 6 bits, so past 64 cores it says 64 and leaf 0BH alone gives the topology.
+    private static (uint, uint, uint, uint) CacheParameters(uint subleaf, int processorCount)
+    {
+        if (subleaf >= CacheHierarchy.Count)
+        {
+            return (0, 0, 0, 0);
+        }
+
+        Cache c = CacheHierarchy[(int)subleaf];
+        uint packageIds = (1u << CoreIdBits(processorCount)) - 1;
+        uint sharing = c.SharedByPackage ? packageIds : 0;
+        uint eax = (uint)c.Type | ((uint)c.Level << 5) | (1u << 8) | (Math.Min(sharing, 0xFFFu) << 14) | (Math.Min(packageIds, 0x3Fu) << 26);
+        uint ebx = (Cache.LineSize - 1) | (0u << 12) | ((uint)(c.Ways - 1) << 22);
+        return (eax, ebx, (uint)(c.Sets - 1), c.Inclusive ? 2u : 0u);
+    }
 
     // Leaf 0DH (Intel SDM Vol. 1 13.2, Vol. 2A Table 3-8). Subleaf 0: the XCR0 bits that may be set
     // (EDX:EAX), the size for the enabled ones (EBX) and for all (ECX). Subleaf 1: the XSAVE

@@ -199,6 +199,35 @@ public sealed class AddressSpace
         }
     }
 
+    /// <summary>
+    /// Reads a little-endian value of 1, 2, 4 or 8 bytes from <paramref name="device"/> at
+    /// <paramref name="offset"/>, outside the map but as a mapped device is read (under the device
+    /// lock, split into the widths it takes): for a device a processor decodes ahead of the map,
+    /// its own local APIC's register page (<see cref="Cpu.IApicRegisterPage"/>).
+    /// </summary>
+    public ulong ReadDevice(IBusDevice device, ulong offset, int size)
+    {
+        Span<byte> buffer = stackalloc byte[8];
+        buffer.Clear();
+        lock (_deviceLock)
+        {
+            BusAccess.Read(device, offset, buffer[..size]);
+        }
+
+        return BinaryPrimitives.ReadUInt64LittleEndian(buffer);
+    }
+
+    /// <summary>Writes a little-endian value of 1, 2, 4 or 8 bytes to <paramref name="device"/>, as <see cref="ReadDevice"/> reads.</summary>
+    public void WriteDevice(IBusDevice device, ulong offset, int size, ulong value)
+    {
+        Span<byte> buffer = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(buffer, value);
+        lock (_deviceLock)
+        {
+            BusAccess.Write(device, offset, buffer[..size]);
+        }
+    }
+
     /// <summary>Reads a little-endian value of 1, 2, 4 or 8 bytes.</summary>
     public ulong ReadUInt(GuestPhysicalAddress address, int size)
     {

@@ -18,13 +18,15 @@ namespace Emulator.Devices.Intc;
 /// 8259A in <see cref="ExtIntSource"/> presents.
 /// </summary>
 /// <remarks>
-/// Deviations: a relocated register page (IA32_APIC_BASE, 11.4.4) is decoded only where the machine
-/// has nothing else mapped (the machine maps it on <see cref="BaseMoved"/>; over RAM or another
-/// device it is not decoded); the bootstrap processor's LINT0 comes out of
+/// Deviations: the software CPU decodes its own APIC's page first wherever it is
+/// (<see cref="IApicRegisterPage"/>), but in the address space, which KVM's vCPUs use, a relocated
+/// register page (IA32_APIC_BASE, 11.4.4) is decoded only where the machine has nothing else mapped
+/// (the machine maps it on <see cref="BaseMoved"/>; over RAM or another device it is not decoded
+/// there); the bootstrap processor's LINT0 comes out of
 /// reset in ExtINT mode, unmasked (virtual wire mode, MP specification 3.6.2.2), which PC firmware
 /// programs before any OS runs and emu's firmware does not.
 /// </remarks>
-public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice, ITaskPriority
+public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice, ITaskPriority, IApicRegisterPage
 {
     /// <summary>The architectural default base of the register page.</summary>
     public const ulong DefaultBase = 0xFEE0_0000;
@@ -177,6 +179,21 @@ public sealed partial class LocalApic : IBusDevice, IInterruptSource, IMsrDevice
     /// relocates the register page (11.4.4), a reset or a restore. The machine maps the page there.
     /// </summary>
     public event Action<LocalApic>? BaseMoved;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Read without the device lock, from the processor's own thread: IA32_APIC_BASE changes by
+    /// that processor's WRMSR, or by a reset or restore while it is stopped, and one 64-bit read
+    /// sees a whole value.
+    /// </remarks>
+    public ulong? DecodedPage
+    {
+        get
+        {
+            ulong apicBase = Volatile.Read(ref _apicBase);
+            return (apicBase & (BaseEnable | BaseExtd)) == BaseEnable ? apicBase & BaseAddressMask : null;
+        }
+    }
 
     /// <summary>IA32_APIC_BASE.EN: the APIC exists for the processor and the bus.</summary>
     public bool GloballyEnabled => (_apicBase & BaseEnable) != 0;

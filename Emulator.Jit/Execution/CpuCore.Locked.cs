@@ -168,7 +168,7 @@ internal sealed unsafe partial class CpuCore
     }
 
     // The aligned host word holding the operand when it lies in one 8-byte word of ordinary RAM
-    // (not a code page, whose writes must drop decoded blocks); else null. The translation checks
+    // (not a code page, whose writes must drop decoded blocks, nor the local APIC's page); else null. The translation checks
     // write rights: a locked access is a read-modify-write (its #PF reports W/R = 1).
     private ulong* LockedWordFor(ulong linear, int size)
     {
@@ -187,7 +187,7 @@ internal sealed unsafe partial class CpuCore
 
         ulong physical = Translate(linear, Access.Write, tlb.User, out uint info);
         MemoryRegion? region = FindRegion(physical);
-        if (region is not { Kind: RegionKind.Ram } || !region.Contains(physical & ~7UL) || Code.IsCodePage(physical))
+        if (region is not { Kind: RegionKind.Ram } || !region.Contains(physical & ~7UL) || Code.IsCodePage(physical) || ApicAt(physical) is not null)
         {
             return null;
         }

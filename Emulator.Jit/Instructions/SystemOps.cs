@@ -542,6 +542,11 @@ internal static unsafe class SystemOps
                 // Only MSRs this CPU model knows may be written; others are #GP (Intel SDM Vol. 2B WRMSR).
                 if (cpu.PlatformMsrs?.WriteMsr(index, value, ReadTsc(cpu)) is MsrWriteResult.Done)
                 {
+                    if (index == ApicBaseMsr)
+                    {
+                        cpu.ApicBaseWritten();
+                    }
+
                     // A device's MSR may have raised an interrupt (IA32_TSC_DEADLINE with a deadline
                     // already passed, an x2APIC self IPI, an EOI that unmasks the next vector) or
                     // moved the APIC page: the block ends, so the vCPU looks at its interrupt

@@ -209,7 +209,8 @@ internal sealed unsafe partial class CpuCore
     /// user page under SMAP keeps none): walks the page tables for <paramref name="linear"/> with
     /// the access's rights, so a fault is raised as the first element would raise it, and returns
     /// the host address of <paramref name="length"/> bytes there (one page) when they are RAM, no
-    /// data breakpoint watches the page and, for a write, they hold no decoded code; else null.
+    /// data breakpoint watches the page, the local APIC does not claim it and, for a write, they
+    /// hold no decoded code; else null.
     /// </summary>
     public byte* BulkPointer(ulong linear, int length, bool write)
     {
@@ -220,7 +221,7 @@ internal sealed unsafe partial class CpuCore
 
         ulong physical = Translate(linear, write ? Access.Write : Access.Read, Tlb.User, out _);
         MemoryRegion? region = FindRegion(physical);
-        if (region is not { Kind: RegionKind.Ram } || !region.Contains(physical + (ulong)length - 1)
+        if (region is not { Kind: RegionKind.Ram } || !region.Contains(physical + (ulong)length - 1) || ApicAt(physical) is not null
             || (write && Code.CodeMap(physical) != 0 && Code.HitsCode(physical, length)))
         {
             return null;
@@ -254,6 +255,11 @@ internal sealed unsafe partial class CpuCore
         }
 
         ulong physical = Translate(linear, Access.Read, tlb.User, out uint info);
+        if (ApicAt(physical) is { } apic)
+        {
+            return Memory.ReadDevice(apic, physical & SoftTlb.PageMask, size);
+        }
+
         MemoryRegion? region = FindRegion(physical);
         if (region is { Kind: RegionKind.Ram or RegionKind.Rom } && KeepsEntry(tlb, linear) && region.Contains(physical | SoftTlb.PageMask) && region.Contains(physical & ~SoftTlb.PageMask))
         {
@@ -292,6 +298,12 @@ internal sealed unsafe partial class CpuCore
         }
 
         ulong physical = Translate(linear, Access.Write, tlb.User, out uint info);
+        if (ApicAt(physical) is { } apic)
+        {
+            Memory.WriteDevice(apic, physical & SoftTlb.PageMask, size, value);
+            return;
+        }
+
         nint codeMap = Code.CodeMap(physical);
         if (codeMap != 0 && Code.HitsCode(physical, size))
         {

@@ -44,8 +44,23 @@ internal sealed unsafe partial class CpuCore
     /// <summary>MSRs without a field of their own (the TSC offset), by index.</summary>
     public Dictionary<uint, ulong> Msrs = [];
 
-    /// <summary>MSRs of devices beside the core (the local APIC's), consulted before <see cref="Msrs"/>.</summary>
-    public IMsrDevice? PlatformMsrs;
+    /// <summary>
+    /// MSRs of devices beside the core (the local APIC's), consulted before <see cref="Msrs"/>. When
+    /// the device is also an <see cref="IApicRegisterPage"/>, this processor's accesses to the page it
+    /// names reach it whatever memory is there (<c>Memory/CpuCore.ApicPage.cs</c>).
+    /// </summary>
+    public IMsrDevice? PlatformMsrs
+    {
+        get => _platformMsrs;
+        set
+        {
+            _platformMsrs = value;
+            _apicPage = value as IApicRegisterPage;
+            FlushTlb();
+        }
+    }
+
+    private IMsrDevice? _platformMsrs;
 
     /// <summary>Where CR8 lives when a local APIC is attached: its TPR (the APIC is also <see cref="PlatformMsrs"/>).</summary>
     public ITaskPriority? TaskPriority => PlatformMsrs as ITaskPriority;

@@ -64,10 +64,11 @@ public sealed partial class PcMachine
     // Maps a register page at every base the local APICs use and unmaps those none uses any more
     // (Intel SDM Vol. 3A 11.4.4: WRMSR IA32_APIC_BASE relocates the page; the old address then
     // reaches whatever else is there). Runs with the device lock held (LocalApic.BaseMoved). The
-    // page at 0xFEE00000 stays, serving the APICs still based there. The address space has no
-    // overlays, so a base over RAM or another device is not decoded (a guest error); where nothing
-    // was mapped, the software CPU's TLB holds no entry (it caches RAM and ROM pages only) and KVM
-    // exits to userspace, so the new page is reached at once by both.
+    // page at 0xFEE00000 stays, serving the APICs still based there. The software CPU decodes its
+    // own APIC's page ahead of the address space wherever it is (IApicRegisterPage, with a TLB
+    // flush on the WRMSR); these pages are for KVM, which exits to userspace where no memory slot
+    // is. The address space has no overlays, so under KVM a base over RAM or another device is not
+    // decoded (a guest error).
     private void MapApicPages()
     {
         var used = new HashSet<ulong>(LocalApics.Select(a => a.BaseAddress)) { LocalApic.DefaultBase };
@@ -86,7 +87,7 @@ public sealed partial class PcMachine
             }
             catch (InvalidOperationException)
             {
-                Platform.GuestErrors.Report("lapic", $"IA32_APIC_BASE moved the register page to 0x{b:x}, over RAM or another device: not decoded there");
+                Platform.GuestErrors.Report("lapic", $"IA32_APIC_BASE moved the register page to 0x{b:x}, over RAM or another device: only the software CPU decodes it there (under KVM the guest reaches what is mapped)");
             }
         }
     }

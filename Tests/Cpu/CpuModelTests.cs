@@ -1,3 +1,4 @@
+using System.Numerics;
 using Emulator.Core.Cpu;
 using Emulator.Jit.Execution;
 using Iced.Intel;
@@ -80,8 +81,57 @@ public sealed class CpuModelTests
         Assert.Equal(processors > 1, (edx & (1u << 28)) != 0);
         Assert.Equal(processors > 1 ? 1u << (int)coreShift : 1u, (ebx >> 16) & 0xFF);
 
-        // Leaf 04H describes no cache (subleaf 0 is the null type), so it claims no core count.
-        Assert.Equal(0u, CpuModel.Query(4, 0, apicId, processors).Eax & 0x1F);
+        // Leaf 04H: the package's core IDs (EAX[31:26] + 1, rounded up to a power of two) are those
+        // leaf 0BH's core-level shift spans (Intel SDM Vol. 2A CPUID leaf 04H; Vol. 3A 9.9.1).
+        uint coreIds = (CpuModel.Query(4, 0, apicId, processors).Eax >> 26) + 1;
+        Assert.Equal(1u << (int)coreShift, BitOperations.RoundUpToPowerOf2(coreIds));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(8)]
+    public void LeafFourDescribesTheDocumentedCachesAsTheSdmEncodesThem(int processors)
+    {
+        // Decoded as Intel SDM Vol. 2A CPUID leaf 04H (Table 3-8) says, subleaf by subleaf until the
+        // null type: EAX[4:0] type (1 data, 2 instruction, 3 unified), [7:5] level, [8] self-
+        // initializing, [9] fully associative, [25:14] logical processors sharing - 1, [31:26] cores
+        // - 1; EBX[11:0] line size - 1, [21:12] partitions - 1, [31:22] ways - 1; ECX sets - 1; size
+        // = ways x partitions x line size x sets.
+        var caches = new List<(uint Type, uint Level, long Size, uint Ways, uint Line, uint Sets, uint Sharing)>();
+        for (uint subleaf = 0; ; subleaf++)
+        {
+            (uint eax, uint ebx, uint ecx, uint edx) = CpuModel.Query(4, subleaf, 0, processors);
+            if ((eax & 0x1F) == 0)
+            {
+                Assert.Equal((0u, 0u, 0u, 0u), (eax, ebx, ecx, edx));
+                Assert.Equal((uint)CpuModel.Subleaves(4).Count - 1, subleaf);
+                break;
+            }
+
+            uint line = (ebx & 0xFFF) + 1, partitions = ((ebx >> 12) & 0x3FF) + 1, ways = (ebx >> 22) + 1, sets = ecx + 1;
+            Assert.Equal(1u, (eax >> 8) & 1);
+            Assert.Equal(0u, (eax >> 9) & 1);
+            Assert.Equal(1u, partitions);
+            caches.Add((eax & 0x1F, (eax >> 5) & 7, (long)ways * partitions * line * sets, ways, line, sets, ((eax >> 14) & 0xFFF) + 1));
+            Assert.True(subleaf < 16, "no null subleaf ends leaf 04H");
+        }
+
+        // The hierarchy CpuModel.CacheHierarchy documents: L1d and L1i 32 KiB 8-way, L2 2 MiB
+        // 16-way per core, L3 16 MiB 16-way shared by the package; 64-byte lines.
+        uint packageIds = BitOperations.RoundUpToPowerOf2((uint)processors);
+        Assert.Equal(
+            [(1u, 1u, 32L << 10, 8u, 64u, 64u, 1u), (2u, 1u, 32L << 10, 8u, 64u, 64u, 1u), (3u, 2u, 2L << 20, 16u, 64u, 2048u, 1u), (3u, 3u, 16L << 20, 16u, 64u, 16384u, packageIds)],
+            caches);
+
+        // CPUID.01H:EBX[15:8], the CLFLUSH line size in 8-byte units, agrees with the caches' lines.
+        Assert.Equal(64u / 8, (CpuModel.Query(1, 0, 0, processors).Ebx >> 8) & 0xFF);
+
+        // Leaf 02H: AL = 01H and descriptor FFH, "use CPUID leaf 4" (Table 3-12); no other descriptor.
+        Assert.Equal((0xFF01u, 0u, 0u, 0u), CpuModel.Query(2, 0, 0, processors));
+        Assert.True(CpuModel.IsIndexed(4));
+        Assert.Contains(4u, CpuModel.Leaves);
     }
 
     [Fact]

@@ -36,6 +36,7 @@ public sealed class SystemTestRomTests
     [InlineData("pku", 32)]
     [InlineData("tscdeadline", 22)]
     [InlineData("x2apic", 49)]
+    [InlineData("apicreloc", 17)]
     [InlineData("gates", 146)]
     [InlineData("v86sys", 93)]
     [InlineData("cachemca", 120)]

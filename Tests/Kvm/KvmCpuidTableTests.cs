@@ -24,7 +24,7 @@ public sealed class KvmCpuidTableTests
         foreach (KvmCpuidEntry2 e in entries)
         {
             Assert.Equal(CpuModel.Query(e.Function, e.Index, 3, 4), (e.Eax, e.Ebx, e.Ecx, e.Edx));
-            Assert.Equal(e.Function is 7 or 0xb or 0xd ? KvmCpuidEntry2.SignificantIndex : 0u, e.Flags);
+            Assert.Equal(e.Function is 4 or 7 or 0xb or 0xd ? KvmCpuidEntry2.SignificantIndex : 0u, e.Flags);
         }
 
         // Leaf 0DH: x87, SSE, AVX and PKRU state, XSAVEOPT, and the AVX and PKRU components' sizes and offsets (Intel SDM Vol. 1 Table 13-1).

@@ -27,13 +27,22 @@ public sealed class TimeStampCounterTests
         Assert.NotEqual(0u, CpuModel.Query(0x8000_0007, 0, 0).Edx & (1u << 8)); // invariant TSC
         Assert.NotEqual(0u, CpuModel.Query(7, 0, 0).Ebx & (1u << 1));          // IA32_TSC_ADJUST
 
+        // Each RDTSC runs somewhere inside its ReadTsc call, so the host time between the two lies
+        // between the gap separating the calls and the span covering both: the count must fit the
+        // advertised rate over some time in that range. Timing the calls (not just the sleep) keeps
+        // a busy host's preemption inside a call from looking like a wrong rate; 1 s keeps the range
+        // narrow. A counter at another frequency (the host's TSC, a nanosecond clock) is far outside.
         using var m = new LongModeMachine();
-        ulong first = ReadTsc(m);
+        ReadTsc(m); // the first run of a machine (code generation, the runtime's JIT) takes longest
         var clock = Stopwatch.StartNew();
-        Thread.Sleep(200);
+        ulong first = ReadTsc(m);
+        TimeSpan firstReturned = clock.Elapsed;
+        Thread.Sleep(1000);
+        TimeSpan secondCalled = clock.Elapsed;
         ulong second = ReadTsc(m);
-        double measured = (second - first) / clock.Elapsed.TotalSeconds;
-        Assert.InRange(measured / advertised, 0.97, 1.03);
+        TimeSpan span = clock.Elapsed;
+        double counted = second - first;
+        Assert.InRange(counted, advertised * (secondCalled - firstReturned).TotalSeconds * 0.99, advertised * span.TotalSeconds * 1.01);
     }
 
     [Fact]
@@ -46,15 +55,25 @@ public sealed class TimeStampCounterTests
         ulong before = ReadTsc(m);
         WriteMsr(m, TscMsr, before + 5_000_000_000);
         ulong adjust = ReadMsr(m, TscAdjustMsr);
-        Assert.InRange((long)adjust, 5_000_000_000L - 100_000_000, 5_000_000_000L);
-        Assert.InRange(ReadTsc(m) - before, 5_000_000_000UL, 5_100_000_000UL);
+        // What the TSC counted between the reads and writes: one second's worth at most (about 20 ms
+        // on an idle host; a busy one may hold the thread between two runs of the machine).
+        ulong slack = TscHz();
+        Assert.InRange(adjust, 5_000_000_000UL - slack, 5_000_000_000UL);
+        Assert.InRange(ReadTsc(m) - before, 5_000_000_000UL, 5_000_000_000UL + slack);
 
         // WRMSR to IA32_TSC_ADJUST: the change X moves the TSC by X too.
         ulong tsc = ReadTsc(m);
         WriteMsr(m, TscAdjustMsr, adjust - 3_000_000_000);
         Assert.Equal(adjust - 3_000_000_000, ReadMsr(m, TscAdjustMsr));
         long moved = (long)(ReadTsc(m) - tsc);
-        Assert.InRange(moved, -3_000_000_000L, -3_000_000_000L + 100_000_000);
+        Assert.InRange(moved, -3_000_000_000L, -3_000_000_000L + (long)slack);
+    }
+
+    // The TSC frequency CPUID.15H gives: crystal clock x EBX / EAX (Intel SDM Vol. 2A CPUID).
+    private static ulong TscHz()
+    {
+        (uint denominator, uint numerator, uint crystalHz, _) = CpuModel.Query(0x15, 0, 0);
+        return (ulong)crystalHz * numerator / denominator;
     }
 
     private static ulong ReadTsc(LongModeMachine m)

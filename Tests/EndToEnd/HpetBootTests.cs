@@ -8,7 +8,7 @@ namespace Emulator.Tests.EndToEnd;
 /// <summary>
 /// The stock Debian kernel and the HPET: it must find the block as it does under QEMU TCG with the
 /// same memory (QEMU's <c>hpet0:</c> lines are the oracle), take it as its clocksource when asked,
-/// and keep time with it (the host's clock is the oracle for <c>sleep 1</c>). One boot each.
+/// and keep time with it (the host's clock is the oracle for <c>sleep 2</c>). One boot each.
 /// </summary>
 public sealed partial class HpetBootTests
 {
@@ -26,15 +26,19 @@ public sealed partial class HpetBootTests
             guest.WaitForShell(Timeout);
             guest.Command("cat /sys/devices/system/clocksource/clocksource0/current_clocksource", "hpet\r\n");
 
-            // The prompt's round trip alone, then with a one-second sleep timed by the guest's
-            // clocksource: the difference is what the guest's second lasted in host time.
+            // The same command line with "sleep 0", then with a two-second sleep timed by the
+            // guest's clocksource: the difference is what the guest's two seconds lasted in host
+            // time. The lines are typed alike, so only the sleep differs; the round trip of a
+            // typed line varies by a tenth of a second or more on a busy host, which two seconds
+            // make a small part of. An HPET counting at another rate than the period it advertises
+            // is off by a factor (counting at 10 MHz with a 10 ns period: 10 s per guest second).
             var watch = Stopwatch.StartNew();
-            guest.Command("echo $((40+2))", "42\r\n");
+            guest.Command("sleep 0; echo $((40+2))", "42\r\n");
             TimeSpan roundTrip = watch.Elapsed;
             watch.Restart();
-            guest.Command("sleep 1; echo $((40+3))", "43\r\n");
+            guest.Command("sleep 2; echo $((40+3))", "43\r\n");
             TimeSpan slept = watch.Elapsed - roundTrip;
-            Assert.True(slept.TotalSeconds is > 0.85 and < 1.6, $"sleep 1 took {slept.TotalSeconds:F3} s of host time");
+            Assert.True(slept.TotalSeconds is > 1.7 and < 3.2, $"sleep 2 took {slept.TotalSeconds:F3} s of host time (a line's round trip: {roundTrip.TotalSeconds:F3} s)");
 
             Assert.Equal(0, guest.PowerOff(TimeSpan.FromMinutes(2)));
             emuLines = HpetLines(guest.Output);

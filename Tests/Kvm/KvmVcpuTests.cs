@@ -71,7 +71,7 @@ public sealed class KvmVcpuTests
     }
 
     [SkippableFact]
-    public void StopWhileTheGuestSpinsInKvmEndsTheThreadWithinASecond()
+    public void StopWhileTheGuestSpinsInKvmEndsTheThreadPromptly()
     {
         KvmHost.SkipUnlessUsable();
         using var machine = new SmallMachine("kvm");
@@ -95,7 +95,9 @@ public sealed class KvmVcpuTests
         thread.Stop();
         watch.Stop();
         Assert.Equal(VcpuRunState.Stopped, thread.State);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"stop took {watch.Elapsed.TotalMilliseconds:F0} ms");
+        // Milliseconds on an idle host; the bound leaves room for a busy one. A Stop that did not
+        // kick the thread out of KVM_RUN would never return: this guest makes no exits.
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"stop took {watch.Elapsed.TotalMilliseconds:F0} ms");
         Assert.NotEqual(ax1, ax2);
         Assert.Empty(exits);
     }
@@ -143,7 +145,7 @@ public sealed class KvmVcpuTests
             var thread = new VcpuThread(machine.Vcpu, (_, _) => { });
             thread.Start();
             var watch = Stopwatch.StartNew();
-            while (Written(probe, machine.Platform.DeviceLock).Count < delivered && watch.Elapsed < TimeSpan.FromSeconds(5))
+            while (Written(probe, machine.Platform.DeviceLock).Count < delivered && watch.Elapsed < TimeSpan.FromSeconds(30))
             {
                 Thread.Sleep(10);
             }
@@ -210,7 +212,7 @@ public sealed class KvmVcpuTests
             var thread = new VcpuThread(machine.Vcpu, (_, _) => { });
             thread.Start();
             var watch = Stopwatch.StartNew();
-            while (Written(probe, machine.Platform.DeviceLock).Count == 0 && watch.Elapsed < TimeSpan.FromSeconds(5))
+            while (Written(probe, machine.Platform.DeviceLock).Count == 0 && watch.Elapsed < TimeSpan.FromSeconds(30))
             {
                 Thread.Sleep(10);
             }
@@ -243,7 +245,7 @@ public sealed class KvmVcpuTests
         Thread.Sleep(200);
         wake(machine.Vcpu);
         var watch = Stopwatch.StartNew();
-        while (Written(probe, machine.Platform.DeviceLock).Count == 0 && watch.Elapsed < TimeSpan.FromSeconds(5))
+        while (Written(probe, machine.Platform.DeviceLock).Count == 0 && watch.Elapsed < TimeSpan.FromSeconds(30))
         {
             Thread.Sleep(10);
         }

@@ -41,7 +41,12 @@ public sealed class PerfTests(ITestOutputHelper output) : IDisposable
         // Shares are of sampling periods, which cover the 3 s at 1 kHz (but an answer or two still on its way at the end).
         Assert.InRange(profile["kernel"]!.GetValue<int>(), 3000 * 0.9, 3000 * 1.05);
         Assert.InRange(functions.Sum(f => f!["share"]!.GetValue<double>()), 99.0, 100.5);
-        Assert.InRange(asleep, 42.0, 70.0);
+        // About half, but a busy host moves what the guest itself sleeps: the vCPU reaches its HLT
+        // late when the host holds it past the half period (GuestSamplerTests, which reads the
+        // guest's own measure, saw 43-46% slept on a loaded two-core host) or wakes late (more), and
+        // 3,000 looks under load give a few points of spread on top. A sampler that missed halted
+        // vCPUs gives near 0; one biased toward them (waiting for each answer) gave 27% for 15%.
+        Assert.InRange(asleep, 30.0, 70.0);
     }
 
     // `emu perf GUEST ARGS` once the guest has registered its control socket: the JSON it prints.

@@ -71,6 +71,9 @@ internal unsafe struct GuestState
     /// <summary>A word translated code may keep across a helper-free stretch of its own (a call's target while it pushes).</summary>
     public ulong Scratch;
 
+    /// <summary>The destination's value before the flag-writing op whose flags translated code may recompute (CodeGen/X86/X86Emitter.FlagReplay).</summary>
+    public ulong ReplaySource;
+
     /// <summary>
     /// The TLB addends of the page groups a block has probed (CodeGen/X86/PageGroups), 0 where the
     /// probe failed; zeroed whenever translated code calls the interpreter, which may change mappings.
@@ -95,6 +98,7 @@ internal unsafe struct GuestState
     public static readonly int XmmOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Xmm));
     public static readonly int YmmHighOffset = (int)Marshal.OffsetOf<GuestState>(nameof(YmmHigh));
     public static readonly int ScratchOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Scratch));
+    public static readonly int ReplaySourceOffset = (int)Marshal.OffsetOf<GuestState>(nameof(ReplaySource));
     public static readonly int PageAddendsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(PageAddends));
     public static readonly int NonFlatSegmentsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(NonFlatSegments));
 

@@ -49,6 +49,12 @@ internal static class TranslatorSettings
     /// <summary>EMU_JIT_DUMP=FILE appends every translation (host address, guest code, host bytes) to FILE, for reading generated code.</summary>
     public static string? DumpFile { get; } = Environment.GetEnvironmentVariable("EMU_JIT_DUMP");
 
+    /// <summary>
+    /// Flags that are dead but may be seen by a fault are recomputed on the slow path instead of
+    /// saved on the fast path (CodeGen/X86/X86Emitter.FlagReplay; EMU_JIT_REPLAY=0 turns it off).
+    /// </summary>
+    public static bool ReplayFlags { get; } = Environment.GetEnvironmentVariable("EMU_JIT_REPLAY") != "0";
+
     private static long Number(string name, long fallback) =>
         long.TryParse(Environment.GetEnvironmentVariable(name), out long v) ? v : fallback;
 }

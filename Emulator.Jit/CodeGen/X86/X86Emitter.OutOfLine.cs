@@ -45,6 +45,9 @@ internal sealed partial class X86Emitter
 
         /// <summary>A slow path's rejoin has the guest's flags in RFLAGS (as the fast path leaves them).</summary>
         public bool FlagsInHost { get; init; }
+
+        /// <summary>The op whose flags the path recomputes before the interpreter runs (X86Emitter.FlagReplay), or -1.</summary>
+        public int Replay { get; init; } = -1;
     }
 
     private void EmitOutOfLine(in OutOfLine part)
@@ -70,7 +73,7 @@ internal sealed partial class X86Emitter
                 GroupMiss(part.Entry, part.Back, part.Size);
                 break;
             case OutOfLineKind.GroupFallback:
-                GroupFallback(part.Entry, part.Back, part.Op);
+                GroupFallback(part.Entry, part.Back, part.Op, part.Replay);
                 break;
         }
     }

@@ -39,7 +39,7 @@ internal sealed unsafe partial class X86Emitter
         StoreSpills(spills, op.Written);
         FlagsAfter(op);
         Bind(ref done);
-        _outOfLine.Add(new OutOfLine(OutOfLineKind.GroupFallback, fallback, done) { Op = _opIndex });
+        _outOfLine.Add(new OutOfLine(OutOfLineKind.GroupFallback, fallback, done) { Op = _opIndex, Replay = _opReplay });
     }
 
     // The group's probe missed: its slot says so to the group's later loads, and this load falls back.
@@ -52,18 +52,23 @@ internal sealed unsafe partial class X86Emitter
 
     // The load on its own, from the state ClobberFlags left in the body, back to `done`. Its own
     // slow path is recorded for this op (out-of-line code may add more while it is replayed).
-    private void GroupFallback(Label fallback, Label done, int opIndex)
+    private void GroupFallback(Label fallback, Label done, int opIndex, int replay)
     {
         bool hostFlags = _hostFlags, savedFlags = _savedFlags;
-        int current = _opIndex;
+        int current = _opIndex, replayOp = _replayOp, candidate = _replayCandidate, opReplay = _opReplay;
         Bind(ref fallback);
         _hostFlags = false;
         _savedFlags = true;
+        _replayOp = _opReplay = replay;
+        _replayCandidate = -1;
         _opIndex = opIndex;
         PerAccess(_ir.Ops[opIndex]);
         _a.jmp(done);
         _opIndex = current;
         _hostFlags = hostFlags;
         _savedFlags = savedFlags;
+        _replayOp = replayOp;
+        _replayCandidate = candidate;
+        _opReplay = opReplay;
     }
 }

@@ -72,6 +72,7 @@ internal sealed unsafe partial class X86Emitter
         _helperStubUsed = false;
         _hostFlags = false;
         _savedFlags = true;
+        _replayCandidate = _replayOp = _opReplay = -1;
         _opIndex = 0;
         _foldAddend = false;
         _groupBase = Register.None;
@@ -155,6 +156,7 @@ internal sealed unsafe partial class X86Emitter
                 _segmentLabels[s] = label;
                 _hostFlags = false;
                 _savedFlags = true;
+                _replayCandidate = _replayOp = -1;
                 _foldAddend = false;
                 _groupBase = Register.None;
             }
@@ -165,6 +167,7 @@ internal sealed unsafe partial class X86Emitter
             {
                 IrOp op = ops[i];
                 _opIndex = i;
+                _opReplay = _replayOp;
                 bool last = i == end - 1;
                 bool afterSti = i > segment.FirstOp && ops[i - 1].Kind == IrKind.Sti;
                 ended = op.Kind switch
@@ -297,6 +300,7 @@ internal sealed unsafe partial class X86Emitter
     // The guest's flags into the state, if only the host's RFLAGS holds them (LAHF/SETO/MOV leave RFLAGS alone).
     private void SaveFlags()
     {
+        ReplayIntoHost();
         if (_hostFlags && !_savedFlags)
         {
             _a.lahf();
@@ -309,6 +313,7 @@ internal sealed unsafe partial class X86Emitter
     // The guest's flags into the host's RFLAGS, from the state.
     private void LoadFlags()
     {
+        ReplayIntoHost();
         if (!_hostFlags)
         {
             _a.mov(ax, __word_ptr[rbx + GuestState.HostRflagsOffset]);
@@ -321,6 +326,11 @@ internal sealed unsafe partial class X86Emitter
     // Before host code that clobbers RFLAGS for its own purposes.
     private void ClobberFlags()
     {
+        if (ReplayInsteadOfSave())
+        {
+            return;
+        }
+
         SaveFlags();
         _hostFlags = false;
     }
@@ -331,6 +341,7 @@ internal sealed unsafe partial class X86Emitter
         {
             _hostFlags = true;
             _savedFlags = false;
+            _replayCandidate = _replayOp = -1;
         }
     }
 
@@ -462,11 +473,22 @@ internal sealed unsafe partial class X86Emitter
 
         Operands(op);
         ushort spills = LoadSpills((ushort)(OperandRegisters(op) | AddressRegisters(op.Ins)), NativeScratch);
+        bool replayable = spills == 0 && PlanReplay(op);
+        if (replayable)
+        {
+            SaveReplaySource(op);
+        }
+
         BeforeUndefinedFlagFixup(op);
         HostInstruction(op);
         AfterUndefinedFlagFixup(op);
         StoreSpills(spills, op.Written);
         FlagsAfter(op);
+        if (replayable)
+        {
+            _replayCandidate = _opIndex;
+        }
+
         return false;
     }
 
@@ -674,12 +696,13 @@ internal sealed unsafe partial class X86Emitter
     // path leaves (registers reloaded, flags in RFLAGS if the fast path has them there).
     // For the current op, whose fast path has just been emitted.
     private void SlowPath(Label miss, Label done) =>
-        _outOfLine.Add(new OutOfLine(OutOfLineKind.SlowPath, miss, done) { Op = _opIndex, FlagsInHost = _hostFlags });
+        _outOfLine.Add(new OutOfLine(OutOfLineKind.SlowPath, miss, done) { Op = _opIndex, FlagsInHost = _hostFlags, Replay = _opReplay });
 
     private void SlowPath(in OutOfLine path)
     {
         Label miss = path.Entry;
         Bind(ref miss);
+        SaveReplayedFlags(path.Replay);
         CallInterpreter(_ir.Ops[path.Op]);
         if (path.FlagsInHost)
         {
@@ -866,12 +889,13 @@ internal sealed unsafe partial class X86Emitter
 
     // A control transfer (the current op) whose fast path failed: the interpreter runs it and the block ends.
     private void ControlSlowPath(Label miss) =>
-        _outOfLine.Add(new OutOfLine(OutOfLineKind.ControlSlowPath, miss) { Op = _opIndex });
+        _outOfLine.Add(new OutOfLine(OutOfLineKind.ControlSlowPath, miss) { Op = _opIndex, Replay = _opReplay });
 
     private void ControlSlowPath(in OutOfLine path)
     {
         Label miss = path.Entry;
         Bind(ref miss);
+        SaveReplayedFlags(path.Replay);
         CallInterpreter(_ir.Ops[path.Op]);
         _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], ExitSlotControlSlowPath);
         _a.mov(eax, (int)ExitReason.Continue);

@@ -106,6 +106,11 @@ internal sealed unsafe partial class X86Emitter
             return false;
         }
 
+        if (op.Written != 0 && RegisterMap.Index[(int)ins.Op0Register] != BitOperations.TrailingZeroCount(op.Written))
+        {
+            return false;
+        }
+
         for (int i = 1; i < ins.OpCount; i++)
         {
             if (ins.GetOpKind(i) is OpKind.Memory or OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64)

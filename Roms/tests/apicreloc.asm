@@ -39,16 +39,8 @@ main:
             mov edi, PML4
             call pg64_identity
             mov dword [PT_LOW + (ALIAS >> 12) * 8], RELOC | 7
-            mov edi, PD_HIGH
-            mov eax, 0xc0000000 | 0x9b      ; P, R/W, PWT, PCD, PS
-            xor ecx, ecx
-.pd:        mov [edi + ecx * 8], eax
-            mov dword [edi + ecx * 8 + 4], 0
-            add eax, 0x200000
-            inc ecx
-            cmp ecx, 512
-            jb .pd
-            mov dword [PAGE_TABLES + 0x1000 + 3 * 8], PD_HIGH | 3
+            mov edx, PD_HIGH
+            call pg64_map_high
             mov eax, PML4
             mov ebx, long_entry
             call enter_long_mode

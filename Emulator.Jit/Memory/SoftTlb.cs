@@ -21,7 +21,7 @@ namespace Emulator.Jit.Memory;
 /// misses that way, each one a whole instruction run by the interpreter. QEMU keeps a small fully
 /// associative victim TLB for the same reason (its softmmu "victim_tlb").
 /// </summary>
-internal sealed unsafe class SoftTlb
+internal sealed unsafe partial class SoftTlb
 {
     public const int Entries = 4096;
     public const int PageShift = 12;
@@ -45,7 +45,8 @@ internal sealed unsafe class SoftTlb
     public const int VictimReadAddendOffset = Entries * 64;
     public const int VictimWriteTagOffset = Entries * 72;
     public const int VictimWriteAddendOffset = Entries * 80;
-    private const int TableBytes = Entries * 88;
+    public const int SiteOffset = Entries * 88;
+    private const int TableBytes = SiteOffset + (SiteClasses * SitesPerClass * SiteBytes);
 
     /// <summary>
     /// Set in a write tag whose page holds decoded code: the plain compare misses, and the store
@@ -197,6 +198,7 @@ internal sealed unsafe class SoftTlb
         new Span<ulong>(FetchTag, Entries).Fill(EmptyTag);
         new Span<ulong>(VictimReadTag, Entries).Fill(EmptyTag);
         new Span<ulong>(VictimWriteTag, Entries).Fill(EmptyTag);
+        ClearSites();
         Array.Clear(_nonGlobalSlots);
         _hasGlobal = false;
         _largeRegions.Clear();
@@ -228,6 +230,8 @@ internal sealed unsafe class SoftTlb
                 DropIfNotGlobal(VictimWriteTag, _victimWriteInfo, i);
             }
         }
+
+        KeepSitesStillMapped();
     }
 
     private static void DropIfNotGlobal(ulong* tags, uint[] info, int i)
@@ -267,6 +271,8 @@ internal sealed unsafe class SoftTlb
                 }
             }
         }
+
+        KeepSitesStillMapped();
     }
 
     // Drops what slot i holds for `page`: its own entry, or one made from a large page holding it.

@@ -55,6 +55,12 @@ internal static class TranslatorSettings
     /// </summary>
     public static bool ReplayFlags { get; } = Environment.GetEnvironmentVariable("EMU_JIT_REPLAY") != "0";
 
+    /// <summary>
+    /// Loads check a TLB entry of their own site first (Memory/SoftTlb.Sites; EMU_JIT_SITES=0 turns
+    /// it off).
+    /// </summary>
+    public static bool LoadSites { get; } = Environment.GetEnvironmentVariable("EMU_JIT_SITES") != "0";
+
     private static long Number(string name, long fallback) =>
         long.TryParse(Environment.GetEnvironmentVariable(name), out long v) ? v : fallback;
 }

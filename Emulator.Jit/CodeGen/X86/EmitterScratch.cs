@@ -21,6 +21,9 @@ internal sealed class EmitterScratch
 
     public PageGroups Groups { get; } = new();
 
+    /// <summary>The next load-site entry of each access size (Memory/SoftTlb.Sites), taken in turn across blocks.</summary>
+    public int[] SiteNext { get; } = new int[Memory.SoftTlb.SiteClasses];
+
     public X86Emitter Emitter { get; }
 
     public EmitterScratch() => Emitter = new X86Emitter(this);

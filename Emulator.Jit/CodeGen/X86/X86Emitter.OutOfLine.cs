@@ -20,6 +20,7 @@ internal sealed partial class X86Emitter
         InterruptExit,
         GroupMiss,
         GroupFallback,
+        SiteMiss,
     }
 
     /// <summary>
@@ -28,7 +29,7 @@ internal sealed partial class X86Emitter
     /// </summary>
     private readonly record struct OutOfLine(OutOfLineKind Kind, Label Entry, Label Back = default, Label Miss = default, Label Fourth = default)
     {
-        /// <summary>The op's index in the block (slow paths, group fallback).</summary>
+        /// <summary>The op's index in the block (slow paths, group fallback); a load site's entry offset.</summary>
         public int Op { get; init; }
 
         /// <summary>A probe's access size; a group's addend slot offset.</summary>
@@ -71,6 +72,9 @@ internal sealed partial class X86Emitter
                 break;
             case OutOfLineKind.GroupMiss:
                 GroupMiss(part.Entry, part.Back, part.Size);
+                break;
+            case OutOfLineKind.SiteMiss:
+                SiteMiss(part);
                 break;
             case OutOfLineKind.GroupFallback:
                 GroupFallback(part.Entry, part.Back, part.Op, part.Replay);

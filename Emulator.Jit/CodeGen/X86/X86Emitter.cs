@@ -585,6 +585,12 @@ internal sealed unsafe partial class X86Emitter
         Assembler a = _a;
         Label hit = a.CreateLabel(), victim = a.CreateLabel(), codePage = a.CreateLabel();
         codePages &= write && size <= ProbeStubs.MaxStoreSize;
+        if (!write && TranslatorSettings.LoadSites && SoftTlb.SiteClass(size) is var sizeClass and >= 0)
+        {
+            SiteProbe(size, sizeClass, miss, addend);
+            return;
+        }
+
         a.mov(edx, eax);
         a.shr(edx, SoftTlb.PageShift - 3);
         a.and(edx, (SoftTlb.Entries - 1) << 3);
@@ -614,6 +620,68 @@ internal sealed unsafe partial class X86Emitter
             CodePages = codePages,
             Addend = addend,
         });
+    }
+
+    // A load probed at its own site's entry first (Memory/SoftTlb.Sites): RAX the linear address;
+    // a hit leaves the addend (or, without `addend`, the host address) in R10 as Probe does.
+    private void SiteProbe(int size, int sizeClass, Label miss, bool addend)
+    {
+        Assembler a = _a;
+        Label hit = a.CreateLabel(), siteMiss = a.CreateLabel(), victim = a.CreateLabel();
+        int entry = SoftTlb.SiteEntryOffset(sizeClass, _scratch.SiteNext[sizeClass]++);
+        a.mov(r10, rax);
+        a.xor(r10, __qword_ptr[r11 + (entry + SoftTlb.SiteTag)]);
+        a.cmp(r10, __qword_ptr[r11 + (entry + SoftTlb.SiteLimit)]);
+        a.jae(siteMiss);
+        a.mov(r10, __qword_ptr[r11 + (entry + SoftTlb.SiteAddend)]);
+        if (!addend)
+        {
+            a.add(r10, rax);
+        }
+
+        Bind(ref hit);
+        _outOfLine.Add(new OutOfLine(OutOfLineKind.SiteMiss, siteMiss, hit, miss, victim)
+        {
+            Size = size,
+            Addend = addend,
+            Op = entry,
+        });
+    }
+
+    // A site's miss: the TLB's own probe; its first way's hit refills the site (tag, the limit for
+    // this size, addend), its second way's is used as it is.
+    private void SiteMiss(in OutOfLine probe)
+    {
+        Assembler a = _a;
+        Label siteMiss = probe.Entry;
+        int size = probe.Size, entry = probe.Op;
+        Bind(ref siteMiss);
+        a.mov(edx, eax);
+        a.shr(edx, SoftTlb.PageShift - 3);
+        a.and(edx, (SoftTlb.Entries - 1) << 3);
+        if (size == 1)
+        {
+            a.mov(r10, rax);
+        }
+        else
+        {
+            a.lea(r10, __[rax + (size - 1)]);
+        }
+
+        a.and(r10, unchecked((int)~SoftTlb.PageMask));
+        a.cmp(r10, __qword_ptr[r11 + rdx + SoftTlb.ReadTagOffset]);
+        a.jne(probe.Fourth);
+        a.mov(__qword_ptr[r11 + (entry + SoftTlb.SiteTag)], r10);
+        a.mov(__qword_ptr[r11 + (entry + SoftTlb.SiteLimit)], SoftTlb.SiteLimitFor(size));
+        a.mov(r10, __qword_ptr[r11 + rdx + SoftTlb.ReadAddendOffset]);
+        a.mov(__qword_ptr[r11 + (entry + SoftTlb.SiteAddend)], r10);
+        if (!probe.Addend)
+        {
+            a.add(r10, rax);
+        }
+
+        a.jmp(probe.Back);
+        VictimWay(new OutOfLine(OutOfLineKind.VictimWay, probe.Fourth, probe.Back, probe.Miss) { Size = size, Addend = probe.Addend });
     }
 
     // A probe's miss in the slot's first way: its second way (SoftTlb: the entry the first way

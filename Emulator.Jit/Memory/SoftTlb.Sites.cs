@@ -6,8 +6,9 @@ namespace Emulator.Jit.Memory;
 /// buffer read in order) is checked against a fixed address instead of a slot computed from its
 /// address. A site's check is `(address XOR tag) below limit`: the limit is 4096 minus the access
 /// size plus one for an entry, so an access that runs past the page's end misses like one on
-/// another page, and 0 for an empty entry, which nothing matches. Sites are numbered per access
-/// size (1, 2, 4, 8 bytes), so every site sharing an entry has the limit its fill wrote.
+/// another page, and 0 for an empty entry, which nothing matches. Sites are numbered per class of
+/// access size (1, 2, 4, 8 bytes, and up to 64 for page groups' windows and vectors, checked as 64),
+/// so every site sharing an entry has the limit its fill wrote.
 /// <para>
 /// An entry is only ever a copy of a read entry the TLB held when translated code filled it (on
 /// the miss path, after the TLB's own probe hit). So it stays valid until the TLB drops entries:
@@ -18,8 +19,8 @@ namespace Emulator.Jit.Memory;
 /// </summary>
 internal sealed unsafe partial class SoftTlb
 {
-    /// <summary>Access sizes with sites of their own: 1, 2, 4 and 8 bytes.</summary>
-    public const int SiteClasses = 4;
+    /// <summary>Classes of access size with sites of their own: 1, 2, 4 and 8 bytes, and up to 64 (a page group's window, a vector).</summary>
+    public const int SiteClasses = 5;
 
     /// <summary>Entries per access size; translated sites take them in turn.</summary>
     public const int SitesPerClass = 256;
@@ -38,15 +39,22 @@ internal sealed unsafe partial class SoftTlb
         2 => 1,
         4 => 2,
         8 => 3,
+        > 0 and <= 64 => 4,
         _ => -1,
     };
+
+    /// <summary>
+    /// The size a class's entries are filled for: an access of up to that many bytes may use them
+    /// (one shorter than its class's size only misses sooner near the page's end).
+    /// </summary>
+    public static int SiteClassSize(int sizeClass) => sizeClass < 4 ? 1 << sizeClass : 64;
 
     /// <summary>Offset from the tables' base of entry <paramref name="index"/> of <paramref name="sizeClass"/>.</summary>
     public static int SiteEntryOffset(int sizeClass, int index) =>
         SiteOffset + (((sizeClass * SitesPerClass) + (index & (SitesPerClass - 1))) * SiteBytes);
 
-    /// <summary>The limit an entry filled for an access of <paramref name="size"/> bytes holds.</summary>
-    public static int SiteLimitFor(int size) => 0x1000 - size + 1;
+    /// <summary>The limit an entry of <paramref name="sizeClass"/> holds once filled.</summary>
+    public static int SiteLimitFor(int sizeClass) => 0x1000 - SiteClassSize(sizeClass) + 1;
 
     private byte* SiteEntry(int i) => _tables.Pointer + SiteOffset + (i * SiteBytes);
 

@@ -58,7 +58,8 @@ internal sealed unsafe class TranslationCache : IDisposable
     /// <param name="background">Translate on a worker thread (the vCPU interprets a block until its translation is installed).</param>
     /// <param name="impatience">With a worker: executions after which the vCPU translates a block still waiting (0: EMU_JIT_IMPATIENCE's value).</param>
     /// <param name="regions">Grow units through direct branches into hot blocks (<see cref="Regions"/>; null: EMU_JIT_REGIONS).</param>
-    public TranslationCache(CpuCore cpu, long capacity, int threshold, bool background = false, int impatience = 0, bool? regions = null)
+    /// <param name="workerDelayMs">With a worker: milliseconds it waits before each compile (tests of a slow worker).</param>
+    public TranslationCache(CpuCore cpu, long capacity, int threshold, bool background = false, int impatience = 0, bool? regions = null, int workerDelayMs = 0)
     {
         _regions = regions ?? Regions.Enabled;
         Impatience = impatience > 0 ? impatience : TranslatorSettings.Impatience;
@@ -79,7 +80,7 @@ internal sealed unsafe class TranslationCache : IDisposable
                 {
                     _worker!.Deliver(Compile(block));
                 }
-            });
+            }, workerDelayMs);
         }
     }
 
@@ -200,6 +201,8 @@ internal sealed unsafe class TranslationCache : IDisposable
                 {
                     return Outcome.Interpret;
                 }
+
+                Statistics.TranslatedWhileWaiting++;
             }
 
             t = Translate(block);
@@ -676,6 +679,9 @@ internal sealed class TranslationStatistics
 
     /// <summary>Worker translations not installed because the vCPU had translated the block itself meanwhile.</summary>
     public long Duplicates;
+
+    /// <summary>Blocks the vCPU translated itself while they waited for the worker (EMU_JIT_IMPATIENCE).</summary>
+    public long TranslatedWhileWaiting;
     public long ChainsPatched;
     public long Entries;
     public long Flushes;
@@ -767,6 +773,6 @@ internal sealed class TranslationStatistics
     public override string ToString() =>
         $"{Blocks} blocks, {GuestInstructions} guest instructions ({NativeInstructions} native, {UndefinedFlagsInterpreted} interpreted for their undefined flags, {UndefinedFlagsFixed} with them fixed in host code), {HostBytes / 1024} KiB host code, "
         + $"{TranslateTicks * 1000.0 / Stopwatch.Frequency:0.0} ms translating ({(GuestInstructions == 0 ? 0 : TranslateTicks * 1e6 / Stopwatch.Frequency / GuestInstructions):0.00} us per guest instruction), "
-        + $"({X86Emitter.AssembleTicks * 1000.0 / Stopwatch.Frequency:0.0} ms of it encoding), {ChainsPatched} chains patched, {RegionMembers} region members, {Entries} entries from the dispatcher, {Flushes} cache resets, {Duplicates} worker translations superseded; "
+        + $"({X86Emitter.AssembleTicks * 1000.0 / Stopwatch.Frequency:0.0} ms of it encoding), {ChainsPatched} chains patched, {RegionMembers} region members, {Entries} entries from the dispatcher, {Flushes} cache resets, {TranslatedWhileWaiting} translated by the vCPU while the worker had them, {Duplicates} worker translations superseded; "
         + $"process GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen0/1/2), {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms paused, {GC.GetTotalAllocatedBytes() >> 20} MiB allocated";
 }

@@ -24,11 +24,15 @@ internal sealed class TranslationWorker : IDisposable
     private readonly Thread _thread;
     private volatile bool _idle, _stop;
 
+    private readonly int _delayMs;
+
     /// <param name="name">The thread's name.</param>
     /// <param name="compile">Compiles a block and passes the result to <see cref="Deliver"/> under the compile lock.</param>
-    public TranslationWorker(string name, Action<Block> compile)
+    /// <param name="delayMs">Milliseconds to wait before each compile: tests make a slow worker with it.</param>
+    public TranslationWorker(string name, Action<Block> compile, int delayMs = 0)
     {
         _compile = compile;
+        _delayMs = delayMs;
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
@@ -62,6 +66,11 @@ internal sealed class TranslationWorker : IDisposable
         {
             if (_requests.TryPop(out Block? block))
             {
+                if (_delayMs > 0)
+                {
+                    Thread.Sleep(_delayMs);
+                }
+
                 _compile(block);
                 continue;
             }

@@ -68,39 +68,76 @@ public sealed class LoadSiteTests
         Assert.Equal((4 * 0x1111UL) + (4 * 0x2222_0000UL), s.Gpr[(int)Gpr.Rdi]);
     }
 
+    /// <summary>
+    /// A dword load (a site of the 4-byte class) and a 16-byte MOVDQU (the class checked as 64 bytes)
+    /// step 2 or 4 bytes at a time up to and across the end of a page whose successor maps elsewhere;
+    /// each load's last dword is summed in order.
+    /// </summary>
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void ALoadSiteThatHitInItsPageStillSeesTheNextPageWhenAnAccessRunsOntoIt(bool translate)
+    [InlineData(4, true)]
+    [InlineData(4, false)]
+    [InlineData(16, true)]
+    [InlineData(16, false)]
+    public void ALoadSiteThatHitInItsPageStillSeesTheNextPageWhenAnAccessRunsOntoIt(int size, bool translate)
     {
         using var rig = new TranslatorRig(paging: true, translate: translate);
         rig.WriteUInt64(Pde1, 0x40_0083);            // linear 4 MiB -> physical 4 MiB
         rig.WriteUInt64(Pde2, 0x83);                 // linear 8 MiB -> physical 0: not what follows physically
-        rig.WriteUInt64(0x7f_fff0, 0x0807_0605_0403_0201);
-        rig.WriteUInt64(0x7f_fff8, 0x100f_0e0d_0c0b_0a09);
-        rig.Write(0x0, [0xa1, 0xa2, 0xa3, 0xa4]);   // linear 0x800000: the bytes after the page
+        byte[] bytes = new byte[96];
+        for (int k = 0; k < 64; k++)
+        {
+            bytes[k] = (byte)(k + 1);                // linear 7FFFC0 .. 7FFFFF
+        }
+
+        for (int k = 64; k < 96; k++)
+        {
+            bytes[k] = (byte)(0x80 + k);             // linear 800000 .. 80001F (physical 0)
+        }
+
+        rig.Write(0x7f_ffc0, bytes[..64]);
+        rig.Write(0x0, bytes[64..]);
+        const int Steps = 10;
+        int step = size == 4 ? 2 : 4;
+        uint start = (uint)(0x80_0000 - (step * (Steps - 2)) - size + 1); // the last two loads cross
         rig.Load(a =>
         {
             Label loop = a.CreateLabel();
+            if (size == 16)
+            {
+                a.mov(eax, cr4);
+                a.or(eax, 0x600);                  // CR4.OSFXSR, OSXMMEXCPT
+                a.mov(cr4, eax);
+            }
+
             a.xor(edi, edi);
-            a.mov(esi, 0x7f_fff0);
-            a.mov(ecx, 8);
+            a.mov(esi, start);
+            a.mov(ecx, Steps);
             a.Label(ref loop);
-            a.mov(eax, __dword_ptr[esi]);          // the site: dwords at 7FFFF0 .. 7FFFFE, the last two cross
+            if (size == 4)
+            {
+                a.mov(eax, __dword_ptr[esi]);      // the site
+            }
+            else
+            {
+                a.movdqu(xmm0, __xmmword_ptr[esi]); // the site
+                a.psrldq(xmm0, 12);
+                a.movd(eax, xmm0);
+            }
+
             a.add(edi, eax);
             a.rol(edi, 3);
-            a.add(esi, 2);
+            a.add(esi, step);
             a.dec(ecx);
             a.jnz(loop);
             a.hlt();
         });
 
         Assert.True(rig.RunToHalt());
-        byte[] bytes = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0xa1, 0xa2, 0xa3, 0xa4];
         uint expected = 0;
-        for (int k = 0; k < 8; k++)
+        for (int k = 0; k < Steps; k++)
         {
-            expected = uint.RotateLeft(expected + BitConverter.ToUInt32(bytes, 2 * k), 3);
+            int lastDword = (int)(start - 0x7f_ffc0) + (k * step) + size - 4;
+            expected = uint.RotateLeft(expected + BitConverter.ToUInt32(bytes, lastDword), 3);
         }
 
         Assert.Equal(expected, (uint)rig.Core.SaveState().Gpr[(int)Gpr.Rdi]);

@@ -29,7 +29,8 @@ internal sealed class TranslatorRig : IDisposable
     /// <param name="background">Translate on a worker thread (the vCPU interprets a block until its translation is installed).</param>
     /// <param name="impatience">With a worker: executions after which the vCPU translates a waiting block itself (0: the default).</param>
     /// <param name="regions">Translate regions of several blocks (Translation/Regions).</param>
-    public TranslatorRig(long cacheBytes = 8 << 20, int threshold = 1, bool translate = true, bool paging = false, bool background = false, int impatience = 0, bool regions = false)
+    /// <param name="workerDelayMs">With a worker: milliseconds it waits before each compile, so that the vCPU outruns it.</param>
+    public TranslatorRig(long cacheBytes = 8 << 20, int threshold = 1, bool translate = true, bool paging = false, bool background = false, int impatience = 0, bool regions = false, int workerDelayMs = 0)
     {
         _platform.Memory.AddRam("ram", new GuestPhysicalAddress(0), 8 << 20, _ram);
         var blocks = new BlockCache();
@@ -37,7 +38,7 @@ internal sealed class TranslatorRig : IDisposable
         Core = new CpuCore(0, _platform.Memory, _platform.Io, blocks);
         if (translate)
         {
-            Core.Translator = new TranslationCache(Core, cacheBytes, threshold, background, impatience, regions);
+            Core.Translator = new TranslationCache(Core, cacheBytes, threshold, background, impatience, regions, workerDelayMs);
         }
 
         // GDT: null, flat 32-bit code (0x08), flat data (0x10).

@@ -577,7 +577,10 @@ public sealed class TranslatorTests
         // 3,000 blocks become hot at once; the worker takes the newest first, so the older ones
         // reach the impatience count while they wait and the vCPU translates them itself; the
         // worker's copies that arrive afterwards are not installed (chain slots stay numbered in order).
-        using var rig = new TranslatorRig(threshold: 2, background: true, impatience: 4);
+        // The worker waits 2 ms before each block, so that it is slow however fast or loaded the host.
+        // Whether a late copy arrives before the program halts is the host's timing (a busy test
+        // run once saw none), so the count asserted is the vCPU's own translations of waiting blocks.
+        using var rig = new TranslatorRig(threshold: 2, background: true, impatience: 4, workerDelayMs: 2);
         const int Pieces = 3000, Rounds = 20;
         LoadPieces(rig, Pieces, Rounds);
 
@@ -585,7 +588,7 @@ public sealed class TranslatorTests
         Assert.Equal((ulong)((long)Rounds * Pieces * (Pieces + 1) / 2) & 0xffff_ffff, rig.Core.SaveState().Gpr[(int)Gpr.Rax]);
         // Every piece translated (regions join up to Regions.MaxSegments of them in one unit, so count instructions, not units).
         Assert.True(rig.Statistics!.GuestInstructions >= 2 * Pieces, $"only {rig.Statistics.GuestInstructions} guest instructions translated");
-        Assert.True(rig.Statistics.Duplicates > 0, $"dups {rig.Statistics.Duplicates} blocks {rig.Statistics.Blocks}");
+        Assert.True(rig.Statistics.TranslatedWhileWaiting > Pieces / 2, $"{rig.Statistics.TranslatedWhileWaiting} translated while waiting, blocks {rig.Statistics.Blocks}");
         Assert.True(rig.Statistics.Entries > 0, "translated code never ran");
     }
 

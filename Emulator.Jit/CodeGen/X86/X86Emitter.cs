@@ -672,7 +672,7 @@ internal sealed unsafe partial class X86Emitter
         a.cmp(r10, __qword_ptr[r11 + rdx + SoftTlb.ReadTagOffset]);
         a.jne(probe.Fourth);
         a.mov(__qword_ptr[r11 + (entry + SoftTlb.SiteTag)], r10);
-        a.mov(__qword_ptr[r11 + (entry + SoftTlb.SiteLimit)], SoftTlb.SiteLimitFor(size));
+        a.mov(__qword_ptr[r11 + (entry + SoftTlb.SiteLimit)], SoftTlb.SiteLimitFor(SoftTlb.SiteClass(size)));
         a.mov(r10, __qword_ptr[r11 + rdx + SoftTlb.ReadAddendOffset]);
         a.mov(__qword_ptr[r11 + (entry + SoftTlb.SiteAddend)], r10);
         if (!probe.Addend)

@@ -579,8 +579,8 @@ internal sealed unsafe class TranslationCache : IDisposable
 
     // The entry stub (called by the dispatcher with the state and the code address), the exit
     // stub every block leaves through with its ExitReason in EAX, and the three chain stubs an
-    // unpatched chain exit goes to (target RIP in RCX, slot number in R10D; see HostStubs), and the
-    // store probe's code-page check (ProbeStubs).
+    // unpatched chain exit goes to (target RIP in RCX, slot number in R10D; see HostStubs), the
+    // store probe's code-page check (ProbeStubs) and the load sites' miss (SiteStubs).
     private (nint Enter, HostStubs Stubs) EmitStubs()
     {
         var a = new Assembler(64);
@@ -620,6 +620,7 @@ internal sealed unsafe class TranslationCache : IDisposable
         a.jmp(exit);
 
         Label[] codePageStore = ProbeStubs.Emit(a);
+        Label[] siteMiss = SiteStubs.Emit(a);
 
         var bytes = new StubWriter();
         ulong at = _memory.Next;
@@ -630,7 +631,8 @@ internal sealed unsafe class TranslationCache : IDisposable
         }
 
         ulong[] store = codePageStore.Select(l => l.IsEmpty ? 0 : result.GetLabelRIP(l)).ToArray();
-        return (start, new HostStubs(result.GetLabelRIP(exit), result.GetLabelRIP(chainExit), result.GetLabelRIP(chainLookup), result.GetLabelRIP(chainLookupJump), InterpretHelper, store));
+        ulong[] site = siteMiss.Select(l => l.IsEmpty ? 0 : result.GetLabelRIP(l)).ToArray();
+        return (start, new HostStubs(result.GetLabelRIP(exit), result.GetLabelRIP(chainExit), result.GetLabelRIP(chainLookup), result.GetLabelRIP(chainLookupJump), InterpretHelper, store, site));
     }
 
     public void Dispose()

@@ -9,7 +9,7 @@ namespace Emulator.Jit.CodeGen.X86;
 /// cache has it, else leaves as the chain-exit stub); the chain-lookup-jump stub a same-page chain
 /// that can never be patched is redirected to (the jump cache, else the chain-exit stub); and the
 /// interpreter helper a block's helper stub calls; and, by access size, the store probe's
-/// code-page check (<see cref="ProbeStubs"/>).
+/// code-page check (<see cref="ProbeStubs"/>) and a load site's miss (<see cref="SiteStubs"/>).
 /// </summary>
 internal readonly record struct HostStubs(ulong Exit, ulong ChainExit, ulong ChainLookup, ulong ChainLookupJump, ulong InterpretHelper,
-    ulong[] CodePageStore);
+    ulong[] CodePageStore, ulong[] SiteMiss);

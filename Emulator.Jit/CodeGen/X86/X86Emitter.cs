@@ -627,7 +627,7 @@ internal sealed unsafe partial class X86Emitter
     private void SiteProbe(int size, int sizeClass, Label miss, bool addend)
     {
         Assembler a = _a;
-        Label hit = a.CreateLabel(), siteMiss = a.CreateLabel(), victim = a.CreateLabel();
+        Label hit = a.CreateLabel(), siteMiss = a.CreateLabel();
         int entry = SoftTlb.SiteEntryOffset(sizeClass, _scratch.SiteNext[sizeClass]++);
         a.mov(r10, rax);
         a.xor(r10, __qword_ptr[r11 + (entry + SoftTlb.SiteTag)]);
@@ -640,7 +640,7 @@ internal sealed unsafe partial class X86Emitter
         }
 
         Bind(ref hit);
-        _outOfLine.Add(new OutOfLine(OutOfLineKind.SiteMiss, siteMiss, hit, miss, victim)
+        _outOfLine.Add(new OutOfLine(OutOfLineKind.SiteMiss, siteMiss, hit, miss)
         {
             Size = size,
             Addend = addend,
@@ -648,40 +648,21 @@ internal sealed unsafe partial class X86Emitter
         });
     }
 
-    // A site's miss: the TLB's own probe; its first way's hit refills the site (tag, the limit for
-    // this size, addend), its second way's is used as it is.
+    // A site's miss: the shared stub (SiteStubs) probes the TLB and refills the entry.
     private void SiteMiss(in OutOfLine probe)
     {
         Assembler a = _a;
         Label siteMiss = probe.Entry;
-        int size = probe.Size, entry = probe.Op;
         Bind(ref siteMiss);
-        a.mov(edx, eax);
-        a.shr(edx, SoftTlb.PageShift - 3);
-        a.and(edx, (SoftTlb.Entries - 1) << 3);
-        if (size == 1)
-        {
-            a.mov(r10, rax);
-        }
-        else
-        {
-            a.lea(r10, __[rax + (size - 1)]);
-        }
-
-        a.and(r10, unchecked((int)~SoftTlb.PageMask));
-        a.cmp(r10, __qword_ptr[r11 + rdx + SoftTlb.ReadTagOffset]);
-        a.jne(probe.Fourth);
-        a.mov(__qword_ptr[r11 + (entry + SoftTlb.SiteTag)], r10);
-        a.mov(__qword_ptr[r11 + (entry + SoftTlb.SiteLimit)], SoftTlb.SiteLimitFor(SoftTlb.SiteClass(size)));
-        a.mov(r10, __qword_ptr[r11 + rdx + SoftTlb.ReadAddendOffset]);
-        a.mov(__qword_ptr[r11 + (entry + SoftTlb.SiteAddend)], r10);
+        a.lea(rdx, __[r11 + probe.Op]);
+        a.call(_stubs.SiteMiss[probe.Size]);
+        a.jne(probe.Miss);
         if (!probe.Addend)
         {
             a.add(r10, rax);
         }
 
         a.jmp(probe.Back);
-        VictimWay(new OutOfLine(OutOfLineKind.VictimWay, probe.Fourth, probe.Back, probe.Miss) { Size = size, Addend = probe.Addend });
     }
 
     // A probe's miss in the slot's first way: its second way (SoftTlb: the entry the first way

@@ -59,8 +59,10 @@ internal sealed unsafe class TranslationCache : IDisposable
     /// <param name="impatience">With a worker: executions after which the vCPU translates a block still waiting (0: EMU_JIT_IMPATIENCE's value).</param>
     /// <param name="regions">Grow units through direct branches into hot blocks (<see cref="Regions"/>; null: EMU_JIT_REGIONS).</param>
     /// <param name="workerDelayMs">With a worker: milliseconds it waits before each compile (tests of a slow worker).</param>
-    public TranslationCache(CpuCore cpu, long capacity, int threshold, bool background = false, int impatience = 0, bool? regions = null, int workerDelayMs = 0)
+    /// <param name="loadSites">Loads check their own site's entry first (Memory/SoftTlb.Sites; null: EMU_JIT_SITES).</param>
+    public TranslationCache(CpuCore cpu, long capacity, int threshold, bool background = false, int impatience = 0, bool? regions = null, int workerDelayMs = 0, bool? loadSites = null)
     {
+        _scratch.LoadSites = loadSites ?? TranslatorSettings.LoadSites;
         _regions = regions ?? Regions.Enabled;
         Impatience = impatience > 0 ? impatience : TranslatorSettings.Impatience;
         _cpu = cpu;

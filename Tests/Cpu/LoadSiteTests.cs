@@ -26,7 +26,7 @@ public sealed class LoadSiteTests
     [MemberData(nameof(Invalidations))]
     public void ALoadSiteReadsTheNewPageAfterItsMappingChangesAndIsInvalidated(string invalidation, bool translate)
     {
-        using var rig = new TranslatorRig(paging: true, translate: translate);
+        using var rig = new TranslatorRig(paging: true, translate: translate, loadSites: true);
         rig.WriteUInt64(Pde1, 0x40_0083);            // linear 4 MiB -> physical 4 MiB (present, writable, PS)
         rig.WriteUInt64(0x42_0000, 0x1111);          // what the site reads through the first mapping
         rig.WriteUInt64(0x02_0000, 0x2222_0000);     // and through the second (linear 4 MiB -> physical 0)
@@ -80,7 +80,7 @@ public sealed class LoadSiteTests
     [InlineData(16, false)]
     public void ALoadSiteThatHitInItsPageStillSeesTheNextPageWhenAnAccessRunsOntoIt(int size, bool translate)
     {
-        using var rig = new TranslatorRig(paging: true, translate: translate);
+        using var rig = new TranslatorRig(paging: true, translate: translate, loadSites: true);
         rig.WriteUInt64(Pde1, 0x40_0083);            // linear 4 MiB -> physical 4 MiB
         rig.WriteUInt64(Pde2, 0x83);                 // linear 8 MiB -> physical 0: not what follows physically
         byte[] bytes = new byte[96];

@@ -30,7 +30,8 @@ internal sealed class TranslatorRig : IDisposable
     /// <param name="impatience">With a worker: executions after which the vCPU translates a waiting block itself (0: the default).</param>
     /// <param name="regions">Translate regions of several blocks (Translation/Regions).</param>
     /// <param name="workerDelayMs">With a worker: milliseconds it waits before each compile, so that the vCPU outruns it.</param>
-    public TranslatorRig(long cacheBytes = 8 << 20, int threshold = 1, bool translate = true, bool paging = false, bool background = false, int impatience = 0, bool regions = false, int workerDelayMs = 0)
+    /// <param name="loadSites">Loads check their own site's entry first (Emulator.Jit Memory/SoftTlb.Sites; null: EMU_JIT_SITES).</param>
+    public TranslatorRig(long cacheBytes = 8 << 20, int threshold = 1, bool translate = true, bool paging = false, bool background = false, int impatience = 0, bool regions = false, int workerDelayMs = 0, bool? loadSites = null)
     {
         _platform.Memory.AddRam("ram", new GuestPhysicalAddress(0), 8 << 20, _ram);
         var blocks = new BlockCache();
@@ -38,7 +39,7 @@ internal sealed class TranslatorRig : IDisposable
         Core = new CpuCore(0, _platform.Memory, _platform.Io, blocks);
         if (translate)
         {
-            Core.Translator = new TranslationCache(Core, cacheBytes, threshold, background, impatience, regions, workerDelayMs);
+            Core.Translator = new TranslationCache(Core, cacheBytes, threshold, background, impatience, regions, workerDelayMs, loadSites);
         }
 
         // GDT: null, flat 32-bit code (0x08), flat data (0x10).

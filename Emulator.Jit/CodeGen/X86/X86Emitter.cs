@@ -585,7 +585,7 @@ internal sealed unsafe partial class X86Emitter
         Assembler a = _a;
         Label hit = a.CreateLabel(), victim = a.CreateLabel(), codePage = a.CreateLabel();
         codePages &= write && size <= ProbeStubs.MaxStoreSize;
-        if (!write && TranslatorSettings.LoadSites && SoftTlb.SiteClass(size) is var sizeClass and >= 0)
+        if (!write && _scratch.LoadSites && SoftTlb.SiteClass(size) is var sizeClass and >= 0)
         {
             SiteProbe(size, sizeClass, miss, addend);
             return;

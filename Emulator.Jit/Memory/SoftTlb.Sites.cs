@@ -56,10 +56,32 @@ internal sealed unsafe partial class SoftTlb
     /// <summary>The limit an entry of <paramref name="sizeClass"/> holds once filled.</summary>
     public static int SiteLimitFor(int sizeClass) => 0x1000 - SiteClassSize(sizeClass) + 1;
 
+    private bool _sites;
+
+    /// <summary>
+    /// Whether translated code fills sites from this TLB (its translator's setting): when not, the
+    /// flushes skip them. Turning it on or off empties them, so none outlives a time it was not kept.
+    /// </summary>
+    public bool Sites
+    {
+        get => _sites;
+        set
+        {
+            _sites = true;
+            ClearSites();
+            _sites = value;
+        }
+    }
+
     private byte* SiteEntry(int i) => _tables.Pointer + SiteOffset + (i * SiteBytes);
 
     private void ClearSites()
     {
+        if (!_sites)
+        {
+            return;
+        }
+
         for (int i = 0; i < SiteClasses * SitesPerClass; i++)
         {
             *(ulong*)(SiteEntry(i) + SiteLimit) = 0;
@@ -70,6 +92,11 @@ internal sealed unsafe partial class SoftTlb
     // the TLB's read entries.
     private void KeepSitesStillMapped()
     {
+        if (!_sites)
+        {
+            return;
+        }
+
         for (int i = 0; i < SiteClasses * SitesPerClass; i++)
         {
             byte* e = SiteEntry(i);

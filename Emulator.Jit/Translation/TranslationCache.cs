@@ -63,6 +63,7 @@ internal sealed unsafe class TranslationCache : IDisposable
     public TranslationCache(CpuCore cpu, long capacity, int threshold, bool background = false, int impatience = 0, bool? regions = null, int workerDelayMs = 0, bool? loadSites = null)
     {
         _scratch.LoadSites = loadSites ?? TranslatorSettings.LoadSites;
+        cpu.SupervisorTlb.Sites = cpu.UserTlb.Sites = _scratch.LoadSites;
         _regions = regions ?? Regions.Enabled;
         Impatience = impatience > 0 ? impatience : TranslatorSettings.Impatience;
         _cpu = cpu;

@@ -21,8 +21,8 @@ internal sealed class EmitterScratch
 
     public PageGroups Groups { get; } = new();
 
-    /// <summary>Loads check their own site's entry first (Memory/SoftTlb.Sites).</summary>
-    public bool LoadSites { get; set; } = Translation.TranslatorSettings.LoadSites;
+    /// <summary>Loads check their own site's entry first (Memory/SoftTlb.Sites; set by the translation cache).</summary>
+    public bool LoadSites { get; set; }
 
     /// <summary>The next load-site entry of each access size (Memory/SoftTlb.Sites), taken in turn across blocks.</summary>
     public int[] SiteNext { get; } = new int[Memory.SoftTlb.SiteClasses];

@@ -22,17 +22,20 @@ internal static class ProbeStubs
     public const int MaxStoreSize = 64;
 
     /// <summary>Emits the stubs into <paramref name="a"/>; element N is bound to the stub for N-byte stores.</summary>
-    public static Label[] Emit(Assembler a)
+    public static Label[] Emit(Assembler a) => BySize(a, MaxStoreSize, CodePageStore);
+
+    /// <summary>Emits <paramref name="stub"/> for each access size from 1 to <paramref name="max"/>; element N is bound to the one for N bytes.</summary>
+    public static Label[] BySize(Assembler a, int max, Action<Assembler, int> stub)
     {
-        var store = new Label[MaxStoreSize + 1];
-        for (int size = 1; size <= MaxStoreSize; size++)
+        var labels = new Label[max + 1];
+        for (int size = 1; size <= max; size++)
         {
-            store[size] = a.CreateLabel();
-            a.Label(ref store[size]);
-            CodePageStore(a, size);
+            labels[size] = a.CreateLabel();
+            a.Label(ref labels[size]);
+            stub(a, size);
         }
 
-        return store;
+        return labels;
     }
 
     private static void CodePageStore(Assembler a, int size)

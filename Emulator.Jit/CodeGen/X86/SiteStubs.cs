@@ -16,38 +16,16 @@ namespace Emulator.Jit.CodeGen.X86;
 internal static class SiteStubs
 {
     /// <summary>Emits the stubs into <paramref name="a"/>; element N is bound to the stub for N-byte loads (N up to 64).</summary>
-    public static Label[] Emit(Assembler a)
-    {
-        var stubs = new Label[65];
-        for (int size = 1; size <= 64; size++)
-        {
-            stubs[size] = a.CreateLabel();
-            a.Label(ref stubs[size]);
-            SiteMiss(a, size);
-        }
-
-        return stubs;
-    }
+    public static Label[] Emit(Assembler a) => ProbeStubs.BySize(a, 64, SiteMiss);
 
     private static void SiteMiss(Assembler a, int size)
     {
         Label victim = a.CreateLabel(), miss = a.CreateLabel();
-        if (size == 1)
-        {
-            a.mov(r10, rax);
-        }
-        else
-        {
-            a.lea(r10, __[rax + (size - 1)]);
-        }
-
-        a.and(r10, unchecked((int)~SoftTlb.PageMask));
+        X86Emitter.EmitTlbTag(a, size);
         a.mov(__qword_ptr[rdx + SoftTlb.SiteLimit], 0);
         a.mov(__qword_ptr[rdx + SoftTlb.SiteTag], r10);
         a.push(rdx);
-        a.mov(edx, eax);
-        a.shr(edx, SoftTlb.PageShift - 3);
-        a.and(edx, (SoftTlb.Entries - 1) << 3);
+        X86Emitter.EmitTlbSlot(a);
         a.cmp(r10, __qword_ptr[r11 + rdx + SoftTlb.ReadTagOffset]);
         a.jne(victim);
         a.mov(r10, __qword_ptr[r11 + rdx + SoftTlb.ReadAddendOffset]);

@@ -591,19 +591,8 @@ internal sealed unsafe partial class X86Emitter
             return;
         }
 
-        a.mov(edx, eax);
-        a.shr(edx, SoftTlb.PageShift - 3);
-        a.and(edx, (SoftTlb.Entries - 1) << 3);
-        if (size == 1)
-        {
-            a.mov(r10, rax);
-        }
-        else
-        {
-            a.lea(r10, __[rax + (size - 1)]);
-        }
-
-        a.and(r10, unchecked((int)~SoftTlb.PageMask));
+        EmitTlbSlot(a);
+        EmitTlbTag(a, size);
         a.cmp(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteTagOffset : SoftTlb.ReadTagOffset)]);
         a.jne(victim);
         a.mov(r10, __qword_ptr[r11 + rdx + (write ? SoftTlb.WriteAddendOffset : SoftTlb.ReadAddendOffset)]);
@@ -620,6 +609,32 @@ internal sealed unsafe partial class X86Emitter
             CodePages = codePages,
             Addend = addend,
         });
+    }
+
+    /// <summary>The slot of a TLB probe: RDX the byte offset of the slot of the linear address in RAX.</summary>
+    public static void EmitTlbSlot(Assembler a)
+    {
+        a.mov(edx, eax);
+        a.shr(edx, SoftTlb.PageShift - 3);
+        a.and(edx, (SoftTlb.Entries - 1) << 3);
+    }
+
+    /// <summary>
+    /// The tag a TLB probe compares, for an access of <paramref name="size"/> bytes at RAX: R10 the
+    /// page of its last byte (an access that runs onto the next page matches no entry of its slot).
+    /// </summary>
+    public static void EmitTlbTag(Assembler a, int size)
+    {
+        if (size == 1)
+        {
+            a.mov(r10, rax);
+        }
+        else
+        {
+            a.lea(r10, __[rax + (size - 1)]);
+        }
+
+        a.and(r10, unchecked((int)~SoftTlb.PageMask));
     }
 
     // A load probed at its own site's entry first (Memory/SoftTlb.Sites): RAX the linear address;

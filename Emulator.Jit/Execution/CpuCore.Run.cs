@@ -30,16 +30,20 @@ internal sealed unsafe partial class CpuCore
 
     /// <summary>
     /// Asks the running vCPU to return to its loop soon (any thread). Translated code sees it at its
-    /// next block entry or loop back edge, through the budget word, which is zeroed here: QEMU's TCG
-    /// checks an exit request at every block entry for the same reason. Without this the code would
-    /// run out its whole budget first.
+    /// next block entry or loop back edge, through its budget, which is zeroed here: QEMU's TCG checks
+    /// an exit request at every block entry for the same reason. Without this the code would run out
+    /// its whole budget first.
     /// </summary>
     public void RequestStop()
     {
         StopRequested = true;
-        // A full fence after the flag, which TranslationCache.TryRun reads after its own exchange
-        // (the grant): either the grant comes after this zeroing or the flag is seen there.
-        Interlocked.Exchange(ref _state->Budget, 0);
+        // Translated code decrements the budget without a lock, so a decrement racing with this
+        // exchange can undo it; the budget itself then bounds the delay (TranslationCache.Budget).
+        long left = Interlocked.Exchange(ref _state->Budget, 0);
+        if (left > 0)
+        {
+            Interlocked.Add(ref _state->Forfeited, left);
+        }
     }
 
     /// <summary>Set when exception delivery itself failed past #DF: the machine must shut down.</summary>

@@ -30,15 +30,13 @@ internal unsafe struct GuestState
     public nint Tlb;
 
     /// <summary>
-    /// Positive while translated code may run: the dispatcher sets it before entering the code, and
-    /// another thread (or a translated STI with an interrupt waiting) zeroes it to make the code
-    /// return at its next block entry or loop back edge (<see cref="CpuCore.RequestStop"/>). Translated
-    /// code only reads it; its own countdown is a host register (CodeGen/X86/HostRegisters.Budget).
+    /// Guest instructions translated code may still start before it must return to the dispatcher.
+    /// Another thread zeroes it to make the code return at its next block boundary (<see cref="CpuCore.RequestStop"/>).
     /// </summary>
     public long Budget;
 
-    /// <summary>The countdown translated code had left when it last returned (the exit stub stores it): the grant minus the instructions of the blocks it started.</summary>
-    public long BudgetLeft;
+    /// <summary>What such a zeroing took away from <see cref="Budget"/>: instructions granted but not run.</summary>
+    public long Forfeited;
 
     /// <summary>
     /// Nonzero while an external interrupt may be waiting for IF (set with every notification, cleared
@@ -92,7 +90,7 @@ internal unsafe struct GuestState
     public static readonly int SegmentsOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Segments));
     public static readonly int TlbOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Tlb));
     public static readonly int BudgetOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Budget));
-    public static readonly int BudgetLeftOffset = (int)Marshal.OffsetOf<GuestState>(nameof(BudgetLeft));
+    public static readonly int ForfeitedOffset = (int)Marshal.OffsetOf<GuestState>(nameof(Forfeited));
     public static readonly int InterruptPendingOffset = (int)Marshal.OffsetOf<GuestState>(nameof(InterruptPending));
     public static readonly int EndBlockOffset = (int)Marshal.OffsetOf<GuestState>(nameof(EndBlock));
     public static readonly int ExitSlotOffset = (int)Marshal.OffsetOf<GuestState>(nameof(ExitSlot));

@@ -20,7 +20,7 @@ namespace Emulator.Jit.Translation;
 internal static unsafe class IrBuilder
 {
     /// <summary>Host registers that hold guest registers through a block (see X86Emitter).</summary>
-    public const int MaxCachedRegisters = 8;
+    public const int MaxCachedRegisters = 9;
 
     /// <summary>The bit of <see cref="IrBlock.FlatSegments"/> and GuestState.NonFlatSegments that stands for "SSE instructions fault".</summary>
     public const int SseUnavailable = 1 << 8;

@@ -281,14 +281,13 @@ internal sealed unsafe class TranslationCache : IDisposable
         }
     }
 
-    // Outside translated code the budget word is zero. Returns the instructions run since the
-    // grant: the exit stub left the countdown (HostRegisters.Budget) in the state.
+    // Outside translated code the budget is zero, so that a RequestStop there forfeits nothing.
+    // Returns the instructions run since the grant.
     private static long RevokeBudget(GuestState* state)
     {
-        Interlocked.Exchange(ref state->Budget, 0);
-        long left = state->BudgetLeft;
-        state->BudgetLeft = Budget;
-        return Math.Max(Budget - Math.Max(left, 0), 0);
+        long left = Interlocked.Exchange(ref state->Budget, 0);
+        long forfeited = Interlocked.Exchange(ref state->Forfeited, 0);
+        return Math.Max(Budget - Math.Max(left, 0) - forfeited, 0);
     }
 
     // A direct branch to the same linear page, whose mapping cannot change without the code leaving
@@ -596,10 +595,8 @@ internal sealed unsafe class TranslationCache : IDisposable
 
         a.sub(rsp, HostAbi.FrameBytes);
         a.mov(rbx, new AssemblerRegister64(HostAbi.Arg0));
-        a.mov(new AssemblerRegister64(HostRegisters.Budget), Budget);
         a.jmp(new AssemblerRegister64(HostAbi.Arg1));
         a.Label(ref exit);
-        a.mov(__qword_ptr[rbx + GuestState.BudgetLeftOffset], new AssemblerRegister64(HostRegisters.Budget));
         a.add(rsp, HostAbi.FrameBytes);
         foreach (Register r in HostAbi.CalleeSaved.Reverse())
         {

@@ -64,8 +64,12 @@ internal sealed unsafe partial class X86Emitter
         _a.or(__dword_ptr[rbx + GuestState.FlagsRestOffset], (int)CpuCore.IF);
         _a.cmp(__byte_ptr[rbx + GuestState.InterruptPendingOffset], 0);
         _a.je(done);
-        // As CpuCore.RequestStop does (both only ever store 0 there while the code runs).
-        _a.mov(__qword_ptr[rbx + GuestState.BudgetOffset], 0);
+        // As CpuCore.RequestStop does, atomically against it: what is left is not counted as run.
+        _a.xor(eax, eax);
+        _a.xchg(__qword_ptr[rbx + GuestState.BudgetOffset], rax);
+        _a.test(rax, rax);
+        _a.jle(done);
+        _a.@lock.add(__qword_ptr[rbx + GuestState.ForfeitedOffset], rax);
         Bind(ref done);
         SlowPath(miss, done);
         return false;

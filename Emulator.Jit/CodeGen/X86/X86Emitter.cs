@@ -241,7 +241,8 @@ internal sealed unsafe partial class X86Emitter
         Label dropped = a.CreateLabel(), spent = a.CreateLabel(), guard = a.CreateLabel();
         a.cmp(__byte_ptr[_invalidByte], 0);
         a.jne(dropped);
-        CountDown(_ir.Segments[0].Count, spent);
+        a.sub(__qword_ptr[rbx + GuestState.BudgetOffset], _ir.Segments[0].Count);
+        a.jle(spent);
         if (_ir.FlatSegments != 0)
         {
             a.test(__dword_ptr[rbx + GuestState.NonFlatSegmentsOffset], _ir.FlatSegments);
@@ -259,28 +260,12 @@ internal sealed unsafe partial class X86Emitter
         _a.mov(__dword_ptr[rbx + GuestState.ExitSlotOffset], ExitSlotDropped);
         ExitAt(_ir.StartRip, ExitReason.Continue);
         Bind(ref spent);
-        _a.add(Budget, _ir.Segments[0].Count);
         ExitAt(_ir.StartRip, ExitReason.End);
         if (_ir.FlatSegments != 0)
         {
             Bind(ref guard);
             ExitAt(_ir.StartRip, ExitReason.Interpret);
         }
-    }
-
-    // The register holding the run's countdown (HostRegisters.Budget).
-    private static AssemblerRegister64 Budget => new(HostRegisters.Budget);
-
-    // A block entry or loop back edge starting `count` guest instructions: counts them against the
-    // run's budget and goes to `spent` (which gives them back) when it is used up or another thread
-    // zeroed the budget word to stop the run (CpuCore.RequestStop). The word is only read here, so
-    // no entry waits for the one before it through memory.
-    private void CountDown(int count, Label spent)
-    {
-        _a.sub(Budget, count);
-        _a.jle(spent);
-        _a.cmp(__qword_ptr[rbx + GuestState.BudgetOffset], 0);
-        _a.jle(spent);
     }
 
     private void ExitAt(ulong rip, ExitReason reason)
@@ -1193,7 +1178,7 @@ internal sealed unsafe partial class X86Emitter
         }
         else
         {
-            _a.sub(Budget, _ir.Segments[s].Count);
+            _a.sub(__qword_ptr[rbx + GuestState.BudgetOffset], _ir.Segments[s].Count);
             _a.jmp(_segmentLabels[s]);
         }
     }
@@ -1247,12 +1232,12 @@ internal sealed unsafe partial class X86Emitter
         Assembler a = _a;
         IrSegment segment = _ir.Segments[s];
         Label spent = a.CreateLabel(), dropped = a.CreateLabel();
-        CountDown(segment.Count, spent);
+        a.sub(__qword_ptr[rbx + GuestState.BudgetOffset], segment.Count);
+        a.jle(spent);
         a.cmp(__byte_ptr[_invalidByte], 0);
         a.jne(dropped);
         a.jmp(_segmentLabels[s]);
         Bind(ref spent);
-        a.add(Budget, segment.Count);
         StoreRegisters();
         ExitAt(segment.Rip, ExitReason.End);
         Bind(ref dropped);

@@ -67,21 +67,24 @@ internal sealed unsafe partial class SoftTlb
         get => _sites;
         set
         {
-            _sites = true;
-            ClearSites();
+            EmptySites();
             _sites = value;
         }
     }
 
     private byte* SiteEntry(int i) => _tables.Pointer + SiteOffset + (i * SiteBytes);
 
+    // A full flush: every site goes with the TLB's entries (nothing to do while sites are not kept).
     private void ClearSites()
     {
-        if (!_sites)
+        if (_sites)
         {
-            return;
+            EmptySites();
         }
+    }
 
+    private void EmptySites()
+    {
         for (int i = 0; i < SiteClasses * SitesPerClass; i++)
         {
             *(ulong*)(SiteEntry(i) + SiteLimit) = 0;

@@ -633,9 +633,9 @@ internal sealed unsafe class TranslationCache : IDisposable
             throw new InvalidOperationException("no room for the translator's stubs");
         }
 
-        ulong[] store = codePageStore.Select(l => l.IsEmpty ? 0 : result.GetLabelRIP(l)).ToArray();
-        ulong[] site = siteMiss.Select(l => l.IsEmpty ? 0 : result.GetLabelRIP(l)).ToArray();
-        return (start, new HostStubs(result.GetLabelRIP(exit), result.GetLabelRIP(chainExit), result.GetLabelRIP(chainLookup), result.GetLabelRIP(chainLookupJump), InterpretHelper, store, site));
+        // Per access size (ProbeStubs.BySize): element 0 is never bound.
+        ulong[] Addresses(Label[] bySize) => bySize.Select(l => l.IsEmpty ? 0 : result.GetLabelRIP(l)).ToArray();
+        return (start, new HostStubs(result.GetLabelRIP(exit), result.GetLabelRIP(chainExit), result.GetLabelRIP(chainLookup), result.GetLabelRIP(chainLookupJump), InterpretHelper, Addresses(codePageStore), Addresses(siteMiss)));
     }
 
     public void Dispose()

@@ -7,14 +7,14 @@ namespace Emulator.Core.Memory;
 /// KVM can map the very same pages (KVM_SET_USER_MEMORY_REGION) and the software CPU can reach
 /// them through plain host pointers.
 /// </summary>
-public sealed unsafe class HostMapping : IDisposable
+public sealed unsafe partial class HostMapping : IDisposable
 {
     /// <summary>Host page size assumed for alignment (x86-64 Linux).</summary>
     public const ulong PageSize = 4096;
 
     private const int ProtRead = 1, ProtWrite = 2;
     private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000;
-    private const int MadvHugePage = 14, MadvPopulateRead = 22, MadvPopulateWrite = 23;
+    private const int MadvHugePage = 14, MadvNoHugePage = 15, MadvPopulateRead = 22, MadvPopulateWrite = 23;
 
     /// <summary>The size of an x86-64 huge page (2 MiB): mappings of at least this size are aligned to it.</summary>
     public const ulong HugePageSize = 2UL << 20;

@@ -427,6 +427,12 @@ public sealed partial class PcMachine : IDisposable
 
     private IAccelerator CreateAccelerator(AcceleratorKind kind)
     {
+        // Guest RAM's host pages follow the CPU that uses them. KVM reaches guest memory through the
+        // processor's second-level page tables, where 2 MiB host pages spare it TLB misses, so it
+        // always gets transparent huge pages (QEMU asks the same for its RAM). The software CPU
+        // reaches RAM through its own TLB and pays mostly for populating it, so it takes whichever
+        // size this host populates faster (ARCHITECTURE, "Guest RAM's host pages").
+        _ram.AdviseHugePages(kind == AcceleratorKind.Kvm || HostMapping.HugePagesPopulateFaster);
         switch (kind)
         {
             case AcceleratorKind.Jit:

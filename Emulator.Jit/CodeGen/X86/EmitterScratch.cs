@@ -21,6 +21,8 @@ internal sealed class EmitterScratch
 
     public PageGroups Groups { get; } = new();
 
+    public IndexWindows Windows { get; } = new();
+
     /// <summary>Loads check their own site's entry first (Memory/SoftTlb.Sites; set by the translation cache).</summary>
     public bool LoadSites { get; set; }
 

@@ -24,6 +24,7 @@ internal sealed unsafe partial class X86Emitter
     private readonly List<OutOfLine> _outOfLine = [];
     private readonly List<(Label Label, Label? Tail, ulong Target)> _slots;
     private readonly PageGroups _groups;
+    private readonly IndexWindows _windows;
 
     // The block being emitted (set by Begin: one emitter serves block after block).
     private IrBlock _ir = null!;
@@ -55,6 +56,7 @@ internal sealed unsafe partial class X86Emitter
         _a = scratch.Assembler;
         _slots = scratch.Slots;
         _groups = scratch.Groups;
+        _windows = scratch.Windows;
     }
 
     // Every per-block field back to its state before a block's first op.
@@ -76,6 +78,7 @@ internal sealed unsafe partial class X86Emitter
         _opIndex = 0;
         _foldAddend = false;
         _groupBase = Register.None;
+        _windowed = false;
         Array.Clear(_host);
         for (int i = 0; i < ir.CachedRegisters.Count; i++)
         {
@@ -136,6 +139,7 @@ internal sealed unsafe partial class X86Emitter
         Bind(ref _body);
         List<IrOp> ops = _ir.Ops;
         _groups.Find(_ir, _host);
+        _windows.Find(_ir, _host);
         List<IrSegment> segments = _ir.Segments;
         _segmentLabels.Clear();
         _segmentLabels.Add(_body);
@@ -159,6 +163,7 @@ internal sealed unsafe partial class X86Emitter
                 _replayCandidate = _replayOp = -1;
                 _foldAddend = false;
                 _groupBase = Register.None;
+                _windowed = false;
             }
 
             bool ended = false;
@@ -362,6 +367,10 @@ internal sealed unsafe partial class X86Emitter
     // (X86Emitter.PageGroups).
     private Register _groupBase = Register.None;
 
+    // Set while a load through a bounded index is emitted: its operand is [R10 + index * scale +
+    // displacement], R10 the host address of its guest base (X86Emitter.IndexWindows).
+    private bool _windowed;
+
     // The guest instruction with host registers, and [R10] (or [R10+RAX]) for its memory operand.
     private Instruction Rewrite(in IrOp op)
     {
@@ -380,6 +389,16 @@ internal sealed unsafe partial class X86Emitter
             }
             else if (kind == OpKind.Memory && op.Kind is IrKind.NativeMemory or IrKind.MulDiv)
             {
+                if (_windowed)
+                {
+                    ins.MemoryBase = Register.R10;
+                    ins.MemoryIndex = Host64Of(ins.MemoryIndex);
+                    ins.MemoryDisplacement64 = (ulong)(long)(int)ins.MemoryDisplacement64;
+                    ins.MemoryDisplSize = ins.MemoryDisplacement64 == 0 ? 0 : 8;
+                    ins.SegmentPrefix = Register.None;
+                    continue;
+                }
+
                 if (_groupBase != Register.None)
                 {
                     ins.MemoryIndex = Host64Of(ins.MemoryBase);
@@ -716,6 +735,12 @@ internal sealed unsafe partial class X86Emitter
         if (_groups.Count != 0 && _groups.Member(_opIndex) is { } member)
         {
             GroupLoad(op, member);
+            return false;
+        }
+
+        if (_windows.Count != 0 && _windows.At(_opIndex) is { } window)
+        {
+            WindowLoad(op, window);
             return false;
         }
 

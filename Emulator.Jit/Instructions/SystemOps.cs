@@ -629,8 +629,18 @@ internal static unsafe class SystemOps
             ? (seg >= (int)Core.Cpu.Seg.Fs ? cpu.Seg[seg].Base + ea : ea)
             : (cpu.Seg[seg].Base + ea) & 0xffff_ffff;
         cpu.FlushTlbPage(linear);
-        cpu.EndBlock = true;
+        // The block goes on unless its remaining instructions may be fetched through the translation
+        // just invalidated: the next instruction's page or the one after it (a block runs onto one
+        // more page at most), anywhere in the largest page (1 GiB) around them, which one INVLPG
+        // invalidates whole (Intel SDM Vol. 3A 4.10.4.1). Linux invalidates its fixmap, far from its
+        // text, some 70,000 times per boot; each used to end the block and return to the dispatcher.
+        ulong next = cpu.Bitness == 64 ? cpu.Rip : (cpu.Seg[(int)Core.Cpu.Seg.Cs].Base + cpu.Rip) & 0xffff_ffff;
+        ulong after = next + Memory.SoftTlb.PageMask + 1;
+        cpu.EndBlock = linear >> LargestPageShift == next >> LargestPageShift || linear >> LargestPageShift == after >> LargestPageShift;
     }
+
+    // The largest page a translation can map (1 GiB, Intel SDM Vol. 3A 4.5).
+    private const int LargestPageShift = 30;
 
     // RDPMC exists on every P6-family processor, without a CPUID bit, and raises #GP(0) when ECX
     // names no counter (Intel SDM Vol. 2B RDPMC, exceptions of every mode). This model reports no

@@ -35,7 +35,8 @@ internal static unsafe class IrBuilder
     /// <param name="successors">Reads the flags the code after the block reads first; null: all of them.</param>
     /// <param name="code">The decoded blocks, to continue the unit through the block's direct branches into hot ones (see <see cref="Regions"/>); null: the block alone.</param>
     /// <param name="threshold">Executions that make a block hot (the translation threshold).</param>
-    public static IrBlock? Build(Block block, SuccessorFlags? successors = null, BlockCache? code = null, int threshold = 1)
+    /// <param name="loopsOnly">Regions take only members that branch straight back to the entry (<see cref="RegionMode.Loops"/>).</param>
+    public static IrBlock? Build(Block block, SuccessorFlags? successors = null, BlockCache? code = null, int threshold = 1, bool loopsOnly = false)
     {
         if (block.Bitness == 16)
         {
@@ -47,7 +48,7 @@ internal static unsafe class IrBuilder
         bool whole = AddSegment(ir, block, ref pinned, ref used, cut: true);
         if (whole && code is not null)
         {
-            Regions.Grow(ir, block, code, threshold, ref pinned, ref used);
+            Regions.Grow(ir, block, code, threshold, loopsOnly, ref pinned, ref used);
         }
 
         // Only now is each segment's end known, and with it what may read the flags after it.

@@ -34,17 +34,26 @@ internal static class Regions
     public const int MaxOps = 160;
 
     /// <summary>
-    /// Regions are built only with EMU_JIT_REGIONS=1. Measured on the 2-core Intel host, boots to
-    /// /init alternating with and without in ABBA order, 8 each, every other process stopped: 7.1 s
-    /// median with against 6.75 s without (the runs spread from 6.3 to 9.1 s), and in a single pair
-    /// with statistics 6.32 against 6.34 s, with 25% more guest instructions translated (222,779
-    /// against 177,840), 87 ms more translating and more garbage collections (5/5/2 against 3/2/1).
-    /// Not a gain here, so off by default; see ARCHITECTURE.md, "Not yet".
+    /// Which regions are built (EMU_JIT_REGIONS: 0 none, 1 every hot member, loops by default).
+    /// Every hot member, measured on the 2-core Intel host, boots to /init alternating with and
+    /// without in ABBA order, 8 each, every other process stopped: 7.1 s median with against 6.75 s
+    /// without (the runs spread from 6.3 to 9.1 s), and in a single pair with statistics 6.32 against
+    /// 6.34 s, with 25% more guest instructions translated (222,779 against 177,840), 87 ms more
+    /// translating and more garbage collections (5/5/2 against 3/2/1). Loops only (members that
+    /// branch straight back to the entry, such as the BCJ filter's scan in Linux's decompressor,
+    /// `jne` to a block whose `jb` returns): some 320 members per boot, and boots to /init 3.47 s
+    /// against 3.58 and 3.63 against 3.70 (two sittings of 8 alternating pairs), the in-guest
+    /// workloads unchanged. See ARCHITECTURE.md, "Not yet".
     /// </summary>
-    public static bool Enabled { get; } = Environment.GetEnvironmentVariable("EMU_JIT_REGIONS") == "1";
+    public static RegionMode Default { get; } = Environment.GetEnvironmentVariable("EMU_JIT_REGIONS") switch
+    {
+        "0" => RegionMode.Off,
+        "1" => RegionMode.All,
+        _ => RegionMode.Loops,
+    };
 
     /// <summary>Adds member segments to <paramref name="ir"/>, whose only segment is <paramref name="entry"/> whole.</summary>
-    public static void Grow(IrBlock ir, Block entry, BlockCache code, int threshold, ref ushort pinned, ref ushort used)
+    public static void Grow(IrBlock ir, Block entry, BlockCache code, int threshold, bool loopsOnly, ref ushort pinned, ref ushort used)
     {
         if (entry.FirstPage != entry.LastPage)
         {
@@ -63,11 +72,11 @@ internal static class Regions
             switch (last.Kind)
             {
                 case IrKind.Branch:
-                    TryAdd(ir, entry, code, threshold, last.Next, ref pinned, ref used);
-                    TryAdd(ir, entry, code, threshold, last.Target, ref pinned, ref used);
+                    TryAdd(ir, entry, code, threshold, loopsOnly, last.Next, ref pinned, ref used);
+                    TryAdd(ir, entry, code, threshold, loopsOnly, last.Target, ref pinned, ref used);
                     break;
                 case IrKind.Jump:
-                    TryAdd(ir, entry, code, threshold, last.Target, ref pinned, ref used);
+                    TryAdd(ir, entry, code, threshold, loopsOnly, last.Target, ref pinned, ref used);
                     break;
                 case IrKind.Interpret when last.Ins.FlowControl != FlowControl.Next:
                     break;
@@ -76,13 +85,13 @@ internal static class Regions
                 default:
                     // The block stopped without a transfer (its length, a page's end, an instruction
                     // that ends blocks): the code goes on at the next instruction.
-                    TryAdd(ir, entry, code, threshold, segment.FallThrough, ref pinned, ref used);
+                    TryAdd(ir, entry, code, threshold, loopsOnly, segment.FallThrough, ref pinned, ref used);
                     break;
             }
         }
     }
 
-    private static void TryAdd(IrBlock ir, Block entry, BlockCache code, int threshold, ulong rip, ref ushort pinned, ref ushort used)
+    private static void TryAdd(IrBlock ir, Block entry, BlockCache code, int threshold, bool loopsOnly, ulong rip, ref ushort pinned, ref ushort used)
     {
         if (ir.Segments.Count >= MaxSegments || ir.SegmentAt(rip) >= 0)
         {
@@ -99,7 +108,8 @@ internal static class Regions
         Block? member = code.Lookup(physical);
         if (member is null || !member.Matches(rip, entry.CsBase, entry.Bitness) || member.Dropped || member.Untranslatable || member.Executions < threshold
             || member.FirstPage != entry.FirstPage || member.LastPage != entry.FirstPage
-            || ir.Ops.Count + member.Ops.Length > MaxOps)
+            || ir.Ops.Count + member.Ops.Length > MaxOps
+            || (loopsOnly && !BranchesTo(member, entry.Rip)))
         {
             return;
         }
@@ -124,5 +134,26 @@ internal static class Regions
         ir.Members.Add(member);
     }
 
+    // The block ends in a direct JMP or Jcc to `rip`.
+    private static bool BranchesTo(Block block, ulong rip)
+    {
+        ref readonly Instruction last = ref block.Ops[^1].Ins;
+        return last.FlowControl is FlowControl.ConditionalBranch or FlowControl.UnconditionalBranch
+            && last.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64 && last.NearBranchTarget == rip;
+    }
+
     private static ulong Linear(Block block, ulong rip) => block.Bitness == 64 ? rip : (block.CsBase + rip) & 0xffff_ffff;
+}
+
+/// <summary>Which translation units grow into regions (see <see cref="Regions"/>).</summary>
+internal enum RegionMode
+{
+    /// <summary>Every unit is one block.</summary>
+    Off,
+
+    /// <summary>A unit takes the hot blocks that branch straight back to its entry: loops of two blocks and more.</summary>
+    Loops,
+
+    /// <summary>A unit takes every hot block its branches reach on its page, up to its limits.</summary>
+    All,
 }

@@ -46,7 +46,7 @@ internal sealed unsafe class TranslationCache : IDisposable
     private readonly SuccessorFlags _successors;
     private int _nextSlot;
     private int _epoch;
-    private readonly bool _regions;
+    private readonly RegionMode _regions;
 
     // With a worker: the blocks this vCPU asked for and has not had back (vCPU thread only).
     private readonly TranslationWorker? _worker;
@@ -57,14 +57,14 @@ internal sealed unsafe class TranslationCache : IDisposable
     /// <param name="threshold">Executions of a block before it is translated.</param>
     /// <param name="background">Translate on a worker thread (the vCPU interprets a block until its translation is installed).</param>
     /// <param name="impatience">With a worker: executions after which the vCPU translates a block still waiting (0: EMU_JIT_IMPATIENCE's value).</param>
-    /// <param name="regions">Grow units through direct branches into hot blocks (<see cref="Regions"/>; null: EMU_JIT_REGIONS).</param>
+    /// <param name="regions">Which units grow into regions (<see cref="Regions"/>; null: as EMU_JIT_REGIONS says, loops by default).</param>
     /// <param name="workerDelayMs">With a worker: milliseconds it waits before each compile (tests of a slow worker).</param>
     /// <param name="loadSites">Loads check their own site's entry first (Memory/SoftTlb.Sites; null: EMU_JIT_SITES).</param>
-    public TranslationCache(CpuCore cpu, long capacity, int threshold, bool background = false, int impatience = 0, bool? regions = null, int workerDelayMs = 0, bool? loadSites = null)
+    public TranslationCache(CpuCore cpu, long capacity, int threshold, bool background = false, int impatience = 0, RegionMode? regions = null, int workerDelayMs = 0, bool? loadSites = null)
     {
         _scratch.LoadSites = loadSites ?? TranslatorSettings.LoadSites;
         cpu.SupervisorTlb.Sites = cpu.UserTlb.Sites = _scratch.LoadSites;
-        _regions = regions ?? Regions.Enabled;
+        _regions = regions ?? Regions.Default;
         Impatience = impatience > 0 ? impatience : TranslatorSettings.Impatience;
         _cpu = cpu;
         _successors = new SuccessorFlags(cpu.Memory, cpu.Code);
@@ -353,7 +353,7 @@ internal sealed unsafe class TranslationCache : IDisposable
     private Compiled Compile(Block block)
     {
         long start = Stopwatch.GetTimestamp();
-        IrBlock? ir = IrBuilder.Build(block, _successors, _regions ? _cpu.Code : null, Threshold);
+        IrBlock? ir = IrBuilder.Build(block, _successors, _regions != RegionMode.Off ? _cpu.Code : null, Threshold, _regions == RegionMode.Loops);
         if (ir is null)
         {
             return new Compiled(block, _epoch, 0, null, null, 0, false, Stopwatch.GetTimestamp() - start);

@@ -28,10 +28,10 @@ internal sealed class TranslatorRig : IDisposable
     /// <param name="paging">32-bit paging with one 4 MiB page (PSE) mapping 0-4 MiB; 4-8 MiB is not present.</param>
     /// <param name="background">Translate on a worker thread (the vCPU interprets a block until its translation is installed).</param>
     /// <param name="impatience">With a worker: executions after which the vCPU translates a waiting block itself (0: the default).</param>
-    /// <param name="regions">Translate regions of several blocks (Translation/Regions).</param>
+    /// <param name="regions">Which units grow into regions of several blocks (Translation/Regions).</param>
     /// <param name="workerDelayMs">With a worker: milliseconds it waits before each compile, so that the vCPU outruns it.</param>
     /// <param name="loadSites">Loads check their own site's entry first (Emulator.Jit Memory/SoftTlb.Sites; null: EMU_JIT_SITES).</param>
-    public TranslatorRig(long cacheBytes = 8 << 20, int threshold = 1, bool translate = true, bool paging = false, bool background = false, int impatience = 0, bool regions = false, int workerDelayMs = 0, bool? loadSites = null)
+    public TranslatorRig(long cacheBytes = 8 << 20, int threshold = 1, bool translate = true, bool paging = false, bool background = false, int impatience = 0, RegionMode regions = RegionMode.Off, int workerDelayMs = 0, bool? loadSites = null)
     {
         _platform.Memory.AddRam("ram", new GuestPhysicalAddress(0), 8 << 20, _ram);
         var blocks = new BlockCache();

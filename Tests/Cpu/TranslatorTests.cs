@@ -1,6 +1,7 @@
 using Emulator.Core.Cpu;
 using System.Runtime.Intrinsics;
 using Emulator.Jit;
+using Emulator.Jit.Translation;
 using Iced.Intel;
 using Xunit;
 using static Iced.Intel.AssemblerRegisters;
@@ -201,11 +202,54 @@ public sealed class TranslatorTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public void AByteScanLoopOfThreeBlocksComputesTheSameAsALoopRegion(bool loopRegions)
+    {
+        // A scan for E8/E9 bytes as in Linux's BCJ filter: the head's JNE goes to a block whose JB
+        // returns to the head, and so does the block after a find. With loop regions
+        // (Translation/Regions) all three are one unit and the loop stays in host code.
+        const uint Buffer = 0x40000, Length = 50_000;
+        using var rig = new TranslatorRig(threshold: 2, regions: loopRegions ? RegionMode.Loops : RegionMode.Off);
+        byte[] data = new byte[Length];
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] = (byte)((i * 97) ^ (i >> 3));
+        }
+
+        rig.Write(Buffer, data);
+        rig.Load(a =>
+        {
+            Label head = a.CreateLabel(), next = a.CreateLabel();
+            a.xor(eax, eax);
+            a.xor(edi, edi);
+            a.mov(ecx, Length);
+            a.Label(ref head);
+            a.movzx(edx, __byte_ptr[eax + Buffer]);
+            a.lea(ebx, __[eax + 1]);
+            a.and(edx, -2);
+            a.cmp(dl, 0xe8);
+            a.jne(next);
+            a.inc(edi);
+            a.Label(ref next);
+            a.mov(eax, ebx);
+            a.cmp(ebx, ecx);
+            a.jb(head);
+            a.hlt();
+        });
+
+        Assert.True(rig.RunToHalt());
+        Assert.Equal((ulong)data.Count(b => (b & 0xfe) == 0xe8), rig.Core.SaveState().Gpr[(int)Gpr.Rdi]);
+        Assert.True(rig.Statistics!.Entries > 0, "translated code never ran");
+        Assert.Equal(loopRegions, rig.Statistics.RegionMembers > 0);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public void ALoopThroughBothWaysOfABranchComputesTheSameAsRegionOrBlocks(bool regions)
     {
         // The loop head's JZ goes to one of two blocks that meet again at the loop's end: as a
         // region (Translation/Regions) both ways and the back edge stay in host code.
-        using var rig = new TranslatorRig(threshold: 2, regions: regions);
+        using var rig = new TranslatorRig(threshold: 2, regions: regions ? RegionMode.All : RegionMode.Off);
         rig.Load(a =>
         {
             Label loop = a.CreateLabel(), even = a.CreateLabel(), join = a.CreateLabel();
@@ -256,7 +300,7 @@ public sealed class TranslatorTests
         // rewriting pass's MOV ran before the store), 499 add 7. E starts with CMP, which writes
         // every flag, so S's look at the flags its successor reads (SuccessorFlags) watches only
         // the CMP's bytes: only the region's own watch of E's bytes sees the MOV rewritten.
-        using var rig = new TranslatorRig(threshold: 2, regions: true);
+        using var rig = new TranslatorRig(threshold: 2, regions: RegionMode.All);
         rig.Load(a =>
         {
             Label start = a.CreateLabel(), loop = a.CreateLabel(), skip = a.CreateLabel();

@@ -19,8 +19,8 @@ namespace Emulator.Jit.Translation;
 /// A member is a hot block (run at least as often as the translation threshold, so no cold path is
 /// translated: with every block some vCPU had fetched, a boot to /init translated 40% more guest
 /// instructions and was slower for it), wholly on the entry's page, of the same mode and CS base, that keeps the unit's guest registers
-/// within the host registers. The page's mapping cannot change while host code runs (CR3 loads and
-/// INVLPG end the block), the same rule that lets a chain to the same page be patched. Its bytes are
+/// within the host registers. The page's mapping cannot change while host code runs (CR3 loads end
+/// the block, and so does an INVLPG within the 1 GiB around it), the same rule that lets a chain to the same page be patched. Its bytes are
 /// watched for the entry block (<see cref="BlockCache.WatchSuccessor"/>), so a write to any member
 /// drops the entry's translation as a write to the entry's own bytes does.
 /// </para>

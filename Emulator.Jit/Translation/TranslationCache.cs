@@ -291,7 +291,7 @@ internal sealed unsafe class TranslationCache : IDisposable
     }
 
     // A direct branch to the same linear page, whose mapping cannot change without the code leaving
-    // (CR3 loads and INVLPG end the block), becomes a plain JMP into the target's code. One that can
+    // (CR3 loads end the block, and so does an INVLPG within the 1 GiB around it), becomes a plain JMP into the target's code. One that can
     // never be (the target block runs onto a second page, or CS moved) has its unpatched path sent
     // to the jump cache instead of the dispatcher.
     private void Patch(Translation from, int slot, Translation to)

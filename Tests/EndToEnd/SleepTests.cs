@@ -116,15 +116,19 @@ public sealed class SleepTests : IDisposable
     public void PowerButtonWakesASleepingGuestWithPwrbtnSts()
     {
         string socket = Path.Combine(_dir, "emu.qmp");
+        // Started paused (-S) and continued once the monitor is set up: QMP sends events only after
+        // qmp_capabilities, and the kernel reaches S3 within a fraction of a second, often before a
+        // client that connected to a running machine had negotiated (its SUSPEND was then never seen).
         using GuestProcess emu = GuestProcess.Emu(null, "run", "--accel", "jit", "-m", "64M", "--kernel", Kernel, "--append", "wake=host",
-            "--qmp", $"unix:{socket},server,wait=off");
+            "-S", "--qmp", $"unix:{socket},server,wait=off");
         using (RawQmp qmp = RawQmp.Connect(socket, Timeout, () => emu.HasExited))
         {
             qmp.Send("""{"execute":"qmp_capabilities"}""");
+            Assert.True(qmp.Send("""{"execute":"cont"}""")["return"] is JsonObject);
             qmp.WaitForEvent(e => e["event"]!.GetValue<string>() == "SUSPEND");
             Assert.True(qmp.Send("""{"execute":"system_powerdown"}""")["return"] is JsonObject);
             qmp.WaitForEvent(e => e["event"]!.GetValue<string>() == "WAKEUP");
-            Assert.Equal(["SUSPEND", "POWERDOWN", "WAKEUP"], qmp.Events.Select(e => e["event"]!.GetValue<string>()));
+            Assert.Equal(["RESUME", "SUSPEND", "POWERDOWN", "WAKEUP"], qmp.Events.Select(e => e["event"]!.GetValue<string>()));
         }
 
         int? exit = emu.WaitForExit(Timeout);

@@ -18,12 +18,7 @@ internal sealed unsafe partial class X86Emitter
         Probe(window.High - window.Low, write: false, miss, codePages: false, addend: true);
         _a.add(r10, guestBase);
         _windowed = true;
-        Operands(op);
-        ushort spills = LoadSpills(OperandRegisters(op), OperandScratch);
-        HostInstruction(op);
-        _windowed = false;
-        StoreSpills(spills, op.Written);
-        FlagsAfter(op);
+        HostAccess(op);
         Bind(ref done);
         // Out of the window's page, or a miss: the load on its own (as a page group's fallback).
         _outOfLine.Add(new OutOfLine(OutOfLineKind.GroupFallback, miss, done) { Op = _opIndex, Replay = _opReplay });

@@ -32,12 +32,7 @@ internal sealed unsafe partial class X86Emitter
             _groupBase = Register.RCX;
         }
 
-        Operands(op);
-        ushort spills = LoadSpills(OperandRegisters(op), OperandScratch);
-        HostInstruction(op);
-        _groupBase = Register.None;
-        StoreSpills(spills, op.Written);
-        FlagsAfter(op);
+        HostAccess(op);
         Bind(ref done);
         _outOfLine.Add(new OutOfLine(OutOfLineKind.GroupFallback, fallback, done) { Op = _opIndex, Replay = _opReplay });
     }

@@ -771,14 +771,23 @@ internal sealed unsafe partial class X86Emitter
         // (loaded through AH), a spilled operand, CMPXCHG's accumulator.
         _foldAddend = !op.ReadsFlags && op.Ins.Mnemonic != Mnemonic.Cmpxchg && !Spills(OperandRegisters(op));
         Probe(size, op.MemoryWrite, miss, addend: _foldAddend);
+        HostAccess(op);
+        Bind(ref done);
+        SlowPath(miss, done);
+    }
+
+    // The access itself, once its memory operand's host form is chosen (_foldAddend, _groupBase or
+    // _windowed, which it clears): operands and spills in, the host instruction, spills and flags out.
+    private void HostAccess(IrOp op)
+    {
         Operands(op);
         ushort spills = LoadSpills(OperandRegisters(op), OperandScratch);
         HostInstruction(op);
         _foldAddend = false;
+        _groupBase = Register.None;
+        _windowed = false;
         StoreSpills(spills, op.Written);
         FlagsAfter(op);
-        Bind(ref done);
-        SlowPath(miss, done);
     }
 
     // A TLB miss: the interpreter runs the instruction, then the host state is made what the fast
